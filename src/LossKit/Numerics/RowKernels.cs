@@ -1,0 +1,263 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LossKit.Numerics;
+
+/// <summary>
+/// Single-row vector loops written once over an <see cref="ISimd{TVec,T}"/> width, each with a scalar tail.
+/// Every loop visits elements in a fixed order, so results do not depend on threading.
+/// </summary>
+internal static class RowKernels<T, TVec, TSimd>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TVec : struct
+    where TSimd : struct, ISimd<TVec, T>
+{
+    public static T Max(ReadOnlySpan<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T max = T.NegativeInfinity;
+        if (n >= 2 * w)
+        {
+            TVec m0 = TSimd.Load(ref src, 0), m1 = TSimd.Load(ref src, (nuint)w);
+            for (i = 2 * w; i <= n - 2 * w; i += 2 * w)
+            {
+                m0 = TSimd.Max(m0, TSimd.Load(ref src, (nuint)i));
+                m1 = TSimd.Max(m1, TSimd.Load(ref src, (nuint)(i + w)));
+            }
+            max = TSimd.MaxAcross(TSimd.Max(m0, m1));
+        }
+        for (; i < n; i++) max = T.Max(max, Unsafe.Add(ref src, i));
+        return max;
+    }
+
+    /// <summary>Σ exp(x_i − shift).</summary>
+    public static T SumExp(ReadOnlySpan<T> x, T shift)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec s = TSimd.Broadcast(shift), acc0 = TSimd.Broadcast(T.Zero), acc1 = acc0;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
+                acc1 = TSimd.Add(acc1, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s)));
+            }
+            if (i <= n - w)
+            {
+                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
+                i += w;
+            }
+            sum = TSimd.Sum(TSimd.Add(acc0, acc1));
+        }
+        for (; i < n; i++) sum += T.Exp(Unsafe.Add(ref src, i) - shift);
+        return sum;
+    }
+
+    /// <summary>destination_i = scale · exp(x_i − shift).</summary>
+    public static void ScaledExp(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
+            for (; i <= n - w; i += w)
+                TSimd.Store(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), ref dst, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
+    }
+
+    /// <summary>Σ a_i·b_i where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN).</summary>
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero);
+            for (; i <= n - w; i += w)
+            {
+                TVec va = TSimd.Load(ref pa, (nuint)i);
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Load(ref pb, (nuint)i))));
+            }
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            T ai = Unsafe.Add(ref pa, i);
+            if (ai != T.Zero) sum += ai * Unsafe.Add(ref pb, i);
+        }
+        return sum;
+    }
+
+    /// <summary>Σ a_i·b_i·c_i where terms with a_i·b_i = 0 count as zero.</summary>
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c);
+        int n = a.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero);
+            for (; i <= n - w; i += w)
+            {
+                TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Load(ref pc, (nuint)i))));
+            }
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
+            if (ab != T.Zero) sum += ab * Unsafe.Add(ref pc, i);
+        }
+        return sum;
+    }
+
+    /// <summary>destination_i += alpha · x_i.</summary>
+    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha);
+            for (; i <= n - w; i += w)
+                TSimd.Store(TSimd.MultiplyAdd(a, TSimd.Load(ref src, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>destination_i += alpha · x_i · y_i.</summary>
+    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha);
+            for (; i <= n - w; i += w)
+                TSimd.Store(TSimd.MultiplyAdd(TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)), TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+    }
+
+    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero, min = T.PositiveInfinity;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), m = TSimd.Broadcast(T.PositiveInfinity);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref src, (nuint)i);
+                acc = TSimd.Add(acc, v);
+                m = TSimd.Min(m, v);
+            }
+            sum = TSimd.Sum(acc);
+            min = TSimd.MinAcross(m);
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            sum += v;
+            min = T.Min(min, v);
+        }
+        return (sum, min);
+    }
+}
+
+/// <summary>
+/// Picks the widest hardware-accelerated vector width that fits the row, once per call, and forwards to
+/// <see cref="RowKernels{T,TVec,TSimd}"/>. The element type is float or double.
+/// </summary>
+internal static class Row
+{
+    private static int Width<T>(int n) where T : unmanaged
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count) return 512;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count) return 256;
+        return 128;
+    }
+
+    public static T Max<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.Max(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.Max(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.Max(x),
+    };
+
+    public static T SumExp<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift),
+    };
+
+    public static void ScaledExp<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExp(x, shift, scale, destination); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExp(x, shift, scale, destination); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExp(x, shift, scale, destination); break;
+        }
+    }
+
+    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b),
+    };
+
+    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c),
+    };
+
+    public static void AddScaled<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaled(destination, alpha, x); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaled(destination, alpha, x); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaled(destination, alpha, x); break;
+        }
+    }
+
+    public static void AddScaledProduct<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledProduct(destination, alpha, x, y); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledProduct(destination, alpha, x, y); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledProduct(destination, alpha, x, y); break;
+        }
+    }
+
+    public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumAndMin(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumAndMin(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumAndMin(x),
+    };
+}
