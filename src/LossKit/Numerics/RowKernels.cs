@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LossKit.Numerics;
 
@@ -33,17 +34,25 @@ internal static class RowKernels<T, TVec, TSimd>
         return max;
     }
 
-    /// <summary>Σ exp(x_i − shift).</summary>
-    public static T SumExp(ReadOnlySpan<T> x, T shift)
+    /// <summary>Σ exp(x_i − shift). When <paramref name="prefetch"/> is given (the next row), its cache lines are
+    /// requested while this compute-bound pass runs, so the next row's memory-bound pass finds them in cache.</summary>
+    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
         int n = x.Length, w = TSimd.Count, i = 0;
         T sum = T.Zero;
+        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
+        int stride = 2 * w * Unsafe.SizeOf<T>();
         if (n >= w)
         {
             TVec s = TSimd.Broadcast(shift), acc0 = TSimd.Broadcast(T.Zero), acc1 = acc0;
             for (; i <= n - 2 * w; i += 2 * w)
             {
+                if (next is not null)
+                {
+                    byte* line = next + (nint)i * Unsafe.SizeOf<T>();
+                    for (int b = 0; b < stride; b += 64) Sse.Prefetch0(line + b);
+                }
                 acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
                 acc1 = TSimd.Add(acc1, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s)));
             }
@@ -155,6 +164,25 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
     }
 
+    /// <summary>destination_i = scale · exp(x_i − shift), written with non-temporal stores (bypassing the cache)
+    /// wherever the destination is vector-aligned: for gradients too large to stay in cache.</summary>
+    public static unsafe void ScaledExpStreaming(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T* pd = (T*)Unsafe.AsPointer(ref dst);
+        int bytes = w * Unsafe.SizeOf<T>();
+        int head = (int)(((nuint)bytes - ((nuint)pd % (nuint)bytes)) % (nuint)bytes);
+        if (head % Unsafe.SizeOf<T>() != 0) head = n;                   // not element-aligned: no streaming
+        else head = Math.Min(head / Unsafe.SizeOf<T>(), n);
+        for (; i < head; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
+        TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
+        for (; i <= n - w; i += w)
+            TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), pd + i);
+        for (; i < n; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
+    }
+
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {
@@ -203,12 +231,22 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.Max(x),
     };
 
-    public static T SumExp<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, prefetch),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, prefetch),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, prefetch),
     };
+
+    public static void ScaledExpStreaming<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
+        }
+    }
 
     public static void ScaledExp<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -14,12 +14,16 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged, IFloa
     static abstract int Count { get; }
     static abstract TVec Load(ref T source, nuint offset);
     static abstract void Store(TVec value, ref T destination, nuint offset);
+    /// <summary>A non-temporal (cache-bypassing) store to an address aligned to the vector size.</summary>
+    static abstract unsafe void StoreAlignedNonTemporal(TVec value, T* destination);
     static abstract TVec Broadcast(T value);
     static abstract TVec Add(TVec a, TVec b);
     static abstract TVec Subtract(TVec a, TVec b);
     static abstract TVec Multiply(TVec a, TVec b);
     /// <summary>a·b + c, fused where the hardware has FMA.</summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
+    /// <summary>Lane-wise max/min with the hardware's NaN behaviour (a NaN lane may be dropped): callers must
+    /// not rely on them to propagate NaN.</summary>
     static abstract TVec Max(TVec a, TVec b);
     static abstract TVec Min(TVec a, TVec b);
     static abstract TVec Exp(TVec x);
@@ -36,6 +40,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     public static int Count => Vector512<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T s, nuint o) => Vector512.LoadUnsafe(ref s, o);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, ref T d, nuint o) => v.StoreUnsafe(ref d, o);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void StoreAlignedNonTemporal(Vector512<T> v, T* d) => v.StoreAlignedNonTemporal(d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> a, Vector512<T> b) => a - b;
@@ -46,8 +51,8 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Min(Vector512<T> a, Vector512<T> b) => Vector512.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Min(Vector512<T> a, Vector512<T> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x)
     {
@@ -69,6 +74,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     public static int Count => Vector256<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T s, nuint o) => Vector256.LoadUnsafe(ref s, o);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, ref T d, nuint o) => v.StoreUnsafe(ref d, o);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void StoreAlignedNonTemporal(Vector256<T> v, T* d) => v.StoreAlignedNonTemporal(d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> a, Vector256<T> b) => a - b;
@@ -79,8 +85,8 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Min(Vector256<T> a, Vector256<T> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Min(Vector256<T> a, Vector256<T> b) => Vector256.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x)
     {
@@ -112,6 +118,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     public static int Count => Vector128<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(ref T s, nuint o) => Vector128.LoadUnsafe(ref s, o);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> v, ref T d, nuint o) => v.StoreUnsafe(ref d, o);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void StoreAlignedNonTemporal(Vector128<T> v, T* d) => v.StoreAlignedNonTemporal(d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Broadcast(T x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Subtract(Vector128<T> a, Vector128<T> b) => a - b;
@@ -122,8 +129,8 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
         return Vector128.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> a, Vector128<T> b) => Vector128.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Min(Vector128<T> a, Vector128<T> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> a, Vector128<T> b) => Vector128.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Min(Vector128<T> a, Vector128<T> b) => Vector128.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x)
     {

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using LossKit.Catalog;
+using Spectre.Console;
+
+namespace LossKit.Cli;
+
+internal static class CatalogCommands
+{
+    public static Command List()
+    {
+        var markdown = new Option<bool>("--markdown") { Description = "Write the table as Markdown (the text of docs/losses.md)." };
+        var cmd = new Command("list", "A table of every loss: spec name, family, parameters with defaults, reference.") { markdown };
+        cmd.SetAction(p =>
+        {
+            var output = p.InvocationConfiguration.Output;
+            if (p.GetValue(markdown)) { output.Write(CatalogMarkdown.Render()); return 0; }
+            var table = new Table().AddColumns("spec", "family", "parameters (default)", "reference");
+            foreach (var d in LossRegistry.All)
+                table.AddRow(Markup.Escape(d.Card.Name), Markup.Escape(d.Card.Family),
+                    Markup.Escape(string.Join(", ", d.Card.Parameters.Select(x => $"{x.Name}={x.DefaultText}"))), Markup.Escape(d.Card.Reference));
+            Console(output).Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Command Describe()
+    {
+        var spec = new Argument<string>("spec") { Description = "A loss spec, e.g. focal(gamma=2)." };
+        var cmd = new Command("describe", "Print a loss's card: formula, gradient, parameters, properties, reference.") { spec };
+        cmd.SetAction(p =>
+        {
+            var loss = LossRegistry.Create(p.GetValue(spec)!);
+            var c = loss.Card;
+            var con = Console(p.InvocationConfiguration.Output);
+            con.MarkupLine($"[bold]{Markup.Escape(c.Name)}[/] — {Markup.Escape(c.Title)}");
+            con.WriteLine($"configured: {loss.Spec}");
+            con.WriteLine($"family:     {c.Family}");
+            con.WriteLine($"loss:       {c.Formula}");
+            if (c.Gradient.Length > 0) con.WriteLine($"gradient:   {c.Gradient}");
+            var props = loss is Classification.SoftmaxLoss s ? s.Properties : c.Properties;
+            con.WriteLine($"properties: {(props == LossProperties.None ? "none claimed" : string.Join(", ", Enum.GetValues<LossProperties>().Where(x => x != 0 && props.HasFlag(x)).Select(LossCard.PropertyName)))}");
+            con.WriteLine($"reference:  {c.Reference}");
+            if (c.Notes.Length > 0) con.WriteLine($"notes:      {c.Notes}");
+            var table = new Table().AddColumns("parameter", "default", "valid", "meaning");
+            foreach (var x in c.Parameters) table.AddRow(Markup.Escape(x.Name), Markup.Escape(x.DefaultText), Markup.Escape(x.RangeText), Markup.Escape(x.Description));
+            con.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>A Spectre console writing to the invocation's output (plain text when redirected).</summary>
+    public static IAnsiConsole Console(TextWriter output) => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(output),
+        Ansi = output == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+        ColorSystem = output == System.Console.Out && !System.Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+    });
+}

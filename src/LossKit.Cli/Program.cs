@@ -1,0 +1,4 @@
+using System.CommandLine;
+using LossKit.Cli;
+
+return Cli.Run(args);

@@ -1,0 +1,347 @@
+using System.Buffers;
+using System.Globalization;
+using System.Numerics;
+using System.Numerics.Tensors;
+using LossKit.Catalog;
+using LossKit.Numerics;
+
+namespace LossKit.Classification;
+
+/// <summary>The per-row quantities the fused kernel computes before asking a loss for its row terms.</summary>
+/// <param name="Classes">K.</param>
+/// <param name="Target">Class index y (−1 for soft targets).</param>
+/// <param name="Lse">log Σ_k exp(z_k) (of the transformed logits when softcap/temperature are set).</param>
+/// <param name="TargetLogit">z_y (NaN for soft targets).</param>
+/// <param name="TargetWeight">w_y (1 without class weights; for soft targets 1).</param>
+/// <param name="WeightSum">W = Σ_k w_k (K without class weights).</param>
+/// <param name="WeightedLogitSum">Σ_k w_k z_k, computed only when the loss asks for it.</param>
+/// <param name="TargetMass">Soft targets: Σ_k w_k q_k.</param>
+/// <param name="TargetLogitSum">Soft targets: Σ_k w_k q_k z_k.</param>
+public readonly record struct RowStats(int Classes, int Target, double Lse, double TargetLogit, double TargetWeight,
+    double WeightSum, double WeightedLogitSum, double TargetMass, double TargetLogitSum);
+
+/// <summary>
+/// A row's loss and its gradient in the fused form shared by the whole softmax family:
+/// <c>∇_k = A·p_k − B·δ_ky − Cw·w_k − Cq·w_k·q_k</c> (w_k = 1 without class weights, q the soft target).
+/// </summary>
+public readonly record struct RowTerms(double Loss, double A, double B, double Cw = 0, double Cq = 0);
+
+/// <summary>
+/// Base of every loss that is a function of softmax(z) and the target: one fused, vectorised, parallel
+/// row kernel (max pass, Σexp pass, gradient pass over a row that stays in cache) with PyTorch's
+/// <c>weight</c>, <c>ignore_index</c> and <c>reduction</c> semantics. A loss supplies only
+/// <see cref="EvaluateRow(in RowStats)"/>, a few scalar operations per row.
+/// </summary>
+/// <remarks>
+/// Numerics: logits may be anything finite (±1e30 included) or −∞ (a masked class). A row whose target logit
+/// is −∞ has loss +∞ and a finite gradient; a row whose logits are all −∞ has loss +∞ and a zero gradient.
+/// NaN or +∞ in a row makes that row's loss and gradient NaN (so the reduced loss is NaN); the per-row losses
+/// say which rows. Call <see cref="InputChecks.RequireFinite{T}"/> first to get an exception instead.
+/// </remarks>
+public abstract class SoftmaxLoss : IClassificationLoss
+{
+    private readonly double[]? _weight;
+    private readonly float[]? _weightF;
+
+    /// <param name="weight">Optional per-class weights w (length K, each finite and ≥ 0).</param>
+    /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    protected SoftmaxLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction)
+    {
+        if (weight is not null)
+        {
+            if (weight.Count == 0) throw new ArgumentException("weight is empty: give one weight per class, or none.", nameof(weight));
+            _weight = CommonParameters.Weight.Check(weight);
+            _weightF = _weight.Select(w => (float)w).ToArray();
+        }
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
+        IgnoreIndex = ignoreIndex;
+        Reduction = reduction;
+    }
+
+    /// <summary>Per-class weights, or null.</summary>
+    public IReadOnlyList<double>? Weight => _weight;
+    /// <summary>Rows with this target are ignored.</summary>
+    public int IgnoreIndex { get; }
+    /// <inheritdoc/>
+    public Reduction Reduction { get; }
+    /// <inheritdoc/>
+    public abstract LossCard Card { get; }
+    /// <summary>The properties this configured loss has (the card's, less any an option breaks).</summary>
+    public virtual LossProperties Properties => Card.Properties;
+
+    /// <inheritdoc/>
+    public string Spec
+    {
+        get
+        {
+            var parts = new List<string>(SpecParts());
+            if (_weight is not null) parts.Add("weight=[" + string.Join(",", _weight.Select(LossParameter.Fmt)) + "]");
+            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(CultureInfo.InvariantCulture));
+            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
+            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Spec;
+
+    /// <summary>The loss's own non-default parameters as <c>key=value</c> strings, for <see cref="Spec"/>.</summary>
+    protected virtual IEnumerable<string> SpecParts() => [];
+
+    /// <summary>The largest logit magnitude for which this loss's value and gradient are finite doubles (1e30 for
+    /// most; a loss that grows exponentially in the logits, such as comp-sum with τ &lt; 1, says less).</summary>
+    public virtual double FiniteLogitScale => 1e30;
+
+    /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
+    public virtual int? FixedClassCount => _weight?.Length;
+
+    /// <summary>True when <see cref="RowStats.WeightedLogitSum"/> is needed (one extra vector pass).</summary>
+    protected virtual bool NeedsWeightedLogitSum => false;
+
+    /// <summary>Softcap c (0 = off): z ← c·tanh(z/c) before everything else.</summary>
+    protected virtual double Softcap => 0;
+
+    /// <summary>Temperature T (1 = off): z ← z/T after the softcap.</summary>
+    protected virtual double Temperature => 1;
+
+    /// <summary>The row's loss and gradient coefficients from its statistics.</summary>
+    protected abstract RowTerms EvaluateRow(in RowStats s);
+
+    /// <inheritdoc/>
+    public T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = InputChecks.Shape(logits.Length, classes, targets.Length, "targets", rowLosses.Length, gradient.Length);
+        CheckWeightLength(classes);
+        double denominator = TargetDenominator(targets, classes);
+        return Run(logits, classes, rows, targets, default, denominator, rowLosses, gradient);
+    }
+
+    /// <summary>Soft-target form for subclasses that support it: the mean divides by N.</summary>
+    protected T ComputeSoftCore<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses, Span<T> gradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be at least 1.");
+        if (softTargets.Length != logits.Length)
+            throw new ArgumentException($"softTargets has {softTargets.Length} values but logits has {logits.Length}; soft targets need one probability per logit ([rows, {classes}]).", nameof(softTargets));
+        int rows = InputChecks.Shape(logits.Length, classes, logits.Length / classes, "logits", rowLosses.Length, gradient.Length);
+        CheckWeightLength(classes);
+        return Run(logits, classes, rows, default, softTargets, rows, rowLosses, gradient);
+    }
+
+    private void CheckWeightLength(int classes)
+    {
+        if (_weight is not null && _weight.Length != classes)
+            throw new ArgumentException($"weight has {_weight.Length} values but the logits have {classes} classes; give one weight per class.", "weight");
+    }
+
+    /// <summary>Validates targets and returns the mean's denominator Σ w_{y_n} over non-ignored rows.</summary>
+    private double TargetDenominator(ReadOnlySpan<int> targets, int classes)
+    {
+        double d = 0;
+        for (int n = 0; n < targets.Length; n++)
+        {
+            int y = targets[n];
+            if (y == IgnoreIndex) continue;
+            if ((uint)y >= (uint)classes)
+                throw new RowException("targets", n, $"targets[{n}] = {y} is not a class index: expected 0 ≤ target < {classes}, or ignore_index ({IgnoreIndex}).");
+            d += _weight is null ? 1 : _weight[y];
+        }
+        return d;
+    }
+
+    private unsafe T Run<T>(ReadOnlySpan<T> logits, int classes, int rows, ReadOnlySpan<int> targets, ReadOnlySpan<T> soft,
+        double denominator, Span<T> rowLosses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
+        int blocks = Parallelism.BlockCount(rows, classes);
+        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
+        try
+        {
+            fixed (T* pz = logits)
+            fixed (int* py = targets)
+            fixed (T* pq = soft)
+            fixed (T* pl = rowLosses)
+            fixed (T* pg = gradient)
+            {
+                var job = new Job<T>
+                {
+                    Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
+                    IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
+                    Classes = classes, Scale = scale, Rows = rows,
+                    // A gradient larger than the last-level cache is streamed out with non-temporal stores.
+                    StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
+                };
+                Parallelism.ForBlocks(rows, classes, (b, start, end) =>
+                    partial[b] = typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
+            }
+            double total = 0;
+            for (int b = 0; b < blocks; b++) total += partial[b];
+            return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+        }
+        finally { ArrayPool<double>.Shared.Return(partial); }
+    }
+
+    /// <summary>Gradients at least this large are written with non-temporal stores (they would not stay in cache).</summary>
+    internal const long StreamingThresholdBytes = 64L << 20;
+
+    private unsafe struct Job<T> where T : unmanaged
+    {
+        public T* Logits, Soft, Losses, Gradient;
+        public int* Targets;
+        public bool IsSoft, HasLosses, HasGradient, StreamGradient;
+        public int Classes, Rows;
+        public double Scale;
+    }
+
+    /// <summary>Computes rows [start, end) in compute type TC (float for float and Half, double for double)
+    /// and returns the sum of their losses.</summary>
+    private unsafe double Block<T, TC>(Job<T> job, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        int K = job.Classes;
+        bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
+        bool transform = Softcap > 0 || Temperature != 1;
+        ReadOnlySpan<TC> w = typeof(TC) == typeof(float) ? Cast<float, TC>(_weightF) : Cast<double, TC>(_weight);
+        double weightSum = _weight is null ? K : _weight.Sum();
+        TC[]? scratch = converted || transform ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
+        Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
+        Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
+        Span<TC> qBuf = scratch is null ? default : scratch.AsSpan(2 * K, K);
+        double sum = 0;
+        try
+        {
+            for (int r = start; r < end; r++)
+            {
+                long offset = (long)r * K;
+                int y = job.IsSoft ? -1 : job.Targets[r];
+                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
+                if (!job.IsSoft && y == IgnoreIndex)
+                {
+                    if (job.HasLosses) job.Losses[r] = T.Zero;
+                    gOut.Clear();
+                    continue;
+                }
+
+                // The working row z: the caller's logits, or a converted/transformed copy in scratch.
+                var zIn = new ReadOnlySpan<T>(job.Logits + offset, K);
+                ReadOnlySpan<TC> z;
+                if (converted) { TensorPrimitives.ConvertToSingle(Cast<T, Half>(zIn), CastMut<TC, float>(zBuf)); z = zBuf; }
+                else z = Cast<T, TC>(zIn);
+                if (transform) { Transform(z, zBuf); z = zBuf; }
+
+                ReadOnlySpan<TC> q = default;
+                if (job.IsSoft)
+                {
+                    var qIn = new ReadOnlySpan<T>(job.Soft + offset, K);
+                    if (converted) { TensorPrimitives.ConvertToSingle(Cast<T, Half>(qIn), CastMut<TC, float>(qBuf)); q = qBuf; }
+                    else q = Cast<T, TC>(qIn);
+                    CheckSoftRow(q, r);
+                }
+
+                double loss;
+                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
+                TC max = Row.Max(z);
+                if (!TC.IsFinite(max))
+                {
+                    // NaN/+∞ somewhere: NaN row. All −∞: nothing can be predicted: +∞ loss, zero gradient.
+                    bool allMasked = TC.IsNegativeInfinity(max);
+                    loss = allMasked ? double.PositiveInfinity : double.NaN;
+                    if (allMasked) g.Clear(); else g.Fill(TC.NaN);
+                }
+                else
+                {
+                    // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
+                    ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
+                    TC sumExp = Row.SumExp(z, max, next);
+                    double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
+                    double wy = _weight is null || y < 0 ? 1 : _weight[y];
+                    double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
+                    if (job.IsSoft)
+                    {
+                        targetMass = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q));
+                        targetLogitSum = _weight is null ? double.CreateTruncating(Row.MaskedDot(q, z)) : double.CreateTruncating(Row.MaskedDot3(w, q, z));
+                    }
+                    if (NeedsWeightedLogitSum)
+                        weightedLogitSum = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(z)) : double.CreateTruncating(Row.MaskedDot(w, z));
+                    var stats = new RowStats(K, y, lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
+                        weightedLogitSum, targetMass, targetLogitSum);
+                    RowTerms t = EvaluateRow(stats);
+                    loss = t.Loss;
+                    if (job.HasGradient)
+                    {
+                        double s = job.Scale;
+                        TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
+                        if (job.StreamGradient && !converted && !transform && t.Cw == 0 && t.Cq == 0) Row.ScaledExpStreaming(z, max, pScale, g);
+                        else Row.ScaledExp(z, max, pScale, g);
+                        if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
+                        if (t.Cw != 0)
+                        {
+                            if (_weight is null) TensorPrimitives.Add(g, TC.CreateTruncating(-s * t.Cw), g);
+                            else Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
+                        }
+                        if (t.Cq != 0)
+                        {
+                            if (_weight is null) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
+                            else Row.AddScaledProduct(g, TC.CreateTruncating(-s * t.Cq), w, q);
+                        }
+                        if (transform) ChainTransform(g, zBuf);
+                    }
+                }
+                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
+                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                sum += loss;
+            }
+        }
+        finally { if (scratch is not null) ArrayPool<TC>.Shared.Return(scratch); }
+        return sum;
+    }
+
+    /// <summary>z' = c·tanh(z/c)/T (softcap, then temperature) into <paramref name="destination"/> (may alias z).</summary>
+    private void Transform<TC>(ReadOnlySpan<TC> z, Span<TC> destination) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        double c = Softcap, temperature = Temperature;
+        if (c > 0)
+        {
+            TensorPrimitives.Multiply(z, TC.CreateTruncating(1 / c), destination);
+            TensorPrimitives.Tanh(destination, destination);
+            TensorPrimitives.Multiply(destination, TC.CreateTruncating(c / temperature), destination);
+        }
+        else TensorPrimitives.Multiply(z, TC.CreateTruncating(1 / temperature), destination);
+    }
+
+    /// <summary>Chain rule through <see cref="Transform"/>: g ← g·dz'/dz with dz'/dz = (1 − tanh²(z/c))/T;
+    /// <paramref name="transformed"/> holds z' and is overwritten.</summary>
+    private void ChainTransform<TC>(Span<TC> g, Span<TC> transformed) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        double c = Softcap, temperature = Temperature;
+        if (c > 0)
+        {
+            // tanh(z/c) = z'·T/c; factor = (1 − tanh²)/T
+            TensorPrimitives.Multiply(transformed, TC.CreateTruncating(temperature / c), transformed);
+            TensorPrimitives.Multiply(transformed, transformed, transformed);
+            TensorPrimitives.Subtract(TC.One, transformed, transformed);
+            TensorPrimitives.Multiply(g, transformed, g);
+        }
+        TensorPrimitives.Multiply(g, TC.CreateTruncating(1 / temperature), g);
+    }
+
+    private static void CheckSoftRow<TC>(ReadOnlySpan<TC> q, int row) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        var (sum, min) = Row.SumAndMin(q);
+        if (!(min >= TC.Zero))
+        {
+            int col = 0;
+            while (col < q.Length && q[col] >= TC.Zero) col++;
+            throw new RowException("softTargets", row, $"softTargets[row {row}, class {col}] = {q[Math.Min(col, q.Length - 1)]} is not a probability: expected finite values ≥ 0.");
+        }
+        if (!(Math.Abs(double.CreateTruncating(sum) - 1) <= 1e-3))
+            throw new RowException("softTargets", row, $"softTargets row {row} sums to {sum}: expected a probability vector summing to 1 (within 1e-3).");
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+    private static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+}

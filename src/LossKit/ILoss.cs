@@ -1,0 +1,44 @@
+using System.Numerics;
+using LossKit.Catalog;
+
+namespace LossKit;
+
+/// <summary>Any LossKit loss: immutable, described by a <see cref="LossCard"/>.</summary>
+public interface ILoss
+{
+    /// <summary>What the loss is: formula, parameters, reference, properties.</summary>
+    LossCard Card { get; }
+
+    /// <summary>The spec string that rebuilds this loss, e.g. <c>focal(gamma=2)</c> (non-default parameters only).</summary>
+    string Spec { get; }
+}
+
+/// <summary>
+/// A multi-class loss on logits with class-index targets. One call computes per-row losses, the reduced
+/// loss and the exact gradient of the reduced loss, reading each row of logits once.
+/// </summary>
+public interface IClassificationLoss : ILoss
+{
+    /// <summary>The reduction this loss was configured with.</summary>
+    Reduction Reduction { get; }
+
+    /// <summary>Computes the loss of row-major <paramref name="logits"/> <c>[rows, classes]</c> against
+    /// class-index <paramref name="targets"/> (length rows).</summary>
+    /// <param name="logits">Row-major logits, length rows × classes; float, double or Half.</param>
+    /// <param name="classes">Columns per row (K ≥ 1).</param>
+    /// <param name="targets">One class index per row, in [0, K), or the loss's ignore index.</param>
+    /// <param name="rowLosses">Empty, or length rows: receives the unreduced per-row losses.</param>
+    /// <param name="gradient">Empty (forward only), or length rows × classes: receives ∂(reduced loss)/∂logits.</param>
+    /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
+    T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>A multi-class loss that also accepts soft targets (a probability row per sample).</summary>
+public interface ISoftTargetLoss : IClassificationLoss
+{
+    /// <summary>Like <see cref="IClassificationLoss.Compute{T}"/> with <paramref name="softTargets"/>
+    /// (<c>[rows, classes]</c>, each row non-negative and summing to 1 within 1e-3) instead of indices.</summary>
+    T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
