@@ -23,34 +23,111 @@ internal static class EvalCommand
         return cmd;
     }
 
+    /// <summary>Evaluates <paramref name="spec"/> on the JSON batch. The input fields a loss reads depend on its kind:
+    /// multi-class losses take "targets" (class indices) or "soft_targets"; binary and multi-label losses take
+    /// "targets" as numbers in [0, 1] shaped like "logits" (a flat "logits" list means one logit per row);
+    /// distillation takes "teacher_logits" (and "targets"); multi-positive losses take "positives": [[column, ...], ...].</summary>
     public static string Evaluate(string spec, string json)
     {
-        var l = LossRegistry.CreateClassification(spec);
+        ILoss loss = LossRegistry.Create(spec);
         JsonNode root = JsonNode.Parse(json) ?? throw new FormatException("input is empty: expected a JSON object with \"logits\".");
-        double[][] logits = Matrix(root, "logits") ?? throw new FormatException("input has no \"logits\": expected {\"logits\": [[...], ...], \"targets\": [...]}.");
+        if (root["logits"] is not JsonArray logitsNode) throw new FormatException("input has no \"logits\" array: expected {\"logits\": [[...], ...], \"targets\": [...]}.");
+        bool flat = logitsNode.Count > 0 && logitsNode[0] is not JsonArray;
+        double[][] logits = flat ? logitsNode.Select((v, i) => new[] { Number(v, $"logits[{i}]") }).ToArray() : Matrix(root, "logits")!;
         int rows = logits.Length, classes = rows > 0 ? logits[0].Length : 0;
         for (int r = 0; r < rows; r++)
             if (logits[r].Length != classes) throw new FormatException($"logits row {r} has {logits[r].Length} values but row 0 has {classes}: rows must have equal length.");
         double[] z = logits.SelectMany(r => r).ToArray();
-        var perRow = new double[rows];
         var grad = new double[z.Length];
         double value;
-        if (root["targets"] is JsonArray t)
+        double[] perRow;
+        switch (loss)
         {
-            int[] targets = t.Select((v, i) => v is JsonValue jv && jv.TryGetValue(out int n) ? n
-                : throw new FormatException($"targets[{i}] = {v?.ToJsonString() ?? "null"} is not an integer class index.")).ToArray();
-            value = l.Compute<double>(z, classes, targets, perRow, grad);
+            case IBinaryLoss b:
+            {
+                double[] t = (flat ? root["targets"] is JsonArray ta ? ta.Select((v, i) => Number(v, $"targets[{i}]")).ToArray() : null
+                                   : Matrix(root, "targets")?.SelectMany(r => r).ToArray())
+                             ?? throw new FormatException("input has no \"targets\": binary losses need targets in [0, 1] shaped like the logits.");
+                if (t.Length != z.Length) throw new ArgumentException($"targets has {t.Length} values but logits has {z.Length}; they must have the same shape.", "targets");
+                perRow = new double[z.Length];
+                value = b.Compute<double>(z, t, perRow, grad);
+                return Output(value, flat ? perRow : Rows(perRow, rows, classes), grad, rows, classes, flat);
+            }
+            case IDistillationLoss d:
+            {
+                double[][] teacher = Matrix(root, "teacher_logits") ?? throw new FormatException("input has no \"teacher_logits\": distillation needs the teacher's logits.");
+                if (teacher.Length != rows) throw new ArgumentException($"teacher_logits has {teacher.Length} rows but logits has {rows}.", "teacher_logits");
+                perRow = new double[rows];
+                value = d.Compute<double>(z, classes, teacher.SelectMany(r => r).ToArray(), Targets(root) ?? new int[rows], perRow, grad);
+                break;
+            }
+            case IMultiPositiveLoss m:
+            {
+                if (root["positives"] is not JsonArray pos) throw new FormatException("input has no \"positives\": give [[column, ...], ...], one list per row.");
+                if (pos.Count != rows) throw new ArgumentException($"positives has {pos.Count} rows but logits has {rows}.", "positives");
+                var offsets = new List<int> { 0 };
+                var columns = new List<int>();
+                for (int r = 0; r < rows; r++)
+                {
+                    if (pos[r] is not JsonArray pr) throw new FormatException($"positives[{r}] is not an array of column indices.");
+                    columns.AddRange(pr.Select((v, k) => Integer(v, $"positives[{r}][{k}]")));
+                    offsets.Add(columns.Count);
+                }
+                perRow = new double[rows];
+                value = m.Compute<double>(z, classes, offsets.ToArray(), columns.ToArray(), perRow, grad);
+                break;
+            }
+            case IClassificationLoss l:
+            {
+                perRow = new double[rows];
+                if (Targets(root) is { } targets) value = l.Compute<double>(z, classes, targets, perRow, grad);
+                else if (Matrix(root, "soft_targets") is { } soft)
+                {
+                    if (l is not ISoftTargetLoss s) throw new ArgumentException($"{l.Spec} does not take soft targets; give \"targets\" (class indices).", "soft_targets");
+                    if (soft.Length != rows) throw new ArgumentException($"soft_targets has {soft.Length} rows but logits has {rows}.", "soft_targets");
+                    value = s.ComputeSoft<double>(z, classes, soft.SelectMany(r => r).ToArray(), perRow, grad);
+                }
+                else throw new FormatException("input has neither \"targets\" nor \"soft_targets\".");
+                break;
+            }
+            default: throw new ArgumentException($"{loss.Spec} cannot be evaluated from logits and targets.", nameof(spec));
         }
-        else if (Matrix(root, "soft_targets") is { } soft)
-        {
-            if (l is not ISoftTargetLoss s) throw new ArgumentException($"{l.Spec} does not take soft targets; give \"targets\" (class indices).", "soft_targets");
-            if (soft.Length != rows) throw new ArgumentException($"soft_targets has {soft.Length} rows but logits has {rows}.", "soft_targets");
-            value = s.ComputeSoft<double>(z, classes, soft.SelectMany(r => r).ToArray(), perRow, grad);
-        }
-        else throw new FormatException("input has neither \"targets\" nor \"soft_targets\".");
+        return Output(value, perRow, grad, rows, classes, flat);
+    }
+
+    private static string Output(double value, object perRow, double[] grad, int rows, int classes, bool flat)
+    {
         var options = new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-        var result = new { loss = value, per_row = perRow, gradient = Enumerable.Range(0, rows).Select(r => grad.AsSpan(r * classes, classes).ToArray()).ToArray() };
-        return JsonSerializer.Serialize(result, options);
+        object gradient = flat ? grad : Rows(grad, rows, classes);
+        return JsonSerializer.Serialize(new { loss = value, per_row = perRow, gradient }, options);
+    }
+
+    private static double[][] Rows(double[] flat, int rows, int classes) =>
+        Enumerable.Range(0, rows).Select(r => flat.AsSpan(r * classes, classes).ToArray()).ToArray();
+
+    private static int[]? Targets(JsonNode root) =>
+        root["targets"] is JsonArray t ? t.Select((v, i) => Integer(v, $"targets[{i}]")).ToArray() : null;
+
+    private static int Integer(JsonNode? v, string where) =>
+        v is JsonValue jv && jv.TryGetValue(out int n) ? n : throw new FormatException($"{where} = {v?.ToJsonString() ?? "null"} is not an integer.");
+
+    /// <summary>A JSON number, or one of the strings "inf", "-inf", "Infinity", "-Infinity", "NaN" (JSON has no infinities).</summary>
+    private static double Number(JsonNode? v, string where)
+    {
+        if (v is JsonValue jv)
+        {
+            if (jv.TryGetValue(out double d)) return d;
+            if (jv.TryGetValue(out string? s))
+            {
+                switch (s.Trim().ToLowerInvariant())
+                {
+                    case "inf" or "+inf" or "infinity" or "+infinity": return double.PositiveInfinity;
+                    case "-inf" or "-infinity": return double.NegativeInfinity;
+                    case "nan": return double.NaN;
+                }
+            }
+        }
+        throw new FormatException($"{where} = {v?.ToJsonString() ?? "null"} is not a number (use \"-inf\" for a masked class).");
     }
 
     private static double[][]? Matrix(JsonNode root, string name)
@@ -58,8 +135,7 @@ internal static class EvalCommand
         if (root[name] is not { } node) return null;
         if (node is not JsonArray rows) throw new FormatException($"\"{name}\" must be an array of rows.");
         return rows.Select((row, r) => row is JsonArray a
-            ? a.Select((v, k) => v is JsonValue jv && jv.TryGetValue(out double d) ? d
-                : throw new FormatException($"{name}[{r}][{k}] = {v?.ToJsonString() ?? "null"} is not a number.")).ToArray()
+            ? a.Select((v, k) => Number(v, $"{name}[{r}][{k}]")).ToArray()
             : throw new FormatException($"{name}[{r}] is not an array: \"{name}\" must be [[...], ...].")).ToArray();
     }
 }

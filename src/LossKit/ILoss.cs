@@ -42,3 +42,39 @@ public interface ISoftTargetLoss : IClassificationLoss
     T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>;
 }
+
+/// <summary>
+/// A binary or multi-label loss: one logit per output, a target in [0, 1] per output (same shape as the logits).
+/// Batch-level losses (whose value depends on the whole batch) implement this too.
+/// </summary>
+public interface IBinaryLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    /// <param name="logits">One logit s per output, any shape flattened.</param>
+    /// <param name="targets">t ∈ [0, 1] per output, same length.</param>
+    /// <param name="elementLosses">Empty, or the logits' length: unreduced per-output losses.</param>
+    /// <param name="gradient">Empty, or the logits' length: ∂(reduced loss)/∂s.</param>
+    T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>Knowledge distillation: student logits against teacher logits (and class-index targets).</summary>
+public interface IDistillationLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> teacherLogits, ReadOnlySpan<int> targets,
+        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>Multi-positive rows: a score row and a set of positive columns per row, in CSR form
+/// (positiveOffsets has rows + 1 entries; row n's positives are
+/// <c>positiveColumns[positiveOffsets[n] .. positiveOffsets[n+1]]</c>).</summary>
+public interface IMultiPositiveLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    T Compute<T>(ReadOnlySpan<T> scores, int classes, ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns,
+        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
+}

@@ -66,9 +66,12 @@ public sealed class SpecArguments(string spec, LossCard card, IReadOnlyDictionar
 /// <c>focal(gamma=2)</c> into a configured loss; unknown names, unknown parameters and values out of range
 /// are errors that list what is valid.
 /// </summary>
-public static class LossRegistry
+public static partial class LossRegistry
 {
-    private static readonly List<LossDefinition> s_all =
+    private static readonly List<LossDefinition> s_all = [.. SectionAB(), .. SectionC(), .. SectionD()];
+
+    /// <summary>Catalog sections A and B: cross-entropy and the target-probability family.</summary>
+    private static IEnumerable<LossDefinition> SectionAB() =>
     [
         new(CrossEntropyLoss.Definition, a => new CrossEntropyLoss(a.Number(CrossEntropyLoss.SmoothingParameter),
             a.Number(CrossEntropyLoss.LseSquaredParameter), a.Number(CrossEntropyLoss.SoftcapParameter),
