@@ -22,7 +22,7 @@ public sealed record GradientCheckResult(string Case, double MaxError, int Worst
 /// var r = GradientCheck.Check((x, g) => MyLoss(x, g), point);   // g is null for loss-only calls
 /// if (!r.Passed) Console.WriteLine(r);
 /// </code></example>
-public static class GradientCheck
+public static partial class GradientCheck
 {
     /// <summary>Default tolerance on the error measure above.</summary>
     public const double DefaultTolerance = 1e-6;

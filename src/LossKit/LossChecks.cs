@@ -14,7 +14,7 @@ public sealed record PropertyCheckResult(string Name, double Worst, double Toler
 /// promises: finite loss and gradient on extreme logits (±1e30, masked −∞ classes, all-equal rows, K = 1) and
 /// bit-identical results for 1 and 2 threads. Used by <c>losskit check</c> and by the tests.
 /// </summary>
-public static class LossChecks
+public static partial class LossChecks
 {
     public static IReadOnlyList<PropertyCheckResult> Run(IClassificationLoss loss, int seed = 0) =>
         new Checker((loss as SoftmaxLoss)?.FixedClassCount).Run(loss, seed);
