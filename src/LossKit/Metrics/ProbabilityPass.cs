@@ -33,7 +33,6 @@ internal sealed class ProbabilityPass
 
     public double NllSum { get; private set; }
     public double BrierSum { get; private set; }
-    public int Correct { get; private set; }
 
     // Top-label (max-probability) equal-width bins.
     public int[] TopCount { get; private init; } = [];
@@ -81,7 +80,6 @@ internal sealed class ProbabilityPass
         try
         {
             double nllSum = 0, brierSum = 0;
-            int correct = 0;
             for (int start = 0; start < rows; start += chunkRows)
             {
                 int n = Math.Min(chunkRows, rows - start);
@@ -116,7 +114,6 @@ internal sealed class ProbabilityPass
                         int pred = MetricInput.ArgMax<double>(z.Slice(r * classes, classes));
                         double c = pr[pred];
                         bool hit = pred == y;
-                        if (hit) correct++;
                         if (top && !double.IsNaN(c))
                         {
                             int b = MetricInput.BinOf(c, bins);
@@ -146,7 +143,6 @@ internal sealed class ProbabilityPass
             }
             pass.NllSum = nllSum;
             pass.BrierSum = brierSum;
-            pass.Correct = correct;
         }
         finally
         {

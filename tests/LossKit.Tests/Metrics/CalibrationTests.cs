@@ -41,6 +41,22 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void Adaptive_TiedConfidences_AreOrderedByRow()
+    {
+        // 40 rows of logits [0, 0]: every confidence is exactly 0.5 and the prediction is class 0.
+        // Rows 0–19 have label 0 (hits), rows 20–39 label 1 (misses). Ties are ordered by row index, so with B = 2
+        // group 0 = rows 0–19: |20 − 10| = 10 and group 1 = rows 20–39: |0 − 10| = 10 → ACE = 20/40 = 0.5.
+        // (Any other order of the tied rows would mix hits and misses and give less.)
+        float[] logits = new float[80];
+        int[] labels = Enumerable.Range(0, 40).Select(r => r < 20 ? 0 : 1).ToArray();
+        Assert.Equal(0.5, Calibration.AdaptiveCalibrationError(logits, 2, labels, bins: 2), 1e-15);
+        // B = 4: groups of 10 rows, each all hits or all misses → every gap is 5 → 20/40 = 0.5 again; the plain ECE
+        // (one bin holds everything) is |20 − 20|/40 = 0.
+        Assert.Equal(0.5, Calibration.AdaptiveCalibrationError(logits, 2, labels, bins: 4), 1e-15);
+        Assert.Equal(0.0, Calibration.ExpectedCalibrationError(logits, 2, labels, bins: 4), 1e-15);
+    }
+
+    [Fact]
     public void Classwise_HandComputed()
     {
         // B = 4. Per class k: Σ_b |hits_b − Σconf_b| / N.
