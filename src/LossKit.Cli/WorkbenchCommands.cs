@@ -1,9 +1,241 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LossKit.Workbench.Experiments;
+using LossKit.Workbench.Reports;
+using LossKit.Workbench.Training;
+using Spectre.Console;
 
 namespace LossKit.Cli;
 
 /// <summary>train, compare, sweep, report: the workbench (see docs/workbench.md).</summary>
 internal static class WorkbenchCommands
 {
-    public static IEnumerable<Command> All() => [];
+    public static IEnumerable<Command> All() => [Train(), Compare(), Sweep(), Report()];
+
+    /// <summary>The losses compare runs when none are given.</summary>
+    public static IReadOnlyList<string> DefaultCompareLosses { get; } = ["ce", "focal(gamma=2)", "poly(eps=1)", "gce(q=0.7)", "mae", "sce"];
+
+    /// <summary>The noise settings compare runs when none are given.</summary>
+    public static IReadOnlyList<string> DefaultCompareNoise { get; } = ["none", "symmetric:0.4"];
+
+    public const int DefaultSeeds = 3;
+    public const string DefaultOut = "losskit-out";
+
+    // ------------------------------------------------------------------ train
+
+    private static Command Train()
+    {
+        var o = new WorkbenchOptions();
+        var loss = new Option<string?>("--loss") { Description = "Loss spec from the registry, e.g. ce, focal(gamma=2), gce(q=0.7) (default: ce)." };
+        var noise = new Option<string?>("--noise") { Description = "Label noise on the training split: none, symmetric:RATE or pairflip:RATE, RATE in [0, 1)." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the split, noise, initialisation and batch order (default: 0)." };
+        var json = new Option<bool>("--json") { Description = "Print the run record as one JSON object instead of progress and tables." };
+        var cmd = new Command("train", "Train one model on one data set with one loss; print per-epoch progress and test metrics before and after temperature scaling.")
+            { loss, noise, seed, json };
+        o.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var b = new RunConfig();
+            var config = o.Apply(p, b) with
+            {
+                Loss = p.GetValue(loss) ?? b.Loss,
+                Noise = p.GetValue(noise) ?? b.Noise,
+                Seed = p.GetValue(seed) ?? b.Seed,
+            };
+            var output = p.InvocationConfiguration.Output;
+            if (p.GetValue(json))
+            {
+                var record = Trainer.Run(config);
+                output.WriteLine(record.ToJson());
+                return 0;
+            }
+            var (c, data) = Trainer.Prepare(config);
+            var console = WorkbenchOutput.Console(output);
+            console.WriteLine($"train: {c.Data} ({data.Train.Rows} train / {data.Validation.Rows} validation / {data.Test.Rows} test rows, " +
+                $"{data.Features} features, {data.Classes} classes), model {c.Model}, loss {c.Loss}, seed {c.Seed}");
+            console.WriteLine($"noise: {c.Noise}" + (data.Noise.Spec.Rate > 0
+                ? $", realised {data.Noise.RealisedRate:0.0000} ({data.Noise.Changed} of {data.Train.Rows} training labels changed)" : ""));
+            console.WriteLine($"{c.Optimizer} lr={G(c.Lr)} ({c.Schedule}, warm-up {G(c.Warmup)}), weight decay {G(c.WeightDecay)}, " +
+                $"{c.Epochs} epochs of batch {c.BatchSize}" + (c.EarlyStop == "none" ? "" : $", early stop on {c.EarlyStop} (patience {c.Patience})"));
+            RunRecord result;
+            if (WorkbenchOutput.IsTerminal(output))
+            {
+                result = null!;
+                AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask("training", maxValue: c.Epochs);
+                        result = Trainer.Run(c, data, e =>
+                        {
+                            task.Description = $"epoch {e.Epoch}/{c.Epochs}  train loss {e.TrainLoss:0.0000}  val acc {e.ValAccuracy:0.0000}";
+                            task.Increment(1);
+                        });
+                        task.Value = task.MaxValue;
+                    });
+            }
+            else
+            {
+                result = Trainer.Run(c, data, e => output.WriteLine(WorkbenchOutput.EpochLine(e, c.Epochs)));
+            }
+            WorkbenchOutput.WriteRunTable(console, result);
+            return 0;
+        });
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ compare and sweep
+
+    private sealed class GridOptions
+    {
+        public Option<string[]> Losses { get; } = new("--losses")
+        {
+            Description = "Loss specs separated by ';', e.g. \"ce; focal(gamma=2); gce(q={0.3,0.7})\" ({a,b} expands to a grid). May be repeated.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        public Option<string[]> Noise { get; } = new("--noise") { Description = "Noise settings separated by ';' or ',', e.g. \"none; symmetric:0.4\". May be repeated." };
+        public Option<int?> Seeds { get; } = new("--seeds") { Description = "Number of seeds (0..N−1)." };
+        public Option<string?> Out { get; } = new("--out") { Description = $"Output folder for results.jsonl and the report (default: {DefaultOut})." };
+        public Option<int?> Parallel { get; } = new("--parallel") { Description = "Runs trained at once (each with cores/N kernel threads); default: 1 for the large image sets, else the number of cores." };
+        public Option<bool> Force { get; } = new("--force") { Description = "Retrain runs already in the output folder's results files." };
+
+        public void AddTo(Command cmd)
+        {
+            foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Parallel, Force }) cmd.Options.Add(x);
+        }
+
+        public SweepSpec Apply(ParseResult p, SweepSpec s)
+        {
+            var losses = WorkbenchOptions.SplitList(p.GetValue(Losses), commas: false);
+            var noise = WorkbenchOptions.SplitList(p.GetValue(Noise), commas: true);
+            return s with
+            {
+                Losses = losses.Length > 0 ? losses : s.Losses,
+                Noise = noise.Length > 0 ? noise : s.Noise,
+                Seeds = p.GetValue(Seeds) is { } n ? SweepSpec.SeedRange(n) : s.Seeds,
+                Out = p.GetValue(Out) ?? s.Out,
+            };
+        }
+    }
+
+    private static Command Compare()
+    {
+        var o = new WorkbenchOptions();
+        var g = new GridOptions();
+        var json = new Option<bool>("--json") { Description = "Print the summary rows as JSON instead of the table." };
+        var cmd = new Command("compare",
+            "Train every loss × noise × seed and compare test metrics (mean ± std, 95% CI); writes results.jsonl and the report (summary.md, CSV, plots) to --out. " +
+            "With no arguments: digits, losses ce; focal(gamma=2); poly(eps=1); gce(q=0.7); mae; sce, noise none and symmetric:0.4, 3 seeds.") { json };
+        o.AddTo(cmd);
+        g.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            var spec = g.Apply(p, new SweepSpec
+            {
+                Base = o.Apply(p, new RunConfig()),
+                Losses = DefaultCompareLosses,
+                Noise = DefaultCompareNoise,
+                Seeds = SweepSpec.SeedRange(DefaultSeeds),
+            });
+            return RunGrid(p, spec, null, g, p.GetValue(json), report: true, "compare");
+        });
+        return cmd;
+    }
+
+    private static Command Sweep()
+    {
+        var o = new WorkbenchOptions();
+        var g = new GridOptions();
+        var config = new Option<string?>("--config") { Description = "Sweep file (JSON; see docs/workbench.md). Options given on the command line override it." };
+        var shard = new Option<string?>("--shard") { Description = "Run only shard i/n of the grid (0 ≤ i < n), appending to results.shard-i-of-n.jsonl; no report is written (run 'losskit report DIR' when all shards are done)." };
+        var cmd = new Command("sweep",
+            "Run a grid of losses (with parameter grids) × noise settings × seeds, one JSON line per finished run in DIR/results.jsonl; " +
+            "finished runs are skipped on a rerun.") { config, shard };
+        o.AddTo(cmd);
+        g.AddTo(cmd);
+        cmd.SetAction(p =>
+        {
+            string? path = p.GetValue(config);
+            if (path is null && p.GetValue(g.Losses) is not { Length: > 0 })
+                throw new ArgumentException("sweep needs --config FILE or --losses \"SPEC; SPEC\" (see docs/workbench.md).");
+            var file = path is null ? new SweepSpec() : SweepSpec.Load(path);
+            var spec = g.Apply(p, file with { Base = o.Apply(p, file.Base) });
+            Shard? s = p.GetValue(shard) is { } text ? Shard.Parse(text) : null;
+            return RunGrid(p, spec, s, g, json: false, report: s is null, "sweep");
+        });
+        return cmd;
+    }
+
+    private static int RunGrid(ParseResult p, SweepSpec spec, Shard? shard, GridOptions g, bool json, bool report, string verb)
+    {
+        var output = p.InvocationConfiguration.Output;
+        var console = WorkbenchOutput.Console(output);
+        string dir = spec.Out ?? DefaultOut;
+        var grid = spec.Expand();
+        var runs = shard is { } sh ? sh.Select(grid) : grid;
+        int parallel = p.GetValue(g.Parallel) ?? DefaultParallel(runs);
+        if (parallel < 1) throw new ArgumentException($"--parallel {parallel}: expected at least 1.");
+        ResultsStore.EnsureWritable(dir);
+        if (!json)
+            console.WriteLine($"{verb}: {runs.Count} runs" + (shard is { } s2 ? $" (shard {s2} of a {grid.Count}-run grid)" : "") +
+                $" ({spec.Losses.SelectMany(LossGrid.Expand).Distinct().Count()} losses × {spec.Noise.Count} noise × {spec.Seeds.Count} seeds), " +
+                $"{parallel} at a time, into {dir}");
+        var outcome = ExperimentRunner.Run(runs, dir, shard?.FileName ?? ResultsStore.DefaultFileName, parallel, p.GetValue(g.Force), e =>
+        {
+            if (json) return;
+            if (e.Skipped) return;
+            output.WriteLine(WorkbenchOutput.RunLine(e));
+        });
+        if (!json)
+            console.WriteLine($"{outcome.Ran} runs trained, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
+        ReportFiles? files = null;
+        if (report) files = ReportWriter.Write(dir, outcome.Records, "losskit " + string.Join(' ', p.Tokens.Select(t => t.Value)).Trim());
+        var summary = Summary.Build(outcome.Records);
+        if (json)
+        {
+            output.WriteLine(WorkbenchOutput.SummaryJson(summary));
+            return 0;
+        }
+        WorkbenchOutput.WriteSummaryTables(console, summary);
+        if (files is not null) console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
+        else console.WriteLine($"no report for a shard; when every shard is done run: losskit report {dir}");
+        return 0;
+    }
+
+    /// <summary>Small data sets train fastest with one run per core (each kernel call is too small to split); the image sets
+    /// with one run at a time using every core.</summary>
+    private static int DefaultParallel(IReadOnlyList<RunConfig> runs) =>
+        runs.Any(r => r.Data is "fashion-mnist" or "mnist") ? 1 : Math.Max(1, Math.Min(Environment.ProcessorCount, runs.Count));
+
+    // ------------------------------------------------------------------ report
+
+    private static Command Report()
+    {
+        var dir = new Argument<string>("dir") { Description = "Folder holding results*.jsonl (shards are merged)." };
+        var json = new Option<bool>("--json") { Description = "Print the summary rows as JSON instead of the table." };
+        var cmd = new Command("report", "Read every results*.jsonl in DIR and write summary.md, summary.csv, runs.csv and PNG + SVG plots there.") { dir, json };
+        cmd.SetAction(p =>
+        {
+            string d = p.GetValue(dir)!;
+            if (!Directory.Exists(d)) throw new DirectoryNotFoundException($"results folder '{d}' does not exist.");
+            var loaded = ResultsStore.Load(d);
+            if (loaded.Records.Count == 0)
+                throw new InvalidDataException($"no run records in '{d}' (looked in {loaded.Files.Count} results*.jsonl files).");
+            ResultsStore.EnsureWritable(d);
+            var files = ReportWriter.Write(d, loaded.Records, "losskit report " + d);
+            var output = p.InvocationConfiguration.Output;
+            var summary = Summary.Build(loaded.Records);
+            if (p.GetValue(json)) { output.WriteLine(WorkbenchOutput.SummaryJson(summary)); return 0; }
+            var console = WorkbenchOutput.Console(output);
+            console.WriteLine($"{loaded.Records.Count} runs from {loaded.Files.Count} files" +
+                (loaded.BadLines > 0 ? $", {loaded.BadLines} unreadable lines skipped" : "") +
+                (loaded.PartialLines > 0 ? $", {loaded.PartialLines} cut-off last lines ignored" : ""));
+            WorkbenchOutput.WriteSummaryTables(console, summary);
+            console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

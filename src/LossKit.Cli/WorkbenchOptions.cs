@@ -1,0 +1,62 @@
+using System.CommandLine;
+using LossKit.Workbench.Training;
+
+namespace LossKit.Cli;
+
+/// <summary>The training options shared by train, compare and sweep. None has a default value here: an option the user
+/// did not give leaves the value of the base configuration (RunConfig's defaults, compare's defaults or the sweep file).</summary>
+internal sealed class WorkbenchOptions
+{
+    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist." };
+    public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Folder to read the data set's files from instead of the built-in copy or the default folder." };
+    public Option<string?> Model { get; } = new("--model") { Description = "linear (softmax regression) or mlp:H1,H2,... (ReLU MLP), e.g. mlp:256,128." };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training split." };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Rows per minibatch." };
+    public Option<double?> Lr { get; } = new("--lr") { Description = "Peak learning rate." };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd (momentum) or adamw." };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum." };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay on the weight matrices (L2 for sgd, decoupled for adamw)." };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule after warm-up: cosine or constant." };
+    public Option<double?> Warmup { get; } = new("--warmup") { Description = "Fraction of all steps spent in linear warm-up, in [0, 1]." };
+    public Option<string?> EarlyStop { get; } = new("--early-stop") { Description = "none, val_loss or val_accuracy (restores the best epoch)." };
+    public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." };
+    public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." };
+    public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." };
+    public Option<int?> Bins { get; } = new("--bins") { Description = "Bins of the calibration metrics and reliability diagrams." };
+
+    public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins];
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in All) command.Options.Add(o);
+    }
+
+    /// <summary>The base configuration with every option the user gave applied.</summary>
+    public RunConfig Apply(ParseResult p, RunConfig b) => b with
+    {
+        Data = p.GetValue(Data) ?? b.Data,
+        DataDir = p.GetValue(DataDir) ?? b.DataDir,
+        Model = p.GetValue(Model) ?? b.Model,
+        Epochs = p.GetValue(Epochs) ?? b.Epochs,
+        BatchSize = p.GetValue(BatchSize) ?? b.BatchSize,
+        Lr = p.GetValue(Lr) ?? b.Lr,
+        Optimizer = p.GetValue(Optimizer) ?? b.Optimizer,
+        Momentum = p.GetValue(Momentum) ?? b.Momentum,
+        WeightDecay = p.GetValue(WeightDecay) ?? b.WeightDecay,
+        Schedule = p.GetValue(Schedule) ?? b.Schedule,
+        Warmup = p.GetValue(Warmup) ?? b.Warmup,
+        EarlyStop = p.GetValue(EarlyStop) ?? b.EarlyStop,
+        Patience = p.GetValue(Patience) ?? b.Patience,
+        Split = p.GetValue(Split) ?? b.Split,
+        Init = p.GetValue(Init) ?? b.Init,
+        Bins = p.GetValue(Bins) ?? b.Bins,
+    };
+
+    /// <summary>Splits a list option's values on ';' (and on ',' too when <paramref name="commas"/>), dropping empty parts.</summary>
+    public static string[] SplitList(IEnumerable<string>? values, bool commas)
+    {
+        if (values is null) return [];
+        char[] seps = commas ? [';', ','] : [';'];
+        return values.SelectMany(v => v.Split(seps, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LossKit.Workbench.Experiments;
+using LossKit.Workbench.Reports;
+using LossKit.Workbench.Training;
+using Spectre.Console;
+
+namespace LossKit.Cli;
+
+/// <summary>Text and table output of the workbench commands.</summary>
+internal static class WorkbenchOutput
+{
+    public static bool IsTerminal(TextWriter output) => output == System.Console.Out && !System.Console.IsOutputRedirected;
+
+    /// <summary>A Spectre console on <paramref name="output"/>; when it is not a terminal, 200 columns wide so tables keep one line per row.</summary>
+    public static IAnsiConsole Console(TextWriter output)
+    {
+        var console = CatalogCommands.Console(output);
+        if (!IsTerminal(output)) console.Profile.Width = 200;
+        return console;
+    }
+
+    public static string EpochLine(EpochRecord e, int epochs) => FormattableString.Invariant(
+        $"epoch {e.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train_loss {e.TrainLoss:0.0000}  val_loss {e.ValLoss:0.0000}  val_acc {e.ValAccuracy:0.0000}  lr {e.Lr:0.####e0}  {e.Seconds:0.00} s");
+
+    public static string RunLine(RunProgress p)
+    {
+        var r = p.Record;
+        return FormattableString.Invariant(
+            $"[{p.Done.ToString().PadLeft(p.Total.ToString().Length)}/{p.Total}] {r.Config.Loss,-18} {r.Config.Noise,-15} seed {r.Config.Seed}  test acc {r.Test.Accuracy:0.0000}  ece {r.Test.Ece:0.0000}  ({r.TotalSeconds:0.0} s){(r.Diverged ? "  DIVERGED" : "")}");
+    }
+
+    /// <summary>A run's test metrics before and after temperature scaling.</summary>
+    public static void WriteRunTable(IAnsiConsole console, RunRecord r)
+    {
+        if (r.Diverged) console.WriteLine("training diverged (a loss became NaN or infinite); metrics are of the last finite state.");
+        if (r.StoppedEarly) console.WriteLine($"stopped early; evaluated the parameters of epoch {r.BestEpoch}.");
+        var t = new Table().AddColumns("test metric", "value", $"after temperature scaling (T = {r.Temperature:0.000})");
+        foreach (var (name, _, get) in TestMetrics.Columns)
+        {
+            if (get(r.Test) is not { } v) continue;
+            string after = get(r.TestCalibrated) is { } w ? w.ToString("0.0000", CultureInfo.InvariantCulture) : "";
+            t.AddRow(name, v.ToString("0.0000", CultureInfo.InvariantCulture), after);
+        }
+        console.Write(t);
+        console.WriteLine($"training time {r.TrainSeconds:0.00} s ({r.TrainSeconds / Math.Max(1, r.Epochs.Count):0.000} s per epoch), total {r.TotalSeconds:0.00} s");
+    }
+
+    /// <summary>One table per scenario and noise setting: mean ± std with the 95% interval below; best per column in bold.</summary>
+    public static void WriteSummaryTables(IAnsiConsole console, Summary summary)
+    {
+        foreach (var group in summary.ByNoise())
+        {
+            var rows = group.ToArray();
+            var cols = summary.Present([.. Summary.MainColumns, "top5", "auroc"]);
+            var t = new Table { Title = new TableTitle(Markup.Escape($"{summary.Scenarios[group.Key.Scenario]} — noise {group.Key.Noise}")) };
+            t.AddColumn("loss");
+            t.AddColumn(new TableColumn("n").RightAligned());
+            foreach (string c in cols) t.AddColumn(new TableColumn(Markup.Escape(Summary.Column(c).Title)).RightAligned());
+            foreach (var r in rows)
+            {
+                var cells = new List<string> { Markup.Escape(r.Loss), r.N.ToString(CultureInfo.InvariantCulture) };
+                foreach (string c in cols)
+                {
+                    if (!r.Metrics.TryGetValue(c, out var m)) { cells.Add("–"); continue; }
+                    string cell = Markup.Escape(Summary.Cell(m));
+                    if (summary.IsBest(r, c)) cell = $"[bold green]{cell} *[/]";
+                    string ci = Summary.Interval(m);
+                    cells.Add(ci.Length > 0 ? cell + "\n[grey]" + Markup.Escape(ci) + "[/]" : cell);
+                }
+                t.AddRow(cells.ToArray());
+            }
+            console.Write(t);
+        }
+        console.WriteLine("mean ± std over seeds, [95% CI of the mean, Student t]; * = best in its noise setting; (TS) = after temperature scaling.");
+    }
+
+    /// <summary>The summary as a JSON array: one object per row with mean, std, ci_low, ci_high per metric.</summary>
+    public static string SummaryJson(Summary summary)
+    {
+        var array = new JsonArray();
+        foreach (var r in summary.Rows)
+        {
+            var metrics = new JsonObject();
+            foreach (var (name, m) in r.Metrics)
+                metrics[name] = new JsonObject { ["n"] = m.N, ["mean"] = Num(m.Mean), ["std"] = Num(m.Std), ["ci_low"] = Num(m.CiLow), ["ci_high"] = Num(m.CiHigh) };
+            array.Add(new JsonObject
+            {
+                ["scenario"] = r.Scenario,
+                ["loss"] = r.Loss,
+                ["noise"] = r.Noise,
+                ["noise_rate"] = r.NoiseRate,
+                ["realised_noise"] = r.RealisedNoise,
+                ["seeds"] = new JsonArray(r.Seeds.Select(s => (JsonNode)s).ToArray()),
+                ["metrics"] = metrics,
+                ["best"] = new JsonArray(summary.Present(Summary.Columns.Select(c => c.Name)).Where(c => summary.IsBest(r, c)).Select(c => (JsonNode)c!).ToArray()),
+            });
+        }
+        return array.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+
+    private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+}

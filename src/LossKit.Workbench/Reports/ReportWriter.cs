@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text;
+using LossKit.Workbench.Training;
+
+namespace LossKit.Workbench.Reports;
+
+/// <summary>The files a report consists of.</summary>
+/// <param name="Markdown">summary.md</param>
+/// <param name="Csv">summary.csv (one row per loss × noise × scenario)</param>
+/// <param name="RunsCsv">runs.csv (one row per run)</param>
+/// <param name="Plots">PNG and SVG files.</param>
+public sealed record ReportFiles(string Markdown, string Csv, string RunsCsv, IReadOnlyList<string> Plots)
+{
+    public IEnumerable<string> All => [Markdown, Csv, RunsCsv, .. Plots];
+}
+
+/// <summary>
+/// Writes a report of run records into a folder: <c>summary.md</c> (tables and links to the plots), <c>summary.csv</c>,
+/// <c>runs.csv</c>, and PNG + SVG plots (learning curves, reliability diagrams, test accuracy against noise rate). Each file is
+/// written to a temporary name and renamed into place, so a reader never sees a half-written file.
+/// </summary>
+public static class ReportWriter
+{
+    /// <summary>Writes the report of <paramref name="records"/> into <paramref name="dir"/> (which must exist and be writable).</summary>
+    /// <param name="dir">Output folder.</param>
+    /// <param name="records">The runs to report.</param>
+    /// <param name="command">The command that produced the runs, quoted in summary.md (optional).</param>
+    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null)
+    {
+        ArgumentNullException.ThrowIfNull(dir);
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0) throw new ArgumentException($"there are no run records to report in '{dir}'.", nameof(records));
+        var summary = Summary.Build(records);
+        var plots = Plots.WriteAll(dir, summary);
+        string md = Path.Combine(dir, "summary.md");
+        AtomicFile.WriteText(md, Markdown(summary, plots, command));
+        string csv = Path.Combine(dir, "summary.csv");
+        AtomicFile.WriteText(csv, SummaryCsv(summary));
+        string runs = Path.Combine(dir, "runs.csv");
+        AtomicFile.WriteText(runs, RunsCsv(summary));
+        return new ReportFiles(md, csv, runs, plots.Files);
+    }
+
+    // ------------------------------------------------------------------ Markdown
+
+    internal static string Markdown(Summary summary, PlotSet plots, string? command)
+    {
+        var sb = new StringBuilder();
+        int runs = summary.Rows.Sum(r => r.N);
+        sb.AppendLine("# LossKit workbench report").AppendLine();
+        if (command is not null) sb.AppendLine($"Produced by `{command}`.").AppendLine();
+        sb.AppendLine($"{runs} runs. Each cell is the mean ± sample standard deviation of the test metric over seeds; the bracket below is the " +
+            "95% confidence interval of the mean (Student's t with n − 1 degrees of freedom; none for a single seed). " +
+            "**Bold** marks the best mean of the column within a noise setting. \"(TS)\" columns are after temperature scaling " +
+            "fitted on the validation split. Label noise is applied to the training split only; validation and test labels are clean.").AppendLine();
+        for (int s = 0; s < summary.Scenarios.Count; s++)
+        {
+            sb.AppendLine($"## {(summary.Scenarios.Count > 1 ? $"Scenario {s + 1}: " : "")}{summary.Scenarios[s]}").AppendLine();
+            foreach (var group in summary.ByNoise().Where(g => g.Key.Scenario == s))
+            {
+                var rows = group.ToArray();
+                sb.AppendLine($"### Noise: {group.Key.Noise}" +
+                    (rows[0].NoiseRate > 0 ? $" (realised rate {rows.Average(r => r.RealisedNoise):0.000} of training labels)" : "")).AppendLine();
+                Table(sb, summary, rows, summary.Present([.. Summary.MainColumns, "top5", "auroc"]));
+                sb.AppendLine("Calibration (lower is better), before and after temperature scaling:").AppendLine();
+                Table(sb, summary, rows, summary.Present(Summary.CalibrationColumns));
+                if (plots.Curves.TryGetValue((s, group.Key.Noise), out string? curve))
+                    sb.AppendLine($"![validation accuracy per epoch, {group.Key.Noise}]({curve}.png) ([SVG]({curve}.svg))").AppendLine();
+                if (plots.Reliability.TryGetValue((s, group.Key.Noise), out string? rel))
+                    sb.AppendLine($"![reliability diagram, {group.Key.Noise}]({rel}.png) ([SVG]({rel}.svg))").AppendLine();
+            }
+            if (plots.AccuracyVsNoise.TryGetValue(s, out string? acc))
+                sb.AppendLine("### Test accuracy against noise rate").AppendLine()
+                  .AppendLine($"![test accuracy against noise rate]({acc}.png) ([SVG]({acc}.svg))").AppendLine()
+                  .AppendLine("Error bars: ± one standard deviation over seeds.").AppendLine();
+        }
+        sb.AppendLine("Files: [summary.csv](summary.csv) (these tables with mean, std and interval per metric), [runs.csv](runs.csv) (one row per run).");
+        return sb.ToString();
+    }
+
+    private static void Table(StringBuilder sb, Summary summary, SummaryRow[] rows, IReadOnlyList<string> columns)
+    {
+        sb.Append("| loss | n |");
+        foreach (string c in columns) sb.Append(' ').Append(Summary.Column(c).Title).Append(" |");
+        sb.AppendLine();
+        sb.Append("|---|---:|");
+        foreach (string _ in columns) sb.Append("---:|");
+        sb.AppendLine();
+        foreach (var r in rows)
+        {
+            sb.Append($"| `{r.Loss}` | {r.N} |");
+            foreach (string c in columns)
+            {
+                if (!r.Metrics.TryGetValue(c, out var m)) { sb.Append(" – |"); continue; }
+                string cell = Summary.Cell(m);
+                if (summary.IsBest(r, c)) cell = $"**{cell}**";
+                string ci = Summary.Interval(m);
+                sb.Append(' ').Append(cell).Append(ci.Length > 0 ? "<br>" + ci : "").Append(" |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine();
+    }
+
+    // ------------------------------------------------------------------ CSV
+
+    internal static string SummaryCsv(Summary summary)
+    {
+        var cols = summary.Present(Summary.Columns.Select(c => c.Name));
+        var sb = new StringBuilder();
+        var head = new List<string> { "scenario", "loss", "noise", "noise_rate", "realised_noise", "n", "seeds" };
+        foreach (string c in cols) head.AddRange([c + "_mean", c + "_std", c + "_ci_low", c + "_ci_high"]);
+        sb.AppendLine(string.Join(",", head.Select(Csv)));
+        foreach (var r in summary.Rows)
+        {
+            var f = new List<string>
+            {
+                r.Scenario, r.Loss, r.Noise, Num(r.NoiseRate), Num(r.RealisedNoise), r.N.ToString(CultureInfo.InvariantCulture),
+                string.Join(" ", r.Seeds.Select(x => x.ToString(CultureInfo.InvariantCulture))),
+            };
+            foreach (string c in cols)
+            {
+                if (r.Metrics.TryGetValue(c, out var m)) f.AddRange([Num(m.Mean), Num(m.Std), Num(m.CiLow), Num(m.CiHigh)]);
+                else f.AddRange(["", "", "", ""]);
+            }
+            sb.AppendLine(string.Join(",", f.Select(Csv)));
+        }
+        return sb.ToString();
+    }
+
+    internal static string RunsCsv(Summary summary)
+    {
+        var cols = summary.Present(Summary.Columns.Select(c => c.Name));
+        var sb = new StringBuilder();
+        var head = new List<string> { "key", "scenario", "loss", "noise", "seed", "realised_noise", "stopped_early", "diverged" };
+        head.AddRange(cols);
+        sb.AppendLine(string.Join(",", head.Select(Csv)));
+        foreach (var row in summary.Rows)
+            foreach (var r in row.Runs)
+            {
+                var f = new List<string>
+                {
+                    r.Key, row.Scenario, r.Config.Loss, r.Config.Noise, r.Config.Seed.ToString(CultureInfo.InvariantCulture),
+                    Num(r.Noise.RealisedRate), r.StoppedEarly ? "true" : "false", r.Diverged ? "true" : "false",
+                };
+                foreach (string c in cols) f.Add(Summary.Column(c).Get(r) is { } v ? Num(v) : "");
+                sb.AppendLine(string.Join(",", f.Select(Csv)));
+            }
+        return sb.ToString();
+    }
+
+    private static string Num(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Csv(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
+}
+
+/// <summary>Writes files through a temporary name and a rename, so they appear whole or not at all.</summary>
+internal static class AtomicFile
+{
+    public static void WriteText(string path, string text) =>
+        Write(path, tmp => File.WriteAllText(tmp, text, new UTF8Encoding(false)));
+
+    /// <summary>Calls <paramref name="write"/> with a temporary path next to <paramref name="path"/> (same extension), then moves it into place.</summary>
+    public static void Write(string path, Action<string> write)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string tmp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(path)}");
+        try
+        {
+            write(tmp);
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

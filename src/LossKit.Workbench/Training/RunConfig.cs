@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LossKit.Catalog;
+using LossKit.Workbench.Data;
+using LossKit.Workbench.Models;
+
+namespace LossKit.Workbench.Training;
+
+/// <summary>When to stop before the last epoch.</summary>
+public enum EarlyStopKind
+{
+    /// <summary>Train all epochs.</summary>
+    None,
+    /// <summary>Stop when the validation loss (the training loss function on the clean validation split) has not
+    /// improved for <c>patience</c> epochs; the best epoch's parameters are restored.</summary>
+    ValLoss,
+    /// <summary>Stop when validation accuracy has not improved for <c>patience</c> epochs; the best epoch's parameters are restored.</summary>
+    ValAccuracy,
+}
+
+/// <summary>
+/// Everything that determines one training run. Two configurations with the same <see cref="Canonical"/> form
+/// give bit-identical records (apart from timings) and have the same <see cref="Key"/>. <see cref="DataDir"/> only
+/// says where to find the files, so it is not part of the key.
+/// </summary>
+public sealed record RunConfig
+{
+    /// <summary>Bumped whenever a change to the trainer changes results, so old results are not taken for new ones.</summary>
+    public const int TrainerVersion = 1;
+
+    /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
+    public string Data { get; init; } = "digits";
+
+    /// <summary>Folder to read the data set from instead of the default (not part of the key).</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary><c>linear</c> or <c>mlp:H1,H2,...</c>.</summary>
+    public string Model { get; init; } = "mlp:128";
+
+    /// <summary>A classification loss spec from the registry, e.g. <c>focal(gamma=2)</c> (mean reduction).</summary>
+    public string Loss { get; init; } = "ce";
+
+    /// <summary>Label noise on the training split: <c>none</c>, <c>symmetric:R</c>, <c>pairflip:R</c>.</summary>
+    public string Noise { get; init; } = "none";
+
+    /// <summary>Seed of the split, the noise, the initialisation and the minibatch order.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Passes over the training split.</summary>
+    public int Epochs { get; init; } = 40;
+
+    /// <summary>Rows per minibatch (the last batch of an epoch may be smaller).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary><c>sgd</c> (with momentum) or <c>adamw</c>.</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    /// <summary>Base (peak) learning rate.</summary>
+    public double Lr { get; init; } = 3e-3;
+
+    /// <summary>SGD momentum μ (ignored by AdamW).</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Weight decay λ on the weight matrices (not the biases): L2 for SGD, decoupled for AdamW.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary><c>cosine</c> or <c>constant</c> after the warm-up.</summary>
+    public string Schedule { get; init; } = "cosine";
+
+    /// <summary>Fraction of all optimizer steps spent warming the learning rate up linearly from 0.</summary>
+    public double Warmup { get; init; } = 0.05;
+
+    /// <summary><c>none</c>, <c>val_loss</c> or <c>val_accuracy</c>.</summary>
+    public string EarlyStop { get; init; } = "none";
+
+    /// <summary>Epochs without improvement before early stopping.</summary>
+    public int Patience { get; init; } = 5;
+
+    /// <summary>Train/validation/test fractions (a data set with its own test split divides its rows train : validation).</summary>
+    public string Split { get; init; } = "0.6/0.2/0.2";
+
+    /// <summary><c>auto</c> (He for ReLU layers, Xavier for the output layer), <c>he</c> or <c>xavier</c>.</summary>
+    public string Init { get; init; } = "auto";
+
+    /// <summary>Equal-width bins of the calibration metrics and reliability diagrams.</summary>
+    public int Bins { get; init; } = 15;
+
+    /// <summary>The parsed loss (validated: a multi-class loss with mean reduction).</summary>
+    public IClassificationLoss CreateLoss()
+    {
+        var loss = LossRegistry.CreateClassification(Loss);
+        if (loss.Reduction != Reduction.Mean)
+            throw new ArgumentException(
+                $"loss '{Loss}': training backpropagates the mean-reduced loss; remove reduction={loss.Reduction.ToString().ToLowerInvariant()} from the spec.", nameof(Loss));
+        return loss;
+    }
+
+    public ModelSpec ParseModel() => ModelSpec.Parse(Model);
+
+    public NoiseSpec ParseNoise() => NoiseSpec.Parse(Noise);
+
+    public SplitFractions ParseSplit() => SplitFractions.Parse(Split);
+
+    public OptimizerKind ParseOptimizer() => Optimizer.Trim().ToLowerInvariant() switch
+    {
+        "sgd" => OptimizerKind.Sgd,
+        "adamw" => OptimizerKind.AdamW,
+        _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; valid optimizers are: sgd, adamw.", nameof(Optimizer)),
+    };
+
+    public ScheduleKind ParseSchedule() => Schedule.Trim().ToLowerInvariant() switch
+    {
+        "cosine" => ScheduleKind.Cosine,
+        "constant" => ScheduleKind.Constant,
+        _ => throw new ArgumentException($"unknown schedule '{Schedule}'; valid schedules are: cosine, constant.", nameof(Schedule)),
+    };
+
+    public EarlyStopKind ParseEarlyStop() => EarlyStop.Trim().ToLowerInvariant().Replace('-', '_') switch
+    {
+        "none" or "" => EarlyStopKind.None,
+        "val_loss" => EarlyStopKind.ValLoss,
+        "val_accuracy" or "val_acc" => EarlyStopKind.ValAccuracy,
+        _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy.", nameof(EarlyStop)),
+    };
+
+    public InitScheme ParseInit() => Init.Trim().ToLowerInvariant() switch
+    {
+        "auto" => InitScheme.Auto,
+        "he" or "kaiming" => InitScheme.He,
+        "xavier" or "glorot" => InitScheme.Xavier,
+        _ => throw new ArgumentException($"unknown initialisation '{Init}'; valid values are: auto, he, xavier.", nameof(Init)),
+    };
+
+    /// <summary>
+    /// Checks every field and returns the configuration with each one in canonical form (data set name as listed,
+    /// loss spec as the registry writes it, noise as <c>symmetric:0.4</c>, and so on). Throws an
+    /// <see cref="ArgumentException"/> naming the first bad field.
+    /// </summary>
+    public RunConfig Canonical()
+    {
+        string data = CanonicalDataName(Data);
+        var loss = CreateLoss();
+        if (Epochs < 1) throw new ArgumentException($"epochs is {Epochs}; it must be at least 1.", nameof(Epochs));
+        if (BatchSize < 1) throw new ArgumentException($"batch size is {BatchSize}; it must be at least 1.", nameof(BatchSize));
+        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException($"learning rate is {Fmt(Lr)}; it must be a finite number > 0.", nameof(Lr));
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"momentum is {Fmt(Momentum)}; it must lie in [0, 1).", nameof(Momentum));
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay is {Fmt(WeightDecay)}; it must be a finite number ≥ 0.", nameof(WeightDecay));
+        if (!(Warmup >= 0 && Warmup <= 1)) throw new ArgumentException($"warm-up is {Fmt(Warmup)}; it is a fraction of all steps in [0, 1].", nameof(Warmup));
+        if (Patience < 1) throw new ArgumentException($"patience is {Patience}; it must be at least 1.", nameof(Patience));
+        if (Bins < 1) throw new ArgumentException($"bins is {Bins}; it must be at least 1.", nameof(Bins));
+        var split = ParseSplit();
+        if (split.Validation <= 0)
+            throw new ArgumentException($"split '{Split}' has no validation rows; training needs a validation split (for the learning curves and temperature scaling).", nameof(Split));
+        return this with
+        {
+            Data = data,
+            Model = ParseModel().ToString(),
+            Loss = loss.Spec,
+            Noise = ParseNoise().ToString(),
+            Optimizer = ParseOptimizer() == OptimizerKind.Sgd ? "sgd" : "adamw",
+            Schedule = ParseSchedule() == ScheduleKind.Cosine ? "cosine" : "constant",
+            EarlyStop = ParseEarlyStop() switch { EarlyStopKind.ValLoss => "val_loss", EarlyStopKind.ValAccuracy => "val_accuracy", _ => "none" },
+            Split = split.ToString(),
+            Init = ParseInit().ToString().ToLowerInvariant(),
+        };
+    }
+
+    /// <summary>The data set's name as <see cref="DatasetCatalog.Names"/> lists it; an unknown name lists the valid ones.</summary>
+    public static string CanonicalDataName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        static string Norm(string s) => s.Trim().ToLowerInvariant().Replace('-', '_');
+        return DatasetCatalog.Names.FirstOrDefault(n => Norm(n) == Norm(name))
+            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}.", nameof(name));
+    }
+
+    /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/>) and <see cref="TrainerVersion"/>:
+    /// the identity of a run in results files.</summary>
+    public string Key()
+    {
+        var c = Canonical() with { DataDir = null };
+        string text = $"trainer={TrainerVersion};" + JsonSerializer.Serialize(c, RecordJson.Options);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        return Convert.ToHexStringLower(hash)[..16];
+    }
+
+    private static string Fmt(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}
