@@ -21,6 +21,7 @@ internal static class Plots
     public static PlotSet WriteAll(string dir, Summary summary)
     {
         var set = new PlotSet();
+        var colours = LossColours(summary.Rows.Select(r => r.Loss));
         bool many = summary.Scenarios.Count > 1;
         foreach (var group in summary.ByNoise())
         {
@@ -28,10 +29,10 @@ internal static class Plots
             string prefix = many ? $"s{s + 1}-" : "";
             var rows = group.ToArray();
             string curves = prefix + "curves-" + Slug(noise);
-            Save(dir, curves, LearningCurves(rows, noise), set);
+            Save(dir, curves, LearningCurves(rows, noise, colours), set);
             set.Curves[(s, noise)] = curves;
             string rel = prefix + "reliability-" + Slug(noise);
-            Save(dir, rel, ReliabilityDiagram(rows, noise), set);
+            Save(dir, rel, ReliabilityDiagram(rows, noise, colours), set);
             set.Reliability[(s, noise)] = rel;
         }
         for (int s = 0; s < summary.Scenarios.Count; s++)
@@ -39,14 +40,14 @@ internal static class Plots
             var rows = summary.Rows.Where(r => r.ScenarioIndex == s).ToArray();
             if (rows.Select(r => r.NoiseRate).Distinct().Count() < 2) continue;
             string name = (many ? $"s{s + 1}-" : "") + "accuracy-vs-noise";
-            Save(dir, name, AccuracyVsNoise(rows), set);
+            Save(dir, name, AccuracyVsNoise(rows, colours), set);
             set.AccuracyVsNoise[s] = name;
         }
         return set;
     }
 
     /// <summary>Mean validation accuracy per epoch over seeds, one line per loss.</summary>
-    public static Plot LearningCurves(IReadOnlyList<SummaryRow> rows, string noise)
+    public static Plot LearningCurves(IReadOnlyList<SummaryRow> rows, string noise, IReadOnlyDictionary<string, Color> colours)
     {
         var plt = new Plot();
         foreach (var row in rows)
@@ -64,6 +65,7 @@ internal static class Plots
             if (xs.Count == 0) continue;
             var sc = plt.Add.Scatter(xs.ToArray(), ys.ToArray());
             sc.LegendText = row.Loss;
+            sc.Color = colours[row.Loss];
             sc.MarkerSize = xs.Count > 30 ? 0 : 4;
             sc.LineWidth = 2;
         }
@@ -76,7 +78,7 @@ internal static class Plots
 
     /// <summary>Test reliability before temperature scaling: per equal-width confidence bin, accuracy against mean confidence,
     /// pooled over seeds; one line per loss, the diagonal is perfect calibration.</summary>
-    public static Plot ReliabilityDiagram(IReadOnlyList<SummaryRow> rows, string noise)
+    public static Plot ReliabilityDiagram(IReadOnlyList<SummaryRow> rows, string noise, IReadOnlyDictionary<string, Color> colours)
     {
         var plt = new Plot();
         var diagonal = plt.Add.Line(0, 0, 1, 1);
@@ -89,6 +91,7 @@ internal static class Plots
             if (conf.Length == 0) continue;
             var sc = plt.Add.Scatter(conf, acc);
             sc.LegendText = row.Loss;
+            sc.Color = colours[row.Loss];
             sc.MarkerSize = 5;
             sc.LineWidth = 1.5f;
         }
@@ -126,13 +129,11 @@ internal static class Plots
     }
 
     /// <summary>Mean test accuracy against noise rate, ± one standard deviation over seeds; one line per loss and noise kind.</summary>
-    public static Plot AccuracyVsNoise(IReadOnlyList<SummaryRow> rows)
+    public static Plot AccuracyVsNoise(IReadOnlyList<SummaryRow> rows, IReadOnlyDictionary<string, Color> colours)
     {
         var plt = new Plot();
         var kinds = rows.Where(r => r.NoiseRate > 0).Select(r => Kind(r.Noise)).Distinct().ToArray();
         if (kinds.Length == 0) kinds = ["none"];
-        var palette = new ScottPlot.Palettes.Category10();
-        int colour = 0;
         foreach (string loss in rows.Select(r => r.Loss).Distinct())
         {
             foreach (string kind in kinds)
@@ -143,7 +144,7 @@ internal static class Plots
                 double[] xs = points.Select(r => r.NoiseRate).ToArray();
                 double[] ys = points.Select(r => r.Metrics["accuracy"].Mean).ToArray();
                 double[] err = points.Select(r => double.IsNaN(r.Metrics["accuracy"].Std) ? 0 : r.Metrics["accuracy"].Std).ToArray();
-                var color = palette.GetColor(colour++);
+                var color = colours[loss];
                 var sc = plt.Add.Scatter(xs, ys);
                 sc.Color = color;
                 sc.MarkerSize = 6;
@@ -159,6 +160,16 @@ internal static class Plots
         plt.YLabel("test accuracy");
         plt.ShowLegend(Alignment.LowerLeft);
         return plt;
+    }
+
+    /// <summary>One colour per loss (Category10, in order of first appearance), the same in every plot of a report.</summary>
+    public static IReadOnlyDictionary<string, Color> LossColours(IEnumerable<string> losses)
+    {
+        var palette = new ScottPlot.Palettes.Category10();
+        var map = new Dictionary<string, Color>(StringComparer.Ordinal);
+        foreach (string loss in losses)
+            if (!map.ContainsKey(loss)) map[loss] = palette.GetColor(map.Count);
+        return map;
     }
 
     private static string Kind(string noise)
