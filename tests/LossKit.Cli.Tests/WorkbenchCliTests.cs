@@ -1,0 +1,223 @@
+using System.Text.Json;
+using LossKit.Catalog;
+
+namespace LossKit.Cli.Tests;
+
+public sealed class WorkbenchCliTests : IDisposable
+{
+    private readonly string _tmp = Path.Combine(Path.GetTempPath(), "losskit-cli-" + Guid.NewGuid().ToString("N"));
+
+    public WorkbenchCliTests() => Directory.CreateDirectory(_tmp);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Cli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static void AssertOneLineError((int Code, string Out, string Err) r, string contains)
+    {
+        Assert.Equal(1, r.Code);
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("losskit: ", lines[0]);
+        Assert.Contains(contains, lines[0]);
+    }
+
+    [Theory]
+    [InlineData("symmetric:1.5", "out of range")]
+    [InlineData("symmetric:1", "out of range")]
+    [InlineData("symmetric:-0.1", "out of range")]
+    [InlineData("uniform:0.2", "valid kinds")]
+    [InlineData("symmetric", "needs a rate")]
+    public void BadNoiseIsOneLine(string noise, string message)
+    {
+        AssertOneLineError(Run("train", "--data", "iris", "--noise", noise, "--epochs", "1"), message);
+        string outDir = Path.Combine(_tmp, "cmp");
+        AssertOneLineError(Run("compare", "--data", "iris", "--noise", noise, "--epochs", "1", "--out", outDir), message);
+        Assert.False(Directory.Exists(outDir)); // nothing written
+    }
+
+    [Theory]
+    [InlineData("2/2")]
+    [InlineData("-1/2")]
+    [InlineData("0/0")]
+    [InlineData("one/two")]
+    public void BadShardIsOneLine(string shard)
+    {
+        string outDir = Path.Combine(_tmp, "sweep");
+        AssertOneLineError(Run("sweep", "--data", "iris", "--losses", "ce", "--epochs", "1", "--shard", shard, "--out", outDir), "shard");
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void UnknownDataSetListsValidOnes()
+    {
+        AssertOneLineError(Run("train", "--data", "imagenet"), "valid names are: digits");
+        AssertOneLineError(Run("compare", "--data", "imagenet", "--out", Path.Combine(_tmp, "x")), "valid names are: digits");
+    }
+
+    [Fact]
+    public void UnknownLossListsValidOnes() =>
+        AssertOneLineError(Run("train", "--data", "iris", "--loss", "hinge2"), "Valid losses: ce");
+
+    [Fact]
+    public void RegressionDataIsRejected() =>
+        AssertOneLineError(Run("train", "--data", "diabetes", "--epochs", "1"), "regression");
+
+    [Fact]
+    public void NonClassificationLossSaysSo()
+    {
+        // Use a registered loss that is not a multi-class loss on logits, or register one for the test.
+        string? name = LossRegistry.All.Select(d => d.Card.Name).FirstOrDefault(n =>
+        {
+            try { return LossRegistry.Create(n) is not IClassificationLoss; }
+            catch (ArgumentException) { return false; }
+        });
+        if (name is null)
+        {
+            name = "workbench_test_binary";
+            if (!LossRegistry.All.Any(d => d.Card.Name == name))
+            {
+                var card = new LossCard { Name = name, Family = "test", Title = "test binary loss", Formula = "0", Reference = "test" };
+                LossRegistry.Register(new LossDefinition(card, _ => new BinaryStub(card)));
+            }
+        }
+        AssertOneLineError(Run("train", "--data", "iris", "--loss", name, "--epochs", "1"), "not a multi-class loss");
+    }
+
+    private sealed class BinaryStub(LossCard card) : IBinaryLoss
+    {
+        public LossCard Card => card;
+        public string Spec => card.Name;
+        public Reduction Reduction => Reduction.Mean;
+        public T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => T.Zero;
+    }
+
+    [Fact]
+    public void UnwritableOutputFolderIsOneLineAndNothingIsTrained()
+    {
+        string file = Path.Combine(_tmp, "not-a-folder");
+        File.WriteAllText(file, "x");
+        var r = Run("compare", "--data", "iris", "--losses", "ce", "--seeds", "1", "--epochs", "1", "--out", Path.Combine(file, "out"));
+        AssertOneLineError(r, "not writable");
+        Assert.DoesNotContain("[1/1]", r.Out);
+        AssertOneLineError(Run("sweep", "--data", "iris", "--losses", "ce", "--epochs", "1", "--out", file), "not writable");
+    }
+
+    [Fact]
+    public void SweepWithoutConfigOrLossesIsOneLine() =>
+        AssertOneLineError(Run("sweep", "--out", Path.Combine(_tmp, "s")), "--config");
+
+    [Fact]
+    public void MissingSweepFileIsOneLine() =>
+        AssertOneLineError(Run("sweep", "--config", Path.Combine(_tmp, "nope.json")), "not found");
+
+    [Fact]
+    public void TrainJsonPrintsTheRunRecord()
+    {
+        var r = Run("train", "--data", "iris", "--loss", "gce(q=0.5)", "--noise", "symmetric:0.2", "--epochs", "3", "--model", "mlp:8", "--json");
+        Assert.Equal(0, r.Code);
+        Assert.Equal("", r.Err);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Equal("gce(q=0.5)", root.GetProperty("config").GetProperty("loss").GetString());
+        Assert.Equal(3, root.GetProperty("epochs").GetArrayLength());
+        var epoch = root.GetProperty("epochs")[0];
+        foreach (string f in new[] { "epoch", "train_loss", "val_loss", "val_accuracy", "seconds" }) Assert.True(epoch.TryGetProperty(f, out _), f);
+        foreach (string f in new[] { "accuracy", "nll", "ece", "brier", "adaptive_ece", "mce", "classwise_ece", "macro_f1" })
+        {
+            Assert.True(root.GetProperty("test").TryGetProperty(f, out _), f);
+            Assert.True(root.GetProperty("test_calibrated").TryGetProperty(f, out _), f);
+        }
+        Assert.True(root.GetProperty("temperature").GetDouble() > 0);
+        Assert.InRange(root.GetProperty("noise").GetProperty("realised_rate").GetDouble(), 0.05, 0.4);
+        Assert.Equal(15, root.GetProperty("reliability").GetArrayLength());
+    }
+
+    [Fact]
+    public void TrainPrintsEpochLinesAndTable()
+    {
+        var r = Run("train", "--data", "iris", "--epochs", "2", "--model", "linear");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("epoch 1/2", r.Out);
+        Assert.Contains("epoch 2/2", r.Out);
+        Assert.Contains("macro_f1", r.Out);
+        Assert.Contains("temperature scaling", r.Out);
+    }
+
+    [Fact]
+    public void TinyCompareEndToEndWritesReport()
+    {
+        string outDir = Path.Combine(_tmp, "compare");
+        var r = Run("compare", "--data", "iris", "--losses", "ce; mae", "--seeds", "1", "--epochs", "3", "--noise", "none", "--model", "mlp:8", "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("2 runs trained", r.Out);
+        Assert.Contains("noise none", r.Out);
+        Assert.True(File.Exists(Path.Combine(outDir, "results.jsonl")));
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, "results.jsonl")).Length);
+        string md = File.ReadAllText(Path.Combine(outDir, "summary.md"));
+        Assert.Contains("`ce`", md);
+        Assert.Contains("`mae`", md);
+        Assert.Contains("curves-none.png", md);
+        Assert.True(File.Exists(Path.Combine(outDir, "curves-none.png")));
+        Assert.True(File.Exists(Path.Combine(outDir, "reliability-none.png")));
+        Assert.True(File.Exists(Path.Combine(outDir, "summary.csv")));
+
+        // Again: nothing to train, same report.
+        var again = Run("compare", "--data", "iris", "--losses", "ce; mae", "--seeds", "1", "--epochs", "3", "--noise", "none", "--model", "mlp:8", "--out", outDir);
+        Assert.Equal(0, again.Code);
+        Assert.Contains("0 runs trained, 2 already done", again.Out);
+
+        var report = Run("report", outDir);
+        Assert.Equal(0, report.Code);
+        Assert.Contains("2 runs from 1 files", report.Out);
+
+        var json = Run("report", outDir, "--json");
+        using var doc = JsonDocument.Parse(json.Out);
+        Assert.Equal(2, doc.RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public void SweepFromConfigWithShardsThenReport()
+    {
+        string outDir = Path.Combine(_tmp, "sweep");
+        string config = Path.Combine(_tmp, "sweep.json");
+        File.WriteAllText(config, $$"""
+            { "data": "iris", "model": "linear", "epochs": 2, "losses": ["ce", "focal(gamma={1,3})"], "noise": ["none", "symmetric:0.2"], "seeds": 1, "out": "{{outDir.Replace("\\", "\\\\")}}" }
+            """);
+        for (int i = 0; i < 2; i++)
+        {
+            var r = Run("sweep", "--config", config, "--shard", $"{i}/2");
+            Assert.True(r.Code == 0, r.Err);
+            Assert.Contains($"shard {i}/2 of a 6-run grid", r.Out);
+        }
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "results.shard-0-of-2.jsonl")).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "results.shard-1-of-2.jsonl")).Length);
+        Assert.False(File.Exists(Path.Combine(outDir, "summary.md")));
+        var rep = Run("report", outDir);
+        Assert.Equal(0, rep.Code);
+        Assert.Contains("6 runs from 2 files", rep.Out);
+        Assert.True(File.Exists(Path.Combine(outDir, "accuracy-vs-noise.png")));
+
+        // The whole sweep now has nothing left to do.
+        var all = Run("sweep", "--config", config);
+        Assert.Equal(0, all.Code);
+        Assert.Contains("0 runs trained, 6 already done", all.Out);
+    }
+
+    [Fact]
+    public void ReportOfAFolderWithoutResultsIsOneLine()
+    {
+        AssertOneLineError(Run("report", _tmp), "no run records");
+        AssertOneLineError(Run("report", Path.Combine(_tmp, "missing")), "does not exist");
+    }
+}
