@@ -31,8 +31,9 @@ internal static class WorkbenchCommands
         var noise = new Option<string?>("--noise") { Description = "Label noise on the training split: none, symmetric:RATE or pairflip:RATE, RATE in [0, 1)." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the split, noise, initialisation and batch order (default: 0)." };
         var json = new Option<bool>("--json") { Description = "Print the run record as one JSON object instead of progress and tables." };
+        var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores); results do not depend on it." };
         var cmd = new Command("train", "Train one model on one data set with one loss; print per-epoch progress and test metrics before and after temperature scaling.")
-            { loss, noise, seed, json };
+            { loss, noise, seed, json, threads };
         o.AddTo(cmd);
         cmd.SetAction(p =>
         {
@@ -44,6 +45,11 @@ internal static class WorkbenchCommands
                 Seed = p.GetValue(seed) ?? b.Seed,
             };
             var output = p.InvocationConfiguration.Output;
+            if (p.GetValue(threads) is { } t)
+            {
+                if (t < 1) throw new ArgumentException($"--threads {t}: expected at least 1.");
+                Parallelism.MaxThreads = t;
+            }
             if (p.GetValue(json))
             {
                 var record = Trainer.Run(config);
