@@ -82,8 +82,9 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++) Unsafe.Add(ref dst, i) = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
     }
 
-    /// <summary>Σ a_i·b_i where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN).</summary>
-    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+    /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
+    /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
@@ -91,24 +92,40 @@ internal static class RowKernels<T, TVec, TSimd>
         T sum = T.Zero;
         if (n >= w)
         {
-            TVec acc = TSimd.Broadcast(T.Zero);
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
                 TVec va = TSimd.Load(ref pa, (nuint)i);
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Load(ref pb, (nuint)i))));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Subtract(TSimd.Load(ref pb, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
             T ai = Unsafe.Add(ref pa, i);
-            if (ai != T.Zero) sum += ai * Unsafe.Add(ref pb, i);
+            if (ai != T.Zero) sum += ai * (Unsafe.Add(ref pb, i) - shift);
         }
         return sum;
     }
 
-    /// <summary>Σ a_i·b_i·c_i where terms with a_i·b_i = 0 count as zero.</summary>
-    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
+    /// <summary>Σ (x_i − shift).</summary>
+    public static T SumShifted(ReadOnlySpan<T> x, T shift)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
+            for (; i <= n - w; i += w) acc = TSimd.Add(acc, TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref src, i) - shift;
+        return sum;
+    }
+
+    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
@@ -117,18 +134,18 @@ internal static class RowKernels<T, TVec, TSimd>
         T sum = T.Zero;
         if (n >= w)
         {
-            TVec acc = TSimd.Broadcast(T.Zero);
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
                 TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Load(ref pc, (nuint)i))));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
             T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
-            if (ab != T.Zero) sum += ab * Unsafe.Add(ref pc, i);
+            if (ab != T.Zero) sum += ab * (Unsafe.Add(ref pc, i) - shift);
         }
         return sum;
     }
@@ -258,18 +275,25 @@ internal static class Row
         }
     }
 
-    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b, shift),
     };
 
-    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c, shift),
+    };
+
+    public static T SumShifted<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumShifted(x, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumShifted(x, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumShifted(x, shift),
     };
 
     public static void AddScaled<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
