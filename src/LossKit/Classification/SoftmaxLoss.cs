@@ -257,7 +257,8 @@ public abstract class SoftmaxLoss : IClassificationLoss
                 {
                     // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
                     ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
-                    TC sumExp = Row.SumExp(z, max, next);
+                    // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
+                    TC sumExp = job.HasGradient ? Row.SumExpStore(z, max, g, next) : Row.SumExp(z, max, next);
                     double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
                     double wy = _weight is null || y < 0 ? 1 : _weight[y];
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
@@ -276,8 +277,8 @@ public abstract class SoftmaxLoss : IClassificationLoss
                     {
                         double s = job.Scale;
                         TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
-                        if (job.StreamGradient && !converted && !transform && t.Cw == 0 && t.Cq == 0) Row.ScaledExpStreaming(z, max, pScale, g);
-                        else Row.ScaledExp(z, max, pScale, g);
+                        bool lastPass = !converted && !transform && t.Cw == 0 && t.Cq == 0;
+                        Row.ScaleInPlace(g, pScale, job.StreamGradient && lastPass);
                         if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
                         if (t.Cw != 0)
                         {

@@ -9,12 +9,15 @@ namespace LossKit.Numerics;
 /// <summary>
 /// Single-row vector loops written once over an <see cref="ISimd{TVec,T}"/> width, each with a scalar tail.
 /// Every loop visits elements in a fixed order, so results do not depend on threading.
+/// Each loop is its own non-inlined method: inlined into a large caller, the JIT's inlining
+/// budget runs out and the vector math (Vector512.Exp) stops being inlined, which costs 2× or more.
 /// </summary>
 internal static class RowKernels<T, TVec, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TVec : struct
     where TSimd : struct, ISimd<TVec, T>
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T Max(ReadOnlySpan<T> x)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -36,6 +39,7 @@ internal static class RowKernels<T, TVec, TSimd>
 
     /// <summary>Σ exp(x_i − shift). When <paramref name="prefetch"/> is given (the next row), its cache lines are
     /// requested while this compute-bound pass runs, so the next row's memory-bound pass finds them in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -51,7 +55,7 @@ internal static class RowKernels<T, TVec, TSimd>
                 if (next is not null)
                 {
                     byte* line = next + (nint)i * Unsafe.SizeOf<T>();
-                    for (int b = 0; b < stride; b += 64) Sse.Prefetch0(line + b);
+                    for (int b = 0; b < stride; b += 64) Sse.Prefetch1(line + b);
                 }
                 acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
                 acc1 = TSimd.Add(acc1, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s)));
@@ -67,7 +71,79 @@ internal static class RowKernels<T, TVec, TSimd>
         return sum;
     }
 
+    /// <summary>Σ exp(x_i − shift), also writing each exp(x_i − shift) to <paramref name="destination"/> so a
+    /// gradient pass can rescale it instead of computing exp again. Prefetches <paramref name="prefetch"/> like
+    /// <see cref="SumExp"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe T SumExpStore(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch = default)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
+        int stride = 2 * w * Unsafe.SizeOf<T>();
+        if (n >= w)
+        {
+            TVec s = TSimd.Broadcast(shift), acc0 = TSimd.Broadcast(T.Zero), acc1 = acc0;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                if (next is not null)
+                {
+                    byte* line = next + (nint)i * Unsafe.SizeOf<T>();
+                    for (int b = 0; b < stride; b += 64) Sse.Prefetch1(line + b);
+                }
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                TVec e1 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s));
+                TSimd.Store(e0, ref dst, (nuint)i);
+                TSimd.Store(e1, ref dst, (nuint)(i + w));
+                acc0 = TSimd.Add(acc0, e0);
+                acc1 = TSimd.Add(acc1, e1);
+            }
+            if (i <= n - w)
+            {
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                TSimd.Store(e0, ref dst, (nuint)i);
+                acc0 = TSimd.Add(acc0, e0);
+                i += w;
+            }
+            sum = TSimd.Sum(TSimd.Add(acc0, acc1));
+        }
+        for (; i < n; i++)
+        {
+            T e = T.Exp(Unsafe.Add(ref src, i) - shift);
+            Unsafe.Add(ref dst, i) = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /// <summary>x_i ← scale · x_i; with <paramref name="streaming"/>, written back with non-temporal stores
+    /// (bypassing the cache) wherever x is vector-aligned, for outputs too large to stay in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void ScaleInPlace(Span<T> x, T scale, bool streaming)
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        T* p = (T*)Unsafe.AsPointer(ref r);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        TVec c = TSimd.Broadcast(scale);
+        if (streaming)
+        {
+            int bytes = w * Unsafe.SizeOf<T>();
+            int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
+            head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
+            for (; i < head; i++) p[i] *= scale;
+            for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), p + i);
+        }
+        else
+        {
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), ref r, (nuint)i);
+        }
+        for (; i < n; i++) p[i] *= scale;
+    }
+
     /// <summary>destination_i = scale · exp(x_i − shift).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ScaledExp(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -84,6 +160,7 @@ internal static class RowKernels<T, TVec, TSimd>
 
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
     /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
@@ -109,6 +186,7 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>Σ (x_i − shift).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T SumShifted(ReadOnlySpan<T> x, T shift)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -125,6 +203,7 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
@@ -151,6 +230,7 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>destination_i += alpha · x_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
@@ -166,6 +246,7 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>destination_i += alpha · x_i · y_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
@@ -181,26 +262,8 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
     }
 
-    /// <summary>destination_i = scale · exp(x_i − shift), written with non-temporal stores (bypassing the cache)
-    /// wherever the destination is vector-aligned: for gradients too large to stay in cache.</summary>
-    public static unsafe void ScaledExpStreaming(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
-    {
-        ref T src = ref MemoryMarshal.GetReference(x);
-        ref T dst = ref MemoryMarshal.GetReference(destination);
-        int n = x.Length, w = TSimd.Count, i = 0;
-        T* pd = (T*)Unsafe.AsPointer(ref dst);
-        int bytes = w * Unsafe.SizeOf<T>();
-        int head = (int)(((nuint)bytes - ((nuint)pd % (nuint)bytes)) % (nuint)bytes);
-        if (head % Unsafe.SizeOf<T>() != 0) head = n;                   // not element-aligned: no streaming
-        else head = Math.Min(head / Unsafe.SizeOf<T>(), n);
-        for (; i < head; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
-        TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
-        for (; i <= n - w; i += w)
-            TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), pd + i);
-        for (; i < n; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
-    }
-
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -255,13 +318,20 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, prefetch),
     };
 
-    public static void ScaledExpStreaming<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    public static T SumExpStore<T>(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExpStore(x, shift, destination, prefetch),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExpStore(x, shift, destination, prefetch),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExpStore(x, shift, destination, prefetch),
+    };
+
+    public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (Width<T>(x.Length))
         {
-            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
-            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
-            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaleInPlace(x, scale, streaming); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaleInPlace(x, scale, streaming); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaleInPlace(x, scale, streaming); break;
         }
     }
 

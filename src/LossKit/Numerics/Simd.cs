@@ -56,7 +56,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector512.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector512.Exp(x.AsDouble()).As<double, T>();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -90,7 +90,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector256.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector256.Exp(x.AsDouble()).As<double, T>();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -134,7 +134,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector128.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector128.Exp(x.AsDouble()).As<double, T>();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
