@@ -72,8 +72,32 @@ public class StableMathTests
         StableMath.Softplus<double>(x, y);
         for (int i = 0; i < x.Length; i++)
         {
-            double expected = x[i] > 30 ? x[i] + Math.Exp(-x[i]) : x[i] < -30 ? Math.Exp(x[i]) : Math.Log(1 + Math.Exp(x[i]));
+            double e = Math.Exp(-Math.Abs(x[i]));
+            // log1p(e) = e − e²/2 + … is exact to double precision for e ≤ e^−30; elsewhere log(1 + e) is accurate enough.
+            double expected = Math.Max(x[i], 0) + (e < 1e-13 ? e - e * e / 2 : Math.Log(1 + e));
             Assert.Equal(expected, y[i], Math.Abs(expected) * 1e-14 + 1e-300);
+        }
+    }
+
+    [Fact]
+    public void VectorSoftplusMatchesTheScalarDefinitionInEveryPrecision()
+    {
+        var rng = new Random(8);
+        double[] x = Enumerable.Range(0, 10_000).Select(i => i % 97 == 0 ? -1e30 : (rng.NextDouble() - 0.5) * 200).ToArray();
+        var yd = new double[x.Length];
+        var yf = new float[x.Length];
+        var yh = new Half[x.Length];
+        StableMath.Softplus<double>(x, yd);
+        StableMath.Softplus<float>(x.Select(v => (float)v).ToArray(), yf);
+        StableMath.Softplus<Half>(x.Select(v => (Half)v).ToArray(), yh);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double exact = StableMath.Softplus(x[i]);
+            Assert.Equal(exact, yd[i], 1e-14 * exact + 1e-300);
+            double exactF = StableMath.Softplus((float)x[i]);
+            Assert.Equal(exactF, yf[i], 1e-6 * exactF + 1.2e-38);   // float subnormals are flushed to 0 (ExpF)
+            double exactH = StableMath.Softplus((double)(Half)x[i]);
+            Assert.Equal(exactH, (double)yh[i], 2e-3 * exactH + 1e-7);
         }
     }
 

@@ -263,6 +263,35 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
+    /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Softplus(ReadOnlySpan<T> x, Span<T> destination)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec zero = TSimd.Broadcast(T.Zero), one = TSimd.Broadcast(T.One);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref src, (nuint)i);
+                TVec e = TSimd.Exp(TSimd.Subtract(zero, TSimd.Abs(v)));
+                TVec u = TSimd.Add(one, e);
+                TVec d = TSimd.Subtract(u, one);                       // exact
+                TVec corrected = TSimd.Multiply(TSimd.Log(u), TSimd.Divide(e, d));
+                TVec log1p = TSimd.SelectLess(zero, d, corrected, e);  // d = 0: u rounded to 1, log1p(e) = e
+                TSimd.Store(TSimd.Add(TSimd.Max(v, zero), log1p), ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            Unsafe.Add(ref dst, i) = T.CreateTruncating(StableMath.Softplus(double.CreateTruncating(v)));
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {
@@ -383,6 +412,16 @@ internal static class Row
             case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledProduct(destination, alpha, x, y); break;
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledProduct(destination, alpha, x, y); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledProduct(destination, alpha, x, y); break;
+        }
+    }
+
+    public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.Softplus(x, destination); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Softplus(x, destination); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.Softplus(x, destination); break;
         }
     }
 
