@@ -258,7 +258,7 @@ public abstract class SoftmaxLoss : IClassificationLoss
                     // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
                     ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
                     // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
-                    TC sumExp = job.HasGradient ? Row.SumExpStore(z, max, g, next) : Row.SumExp(z, max, next);
+                    TC sumExp = Row.SumExp(z, max, g, next);
                     double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
                     double wy = _weight is null || y < 0 ? 1 : _weight[y];
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;

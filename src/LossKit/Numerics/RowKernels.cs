@@ -37,46 +37,14 @@ internal static class RowKernels<T, TVec, TSimd>
         return max;
     }
 
-    /// <summary>Σ exp(x_i − shift). When <paramref name="prefetch"/> is given (the next row), its cache lines are
-    /// requested while this compute-bound pass runs, so the next row's memory-bound pass finds them in cache.</summary>
+    /// <summary>Σ exp(x_i − shift). When <paramref name="destination"/> is not empty, each exp(x_i − shift) is also
+    /// written there, so a gradient pass can rescale it instead of computing exp again. When
+    /// <paramref name="prefetch"/> is given (the next row), its cache lines are requested while this compute-bound
+    /// pass runs, so the next row's memory-bound max pass finds them in cache.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default)
+    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch)
     {
-        ref T src = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, w = TSimd.Count, i = 0;
-        T sum = T.Zero;
-        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
-        int stride = 2 * w * Unsafe.SizeOf<T>();
-        if (n >= w)
-        {
-            TVec s = TSimd.Broadcast(shift), acc0 = TSimd.Broadcast(T.Zero), acc1 = acc0;
-            for (; i <= n - 2 * w; i += 2 * w)
-            {
-                if (next is not null)
-                {
-                    byte* line = next + (nint)i * Unsafe.SizeOf<T>();
-                    for (int b = 0; b < stride; b += 64) Sse.Prefetch1(line + b);
-                }
-                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
-                acc1 = TSimd.Add(acc1, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s)));
-            }
-            if (i <= n - w)
-            {
-                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
-                i += w;
-            }
-            sum = TSimd.Sum(TSimd.Add(acc0, acc1));
-        }
-        for (; i < n; i++) sum += T.Exp(Unsafe.Add(ref src, i) - shift);
-        return sum;
-    }
-
-    /// <summary>Σ exp(x_i − shift), also writing each exp(x_i − shift) to <paramref name="destination"/> so a
-    /// gradient pass can rescale it instead of computing exp again. Prefetches <paramref name="prefetch"/> like
-    /// <see cref="SumExp"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static unsafe T SumExpStore(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch = default)
-    {
+        bool store = !destination.IsEmpty;
         ref T src = ref MemoryMarshal.GetReference(x);
         ref T dst = ref MemoryMarshal.GetReference(destination);
         int n = x.Length, w = TSimd.Count, i = 0;
@@ -95,15 +63,18 @@ internal static class RowKernels<T, TVec, TSimd>
                 }
                 TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
                 TVec e1 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s));
-                TSimd.Store(e0, ref dst, (nuint)i);
-                TSimd.Store(e1, ref dst, (nuint)(i + w));
+                if (store)
+                {
+                    TSimd.Store(e0, ref dst, (nuint)i);
+                    TSimd.Store(e1, ref dst, (nuint)(i + w));
+                }
                 acc0 = TSimd.Add(acc0, e0);
                 acc1 = TSimd.Add(acc1, e1);
             }
             if (i <= n - w)
             {
                 TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
-                TSimd.Store(e0, ref dst, (nuint)i);
+                if (store) TSimd.Store(e0, ref dst, (nuint)i);
                 acc0 = TSimd.Add(acc0, e0);
                 i += w;
             }
@@ -112,7 +83,7 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++)
         {
             T e = T.Exp(Unsafe.Add(ref src, i) - shift);
-            Unsafe.Add(ref dst, i) = e;
+            if (store) Unsafe.Add(ref dst, i) = e;
             sum += e;
         }
         return sum;
@@ -140,22 +111,6 @@ internal static class RowKernels<T, TVec, TSimd>
             for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), ref r, (nuint)i);
         }
         for (; i < n; i++) p[i] *= scale;
-    }
-
-    /// <summary>destination_i = scale · exp(x_i − shift).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ScaledExp(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
-    {
-        ref T src = ref MemoryMarshal.GetReference(x);
-        ref T dst = ref MemoryMarshal.GetReference(destination);
-        int n = x.Length, w = TSimd.Count, i = 0;
-        if (n >= w)
-        {
-            TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
-            for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), ref dst, (nuint)i);
-        }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
     }
 
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
@@ -340,18 +295,12 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.Max(x),
     };
 
-    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    /// <summary>Σ exp(x_i − shift); see <see cref="RowKernels{T,TVec,TSimd}.SumExp"/> for the optional store and prefetch.</summary>
+    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, Span<T> destination = default, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, prefetch),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, prefetch),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, prefetch),
-    };
-
-    public static T SumExpStore<T>(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
-    {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExpStore(x, shift, destination, prefetch),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExpStore(x, shift, destination, prefetch),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExpStore(x, shift, destination, prefetch),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, destination, prefetch),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, destination, prefetch),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
     };
 
     public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
@@ -361,16 +310,6 @@ internal static class Row
             case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaleInPlace(x, scale, streaming); break;
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaleInPlace(x, scale, streaming); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaleInPlace(x, scale, streaming); break;
-        }
-    }
-
-    public static void ScaledExp<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (Width<T>(x.Length))
-        {
-            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExp(x, shift, scale, destination); break;
-            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExp(x, shift, scale, destination); break;
-            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExp(x, shift, scale, destination); break;
         }
     }
 

@@ -82,8 +82,8 @@ public static class StableMath
     private static void SoftmaxRow<TC>(ReadOnlySpan<TC> row, Span<TC> dst) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         TC max = Row.Max(row);
-        TC sum = Row.SumExp(row, max);
-        Row.ScaledExp(row, max, TC.One / sum, dst);
+        TC sum = Row.SumExp(row, max, dst);
+        Row.ScaleInPlace(dst, TC.One / sum, streaming: false);
     }
 
     private static void LogSoftmaxRow<TC>(ReadOnlySpan<TC> row, Span<TC> dst) where TC : unmanaged, IFloatingPointIeee754<TC>
