@@ -23,7 +23,7 @@ public static class Cli
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine("losskit: " + parsed.Errors[0].Message + " (see 'losskit --help')");
+            error.WriteLine("losskit: " + string.Join("; ", parsed.Errors.Select(x => x.Message)) + " (see 'losskit --help')");
             return 1;
         }
         try

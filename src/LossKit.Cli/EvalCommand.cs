@@ -16,6 +16,7 @@ internal static class EvalCommand
         cmd.SetAction(p =>
         {
             string path = p.GetValue(input)!;
+            LossRegistry.Create(p.GetValue(loss)!);      // a bad spec is reported before the input is read
             string text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
             p.InvocationConfiguration.Output.WriteLine(Evaluate(p.GetValue(loss)!, text));
             return 0;

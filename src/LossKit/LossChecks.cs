@@ -132,6 +132,8 @@ file sealed class Checker(int? fixedClasses)
     {
         double bound = loss is CompSumLoss c ? CompSumLoss.UpperBoundFor(c.Tau)
             : loss.Card.UpperBound?.Invoke(loss, Classes(5)) ?? double.NaN;
+        // The card's bound is for unit weights; class weights scale it by the largest weight.
+        bound *= (loss as SoftmaxLoss)?.Weight?.Max() ?? 1;
         double worst = 0;
         foreach (double scale in new[] { 1, 10, 100, 1e30 })
         {

@@ -10,7 +10,7 @@ public enum LossProperties
     None = 0,
     /// <summary>Adding the same constant to every logit of a row leaves loss and gradient unchanged.</summary>
     ShiftInvariant = 1,
-    /// <summary>0 ≤ ℓ ≤ <see cref="LossCard.UpperBound"/> for every input (unit weights).</summary>
+    /// <summary>0 ≤ ℓ ≤ <see cref="LossCard.UpperBound"/> for every input (unit weights; class weights scale the bound by max w).</summary>
     Bounded = 2,
     /// <summary>Σ_k ℓ(z, k) is the same constant for every z (Ghosh et al. 2017): robust to symmetric label noise.</summary>
     Symmetric = 4,

@@ -57,9 +57,11 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
 
     public override LossCard Card => Definition;
 
-    public override LossProperties Properties => SoftcapValue > 0 || LseSquared > 0
-        ? Definition.Properties & ~(LossProperties.ShiftInvariant | LossProperties.ConvexInLogits)
-        : Definition.Properties;
+    /// <summary>The card's properties, less shift invariance and convexity under softcap or lse_sq, and less
+    /// calibration at smoothing = 1 (the target is then uniform whatever y is).</summary>
+    public override LossProperties Properties => Definition.Properties
+        & ~(SoftcapValue > 0 || LseSquared > 0 ? LossProperties.ShiftInvariant | LossProperties.ConvexInLogits : 0)
+        & ~(Smoothing >= 1 ? LossProperties.ClassificationCalibrated : 0);
 
     protected override double Softcap => SoftcapValue;
     protected override double Temperature => TemperatureValue;
@@ -79,18 +81,18 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
 
     protected override RowTerms EvaluateRow(in RowStats s)
     {
-        double eps = Smoothing, k = s.Classes, lse = s.Lse;
+        double eps = Smoothing, k = s.Classes, lse = s.Lse, shiftedLse = s.Lse - s.Max;
         double zTerm = LseSquared * lse * lse, zGrad = 2 * LseSquared * lse;
         if (s.Target < 0)
         {
             // Soft targets q' = (1−ε)q + ε/K: Σ w q' = (1−ε)Σwq + (ε/K)W, Σ w q' z = (1−ε)Σwqz + (ε/K)Σwz.
             double mass = (1 - eps) * s.TargetMass + eps / k * s.WeightSum;
             double dot = (1 - eps) * s.TargetLogitSum + (eps > 0 ? eps / k * s.WeightedLogitSum : 0);
-            return new RowTerms(mass * lse - dot + zTerm, mass + zGrad, 0, eps / k, 1 - eps);
+            return new RowTerms(mass * shiftedLse - dot + zTerm, mass + zGrad, 0, eps / k, 1 - eps);
         }
         double hard = (1 - eps) * s.TargetWeight;
         double loss = (hard != 0 ? hard * (lse - s.TargetLogit) : 0) + zTerm;
-        if (eps > 0) loss += eps / k * (s.WeightSum * lse - s.WeightedLogitSum);
+        if (eps > 0) loss += eps / k * (s.WeightSum * shiftedLse - s.WeightedLogitSum);
         return new RowTerms(loss, hard + eps / k * s.WeightSum + zGrad, hard, eps / k);
     }
 }

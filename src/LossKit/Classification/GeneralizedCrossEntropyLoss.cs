@@ -25,7 +25,10 @@ public sealed class GeneralizedCrossEntropyLoss(double q = 0.7, double k = 0, IR
     public double Q { get; } = QParameter.Check(q);
     public double K { get; } = KParameter.Check(k);
     public override LossCard Card => Definition;
-    public override LossProperties Properties => Q == 1 ? Definition.Properties | LossProperties.Symmetric : Definition.Properties;
+    /// <summary>Symmetric at q = 1 (it is MAE). Truncated (k &gt; 0) it has zero gradient wherever p_y ≤ k, so
+    /// calibration is not claimed: a model starting below k on every class never moves.</summary>
+    public override LossProperties Properties => (Q == 1 ? Definition.Properties | LossProperties.Symmetric : Definition.Properties)
+        & ~(K > 0 ? LossProperties.ClassificationCalibrated : 0);
 
     protected override IEnumerable<string> SpecParts()
     {

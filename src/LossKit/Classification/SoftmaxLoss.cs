@@ -10,14 +10,17 @@ namespace LossKit.Classification;
 /// <summary>The per-row quantities the fused kernel computes before asking a loss for its row terms.</summary>
 /// <param name="Classes">K.</param>
 /// <param name="Target">Class index y (−1 for soft targets).</param>
+/// <param name="Max">m = max_k z_k: the shift of <see cref="WeightedLogitSum"/> and <see cref="TargetLogitSum"/>.</param>
 /// <param name="Lse">log Σ_k exp(z_k) (of the transformed logits when softcap/temperature are set).</param>
 /// <param name="TargetLogit">z_y (NaN for soft targets).</param>
 /// <param name="TargetWeight">w_y (1 without class weights; for soft targets 1).</param>
 /// <param name="WeightSum">W = Σ_k w_k (K without class weights).</param>
-/// <param name="WeightedLogitSum">Σ_k w_k z_k, computed only when the loss asks for it.</param>
+/// <param name="WeightedLogitSum">Σ_k w_k (z_k − m), computed only when the loss asks for it.</param>
 /// <param name="TargetMass">Soft targets: Σ_k w_k q_k.</param>
-/// <param name="TargetLogitSum">Soft targets: Σ_k w_k q_k z_k.</param>
-public readonly record struct RowStats(int Classes, int Target, double Lse, double TargetLogit, double TargetWeight,
+/// <param name="TargetLogitSum">Soft targets: Σ_k w_k q_k (z_k − m).</param>
+/// <remarks>Sums over logits are taken relative to the row max so that a large common offset (logits near 1000,
+/// say) does not cancel catastrophically in <c>mass·lse − Σ w q z</c>; use <c>Lse − Max</c> with them.</remarks>
+public readonly record struct RowStats(int Classes, int Target, double Max, double Lse, double TargetLogit, double TargetWeight,
     double WeightSum, double WeightedLogitSum, double TargetMass, double TargetLogitSum);
 
 /// <summary>
@@ -254,18 +257,19 @@ public abstract class SoftmaxLoss : IClassificationLoss
                 {
                     // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
                     ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
-                    TC sumExp = Row.SumExp(z, max, next);
+                    // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
+                    TC sumExp = Row.SumExp(z, max, g, next);
                     double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
                     double wy = _weight is null || y < 0 ? 1 : _weight[y];
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
                     if (job.IsSoft)
                     {
-                        targetMass = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q));
-                        targetLogitSum = _weight is null ? double.CreateTruncating(Row.MaskedDot(q, z)) : double.CreateTruncating(Row.MaskedDot3(w, q, z));
+                        targetMass = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
+                        targetLogitSum = _weight is null ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
                     }
                     if (NeedsWeightedLogitSum)
-                        weightedLogitSum = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(z)) : double.CreateTruncating(Row.MaskedDot(w, z));
-                    var stats = new RowStats(K, y, lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
+                        weightedLogitSum = _weight is null ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
+                    var stats = new RowStats(K, y, double.CreateTruncating(max), lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
                         weightedLogitSum, targetMass, targetLogitSum);
                     RowTerms t = EvaluateRow(stats);
                     loss = t.Loss;
@@ -273,8 +277,8 @@ public abstract class SoftmaxLoss : IClassificationLoss
                     {
                         double s = job.Scale;
                         TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
-                        if (job.StreamGradient && !converted && !transform && t.Cw == 0 && t.Cq == 0) Row.ScaledExpStreaming(z, max, pScale, g);
-                        else Row.ScaledExp(z, max, pScale, g);
+                        bool lastPass = !converted && !transform && t.Cw == 0 && t.Cq == 0;
+                        Row.ScaleInPlace(g, pScale, job.StreamGradient && lastPass);
                         if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
                         if (t.Cw != 0)
                         {

@@ -9,12 +9,15 @@ namespace LossKit.Numerics;
 /// <summary>
 /// Single-row vector loops written once over an <see cref="ISimd{TVec,T}"/> width, each with a scalar tail.
 /// Every loop visits elements in a fixed order, so results do not depend on threading.
+/// Each loop is its own non-inlined method: inlined into a large caller, the JIT's inlining
+/// budget runs out and the vector math (Vector512.Exp) stops being inlined, which costs 2× or more.
 /// </summary>
 internal static class RowKernels<T, TVec, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TVec : struct
     where TSimd : struct, ISimd<TVec, T>
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T Max(ReadOnlySpan<T> x)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -34,11 +37,16 @@ internal static class RowKernels<T, TVec, TSimd>
         return max;
     }
 
-    /// <summary>Σ exp(x_i − shift). When <paramref name="prefetch"/> is given (the next row), its cache lines are
-    /// requested while this compute-bound pass runs, so the next row's memory-bound pass finds them in cache.</summary>
-    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default)
+    /// <summary>Σ exp(x_i − shift). When <paramref name="destination"/> is not empty, each exp(x_i − shift) is also
+    /// written there, so a gradient pass can rescale it instead of computing exp again. When
+    /// <paramref name="prefetch"/> is given (the next row), its cache lines are requested while this compute-bound
+    /// pass runs, so the next row's memory-bound max pass finds them in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch)
     {
+        bool store = !destination.IsEmpty;
         ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
         int n = x.Length, w = TSimd.Count, i = 0;
         T sum = T.Zero;
         byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
@@ -51,39 +59,64 @@ internal static class RowKernels<T, TVec, TSimd>
                 if (next is not null)
                 {
                     byte* line = next + (nint)i * Unsafe.SizeOf<T>();
-                    for (int b = 0; b < stride; b += 64) Sse.Prefetch0(line + b);
+                    for (int b = 0; b < stride; b += 64) Sse.Prefetch1(line + b);
                 }
-                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
-                acc1 = TSimd.Add(acc1, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s)));
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                TVec e1 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s));
+                if (store)
+                {
+                    TSimd.Store(e0, ref dst, (nuint)i);
+                    TSimd.Store(e1, ref dst, (nuint)(i + w));
+                }
+                acc0 = TSimd.Add(acc0, e0);
+                acc1 = TSimd.Add(acc1, e1);
             }
             if (i <= n - w)
             {
-                acc0 = TSimd.Add(acc0, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s)));
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                if (store) TSimd.Store(e0, ref dst, (nuint)i);
+                acc0 = TSimd.Add(acc0, e0);
                 i += w;
             }
             sum = TSimd.Sum(TSimd.Add(acc0, acc1));
         }
-        for (; i < n; i++) sum += T.Exp(Unsafe.Add(ref src, i) - shift);
+        for (; i < n; i++)
+        {
+            T e = T.Exp(Unsafe.Add(ref src, i) - shift);
+            if (store) Unsafe.Add(ref dst, i) = e;
+            sum += e;
+        }
         return sum;
     }
 
-    /// <summary>destination_i = scale · exp(x_i − shift).</summary>
-    public static void ScaledExp(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
+    /// <summary>x_i ← scale · x_i; with <paramref name="streaming"/>, written back with non-temporal stores
+    /// (bypassing the cache) wherever x is vector-aligned, for outputs too large to stay in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void ScaleInPlace(Span<T> x, T scale, bool streaming)
     {
-        ref T src = ref MemoryMarshal.GetReference(x);
-        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T r = ref MemoryMarshal.GetReference(x);
+        T* p = (T*)Unsafe.AsPointer(ref r);
         int n = x.Length, w = TSimd.Count, i = 0;
-        if (n >= w)
+        TVec c = TSimd.Broadcast(scale);
+        if (streaming)
         {
-            TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
-            for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), ref dst, (nuint)i);
+            int bytes = w * Unsafe.SizeOf<T>();
+            int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
+            head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
+            for (; i < head; i++) p[i] *= scale;
+            for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), p + i);
         }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
+        else
+        {
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), ref r, (nuint)i);
+        }
+        for (; i < n; i++) p[i] *= scale;
     }
 
-    /// <summary>Σ a_i·b_i where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN).</summary>
-    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+    /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
+    /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
@@ -91,24 +124,42 @@ internal static class RowKernels<T, TVec, TSimd>
         T sum = T.Zero;
         if (n >= w)
         {
-            TVec acc = TSimd.Broadcast(T.Zero);
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
                 TVec va = TSimd.Load(ref pa, (nuint)i);
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Load(ref pb, (nuint)i))));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Subtract(TSimd.Load(ref pb, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
             T ai = Unsafe.Add(ref pa, i);
-            if (ai != T.Zero) sum += ai * Unsafe.Add(ref pb, i);
+            if (ai != T.Zero) sum += ai * (Unsafe.Add(ref pb, i) - shift);
         }
         return sum;
     }
 
-    /// <summary>Σ a_i·b_i·c_i where terms with a_i·b_i = 0 count as zero.</summary>
-    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c)
+    /// <summary>Σ (x_i − shift).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T SumShifted(ReadOnlySpan<T> x, T shift)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
+            for (; i <= n - w; i += w) acc = TSimd.Add(acc, TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref src, i) - shift;
+        return sum;
+    }
+
+    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
@@ -117,23 +168,24 @@ internal static class RowKernels<T, TVec, TSimd>
         T sum = T.Zero;
         if (n >= w)
         {
-            TVec acc = TSimd.Broadcast(T.Zero);
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
                 TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Load(ref pc, (nuint)i))));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
             T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
-            if (ab != T.Zero) sum += ab * Unsafe.Add(ref pc, i);
+            if (ab != T.Zero) sum += ab * (Unsafe.Add(ref pc, i) - shift);
         }
         return sum;
     }
 
     /// <summary>destination_i += alpha · x_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
@@ -149,6 +201,7 @@ internal static class RowKernels<T, TVec, TSimd>
     }
 
     /// <summary>destination_i += alpha · x_i · y_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
@@ -164,26 +217,37 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
     }
 
-    /// <summary>destination_i = scale · exp(x_i − shift), written with non-temporal stores (bypassing the cache)
-    /// wherever the destination is vector-aligned: for gradients too large to stay in cache.</summary>
-    public static unsafe void ScaledExpStreaming(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination)
+    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
+    /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Softplus(ReadOnlySpan<T> x, Span<T> destination)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
         ref T dst = ref MemoryMarshal.GetReference(destination);
         int n = x.Length, w = TSimd.Count, i = 0;
-        T* pd = (T*)Unsafe.AsPointer(ref dst);
-        int bytes = w * Unsafe.SizeOf<T>();
-        int head = (int)(((nuint)bytes - ((nuint)pd % (nuint)bytes)) % (nuint)bytes);
-        if (head % Unsafe.SizeOf<T>() != 0) head = n;                   // not element-aligned: no streaming
-        else head = Math.Min(head / Unsafe.SizeOf<T>(), n);
-        for (; i < head; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
-        TVec s = TSimd.Broadcast(shift), c = TSimd.Broadcast(scale);
-        for (; i <= n - w; i += w)
-            TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s))), pd + i);
-        for (; i < n; i++) pd[i] = scale * T.Exp(Unsafe.Add(ref src, i) - shift);
+        if (n >= w)
+        {
+            TVec zero = TSimd.Broadcast(T.Zero), one = TSimd.Broadcast(T.One);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref src, (nuint)i);
+                TVec e = TSimd.Exp(TSimd.Subtract(zero, TSimd.Abs(v)));
+                TVec u = TSimd.Add(one, e);
+                TVec d = TSimd.Subtract(u, one);                       // exact
+                TVec corrected = TSimd.Multiply(TSimd.Log(u), TSimd.Divide(e, d));
+                TVec log1p = TSimd.SelectLess(zero, d, corrected, e);  // d = 0: u rounded to 1, log1p(e) = e
+                TSimd.Store(TSimd.Add(TSimd.Max(v, zero), log1p), ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            Unsafe.Add(ref dst, i) = T.CreateTruncating(StableMath.Softplus(double.CreateTruncating(v)));
+        }
     }
 
-    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {
         ref T src = ref MemoryMarshal.GetReference(x);
@@ -231,45 +295,43 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.Max(x),
     };
 
-    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    /// <summary>Σ exp(x_i − shift); see <see cref="RowKernels{T,TVec,TSimd}.SumExp"/> for the optional store and prefetch.</summary>
+    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, Span<T> destination = default, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, prefetch),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, prefetch),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, prefetch),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, destination, prefetch),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, destination, prefetch),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
     };
 
-    public static void ScaledExpStreaming<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (Width<T>(x.Length))
         {
-            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
-            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
-            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExpStreaming(x, shift, scale, destination); break;
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaleInPlace(x, scale, streaming); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaleInPlace(x, scale, streaming); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaleInPlace(x, scale, streaming); break;
         }
     }
 
-    public static void ScaledExp<T>(ReadOnlySpan<T> x, T shift, T scale, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
-        switch (Width<T>(x.Length))
-        {
-            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaledExp(x, shift, scale, destination); break;
-            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaledExp(x, shift, scale, destination); break;
-            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaledExp(x, shift, scale, destination); break;
-        }
-    }
-
-    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
-    {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b, shift),
     };
 
-    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
-        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c),
-        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c),
-        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c),
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c, shift),
+    };
+
+    public static T SumShifted<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumShifted(x, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumShifted(x, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumShifted(x, shift),
     };
 
     public static void AddScaled<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
@@ -289,6 +351,16 @@ internal static class Row
             case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledProduct(destination, alpha, x, y); break;
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledProduct(destination, alpha, x, y); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledProduct(destination, alpha, x, y); break;
+        }
+    }
+
+    public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.Softplus(x, destination); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Softplus(x, destination); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.Softplus(x, destination); break;
         }
     }
 

@@ -20,6 +20,7 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged, IFloa
     static abstract TVec Add(TVec a, TVec b);
     static abstract TVec Subtract(TVec a, TVec b);
     static abstract TVec Multiply(TVec a, TVec b);
+    static abstract TVec Divide(TVec a, TVec b);
     /// <summary>a·b + c, fused where the hardware has FMA.</summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
     /// <summary>Lane-wise max/min with the hardware's NaN behaviour (a NaN lane may be dropped): callers must
@@ -27,6 +28,10 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged, IFloa
     static abstract TVec Max(TVec a, TVec b);
     static abstract TVec Min(TVec a, TVec b);
     static abstract TVec Exp(TVec x);
+    static abstract TVec Log(TVec x);
+    static abstract TVec Abs(TVec x);
+    /// <summary>Lanes where a &lt; b take <paramref name="ifLess"/>, others <paramref name="otherwise"/>.</summary>
+    static abstract TVec SelectLess(TVec a, TVec b, TVec ifLess, TVec otherwise);
     /// <summary>Lanes where <paramref name="mask"/> is zero become zero, others keep <paramref name="value"/>
     /// (so 0·(−∞) terms vanish instead of becoming NaN).</summary>
     static abstract TVec ZeroWhereZero(TVec mask, TVec value);
@@ -45,6 +50,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> a, Vector512<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Divide(Vector512<T> a, Vector512<T> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> MultiplyAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
     {
@@ -56,9 +62,19 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector512.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector512.Exp(x.AsDouble()).As<double, T>();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float)) return Vector512.Log(x.AsSingle()).As<float, T>();
+        return Vector512.Log(x.AsDouble()).As<double, T>();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Abs(Vector512<T> x) => Vector512.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> SelectLess(Vector512<T> a, Vector512<T> b, Vector512<T> ifLess, Vector512<T> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(a, b), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> ZeroWhereZero(Vector512<T> mask, Vector512<T> value) =>
         Vector512.ConditionalSelect(Vector512.Equals(mask, Vector512<T>.Zero), Vector512<T>.Zero, value);
@@ -79,6 +95,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> a, Vector256<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Divide(Vector256<T> a, Vector256<T> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
     {
@@ -90,9 +107,19 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector256.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector256.Exp(x.AsDouble()).As<double, T>();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Log(Vector256<T> x)
+    {
+        if (typeof(T) == typeof(float)) return Vector256.Log(x.AsSingle()).As<float, T>();
+        return Vector256.Log(x.AsDouble()).As<double, T>();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Abs(Vector256<T> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> SelectLess(Vector256<T> a, Vector256<T> b, Vector256<T> ifLess, Vector256<T> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(a, b), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> ZeroWhereZero(Vector256<T> mask, Vector256<T> value) =>
         Vector256.ConditionalSelect(Vector256.Equals(mask, Vector256<T>.Zero), Vector256<T>.Zero, value);
@@ -123,6 +150,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Subtract(Vector128<T> a, Vector128<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Multiply(Vector128<T> a, Vector128<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Divide(Vector128<T> a, Vector128<T> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> MultiplyAdd(Vector128<T> a, Vector128<T> b, Vector128<T> c)
     {
@@ -134,9 +162,19 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector128.Exp(x.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(float)) return ExpF.Exp(x.AsSingle()).As<float, T>();
         return Vector128.Exp(x.AsDouble()).As<double, T>();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Log(Vector128<T> x)
+    {
+        if (typeof(T) == typeof(float)) return Vector128.Log(x.AsSingle()).As<float, T>();
+        return Vector128.Log(x.AsDouble()).As<double, T>();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Abs(Vector128<T> x) => Vector128.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> SelectLess(Vector128<T> a, Vector128<T> b, Vector128<T> ifLess, Vector128<T> otherwise) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(a, b), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> ZeroWhereZero(Vector128<T> mask, Vector128<T> value) =>
         Vector128.ConditionalSelect(Vector128.Equals(mask, Vector128<T>.Zero), Vector128<T>.Zero, value);
