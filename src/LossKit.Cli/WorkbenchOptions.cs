@@ -7,22 +7,26 @@ namespace LossKit.Cli;
 /// did not give leaves the value of the base configuration (RunConfig's defaults, compare's defaults or the sweep file).</summary>
 internal sealed class WorkbenchOptions
 {
-    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist." };
+    private static readonly RunConfig D = new();
+
+    private static string Def(object v) => " (default: " + Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) + ")";
+
+    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist." + Def(D.Data) };
     public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Folder to read the data set's files from instead of the built-in copy or the default folder." };
-    public Option<string?> Model { get; } = new("--model") { Description = "linear (softmax regression) or mlp:H1,H2,... (ReLU MLP), e.g. mlp:256,128." };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training split." };
-    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Rows per minibatch." };
-    public Option<double?> Lr { get; } = new("--lr") { Description = "Peak learning rate." };
-    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd (momentum) or adamw." };
-    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum." };
-    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay on the weight matrices (L2 for sgd, decoupled for adamw)." };
-    public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule after warm-up: cosine or constant." };
-    public Option<double?> Warmup { get; } = new("--warmup") { Description = "Fraction of all steps spent in linear warm-up, in [0, 1]." };
-    public Option<string?> EarlyStop { get; } = new("--early-stop") { Description = "none, val_loss or val_accuracy (restores the best epoch)." };
-    public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." };
-    public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." };
-    public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." };
-    public Option<int?> Bins { get; } = new("--bins") { Description = "Bins of the calibration metrics and reliability diagrams." };
+    public Option<string?> Model { get; } = new("--model") { Description = "linear (softmax regression) or mlp:H1,H2,... (ReLU MLP), e.g. mlp:256,128." + Def(D.Model) };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training split." + Def(D.Epochs) };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Rows per minibatch." + Def(D.BatchSize) };
+    public Option<double?> Lr { get; } = new("--lr") { Description = "Peak learning rate." + Def(D.Lr) };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd (momentum) or adamw." + Def(D.Optimizer) };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum." + Def(D.Momentum) };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay on the weight matrices (L2 for sgd, decoupled for adamw)." + Def(D.WeightDecay) };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule after warm-up: cosine or constant." + Def(D.Schedule) };
+    public Option<double?> Warmup { get; } = new("--warmup") { Description = "Fraction of all steps spent in linear warm-up, in [0, 1]." + Def(D.Warmup) };
+    public Option<string?> EarlyStop { get; } = new("--early-stop") { Description = "none, val_loss or val_accuracy (restores the best epoch)." + Def(D.EarlyStop) };
+    public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." + Def(D.Patience) };
+    public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." + Def(D.Split) };
+    public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." + Def(D.Init) };
+    public Option<int?> Bins { get; } = new("--bins") { Description = "Bins of the calibration metrics and reliability diagrams." + Def(D.Bins) };
 
     public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins];
 
