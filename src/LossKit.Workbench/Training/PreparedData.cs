@@ -43,7 +43,14 @@ public sealed class PreparedData
             throw new ArgumentException(
                 $"data set '{source.Name}' split {fractions} gives {splits.Train.Rows} train, {splits.Validation.Rows} validation and {splits.Test.Rows} test rows; each must be non-empty.", nameof(fractions));
         var (noisy, labels) = LabelNoise.ApplyToTrain(splits, noise, seed);
-        var (standardised, _) = Standardizer.FitTransform(noisy);
-        return new PreparedData(standardised.Train, standardised.Validation, standardised.Test, labels, splits.UsesProvidedTest);
+        // The train and validation splits (and the test split unless the data set provides it) are fresh copies made by
+        // the splitter, so they are standardised in place; a provided test split belongs to the source and is copied.
+        var standardizer = Standardizer.Fit(noisy.Train);
+        standardizer.TransformInPlace(noisy.Train.Features);
+        standardizer.TransformInPlace(noisy.Validation.Features);
+        var test = noisy.Test;
+        if (splits.UsesProvidedTest) test = standardizer.Transform(test);
+        else standardizer.TransformInPlace(test.Features);
+        return new PreparedData(noisy.Train, noisy.Validation, test, labels, splits.UsesProvidedTest);
     }
 }
