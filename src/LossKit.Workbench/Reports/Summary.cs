@@ -10,7 +10,8 @@ namespace LossKit.Workbench.Reports;
 /// <param name="HigherIsBetter">Which direction is best.</param>
 /// <param name="Get">Its value in a record (null when the record has none, e.g. <c>auroc</c> for K &gt; 2).</param>
 /// <param name="Title">Header text.</param>
-public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title);
+/// <param name="Ranked">Whether a best value is marked (not for the temperature, the epoch or the time).</param>
+public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title, bool Ranked = true);
 
 /// <summary>The runs of one loss × noise setting within one scenario, summarised over seeds.</summary>
 public sealed record SummaryRow(
@@ -107,6 +108,7 @@ public sealed class Summary
     public bool IsBest(SummaryRow row, string column)
     {
         var col = Column(column);
+        if (!col.Ranked) return false;
         if (!row.Metrics.TryGetValue(column, out var mine) || double.IsNaN(mine.Mean)) return false;
         var peers = Rows.Where(r => r.ScenarioIndex == row.ScenarioIndex && r.Noise == row.Noise).ToArray();
         if (peers.Length < 2) return false;
@@ -146,9 +148,9 @@ public sealed class Summary
         foreach (var (name, higher, get) in TestMetrics.Columns)
             if (name is not "accuracy" and not "macro_f1" and not "top5" and not "auroc") // unchanged by a temperature
                 cols.Add(new MetricColumn(name + "_ts", higher, r => get(r.TestCalibrated), name + " (TS)"));
-        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T"));
-        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch"));
-        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s"));
+        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T", Ranked: false));
+        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch", Ranked: false));
+        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s", Ranked: false));
         return cols;
     }
 

@@ -65,6 +65,7 @@ public class ReportTests
             Assert.Equal(row.Runs.Average(r => r.Test.Accuracy), acc.Mean, 12);
             Assert.True(acc.CiLow <= acc.Mean && acc.Mean <= acc.CiHigh);
         }
+        Assert.DoesNotContain(summary.Rows, r => summary.IsBest(r, "temperature") || summary.IsBest(r, "train_seconds"));
         foreach (var group in summary.ByNoise())
             foreach (string col in new[] { "accuracy", "nll", "ece" })
             {
