@@ -6,9 +6,10 @@ namespace LossKit.Numerics;
 
 /// <summary>
 /// General matrix multiply on row-major spans: <c>C = α·op(A)·op(B) + β·C</c> with op(X) = X or Xᵀ, where
-/// op(A) is m×k, op(B) is k×n and C is m×n. Blocked and packed (Goto/BLIS style) with a register-blocked
-/// AVX-512 micro-kernel (AVX2 / 128-bit fallbacks), parallel over blocks of C with
-/// <see cref="Parallelism.MaxThreads"/> threads.
+/// op(A) is m×k, op(B) is k×n and C is m×n. Packed and cache-blocked (Goto/BLIS style) around a
+/// register-blocked micro-kernel: 8 rows × 2 vectors of C in registers (8×32 floats with AVX-512, 8×16
+/// doubles), 6 × 2 vectors with AVX2 or 128-bit vectors; tiny products (m·n·k ≤ 1024) use a plain loop.
+/// Parallel over blocks of C with <see cref="Parallelism.MaxThreads"/> threads.
 /// <para>Deterministic: k is never split across threads and its blocking depends only on k, so results are
 /// bit-identical for any thread count. Packed panels come from small pools; a single-threaded call does not
 /// allocate once the pools are warm.</para>
@@ -18,8 +19,7 @@ namespace LossKit.Numerics;
 public static class Gemm
 {
     /// <summary>Below this m·n·k a plain loop beats packing.</summary>
-    private const long TinyVolume = 4096;
-    private static readonly string? s_tuneKernel = Environment.GetEnvironmentVariable("LOSSKIT_GEMM_KERNEL");
+    private const long TinyVolume = 1024;
 
     /// <summary>
     /// <c>C = α·op(A)·op(B) + β·C</c> for dense row-major matrices: A holds m×k values (k×m when
@@ -143,20 +143,7 @@ public static class Gemm
         int m, int n, int k, float alpha, float beta)
     {
         if (Vector512.IsHardwareAccelerated)
-        {
-            switch (s_tuneKernel)
-            {
-                case "4x4": GemmCore<float, Kernel4x4<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "6x2": GemmCore<float, Kernel6x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "6x3": GemmCore<float, Kernel6x3<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "6x4": GemmCore<float, Kernel6x4<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "8x2": GemmCore<float, Kernel8x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "8x3": GemmCore<float, Kernel8x3<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "12x2": GemmCore<float, Kernel12x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                case "256": GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-                default: GemmCore<float, Kernel14x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta); break;
-            }
-        }
+            GemmCore<float, Kernel8x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else if (Vector256.IsHardwareAccelerated)
             GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else
@@ -167,7 +154,7 @@ public static class Gemm
         int m, int n, int k, double alpha, double beta)
     {
         if (Vector512.IsHardwareAccelerated)
-            GemmCore<double, Kernel14x2<double, Vector512<double>, Simd512<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
+            GemmCore<double, Kernel8x2<double, Vector512<double>, Simd512<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else if (Vector256.IsHardwareAccelerated)
             GemmCore<double, Kernel6x2<double, Vector256<double>, Simd256<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else

@@ -75,6 +75,7 @@ public sealed class GemmTests
         { 130, 150, 120 },  // large enough to run on several threads
         { 3, 4200, 9 },     // more than one column block
         { 2, 300, 1100 },   // fewer row panels than threads: the columns are split
+        { 9, 2100, 1100 },  // packed B larger than one buffer: several rounds
     };
 
     // ---- correctness ----
@@ -219,18 +220,49 @@ public sealed class GemmTests
                 {
                     float[] a = RandomFloats(m * k, 31), b = RandomFloats(k * n, 32), c0 = RandomFloats(m * n, 33);
                     float[] c = (float[])c0.Clone();
+                    double[] ad = a.Select(v => (double)v).ToArray(), bd = b.Select(v => (double)v).ToArray();
+                    double[] cd = c0.Select(v => (double)v).ToArray();
+                    int lda = ta ? m : k, ldb = tb ? k : n;
                     fixed (float* pa = a, pb = b, pc = c)
+                    fixed (double* qa = ad, qb = bd, qc = cd)
                     {
-                        int lda = ta ? m : k, ldb = tb ? k : n;
                         switch (width)
                         {
-                            case 512: GemmCore<float, Kernel6x4<float, Vector512<float>, Simd512<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f); break;
-                            case 256: GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f); break;
-                            default: GemmCore<float, Kernel6x2<float, Vector128<float>, Simd128<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f); break;
+                            case 512:
+                                GemmCore<float, Kernel8x2<float, Vector512<float>, Simd512<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, Kernel8x2<double, Vector512<double>, Simd512<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                break;
+                            case 256:
+                                GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, Kernel6x2<double, Vector256<double>, Simd256<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                break;
+                            default:
+                                GemmCore<float, Kernel6x2<float, Vector128<float>, Simd128<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, Kernel6x2<double, Vector128<double>, Simd128<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                break;
                         }
                     }
-                    AssertMatchesReference(a, ta ? m : k, b, tb ? k : n, c0, c, n, m, n, k, ta, tb, 0.5f, 2f);
+                    AssertMatchesReference(a, lda, b, ldb, c0, c, n, m, n, k, ta, tb, 0.5f, 2f);
+                    AssertMatchesReference(a, lda, b, ldb, c0, cd.Select(v => (float)v).ToArray(), n, m, n, k, ta, tb, 0.5f, 2f);
                 }
+    }
+
+    [Fact]
+    public void SingleThreadedCallsDoNotAllocateOnceWarm()
+    {
+        const int m = 70, n = 90, k = 600;
+        float[] a = RandomFloats(m * k, 1), b = RandomFloats(k * n, 2), c = new float[m * n];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
+            Gemm.Multiply(a, b, c, m, n, k, transposeA: true, beta: 1);
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     // ---- determinism ----
@@ -242,6 +274,7 @@ public sealed class GemmTests
     [InlineData(257, 333, 1200, true, false)]
     [InlineData(5, 3000, 300, false, false)]
     [InlineData(1000, 40, 100, true, false)]
+    [InlineData(20, 2100, 1100, false, true)]
     public void ResultsAreBitIdenticalForOneAndTwoThreads(int m, int n, int k, bool ta, bool tb)
     {
         float[] a = RandomFloats(m * k, 41), b = RandomFloats(k * n, 42), c0 = RandomFloats(m * n, 43);
