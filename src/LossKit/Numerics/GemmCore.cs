@@ -198,18 +198,23 @@ internal static unsafe class GemmCore<T, TKernel>
             else Array.Clear(_panelState, 0, panels);
         }
 
-        /// <summary>Makes sure packed panel <paramref name="index"/> of the round is ready: the first worker to
-        /// need it packs it, any other waits for it. The packed values do not depend on who packs them.</summary>
-        private void EnsurePanel(int index, T* dst, int jc, int nc, int q, int pc, int kc)
+        /// <summary>Makes packed panel <paramref name="index"/> of the round ready if it can without waiting:
+        /// true when it was ready or this thread packed it, false while another thread is packing it. The packed
+        /// values do not depend on which thread packs them.</summary>
+        private bool TryPanel(int index, T* dst, int jc, int nc, int q, int pc, int kc)
         {
             ref int state = ref _panelState[index];
-            if (Volatile.Read(ref state) == 2) return;
-            if (Interlocked.CompareExchange(ref state, 1, 0) == 0)
-            {
-                PackB(dst, jc, nc, q, pc, kc);
-                Volatile.Write(ref state, 2);
-                return;
-            }
+            if (Volatile.Read(ref state) == 2) return true;
+            if (Interlocked.CompareExchange(ref state, 1, 0) != 0) return Volatile.Read(ref state) == 2;
+            PackB(dst, jc, nc, q, pc, kc);
+            Volatile.Write(ref state, 2);
+            return true;
+        }
+
+        /// <summary>Waits until another thread has finished packing panel <paramref name="index"/>.</summary>
+        private void WaitPanel(int index)
+        {
+            ref int state = ref _panelState[index];
             var spin = new SpinWait();
             while (Volatile.Read(ref state) != 2) spin.SpinOnce(sleep1Threshold: -1);
         }
@@ -316,16 +321,14 @@ internal static unsafe class GemmCore<T, TKernel>
             int mi = item / NParts, ni = item % NParts;
             int p0 = (int)((long)mi * PanelsM / MItems), p1 = (int)((long)(mi + 1) * PanelsM / MItems);
             if (p0 == p1) return;
-            int mr = MR, nr = NR;
-            int i0 = p0 * mr, rows = Math.Min(M, p1 * mr) - i0;
-            T alpha = Alpha, beta = Beta;
-            nint ldc = Ldc;
-
+            int nr = NR;
+            int i0 = p0 * MR, rows = Math.Min(M, p1 * MR) - i0;
             GemmBuffer<T> buffer = s_aPool.Rent();
             try
             {
                 T* packedA = buffer.Pointer;
                 T* edge = packedA + MC * KC + 64;
+                Span<int> deferred = stackalloc int[(NC + nr - 1) / nr];
                 nint offset = 0;
                 int panelBase = 0;
                 for (int blk = FirstBlock; blk < EndBlock; blk++)
@@ -333,37 +336,31 @@ internal static unsafe class GemmCore<T, TKernel>
                     (int jc, int nc, int pc, int kc) = Block(blk);
                     int nPanels = (nc + nr - 1) / nr;
                     int q0 = (int)((long)ni * nPanels / NParts), q1 = (int)((long)(ni + 1) * nPanels / NParts);
-                    GemmUpdate update = pc > 0 ? GemmUpdate.Accumulate : T.IsZero(beta) ? GemmUpdate.Overwrite : GemmUpdate.Scale;
-                    if (q0 < q1) PackA(packedA, i0, rows, pc, kc);
-                    // Items on different threads start at different panels, so that they pack different
-                    // panels at the same time instead of waiting for each other.
-                    int start = q0 + (int)((long)(mi % Threads) * (q1 - q0) / Threads);
-                    for (int step = q0; step < q1; step++)
+                    if (q0 < q1)
                     {
-                        int q = step - q0 + start;
-                        if (q >= q1) q -= q1 - q0;
-                        T* bp = PackedB + offset + (nint)q * kc * nr;
-                        EnsurePanel(panelBase + q, bp, jc, nc, q, pc, kc);
-                        int cols = Math.Min(nr, nc - q * nr);
-                        T* cRow = C + i0 * ldc + jc + q * nr;
-                        T* ap = packedA;
-                        for (int r0 = 0; r0 < rows; r0 += mr, ap += kc * mr, cRow += mr * ldc)
+                        GemmUpdate update = pc > 0 ? GemmUpdate.Accumulate : T.IsZero(Beta) ? GemmUpdate.Overwrite : GemmUpdate.Scale;
+                        PackA(packedA, i0, rows, pc, kc);
+                        T* cBlock = C + i0 * Ldc + jc;
+                        T* bBlock = PackedB + offset;
+                        // Items on different threads start at different panels, so they pack different panels
+                        // at the same time; a panel another thread is still packing is put off until the end.
+                        int start = q0 + (int)((long)(mi % Threads) * (q1 - q0) / Threads), waiting = 0;
+                        for (int step = q0; step < q1; step++)
                         {
-                            int h = Math.Min(mr, rows - r0);
-                            if (cols == nr)
-                            {
-                                TKernel.Run(kc, ref *ap, ref *bp, ref *cRow, ldc, h, alpha, beta, update);
-                                continue;
-                            }
-                            // Right edge: run the same kernel on a full-width copy, then write back the columns inside C.
-                            uint bytes = (uint)(cols * sizeof(T));
-                            for (int r = 0; r < h; r++)
-                            {
-                                if (update != GemmUpdate.Overwrite) Unsafe.CopyBlockUnaligned(edge + r * nr, cRow + r * ldc, bytes);
-                                new Span<T>(edge + r * nr + cols, nr - cols).Clear();
-                            }
-                            TKernel.Run(kc, ref *ap, ref *bp, ref *edge, nr, h, alpha, beta, update);
-                            for (int r = 0; r < h; r++) Unsafe.CopyBlockUnaligned(cRow + r * ldc, edge + r * nr, bytes);
+                            int q = step - q0 + start;
+                            if (q >= q1) q -= q1 - q0;
+                            T* bp = bBlock + (nint)q * kc * nr;
+                            if (TryPanel(panelBase + q, bp, jc, nc, q, pc, kc))
+                                Tiles(packedA, bp, cBlock + q * nr, rows, Math.Min(nr, nc - q * nr), kc, update, edge);
+                            else
+                                deferred[waiting++] = q;
+                        }
+                        for (int i = 0; i < waiting; i++)
+                        {
+                            int q = deferred[i];
+                            T* bp = bBlock + (nint)q * kc * nr;
+                            WaitPanel(panelBase + q);
+                            Tiles(packedA, bp, cBlock + q * nr, rows, Math.Min(nr, nc - q * nr), kc, update, edge);
                         }
                     }
                     offset += (nint)kc * nPanels * nr;
@@ -373,6 +370,35 @@ internal static unsafe class GemmCore<T, TKernel>
             finally
             {
                 s_aPool.Return(buffer);
+            }
+        }
+
+        /// <summary>Runs the micro-kernel down one packed B micro-panel: the MR×NR tiles of C rows
+        /// 0..rows (from <paramref name="c"/>) in this column panel, <paramref name="cols"/> of whose NR columns
+        /// lie inside C.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tiles(T* ap, T* bp, T* c, int rows, int cols, int kc, GemmUpdate update, T* edge)
+        {
+            int mr = MR, nr = NR;
+            T alpha = Alpha, beta = Beta;
+            nint ldc = Ldc;
+            for (int r0 = 0; r0 < rows; r0 += mr, ap += kc * mr, c += mr * ldc)
+            {
+                int h = Math.Min(mr, rows - r0);
+                if (cols == nr)
+                {
+                    TKernel.Run(kc, ref *ap, ref *bp, ref *c, ldc, h, alpha, beta, update);
+                    continue;
+                }
+                // Right edge: run the same kernel on a full-width copy, then write back the columns inside C.
+                uint bytes = (uint)(cols * sizeof(T));
+                for (int r = 0; r < h; r++)
+                {
+                    if (update != GemmUpdate.Overwrite) Unsafe.CopyBlockUnaligned(edge + r * nr, c + r * ldc, bytes);
+                    new Span<T>(edge + r * nr + cols, nr - cols).Clear();
+                }
+                TKernel.Run(kc, ref *ap, ref *bp, ref *edge, nr, h, alpha, beta, update);
+                for (int r = 0; r < h; r++) Unsafe.CopyBlockUnaligned(c + r * ldc, edge + r * nr, bytes);
             }
         }
     }

@@ -294,6 +294,30 @@ public sealed class GemmTests
         Assert.True(one.AsSpan().SequenceEqual(three), "1 and 3 threads differ");
     }
 
+    [Fact]
+    public void RepeatedParallelRunsAreIdentical()
+    {
+        // Many runs on more threads than cores, so that threads race for the shared B panels in many orders.
+        foreach ((int m, int n, int k, bool tb) in new[] { (5, 1500, 300, false), (90, 700, 520, true) })
+        {
+            float[] a = RandomFloats(m * k, 51), b = RandomFloats(k * n, 52);
+            float[] expected = new float[m * n], actual = new float[m * n];
+            int saved = Parallelism.MaxThreads;
+            try
+            {
+                Parallelism.MaxThreads = 1;
+                Gemm.Multiply(a, b, expected, m, n, k, transposeB: tb);
+                Parallelism.MaxThreads = 4;
+                for (int rep = 0; rep < 25; rep++)
+                {
+                    Gemm.Multiply(a, b, actual, m, n, k, transposeB: tb);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"run {rep} of {m}×{n}×{k} differs");
+                }
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+    }
+
     // ---- argument checking ----
 
     [Fact]
