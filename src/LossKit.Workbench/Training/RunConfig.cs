@@ -28,7 +28,7 @@ public enum EarlyStopKind
 public sealed record RunConfig
 {
     /// <summary>Bumped whenever a change to the trainer changes results, so old results are not taken for new ones.</summary>
-    public const int TrainerVersion = 1;
+    public const int TrainerVersion = 2;
 
     /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
     public string Data { get; init; } = "digits";
