@@ -69,10 +69,10 @@ internal static class Plots
             sc.MarkerSize = xs.Count > 30 ? 0 : 4;
             sc.LineWidth = 2;
         }
-        plt.Title($"Validation accuracy per epoch (mean over seeds), noise {noise}");
+        plt.Title($"Validation accuracy per epoch (seed mean), noise {noise}");
         plt.XLabel("epoch");
         plt.YLabel("validation accuracy");
-        plt.ShowLegend(Alignment.LowerRight);
+        Legend(plt, rows.Count, Alignment.LowerRight);
         return plt;
     }
 
@@ -96,10 +96,10 @@ internal static class Plots
             sc.LineWidth = 1.5f;
         }
         plt.Axes.SetLimits(0, 1, 0, 1);
-        plt.Title($"Reliability on test (before temperature scaling), noise {noise}");
+        plt.Title($"Test reliability (before temperature scaling), noise {noise}");
         plt.XLabel("mean confidence in bin");
         plt.YLabel("accuracy in bin");
-        plt.ShowLegend(Alignment.UpperLeft);
+        Legend(plt, rows.Count + 1, Alignment.UpperLeft);
         return plt;
     }
 
@@ -134,6 +134,7 @@ internal static class Plots
         var plt = new Plot();
         var kinds = rows.Where(r => r.NoiseRate > 0).Select(r => Kind(r.Noise)).Distinct().ToArray();
         if (kinds.Length == 0) kinds = ["none"];
+        int colour = 0;
         foreach (string loss in rows.Select(r => r.Loss).Distinct())
         {
             foreach (string kind in kinds)
@@ -145,21 +146,32 @@ internal static class Plots
                 double[] ys = points.Select(r => r.Metrics["accuracy"].Mean).ToArray();
                 double[] err = points.Select(r => double.IsNaN(r.Metrics["accuracy"].Std) ? 0 : r.Metrics["accuracy"].Std).ToArray();
                 var color = colours[loss];
+                colour++;
                 var sc = plt.Add.Scatter(xs, ys);
                 sc.Color = color;
                 sc.MarkerSize = 6;
                 sc.LineWidth = 2;
-                if (kind == "pairflip") sc.LinePattern = LinePattern.Dashed;
+                // Pair-flip lines: open squares and a thinner line (a dashed scatter line makes Skia's SVG backend
+                // print a warning per line on stderr).
+                if (kind == "pairflip") { sc.MarkerShape = MarkerShape.OpenSquare; sc.LineWidth = 1; }
                 sc.LegendText = kinds.Length > 1 ? $"{loss} ({kind})" : loss;
                 var eb = plt.Add.ErrorBar(xs, ys, err);
                 eb.Color = color;
             }
         }
-        plt.Title("Test accuracy against training-label noise rate (± 1 std over seeds)");
+        plt.Title("Test accuracy vs training-label noise (± 1 std)");
         plt.XLabel("noise rate");
         plt.YLabel("test accuracy");
-        plt.ShowLegend(Alignment.LowerLeft);
+        Legend(plt, colour, Alignment.LowerLeft);
         return plt;
+    }
+
+    /// <summary>A legend inside the plot at <paramref name="corner"/> for a few series; outside on the right for more,
+    /// where it cannot hide the data.</summary>
+    private static void Legend(Plot plt, int series, Alignment corner)
+    {
+        if (series > 6) plt.ShowLegend(Edge.Right);
+        else plt.ShowLegend(corner);
     }
 
     /// <summary>One colour per loss (Category10, in order of first appearance), the same in every plot of a report.</summary>
