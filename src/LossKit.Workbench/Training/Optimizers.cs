@@ -22,12 +22,13 @@ internal abstract class Optimizer
     protected Optimizer(int count, IReadOnlyList<ParameterSegment> segments)
     {
         Count = count;
-        Segments = segments;
+        Segments = [.. segments];
     }
 
     protected int Count { get; }
 
-    protected IReadOnlyList<ParameterSegment> Segments { get; }
+    /// <summary>An array, so that looping over it in <see cref="Step"/> allocates no enumerator.</summary>
+    protected ParameterSegment[] Segments { get; }
 
     /// <summary>One update with learning rate <paramref name="lr"/>.</summary>
     public abstract void Step(Span<float> parameters, ReadOnlySpan<float> gradients, float lr);

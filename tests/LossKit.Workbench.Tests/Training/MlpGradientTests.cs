@@ -146,3 +146,33 @@ public class MlpGradientTests
     public void BadModelSpecsAreErrors(string text) =>
         Assert.Throws<ArgumentException>(() => ModelSpec.Parse(text));
 }
+
+public class HotLoopAllocationTests
+{
+    [Theory]
+    [InlineData(LossKit.Workbench.Training.OptimizerKind.Sgd)]
+    [InlineData(LossKit.Workbench.Training.OptimizerKind.AdamW)]
+    public void ForwardBackwardAndStepAllocateNothingOnceWarm(LossKit.Workbench.Training.OptimizerKind kind)
+    {
+        Parallelism.MaxThreads = 1; // allocations of other threads would not be counted
+        var model = new Mlp([64, 128, 10]);
+        model.Initialize(new SeededRng(1));
+        var ws = model.CreateWorkspace(32);
+        var x = new float[32 * 64];
+        var rng = new SeededRng(2);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+        var segments = model.WeightRanges().Select(r => new LossKit.Workbench.Training.ParameterSegment(r.Offset, r.Length, 1e-4f)).ToArray();
+        var opt = LossKit.Workbench.Training.Optimizer.Create(kind, model.Parameters.Length, segments, 0.9f);
+        void Step(int rows)
+        {
+            model.Forward(ws, x, rows);
+            ws.OutputGradient.AsSpan(0, rows * 10).Fill(0.01f); // the loss kernel is LossKit's, not the workbench's
+            model.Backward(ws, x, rows);
+            opt.Step(model.Parameters, model.Gradients, 0.01f);
+        }
+        for (int i = 0; i < 5; i++) { Step(32); Step(7); } // warm up (JIT, GEMM packing pools)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) { Step(32); Step(7); }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
