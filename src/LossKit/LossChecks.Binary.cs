@@ -197,6 +197,8 @@ file sealed class BinaryChecker(IBinaryLoss loss)
             for (int k = 0; k < c; k++)
             {
                 double c1 = atZero[k], c0 = atZero[c + k];
+                // A class the loss does not weigh at all (ℓ(0, ·) ≤ 0) has no Bayes decision to recover: count it as failed.
+                if (!(c1 > 0 && c0 > 0 && double.IsFinite(c1 + c0))) { eta[k] = double.NaN; continue; }
                 double threshold = c0 / (c0 + c1);                    // η·c₁ = (1 − η)·c₀
                 double side = (trial + k) % 2 == 0 ? 1 : -1;
                 eta[k] = Math.Clamp(threshold + side * (0.1 + 0.2 * rng.NextDouble()), 0.02, 0.98);
@@ -209,14 +211,14 @@ file sealed class BinaryChecker(IBinaryLoss loss)
                 for (int k = 0; k < c; k++) { z[k] = s[k]; z[c + k] = s[k]; }
                 loss.Compute<double>(z, t, default, g);
                 double lr = 0.2 / Math.Sqrt(1 + step / 50.0);
-                for (int k = 0; k < c; k++) s[k] -= lr * scale * (eta[k] * g[k] + (1 - eta[k]) * g[c + k]);
+                for (int k = 0; k < c; k++) if (!double.IsNaN(eta[k])) s[k] -= lr * scale * (eta[k] * g[k] + (1 - eta[k]) * g[c + k]);
             }
             for (int k = 0; k < c; k++)
             {
                 double c1 = atZero[k], c0 = atZero[c + k];
                 bool positive = eta[k] * c1 > (1 - eta[k]) * c0;
                 trials++;
-                if (positive != s[k] > 0) failures++;
+                if (double.IsNaN(eta[k]) || positive != s[k] > 0) failures++;
             }
         }
         return new PropertyCheckResult("classification-calibrated: minimiser of the expected loss takes the weighted Bayes decision",
