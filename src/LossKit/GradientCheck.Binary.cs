@@ -14,8 +14,8 @@ public static partial class GradientCheck
 
     /// <summary>
     /// Checks a binary loss on seeded random batches of <paramref name="rows"/> × <paramref name="columns"/> logits at each
-    /// scale (default <see cref="DefaultScales"/>; scales above the loss's <see cref="BinaryLoss.FiniteLogitScale"/> are
-    /// skipped, and draws are clamped to a quarter of it), with hard 0/1 targets and with soft targets, every batch holding both a positive and a negative.
+    /// scale (default <see cref="DefaultScales"/>; scales above the loss's <see cref="BinaryLoss.FiniteLogitScale"/> become
+    /// one check at that scale, and draws are clamped to a quarter of it), with hard 0/1 targets and with soft targets, every batch holding both a positive and a negative.
     /// A loss with per-column options is checked with its own column count. Batch-level losses get their own extra
     /// checks: <see cref="AucMarginLoss"/> also checks ∂/∂a, ∂/∂b, ∂/∂α at a non-zero state, and <see cref="EnsLoss"/>, whose
     /// gradient is drawn rather than derived, is checked with its draw held fixed (its value then is Σ g_i·y_i·s_i
@@ -44,9 +44,10 @@ public static partial class GradientCheck
             // Zero state hides terms; check at a generic one.
             loss = auc = auc.WithState(0.3, -0.2, 0.5);
         }
-        foreach (double scale in scales ?? DefaultScales)
+        // Scales beyond the loss's finite range are replaced by one check at that range.
+        var used = (scales ?? DefaultScales).Select(v => Math.Min(v, finite)).Distinct().ToList();
+        foreach (double scale in used)
         {
-            if (scale > finite) continue;
             // Normal draws reach a few times the scale: keep them within a quarter of the finite range, where the central
             // difference of a loss growing like e^{β|s|} (step 1e-5·|s|) is still accurate to 1e-6.
             double[] z = RandomLogits(rng, rows, columns, scale).Select(v => Math.Clamp(v, -finite / 4, finite / 4)).ToArray();

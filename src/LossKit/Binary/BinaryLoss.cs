@@ -28,8 +28,8 @@ public abstract class BinaryLoss : IBinaryLoss
     /// <summary>The properties this configured loss has (the card's, less any an option breaks).</summary>
     public virtual LossProperties Properties => Card.Properties;
 
-    /// <summary>The largest logit magnitude for which this loss's value and gradient are finite doubles: 1e30 for
-    /// most; the exponential loss, which grows like e^{β|s|}, says less.</summary>
+    /// <summary>The largest logit magnitude for which this loss's value and gradient are finite in float (and so in
+    /// double): 1e30 for most; the squared hinge (growing like s²) and the exponential loss (like e^{β|s|}) say less.</summary>
     public virtual double FiniteLogitScale => 1e30;
 
     /// <summary>The number of columns (outputs per row) this configuration requires, or null for any shape.

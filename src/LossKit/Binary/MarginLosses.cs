@@ -78,14 +78,20 @@ public sealed class HingeLoss(Reduction reduction = Reduction.Mean) : MarginLoss
 }
 
 /// <summary>Squared hinge loss, spec <c>sq_hinge</c>: <c>φ(m) = max(0, 1 − m)²</c>, φ'(m) = −2·max(0, 1 − m).
-/// Reference: e.g. Rennie &amp; Srebro 2005, Loss functions for preference levels; scikit-learn <c>squared_hinge</c>.</summary>
+/// The loss grows like s² on the wrong side: it leaves float's range beyond |s| ≈ 1.8e19 (double's beyond 1.3e154),
+/// so <see cref="BinaryLoss.FiniteLogitScale"/> is 1e18; the gradient stays finite.
+/// Reference: the L2-SVM loss, e.g. scikit-learn <c>SGDClassifier(loss='squared_hinge')</c>.</summary>
 public sealed class SquaredHingeLoss(Reduction reduction = Reduction.Mean) : MarginLoss(reduction)
 {
     public static LossCard Definition { get; } = MarginCard("sq_hinge", "Squared hinge loss", "max(0, 1 − m)²", "−2·max(0, 1 − m)",
-        "Squared hinge (L2-SVM), e.g. scikit-learn SGDClassifier(loss='squared_hinge')");
+        "Squared hinge (L2-SVM), e.g. scikit-learn SGDClassifier(loss='squared_hinge')",
+        "The value overflows float beyond |s| ≈ 1.8e19 (double beyond 1.3e154).");
 
     /// <inheritdoc/>
     public override LossCard Card => Definition;
+
+    /// <inheritdoc/>
+    public override double FiniteLogitScale => 1e18;
 
     protected override T Evaluate<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses, Span<T> gradient) =>
         Run(new MarginOp<SquaredHinge>(default), logits, targets, elementLosses, gradient);
@@ -190,9 +196,10 @@ public sealed class ModifiedHuberLoss(Reduction reduction = Reduction.Mean) : Ma
 
 /// <summary>
 /// Exponential loss, spec <c>exponential(beta=1)</c>: <c>φ(m) = exp(−β·m)</c>, φ'(m) = −β·exp(−β·m) (AdaBoost's loss;
-/// ML.NET <c>ExpLoss</c> with its <c>beta</c>). It grows exponentially for wrong margins and is not capped: the loss
-/// and gradient overflow to +∞/−∞ once β·|s| exceeds about 709 in double (88 in float, and for Half, computed in
-/// float, the result exceeds Half's range from β·|s| ≈ 11). <see cref="BinaryLoss.FiniteLogitScale"/> says 700/β.
+/// ML.NET <c>ExpLoss</c> with its <c>beta</c>). It grows exponentially for wrong margins and is not capped (a cap
+/// would change the function and its gradient): the loss and gradient overflow to +∞/−∞ once β·|s| exceeds about 709
+/// in double and 88 in float (and a Half result leaves Half's range from β·|s| ≈ 11).
+/// <see cref="BinaryLoss.FiniteLogitScale"/> says 80/β, the float limit.
 /// Correct margins of any size are fine (the loss underflows to 0).
 /// Reference: Freund &amp; Schapire 1997 (AdaBoost); ML.NET <c>ExpLoss</c>.
 /// </summary>
@@ -202,7 +209,7 @@ public sealed class ExponentialLoss : MarginLoss
 
     public static LossCard Definition { get; } = MarginCard("exponential", "Exponential loss", "exp(−β·m)", "−β·exp(−β·m)",
         "Freund & Schapire 1997, A decision-theoretic generalization of on-line learning (AdaBoost); ML.NET ExpLoss",
-        "Not capped: overflows to +∞ once β·|s| > ~709 (double) or ~88 (float) on the wrong side.", LossProperties.None, Beta);
+        "Not capped: overflows to +∞ once β·|s| > ~709 (double) or ~88 (float) on the wrong side (Half: ~11).", LossProperties.None, Beta);
 
     /// <param name="beta">β &gt; 0.</param>
     /// <param name="reduction">none, sum or mean.</param>
@@ -215,7 +222,7 @@ public sealed class ExponentialLoss : MarginLoss
     public override LossCard Card => Definition;
 
     /// <inheritdoc/>
-    public override double FiniteLogitScale => 700 / BetaValue;
+    public override double FiniteLogitScale => 80 / BetaValue;
 
     protected override IEnumerable<string> OwnSpecParts()
     {
