@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
 namespace LossKit.Binary;
@@ -80,6 +81,7 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
 
     internal readonly struct AslOp(double gammaPos, double gammaNeg, double clip) : IBinaryElementOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
 namespace LossKit.Binary;
@@ -76,6 +77,7 @@ public sealed class LogisticLoss(Reduction reduction = Reduction.Mean) : Element
 /// <summary>BCE with logits: p·t·softplus(−s) + (1−t)·softplus(s); gradient (1−t)σ(s) − p·t·σ(−s).</summary>
 internal readonly struct BceOp : IBinaryElementOp
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
         where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
     {

@@ -94,16 +94,35 @@ internal static class ElementwiseKernel
                     HasLosses = !losses.IsEmpty, HasGradient = !gradient.IsEmpty, Scale = scale,
                 };
                 // One "row" of 32768 columns per block: Parallelism gives each its own task, in parallel when allowed.
-                Parallelism.ForBlocks(blocks, 32_768, (_, first, end) =>
+                try
                 {
-                    for (int b = first; b < end; b++) partial[b] = Block(op, tiles, job, b);
-                });
+                    Parallelism.ForBlocks(blocks, 32_768, (_, first, end) =>
+                    {
+                        for (int b = first; b < end; b++) partial[b] = Block(op, tiles, job, b);
+                    });
+                }
+                catch (RowException) when (blocks > 1)
+                {
+                    // A parallel run may stop before reaching an earlier bad target: report the first one, as one thread would.
+                    throw FirstBadTarget(targets, tiles.Columns) ?? throw new InvalidOperationException("A target check failed but no target is out of range.");
+                }
             }
             double total = 0;
             for (int b = 0; b < blocks; b++) total += partial[b];
             return T.CreateTruncating(reduction == Reduction.Mean ? total * scale : total);
         }
         finally { ArrayPool<double>.Shared.Return(partial); }
+    }
+
+    /// <summary>The exception for the first target that is NaN or outside [0, 1], or null.</summary>
+    private static RowException? FirstBadTarget<T>(ReadOnlySpan<T> targets, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < targets.Length; i++)
+        {
+            double t = double.CreateTruncating(targets[i]);
+            if (!(t >= 0 && t <= 1)) return BinaryInput.BadTarget(i, t, columns);
+        }
+        return null;
     }
 
     private static unsafe double Block<T, TOp>(TOp op, Tiles tiles, Job<T> job, int block)

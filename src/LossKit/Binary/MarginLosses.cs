@@ -66,6 +66,7 @@ public sealed class HingeLoss(Reduction reduction = Reduction.Mean) : MarginLoss
 
     internal readonly struct Hinge : IMarginFunction
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {
@@ -98,6 +99,7 @@ public sealed class SquaredHingeLoss(Reduction reduction = Reduction.Mean) : Mar
 
     internal readonly struct SquaredHinge : IMarginFunction
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {
@@ -144,6 +146,7 @@ public sealed class SmoothedHingeLoss : MarginLoss
 
     internal readonly struct Smoothed(double h) : IMarginFunction
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {
@@ -182,6 +185,7 @@ public sealed class ModifiedHuberLoss(Reduction reduction = Reduction.Mean) : Ma
 
     internal readonly struct ModifiedHuber : IMarginFunction
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {
@@ -234,10 +238,11 @@ public sealed class ExponentialLoss : MarginLoss
 
     internal readonly struct Exponential(double beta) : IMarginFunction
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
         {
-            value = TOps.Exp(TOps.Mul(TOps.Splat(T.CreateTruncating(-beta)), m));
+            value = VMath<TV, T, TOps>.Exp(TOps.Mul(TOps.Splat(T.CreateTruncating(-beta)), m));
             slope = TOps.Mul(TOps.Splat(T.CreateTruncating(-beta)), value);
         }
     }
