@@ -190,13 +190,24 @@ public class NumericsTests
         int rows = 20_000 / c;
         float[] z = GradientCheck.RandomLogits(rng, rows, c, 3).Select(v => (float)v).ToArray();
         float[] t = GradientCheck.RandomBinaryTargets(rng, z.Length, soft: true).Select(v => (float)v).ToArray();
+        double[] zd = z.Select(x => (double)x).ToArray(), td = t.Select(x => (double)x).ToArray();
         var g0 = new float[z.Length];
+        var d0 = new double[z.Length];
         float v0 = loss.Compute<float>(z, t, default, g0);
+        double w0 = loss.Compute<double>(zd, td, default, d0);
         var g = new float[z.Length];
+        var d = new double[z.Length];
         float v = 0;
-        for (int k = 0; k < 40; k++) v = loss.Compute<float>(z, t, default, g);
+        double w = 0;
+        for (int k = 0; k < 40; k++)
+        {
+            v = loss.Compute<float>(z, t, default, g);
+            w = loss.Compute<double>(zd, td, default, d);
+        }
         Assert.Equal(BitConverter.SingleToInt32Bits(v0), BitConverter.SingleToInt32Bits(v));
         Assert.True(g0.AsSpan().SequenceEqual(g));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(w0), BitConverter.DoubleToInt64Bits(w));
+        Assert.True(d0.AsSpan().SequenceEqual(d));
     }
 
     [Fact]
