@@ -13,7 +13,9 @@ namespace LossKit.Binary;
 /// <remarks>
 /// <para><c>pos_weight</c> p_c and <c>weight</c> w_c are per column (the last dimension): one value for all columns or
 /// one per column, and then the logits must be a whole number of rows of that many columns. As in PyTorch the mean
-/// divides by the number of elements N, weights or not. Soft targets t ∈ [0, 1] are allowed.</para>
+/// divides by the number of elements N, weights or not. Soft targets t ∈ [0, 1] are allowed. (PyTorch broadcasts a
+/// <c>weight</c> of any shape; LossKit's is per column or one value — a per-element weighting can be applied to the
+/// per-element losses and the <c>reduction=none</c> gradient by the caller.)</para>
 /// <para>Reference: PyTorch <c>torch.nn.BCEWithLogitsLoss</c>; checked against Debian's torch 1.13 (fixtures in the tests).</para>
 /// </remarks>
 public sealed class BinaryCrossEntropyLoss : ElementwiseBinaryLoss
