@@ -159,7 +159,7 @@ public sealed class EnsLoss : BinaryLoss
             Array.Sort(drawn, 0, count);
 
             for (int j = 0; j < count; j++) order[j] = j;
-            // Ascending margins, ties (and NaN, placed last) in index order: a deterministic rank.
+            // Ascending margins (a NaN margin sorts first, as double.CompareTo orders it), ties in index order: a deterministic rank.
             Array.Sort(order, 0, count, Comparer<int>.Create((a, b) =>
             {
                 int c = margins[a].CompareTo(margins[b]);
