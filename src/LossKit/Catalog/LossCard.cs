@@ -129,6 +129,7 @@ public sealed record LossCard
         LossProperties.ConvexInLogits => "convex in z",
         LossProperties.ClassificationCalibrated => "classification-calibrated",
         LossProperties.NonNegative => "non-negative",
+        LossProperties.MarginBased => "margin-based",
         _ => p.ToString(),
     };
 }
