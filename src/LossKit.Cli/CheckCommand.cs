@@ -9,14 +9,28 @@ internal static class CheckCommand
 {
     public static Command Create()
     {
-        var spec = new Argument<string>("spec") { Description = "A loss spec, e.g. gce(q=0.5)." };
+        var spec = new Argument<string>("spec") { Description = "A loss spec, e.g. gce(q=0.5) or bce(pos_weight=[2])." };
         var seed = new Option<int>("--seed") { Description = "Seed of the random inputs.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("check", "Run the finite-difference gradient check and the card's property checks; exit 1 on failure.") { spec, seed };
         cmd.SetAction(p =>
         {
-            var loss = LossRegistry.CreateClassification(p.GetValue(spec)!);
-            var grads = GradientCheck.CheckRandom(loss, seed: p.GetValue(seed));
-            var props = LossChecks.Run(loss, p.GetValue(seed));
+            string text = p.GetValue(spec)!;
+            ILoss loss = LossRegistry.Create(text);
+            IReadOnlyList<GradientCheckResult> grads;
+            IReadOnlyList<PropertyCheckResult> props;
+            switch (loss)
+            {
+                case IClassificationLoss classification:
+                    grads = GradientCheck.CheckRandom(classification, seed: p.GetValue(seed));
+                    props = LossChecks.Run(classification, p.GetValue(seed));
+                    break;
+                case IBinaryLoss binary:
+                    grads = GradientCheck.CheckRandom(binary, seed: p.GetValue(seed));
+                    props = LossChecks.Run(binary, p.GetValue(seed));
+                    break;
+                default:
+                    throw new ArgumentException($"'{text}' is neither a multi-class loss on logits nor a binary loss; check cannot run it yet.", "spec");
+            }
             var con = CatalogCommands.Console(p.InvocationConfiguration.Output);
             var table = new Table().AddColumns("check", "worst", "tolerance", "result");
             foreach (var g in grads)

@@ -20,6 +20,9 @@ public enum LossProperties
     ClassificationCalibrated = 16,
     /// <summary>ℓ ≥ 0.</summary>
     NonNegative = 32,
+    /// <summary>Binary losses: ℓ(s, t) = ℓ(−s, 1 − t), so the loss depends on the margin y·s alone (y = 2t − 1) and
+    /// the two labels are interchangeable; the gradient is odd: g(s, t) = −g(−s, 1 − t).</summary>
+    MarginBased = 64,
 }
 
 /// <summary>What a parameter's value is.</summary>
@@ -126,6 +129,7 @@ public sealed record LossCard
         LossProperties.ConvexInLogits => "convex in z",
         LossProperties.ClassificationCalibrated => "classification-calibrated",
         LossProperties.NonNegative => "non-negative",
+        LossProperties.MarginBased => "margin-based",
         _ => p.ToString(),
     };
 }
