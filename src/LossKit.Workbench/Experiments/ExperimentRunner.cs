@@ -37,7 +37,7 @@ public static class ExperimentRunner
         int parallelRuns = 1, bool force = false, Action<RunProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(runs);
-        if (parallelRuns < 1) throw new ArgumentException($"parallel runs is {parallelRuns}; it must be at least 1.", nameof(parallelRuns));
+        if (parallelRuns < 1) throw new ArgumentException($"parallel runs is {parallelRuns}; it must be at least 1.");
         var total = Stopwatch.StartNew();
         var grid = runs.Select(r => r.Canonical()).ToArray();
         var keys = grid.Select(r => r.Key()).ToArray();

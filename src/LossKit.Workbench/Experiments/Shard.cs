@@ -11,9 +11,9 @@ public readonly record struct Shard
 {
     public Shard(int index, int count)
     {
-        if (count < 1) throw new ArgumentException($"shard count {count} must be at least 1.", nameof(count));
+        if (count < 1) throw new ArgumentException($"shard count {count} must be at least 1.");
         if (index < 0 || index >= count)
-            throw new ArgumentException($"shard {index}/{count} is out of range; the index i of i/n must satisfy 0 ≤ i < n (here 0..{count - 1}).", nameof(index));
+            throw new ArgumentException($"shard {index}/{count} is out of range; the index i of i/n must satisfy 0 ≤ i < n (here 0..{count - 1}).");
         Index = index;
         Count = count;
     }
@@ -32,7 +32,7 @@ public readonly record struct Shard
         if (parts.Length != 2
             || !int.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int i)
             || !int.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n))
-            throw new ArgumentException($"shard '{text}' is not of the form i/n (e.g. 0/4, with 0 ≤ i < n).", nameof(text));
+            throw new ArgumentException($"shard '{text}' is not of the form i/n (e.g. 0/4, with 0 ≤ i < n).");
         return new Shard(i, n);
     }
 

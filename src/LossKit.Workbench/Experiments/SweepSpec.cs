@@ -30,9 +30,9 @@ public sealed record SweepSpec
     /// <summary>The runs, in grid order (loss-major, then noise, then seed), each canonical; duplicates (same key) appear once.</summary>
     public IReadOnlyList<RunConfig> Expand()
     {
-        if (Losses.Count == 0) throw new ArgumentException("the sweep has no losses.", nameof(Losses));
-        if (Noise.Count == 0) throw new ArgumentException("the sweep has no noise settings.", nameof(Noise));
-        if (Seeds.Count == 0) throw new ArgumentException("the sweep has no seeds.", nameof(Seeds));
+        if (Losses.Count == 0) throw new ArgumentException("the sweep has no losses.");
+        if (Noise.Count == 0) throw new ArgumentException("the sweep has no noise settings.");
+        if (Seeds.Count == 0) throw new ArgumentException("the sweep has no seeds.");
         var runs = new List<RunConfig>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string loss in Losses.SelectMany(LossGrid.Expand))
@@ -48,7 +48,7 @@ public sealed record SweepSpec
     /// <summary>Seeds 0..count−1.</summary>
     public static IReadOnlyList<int> SeedRange(int count)
     {
-        if (count < 1) throw new ArgumentException($"seeds is {count}; it must be at least 1.", nameof(count));
+        if (count < 1) throw new ArgumentException($"seeds is {count}; it must be at least 1.");
         return Enumerable.Range(0, count).ToArray();
     }
 
@@ -170,16 +170,16 @@ public static class LossGrid
         int open = spec.IndexOf('{');
         if (open < 0)
         {
-            if (spec.Contains('}')) throw new ArgumentException($"loss spec '{spec}' has a '}}' without a '{{'.", nameof(spec));
+            if (spec.Contains('}')) throw new ArgumentException($"loss spec '{spec}' has a '}}' without a '{{'.");
             yield return spec.Trim();
             yield break;
         }
         int close = spec.IndexOf('}', open + 1);
-        if (close < 0) throw new ArgumentException($"loss spec '{spec}' has a '{{' without a closing '}}'; write alternatives as {{1,2,5}}.", nameof(spec));
+        if (close < 0) throw new ArgumentException($"loss spec '{spec}' has a '{{' without a closing '}}'; write alternatives as {{1,2,5}}.");
         string inner = spec[(open + 1)..close];
-        if (inner.Contains('{')) throw new ArgumentException($"loss spec '{spec}': braces cannot be nested.", nameof(spec));
+        if (inner.Contains('{')) throw new ArgumentException($"loss spec '{spec}': braces cannot be nested.");
         var options = inner.Split(',', StringSplitOptions.TrimEntries);
-        if (options.Any(o => o.Length == 0)) throw new ArgumentException($"loss spec '{spec}' has an empty alternative in {{{inner}}}.", nameof(spec));
+        if (options.Any(o => o.Length == 0)) throw new ArgumentException($"loss spec '{spec}' has an empty alternative in {{{inner}}}.");
         foreach (string o in options)
             foreach (string rest in Expand(spec[..open] + o + spec[(close + 1)..]))
                 yield return rest;

@@ -24,7 +24,7 @@ public sealed record ModelSpec
     {
         foreach (int h in hidden)
             if (h < 1 || h > MaxWidth)
-                throw new ArgumentException($"hidden width {h} is out of range; widths must lie in [1, {MaxWidth}].", nameof(hidden));
+                throw new ArgumentException($"hidden width {h} is out of range; widths must lie in [1, {MaxWidth}].");
         return new ModelSpec((int[])hidden.Clone());
     }
 
@@ -41,10 +41,10 @@ public sealed record ModelSpec
             for (int i = 0; i < parts.Length; i++)
                 if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] < 1 || widths[i] > MaxWidth)
                     throw new ArgumentException(
-                        $"model '{text}': hidden width '{parts[i]}' is not a whole number in [1, {MaxWidth}]; write mlp:256,128.", nameof(text));
+                        $"model '{text}': hidden width '{parts[i]}' is not a whole number in [1, {MaxWidth}]; write mlp:256,128.");
             return new ModelSpec(widths);
         }
-        throw new ArgumentException($"unknown model '{text}'; valid models are: linear, mlp:H1[,H2,...] (e.g. mlp:256,128).", nameof(text));
+        throw new ArgumentException($"unknown model '{text}'; valid models are: linear, mlp:H1[,H2,...] (e.g. mlp:256,128).");
     }
 
     /// <summary>Layer widths from input to output: [features, hidden..., classes].</summary>

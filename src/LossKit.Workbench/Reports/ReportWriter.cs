@@ -29,7 +29,7 @@ public static class ReportWriter
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0) throw new ArgumentException($"there are no run records to report in '{dir}'.", nameof(records));
+        if (records.Count == 0) throw new ArgumentException($"there are no run records to report in '{dir}'.");
         var summary = Summary.Build(records);
         var plots = Plots.WriteAll(dir, summary);
         string md = Path.Combine(dir, "summary.md");

@@ -37,11 +37,11 @@ public sealed class PreparedData
         ArgumentNullException.ThrowIfNull(source);
         if (!source.IsClassification)
             throw new ArgumentException($"data set '{source.Name}' is a regression data set; the workbench trains classifiers. Choose one of: " +
-                string.Join(", ", DatasetCatalog.Names.Where(n => n != "diabetes")) + ".", nameof(source));
+                string.Join(", ", DatasetCatalog.Names.Where(n => n != "diabetes")) + ".");
         var splits = DatasetSplitter.Split(source, seed, fractions);
         if (splits.Train.Rows == 0 || splits.Validation.Rows == 0 || splits.Test.Rows == 0)
             throw new ArgumentException(
-                $"data set '{source.Name}' split {fractions} gives {splits.Train.Rows} train, {splits.Validation.Rows} validation and {splits.Test.Rows} test rows; each must be non-empty.", nameof(fractions));
+                $"data set '{source.Name}' split {fractions} gives {splits.Train.Rows} train, {splits.Validation.Rows} validation and {splits.Test.Rows} test rows; each must be non-empty.");
         var (noisy, labels) = LabelNoise.ApplyToTrain(splits, noise, seed);
         // The train and validation splits (and the test split unless the data set provides it) are fresh copies made by
         // the splitter, so they are standardised in place; a provided test split belongs to the source and is copied.

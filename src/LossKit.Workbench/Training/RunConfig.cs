@@ -90,10 +90,22 @@ public sealed record RunConfig
     /// <summary>The parsed loss (validated: a multi-class loss with mean reduction).</summary>
     public IClassificationLoss CreateLoss()
     {
-        var loss = LossRegistry.CreateClassification(Loss);
+        var created = LossRegistry.Create(Loss);
+        if (created is not IClassificationLoss loss)
+        {
+            string kind = created switch
+            {
+                IBinaryLoss => "a binary / multi-label loss (one logit per output, targets in [0, 1])",
+                IDistillationLoss => "a distillation loss (it needs teacher logits)",
+                IMultiPositiveLoss => "a multi-positive loss (it needs sets of positive classes)",
+                _ => $"a {created.Card.Family} loss",
+            };
+            throw new ArgumentException(
+                $"loss '{Loss}' does not fit this task: it is {kind}, not a multi-class loss on logits with class-index targets, which is what the workbench's classifiers train with.");
+        }
         if (loss.Reduction != Reduction.Mean)
             throw new ArgumentException(
-                $"loss '{Loss}': training backpropagates the mean-reduced loss; remove reduction={loss.Reduction.ToString().ToLowerInvariant()} from the spec.", nameof(Loss));
+                $"loss '{Loss}': training backpropagates the mean-reduced loss; remove reduction={loss.Reduction.ToString().ToLowerInvariant()} from the spec.");
         return loss;
     }
 
@@ -107,14 +119,14 @@ public sealed record RunConfig
     {
         "sgd" => OptimizerKind.Sgd,
         "adamw" => OptimizerKind.AdamW,
-        _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; valid optimizers are: sgd, adamw.", nameof(Optimizer)),
+        _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; valid optimizers are: sgd, adamw."),
     };
 
     public ScheduleKind ParseSchedule() => Schedule.Trim().ToLowerInvariant() switch
     {
         "cosine" => ScheduleKind.Cosine,
         "constant" => ScheduleKind.Constant,
-        _ => throw new ArgumentException($"unknown schedule '{Schedule}'; valid schedules are: cosine, constant.", nameof(Schedule)),
+        _ => throw new ArgumentException($"unknown schedule '{Schedule}'; valid schedules are: cosine, constant."),
     };
 
     public EarlyStopKind ParseEarlyStop() => EarlyStop.Trim().ToLowerInvariant().Replace('-', '_') switch
@@ -122,7 +134,7 @@ public sealed record RunConfig
         "none" or "" => EarlyStopKind.None,
         "val_loss" => EarlyStopKind.ValLoss,
         "val_accuracy" or "val_acc" => EarlyStopKind.ValAccuracy,
-        _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy.", nameof(EarlyStop)),
+        _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy."),
     };
 
     public InitScheme ParseInit() => Init.Trim().ToLowerInvariant() switch
@@ -130,7 +142,7 @@ public sealed record RunConfig
         "auto" => InitScheme.Auto,
         "he" or "kaiming" => InitScheme.He,
         "xavier" or "glorot" => InitScheme.Xavier,
-        _ => throw new ArgumentException($"unknown initialisation '{Init}'; valid values are: auto, he, xavier.", nameof(Init)),
+        _ => throw new ArgumentException($"unknown initialisation '{Init}'; valid values are: auto, he, xavier."),
     };
 
     /// <summary>
@@ -142,17 +154,17 @@ public sealed record RunConfig
     {
         string data = CanonicalDataName(Data);
         var loss = CreateLoss();
-        if (Epochs < 1) throw new ArgumentException($"epochs is {Epochs}; it must be at least 1.", nameof(Epochs));
-        if (BatchSize < 1) throw new ArgumentException($"batch size is {BatchSize}; it must be at least 1.", nameof(BatchSize));
-        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException($"learning rate is {Fmt(Lr)}; it must be a finite number > 0.", nameof(Lr));
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"momentum is {Fmt(Momentum)}; it must lie in [0, 1).", nameof(Momentum));
-        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay is {Fmt(WeightDecay)}; it must be a finite number ≥ 0.", nameof(WeightDecay));
-        if (!(Warmup >= 0 && Warmup <= 1)) throw new ArgumentException($"warm-up is {Fmt(Warmup)}; it is a fraction of all steps in [0, 1].", nameof(Warmup));
-        if (Patience < 1) throw new ArgumentException($"patience is {Patience}; it must be at least 1.", nameof(Patience));
-        if (Bins < 1) throw new ArgumentException($"bins is {Bins}; it must be at least 1.", nameof(Bins));
+        if (Epochs < 1) throw new ArgumentException($"epochs is {Epochs}; it must be at least 1.");
+        if (BatchSize < 1) throw new ArgumentException($"batch size is {BatchSize}; it must be at least 1.");
+        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException($"learning rate is {Fmt(Lr)}; it must be a finite number > 0.");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"momentum is {Fmt(Momentum)}; it must lie in [0, 1).");
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay is {Fmt(WeightDecay)}; it must be a finite number ≥ 0.");
+        if (!(Warmup >= 0 && Warmup <= 1)) throw new ArgumentException($"warm-up is {Fmt(Warmup)}; it is a fraction of all steps in [0, 1].");
+        if (Patience < 1) throw new ArgumentException($"patience is {Patience}; it must be at least 1.");
+        if (Bins < 1) throw new ArgumentException($"bins is {Bins}; it must be at least 1.");
         var split = ParseSplit();
         if (split.Validation <= 0)
-            throw new ArgumentException($"split '{Split}' has no validation rows; training needs a validation split (for the learning curves and temperature scaling).", nameof(Split));
+            throw new ArgumentException($"split '{Split}' has no validation rows; training needs a validation split (for the learning curves and temperature scaling).");
         return this with
         {
             Data = data,
@@ -173,7 +185,7 @@ public sealed record RunConfig
         ArgumentNullException.ThrowIfNull(name);
         static string Norm(string s) => s.Trim().ToLowerInvariant().Replace('-', '_');
         return DatasetCatalog.Names.FirstOrDefault(n => Norm(n) == Norm(name))
-            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}.", nameof(name));
+            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}.");
     }
 
     /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/>) and <see cref="TrainerVersion"/>:
