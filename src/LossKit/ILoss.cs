@@ -78,3 +78,11 @@ public interface IMultiPositiveLoss : ILoss
     T Compute<T>(ReadOnlySpan<T> scores, int classes, ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns,
         Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
 }
+
+/// <summary>A loss with trainable state of its own (e.g. <c>auc_m</c>'s a, b, α). A training loop calls
+/// <see cref="Step"/> after each optimiser step, with that step's learning rate.</summary>
+public interface IStatefulLoss : ILoss
+{
+    /// <summary>Updates the state from the gradient recorded by the last training-batch call.</summary>
+    void Step(double learningRate);
+}

@@ -87,15 +87,16 @@ public sealed record RunConfig
     /// <summary>Equal-width bins of the calibration metrics and reliability diagrams.</summary>
     public int Bins { get; init; } = 15;
 
-    /// <summary>The parsed loss (validated: a multi-class loss with mean reduction).</summary>
+    /// <summary>The parsed loss (validated: mean reduction). A binary loss is trained on two logits through
+    /// <see cref="LossKit.Binary.TwoLogitBinaryLoss"/> (s = z₁ − z₀), so it needs a two-class data set.</summary>
     public IClassificationLoss CreateLoss()
     {
         var created = LossRegistry.Create(Loss);
+        if (created is IBinaryLoss binary) created = new LossKit.Binary.TwoLogitBinaryLoss(binary);
         if (created is not IClassificationLoss loss)
         {
             string kind = created switch
             {
-                IBinaryLoss => "a binary / multi-label loss (one logit per output, targets in [0, 1])",
                 IDistillationLoss => "a distillation loss (it needs teacher logits)",
                 IMultiPositiveLoss => "a multi-positive loss (it needs sets of positive classes)",
                 _ => $"a {created.Card.Family} loss",

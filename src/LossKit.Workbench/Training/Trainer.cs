@@ -53,6 +53,8 @@ public static class Trainer
         var loss = c.CreateLoss();
         int k = data.Classes, d = data.Features;
         if (k < 2) throw new ArgumentException($"data set '{c.Data}' has {k} class; a classifier needs at least 2.");
+        if (loss is LossKit.Binary.TwoLogitBinaryLoss && k != 2)
+            throw new ArgumentException($"loss '{c.Loss}' is a binary loss, but data set '{c.Data}' has {k} classes; use it on a two-class data set such as breast_cancer.");
         var model = Mlp.Create(c.ParseModel(), d, k);
         model.Initialize(SeededRng.ForPurpose(c.Seed, "init"), c.ParseInit());
 
@@ -115,6 +117,7 @@ public static class Trainer
                 model.Backward(ws, x, rows);
                 lr = schedule.At(step++);
                 optimizer.Step(model.Parameters, model.Gradients, lr);
+                if (loss is IStatefulLoss stateful) stateful.Step(lr);   // e.g. auc_m's a, b, α
             }
             double trainSeconds = sw.Elapsed.TotalSeconds;
 

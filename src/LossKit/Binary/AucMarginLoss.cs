@@ -45,7 +45,7 @@ public enum AucDualUpdate
 /// (2α·p(1−p)·m − p(1−p)·α²)/N. The reduction is fixed (the batch objective). Not thread-safe across concurrent calls
 /// (the recorded state gradient and the state are shared).</para>
 /// </remarks>
-public sealed class AucMarginLoss : BinaryLoss
+public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
 {
     public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "margin m of the squared-hinge surrogate (LibAUC default 1)") { Default = 1, Min = 0 };
     public static readonly LossParameter ImRatio = new("imratio", ParameterKind.Number,
