@@ -1,7 +1,17 @@
+using LossKit.Classification;
+
 namespace LossKit.Catalog;
 
 public static partial class LossRegistry
 {
     /// <summary>Catalog section C, second part: margin, normalised-transform and sparse losses.</summary>
-    private static IEnumerable<LossDefinition> SectionC2() => [];
+    private static IEnumerable<LossDefinition> SectionC2() =>
+    [
+        new(CrammerSingerHingeLoss.Definition, a => new CrammerSingerHingeLoss(a.Number(MarginLoss.MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(WestonWatkinsHingeLoss.Definition, a => new WestonWatkinsHingeLoss(a.Number(MarginLoss.MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(MultiMarginLoss.Definition, a => new MultiMarginLoss(a.Integer(MultiMarginLoss.PParameter), a.Number(MarginLoss.MarginParameter),
+            a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(OneVsRestSquaredHingeLoss.Definition, a => new OneVsRestSquaredHingeLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(PerceptronLoss.Definition, a => new PerceptronLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+    ];
 }
