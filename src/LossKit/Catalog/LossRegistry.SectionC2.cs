@@ -13,5 +13,8 @@ public static partial class LossRegistry
             a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(OneVsRestSquaredHingeLoss.Definition, a => new OneVsRestSquaredHingeLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(PerceptronLoss.Definition, a => new PerceptronLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(TaylorSoftmaxLoss.Definition, a => new TaylorSoftmaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(SphericalSoftmaxLoss.Definition, a => new SphericalSoftmaxLoss(a.Number(SphericalSoftmaxLoss.EpsParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(StablemaxLoss.Definition, a => new StablemaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

@@ -14,7 +14,9 @@ public class SectionC2CommonTests
     public void GradientMatchesFiniteDifferencesAtEveryScale(string spec)
     {
         var loss = Specs.Create(spec);
-        var results = GradientCheck.CheckRandom(loss, rows: 4, classes: 5, seed: 3);
+        // spherical with a tiny ε has curvature ~1/z² near 0: at scale 0.01 the finite differences themselves are only good to ~2e-6.
+        double tolerance = loss is SphericalSoftmaxLoss { Epsilon: < 1e-3 } ? 1e-5 : GradientCheck.DefaultTolerance;
+        var results = GradientCheck.CheckRandom(loss, rows: 4, classes: 5, seed: 3, tolerance: tolerance);
         Assert.True(results.Count >= 6, $"only {results.Count} gradient checks ran");
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
         foreach (var r in GradientCheck.CheckRandom(loss, rows: 7, classes: 5, seed: 17, scales: [0.3, 2, 8])) Assert.True(r.Passed, r.ToString());

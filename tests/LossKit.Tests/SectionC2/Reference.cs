@@ -37,9 +37,23 @@ internal static class Reference
             }
             case PerceptronLoss:
                 return z.Max() - z[y];
+            case TaylorSoftmaxLoss:
+                return -Math.Log(Probabilities(z, v => 1 + v + v * v / 2)[y]);
+            case SphericalSoftmaxLoss sp:
+                return -Math.Log(Probabilities(z, v => v * v + sp.Epsilon)[y]);
+            case StablemaxLoss:
+                return -Math.Log(Probabilities(z, v => v >= 0 ? v + 1 : 1 / (1 - v))[y]);
             default:
                 throw new NotSupportedException(loss.Spec);
         }
+    }
+
+    /// <summary>p_k = t(z_k)/Σ t, masked (−∞) classes 0.</summary>
+    public static double[] Probabilities(double[] z, Func<double, double> t)
+    {
+        double[] v = z.Select(x => double.IsNegativeInfinity(x) ? 0 : t(x)).ToArray();
+        double s = v.Sum();
+        return v.Select(x => x / s).ToArray();
     }
 
     /// <summary>Per-row losses (w_y·ℓ, 0 for ignored rows) and the reduced loss with the loss's semantics.</summary>

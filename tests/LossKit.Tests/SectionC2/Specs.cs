@@ -16,7 +16,14 @@ internal static class Specs
         "perceptron", "perceptron(reduction=sum)", "perceptron(weight=[1,2,0.5,1,3], ignore_index=3)",
     ];
 
-    public static IEnumerable<string> All => Margin;
+    public static readonly string[] Normalized =
+    [
+        "taylor", "taylor(weight=[1,2,0.5,1,3], reduction=sum)", "taylor(ignore_index=2, reduction=none)",
+        "spherical", "spherical(eps=0.01)", "spherical(eps=1, weight=[1,2,0.5,1,3], ignore_index=0)",
+        "stablemax", "stablemax(reduction=sum)", "stablemax(weight=[1,2,0.5,1,3], reduction=none, ignore_index=1)",
+    ];
+
+    public static IEnumerable<string> All => [.. Margin, .. Normalized];
 
     public static TheoryData<string> AllData => Data(All);
 
