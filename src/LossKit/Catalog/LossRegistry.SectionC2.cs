@@ -16,5 +16,6 @@ public static partial class LossRegistry
         new(TaylorSoftmaxLoss.Definition, a => new TaylorSoftmaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(SphericalSoftmaxLoss.Definition, a => new SphericalSoftmaxLoss(a.Number(SphericalSoftmaxLoss.EpsParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(StablemaxLoss.Definition, a => new StablemaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(ZLoss.Definition, a => new ZLoss(a.Number(ZLoss.AParameter), a.Number(ZLoss.BParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

@@ -86,7 +86,7 @@ public class SectionC2CommonTests
     public void EveryClaimedPropertyIsCheckedAndHolds(string spec)
     {
         var loss = Specs.Create(spec);
-        var results = LossChecks.Run(loss, seed: 5);
+        var results = LossChecks.RunWithSectionC2(loss, seed: 5);
         foreach (var r in results) Assert.True(r.Passed, $"{r.Name}: worst {r.Worst} > {r.Tolerance} ({r.Detail})");
         var names = results.Select(r => r.Name).ToList();
         Assert.Contains(names, n => n.StartsWith("finite on extreme inputs", StringComparison.Ordinal));
@@ -95,6 +95,7 @@ public class SectionC2CommonTests
         {
             (LossProperties.ShiftInvariant, "shift-invariant"), (LossProperties.NonNegative, "non-negative"), (LossProperties.Bounded, "bounded"),
             (LossProperties.ConvexInLogits, "convex"), (LossProperties.ClassificationCalibrated, "classification-calibrated"),
+            (LossProperties.ScaleInvariant, "scale-invariant"),
         };
         foreach (var (flag, prefix) in expected)
             Assert.Equal(loss.Card.Properties.HasFlag(flag), names.Any(n => n.StartsWith(prefix, StringComparison.Ordinal)));

@@ -43,6 +43,14 @@ internal static class Reference
                 return -Math.Log(Probabilities(z, v => v * v + sp.Epsilon)[y]);
             case StablemaxLoss:
                 return -Math.Log(Probabilities(z, v => v >= 0 ? v + 1 : 1 / (1 - v))[y]);
+            case ZLoss zl:
+            {
+                double mean = z.Average();
+                double sigma = Math.Sqrt(z.Select(v => (v - mean) * (v - mean)).Average());
+                double zHat = sigma > 0 ? (z[y] - mean) / sigma : 0;
+                double x = zl.A * (zl.B - zHat);
+                return (x > 30 ? x : Math.Log(1 + Math.Exp(x))) / zl.A;
+            }
             default:
                 throw new NotSupportedException(loss.Spec);
         }

@@ -23,7 +23,13 @@ internal static class Specs
         "stablemax", "stablemax(reduction=sum)", "stablemax(weight=[1,2,0.5,1,3], reduction=none, ignore_index=1)",
     ];
 
-    public static IEnumerable<string> All => [.. Margin, .. Normalized];
+    public static readonly string[] Z =
+    [
+        "zloss", "zloss(a=0.5, b=2)", "zloss(a=3, b=-1, reduction=sum)", "zloss(weight=[1,2,0.5,1,3], ignore_index=1)",
+        "zloss(a=2, weight=[1,2,0.5,1,3], reduction=none)",
+    ];
+
+    public static IEnumerable<string> All => [.. Margin, .. Normalized, .. Z];
 
     public static TheoryData<string> AllData => Data(All);
 
