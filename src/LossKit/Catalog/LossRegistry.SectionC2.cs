@@ -17,5 +17,7 @@ public static partial class LossRegistry
         new(SphericalSoftmaxLoss.Definition, a => new SphericalSoftmaxLoss(a.Number(SphericalSoftmaxLoss.EpsParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(StablemaxLoss.Definition, a => new StablemaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(ZLoss.Definition, a => new ZLoss(a.Number(ZLoss.AParameter), a.Number(ZLoss.BParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(SparsemaxLoss.Definition, a => new SparsemaxLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(Entmax15Loss.Definition, a => new Entmax15Loss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

@@ -51,9 +51,56 @@ internal static class Reference
                 double x = zl.A * (zl.B - zHat);
                 return (x > 30 ? x : Math.Log(1 + Math.Exp(x))) / zl.A;
             }
+            case SparsemaxLoss or Entmax15Loss:
+            {
+                var q = new double[K];
+                q[y] = 1;
+                return SoftRow(loss, z, q);
+            }
             default:
                 throw new NotSupportedException(loss.Spec);
         }
+    }
+
+    /// <summary>Sparsemax and 1.5-entmax probabilities by bisection on τ (no sorting): Σ_j π(z_j − τ) = 1, with
+    /// π(u) = max(u, 0) (sparsemax) or max(u/2, 0)² (entmax15, τ on the z/2 scale).</summary>
+    public static (double[] P, double Tau) SparseMap(RowLoss loss, double[] z)
+    {
+        bool entmax = loss is Entmax15Loss;
+        Func<double, double, double> map = entmax ? (u, t) => Math.Pow(Math.Max(u / 2 - t, 0), 2) : (u, t) => Math.Max(u - t, 0);
+        double max = z.Max();
+        double lo = entmax ? max / 2 - 1 : max - 1, hi = entmax ? max / 2 : max;   // Σπ ≥ 1 at lo, 0 at hi
+        for (int it = 0; it < 200; it++)
+        {
+            double mid = 0.5 * (lo + hi);
+            if (mid == lo || mid == hi) break;
+            double s = z.Sum(v => map(v, mid));
+            if (s >= 1) lo = mid; else hi = mid;
+        }
+        double tau = 0.5 * (lo + hi);
+        return (z.Select(v => map(v, tau)).ToArray(), tau);
+    }
+
+    /// <summary>The sparse losses against a soft target, by the catalog's formulas.</summary>
+    public static double SoftRow(RowLoss loss, double[] z, double[] q)
+    {
+        var (p, tau) = SparseMap(loss, z);
+        if (loss is SparsemaxLoss)
+        {
+            // ℓ = −q·z + ½Σ_{j∈S}(z_j² − τ²) + ½‖q‖²
+            double l = 0;
+            for (int j = 0; j < z.Length; j++)
+            {
+                if (q[j] > 0) l -= q[j] * z[j];
+                if (p[j] > 0) l += 0.5 * (z[j] * z[j] - tau * tau);
+                l += 0.5 * q[j] * q[j];
+            }
+            return l;
+        }
+        double H(double[] r) => 4.0 / 3.0 * r.Sum(v => v - Math.Pow(v, 1.5));
+        double dot = 0;
+        for (int j = 0; j < z.Length; j++) if (p[j] != q[j]) dot += (p[j] - q[j]) * z[j];
+        return dot + H(p) - H(q);
     }
 
     /// <summary>p_k = t(z_k)/Σ t, masked (−∞) classes 0.</summary>

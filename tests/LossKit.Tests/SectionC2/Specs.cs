@@ -29,7 +29,13 @@ internal static class Specs
         "zloss(a=2, weight=[1,2,0.5,1,3], reduction=none)",
     ];
 
-    public static IEnumerable<string> All => [.. Margin, .. Normalized, .. Z];
+    public static readonly string[] Sparse =
+    [
+        "sparsemax", "sparsemax(reduction=sum)", "sparsemax(weight=[1,2,0.5,1,3], ignore_index=0)", "sparsemax(reduction=none, ignore_index=2)",
+        "entmax15", "entmax15(reduction=sum)", "entmax15(weight=[1,2,0.5,1,3], reduction=none)", "entmax15(ignore_index=1)",
+    ];
+
+    public static IEnumerable<string> All => [.. Margin, .. Normalized, .. Z, .. Sparse];
 
     public static TheoryData<string> AllData => Data(All);
 

@@ -113,16 +113,16 @@ public abstract class RowLoss : IClassificationLoss
     }
 
     /// <summary>Soft-target form for subclasses that support it (each row of q non-negative, summing to 1 within
-    /// 1e-3); the mean divides by N. Class weights are not defined for soft targets and are an error.</summary>
+    /// 1e-3); the mean divides by N. With class weights a soft row's weight is its expected class weight Σ_k w_k q_k
+    /// (w_y for a one-hot row).</summary>
     protected T ComputeSoftCore<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses, Span<T> gradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be at least 1.");
         if (softTargets.Length != logits.Length)
             throw new ArgumentException($"softTargets has {softTargets.Length} values but logits has {logits.Length}; soft targets need one probability per logit ([rows, {classes}]).", nameof(softTargets));
-        if (_weight is not null)
-            throw new ArgumentException($"{Card.Name}: class weights apply to class-index targets only; with soft targets give no weight.", "weight");
         int rows = InputChecks.Shape(logits.Length, classes, logits.Length / classes, "logits", rowLosses.Length, gradient.Length);
+        CheckWeightLength(classes);
         return Run(logits, classes, rows, default, softTargets, rows, rowLosses, gradient);
     }
 
@@ -215,7 +215,12 @@ public abstract class RowLoss : IClassificationLoss
                 }
 
                 Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
-                double w = _weight is null || y < 0 ? 1 : _weight[y];
+                double w = 1;
+                if (_weight is not null)
+                {
+                    if (y >= 0) w = _weight[y];
+                    else { w = 0; for (int k = 0; k < K; k++) w += _weight[k] * double.CreateTruncating(q[k]); }
+                }
                 TC max = TensorPrimitives.Max(z);                 // NaN if any element is NaN
                 double loss;
                 if (TC.IsNaN(max) || TC.IsPositiveInfinity(max))
