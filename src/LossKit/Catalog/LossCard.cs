@@ -23,6 +23,9 @@ public enum LossProperties
     /// <summary>Binary losses: ℓ(s, t) = ℓ(−s, 1 − t), so the loss depends on the margin y·s alone (y = 2t − 1) and
     /// the two labels are interchangeable; the gradient is odd: g(s, t) = −g(−s, 1 − t).</summary>
     MarginBased = 64,
+    /// <summary>Multi-class: ℓ(αz + β) = ℓ(z) for every α &gt; 0 and β (a row's scale and offset carry no information);
+    /// the gradient scales as 1/α.</summary>
+    ScaleInvariant = 128,
 }
 
 /// <summary>What a parameter's value is.</summary>
@@ -130,6 +133,7 @@ public sealed record LossCard
         LossProperties.ClassificationCalibrated => "classification-calibrated",
         LossProperties.NonNegative => "non-negative",
         LossProperties.MarginBased => "margin-based",
+        LossProperties.ScaleInvariant => "scale-invariant",
         _ => p.ToString(),
     };
 }
