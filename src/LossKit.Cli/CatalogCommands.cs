@@ -38,7 +38,7 @@ internal static class CatalogCommands
             con.WriteLine($"family:     {c.Family}");
             con.WriteLine($"loss:       {c.Formula}");
             if (c.Gradient.Length > 0) con.WriteLine($"gradient:   {c.Gradient}");
-            var props = loss is Classification.SoftmaxLoss s ? s.Properties : c.Properties;
+            var props = loss is IClassificationLoss cl ? cl.Properties : c.Properties;
             con.WriteLine($"properties: {(props == LossProperties.None ? "none claimed" : string.Join(", ", Enum.GetValues<LossProperties>().Where(x => x != 0 && props.HasFlag(x)).Select(LossCard.PropertyName)))}");
             con.WriteLine($"reference:  {c.Reference}");
             if (c.Notes.Length > 0) con.WriteLine($"notes:      {c.Notes}");

@@ -79,18 +79,17 @@ public static partial class GradientCheck
 
     /// <summary>Checks a class-index loss on seeded random logits at each scale (default <see cref="DefaultScales"/>),
     /// with one row's target set to the loss's ignore index when it has one, and a masked (−∞) non-target class.</summary>
-    /// Scales above the loss's <see cref="Classification.SoftmaxLoss.FiniteLogitScale"/> are skipped, and a loss
+    /// Scales above the loss's <see cref="IClassificationLoss.FiniteLogitScale"/> are skipped, and a loss
     /// configured for a fixed number of classes (class weights) is checked with that many.
     public static IReadOnlyList<GradientCheckResult> CheckRandom(IClassificationLoss loss, int rows = 4, int classes = 5, int seed = 0,
         IEnumerable<double>? scales = null, double tolerance = DefaultTolerance)
     {
         var results = new List<GradientCheckResult>();
         var rng = new Random(seed);
-        var softmax = loss as Classification.SoftmaxLoss;
-        classes = softmax?.FixedClassCount ?? classes;
+        classes = loss.FixedClassCount ?? classes;
         foreach (double scale in scales ?? DefaultScales)
         {
-            if (softmax is not null && scale > softmax.FiniteLogitScale) continue;
+            if (scale > loss.FiniteLogitScale) continue;
             double[] z = RandomLogits(rng, rows, classes, scale);
             int[] y = RandomTargets(rng, rows, classes);
             results.Add(Check(loss, z, classes, y, $"{loss.Spec} at scale {scale:G3}", tolerance));

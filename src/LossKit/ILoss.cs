@@ -32,6 +32,15 @@ public interface IClassificationLoss : ILoss
     /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
     T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>The properties this configured loss has: the card's, less any an option breaks.</summary>
+    LossProperties Properties => Card.Properties;
+
+    /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
+    int? FixedClassCount => null;
+
+    /// <summary>The largest logit magnitude for which loss and gradient are finite (1e30 for most losses).</summary>
+    double FiniteLogitScale => 1e30;
 }
 
 /// <summary>A multi-class loss that also accepts soft targets (a probability row per sample).</summary>

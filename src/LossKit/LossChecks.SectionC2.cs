@@ -5,20 +5,11 @@ namespace LossKit;
 
 public static partial class LossChecks
 {
-    /// <summary><see cref="Run(IClassificationLoss, int)"/> plus the checks of properties added for catalog section C2
-    /// (<see cref="LossProperties.ScaleInvariant"/>) when the card claims them.</summary>
-    public static IReadOnlyList<PropertyCheckResult> RunWithSectionC2(IClassificationLoss loss, int seed = 0)
-    {
-        var results = new List<PropertyCheckResult>(Run(loss, seed));
-        if (loss.Card.Properties.HasFlag(LossProperties.ScaleInvariant)) results.Add(ScaleInvariance(loss, seed));
-        return results;
-    }
-
     /// <summary>Checks ℓ(αz + β) = ℓ(z) and ∇(αz + β) = ∇(z)/α for α ∈ {0.01, 3, 1e6} and assorted β on seeded random rows (double).</summary>
     public static PropertyCheckResult ScaleInvariance(IClassificationLoss loss, int seed = 0)
     {
         var rng = new Random(seed);
-        int K = (loss as RowLoss)?.FixedClassCount ?? (loss as SoftmaxLoss)?.FixedClassCount ?? 6;
+        int K = loss.FixedClassCount ?? 6;
         const int N = 6;
         double worst = 0;
         foreach (var (alpha, beta) in new[] { (0.01, 0.0), (3.0, -7.0), (1e6, 50.0) })

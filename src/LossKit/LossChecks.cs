@@ -16,8 +16,12 @@ public sealed record PropertyCheckResult(string Name, double Worst, double Toler
 /// </summary>
 public static partial class LossChecks
 {
-    public static IReadOnlyList<PropertyCheckResult> Run(IClassificationLoss loss, int seed = 0) =>
-        new Checker((loss as SoftmaxLoss)?.FixedClassCount).Run(loss, seed);
+    public static IReadOnlyList<PropertyCheckResult> Run(IClassificationLoss loss, int seed = 0)
+    {
+        var results = new List<PropertyCheckResult>(new Checker(loss.FixedClassCount).Run(loss, seed));
+        if (loss.Properties.HasFlag(LossProperties.ScaleInvariant)) results.Add(ScaleInvariance(loss, seed));
+        return results;
+    }
 }
 
 /// <summary>Runs the checks for one loss; <c>fixedClasses</c> is the class count its configuration requires.</summary>
@@ -26,7 +30,7 @@ file sealed class Checker(int? fixedClasses)
     public IReadOnlyList<PropertyCheckResult> Run(IClassificationLoss loss, int seed)
     {
         var rng = new Random(seed);
-        LossProperties props = loss is SoftmaxLoss s ? s.Properties : loss.Card.Properties;
+        LossProperties props = loss.Properties;
         var results = new List<PropertyCheckResult> { ExtremeInputs(loss, rng), Determinism(loss, rng) };
         if (props.HasFlag(LossProperties.ShiftInvariant)) results.Add(ShiftInvariance(loss, rng));
         if (props.HasFlag(LossProperties.NonNegative)) results.Add(NonNegative(loss, rng));
@@ -49,7 +53,7 @@ file sealed class Checker(int? fixedClasses)
 
     private PropertyCheckResult ExtremeInputs(IClassificationLoss loss, Random rng)
     {
-        double scale = (loss as SoftmaxLoss)?.FiniteLogitScale ?? 1e30;
+        double scale = loss.FiniteLogitScale;
         int K = Classes(6);
         const int N = 4;
         var cases = new List<(string, double[], int, int[])>
@@ -133,7 +137,7 @@ file sealed class Checker(int? fixedClasses)
         double bound = loss is CompSumLoss c ? CompSumLoss.UpperBoundFor(c.Tau)
             : loss.Card.UpperBound?.Invoke(loss, Classes(5)) ?? double.NaN;
         // The card's bound is for unit weights; class weights scale it by the largest weight.
-        bound *= (loss as SoftmaxLoss)?.Weight?.Max() ?? 1;
+        bound *= (loss as SoftmaxLoss)?.Weight?.Max() ?? (loss as RowLoss)?.Weight?.Max() ?? 1;
         double worst = 0;
         foreach (double scale in new[] { 1, 10, 100, 1e30 })
         {

@@ -86,7 +86,7 @@ public class SectionC2CommonTests
     public void EveryClaimedPropertyIsCheckedAndHolds(string spec)
     {
         var loss = Specs.Create(spec);
-        var results = LossChecks.RunWithSectionC2(loss, seed: 5);
+        var results = LossChecks.Run(loss, seed: 5);
         foreach (var r in results) Assert.True(r.Passed, $"{r.Name}: worst {r.Worst} > {r.Tolerance} ({r.Detail})");
         var names = results.Select(r => r.Name).ToList();
         Assert.Contains(names, n => n.StartsWith("finite on extreme inputs", StringComparison.Ordinal));
