@@ -1,7 +1,13 @@
+using LossKit.Classification;
+
 namespace LossKit.Catalog;
 
 public static partial class LossRegistry
 {
     /// <summary>Catalog section C: other multi-class losses on logits.</summary>
-    private static IEnumerable<LossDefinition> SectionC() => [];
+    private static IEnumerable<LossDefinition> SectionC() =>
+    [
+        new(LogitAdjustedLoss.Definition, a => new LogitAdjustedLoss(a.List(LogitAdjustedLoss.PriorsParameter),
+            a.Number(LogitAdjustedLoss.TauParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+    ];
 }
