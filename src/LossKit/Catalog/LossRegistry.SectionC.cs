@@ -9,5 +9,7 @@ public static partial class LossRegistry
     [
         new(LogitAdjustedLoss.Definition, a => new LogitAdjustedLoss(a.List(LogitAdjustedLoss.PriorsParameter),
             a.Number(LogitAdjustedLoss.TauParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(LdrKlLoss.Definition, a => new LdrKlLoss(a.Number(LdrKlLoss.LambdaParameter), a.Number(LdrKlLoss.MarginParameter),
+            a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

@@ -10,6 +10,8 @@ public class ClassificationC1Tests
         "logit_adjusted(priors=[0.5,0.2,0.1,0.1,0.1])", "logit_adjusted(tau=2, priors=[50,20,10,10,10], reduction=sum)",
         "logit_adjusted(tau=0.5, priors=[5,2,1,1,1], weight=[1,2,0.5,1,3], ignore_index=1)",
         "logit_adjusted(priors=[1,1,1,1,1], reduction=none)",
+        "ldr_kl", "ldr_kl(lambda=0.1, margin=1)", "ldr_kl(lambda=5, margin=0)", "ldr_kl(lambda=0.5, weight=[1,2,0.5,1,3], ignore_index=2, reduction=sum)",
+        "ldr_kl(lambda=2, margin=0.5, reduction=none)",
     ];
 
     [Theory]
