@@ -11,5 +11,6 @@ public static partial class LossRegistry
             a.Number(LogitAdjustedLoss.TauParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(LdrKlLoss.Definition, a => new LdrKlLoss(a.Number(LdrKlLoss.LambdaParameter), a.Number(LdrKlLoss.MarginParameter),
             a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(SquentropyLoss.Definition, a => new SquentropyLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

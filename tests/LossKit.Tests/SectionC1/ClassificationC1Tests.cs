@@ -12,6 +12,7 @@ public class ClassificationC1Tests
         "logit_adjusted(priors=[1,1,1,1,1], reduction=none)",
         "ldr_kl", "ldr_kl(lambda=0.1, margin=1)", "ldr_kl(lambda=5, margin=0)", "ldr_kl(lambda=0.5, weight=[1,2,0.5,1,3], ignore_index=2, reduction=sum)",
         "ldr_kl(lambda=2, margin=0.5, reduction=none)",
+        "squentropy", "squentropy(reduction=sum)", "squentropy(weight=[1,2,0.5,1,3], ignore_index=4, reduction=none)",
     ];
 
     [Theory]
