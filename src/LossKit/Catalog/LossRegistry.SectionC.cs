@@ -12,5 +12,7 @@ public static partial class LossRegistry
         new(LdrKlLoss.Definition, a => new LdrKlLoss(a.Number(LdrKlLoss.LambdaParameter), a.Number(LdrKlLoss.MarginParameter),
             a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(SquentropyLoss.Definition, a => new SquentropyLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(DistillationLoss.Definition, a => new DistillationLoss(a.Number(DistillationLoss.TemperatureParameter),
+            a.Number(DistillationLoss.AlphaParameter), a.IgnoreIndex(), a.Reduction())),
     ];
 }
