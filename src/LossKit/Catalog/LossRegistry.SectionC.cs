@@ -14,5 +14,9 @@ public static partial class LossRegistry
         new(SquentropyLoss.Definition, a => new SquentropyLoss(a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(DistillationLoss.Definition, a => new DistillationLoss(a.Number(DistillationLoss.TemperatureParameter),
             a.Number(DistillationLoss.AlphaParameter), a.IgnoreIndex(), a.Reduction())),
+        new(NumberTokenLoss.MseDefinition, a => new NumberTokenLoss(NumberTokenVariant.Mse, a.Number(NumberTokenLoss.LambdaParameter),
+            a.List(NumberTokenLoss.ClassesParameter), a.List(NumberTokenLoss.ValuesParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(NumberTokenLoss.WassersteinDefinition, a => new NumberTokenLoss(NumberTokenVariant.Wasserstein, a.Number(NumberTokenLoss.LambdaParameter),
+            a.List(NumberTokenLoss.ClassesParameter), a.List(NumberTokenLoss.ValuesParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
     ];
 }

@@ -13,6 +13,8 @@ public class ClassificationC1Tests
         "ldr_kl", "ldr_kl(lambda=0.1, margin=1)", "ldr_kl(lambda=5, margin=0)", "ldr_kl(lambda=0.5, weight=[1,2,0.5,1,3], ignore_index=2, reduction=sum)",
         "ldr_kl(lambda=2, margin=0.5, reduction=none)",
         "squentropy", "squentropy(reduction=sum)", "squentropy(weight=[1,2,0.5,1,3], ignore_index=4, reduction=none)",
+        "ntl_mse", "ntl_mse(classes=[1,2,4], values=[0,1,2.5])", "ntl_mse(lambda=2, classes=[0,1,2,3,4], values=[3,-1,0,1,2], reduction=sum)",
+        "ntl_was(classes=[1,2,4], values=[0,1,2.5])", "ntl_was(lambda=1, classes=[4,0,3], values=[1,2,7], weight=[1,2,0.5,1,3], ignore_index=1, reduction=none)",
     ];
 
     [Theory]
