@@ -18,5 +18,6 @@ public static partial class LossRegistry
             a.List(NumberTokenLoss.ClassesParameter), a.List(NumberTokenLoss.ValuesParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
         new(NumberTokenLoss.WassersteinDefinition, a => new NumberTokenLoss(NumberTokenVariant.Wasserstein, a.Number(NumberTokenLoss.LambdaParameter),
             a.List(NumberTokenLoss.ClassesParameter), a.List(NumberTokenLoss.ValuesParameter), a.Weight(), a.IgnoreIndex(), a.Reduction())),
+        new(DecoupledSoftmaxLoss.Definition, a => new DecoupledSoftmaxLoss(a.Number(DecoupledSoftmaxLoss.TauParameter), a.Reduction())),
     ];
 }
