@@ -28,8 +28,16 @@ internal static class CheckCommand
                     grads = GradientCheck.CheckRandom(binary, seed: p.GetValue(seed));
                     props = LossChecks.Run(binary, p.GetValue(seed));
                     break;
+                case IDistillationLoss distillation:
+                    grads = GradientCheck.CheckRandomDistillation(distillation, seed: p.GetValue(seed));
+                    props = LossChecks.Run(distillation, p.GetValue(seed));
+                    break;
+                case IMultiPositiveLoss multiPositive:
+                    grads = GradientCheck.CheckRandomMultiPositive(multiPositive, seed: p.GetValue(seed));
+                    props = LossChecks.Run(multiPositive, p.GetValue(seed));
+                    break;
                 default:
-                    throw new ArgumentException($"'{text}' is neither a multi-class loss on logits nor a binary loss; check cannot run it yet.", "spec");
+                    throw new ArgumentException($"'{text}' is not a multi-class, binary, distillation or multi-positive loss; check cannot run it yet.", "spec");
             }
             var con = CatalogCommands.Console(p.InvocationConfiguration.Output);
             var table = new Table().AddColumns("check", "worst", "tolerance", "result");

@@ -111,12 +111,45 @@ public abstract class SoftmaxLoss : IClassificationLoss
     /// <summary>The row's loss and gradient coefficients from its statistics.</summary>
     protected abstract RowTerms EvaluateRow(in RowStats s);
 
+    /// <summary>Per-class logit offsets o (length K, finite), or null: z ← z + o after softcap, margin and temperature
+    /// (logit adjustment). The offsets do not change the chain rule (∂z'/∂z is unaffected).</summary>
+    protected virtual IReadOnlyList<double>? LogitOffsets => null;
+
+    /// <summary>Target-logit margin c (0 = off): z_y ← z_y − c after the softcap and before the temperature, so the
+    /// working row is <c>(softcap(z) − c·e_y)/T + o</c>. Class-index targets only (soft-target rows ignore it).</summary>
+    protected virtual double TargetMargin => 0;
+
+    /// <summary>True when the loss adds <see cref="RowExtra"/> to each row.</summary>
+    protected virtual bool HasRowExtra => false;
+
+    /// <summary>An extra per-row term evaluated after <see cref="EvaluateRow"/> on rows whose max logit is finite:
+    /// <paramref name="z"/> is the working (transformed) row, <paramref name="gradient"/> is empty or holds the row's
+    /// fused gradient already multiplied by <paramref name="scale"/> (the reduction's factor); the hook adds
+    /// <c>scale·∂extra/∂z</c> into it and returns the extra loss (unscaled). The chain rule through the transform is
+    /// applied afterwards.</summary>
+    protected virtual double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
+        where TC : unmanaged, IFloatingPointIeee754<TC> => 0;
+
+    /// <summary>Checks that the configuration fits <paramref name="classes"/> (called before any row is computed).</summary>
+    protected virtual void CheckClassCount(int classes) { }
+
+    private double[]? _offsets;
+    private float[]? _offsetsF;
+
+    private void EnsureOffsets()
+    {
+        if (_offsets is not null || LogitOffsets is not { } o) return;
+        _offsetsF = o.Select(v => (float)v).ToArray();
+        _offsets = o.ToArray();
+    }
+
     /// <inheritdoc/>
     public T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = InputChecks.Shape(logits.Length, classes, targets.Length, "targets", rowLosses.Length, gradient.Length);
         CheckWeightLength(classes);
+        CheckClassCount(classes);
         double denominator = TargetDenominator(targets, classes);
         return Run(logits, classes, rows, targets, default, denominator, rowLosses, gradient);
     }
@@ -130,6 +163,7 @@ public abstract class SoftmaxLoss : IClassificationLoss
             throw new ArgumentException($"softTargets has {softTargets.Length} values but logits has {logits.Length}; soft targets need one probability per logit ([rows, {classes}]).", nameof(softTargets));
         int rows = InputChecks.Shape(logits.Length, classes, logits.Length / classes, "logits", rowLosses.Length, gradient.Length);
         CheckWeightLength(classes);
+        CheckClassCount(classes);
         return Run(logits, classes, rows, default, softTargets, rows, rowLosses, gradient);
     }
 
@@ -158,6 +192,7 @@ public abstract class SoftmaxLoss : IClassificationLoss
         double denominator, Span<T> rowLosses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
+        EnsureOffsets();
         int blocks = Parallelism.BlockCount(rows, classes);
         double[] partial = ArrayPool<double>.Shared.Rent(blocks);
         try
@@ -205,7 +240,8 @@ public abstract class SoftmaxLoss : IClassificationLoss
     {
         int K = job.Classes;
         bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
-        bool transform = Softcap > 0 || Temperature != 1;
+        bool transform = Softcap > 0 || Temperature != 1 || _offsets is not null || TargetMargin != 0;
+        bool extra = HasRowExtra;
         ReadOnlySpan<TC> w = typeof(TC) == typeof(float) ? Cast<float, TC>(_weightF) : Cast<double, TC>(_weight);
         double weightSum = _weight is null ? K : _weight.Sum();
         TC[]? scratch = converted || transform ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
@@ -232,7 +268,7 @@ public abstract class SoftmaxLoss : IClassificationLoss
                 ReadOnlySpan<TC> z;
                 if (converted) { TensorPrimitives.ConvertToSingle(Cast<T, Half>(zIn), CastMut<TC, float>(zBuf)); z = zBuf; }
                 else z = Cast<T, TC>(zIn);
-                if (transform) { Transform(z, zBuf); z = zBuf; }
+                if (transform) { Transform(z, zBuf, y); z = zBuf; }
 
                 ReadOnlySpan<TC> q = default;
                 if (job.IsSoft)
@@ -277,7 +313,7 @@ public abstract class SoftmaxLoss : IClassificationLoss
                     {
                         double s = job.Scale;
                         TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
-                        bool lastPass = !converted && !transform && t.Cw == 0 && t.Cq == 0;
+                        bool lastPass = !converted && !transform && t.Cw == 0 && t.Cq == 0 && !extra;
                         Row.ScaleInPlace(g, pScale, job.StreamGradient && lastPass);
                         if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
                         if (t.Cw != 0)
@@ -290,8 +326,10 @@ public abstract class SoftmaxLoss : IClassificationLoss
                             if (_weight is null) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
                             else Row.AddScaledProduct(g, TC.CreateTruncating(-s * t.Cq), w, q);
                         }
-                        if (transform) ChainTransform(g, zBuf);
+                        if (extra) loss += RowExtra(z, stats, g, s);
+                        if (transform) ChainTransform(g, zBuf, y);
                     }
+                    else if (extra) loss += RowExtra(z, stats, default, job.Scale);
                 }
                 if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
                 if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
@@ -302,8 +340,9 @@ public abstract class SoftmaxLoss : IClassificationLoss
         return sum;
     }
 
-    /// <summary>z' = c·tanh(z/c)/T (softcap, then temperature) into <paramref name="destination"/> (may alias z).</summary>
-    private void Transform<TC>(ReadOnlySpan<TC> z, Span<TC> destination) where TC : unmanaged, IFloatingPointIeee754<TC>
+    /// <summary>z' = (c·tanh(z/c) − margin·e_y)/T + o (softcap, target margin, temperature, offsets) into
+    /// <paramref name="destination"/> (may alias z).</summary>
+    private void Transform<TC>(ReadOnlySpan<TC> z, Span<TC> destination, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         double c = Softcap, temperature = Temperature;
         if (c > 0)
@@ -313,15 +352,24 @@ public abstract class SoftmaxLoss : IClassificationLoss
             TensorPrimitives.Multiply(destination, TC.CreateTruncating(c / temperature), destination);
         }
         else TensorPrimitives.Multiply(z, TC.CreateTruncating(1 / temperature), destination);
+        double margin = TargetMargin;
+        if (margin != 0 && y >= 0) destination[y] -= TC.CreateTruncating(margin / temperature);
+        if (_offsets is not null) TensorPrimitives.Add(destination, Offsets<TC>(), destination);
     }
+
+    private ReadOnlySpan<TC> Offsets<TC>() where TC : unmanaged, IFloatingPointIeee754<TC> =>
+        typeof(TC) == typeof(float) ? Cast<float, TC>(_offsetsF) : Cast<double, TC>(_offsets);
 
     /// <summary>Chain rule through <see cref="Transform"/>: g ← g·dz'/dz with dz'/dz = (1 − tanh²(z/c))/T;
     /// <paramref name="transformed"/> holds z' and is overwritten.</summary>
-    private void ChainTransform<TC>(Span<TC> g, Span<TC> transformed) where TC : unmanaged, IFloatingPointIeee754<TC>
+    private void ChainTransform<TC>(Span<TC> g, Span<TC> transformed, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         double c = Softcap, temperature = Temperature;
         if (c > 0)
         {
+            // Undo the offsets and the margin first: they do not enter dz'/dz.
+            if (_offsets is not null) TensorPrimitives.Subtract(transformed, Offsets<TC>(), transformed);
+            if (TargetMargin != 0 && y >= 0) transformed[y] += TC.CreateTruncating(TargetMargin / temperature);
             // tanh(z/c) = z'·T/c; factor = (1 − tanh²)/T
             TensorPrimitives.Multiply(transformed, TC.CreateTruncating(temperature / c), transformed);
             TensorPrimitives.Multiply(transformed, transformed, transformed);
