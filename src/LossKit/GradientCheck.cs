@@ -103,7 +103,7 @@ public static partial class GradientCheck
             if (double.IsFinite(loss.Compute<double>(z, classes, y)))
                 results.Add(Check(loss, z, classes, y, $"{loss.Spec} with a masked (−∞) class per row", tolerance));
         }
-        if (loss is Classification.SoftmaxLoss s && rows > 1)
+        if (loss is Classification.ClassIndexLoss s && rows > 1)
         {
             double[] z = RandomLogits(rng, rows, classes, 1);
             int[] y = RandomTargets(rng, rows, classes);

@@ -137,7 +137,7 @@ file sealed class Checker(int? fixedClasses)
         double bound = loss is CompSumLoss c ? CompSumLoss.UpperBoundFor(c.Tau)
             : loss.Card.UpperBound?.Invoke(loss, Classes(5)) ?? double.NaN;
         // The card's bound is for unit weights; class weights scale it by the largest weight.
-        bound *= (loss as SoftmaxLoss)?.Weight?.Max() ?? (loss as RowLoss)?.Weight?.Max() ?? 1;
+        bound *= (loss as ClassIndexLoss)?.Weight?.Max() ?? 1;
         double worst = 0;
         foreach (double scale in new[] { 1, 10, 100, 1e30 })
         {

@@ -41,63 +41,12 @@ public readonly record struct RowTerms(double Loss, double A, double B, double C
 /// NaN or +∞ in a row makes that row's loss and gradient NaN (so the reduced loss is NaN); the per-row losses
 /// say which rows. Call <see cref="InputChecks.RequireFinite{T}"/> first to get an exception instead.
 /// </remarks>
-public abstract class SoftmaxLoss : IClassificationLoss
+public abstract class SoftmaxLoss : ClassIndexLoss
 {
-    private readonly double[]? _weight;
-    private readonly float[]? _weightF;
-
     /// <param name="weight">Optional per-class weights w (length K, each finite and ≥ 0).</param>
     /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    protected SoftmaxLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction)
-    {
-        if (weight is not null)
-        {
-            if (weight.Count == 0) throw new ArgumentException("weight is empty: give one weight per class, or none.", nameof(weight));
-            _weight = CommonParameters.Weight.Check(weight);
-            _weightF = _weight.Select(w => (float)w).ToArray();
-        }
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
-        IgnoreIndex = ignoreIndex;
-        Reduction = reduction;
-    }
-
-    /// <summary>Per-class weights, or null.</summary>
-    public IReadOnlyList<double>? Weight => _weight;
-    /// <summary>Rows with this target are ignored.</summary>
-    public int IgnoreIndex { get; }
-    /// <inheritdoc/>
-    public Reduction Reduction { get; }
-    /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-    /// <summary>The properties this configured loss has (the card's, less any an option breaks).</summary>
-    public virtual LossProperties Properties => Card.Properties;
-
-    /// <inheritdoc/>
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>(SpecParts());
-            if (_weight is not null) parts.Add("weight=[" + string.Join(",", _weight.Select(LossParameter.Fmt)) + "]");
-            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(CultureInfo.InvariantCulture));
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
-        }
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() => Spec;
-
-    /// <summary>The loss's own non-default parameters as <c>key=value</c> strings, for <see cref="Spec"/>.</summary>
-    protected virtual IEnumerable<string> SpecParts() => [];
-
-    /// <summary>The largest logit magnitude for which this loss's value and gradient are finite doubles (1e30 for
-    /// most; a loss that grows exponentially in the logits, such as comp-sum with τ &lt; 1, says less).</summary>
-    public virtual double FiniteLogitScale => 1e30;
-
-    /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
-    public virtual int? FixedClassCount => _weight?.Length;
+    protected SoftmaxLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction) : base(weight, ignoreIndex, reduction) { }
 
     /// <summary>True when <see cref="RowStats.WeightedLogitSum"/> is needed (one extra vector pass).</summary>
     protected virtual bool NeedsWeightedLogitSum => false;
@@ -130,9 +79,6 @@ public abstract class SoftmaxLoss : IClassificationLoss
     protected virtual double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
         where TC : unmanaged, IFloatingPointIeee754<TC> => 0;
 
-    /// <summary>Checks that the configuration fits <paramref name="classes"/> (called before any row is computed).</summary>
-    protected virtual void CheckClassCount(int classes) { }
-
     private double[]? _offsets;
     private float[]? _offsetsF;
 
@@ -143,107 +89,19 @@ public abstract class SoftmaxLoss : IClassificationLoss
         _offsets = o.ToArray();
     }
 
-    /// <inheritdoc/>
-    public T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int rows = InputChecks.Shape(logits.Length, classes, targets.Length, "targets", rowLosses.Length, gradient.Length);
-        CheckWeightLength(classes);
-        CheckClassCount(classes);
-        double denominator = TargetDenominator(targets, classes);
-        return Run(logits, classes, rows, targets, default, denominator, rowLosses, gradient);
-    }
-
-    /// <summary>Soft-target form for subclasses that support it: the mean divides by N.</summary>
-    protected T ComputeSoftCore<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses, Span<T> gradient)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be at least 1.");
-        if (softTargets.Length != logits.Length)
-            throw new ArgumentException($"softTargets has {softTargets.Length} values but logits has {logits.Length}; soft targets need one probability per logit ([rows, {classes}]).", nameof(softTargets));
-        int rows = InputChecks.Shape(logits.Length, classes, logits.Length / classes, "logits", rowLosses.Length, gradient.Length);
-        CheckWeightLength(classes);
-        CheckClassCount(classes);
-        return Run(logits, classes, rows, default, softTargets, rows, rowLosses, gradient);
-    }
-
-    private void CheckWeightLength(int classes)
-    {
-        if (_weight is not null && _weight.Length != classes)
-            throw new ArgumentException($"weight has {_weight.Length} values but the logits have {classes} classes; give one weight per class.", "weight");
-    }
-
-    /// <summary>Validates targets and returns the mean's denominator Σ w_{y_n} over non-ignored rows.</summary>
-    private double TargetDenominator(ReadOnlySpan<int> targets, int classes)
-    {
-        double d = 0;
-        for (int n = 0; n < targets.Length; n++)
-        {
-            int y = targets[n];
-            if (y == IgnoreIndex) continue;
-            if ((uint)y >= (uint)classes)
-                throw new RowException("targets", n, $"targets[{n}] = {y} is not a class index: expected 0 ≤ target < {classes}, or ignore_index ({IgnoreIndex}).");
-            d += _weight is null ? 1 : _weight[y];
-        }
-        return d;
-    }
-
-    private unsafe T Run<T>(ReadOnlySpan<T> logits, int classes, int rows, ReadOnlySpan<int> targets, ReadOnlySpan<T> soft,
-        double denominator, Span<T> rowLosses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
-        EnsureOffsets();
-        int blocks = Parallelism.BlockCount(rows, classes);
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
-        {
-            fixed (T* pz = logits)
-            fixed (int* py = targets)
-            fixed (T* pq = soft)
-            fixed (T* pl = rowLosses)
-            fixed (T* pg = gradient)
-            {
-                var job = new Job<T>
-                {
-                    Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
-                    IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
-                    Classes = classes, Scale = scale, Rows = rows,
-                    // A gradient larger than the last-level cache is streamed out with non-temporal stores.
-                    StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
-                };
-                Parallelism.ForBlocks(rows, classes, (b, start, end) =>
-                    partial[b] = typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
-            }
-            double total = 0;
-            for (int b = 0; b < blocks; b++) total += partial[b];
-            return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
-        }
-        finally { ArrayPool<double>.Shared.Return(partial); }
-    }
-
-    /// <summary>Gradients at least this large are written with non-temporal stores (they would not stay in cache).</summary>
-    internal const long StreamingThresholdBytes = 64L << 20;
-
-    private unsafe struct Job<T> where T : unmanaged
-    {
-        public T* Logits, Soft, Losses, Gradient;
-        public int* Targets;
-        public bool IsSoft, HasLosses, HasGradient, StreamGradient;
-        public int Classes, Rows;
-        public double Scale;
-    }
+    private protected override void BeforeRun() => EnsureOffsets();
 
     /// <summary>Computes rows [start, end) in compute type TC (float for float and Half, double for double)
     /// and returns the sum of their losses.</summary>
-    private unsafe double Block<T, TC>(Job<T> job, int start, int end)
-        where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>
+    private protected override unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
     {
         int K = job.Classes;
         bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
         bool transform = Softcap > 0 || Temperature != 1 || _offsets is not null || TargetMargin != 0;
         bool extra = HasRowExtra;
-        ReadOnlySpan<TC> w = typeof(TC) == typeof(float) ? Cast<float, TC>(_weightF) : Cast<double, TC>(_weight);
-        double weightSum = _weight is null ? K : _weight.Sum();
+        ReadOnlySpan<TC> w = WeightsAs<TC>();
+        bool weighted = Weight is not null;
+        double weightSum = WeightSum(K);
         TC[]? scratch = converted || transform ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
@@ -264,18 +122,13 @@ public abstract class SoftmaxLoss : IClassificationLoss
                 }
 
                 // The working row z: the caller's logits, or a converted/transformed copy in scratch.
-                var zIn = new ReadOnlySpan<T>(job.Logits + offset, K);
-                ReadOnlySpan<TC> z;
-                if (converted) { TensorPrimitives.ConvertToSingle(Cast<T, Half>(zIn), CastMut<TC, float>(zBuf)); z = zBuf; }
-                else z = Cast<T, TC>(zIn);
+                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
                 if (transform) { Transform(z, zBuf, y); z = zBuf; }
 
                 ReadOnlySpan<TC> q = default;
                 if (job.IsSoft)
                 {
-                    var qIn = new ReadOnlySpan<T>(job.Soft + offset, K);
-                    if (converted) { TensorPrimitives.ConvertToSingle(Cast<T, Half>(qIn), CastMut<TC, float>(qBuf)); q = qBuf; }
-                    else q = Cast<T, TC>(qIn);
+                    q = RowOf(job.Soft, offset, K, qBuf);
                     CheckSoftRow(q, r);
                 }
 
@@ -296,15 +149,15 @@ public abstract class SoftmaxLoss : IClassificationLoss
                     // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
                     TC sumExp = Row.SumExp(z, max, g, next);
                     double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
-                    double wy = _weight is null || y < 0 ? 1 : _weight[y];
+                    double wy = WeightOf(y);
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
                     if (job.IsSoft)
                     {
-                        targetMass = _weight is null ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
-                        targetLogitSum = _weight is null ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
+                        targetMass = !weighted ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
+                        targetLogitSum = !weighted ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
                     }
                     if (NeedsWeightedLogitSum)
-                        weightedLogitSum = _weight is null ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
+                        weightedLogitSum = !weighted ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
                     var stats = new RowStats(K, y, double.CreateTruncating(max), lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
                         weightedLogitSum, targetMass, targetLogitSum);
                     RowTerms t = EvaluateRow(stats);
@@ -318,12 +171,12 @@ public abstract class SoftmaxLoss : IClassificationLoss
                         if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
                         if (t.Cw != 0)
                         {
-                            if (_weight is null) TensorPrimitives.Add(g, TC.CreateTruncating(-s * t.Cw), g);
+                            if (!weighted) TensorPrimitives.Add(g, TC.CreateTruncating(-s * t.Cw), g);
                             else Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
                         }
                         if (t.Cq != 0)
                         {
-                            if (_weight is null) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
+                            if (!weighted) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
                             else Row.AddScaledProduct(g, TC.CreateTruncating(-s * t.Cq), w, q);
                         }
                         if (extra) loss += RowExtra(z, stats, g, s);
@@ -377,19 +230,6 @@ public abstract class SoftmaxLoss : IClassificationLoss
             TensorPrimitives.Multiply(g, transformed, g);
         }
         TensorPrimitives.Multiply(g, TC.CreateTruncating(1 / temperature), g);
-    }
-
-    private static void CheckSoftRow<TC>(ReadOnlySpan<TC> q, int row) where TC : unmanaged, IFloatingPointIeee754<TC>
-    {
-        var (sum, min) = Row.SumAndMin(q);
-        if (!(min >= TC.Zero))
-        {
-            int col = 0;
-            while (col < q.Length && q[col] >= TC.Zero) col++;
-            throw new RowException("softTargets", row, $"softTargets[row {row}, class {col}] = {q[Math.Min(col, q.Length - 1)]} is not a probability: expected finite values ≥ 0.");
-        }
-        if (!(Math.Abs(double.CreateTruncating(sum) - 1) <= 1e-3))
-            throw new RowException("softTargets", row, $"softTargets row {row} sums to {sum}: expected a probability vector summing to 1 (within 1e-3).");
     }
 
     private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>

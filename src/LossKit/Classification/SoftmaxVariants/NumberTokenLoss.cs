@@ -85,7 +85,7 @@ public sealed class NumberTokenLoss : SoftmaxLoss
     protected override bool HasRowExtra => Lambda > 0 && _classes.Length > 0;
 
     /// <summary>Number classes need K &gt; max(classes): checks run at that smallest valid K (class weights fix K exactly).
-    /// Larger K is accepted by <see cref="SoftmaxLoss.Compute{T}"/>.</summary>
+    /// Larger K is accepted by <see cref="ClassIndexLoss.Compute{T}"/>.</summary>
     public override int? FixedClassCount => base.FixedClassCount ?? (_classes.Length > 0 ? _classes.Max() + 1 : null);
 
     protected override void CheckClassCount(int classes)
