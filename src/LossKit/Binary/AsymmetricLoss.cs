@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
+using LossKit.Numerics;
+
 namespace LossKit.Binary;
 
 /// <summary>
@@ -83,45 +85,45 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV zero = TOps.Splat(T.Zero), one = TOps.Splat(T.One);
-            VMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
+            TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
+            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
 
             // Positive part: L₊ = (1−p)^γ₊·softplus(−s); (1−p)^γ₊ = exp(−γ₊·softplus(s)).
-            TV wPos = VMath<TV, T, TOps>.ExpNeg(spPos, gammaPos);
-            TV lPos = TOps.Mul(wPos, spNeg);
-            TV pLogP = VMath<TV, T, TOps>.WeightedTerm(p, TOps.Sub(zero, spNeg));               // p·log p (0 where p = 0)
-            TV dPos = TOps.Mul(wPos, TOps.Sub(TOps.Mul(TOps.Splat(T.CreateTruncating(gammaPos)), pLogP), pc));
+            TV wPos = VectorMath<TV, T, TOps>.ExpNeg(spPos, gammaPos);
+            TV lPos = TOps.Multiply(wPos, spNeg);
+            TV pLogP = VectorMath<TV, T, TOps>.WeightedTerm(p, TOps.Subtract(zero, spNeg));               // p·log p (0 where p = 0)
+            TV dPos = TOps.Multiply(wPos, TOps.Subtract(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaPos)), pLogP), pc));
 
             // Negative part.
             TV lNeg, dNeg;
             if (clip > 0)
             {
-                TV pm = TOps.Max(TOps.Sub(p, TOps.Splat(T.CreateTruncating(clip))), zero);
-                TV log1mpm = VMath<TV, T, TOps>.Log1p(TOps.Sub(zero, pm));                     // log(1 − p_m), accurate for small p_m
-                TV pmg = VMath<TV, T, TOps>.Pow(pm, gammaNeg);
-                lNeg = TOps.Sub(zero, TOps.Mul(pmg, log1mpm));
+                TV pm = TOps.MaxPropagateNaN(TOps.Subtract(p, TOps.Broadcast(T.CreateTruncating(clip))), zero);
+                TV log1mpm = VectorMath<TV, T, TOps>.Log1p(TOps.Subtract(zero, pm));                     // log(1 − p_m), accurate for small p_m
+                TV pmg = VectorMath<TV, T, TOps>.Pow(pm, gammaNeg);
+                lNeg = TOps.Subtract(zero, TOps.Multiply(pmg, log1mpm));
                 TV active = TOps.GreaterThan(pm, zero);
-                TV dpm = TOps.Mul(p, pc);                                                       // ∂p_m/∂s where p > clip
-                TV xneg = TOps.Add(pc, TOps.Splat(T.CreateTruncating(clip)));                   // 1 − p_m there
-                TV term1 = TOps.Mul(pmg, TOps.Div(dpm, xneg));
+                TV dpm = TOps.Multiply(p, pc);                                                       // ∂p_m/∂s where p > clip
+                TV xneg = TOps.Add(pc, TOps.Broadcast(T.CreateTruncating(clip)));                   // 1 − p_m there
+                TV term1 = TOps.Multiply(pmg, TOps.Divide(dpm, xneg));
                 TV safePm = TOps.Select(active, pm, one);
-                TV term2 = TOps.Mul(TOps.Mul(TOps.Splat(T.CreateTruncating(gammaNeg)), pmg), TOps.Mul(TOps.Div(dpm, safePm), log1mpm));
-                dNeg = TOps.Select(active, TOps.Sub(term1, term2), zero);
+                TV term2 = TOps.Multiply(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaNeg)), pmg), TOps.Multiply(TOps.Divide(dpm, safePm), log1mpm));
+                dNeg = TOps.Select(active, TOps.Subtract(term1, term2), zero);
             }
             else
             {
                 // p_m = p: L₋ = p^γ₋·softplus(s), ∂/∂s = p^γ₋·[p + γ₋·(1−p)·softplus(s)].
-                TV pmg = VMath<TV, T, TOps>.ExpNeg(spNeg, gammaNeg);
-                lNeg = TOps.Mul(pmg, spPos);
-                TV gsp = VMath<TV, T, TOps>.WeightedTerm(pc, spPos);
-                dNeg = TOps.Mul(pmg, TOps.Add(p, TOps.Mul(TOps.Splat(T.CreateTruncating(gammaNeg)), gsp)));
+                TV pmg = VectorMath<TV, T, TOps>.ExpNeg(spNeg, gammaNeg);
+                lNeg = TOps.Multiply(pmg, spPos);
+                TV gsp = VectorMath<TV, T, TOps>.WeightedTerm(pc, spPos);
+                dNeg = TOps.Multiply(pmg, TOps.Add(p, TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaNeg)), gsp)));
             }
 
-            TV u = TOps.Sub(one, t);
-            loss = TOps.Add(VMath<TV, T, TOps>.WeightedTerm(t, lPos), VMath<TV, T, TOps>.WeightedTerm(u, lNeg));
-            grad = TOps.Add(TOps.Mul(t, dPos), TOps.Mul(u, dNeg));
+            TV u = TOps.Subtract(one, t);
+            loss = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(t, lPos), VectorMath<TV, T, TOps>.WeightedTerm(u, lNeg));
+            grad = TOps.Add(TOps.Multiply(t, dPos), TOps.Multiply(u, dNeg));
         }
     }
 }

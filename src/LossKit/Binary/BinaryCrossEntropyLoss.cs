@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
+using LossKit.Numerics;
+
 namespace LossKit.Binary;
 
 /// <summary>
@@ -81,12 +83,12 @@ internal readonly struct BceOp : IBinaryElementOp
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
     {
-        VMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV sigPos, out TV sigNeg);
-        TV a = TOps.Mul(posWeight, t);
-        TV b = TOps.Sub(TOps.Splat(T.One), t);
-        loss = TOps.Add(VMath<TV, T, TOps>.WeightedTerm(a, spNeg), VMath<TV, T, TOps>.WeightedTerm(b, spPos));
-        grad = TOps.Sub(TOps.Mul(b, sigPos), TOps.Mul(a, sigNeg));
+        VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV sigPos, out TV sigNeg);
+        TV a = TOps.Multiply(posWeight, t);
+        TV b = TOps.Subtract(TOps.Broadcast(T.One), t);
+        loss = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(a, spNeg), VectorMath<TV, T, TOps>.WeightedTerm(b, spPos));
+        grad = TOps.Subtract(TOps.Multiply(b, sigPos), TOps.Multiply(a, sigNeg));
     }
 }

@@ -5,12 +5,14 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
+using LossKit.Numerics;
+
 namespace LossKit.Binary;
 
 /// <summary>
 /// A scalar loss function of one logit and its target, evaluated lane by lane: ℓ(s, t) and ∂ℓ/∂s together (the
 /// generic-operator-struct pattern of TensorPrimitives). Written once over the vector abstraction
-/// <see cref="IVec{TV,T}"/>, it is compiled for every vector width and for float and double.
+/// <see cref="ISimd{TVec,T}"/>, it is compiled for every vector width and for float and double.
 /// </summary>
 internal interface IBinaryElementOp
 {
@@ -20,7 +22,7 @@ internal interface IBinaryElementOp
     /// <param name="loss">ℓ(s, t) per lane (before the per-column weight and the reduction).</param>
     /// <param name="grad">∂ℓ/∂s per lane.</param>
     void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>;
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
 }
 
 /// <summary>
@@ -175,9 +177,9 @@ internal static class ElementwiseKernel
 
     private static double Width<TC, TOp>(TOp op, in Chunk<TC> c) where TC : unmanaged, IFloatingPointIeee754<TC> where TOp : struct, IBinaryElementOp
     {
-        if (Vector512.IsHardwareAccelerated) return Loop<TC, Vector512<TC>, Vec512<TC>, TOp>(op, c);
-        if (Vector256.IsHardwareAccelerated) return Loop<TC, Vector256<TC>, Vec256<TC>, TOp>(op, c);
-        return Loop<TC, Vector128<TC>, Vec128<TC>, TOp>(op, c);
+        if (Vector512.IsHardwareAccelerated) return Loop<TC, Vector512<TC>, Simd512<TC>, TOp>(op, c);
+        if (Vector256.IsHardwareAccelerated) return Loop<TC, Vector256<TC>, Simd256<TC>, TOp>(op, c);
+        return Loop<TC, Vector128<TC>, Simd128<TC>, TOp>(op, c);
     }
 
     /// <summary>Vectors between flushes of the vector accumulator into the double block sum.</summary>
@@ -185,10 +187,10 @@ internal static class ElementwiseKernel
 
     [SkipLocalsInit]
     private static unsafe double Loop<TC, TV, TOps, TOp>(TOp op, in Chunk<TC> c)
-        where TC : unmanaged, IFloatingPointIeee754<TC> where TV : struct where TOps : IVec<TV, TC> where TOp : struct, IBinaryElementOp
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TV : struct where TOps : ISimd<TV, TC> where TOp : struct, IBinaryElementOp
     {
         int w = TOps.Count, n = c.Count, i = 0, pending = 0;
-        TV zero = TOps.Splat(TC.Zero), one = TOps.Splat(TC.One), scale = TOps.Splat(c.Scale);
+        TV zero = TOps.Broadcast(TC.Zero), one = TOps.Broadcast(TC.One), scale = TOps.Broadcast(c.Scale);
         TV acc = zero;
         double sum = 0;
         for (; i <= n - w; i += w)
@@ -201,11 +203,11 @@ internal static class ElementwiseKernel
             if (c.Weight is not null)
             {
                 TV wt = TOps.Load(ref *c.Weight, (nuint)i);
-                loss = TOps.Mul(loss, wt);
-                grad = TOps.Mul(grad, wt);
+                loss = TOps.Multiply(loss, wt);
+                grad = TOps.Multiply(grad, wt);
             }
             if (c.Losses is not null) TOps.Store(loss, ref *c.Losses, (nuint)i);
-            if (c.Gradient is not null) TOps.Store(TOps.Mul(grad, scale), ref *c.Gradient, (nuint)i);
+            if (c.Gradient is not null) TOps.Store(TOps.Multiply(grad, scale), ref *c.Gradient, (nuint)i);
             acc = TOps.Add(acc, loss);
             if (++pending == FlushEvery)
             {
@@ -233,8 +235,8 @@ internal static class ElementwiseKernel
             if (!TOps.AllTrue(TOps.And(TOps.GreaterThanOrEqual(t, zero), TOps.LessThanOrEqual(t, one)))) ThrowBadTarget(c, i, rest);
             op.Evaluate<TV, TC, TOps>(TOps.Load(ref *bs, 0), t, TOps.Load(ref *bpw, 0), out TV loss, out TV grad);
             TV wt = TOps.Load(ref *bw, 0);
-            TOps.Store(TOps.Mul(loss, wt), ref *bl, 0);
-            TOps.Store(TOps.Mul(TOps.Mul(grad, wt), scale), ref *bg, 0);
+            TOps.Store(TOps.Multiply(loss, wt), ref *bl, 0);
+            TOps.Store(TOps.Multiply(TOps.Multiply(grad, wt), scale), ref *bg, 0);
             for (int k = 0; k < rest; k++)
             {
                 if (c.Losses is not null) c.Losses[i + k] = bl[k];

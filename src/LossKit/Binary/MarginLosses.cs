@@ -2,13 +2,15 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
+using LossKit.Numerics;
+
 namespace LossKit.Binary;
 
 /// <summary>A margin function φ(m) and its slope φ'(m), lane by lane.</summary>
 internal interface IMarginFunction
 {
     void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>;
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
 }
 
 /// <summary>
@@ -20,13 +22,13 @@ internal readonly struct MarginOp<TPhi>(TPhi phi) : IBinaryElementOp where TPhi 
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
     {
         phi.Phi<TV, T, TOps>(s, out TV vPos, out TV dPos);
-        phi.Phi<TV, T, TOps>(TOps.Sub(TOps.Splat(T.Zero), s), out TV vNeg, out TV dNeg);
-        TV u = TOps.Sub(TOps.Splat(T.One), t);
-        loss = TOps.Add(VMath<TV, T, TOps>.WeightedTerm(t, vPos), VMath<TV, T, TOps>.WeightedTerm(u, vNeg));
-        grad = TOps.Sub(VMath<TV, T, TOps>.WeightedTerm(t, dPos), VMath<TV, T, TOps>.WeightedTerm(u, dNeg));
+        phi.Phi<TV, T, TOps>(TOps.Subtract(TOps.Broadcast(T.Zero), s), out TV vNeg, out TV dNeg);
+        TV u = TOps.Subtract(TOps.Broadcast(T.One), t);
+        loss = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(t, vPos), VectorMath<TV, T, TOps>.WeightedTerm(u, vNeg));
+        grad = TOps.Subtract(VectorMath<TV, T, TOps>.WeightedTerm(t, dPos), VectorMath<TV, T, TOps>.WeightedTerm(u, dNeg));
     }
 }
 
@@ -68,11 +70,11 @@ public sealed class HingeLoss(Reduction reduction = Reduction.Mean) : MarginLoss
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV u = TOps.Sub(TOps.Splat(T.One), m);
-            value = TOps.Max(u, TOps.Splat(T.Zero));
-            slope = TOps.Select(TOps.GreaterThan(u, TOps.Splat(T.Zero)), TOps.Splat(-T.One), TOps.Splat(T.Zero));
+            TV u = TOps.Subtract(TOps.Broadcast(T.One), m);
+            value = TOps.MaxPropagateNaN(u, TOps.Broadcast(T.Zero));
+            slope = TOps.Select(TOps.GreaterThan(u, TOps.Broadcast(T.Zero)), TOps.Broadcast(-T.One), TOps.Broadcast(T.Zero));
             slope = TOps.Select(TOps.EqualTo(u, u), slope, u);   // NaN stays NaN
         }
     }
@@ -101,11 +103,11 @@ public sealed class SquaredHingeLoss(Reduction reduction = Reduction.Mean) : Mar
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV v = TOps.Max(TOps.Sub(TOps.Splat(T.One), m), TOps.Splat(T.Zero));
-            value = TOps.Mul(v, v);
-            slope = TOps.Mul(TOps.Splat(T.CreateTruncating(-2)), v);
+            TV v = TOps.MaxPropagateNaN(TOps.Subtract(TOps.Broadcast(T.One), m), TOps.Broadcast(T.Zero));
+            value = TOps.Multiply(v, v);
+            slope = TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-2)), v);
         }
     }
 }
@@ -148,18 +150,18 @@ public sealed class SmoothedHingeLoss : MarginLoss
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV zero = TOps.Splat(T.Zero);
-            TV u = TOps.Sub(TOps.Splat(T.One), m);
-            TV hv = TOps.Splat(T.CreateTruncating(h));
-            TV inv = TOps.Splat(T.CreateTruncating(h > 0 ? 1 / h : 0));
+            TV zero = TOps.Broadcast(T.Zero);
+            TV u = TOps.Subtract(TOps.Broadcast(T.One), m);
+            TV hv = TOps.Broadcast(T.CreateTruncating(h));
+            TV inv = TOps.Broadcast(T.CreateTruncating(h > 0 ? 1 / h : 0));
             TV inQuadratic = TOps.LessThan(u, hv);
-            TV quadratic = TOps.Mul(TOps.Mul(u, u), TOps.Mul(TOps.Splat(T.CreateTruncating(0.5)), inv));
-            TV linear = TOps.Sub(u, TOps.Splat(T.CreateTruncating(h / 2)));
+            TV quadratic = TOps.Multiply(TOps.Multiply(u, u), TOps.Multiply(TOps.Broadcast(T.CreateTruncating(0.5)), inv));
+            TV linear = TOps.Subtract(u, TOps.Broadcast(T.CreateTruncating(h / 2)));
             TV positive = TOps.GreaterThan(u, zero);
             value = TOps.Select(positive, TOps.Select(inQuadratic, quadratic, linear), TOps.Select(TOps.EqualTo(u, u), zero, u));
-            slope = TOps.Select(positive, TOps.Select(inQuadratic, TOps.Sub(zero, TOps.Mul(u, inv)), TOps.Splat(-T.One)),
+            slope = TOps.Select(positive, TOps.Select(inQuadratic, TOps.Subtract(zero, TOps.Multiply(u, inv)), TOps.Broadcast(-T.One)),
                 TOps.Select(TOps.EqualTo(u, u), zero, u));
         }
     }
@@ -187,13 +189,13 @@ public sealed class ModifiedHuberLoss(Reduction reduction = Reduction.Mean) : Ma
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV v = TOps.Max(TOps.Sub(TOps.Splat(T.One), m), TOps.Splat(T.Zero));
-            TV quadratic = TOps.GreaterThanOrEqual(m, TOps.Splat(-T.One));
-            TV four = TOps.Splat(T.CreateTruncating(-4));
-            value = TOps.Select(quadratic, TOps.Mul(v, v), TOps.Mul(four, m));
-            slope = TOps.Select(quadratic, TOps.Mul(TOps.Splat(T.CreateTruncating(-2)), v), TOps.Select(TOps.EqualTo(m, m), four, m));
+            TV v = TOps.MaxPropagateNaN(TOps.Subtract(TOps.Broadcast(T.One), m), TOps.Broadcast(T.Zero));
+            TV quadratic = TOps.GreaterThanOrEqual(m, TOps.Broadcast(-T.One));
+            TV four = TOps.Broadcast(T.CreateTruncating(-4));
+            value = TOps.Select(quadratic, TOps.Multiply(v, v), TOps.Multiply(four, m));
+            slope = TOps.Select(quadratic, TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-2)), v), TOps.Select(TOps.EqualTo(m, m), four, m));
         }
     }
 }
@@ -240,10 +242,10 @@ public sealed class ExponentialLoss : MarginLoss
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            value = VMath<TV, T, TOps>.Exp(TOps.Mul(TOps.Splat(T.CreateTruncating(-beta)), m));
-            slope = TOps.Mul(TOps.Splat(T.CreateTruncating(-beta)), value);
+            value = VectorMath<TV, T, TOps>.Exp(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-beta)), m));
+            slope = TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-beta)), value);
         }
     }
 }

@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Catalog;
 
+using LossKit.Numerics;
+
 namespace LossKit.Binary;
 
 /// <summary>
@@ -77,31 +79,31 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : IVec<TV, T>
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV zero = TOps.Splat(T.Zero), one = TOps.Splat(T.One);
-            VMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
-            TV u = TOps.Sub(one, t);
-            TV ce = TOps.Add(VMath<TV, T, TOps>.WeightedTerm(t, spNeg), VMath<TV, T, TOps>.WeightedTerm(u, spPos));
-            TV pu = TOps.Mul(p, u), pct = TOps.Mul(pc, t);
+            TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
+            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
+            TV u = TOps.Subtract(one, t);
+            TV ce = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(t, spNeg), VectorMath<TV, T, TOps>.WeightedTerm(u, spPos));
+            TV pu = TOps.Multiply(p, u), pct = TOps.Multiply(pc, t);
             TV q = TOps.Add(pu, pct);                          // 1 − p_t
-            TV pMinusT = TOps.Sub(pu, pct);                    // σ(s) − t
-            TV qg = VMath<TV, T, TOps>.Pow(q, gamma);
-            loss = TOps.Mul(ce, qg);
-            grad = TOps.Mul(pMinusT, qg);
+            TV pMinusT = TOps.Subtract(pu, pct);                    // σ(s) − t
+            TV qg = VectorMath<TV, T, TOps>.Pow(q, gamma);
+            loss = TOps.Multiply(ce, qg);
+            grad = TOps.Multiply(pMinusT, qg);
             if (gamma != 0)
             {
                 // γ·ce·q^{γ−1}·p(1−p)(1−2t) = γ·ce·q^γ·[p(1−p)/q]·(1−2t); the ratio is ≤ 1, and 0 where q = 0 (then q^γ = 0).
-                TV ratio = TOps.Select(TOps.GreaterThan(q, zero), TOps.Div(TOps.Mul(p, pc), q), zero);
-                TV oneMinus2t = TOps.Sub(u, t);
-                TV focus = TOps.Mul(TOps.Mul(TOps.Splat(T.CreateTruncating(gamma)), loss), TOps.Mul(ratio, oneMinus2t));
+                TV ratio = TOps.Select(TOps.GreaterThan(q, zero), TOps.Divide(TOps.Multiply(p, pc), q), zero);
+                TV oneMinus2t = TOps.Subtract(u, t);
+                TV focus = TOps.Multiply(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gamma)), loss), TOps.Multiply(ratio, oneMinus2t));
                 grad = TOps.Add(grad, focus);
             }
             if (alpha >= 0)
             {
-                TV at = TOps.Add(TOps.Mul(TOps.Splat(T.CreateTruncating(alpha)), t), TOps.Mul(TOps.Splat(T.CreateTruncating(1 - alpha)), u));
-                loss = VMath<TV, T, TOps>.WeightedTerm(at, loss);
-                grad = VMath<TV, T, TOps>.WeightedTerm(at, grad);
+                TV at = TOps.Add(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(alpha)), t), TOps.Multiply(TOps.Broadcast(T.CreateTruncating(1 - alpha)), u));
+                loss = VectorMath<TV, T, TOps>.WeightedTerm(at, loss);
+                grad = VectorMath<TV, T, TOps>.WeightedTerm(at, grad);
             }
         }
     }

@@ -236,7 +236,7 @@ internal static class RowKernels<T, TVec, TSimd>
                 TVec u = TSimd.Add(one, e);
                 TVec d = TSimd.Subtract(u, one);                       // exact
                 TVec corrected = TSimd.Multiply(TSimd.Log(u), TSimd.Divide(e, d));
-                TVec log1p = TSimd.SelectLess(zero, d, corrected, e);  // d = 0: u rounded to 1, log1p(e) = e
+                TVec log1p = TSimd.Select(TSimd.LessThan(zero, d), corrected, e);  // d = 0: u rounded to 1, log1p(e) = e
                 TSimd.Store(TSimd.Add(TSimd.Max(v, zero), log1p), ref dst, (nuint)i);
             }
         }

@@ -1,3 +1,4 @@
+using LossKit.Numerics;
 using System.Runtime.Intrinsics;
 using LossKit.Binary;
 
@@ -44,11 +45,11 @@ public class VectorMathTests
     {
         var rng = new Random(1);
         double[] e = Enumerable.Range(0, 40000).Select(i => i < 20000 ? 1400 * (rng.NextDouble() - 0.5) : 4 * (rng.NextDouble() - 0.5)).ToArray();
-        double[] ye = Apply(e, VMath<Vector256<double>, double, Vec256<double>>.Exp);
+        double[] ye = Apply(e, VectorMath<Vector256<double>, double, Simd256<double>>.Exp);
         for (int i = 0; i < e.Length; i++) Assert.True(UlpDistance(Math.Exp(e[i]), ye[i]) <= 2, $"exp({e[i]:R}) = {ye[i]:R}, Math.Exp {Math.Exp(e[i]):R}");
 
         double[] l = Enumerable.Range(0, 40000).Select(i => i % 4 == 0 ? 1 + (rng.NextDouble() - 0.5) * 1e-3 : Math.Exp(1400 * (rng.NextDouble() - 0.5))).ToArray();
-        double[] yl = Apply(l, VMath<Vector256<double>, double, Vec256<double>>.Log);
+        double[] yl = Apply(l, VectorMath<Vector256<double>, double, Simd256<double>>.Log);
         for (int i = 0; i < l.Length; i++) Assert.True(UlpDistance(Math.Log(l[i]), yl[i]) <= 2, $"log({l[i]:R}) = {yl[i]:R}, Math.Log {Math.Log(l[i]):R}");
     }
 
@@ -57,7 +58,7 @@ public class VectorMathTests
     {
         var rng = new Random(2);
         float[] e = Enumerable.Range(0, 40000).Select(i => (float)(i < 20000 ? 200 * (rng.NextDouble() - 0.5) : 4 * (rng.NextDouble() - 0.5))).ToArray();
-        float[] ye = Apply(e, VMath<Vector512<float>, float, Vec512<float>>.Exp);
+        float[] ye = Apply(e, VectorMath<Vector512<float>, float, Simd512<float>>.Exp);
         for (int i = 0; i < e.Length; i++)
         {
             float expected = (float)Math.Exp(e[i]);
@@ -66,7 +67,7 @@ public class VectorMathTests
             Assert.True(ok, $"exp({e[i]:R}) = {ye[i]:R}, expected {expected:R}");
         }
         float[] l = Enumerable.Range(0, 40000).Select(i => (float)(i % 4 == 0 ? 1 + (rng.NextDouble() - 0.5) * 1e-2 : Math.Exp(170 * (rng.NextDouble() - 0.5)))).ToArray();
-        float[] yl = Apply(l, VMath<Vector512<float>, float, Vec512<float>>.Log);
+        float[] yl = Apply(l, VectorMath<Vector512<float>, float, Simd512<float>>.Log);
         for (int i = 0; i < l.Length; i++) Assert.True(UlpDistance((float)Math.Log(l[i]), yl[i]) <= 2, $"log({l[i]:R}) = {yl[i]:R}");
     }
 
@@ -74,8 +75,8 @@ public class VectorMathTests
     public void SpecialValues()
     {
         double[] x = [0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity, double.NaN, 709.78, 709.79, -745.2, -745.1, 4.9e-324, 2e-310, -1, 1, 1e300];
-        double[] ye = Apply([.. x, 0, 0], VMath<Vector256<double>, double, Vec256<double>>.Exp);
-        double[] yl = Apply([.. x, 1, 1], VMath<Vector256<double>, double, Vec256<double>>.Log);
+        double[] ye = Apply([.. x, 0, 0], VectorMath<Vector256<double>, double, Simd256<double>>.Exp);
+        double[] yl = Apply([.. x, 1, 1], VectorMath<Vector256<double>, double, Simd256<double>>.Log);
         for (int i = 0; i < x.Length; i++)
         {
             Assert.True(UlpDistance(Math.Exp(x[i]), ye[i]) <= 2, $"exp({x[i]:R}) = {ye[i]:R}, Math.Exp {Math.Exp(x[i]):R}");
