@@ -21,7 +21,7 @@ internal static class BenchCommand
         var rows = new Option<int>("--rows") { Description = "Rows N.", DefaultValueFactory = _ => 4096 };
         var classes = new Option<int>("--classes") { Description = "Classes K.", DefaultValueFactory = _ => 32000 };
         var threads = new Option<int>("--threads") { Description = "Threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after 2 warm-up runs.", DefaultValueFactory = _ => 7 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after a warm-up of at least 3 runs and 1 second.", DefaultValueFactory = _ => 7 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var cmd = new Command("bench", "Time loss+gradient and forward-only on random float logits, next to a copy of the same bytes.")
             { loss, rows, classes, threads, runs, json };
@@ -82,9 +82,12 @@ internal static class BenchCommand
         });
     }
 
+    /// <summary>Median of <paramref name="runs"/> timed calls after a warm-up of at least 3 calls and 1 second, so the
+    /// JIT has replaced tier-0 code with optimised code before anything is timed.</summary>
     private static double Median(int runs, Action action)
     {
-        action(); action();
+        long warm = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 200 && (i < 3 || Stopwatch.GetElapsedTime(warm).TotalSeconds < 1.0); i++) action();
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
