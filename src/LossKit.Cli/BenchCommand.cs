@@ -193,7 +193,7 @@ internal static class BenchCommand
         double copy = Median(runs, () => ParallelCopy(hidden, gradHidden, threads));
         copy += Median(runs, () => ParallelCopy(weight, gradWeight, threads));
         double gbps = bytes / fused / 1e9, copyGbps = bytes / copy / 1e9;
-        int chunk = loss.ChunkRowsFor(loss.Shift ? rows - 1 : rows, classes, sizeof(float));
+        int chunk = loss.ChunkRowsFor(loss.Shift ? rows - 1 : rows, classes, dim, sizeof(float));
         return new LinearResult(loss.Spec, rows, dim, classes, threads, chunk, fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
             fused, full, full > 0 ? flops / full / 1e9 : 0, full > 0 ? fused / full : 0,
             fusedBytes, materializedBytes, fusedRss, materializedRss, runs);

@@ -7,8 +7,13 @@ namespace LossKit.Large;
 
 public sealed partial class LinearCrossEntropyLoss
 {
-    /// <summary>Columns of ∂b summed per parallel work item.</summary>
-    private const int BiasColumnsPerItem = 4096;
+    /// <summary>Vocabulary columns per task: the logits and ∂W GEMMs of a chunk are split into slices of this many
+    /// classes, each a single-threaded GEMM, scheduled dynamically over the threads.</summary>
+    internal const int SliceColumns = 2048;
+
+    /// <summary>∂H_c = G_c·W is split over the vocabulary (k) into at most this many contiguous groups whose
+    /// partial products are added in group order (deterministic: the split depends only on V).</summary>
+    internal const int HiddenGroups = 4;
 
     private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias)
@@ -20,31 +25,43 @@ public sealed partial class LinearCrossEntropyLoss
             gradHidden.Length, gradWeight.Length, gradBias.Length);
         double scale = ReductionScale(denominator);
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
-        int chunk = ChunkRowsFor(n, vocab, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         int offset = Shift ? 1 : 0;
+        int threads = Parallelism.MaxThreads;
+        int slices = (vocab + SliceColumns - 1) / SliceColumns;
+        int groups = Math.Min(HiddenGroups, slices);
 
-        T[] logits = ArrayPool<T>.Shared.Rent(chunk * vocab);
+        T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + (gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
         T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
         double total = 0;
         try
         {
             fixed (T* pLogits = logits)
+            fixed (T* pHidden = hidden)
+            fixed (T* pWeight = weight)
             fixed (T* pBias = bias)
             fixed (int* pTargets = targets)
             fixed (double* pLosses = losses)
+            fixed (T* pGradHidden = gradHidden)
+            fixed (T* pGradWeight = gradWeight)
             fixed (T* pGradBias = gradBias)
             {
                 var job = new RowJob<T>(this, pLogits, pBias, bias.Length, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab));
-                var sums = new BiasJob<T>(pLogits, pGradBias, vocab);
+                var gemms = new ChunkGemms<T>
+                {
+                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, Hidden = pHidden, Weight = pWeight,
+                    GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+                    Dim = dim, Vocab = vocab, Slices = slices, Groups = groups, Scale = scale,
+                };
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int r = Math.Min(chunk, n - c0);
-                    Span<T> z = logits.AsSpan(0, r * vocab);
-                    ReadOnlySpan<T> hc = hidden.Slice(c0 * dim, r * dim);
+                    gemms.First = c0;
+                    gemms.Rows = r;
 
-                    // Z_c = H_c·Wᵀ, then the ce row kernel turns each row into ∂ℓ/∂z in place.
-                    Multiply<T>(hc, weight, z, r, vocab, dim, transposeB: true);
+                    // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into ∂ℓ/∂z in place.
+                    RunTasks(slices, threads, gemms.LogitsAction);
                     job.Targets = pTargets + offset + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
                     for (int i = 0; i < r; i++)
@@ -54,26 +71,131 @@ public sealed partial class LinearCrossEntropyLoss
                     }
                     if (!wantGrad) continue;
 
-                    // ∂H_c = s·G_c·W; ∂W (+)= s·G_cᵀ·H_c in chunk order; ∂b += Σ_rows G_c (scaled by s at the end).
-                    if (!gradHidden.IsEmpty) Multiply<T>(z, weight, gradHidden.Slice(c0 * dim, r * dim), r, dim, vocab, alpha: scale);
-                    if (!gradWeight.IsEmpty) Multiply<T>(z, hc, gradWeight, vocab, dim, r, transposeA: true, alpha: scale, beta: c0 == 0 ? 0 : 1);
-                    if (!gradBias.IsEmpty)
+                    // ∂H_c = s·G_c·W (group partials), ∂W[slice] (+)= s·G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c.
+                    int hiddenTasks = gradHidden.IsEmpty ? 0 : groups;
+                    int sliceTasks = gradWeight.IsEmpty && gradBias.IsEmpty ? 0 : slices;
+                    gemms.HiddenTasks = hiddenTasks;
+                    RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
+                    if (hiddenTasks > 0)
                     {
-                        if (c0 == 0) gradBias.Clear();
-                        sums.Rows = r;
-                        Parallelism.ForBlocks((vocab + BiasColumnsPerItem - 1) / BiasColumnsPerItem, 32_768, sums.Columns);
+                        var dh = new Span<T>(pGradHidden + (long)c0 * dim, r * dim);
+                        for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(gemms.Partials + (long)(g - 1) * r * dim, r * dim), dh);
                     }
                 }
             }
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(logits);
+            ChunkBuffer<T>.Return(logits);
             ArrayPool<double>.Shared.Return(losses);
         }
         if (!gradBias.IsEmpty && scale != 1) TensorPrimitives.Multiply(gradBias, T.CreateTruncating(scale), gradBias);
         if (!gradHidden.IsEmpty && Shift) gradHidden[(n * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically;
+    /// the GEMMs inside a task then run on one thread. One task, or one thread: in order on this thread, and a lone
+    /// GEMM may use every thread itself.</summary>
+    private static void RunTasks(int count, int threads, Action<int> body)
+    {
+        if (count == 0) return;
+        if (threads <= 1 || count == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallelism.MaxThreads = 1;
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        finally { Parallelism.MaxThreads = threads; }
+    }
+
+    /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
+    private sealed unsafe class ChunkGemms<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias;
+        public int Dim, Vocab, Slices, Groups, First, Rows, HiddenTasks;
+        public double Scale;
+        public readonly Action<int> LogitsAction, BackwardAction;
+
+        public ChunkGemms()
+        {
+            LogitsAction = LogitsSlice;
+            BackwardAction = Backward;
+        }
+
+        private (int Start, int Count) Slice(int s)
+        {
+            int j0 = s * SliceColumns;
+            return (j0, Math.Min(SliceColumns, Vocab - j0));
+        }
+
+        /// <summary>Columns of vocabulary group g: slices [g·S/G, (g+1)·S/G).</summary>
+        private (int Start, int Count) Group(int g)
+        {
+            int s0 = (int)((long)g * Slices / Groups), s1 = (int)((long)(g + 1) * Slices / Groups);
+            int j0 = s0 * SliceColumns, j1 = Math.Min(Vocab, s1 * SliceColumns);
+            return (j0, j1 - j0);
+        }
+
+        private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
+        private ReadOnlySpan<T> HiddenChunk => new(Hidden + (long)First * Dim, Rows * Dim);
+
+        /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
+        private void LogitsSlice(int s)
+        {
+            var (j0, count) = Slice(s);
+            MultiplyStrided<T>(HiddenChunk, Dim, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim, Columns(j0, count), Vocab,
+                Rows, count, Dim, transposeB: true);
+        }
+
+        /// <summary>Task i: ∂H group i (first <see cref="HiddenTasks"/>), else ∂W and ∂b of slice i − HiddenTasks.</summary>
+        private void Backward(int i)
+        {
+            if (i < HiddenTasks)
+            {
+                var (j0, count) = Group(i);
+                T* c = i == 0 ? GradHidden + (long)First * Dim : Partials + (long)(i - 1) * Rows * Dim;
+                MultiplyStrided<T>(Columns(j0, count), Vocab, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim,
+                    new Span<T>(c, Rows * Dim), Dim, Rows, Dim, count, alpha: Scale);
+                return;
+            }
+            var (k0, cols) = Slice(i - HiddenTasks);
+            if (GradWeight != null)
+                MultiplyStrided<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
+                    cols, Dim, Rows, transposeA: true, alpha: Scale, beta: First == 0 ? 0 : 1);
+            if (GradBias != null)
+            {
+                var acc = new Span<T>(GradBias + k0, cols);
+                if (First == 0) acc.Clear();
+                for (int r = 0; r < Rows; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<T>(Logits + (long)r * Vocab + k0, cols), acc);
+            }
+        }
+    }
+
+    /// <summary>A chunk buffer kept between calls (one per element type), so that repeated calls do not allocate.</summary>
+    private static class ChunkBuffer<T> where T : unmanaged
+    {
+        private static T[]? s_cached;
+
+        public static T[] Rent(int length)
+        {
+            T[]? b = Interlocked.Exchange(ref s_cached, null);
+            return b is not null && b.Length >= length ? b : GC.AllocateUninitializedArray<T>(Math.Max(length, 1));
+        }
+
+        public static void Return(T[] buffer)
+        {
+            T[]? old = s_cached;
+            if (old is null || old.Length < buffer.Length) Interlocked.CompareExchange(ref s_cached, buffer, old);
+        }
     }
 
     /// <summary>The ce row kernel over a block of a chunk's logit rows, in place.</summary>
@@ -94,23 +216,6 @@ public sealed partial class LinearCrossEntropyLoss
                         scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum);
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
-        }
-    }
-
-    /// <summary>∂b += Σ over a chunk's rows of G, parallel over column ranges; each column is summed in row order,
-    /// so the result does not depend on the partition.</summary>
-    private sealed unsafe class BiasJob<T>(T* gradient, T* gradBias, int vocab) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public int Rows;
-
-        public void Columns(int block, int start, int end)
-        {
-            for (int item = start; item < end; item++)
-            {
-                int j0 = item * BiasColumnsPerItem, len = Math.Min(BiasColumnsPerItem, vocab - j0);
-                var acc = new Span<T>(gradBias + j0, len);
-                for (int r = 0; r < Rows; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<T>(gradient + (long)r * vocab + j0, len), acc);
-            }
         }
     }
 

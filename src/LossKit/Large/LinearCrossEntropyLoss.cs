@@ -135,22 +135,23 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <inheritdoc/>
     public override string ToString() => Spec;
 
-    /// <summary>The automatic chunk: as many rows as fit <see cref="ChunkBudgetBytes"/> of logits, rounded down to a
-    /// multiple of 8, between 8 and <see cref="MaxAutoChunkRows"/>.</summary>
-    public static int AutoChunkRows(int vocab, int elementSize)
+    /// <summary>The automatic chunk: as many rows as fit <see cref="ChunkBudgetBytes"/> of scratch — a row of logits
+    /// (V values) and up to 3 rows of ∂H partial sums (d values each) per chunk row — rounded down to a multiple of 8,
+    /// between 8 and <see cref="MaxAutoChunkRows"/>.</summary>
+    public static int AutoChunkRows(int vocab, int dim, int elementSize)
     {
-        long fit = ChunkBudgetBytes / Math.Max(1L, (long)vocab * elementSize);
+        long fit = ChunkBudgetBytes / Math.Max(1L, ((long)vocab + (HiddenGroups - 1L) * dim) * elementSize);
         return (int)Math.Clamp(fit / 8 * 8, 8, MaxAutoChunkRows);
     }
 
     /// <summary>Rows per chunk for a problem with <paramref name="predictions"/> rows (N, or N−1 with shift).</summary>
-    public int ChunkRowsFor(int predictions, int vocab, int elementSize)
+    public int ChunkRowsFor(int predictions, int vocab, int dim, int elementSize)
     {
-        int r = ChunkRows > 0 ? ChunkRows : AutoChunkRows(vocab, elementSize);
+        int r = ChunkRows > 0 ? ChunkRows : AutoChunkRows(vocab, dim, elementSize);
         r = Math.Max(1, Math.Min(r, predictions));
-        if ((long)r * vocab > Array.MaxLength)
+        if ((long)r * (vocab + (HiddenGroups - 1L) * dim) > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(ChunkRows), r,
-                $"chunk_rows = {r} × vocab = {vocab} = {(long)r * vocab} logits is more than one array can hold ({Array.MaxLength}); use fewer chunk rows.");
+                $"chunk_rows = {r} × (vocab + 3·dim) = {(long)r * (vocab + 3L * dim)} scratch values is more than one array can hold ({Array.MaxLength}); use fewer chunk rows.");
         return r;
     }
 
@@ -269,6 +270,19 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         else if (typeof(T) == typeof(double))
             Gemm.Multiply(MemoryMarshal.Cast<T, double>(a), MemoryMarshal.Cast<T, double>(b), MemoryMarshal.Cast<T, double>(c), m, n, k,
                 transposeA, transposeB, alpha, beta);
+        else throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
+    }
+
+    /// <summary>C = α·op(A)·op(B) + β·C with row strides (leading dimensions), in T (float or double).</summary>
+    internal static void MultiplyStrided<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int n, int k,
+        bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            Gemm.Multiply(MemoryMarshal.Cast<T, float>(a), lda, MemoryMarshal.Cast<T, float>(b), ldb, MemoryMarshal.Cast<T, float>(c), ldc,
+                m, n, k, transposeA, transposeB, (float)alpha, (float)beta);
+        else if (typeof(T) == typeof(double))
+            Gemm.Multiply(MemoryMarshal.Cast<T, double>(a), lda, MemoryMarshal.Cast<T, double>(b), ldb, MemoryMarshal.Cast<T, double>(c), ldc,
+                m, n, k, transposeA, transposeB, alpha, beta);
         else throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
     }
 
