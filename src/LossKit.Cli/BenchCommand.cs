@@ -142,11 +142,14 @@ internal static class BenchCommand
     /// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise), i.e. its scratch — the chunk of logits and the GEMM's
     /// packing buffers for the fused path (it runs first, so it also pays for the GEMM pools), the N×V logits and their
     /// gradient for the materialised one; inputs and outputs are allocated before and not counted.
-    /// <c>*_peak_rss_delta_bytes</c>: growth of the process's peak resident set (VmHWM) over that first call.</summary>
+    /// <c>*_peak_rss_delta_bytes</c>: growth of the process's peak resident set (VmHWM) over that first call (inputs and
+    /// outputs are written before it, so they are resident already). <c>*_cpu_seconds_median</c>: process CPU time
+    /// (all threads) per call, a steadier measure than wall time on a shared machine.</summary>
     public sealed record LinearResult(string loss, int rows, int dim, int classes, int threads, int chunk_rows, double seconds_median,
         double forward_seconds_median, double gbps, double copy_gbps, double fraction_of_copy, double gflops,
         double fused_seconds_median, double materialized_seconds_median, double materialized_gflops, double fused_over_materialized,
-        long fused_extra_bytes, long materialized_extra_bytes, long fused_peak_rss_delta_bytes, long materialized_peak_rss_delta_bytes, int runs);
+        long fused_extra_bytes, long materialized_extra_bytes, long fused_peak_rss_delta_bytes, long materialized_peak_rss_delta_bytes,
+        double fused_cpu_seconds_median, double materialized_cpu_seconds_median, int runs);
 
     public static LinearResult MeasureLinear(string spec, int rows, int dim, int classes, int threads, int runs, bool materialized = true)
     {
@@ -173,20 +176,22 @@ internal static class BenchCommand
         });
         var rng = new Random(42);
         for (int r = 0; r < rows; r++) targets[r] = rng.Next(classes);
+        gradHidden.AsSpan().Fill(1);   // make the outputs resident, so the peak-RSS deltas count scratch only
+        gradWeight.AsSpan().Fill(1);
 
         void Fused() => loss.Compute(hidden, weight, default, rows, dim, classes, targets, default, gradHidden, gradWeight);
         void Forward() => loss.Compute(hidden, weight, default, rows, dim, classes, targets);
         void Materialized() => loss.ComputeMaterialized(hidden, weight, default, rows, dim, classes, targets, default, gradHidden, gradWeight);
 
         var (fusedBytes, fusedRss) = FirstCallMemory(Fused);
-        double fused = Median(runs, Fused, warmUps: 0);
+        var (fused, fusedCpu) = MedianWithCpu(runs, Fused);
         double forward = Median(runs, Forward, warmUps: 1);
         long materializedBytes = 0, materializedRss = 0;
-        double full = 0;
+        double full = 0, fullCpu = 0;
         if (materialized)
         {
             (materializedBytes, materializedRss) = FirstCallMemory(Materialized);
-            full = Median(runs, Materialized, warmUps: 0);
+            (full, fullCpu) = MedianWithCpu(runs, Materialized);
         }
         double flops = 6.0 * rows * dim * classes;
         double bytes = 2.0 * (hn + wn) * sizeof(float);
@@ -196,7 +201,33 @@ internal static class BenchCommand
         int chunk = loss.ChunkRowsFor(loss.Shift ? rows - 1 : rows, classes, dim, sizeof(float));
         return new LinearResult(loss.Spec, rows, dim, classes, threads, chunk, fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
             fused, full, full > 0 ? flops / full / 1e9 : 0, full > 0 ? fused / full : 0,
-            fusedBytes, materializedBytes, fusedRss, materializedRss, runs);
+            fusedBytes, materializedBytes, fusedRss, materializedRss, fusedCpu, fullCpu, runs);
+    }
+
+    /// <summary>Median wall time and median process CPU time of <paramref name="runs"/> calls (no warm-up).</summary>
+    private static (double Wall, double Cpu) MedianWithCpu(int runs, Action action)
+    {
+        var wall = new double[runs];
+        var cpu = new double[runs];
+        using var process = Process.GetCurrentProcess();
+        for (int i = 0; i < runs; i++)
+        {
+            process.Refresh();
+            TimeSpan c0 = process.TotalProcessorTime;
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            wall[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            process.Refresh();
+            cpu[i] = (process.TotalProcessorTime - c0).TotalSeconds;
+        }
+        return (MedianOf(wall), MedianOf(cpu));
+    }
+
+    private static double MedianOf(double[] x)
+    {
+        Array.Sort(x);
+        int n = x.Length;
+        return n % 2 == 1 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
     }
 
     /// <summary>Managed bytes allocated by one call, and the growth of the process's peak resident set over it.</summary>

@@ -7,13 +7,25 @@ namespace LossKit.Large;
 
 public sealed partial class LinearCrossEntropyLoss
 {
-    /// <summary>Vocabulary columns per task: the logits and ∂W GEMMs of a chunk are split into slices of this many
-    /// classes, each a single-threaded GEMM, scheduled dynamically over the threads.</summary>
-    internal const int SliceColumns = 2048;
+    /// <summary>Most vocabulary columns per task: the logits and ∂W GEMMs of a chunk are split into slices of at most
+    /// this many classes (at least <see cref="MinSliceColumns"/>, about 4 slices per thread), each a single-threaded GEMM,
+    /// scheduled dynamically over the threads. The slicing does not change any result: every element of Z and ∂W is
+    /// the same chain of multiply-adds however the columns are split.</summary>
+    internal const int MaxSliceColumns = 2048;
+    internal const int MinSliceColumns = 512;
 
-    /// <summary>∂H_c = G_c·W is split over the vocabulary (k) into at most this many contiguous groups whose
-    /// partial products are added in group order (deterministic: the split depends only on V).</summary>
+    /// <summary>∂H_c = G_c·W is split over the vocabulary (its k) into up to this many contiguous groups of at least
+    /// 1024 classes, whose partial products are added in group order. The groups depend only on V, never on the
+    /// threads, so the sum is deterministic.</summary>
     internal const int HiddenGroups = 4;
+
+    /// <summary>The ∂H groups for a vocabulary: min(4, ⌊V/1024⌋) (at least 1).</summary>
+    internal static int HiddenGroupCount(int vocab) => Math.Clamp(vocab / 1024, 1, HiddenGroups);
+
+    /// <summary>Columns per slice task for a vocabulary and thread count: about V / (4·threads), a multiple of 64,
+    /// between <see cref="MinSliceColumns"/> and <see cref="MaxSliceColumns"/>.</summary>
+    internal static int SliceWidth(int vocab, int threads) =>
+        Math.Clamp(vocab / (4 * Math.Max(threads, 1)) / 64 * 64, MinSliceColumns, MaxSliceColumns);
 
     private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias)
@@ -28,8 +40,9 @@ public sealed partial class LinearCrossEntropyLoss
         int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         int offset = Shift ? 1 : 0;
         int threads = Parallelism.MaxThreads;
-        int slices = (vocab + SliceColumns - 1) / SliceColumns;
-        int groups = Math.Min(HiddenGroups, slices);
+        int sliceWidth = SliceWidth(vocab, threads);
+        int slices = (vocab + sliceWidth - 1) / sliceWidth;
+        int groups = HiddenGroupCount(vocab);
 
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + (gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
@@ -52,7 +65,7 @@ public sealed partial class LinearCrossEntropyLoss
                 {
                     Logits = pLogits, Partials = pLogits + (long)chunk * vocab, Hidden = pHidden, Weight = pWeight,
                     GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
-                    Dim = dim, Vocab = vocab, Slices = slices, Groups = groups, Scale = scale,
+                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups, Scale = scale,
                 };
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
@@ -121,7 +134,7 @@ public sealed partial class LinearCrossEntropyLoss
     private sealed unsafe class ChunkGemms<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias;
-        public int Dim, Vocab, Slices, Groups, First, Rows, HiddenTasks;
+        public int Dim, Vocab, SliceWidth, Groups, First, Rows, HiddenTasks;
         public double Scale;
         public readonly Action<int> LogitsAction, BackwardAction;
 
@@ -133,15 +146,15 @@ public sealed partial class LinearCrossEntropyLoss
 
         private (int Start, int Count) Slice(int s)
         {
-            int j0 = s * SliceColumns;
-            return (j0, Math.Min(SliceColumns, Vocab - j0));
+            int j0 = s * SliceWidth;
+            return (j0, Math.Min(SliceWidth, Vocab - j0));
         }
 
-        /// <summary>Columns of vocabulary group g: slices [g·S/G, (g+1)·S/G).</summary>
+        /// <summary>Columns of vocabulary group g: [⌊g·V/G⌋₆₄, ⌊(g+1)·V/G⌋₆₄), the last ending at V.</summary>
         private (int Start, int Count) Group(int g)
         {
-            int s0 = (int)((long)g * Slices / Groups), s1 = (int)((long)(g + 1) * Slices / Groups);
-            int j0 = s0 * SliceColumns, j1 = Math.Min(Vocab, s1 * SliceColumns);
+            int j0 = (int)((long)g * Vocab / Groups) / 64 * 64;
+            int j1 = g + 1 == Groups ? Vocab : (int)((long)(g + 1) * Vocab / Groups) / 64 * 64;
             return (j0, j1 - j0);
         }
 

@@ -149,10 +149,13 @@ public class LinearCeTests
             var two = LinearRun.Float(loss, c);
             var twoBig = LinearRun.Float(big, cb);
             var twoDouble = LinearRun.Double(big, cb);
-            LinearRun.AssertBitIdentical(one, two, loss.Spec);
+            LinearRun.AssertBitIdentical(one, two, spec);
             LinearRun.AssertBitIdentical(oneBig, twoBig, big.Spec);
             LinearRun.AssertBitIdentical(oneDouble, twoDouble, big.Spec + " (double)");
-            LinearRun.AssertBitIdentical(two, LinearRun.Float(loss, c), loss.Spec + " (repeated)");
+            LinearRun.AssertBitIdentical(two, LinearRun.Float(loss, c), spec + " (repeated)");
+            // The vocabulary is sliced per thread count (3000 classes: 704-column slices on 1 thread, 512 on 2 or 3).
+            Parallelism.MaxThreads = 3;
+            LinearRun.AssertBitIdentical(oneBig, LinearRun.Float(big, cb), big.Spec + " (3 threads)");
         }
         finally { Parallelism.MaxThreads = saved; }
     }
