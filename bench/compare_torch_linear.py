@@ -69,7 +69,8 @@ def run_losskit(args):
     for field in ("fused_seconds_median", "materialized_seconds_median", "fused_extra_bytes", "materialized_extra_bytes"):
         if field not in result:
             raise BenchError(f"`{shlex.join(cmd)}` JSON lacks {field}")
-    return result, shlex.join(cmd)
+    shown = [os.path.relpath(c, REPO_ROOT) if c == CLI_DLL else c for c in cmd]
+    return result, shlex.join(shown)
 
 
 def time_torch(args):
