@@ -107,7 +107,8 @@ public sealed partial class LinearCrossEntropyLoss
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
-    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically;
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically, in
+    /// index order (list the largest first);
     /// the GEMMs inside a task then run on one thread. One task, or one thread: in order on this thread, and a lone
     /// GEMM may use every thread itself.</summary>
     private static void RunTasks(int count, int threads, Action<int> body)
@@ -121,7 +122,13 @@ public sealed partial class LinearCrossEntropyLoss
         Parallelism.MaxThreads = 1;
         try
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            // Each worker takes the next task in order (the caller lists the largest first), so the threads finish
+            // within about one small task of each other.
+            int next = -1, workers = Math.Min(threads, count);
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+            {
+                for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next)) body(i);
+            });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
         {
