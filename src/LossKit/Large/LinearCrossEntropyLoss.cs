@@ -19,7 +19,7 @@ namespace LossKit.Large;
 /// their gradient <c>G_c = ∂ℓ/∂Z_c</c> (every <c>ce</c> option), and then <c>∂H_c = s·G_c·W</c>,
 /// <c>∂W += s·G_cᵀ·H_c</c> and <c>∂b += s·Σ_rows G_c</c>, where s is the reduction factor of the whole batch
 /// (1/Σ w_{y_n} for the mean, known from the targets before the pass). Extra memory is one chunk of logits,
-/// R×V values plus 3 R×d blocks of ∂H partial sums (at most 45 MiB with the automatic chunk size), plus the GEMM's
+/// R×V values plus 3 R×d blocks of ∂H partial sums (at most 36 MiB with the automatic chunk size), plus the GEMM's
 /// packing buffers (about 8.4 MiB per concurrently running GEMM, i.e. per thread).</para>
 /// <para>The semantics are <see cref="CrossEntropyLoss"/>'s (PyTorch <c>F.cross_entropy(H @ W.T + b, y)</c>):
 /// class <c>weight</c>, <c>ignore_index</c>, label <c>smoothing</c>, <c>lse_sq</c>, <c>softcap</c>,
@@ -36,9 +36,9 @@ namespace LossKit.Large;
 /// </code></example>
 public sealed partial class LinearCrossEntropyLoss : ILoss
 {
-    /// <summary>Scratch per automatic chunk: 45 MiB (336 rows at V = 32000, d = 1024 in float, so that with the GEMM's
-    /// packing buffers of two threads the call stays under 64 MiB of extra memory).</summary>
-    public const long ChunkBudgetBytes = 45L << 20;
+    /// <summary>Scratch per automatic chunk: 36 MiB (264 rows at V = 32000, d = 1024 in float), so that with the GEMM's
+    /// packing buffers of two threads a call stays under 64 MiB of extra memory, allocated or resident.</summary>
+    public const long ChunkBudgetBytes = 36L << 20;
 
     /// <summary>The automatic chunk never has more rows than this: beyond it the GEMMs gain nothing.</summary>
     public const int MaxAutoChunkRows = 512;
@@ -48,7 +48,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     { Choices = ["false", "true"] };
 
     public static readonly LossParameter ChunkRowsParameter = new("chunk_rows", ParameterKind.Integer,
-        "rows of logits held at a time; 0 = automatic (≤ 45 MiB of scratch, 8 to 512 rows)")
+        "rows of logits held at a time; 0 = automatic (≤ 36 MiB of scratch, 8 to 512 rows)")
     { Default = 0, Min = 0, Max = 1 << 24 };
 
     public static LossCard Definition { get; } = new()
@@ -64,7 +64,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Properties = LossProperties.NonNegative,
         Notes = "Inputs are hidden states H (N×d), classifier W (V×d), optional bias b (V) and class indices: use LinearCrossEntropyLoss.Compute, " +
                 "or `losskit eval --loss linear_ce` with {\"hidden\", \"weight\", \"bias\", \"targets\"}. Extra memory: one chunk of R×V logits " +
-                "(automatic R: at most 45 MiB with the ∂H partial sums) plus the GEMM's packing buffers. A mean over zero kept rows is 0 with zero gradients (PyTorch: NaN).",
+                "(automatic R: at most 36 MiB with the ∂H partial sums) plus the GEMM's packing buffers. A mean over zero kept rows is 0 with zero gradients (PyTorch: NaN).",
     };
 
     private readonly double[]? _weight;
