@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LossKit.Catalog;
+using LossKit.Large;
 
 namespace LossKit.Cli;
 
@@ -11,7 +12,7 @@ internal static class EvalCommand
     public static Command Create()
     {
         var loss = new Option<string>("--loss") { Description = "Loss spec, e.g. ce(smoothing=0.1).", Required = true };
-        var input = new Option<string>("--input") { Description = "JSON file {\"logits\": [[...]], \"targets\": [...]} or with \"soft_targets\"; - reads standard input.", Required = true };
+        var input = new Option<string>("--input") { Description = "JSON file {\"logits\": [[...]], \"targets\": [...]} or with \"soft_targets\" (linear_ce: {\"hidden\", \"weight\", \"bias\", \"targets\"}); - reads standard input.", Required = true };
         var cmd = new Command("eval", "Evaluate a loss on a JSON batch; prints {\"loss\", \"per_row\", \"gradient\"}.") { loss, input };
         cmd.SetAction(p =>
         {
@@ -31,6 +32,7 @@ internal static class EvalCommand
     public static string Evaluate(string spec, string json)
     {
         ILoss loss = LossRegistry.Create(spec);
+        if (loss is LinearCrossEntropyLoss linear) return EvaluateLinear(linear, json);
         JsonNode root = JsonNode.Parse(json) ?? throw new FormatException("input is empty: expected a JSON object with \"logits\".");
         if (root["logits"] is not JsonArray logitsNode) throw new FormatException("input has no \"logits\" array: expected {\"logits\": [[...], ...], \"targets\": [...]}.");
         bool flat = logitsNode.Count > 0 && logitsNode[0] is not JsonArray;
@@ -94,6 +96,40 @@ internal static class EvalCommand
             default: throw new ArgumentException($"{loss.Spec} cannot be evaluated from logits and targets.", nameof(spec));
         }
         return Output(value, perRow, grad, rows, classes, flat);
+    }
+
+    /// <summary>linear_ce: {"hidden": [[...]] (N×d), "weight": [[...]] (V×d), "bias": [...] (optional), "targets": [...]}
+    /// gives {"loss", "per_row", "grad_hidden", "grad_weight", "grad_bias"}, computed in double (grad_bias is the
+    /// gradient a bias would get, also when none is given).</summary>
+    private static string EvaluateLinear(LinearCrossEntropyLoss loss, string json)
+    {
+        const string shape = "expected {\"hidden\": [[...], ...], \"weight\": [[...], ...], \"bias\": [...] (optional), \"targets\": [...]}";
+        JsonNode root = JsonNode.Parse(json) ?? throw new FormatException($"input is empty: {shape}.");
+        double[][] hidden = Matrix(root, "hidden") ?? throw new FormatException($"input has no \"hidden\" array: {shape}.");
+        double[][] weight = Matrix(root, "weight") ?? throw new FormatException($"input has no \"weight\" array: {shape}.");
+        int[] targets = Targets(root) ?? throw new FormatException($"input has no \"targets\" array: {shape}.");
+        double[] bias = root["bias"] is JsonArray b ? b.Select((v, i) => Number(v, $"bias[{i}]")).ToArray()
+            : root["bias"] is null ? [] : throw new FormatException($"\"bias\" must be an array of numbers (one per row of weight).");
+        int rows = hidden.Length, vocab = weight.Length;
+        if (rows == 0) throw new FormatException("\"hidden\" is empty: a batch needs at least one row.");
+        if (vocab == 0) throw new FormatException("\"weight\" is empty: give one row per class.");
+        int dim = hidden[0].Length;
+        for (int r = 0; r < rows; r++)
+            if (hidden[r].Length != dim) throw new FormatException($"hidden row {r} has {hidden[r].Length} values but row 0 has {dim}: rows must have equal length.");
+        for (int k = 0; k < vocab; k++)
+            if (weight[k].Length != dim) throw new FormatException($"weight row {k} has {weight[k].Length} values but hidden rows have {dim} (dim): each row of weight must have dim values.");
+        int predictions = loss.Shift ? rows - 1 : rows;
+        var perRow = new double[Math.Max(predictions, 0)];
+        var gradHidden = new double[rows * dim];
+        var gradWeight = new double[vocab * dim];
+        var gradBias = new double[vocab];
+        double value = loss.Compute(hidden.SelectMany(r => r).ToArray(), weight.SelectMany(r => r).ToArray(), bias, rows, dim, vocab, targets,
+            perRow, gradHidden, gradWeight, gradBias);
+        var options = new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        return JsonSerializer.Serialize(new
+        {
+            loss = value, per_row = perRow, grad_hidden = Rows(gradHidden, rows, dim), grad_weight = Rows(gradWeight, vocab, dim), grad_bias = gradBias,
+        }, options);
     }
 
     private static string Output(double value, object perRow, double[] grad, int rows, int classes, bool flat)

@@ -68,7 +68,7 @@ public sealed class SpecArguments(string spec, LossCard card, IReadOnlyDictionar
 /// </summary>
 public static partial class LossRegistry
 {
-    private static readonly List<LossDefinition> s_all = [.. SectionAB(), .. SectionC(), .. SectionC2(), .. SectionD()];
+    private static readonly List<LossDefinition> s_all = [.. SectionAB(), .. SectionC(), .. SectionC2(), .. SectionD(), .. SectionI()];
 
     /// <summary>Catalog sections A and B: cross-entropy and the target-probability family.</summary>
     private static IEnumerable<LossDefinition> SectionAB() =>

@@ -1,0 +1,326 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using VecRow = LossKit.Numerics.Row;
+
+namespace LossKit.Large;
+
+public sealed partial class LinearCrossEntropyLoss
+{
+    /// <summary>Most vocabulary columns per task: the logits and ∂W GEMMs of a chunk are split into slices of at most
+    /// this many classes (at least <see cref="MinSliceColumns"/>, about 4 slices per thread), each a single-threaded GEMM,
+    /// scheduled dynamically over the threads. The slicing does not change any result: every element of Z and ∂W is
+    /// the same chain of multiply-adds however the columns are split.</summary>
+    internal const int MaxSliceColumns = 2048;
+    internal const int MinSliceColumns = 512;
+
+    /// <summary>∂H_c = G_c·W is split over the vocabulary (its k) into up to this many contiguous groups of at least
+    /// 1024 classes, whose partial products are added in group order. The groups depend only on V, never on the
+    /// threads, so the sum is deterministic.</summary>
+    internal const int HiddenGroups = 4;
+
+    /// <summary>The ∂H groups for a vocabulary: min(4, ⌊V/1024⌋) (at least 1).</summary>
+    internal static int HiddenGroupCount(int vocab) => Math.Clamp(vocab / 1024, 1, HiddenGroups);
+
+    /// <summary>Columns per slice task for a vocabulary and thread count: about V / (4·threads), a multiple of 64,
+    /// between <see cref="MinSliceColumns"/> and <see cref="MaxSliceColumns"/>.</summary>
+    internal static int SliceWidth(int vocab, int threads) =>
+        Math.Clamp(vocab / (4 * Math.Max(threads, 1)) / 64 * 64, MinSliceColumns, MaxSliceColumns);
+
+    private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
+        var (n, denominator) = Validate(hidden.Length, weight.Length, bias.Length, rows, dim, vocab, targets, rowLosses.Length,
+            gradHidden.Length, gradWeight.Length, gradBias.Length);
+        double scale = ReductionScale(denominator);
+        bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
+        int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        int offset = Shift ? 1 : 0;
+        int threads = Parallelism.MaxThreads;
+        int sliceWidth = SliceWidth(vocab, threads);
+        int slices = (vocab + sliceWidth - 1) / sliceWidth;
+        int groups = HiddenGroupCount(vocab);
+
+        T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + (gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim));
+        double[] losses = ArrayPool<double>.Shared.Rent(chunk);
+        T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
+        double total = 0;
+        try
+        {
+            fixed (T* pLogits = logits)
+            fixed (T* pHidden = hidden)
+            fixed (T* pWeight = weight)
+            fixed (T* pBias = bias)
+            fixed (int* pTargets = targets)
+            fixed (double* pLosses = losses)
+            fixed (T* pGradHidden = gradHidden)
+            fixed (T* pGradWeight = gradWeight)
+            fixed (T* pGradBias = gradBias)
+            {
+                var job = new RowJob<T>(this, pLogits, pBias, bias.Length, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab));
+                var gemms = new ChunkGemms<T>
+                {
+                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, Hidden = pHidden, Weight = pWeight,
+                    GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups, Scale = scale,
+                };
+                for (int c0 = 0; c0 < n; c0 += chunk)
+                {
+                    int r = Math.Min(chunk, n - c0);
+                    gemms.First = c0;
+                    gemms.Rows = r;
+
+                    // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into ∂ℓ/∂z in place.
+                    RunTasks(slices, threads, gemms.LogitsAction);
+                    job.Targets = pTargets + offset + c0;
+                    Parallelism.ForBlocks(r, vocab, job.Rows);
+                    for (int i = 0; i < r; i++)
+                    {
+                        total += losses[i];
+                        if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(losses[i]);
+                    }
+                    if (!wantGrad) continue;
+
+                    // ∂H_c = s·G_c·W (group partials), ∂W[slice] (+)= s·G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c.
+                    int hiddenTasks = gradHidden.IsEmpty ? 0 : groups;
+                    int sliceTasks = gradWeight.IsEmpty && gradBias.IsEmpty ? 0 : slices;
+                    gemms.HiddenTasks = hiddenTasks;
+                    RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
+                    if (hiddenTasks > 0)
+                    {
+                        var dh = new Span<T>(pGradHidden + (long)c0 * dim, r * dim);
+                        for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(gemms.Partials + (long)(g - 1) * r * dim, r * dim), dh);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ChunkBuffer<T>.Return(logits);
+            ArrayPool<double>.Shared.Return(losses);
+        }
+        if (!gradBias.IsEmpty && scale != 1) TensorPrimitives.Multiply(gradBias, T.CreateTruncating(scale), gradBias);
+        if (!gradHidden.IsEmpty && Shift) gradHidden[(n * dim)..].Clear();
+        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically, in
+    /// index order (list the largest first);
+    /// the GEMMs inside a task then run on one thread. One task, or one thread: in order on this thread, and a lone
+    /// GEMM may use every thread itself.</summary>
+    private static void RunTasks(int count, int threads, Action<int> body)
+    {
+        if (count == 0) return;
+        if (threads <= 1 || count == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallelism.MaxThreads = 1;
+        try
+        {
+            // Each worker takes the next task in order (the caller lists the largest first), so the threads finish
+            // within about one small task of each other.
+            int next = -1, workers = Math.Min(threads, count);
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+            {
+                for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next)) body(i);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        finally { Parallelism.MaxThreads = threads; }
+    }
+
+    /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
+    private sealed unsafe class ChunkGemms<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias;
+        public int Dim, Vocab, SliceWidth, Groups, First, Rows, HiddenTasks;
+        public double Scale;
+        public readonly Action<int> LogitsAction, BackwardAction;
+
+        public ChunkGemms()
+        {
+            LogitsAction = LogitsSlice;
+            BackwardAction = Backward;
+        }
+
+        private (int Start, int Count) Slice(int s)
+        {
+            int j0 = s * SliceWidth;
+            return (j0, Math.Min(SliceWidth, Vocab - j0));
+        }
+
+        /// <summary>Columns of vocabulary group g: [⌊g·V/G⌋₆₄, ⌊(g+1)·V/G⌋₆₄), the last ending at V.</summary>
+        private (int Start, int Count) Group(int g)
+        {
+            int j0 = (int)((long)g * Vocab / Groups) / 64 * 64;
+            int j1 = g + 1 == Groups ? Vocab : (int)((long)(g + 1) * Vocab / Groups) / 64 * 64;
+            return (j0, j1 - j0);
+        }
+
+        private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
+        private ReadOnlySpan<T> HiddenChunk => new(Hidden + (long)First * Dim, Rows * Dim);
+
+        /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
+        private void LogitsSlice(int s)
+        {
+            var (j0, count) = Slice(s);
+            MultiplyStrided<T>(HiddenChunk, Dim, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim, Columns(j0, count), Vocab,
+                Rows, count, Dim, transposeB: true);
+        }
+
+        /// <summary>Task i: ∂H group i (first <see cref="HiddenTasks"/>), else ∂W and ∂b of slice i − HiddenTasks.</summary>
+        private void Backward(int i)
+        {
+            if (i < HiddenTasks)
+            {
+                var (j0, count) = Group(i);
+                T* c = i == 0 ? GradHidden + (long)First * Dim : Partials + (long)(i - 1) * Rows * Dim;
+                MultiplyStrided<T>(Columns(j0, count), Vocab, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim,
+                    new Span<T>(c, Rows * Dim), Dim, Rows, Dim, count, alpha: Scale);
+                return;
+            }
+            var (k0, cols) = Slice(i - HiddenTasks);
+            if (GradWeight != null)
+                MultiplyStrided<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
+                    cols, Dim, Rows, transposeA: true, alpha: Scale, beta: First == 0 ? 0 : 1);
+            if (GradBias != null)
+            {
+                var acc = new Span<T>(GradBias + k0, cols);
+                if (First == 0) acc.Clear();
+                for (int r = 0; r < Rows; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<T>(Logits + (long)r * Vocab + k0, cols), acc);
+            }
+        }
+    }
+
+    /// <summary>A chunk buffer kept between calls (one per element type), so that repeated calls do not allocate.</summary>
+    private static class ChunkBuffer<T> where T : unmanaged
+    {
+        private static T[]? s_cached;
+
+        public static T[] Rent(int length)
+        {
+            T[]? b = Interlocked.Exchange(ref s_cached, null);
+            return b is not null && b.Length >= length ? b : GC.AllocateUninitializedArray<T>(Math.Max(length, 1));
+        }
+
+        public static void Return(T[] buffer)
+        {
+            T[]? old = s_cached;
+            if (old is null || old.Length < buffer.Length) Interlocked.CompareExchange(ref s_cached, buffer, old);
+        }
+    }
+
+    /// <summary>The ce row kernel over a block of a chunk's logit rows, in place.</summary>
+    private sealed unsafe class RowJob<T>(LinearCrossEntropyLoss owner, T* logits, T* bias, int biasLength, double* losses, int vocab,
+        bool wantGrad, T[]? classWeights, double weightSum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int* Targets;
+
+        public void Rows(int block, int start, int end)
+        {
+            bool transform = owner.Softcap > 0 || owner.Temperature != 1;
+            T[]? scratch = transform && wantGrad ? ArrayPool<T>.Shared.Rent(vocab) : null;
+            try
+            {
+                var b = new ReadOnlySpan<T>(bias, biasLength);
+                for (int r = start; r < end; r++)
+                    losses[r] = owner.RowLoss(new Span<T>(logits + (long)r * vocab, vocab), b, Targets[r], wantGrad,
+                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum);
+            }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+        }
+    }
+
+    /// <summary>
+    /// One row of logits z (without the bias yet): returns ce's loss and, when <paramref name="wantGrad"/>, overwrites
+    /// z with ∂ℓ/∂z (unscaled: the sum's gradient). The same math as <see cref="Classification.CrossEntropyLoss"/>
+    /// (target logit and smoothing sum read before the Σexp pass stores exp(z − max) over z); an ignored row becomes
+    /// zeros, a row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
+    /// </summary>
+    private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y == IgnoreIndex)
+        {
+            if (wantGrad) z.Clear();
+            return 0;
+        }
+        if (!bias.IsEmpty) TensorPrimitives.Add(z, bias, z);
+        bool transform = Softcap > 0 || Temperature != 1;
+        if (transform)
+        {
+            Transform(z);
+            if (wantGrad) z.CopyTo(scratch);
+        }
+        T max = VecRow.Max<T>(z);
+        if (!T.IsFinite(max))
+        {
+            bool allMasked = T.IsNegativeInfinity(max);
+            if (wantGrad)
+            {
+                if (allMasked) z.Clear();
+                else z.Fill(T.NaN);
+            }
+            return allMasked ? double.PositiveInfinity : double.NaN;
+        }
+        double eps = Smoothing, k = z.Length, m = double.CreateTruncating(max);
+        double zy = double.CreateTruncating(z[y]);
+        double weightedLogitSum = 0;
+        if (eps > 0)
+            weightedLogitSum = double.CreateTruncating(classWeights is null ? VecRow.SumShifted<T>(z, max) : VecRow.MaskedDot<T>(classWeights, z, max));
+        T sumExp = VecRow.SumExp<T>(z, max, wantGrad ? z : default);
+        double lse = m + Math.Log(double.CreateTruncating(sumExp));
+        double wy = _weight is null ? 1 : _weight[y];
+        double hard = (1 - eps) * wy;
+        double loss = (hard != 0 ? hard * (lse - zy) : 0) + LseSquared * lse * lse;
+        if (eps > 0) loss += eps / k * (weightSum * (lse - m) - weightedLogitSum);
+        if (wantGrad)
+        {
+            double a = hard + eps / k * weightSum + 2 * LseSquared * lse;
+            VecRow.ScaleInPlace(z, T.CreateTruncating(a / double.CreateTruncating(sumExp)), streaming: false);
+            if (hard != 0) z[y] -= T.CreateTruncating(hard);
+            if (eps > 0)
+            {
+                if (classWeights is null) TensorPrimitives.Add(z, T.CreateTruncating(-eps / k), z);
+                else VecRow.AddScaled(z, T.CreateTruncating(-eps / k), classWeights);
+            }
+            if (transform) ChainTransform(z, scratch);
+        }
+        return loss;
+    }
+
+    /// <summary>z ← c·tanh(z/c)/T (softcap, then temperature), in place.</summary>
+    private void Transform<T>(Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double c = Softcap, temperature = Temperature;
+        if (c > 0)
+        {
+            TensorPrimitives.Multiply(z, T.CreateTruncating(1 / c), z);
+            TensorPrimitives.Tanh(z, z);
+            TensorPrimitives.Multiply(z, T.CreateTruncating(c / temperature), z);
+        }
+        else TensorPrimitives.Multiply(z, T.CreateTruncating(1 / temperature), z);
+    }
+
+    /// <summary>g ← g·dz'/dz with dz'/dz = (1 − tanh²(z/c))/T; <paramref name="transformed"/> holds z' and is overwritten.</summary>
+    private void ChainTransform<T>(Span<T> g, Span<T> transformed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double c = Softcap, temperature = Temperature;
+        if (c > 0)
+        {
+            TensorPrimitives.Multiply(transformed, T.CreateTruncating(temperature / c), transformed);
+            TensorPrimitives.Multiply(transformed, transformed, transformed);
+            TensorPrimitives.Subtract(T.One, transformed, transformed);
+            TensorPrimitives.Multiply(g, transformed, g);
+        }
+        TensorPrimitives.Multiply(g, T.CreateTruncating(1 / temperature), g);
+    }
+}
