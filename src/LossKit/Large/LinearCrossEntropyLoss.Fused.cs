@@ -107,10 +107,9 @@ public sealed partial class LinearCrossEntropyLoss
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
-    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically, in
-    /// index order (list the largest first);
-    /// the GEMMs inside a task then run on one thread. One task, or one thread: in order on this thread, and a lone
-    /// GEMM may use every thread itself.</summary>
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, handing them out
+    /// in index order (list the largest first); the GEMMs inside a task then run on one thread. With one task or one
+    /// thread the tasks run in order on this thread, and a lone GEMM may use every thread itself.</summary>
     private static void RunTasks(int count, int threads, Action<int> body)
     {
         if (count == 0) return;
