@@ -186,6 +186,36 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Fused(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
 
     /// <summary>
+    /// Half-precision H, W and b (mixed precision): each chunk of H and each slice of W is converted to float when a
+    /// task needs it, everything is computed and accumulated in float, and the per-row losses and gradients are float
+    /// (the fp32 gradients of mixed-precision training). Exactly the float results for the converted inputs. Extra
+    /// memory beyond the float path: one R×d chunk of H and one W slice (≤ 2048×d floats) per running task.
+    /// </summary>
+    public float Compute(ReadOnlySpan<Half> hidden, ReadOnlySpan<Half> weight, ReadOnlySpan<Half> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
+        Span<float> gradBias = default)
+    {
+        float[] b = ToSingle(bias);
+        return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
+            half: true, hiddenHalf: hidden, weightHalf: weight);
+    }
+
+    /// <summary>Half-precision <see cref="ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// (H, W and b converted to float first).</summary>
+    public float ComputeMaterialized(ReadOnlySpan<Half> hidden, ReadOnlySpan<Half> weight, ReadOnlySpan<Half> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
+        Span<float> gradBias = default) =>
+        Materialized<float>(ToSingle(hidden), ToSingle(weight), ToSingle(bias), rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
+
+    private static float[] ToSingle(ReadOnlySpan<Half> x)
+    {
+        if (x.IsEmpty) return [];
+        var result = new float[x.Length];
+        TensorPrimitives.ConvertToSingle(x, result);
+        return result;
+    }
+
+    /// <summary>
     /// The same result the straightforward way, for comparison and testing: the N×V logits by one GEMM,
     /// <see cref="CrossEntropyLoss"/> on them (gradient in a second N×V array), and two GEMMs for ∂H and ∂W.
     /// Allocates 2·N·V values.
