@@ -25,6 +25,8 @@ namespace LossKit.Large;
 /// class <c>weight</c>, <c>ignore_index</c>, label <c>smoothing</c>, <c>lse_sq</c>, <c>softcap</c>,
 /// <c>temperature</c>, reductions <c>none | sum | mean</c> (a mean over zero kept rows is 0 with zero
 /// gradients). <c>shift</c> is for causal language modelling: row t of H predicts <c>targets[t+1]</c>.</para>
+/// <para>Inputs are float or double (computed in that type), or Half (converted to float chunk by chunk and slice by
+/// slice; float outputs).</para>
 /// <para>Deterministic: the chunks, the GEMM's blocking and the order in which ∂W and ∂b are accumulated depend
 /// only on the shapes, never on <see cref="Parallelism.MaxThreads"/>, so results are bit-identical for any thread
 /// count.</para>
