@@ -80,20 +80,23 @@ def time_torch(args):
          .mul_(2 / args.dim ** 0.5).requires_grad_(True))
     y = torch.randint(0, args.classes, (args.rows,), generator=g, dtype=torch.long)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    times = []
+    times, cpu = [], []
     for i in range(args.warmup + args.runs):
         h.grad = None
         w.grad = None
+        c0 = time.process_time()
         t0 = time.perf_counter()
         loss = F.cross_entropy(h @ w.T, y)
         loss.backward()
         t1 = time.perf_counter()
+        c1 = time.process_time()
         if i >= args.warmup:
             times.append(t1 - t0)
+            cpu.append(c1 - c0)
     if not torch.isfinite(loss.detach()):
         raise BenchError("torch loss is not finite")
     peak_delta = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
-    return statistics.median(times), times, peak_delta
+    return statistics.median(times), times, peak_delta, statistics.median(cpu)
 
 
 def main():
@@ -133,8 +136,9 @@ def main():
             out["losskit_command"] = cmd
             print(f"- losskit: `{cmd}`")
         if not args.losskit_only:
-            t, times, peak = time_torch(args)
+            t, times, peak, cpu = time_torch(args)
             out["torch_seconds_median"] = t
+            out["torch_cpu_seconds_median"] = cpu
             out["torch_seconds"] = times
             out["torch_peak_rss_delta_bytes"] = peak
     except BenchError as e:
@@ -142,24 +146,30 @@ def main():
         return 1
 
     print()
-    print("| path | seconds (median) | GFLOP/s (6·N·d·V) | extra memory |")
-    print("|---|---|---|---|")
+    print("| path | seconds (median) | GFLOP/s (6·N·d·V) | CPU seconds (median, all threads) | extra memory |")
+    print("|---|---|---|---|---|")
     if "losskit" in out:
         lk = out["losskit"]
         print(f"| LossKit linear_ce (fused) | {lk['fused_seconds_median']:.3f} | {flops / lk['fused_seconds_median'] / 1e9:.1f} "
-              f"| {lk['fused_extra_bytes'] / 2**20:.1f} MiB allocated |")
+              f"| {lk['fused_cpu_seconds_median']:.2f} | {lk['fused_extra_bytes'] / 2**20:.1f} MiB allocated, "
+              f"{lk['fused_peak_rss_delta_bytes'] / 2**20:.1f} MiB peak RSS growth |")
         if lk["materialized_seconds_median"] > 0:
             print(f"| LossKit materialised (GEMM + ce + GEMMs) | {lk['materialized_seconds_median']:.3f} "
-                  f"| {flops / lk['materialized_seconds_median'] / 1e9:.1f} | {lk['materialized_extra_bytes'] / 2**20:.1f} MiB allocated |")
+                  f"| {flops / lk['materialized_seconds_median'] / 1e9:.1f} | {lk['materialized_cpu_seconds_median']:.2f} "
+                  f"| {lk['materialized_extra_bytes'] / 2**20:.1f} MiB allocated, "
+                  f"{lk['materialized_peak_rss_delta_bytes'] / 2**20:.1f} MiB peak RSS growth |")
     if "torch_seconds_median" in out:
         t = out["torch_seconds_median"]
-        print(f"| PyTorch F.cross_entropy(H @ W.T, y) | {t:.3f} | {flops / t / 1e9:.1f} "
+        print(f"| PyTorch F.cross_entropy(H @ W.T, y) | {t:.3f} | {flops / t / 1e9:.1f} | {out['torch_cpu_seconds_median']:.2f} "
               f"| {out['torch_peak_rss_delta_bytes'] / 2**20:.1f} MiB peak RSS growth |")
     print()
     if "losskit" in out and "torch_seconds_median" in out:
         ratio = out["torch_seconds_median"] / out["losskit"]["fused_seconds_median"]
+        cpu_ratio = out["torch_cpu_seconds_median"] / out["losskit"]["fused_cpu_seconds_median"]
         out["torch_over_losskit"] = ratio
-        print(f"PyTorch / LossKit fused time: {ratio:.2f}x ({'LossKit faster' if ratio > 1 else 'PyTorch faster'})")
+        out["torch_over_losskit_cpu"] = cpu_ratio
+        print(f"PyTorch / LossKit fused time: {ratio:.2f}x ({'LossKit faster' if ratio > 1 else 'PyTorch faster'}); "
+              f"CPU time: {cpu_ratio:.2f}x")
     if "losskit" in out and out["losskit"]["materialized_seconds_median"] > 0:
         print(f"LossKit fused / materialised time: {out['losskit']['fused_over_materialized']:.3f}")
     if args.json:

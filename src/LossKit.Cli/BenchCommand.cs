@@ -139,7 +139,8 @@ internal static class BenchCommand
         return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
 
-    /// <summary>linear_ce against its materialised path on one shape. <c>seconds_median</c> = <c>fused_seconds_median</c>
+    /// <summary>linear_ce against its materialised path on one shape; the timed runs of the two alternate, after one
+    /// first call of each. <c>seconds_median</c> = <c>fused_seconds_median</c>
     /// (loss + ∂H + ∂W); <c>gbps</c> counts H and W read and ∂H and ∂W written; GFLOP/s counts 6·N·d·V.
     /// <c>*_extra_bytes</c>: managed bytes allocated by the first call of each path in this process
     /// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise), i.e. its scratch — the chunk of logits and the GEMM's
@@ -186,16 +187,22 @@ internal static class BenchCommand
         void Forward() => loss.Compute(hidden, weight, default, rows, dim, classes, targets);
         void Materialized() => loss.ComputeMaterialized(hidden, weight, default, rows, dim, classes, targets, default, gradHidden, gradWeight);
 
+        // First calls (memory measured; they double as warm-up), then the timed runs of the two paths interleaved,
+        // so that a change in the load of a shared machine affects both alike.
         var (fusedBytes, fusedRss) = FirstCallMemory(Fused);
-        var (fused, fusedCpu) = MedianWithCpu(runs, Fused);
-        double forward = Median(runs, Forward, warmUps: 1);
         long materializedBytes = 0, materializedRss = 0;
-        double full = 0, fullCpu = 0;
-        if (materialized)
+        if (materialized) (materializedBytes, materializedRss) = FirstCallMemory(Materialized);
+        var fusedTimes = new (double Wall, double Cpu)[runs];
+        var fullTimes = new (double Wall, double Cpu)[runs];
+        for (int i = 0; i < runs; i++)
         {
-            (materializedBytes, materializedRss) = FirstCallMemory(Materialized);
-            (full, fullCpu) = MedianWithCpu(runs, Materialized);
+            fusedTimes[i] = TimeWithCpu(Fused);
+            if (materialized) fullTimes[i] = TimeWithCpu(Materialized);
         }
+        double fused = MedianOf(fusedTimes.Select(t => t.Wall).ToArray()), fusedCpu = MedianOf(fusedTimes.Select(t => t.Cpu).ToArray());
+        double full = materialized ? MedianOf(fullTimes.Select(t => t.Wall).ToArray()) : 0;
+        double fullCpu = materialized ? MedianOf(fullTimes.Select(t => t.Cpu).ToArray()) : 0;
+        double forward = Median(runs, Forward, warmUps: 1);
         double flops = 6.0 * rows * dim * classes;
         double bytes = 2.0 * (hn + wn) * sizeof(float);
         double copy = Median(runs, () => ParallelCopy(hidden, gradHidden, threads));
@@ -207,23 +214,16 @@ internal static class BenchCommand
             fusedBytes, materializedBytes, fusedRss, materializedRss, fusedCpu, fullCpu, runs);
     }
 
-    /// <summary>Median wall time and median process CPU time of <paramref name="runs"/> calls (no warm-up).</summary>
-    private static (double Wall, double Cpu) MedianWithCpu(int runs, Action action)
+    /// <summary>Wall time and process CPU time (all threads) of one call.</summary>
+    private static (double Wall, double Cpu) TimeWithCpu(Action action)
     {
-        var wall = new double[runs];
-        var cpu = new double[runs];
         using var process = Process.GetCurrentProcess();
-        for (int i = 0; i < runs; i++)
-        {
-            process.Refresh();
-            TimeSpan c0 = process.TotalProcessorTime;
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            wall[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            process.Refresh();
-            cpu[i] = (process.TotalProcessorTime - c0).TotalSeconds;
-        }
-        return (MedianOf(wall), MedianOf(cpu));
+        TimeSpan c0 = process.TotalProcessorTime;
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        double wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        process.Refresh();
+        return (wall, (process.TotalProcessorTime - c0).TotalSeconds);
     }
 
     private static double MedianOf(double[] x)

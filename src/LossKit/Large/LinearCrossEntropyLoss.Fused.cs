@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using VecRow = LossKit.Numerics.Row;
 
 namespace LossKit.Large;
@@ -27,14 +28,18 @@ public sealed partial class LinearCrossEntropyLoss
     internal static int SliceWidth(int vocab, int threads) =>
         Math.Clamp(vocab / (4 * Math.Max(threads, 1)) / 64 * 64, MinSliceColumns, MaxSliceColumns);
 
+    /// <summary>The chunked computation in T (float or double). With <paramref name="half"/>, H and W are read from
+    /// <paramref name="hiddenHalf"/> and <paramref name="weightHalf"/> (T is float; <paramref name="hidden"/> and
+    /// <paramref name="weight"/> are empty): each chunk of H and each slice of W is converted to float as a task needs it.</summary>
     private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias)
+        ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias,
+        bool half = false, ReadOnlySpan<Half> hiddenHalf = default, ReadOnlySpan<Half> weightHalf = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
-        var (n, denominator) = Validate(hidden.Length, weight.Length, bias.Length, rows, dim, vocab, targets, rowLosses.Length,
-            gradHidden.Length, gradWeight.Length, gradBias.Length);
+        var (n, denominator) = Validate(half ? hiddenHalf.Length : hidden.Length, half ? weightHalf.Length : weight.Length, bias.Length,
+            rows, dim, vocab, targets, rowLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length);
         double scale = ReductionScale(denominator);
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
         int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
@@ -44,7 +49,8 @@ public sealed partial class LinearCrossEntropyLoss
         int slices = (vocab + sliceWidth - 1) / sliceWidth;
         int groups = HiddenGroupCount(vocab);
 
-        T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + (gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim));
+        int partials = gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim;
+        T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
         T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
         double total = 0;
@@ -53,6 +59,8 @@ public sealed partial class LinearCrossEntropyLoss
             fixed (T* pLogits = logits)
             fixed (T* pHidden = hidden)
             fixed (T* pWeight = weight)
+            fixed (Half* pHiddenHalf = hiddenHalf)
+            fixed (Half* pWeightHalf = weightHalf)
             fixed (T* pBias = bias)
             fixed (int* pTargets = targets)
             fixed (double* pLosses = losses)
@@ -64,6 +72,8 @@ public sealed partial class LinearCrossEntropyLoss
                 var gemms = new ChunkGemms<T>
                 {
                     Logits = pLogits, Partials = pLogits + (long)chunk * vocab, Hidden = pHidden, Weight = pWeight,
+                    HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
+                    HiddenScratch = pLogits + (long)chunk * vocab + partials,
                     GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
                     Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups, Scale = scale,
                 };
@@ -72,6 +82,8 @@ public sealed partial class LinearCrossEntropyLoss
                     int r = Math.Min(chunk, n - c0);
                     gemms.First = c0;
                     gemms.Rows = r;
+                    if (half)
+                        TensorPrimitives.ConvertToSingle(hiddenHalf.Slice(c0 * dim, r * dim), MemoryMarshal.Cast<T, float>(new Span<T>(gemms.HiddenScratch, r * dim)));
 
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into ∂ℓ/∂z in place.
                     RunTasks(slices, threads, gemms.LogitsAction);
@@ -107,10 +119,9 @@ public sealed partial class LinearCrossEntropyLoss
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
-    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, dynamically, in
-    /// index order (list the largest first);
-    /// the GEMMs inside a task then run on one thread. One task, or one thread: in order on this thread, and a lone
-    /// GEMM may use every thread itself.</summary>
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, handing them out
+    /// in index order (list the largest first); the GEMMs inside a task then run on one thread. With one task or one
+    /// thread the tasks run in order on this thread, and a lone GEMM may use every thread itself.</summary>
     private static void RunTasks(int count, int threads, Action<int> body)
     {
         if (count == 0) return;
@@ -140,7 +151,8 @@ public sealed partial class LinearCrossEntropyLoss
     /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
     private sealed unsafe class ChunkGemms<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias;
+        public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias, HiddenScratch;
+        public Half* HiddenHalf, WeightHalf;
         public int Dim, Vocab, SliceWidth, Groups, First, Rows, HiddenTasks;
         public double Scale;
         public readonly Action<int> LogitsAction, BackwardAction;
@@ -166,14 +178,30 @@ public sealed partial class LinearCrossEntropyLoss
         }
 
         private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
-        private ReadOnlySpan<T> HiddenChunk => new(Hidden + (long)First * Dim, Rows * Dim);
+        private ReadOnlySpan<T> HiddenChunk => HiddenHalf == null ? new(Hidden + (long)First * Dim, Rows * Dim) : new(HiddenScratch, Rows * Dim);
+
+        /// <summary>Rows [j0, j0 + count) of W in T: the caller's own, or (Half input) converted into
+        /// <paramref name="scratch"/>, rented here and returned by the caller.</summary>
+        private ReadOnlySpan<T> WeightRows(int j0, int count, ref T[]? scratch)
+        {
+            if (WeightHalf == null) return new(Weight + (long)j0 * Dim, count * Dim);
+            scratch = ArrayPool<T>.Shared.Rent(count * Dim);
+            Span<T> converted = scratch.AsSpan(0, count * Dim);
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(WeightHalf + (long)j0 * Dim, count * Dim), MemoryMarshal.Cast<T, float>(converted));
+            return converted;
+        }
 
         /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
         private void LogitsSlice(int s)
         {
             var (j0, count) = Slice(s);
-            MultiplyStrided<T>(HiddenChunk, Dim, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim, Columns(j0, count), Vocab,
-                Rows, count, Dim, transposeB: true);
+            T[]? scratch = null;
+            try
+            {
+                MultiplyStrided<T>(HiddenChunk, Dim, WeightRows(j0, count, ref scratch), Dim, Columns(j0, count), Vocab,
+                    Rows, count, Dim, transposeB: true);
+            }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
 
         /// <summary>Task i: ∂H group i (first <see cref="HiddenTasks"/>), else ∂W and ∂b of slice i − HiddenTasks.</summary>
@@ -181,10 +209,21 @@ public sealed partial class LinearCrossEntropyLoss
         {
             if (i < HiddenTasks)
             {
+                // The group's product, accumulated over fixed sub-slices of at most MaxSliceColumns classes (the same
+                // for float and Half input, so that Half input gives exactly float's results on the converted values).
                 var (j0, count) = Group(i);
                 T* c = i == 0 ? GradHidden + (long)First * Dim : Partials + (long)(i - 1) * Rows * Dim;
-                MultiplyStrided<T>(Columns(j0, count), Vocab, new ReadOnlySpan<T>(Weight + (long)j0 * Dim, count * Dim), Dim,
-                    new Span<T>(c, Rows * Dim), Dim, Rows, Dim, count, alpha: Scale);
+                for (int s0 = 0; s0 < count; s0 += MaxSliceColumns)
+                {
+                    int len = Math.Min(MaxSliceColumns, count - s0);
+                    T[]? scratch = null;
+                    try
+                    {
+                        MultiplyStrided<T>(Columns(j0 + s0, len), Vocab, WeightRows(j0 + s0, len, ref scratch), Dim,
+                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, alpha: Scale, beta: s0 == 0 ? 0 : 1);
+                    }
+                    finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+                }
                 return;
             }
             var (k0, cols) = Slice(i - HiddenTasks);

@@ -25,6 +25,8 @@ namespace LossKit.Large;
 /// class <c>weight</c>, <c>ignore_index</c>, label <c>smoothing</c>, <c>lse_sq</c>, <c>softcap</c>,
 /// <c>temperature</c>, reductions <c>none | sum | mean</c> (a mean over zero kept rows is 0 with zero
 /// gradients). <c>shift</c> is for causal language modelling: row t of H predicts <c>targets[t+1]</c>.</para>
+/// <para>Inputs are float or double (computed in that type), or Half (converted to float chunk by chunk and slice by
+/// slice; float outputs).</para>
 /// <para>Deterministic: the chunks, the GEMM's blocking and the order in which ∂W and ∂b are accumulated depend
 /// only on the shapes, never on <see cref="Parallelism.MaxThreads"/>, so results are bit-identical for any thread
 /// count.</para>
@@ -184,6 +186,36 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         ReadOnlySpan<int> targets, Span<double> rowLosses = default, Span<double> gradHidden = default, Span<double> gradWeight = default,
         Span<double> gradBias = default) =>
         Fused(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
+
+    /// <summary>
+    /// Half-precision H, W and b (mixed precision): each chunk of H and each slice of W is converted to float when a
+    /// task needs it, everything is computed and accumulated in float, and the per-row losses and gradients are float
+    /// (the fp32 gradients of mixed-precision training). Exactly the float results for the converted inputs. Extra
+    /// memory beyond the float path: one R×d chunk of H and one W slice (≤ 2048×d floats) per running task.
+    /// </summary>
+    public float Compute(ReadOnlySpan<Half> hidden, ReadOnlySpan<Half> weight, ReadOnlySpan<Half> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
+        Span<float> gradBias = default)
+    {
+        float[] b = ToSingle(bias);
+        return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
+            half: true, hiddenHalf: hidden, weightHalf: weight);
+    }
+
+    /// <summary>Half-precision <see cref="ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// (H, W and b converted to float first).</summary>
+    public float ComputeMaterialized(ReadOnlySpan<Half> hidden, ReadOnlySpan<Half> weight, ReadOnlySpan<Half> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
+        Span<float> gradBias = default) =>
+        Materialized<float>(ToSingle(hidden), ToSingle(weight), ToSingle(bias), rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
+
+    private static float[] ToSingle(ReadOnlySpan<Half> x)
+    {
+        if (x.IsEmpty) return [];
+        var result = new float[x.Length];
+        TensorPrimitives.ConvertToSingle(x, result);
+        return result;
+    }
 
     /// <summary>
     /// The same result the straightforward way, for comparison and testing: the N×V logits by one GEMM,
