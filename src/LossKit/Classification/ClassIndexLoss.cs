@@ -174,6 +174,17 @@ public abstract class ClassIndexLoss : IClassificationLoss
     private protected abstract unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
         where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>;
 
+    /// <summary>Reads row r's target (−1 for soft targets); a row whose target is the ignore index gets loss 0 and a
+    /// zero gradient here, and the caller skips it.</summary>
+    private protected unsafe bool SkipIgnoredRow<T>(RowJob<T> job, int r, Span<T> gradientRow, out int target) where T : unmanaged, INumberBase<T>
+    {
+        target = job.IsSoft ? -1 : job.Targets[r];
+        if (job.IsSoft || target != IgnoreIndex) return false;
+        if (job.HasLosses) job.Losses[r] = T.Zero;
+        gradientRow.Clear();
+        return true;
+    }
+
     /// <summary>Row r of <paramref name="source"/> as compute-type values: the caller's memory, or (for Half) a
     /// float copy in <paramref name="buffer"/>.</summary>
     private protected static unsafe ReadOnlySpan<TC> RowOf<T, TC>(T* source, long offset, int classes, Span<TC> buffer)

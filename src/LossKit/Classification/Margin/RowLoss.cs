@@ -62,14 +62,8 @@ public abstract class RowLoss : ClassIndexLoss
             for (int r = start; r < end; r++)
             {
                 long offset = (long)r * K;
-                int y = job.IsSoft ? -1 : job.Targets[r];
                 Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
-                if (!job.IsSoft && y == IgnoreIndex)
-                {
-                    if (job.HasLosses) job.Losses[r] = T.Zero;
-                    gOut.Clear();
-                    continue;
-                }
+                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
 
                 ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
 
