@@ -3,7 +3,9 @@
 
 OpenBLAS is Debian's libopenblas0 (apt-get install -y libopenblas0), called through ctypes; OPENBLAS_CORETYPE=SkylakeX
 is set before it loads (without it Debian's OpenBLAS picks kernels ~4x slower on this CPU). LossKit is timed by
-`losskit bench --gemm M,K,N --threads T --json`. Both: C = A·B, float32, row-major, median of the timed runs.
+`losskit bench --gemm M,K,N --threads T --json` (the Release build, built first). Both: C = A·B, float32,
+row-major, median of the timed runs. All LossKit timings are taken before OpenBLAS is loaded: its worker threads
+spin for a while after each call and would take a core from LossKit.
 
     /usr/bin/python3 bench/gemm_vs_openblas.py [--shapes 1024x1024x1024,4096x8192x512] [--threads 2]
 """
@@ -12,6 +14,8 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from losskit_cli import cli  # noqa: E402
 LIBS = ["libopenblas.so.0", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"]
 
 
@@ -50,8 +54,7 @@ def time_openblas(lib, m, k, n, runs):
 
 
 def time_losskit(m, k, n, threads, runs):
-    cmd = ["dotnet", "run", "-c", "Release", "--project", "src/LossKit.Cli", "--", "bench", "--gemm", f"{m},{k},{n}",
-           "--threads", str(threads), "--runs", str(runs), "--json"]
+    cmd = cli("bench", "--gemm", f"{m},{k},{n}", "--threads", threads, "--runs", runs, "--json")
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("error: losskit bench failed: " + (r.stderr.strip().splitlines() or ["?"])[-1])
@@ -65,17 +68,17 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
+    shapes = [tuple(int(x) for x in shape.lower().split("x")) for shape in args.shapes.split(",")]
+    losskit = [time_losskit(m, k, n, args.threads, args.runs) for m, k, n in shapes]
     lib = load_openblas(args.threads)
     print(f"# LossKit GEMM vs OpenBLAS cblas_sgemm, float32, {args.threads} thread(s), "
           f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}\n")
     print(f"- command: `bench/gemm_vs_openblas.py {' '.join(sys.argv[1:])}`\n")
     print("| M×K×N | LossKit s | LossKit GFLOP/s | OpenBLAS s | OpenBLAS GFLOP/s | LossKit / OpenBLAS speed |")
     print("|---|---:|---:|---:|---:|---:|")
-    for shape in args.shapes.split(","):
-        m, k, n = (int(x) for x in shape.lower().split("x"))
+    for (m, k, n), lk in zip(shapes, losskit):
         flops = 2.0 * m * k * n
         ob = time_openblas(lib, m, k, n, args.runs)
-        lk = time_losskit(m, k, n, args.threads, args.runs)
         print(f"| {m}×{k}×{n} | {lk:.4f} | {flops / lk / 1e9:.1f} | {ob:.4f} | {flops / ob / 1e9:.1f} | {ob / lk:.2f} |")
 
 

@@ -28,7 +28,13 @@ internal sealed class WorkbenchOptions
     public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." + Def(D.Init) };
     public Option<int?> Bins { get; } = new("--bins") { Description = "Bins of the calibration metrics and reliability diagrams." + Def(D.Bins) };
 
-    public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins];
+    public Option<bool?> FusedHead { get; } = new("--fused-head")
+    {
+        Description = "Fuse the output layer with the loss: linear_ce (loss ce only), never holding the batch's logits. Same results up to rounding order.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins, FusedHead];
 
     public void AddTo(Command command)
     {
@@ -54,6 +60,7 @@ internal sealed class WorkbenchOptions
         Split = p.GetValue(Split) ?? b.Split,
         Init = p.GetValue(Init) ?? b.Init,
         Bins = p.GetValue(Bins) ?? b.Bins,
+        FusedHead = p.GetValue(FusedHead) ?? b.FusedHead,
     };
 
     /// <summary>Splits a list option's values on ';' (and on ',' too when <paramref name="commas"/>), dropping empty parts.</summary>

@@ -107,6 +107,19 @@ public sealed class WorkbenchCliTests : IDisposable
         AssertOneLineError(Run("sweep", "--config", Path.Combine(_tmp, "nope.json")), "not found");
 
     [Fact]
+    public void FusedHeadTrainsAndSaysSoInTheRecord()
+    {
+        var r = Run("train", "--data", "iris", "--epochs", "2", "--model", "mlp:8", "--fused-head", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        Assert.True(doc.RootElement.GetProperty("config").GetProperty("fused_head").GetBoolean());
+    }
+
+    [Fact]
+    public void FusedHeadWithAnotherLossIsOneLine() =>
+        AssertOneLineError(Run("train", "--data", "iris", "--loss", "mae", "--epochs", "1", "--fused-head"), "needs the loss ce");
+
+    [Fact]
     public void TrainJsonPrintsTheRunRecord()
     {
         var r = Run("train", "--data", "iris", "--loss", "gce(q=0.5)", "--noise", "symmetric:0.2", "--epochs", "3", "--model", "mlp:8", "--json");

@@ -15,7 +15,7 @@ public enum InitScheme
 }
 
 /// <summary>
-/// A multi-layer perceptron in float32: dense layers <c>Z = A·W + b</c> (W stored row-major as [in, out]) with ReLU
+/// A multi-layer perceptron in float32: dense layers <c>Z = A·Wᵀ + b</c> (W stored row-major as [out, in], PyTorch's <c>nn.Linear</c> layout) with ReLU
 /// between them and raw logits out; no hidden layer is softmax regression. All weights and biases live in one flat
 /// <see cref="Parameters"/> array, their gradients in <see cref="Gradients"/>, so optimizers work on flat arrays.
 /// Forward and backward passes use an <see cref="MlpWorkspace"/> allocated once per batch size; they allocate
@@ -65,17 +65,24 @@ public sealed class Mlp
     /// <summary>Output width (classes).</summary>
     public int Outputs => _sizes[^1];
 
-    /// <summary>All weights and biases, layer by layer (weights [in, out] row-major, then the bias).</summary>
+    /// <summary>All weights and biases, layer by layer (weights [out, in] row-major as in PyTorch's <c>nn.Linear</c>,
+    /// then the bias).</summary>
     public float[] Parameters { get; }
 
     /// <summary>∂loss/∂<see cref="Parameters"/> from the last <see cref="Backward"/>.</summary>
     public float[] Gradients { get; }
 
-    /// <summary>Weights of layer <paramref name="layer"/>, [in, out] row-major.</summary>
+    /// <summary>Weights of layer <paramref name="layer"/>, [out, in] row-major: row j scores output j.</summary>
     public Span<float> Weights(int layer) => Parameters.AsSpan(_weightOffset[layer], _sizes[layer] * _sizes[layer + 1]);
 
     /// <summary>Bias of layer <paramref name="layer"/>.</summary>
     public Span<float> Bias(int layer) => Parameters.AsSpan(_biasOffset[layer], _sizes[layer + 1]);
+
+    /// <summary>The part of <see cref="Gradients"/> that holds ∂loss/∂<see cref="Weights"/>(<paramref name="layer"/>).</summary>
+    public Span<float> WeightGradients(int layer) => Gradients.AsSpan(_weightOffset[layer], _sizes[layer] * _sizes[layer + 1]);
+
+    /// <summary>The part of <see cref="Gradients"/> that holds ∂loss/∂<see cref="Bias"/>(<paramref name="layer"/>).</summary>
+    public Span<float> BiasGradients(int layer) => Gradients.AsSpan(_biasOffset[layer], _sizes[layer + 1]);
 
     /// <summary>(offset, length) in <see cref="Parameters"/> of each weight matrix (the parameters weight decay applies to).</summary>
     public IEnumerable<(int Offset, int Length)> WeightRanges()
@@ -93,16 +100,12 @@ public sealed class Mlp
             int fanIn = _sizes[l], fanOut = _sizes[l + 1];
             bool he = scheme == InitScheme.He || (scheme == InitScheme.Auto && l < Layers - 1);
             var w = Weights(l);
-            if (he)
-            {
-                double std = Math.Sqrt(2.0 / fanIn);
-                for (int i = 0; i < w.Length; i++) w[i] = (float)(std * Normal(rng));
-            }
-            else
-            {
-                double limit = Math.Sqrt(6.0 / (fanIn + fanOut));
-                for (int i = 0; i < w.Length; i++) w[i] = (float)((2 * rng.NextDouble() - 1) * limit);
-            }
+            double scale = he ? Math.Sqrt(2.0 / fanIn) : Math.Sqrt(6.0 / (fanIn + fanOut));
+            // Drawn input by input (for each input, its weight to every output), so a seed gives the same network
+            // as the workbench's first releases, which stored the weights [in, out].
+            for (int i = 0; i < fanIn; i++)
+                for (int j = 0; j < fanOut; j++)
+                    w[j * fanIn + i] = (float)(he ? scale * Normal(rng) : (2 * rng.NextDouble() - 1) * scale);
         }
     }
 
@@ -122,12 +125,30 @@ public sealed class Mlp
     public Span<float> Forward(MlpWorkspace ws, ReadOnlySpan<float> x, int rows)
     {
         Check(ws, x, rows);
-        ReadOnlySpan<float> input = x[..(rows * Inputs)];
-        for (int l = 0; l < Layers; l++)
+        RunLayers(ws, x[..(rows * Inputs)], rows, Layers);
+        return ws.Activations[^1].AsSpan(0, rows * Outputs);
+    }
+
+    /// <summary>Forward pass through every layer but the output layer: returns the output layer's input [rows,
+    /// <see cref="HeadInputs"/>] (the last hidden layer's activations; <paramref name="x"/> itself for a linear model),
+    /// for a fused head such as <see cref="LossKit.Large.LinearCrossEntropyLoss"/> to take from here.</summary>
+    public ReadOnlySpan<float> ForwardHidden(MlpWorkspace ws, ReadOnlySpan<float> x, int rows)
+    {
+        Check(ws, x, rows);
+        return RunLayers(ws, x[..(rows * Inputs)], rows, Layers - 1);
+    }
+
+    /// <summary>Width of the output layer's input (the last hidden width; <see cref="Inputs"/> for a linear model).</summary>
+    public int HeadInputs => _sizes[^2];
+
+    /// <summary>Layers 0..count−1 on <paramref name="input"/>; returns the last one's output (the input when count is 0).</summary>
+    private ReadOnlySpan<float> RunLayers(MlpWorkspace ws, ReadOnlySpan<float> input, int rows, int count)
+    {
+        for (int l = 0; l < count; l++)
         {
             int inW = _sizes[l], outW = _sizes[l + 1];
             var output = ws.Activations[l].AsSpan(0, rows * outW);
-            MatMul.Multiply(input, Weights(l), output, rows, outW, inW);
+            MatMul.Multiply(input, Weights(l), output, rows, outW, inW, transposeB: true);
             ReadOnlySpan<float> bias = Bias(l);
             bool relu = l < Layers - 1;
             for (int r = 0; r < rows; r++)
@@ -138,7 +159,7 @@ public sealed class Mlp
             }
             input = output;
         }
-        return ws.Activations[^1].AsSpan(0, rows * Outputs);
+        return input;
     }
 
     /// <summary>Backward pass after <see cref="Forward"/> on the same rows: reads ∂loss/∂logits from
@@ -146,22 +167,43 @@ public sealed class Mlp
     public void Backward(MlpWorkspace ws, ReadOnlySpan<float> x, int rows)
     {
         Check(ws, x, rows);
-        Span<float> delta = ws.OutputGradient.AsSpan(0, rows * Outputs);
-        bool inA = false;
-        for (int l = Layers - 1; l >= 0; l--)
+        BackwardFrom(ws, x, rows, Layers - 1, ws.OutputGradient.AsSpan(0, rows * Outputs), inA: false);
+    }
+
+    /// <summary>Backward pass for a fused head, after <see cref="ForwardHidden"/> on the same rows: the head has
+    /// written the output layer's <see cref="WeightGradients"/> and <see cref="BiasGradients"/> and
+    /// <see cref="MlpWorkspace.HeadInputGradient"/> (∂loss/∂ the output layer's input); this backpropagates that
+    /// through the hidden layers and overwrites their gradients. Nothing to do for a linear model.</summary>
+    public void BackwardHidden(MlpWorkspace ws, ReadOnlySpan<float> x, int rows)
+    {
+        Check(ws, x, rows);
+        if (Layers == 1) return;
+        int width = HeadInputs;
+        ReadOnlySpan<float> activation = ws.Activations[Layers - 2].AsSpan(0, rows * width);
+        ReadOnlySpan<float> grad = ws.HeadInputGradient.AsSpan(0, rows * width);
+        Span<float> delta = ws.DeltaA.AsSpan(0, rows * width);
+        for (int i = 0; i < delta.Length; i++) delta[i] = activation[i] <= 0 ? 0 : grad[i];
+        BackwardFrom(ws, x, rows, Layers - 2, delta, inA: true);
+    }
+
+    /// <summary>Backpropagates <paramref name="delta"/> = ∂loss/∂(pre-activation output of layer <paramref name="top"/>)
+    /// down to layer 0; <paramref name="inA"/> says that delta lives in <see cref="MlpWorkspace.DeltaA"/>.</summary>
+    private void BackwardFrom(MlpWorkspace ws, ReadOnlySpan<float> x, int rows, int top, Span<float> delta, bool inA)
+    {
+        for (int l = top; l >= 0; l--)
         {
             int inW = _sizes[l], outW = _sizes[l + 1];
             ReadOnlySpan<float> input = l == 0 ? x[..(rows * inW)] : ws.Activations[l - 1].AsSpan(0, rows * inW);
-            // dW = inputᵀ·delta, db = Σ_rows delta
-            MatMul.Multiply(input, delta, Gradients.AsSpan(_weightOffset[l], inW * outW), inW, outW, rows, transposeA: true);
-            var db = Gradients.AsSpan(_biasOffset[l], outW);
+            // dW = deltaᵀ·input ([out, in]), db = Σ_rows delta
+            MatMul.Multiply(delta, input, WeightGradients(l), outW, inW, rows, transposeA: true);
+            var db = BiasGradients(l);
             db.Clear();
             for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, delta.Slice(r * outW, outW), db);
             if (l == 0) break;
-            // delta_{l-1} = (delta·Wᵀ) ⊙ [activation > 0]
+            // delta_{l-1} = (delta·W) ⊙ [activation > 0]
             Span<float> next = (inA ? ws.DeltaB : ws.DeltaA).AsSpan(0, rows * inW);
             inA = !inA;
-            MatMul.Multiply(delta, Weights(l), next, rows, inW, outW, transposeB: true);
+            MatMul.Multiply(delta, Weights(l), next, rows, inW, outW);
             for (int i = 0; i < next.Length; i++)
                 if (input[i] <= 0) next[i] = 0;
             delta = next;
@@ -206,6 +248,7 @@ public sealed class MlpWorkspace
         DeltaA = new float[maxRows * widest];
         DeltaB = new float[maxRows * widest];
         OutputGradient = new float[maxRows * sizes[^1]];
+        HeadInputGradient = sizes.Length > 2 ? new float[maxRows * sizes[^2]] : [];
     }
 
     /// <summary>Largest batch the buffers hold.</summary>
@@ -220,6 +263,10 @@ public sealed class MlpWorkspace
 
     /// <summary>Where the caller writes ∂loss/∂logits ([rows, outputs]) before <see cref="Mlp.Backward"/>.</summary>
     public float[] OutputGradient { get; }
+
+    /// <summary>Where a fused head writes ∂loss/∂(output layer's input) ([rows, <see cref="Mlp.HeadInputs"/>]) before
+    /// <see cref="Mlp.BackwardHidden"/>; empty for a linear model, whose head input is the data.</summary>
+    public float[] HeadInputGradient { get; }
 
     internal bool Fits(int[] sizes) => sizes.AsSpan().SequenceEqual(_sizes);
 }

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using LossKit.Classification;
 using LossKit.Catalog;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;
@@ -87,6 +89,13 @@ public sealed record RunConfig
     /// <summary>Equal-width bins of the calibration metrics and reliability diagrams.</summary>
     public int Bins { get; init; } = 15;
 
+    /// <summary>Train the output layer and the loss as one <see cref="LossKit.Large.LinearCrossEntropyLoss"/> call
+    /// (<c>linear_ce</c>: logits in row chunks, never the whole batch's) instead of a GEMM, the loss and two more GEMMs.
+    /// Needs the loss <c>ce</c> (any of its options). The same computation up to floating-point rounding order; a
+    /// configuration with it is a different run (its own key) only because it is timed differently.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool FusedHead { get; init; }
+
     /// <summary>The parsed loss (validated: mean reduction). A binary loss is trained on two logits through
     /// <see cref="LossKit.Binary.TwoLogitBinaryLoss"/> (s = z₁ − z₀), so it needs a two-class data set.</summary>
     public IClassificationLoss CreateLoss()
@@ -107,7 +116,20 @@ public sealed record RunConfig
         if (loss.Reduction != Reduction.Mean)
             throw new ArgumentException(
                 $"loss '{Loss}': training backpropagates the mean-reduced loss; remove reduction={loss.Reduction.ToString().ToLowerInvariant()} from the spec.");
+        if (FusedHead && loss is not CrossEntropyLoss)
+            throw new ArgumentException(
+                $"loss '{Loss}': the fused head (--fused-head) is linear_ce, the output layer fused with cross-entropy, so it needs the loss ce (with any of its options).");
         return loss;
+    }
+
+    /// <summary>The fused output layer for <see cref="FusedHead"/>: <c>linear_ce</c> with the options of the <c>ce</c>
+    /// loss <see cref="CreateLoss"/> returns.</summary>
+    public LossKit.Large.LinearCrossEntropyLoss CreateFusedHead()
+    {
+        if (CreateLoss() is not CrossEntropyLoss ce)
+            throw new ArgumentException($"loss '{Loss}': the fused head needs the loss ce.");
+        return new LossKit.Large.LinearCrossEntropyLoss(ce.Smoothing, ce.LseSquared, ce.SoftcapValue, ce.TemperatureValue,
+            ce.Weight, ce.IgnoreIndex, ce.Reduction);
     }
 
     public ModelSpec ParseModel() => ModelSpec.Parse(Model);

@@ -10,8 +10,11 @@ namespace LossKit.Workbench.Training;
 /// </summary>
 /// <remarks>
 /// <para>Per minibatch: gather the rows (seeded shuffle each epoch), forward, the loss's fused value and gradient
-/// ∂(mean loss)/∂logits, backward, one optimizer step with the scheduled learning rate. Every buffer is allocated
-/// before the first epoch, sized for the batch size; the loop allocates nothing.</para>
+/// ∂(mean loss)/∂logits, backward, one optimizer step with the scheduled learning rate. With
+/// <see cref="RunConfig.FusedHead"/> the output layer and the loss are one <see cref="LossKit.Large.LinearCrossEntropyLoss"/>
+/// call between the hidden layers' forward and backward. Every buffer is allocated
+/// before the first epoch, sized for the batch size; the loop allocates nothing itself (the loss call allocates a few
+/// small objects).</para>
 /// <para>Determinism: the split, the noise, the initial weights and every epoch's minibatch order come from
 /// <see cref="SeededRng"/> streams derived from the seed; LossKit's kernels and <see cref="MatMul"/> give the same
 /// bits for any thread count. The same configuration therefore gives the same record, timings aside.</para>
@@ -51,6 +54,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(data);
         total ??= Stopwatch.StartNew();
         var loss = c.CreateLoss();
+        var head = c.FusedHead ? c.CreateFusedHead() : null;
         int k = data.Classes, d = data.Features;
         if (k < 2) throw new ArgumentException($"data set '{c.Data}' has {k} class; a classifier needs at least 2.");
         if (loss is LossKit.Binary.TwoLogitBinaryLoss && k != 2)
@@ -110,11 +114,9 @@ public static class Trainer
                     batchY[r] = trainY[src];
                 }
                 var x = batchX.AsSpan(0, rows * d);
-                var logits = model.Forward(ws, x, rows);
-                float value = loss.Compute<float>(logits, k, batchY.AsSpan(0, rows), default, ws.OutputGradient.AsSpan(0, rows * k));
+                float value = head is null ? Step(model, ws, x, rows, loss, batchY) : FusedStep(model, ws, x, rows, head, batchY);
                 if (!float.IsFinite(value)) { diverged = true; lossSum = double.NaN; break; }
                 lossSum += (double)value * rows;
-                model.Backward(ws, x, rows);
                 lr = schedule.At(step++);
                 optimizer.Step(model.Parameters, model.Gradients, lr);
                 if (loss is IStatefulLoss stateful) stateful.Step(lr);   // e.g. auc_m's a, b, α
@@ -188,6 +190,29 @@ public static class Trainer
             TrainSeconds = epochs.Sum(e => e.Seconds),
             TotalSeconds = total.Elapsed.TotalSeconds,
         };
+    }
+
+    /// <summary>Forward, the loss's value and ∂loss/∂logits, backward: <see cref="Mlp.Gradients"/> ready.</summary>
+    private static float Step(Mlp model, MlpWorkspace ws, ReadOnlySpan<float> x, int rows, IClassificationLoss loss, int[] y)
+    {
+        int k = model.Outputs;
+        var logits = model.Forward(ws, x, rows);
+        float value = loss.Compute<float>(logits, k, y.AsSpan(0, rows), default, ws.OutputGradient.AsSpan(0, rows * k));
+        if (float.IsFinite(value)) model.Backward(ws, x, rows);
+        return value;
+    }
+
+    /// <summary>The same with a fused head: the hidden layers forward, then linear_ce gives the loss and the output
+    /// layer's gradients (and ∂loss/∂ its input) without the batch's logits, then the hidden layers backward.</summary>
+    private static float FusedStep(Mlp model, MlpWorkspace ws, ReadOnlySpan<float> x, int rows, LossKit.Large.LinearCrossEntropyLoss head, int[] y)
+    {
+        int last = model.Layers - 1, width = model.HeadInputs;
+        var h = model.ForwardHidden(ws, x, rows);
+        float value = head.Compute(h, model.Weights(last), model.Bias(last), rows, width, model.Outputs, y.AsSpan(0, rows),
+            gradHidden: last > 0 ? ws.HeadInputGradient.AsSpan(0, rows * width) : default,
+            gradWeight: model.WeightGradients(last), gradBias: model.BiasGradients(last));
+        if (float.IsFinite(value)) model.BackwardHidden(ws, x, rows);
+        return value;
     }
 
     private static double SafeNll(float[] logits, int k, int[] y)

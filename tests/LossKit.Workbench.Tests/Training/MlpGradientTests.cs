@@ -24,7 +24,7 @@ public class MlpGradientTests
                 for (int j = 0; j < outW; j++)
                 {
                     double s = p[b + j];
-                    for (int i = 0; i < inW; i++) s += input[r * inW + i] * p[w + i * outW + j];
+                    for (int i = 0; i < inW; i++) s += input[r * inW + i] * p[w + j * inW + i];
                     output[r * outW + j] = l < sizes.Count - 2 ? Math.Max(0, s) : s;
                 }
             input = output;
