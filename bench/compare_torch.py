@@ -2,9 +2,10 @@
 """Side-by-side timing of LossKit and PyTorch (CPU) cross entropy.
 
 For every shape and loss spec it
-  (a) runs `dotnet run -c Release --project src/LossKit.Cli -- bench --loss SPEC
-      --rows R --classes K --threads T --json` from the repository root and
-      parses the JSON object printed as the last line of stdout;
+  (a) runs `losskit bench --loss SPEC --rows R --classes K --threads T --json`
+      (the Release build, built first; bench/losskit_cli.py) and parses the JSON
+      object printed as the last line of stdout -- every LossKit shape before
+      any PyTorch one, so PyTorch's spinning worker threads take no core from it;
   (b) times PyTorch forward + backward (float32, random normal logits that are
       a leaf tensor with requires_grad, random targets) with
       torch.set_num_threads(T): a few warm-up runs, then the median of the
@@ -35,6 +36,8 @@ import torch
 import torch.nn.functional as F
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
+from losskit_cli import cli  # noqa: E402
 DEFAULT_SHAPES = "4096x32000,8192x1000,65536x10,512x128256"
 LOSSKIT_FIELDS = ("loss", "rows", "classes", "threads", "seconds_median",
                   "forward_seconds_median", "gbps", "copy_gbps", "fraction_of_copy")
@@ -121,9 +124,7 @@ def torch_loss_fn(spec):
 
 
 def losskit_command(spec, rows, classes, threads):
-    return ["dotnet", "run", "-c", "Release", "--project", "src/LossKit.Cli", "--",
-            "bench", "--loss", spec, "--rows", str(rows), "--classes", str(classes),
-            "--threads", str(threads), "--json"]
+    return cli("bench", "--loss", spec, "--rows", rows, "--classes", classes, "--threads", threads, "--json")
 
 
 def run_losskit(spec, rows, classes, threads):
@@ -207,17 +208,20 @@ def main():
     print()
     sys.stdout.flush()
 
+    losskit = {}
+    if not args.torch_only:
+        for spec in args.losses:
+            for r, k in args.shapes:
+                try:
+                    losskit[spec, r, k] = run_losskit(spec, r, k, args.threads)
+                except BenchError as e:
+                    print(f"error: {e}", file=sys.stderr)
+                    return 1
     rows = []
     for spec in args.losses:
         fn = torch_loss_fn(spec)
         for r, k in args.shapes:
-            lk = None
-            if not args.torch_only:
-                try:
-                    lk = run_losskit(spec, r, k, args.threads)
-                except BenchError as e:
-                    print(f"error: {e}", file=sys.stderr)
-                    return 1
+            lk = losskit.get((spec, r, k))
             t_med = t_all = None
             if fn is not None:
                 t_med, t_all = time_torch(fn, r, k, args.warmup, args.repeats, args.seed)

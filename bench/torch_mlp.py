@@ -14,11 +14,11 @@ Both sides do the same work per epoch:
 Only the training steps are timed (no evaluation), in float32, on --threads threads
 (2 by default). OPENBLAS_CORETYPE=SkylakeX is set before torch is imported.
 
-Then it runs
-  dotnet run -c Release --project src/LossKit.Cli -- train --data fashion-mnist
+Before that it runs (the Release build, built first; bench/losskit_cli.py)
+  losskit train --data fashion-mnist
       --model mlp:256 --epochs N --batch-size 128 --optimizer sgd --lr 0.05
       --threads T --json
-from the repository root, reads the epoch times from the run record, and prints
+and reads the epoch times from the run record, and prints
 both times and the ratio LossKit / PyTorch (> 1: LossKit is slower). With several
 epochs the fastest epoch of each side is compared (the first includes warm-up).
 
@@ -43,6 +43,8 @@ import torch
 import torch.nn.functional as F
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
+from losskit_cli import cli  # noqa: E402
 DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
 HIDDEN = 256
 BATCH = 128
@@ -134,10 +136,9 @@ def torch_epochs(data_dir, epochs, threads):
 
 
 def losskit_epochs(data_dir, epochs, threads):
-    cmd = ["dotnet", "run", "-c", "Release", "--project", "src/LossKit.Cli", "--",
-           "train", "--data", "fashion-mnist", "--model", f"mlp:{HIDDEN}", "--epochs", str(epochs),
+    cmd = cli("train", "--data", "fashion-mnist", "--model", f"mlp:{HIDDEN}", "--epochs", str(epochs),
            "--batch-size", str(BATCH), "--optimizer", "sgd", "--lr", str(LR), "--momentum", str(MOMENTUM),
-           "--weight-decay", str(WEIGHT_DECAY), "--warmup", str(WARMUP), "--threads", str(threads), "--json"]
+           "--weight-decay", str(WEIGHT_DECAY), "--warmup", str(WARMUP), "--threads", str(threads), "--json")
     if data_dir != DEFAULT_DATA_DIR:
         cmd += ["--data-dir", data_dir]
     print("$ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
@@ -160,6 +161,8 @@ def main():
     ap.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     args = ap.parse_args()
 
+    # LossKit first: PyTorch's worker threads keep spinning for a while after its last call.
+    lk = None if args.torch_only else losskit_epochs(args.data_dir, args.epochs, args.threads)
     n, t_torch = torch_epochs(args.data_dir, args.epochs, args.threads)
     best_torch = min(t_torch)
     blas = blas_in_use()
@@ -173,7 +176,7 @@ def main():
     result = {"threads": args.threads, "epochs": args.epochs, "torch_version": torch.__version__, "torch_blas": blas,
               "torch_train_rows": n, "torch_epoch_seconds": t_torch}
     if not args.torch_only:
-        record, t_lk = losskit_epochs(args.data_dir, args.epochs, args.threads)
+        record, t_lk = lk
         best_lk = min(t_lk)
         rows = record["dataset"]["train_rows"]
         print(f"LossKit: {rows} rows, batch {BATCH}, {args.threads} threads: "

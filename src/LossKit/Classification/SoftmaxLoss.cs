@@ -102,7 +102,10 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         ReadOnlySpan<TC> w = WeightsAs<TC>();
         bool weighted = Weight is not null;
         double weightSum = WeightSum(K);
-        TC[]? scratch = converted || transform ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
+        // A streamed gradient gets exp(z − max) in a scratch row first (it stays in cache), so that the gradient row is
+        // only ever written with non-temporal stores and never read into the cache first.
+        bool expInScratch = job.HasGradient && job.StreamGradient && !converted && !transform;
+        TC[]? scratch = converted || transform || expInScratch ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
         Span<TC> qBuf = scratch is null ? default : scratch.AsSpan(2 * K, K);
@@ -141,7 +144,8 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                     // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
                     ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
                     // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
-                    TC sumExp = Row.SumExp(z, max, g, next);
+                    Span<TC> e = expInScratch ? gBuf : g;
+                    TC sumExp = Row.SumExp(z, max, e, next);
                     double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
                     double wy = WeightOf(y);
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
@@ -160,14 +164,12 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                     {
                         double s = job.Scale;
                         TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
-                        bool lastPass = !converted && !transform && t.Cw == 0 && t.Cq == 0 && !extra;
-                        Row.ScaleInPlace(g, pScale, job.StreamGradient && lastPass);
+                        // Without class weights the smoothing term −s·Cw is one constant, added in the scaling pass.
+                        bool foldCw = t.Cw != 0 && !weighted;
+                        bool lastPass = !converted && !transform && (t.Cw == 0 || foldCw) && t.Cq == 0 && !extra;
+                        Row.Scale(e, pScale, foldCw ? TC.CreateTruncating(-s * t.Cw) : TC.Zero, g, job.StreamGradient && lastPass);
                         if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
-                        if (t.Cw != 0)
-                        {
-                            if (!weighted) TensorPrimitives.Add(g, TC.CreateTruncating(-s * t.Cw), g);
-                            else Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
-                        }
+                        if (t.Cw != 0 && !foldCw) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
                         if (t.Cq != 0)
                         {
                             if (!weighted) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);

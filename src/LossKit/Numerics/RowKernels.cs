@@ -89,28 +89,34 @@ internal static class RowKernels<T, TVec, TSimd>
         return sum;
     }
 
-    /// <summary>x_i ← scale · x_i; with <paramref name="streaming"/>, written back with non-temporal stores
-    /// (bypassing the cache) wherever x is vector-aligned, for outputs too large to stay in cache.</summary>
+    /// <summary>destination_i ← scale · x_i + offset (destination may be x itself; with offset 0 exactly scale · x_i);
+    /// with <paramref name="streaming"/>, written with non-temporal stores (bypassing the cache) wherever the
+    /// destination is vector-aligned, for outputs too large to stay in cache.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static unsafe void ScaleInPlace(Span<T> x, T scale, bool streaming)
+    public static unsafe void Scale(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming)
     {
-        ref T r = ref MemoryMarshal.GetReference(x);
-        T* p = (T*)Unsafe.AsPointer(ref r);
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        T* p = (T*)Unsafe.AsPointer(ref dst);
         int n = x.Length, w = TSimd.Count, i = 0;
-        TVec c = TSimd.Broadcast(scale);
+        TVec c = TSimd.Broadcast(scale), o = TSimd.Broadcast(offset);
+        bool shift = offset != T.Zero;
         if (streaming)
         {
             int bytes = w * Unsafe.SizeOf<T>();
             int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
             head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
-            for (; i < head; i++) p[i] *= scale;
-            for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), p + i);
+            for (; i < head; i++) p[i] = Unsafe.Add(ref src, i) * scale + offset;
+            if (shift)
+                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), p + i);
+            else
+                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), p + i);
         }
+        else if (shift)
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), ref dst, (nuint)i);
         else
-        {
-            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref r, (nuint)i)), ref r, (nuint)i);
-        }
-        for (; i < n; i++) p[i] *= scale;
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), ref dst, (nuint)i);
+        for (; i < n; i++) p[i] = Unsafe.Add(ref src, i) * scale + offset;
     }
 
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
@@ -303,13 +309,19 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
     };
 
-    public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Scale<T>(x, scale, T.Zero, x, streaming);
+
+    /// <summary>destination ← scale · x + offset (destination at least as long as x; it may be x).</summary>
+    public static void Scale<T>(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (destination.Length < x.Length)
+            throw new ArgumentException($"destination has {destination.Length} values; expected at least {x.Length}.", nameof(destination));
         switch (Width<T>(x.Length))
         {
-            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaleInPlace(x, scale, streaming); break;
-            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaleInPlace(x, scale, streaming); break;
-            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaleInPlace(x, scale, streaming); break;
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.Scale(x, scale, offset, destination, streaming); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Scale(x, scale, offset, destination, streaming); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.Scale(x, scale, offset, destination, streaming); break;
         }
     }
 
