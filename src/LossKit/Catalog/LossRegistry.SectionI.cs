@@ -11,6 +11,7 @@ public static partial class LossRegistry
         new(LinearCrossEntropyLoss.Definition, a => new LinearCrossEntropyLoss(a.Number(CrossEntropyLoss.SmoothingParameter),
             a.Number(CrossEntropyLoss.LseSquaredParameter), a.Number(CrossEntropyLoss.SoftcapParameter),
             a.Number(CrossEntropyLoss.TemperatureParameter), a.Weight(), a.IgnoreIndex(), a.Reduction(),
-            a.Choice(LinearCrossEntropyLoss.ShiftParameter) == "true", a.Integer(LinearCrossEntropyLoss.ChunkRowsParameter))),
+            a.Choice(LinearCrossEntropyLoss.ShiftParameter) == "true", a.Integer(LinearCrossEntropyLoss.ChunkRowsParameter),
+            a.Integer(LinearCrossEntropyLoss.VocabBlockParameter))),
     ];
 }

@@ -42,6 +42,13 @@ public sealed partial class LinearCrossEntropyLoss
             rows, dim, vocab, targets, rowLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length);
         double scale = ReductionScale(denominator);
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
+        int vocabBlock = VocabBlockFor(vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        if (vocabBlock > 0)
+        {
+            double blockedTotal = VocabBlocked(hidden, weight, bias, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
+                half, hiddenHalf, weightHalf, n, scale, vocabBlock);
+            return Finish(blockedTotal, scale, n, dim, gradHidden, gradBias);
+        }
         int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         int offset = Shift ? 1 : 0;
         int threads = Parallelism.MaxThreads;
@@ -114,8 +121,16 @@ public sealed partial class LinearCrossEntropyLoss
             ChunkBuffer<T>.Return(logits);
             ArrayPool<double>.Shared.Return(losses);
         }
+        return Finish(total, scale, n, dim, gradHidden, gradBias);
+    }
+
+    /// <summary>The end of every call: ∂b scaled (it is summed unscaled), the unused last row of ∂H with shift cleared,
+    /// the reduced loss.</summary>
+    private T Finish<T>(double total, double scale, int predictions, int dim, Span<T> gradHidden, Span<T> gradBias)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (!gradBias.IsEmpty && scale != 1) TensorPrimitives.Multiply(gradBias, T.CreateTruncating(scale), gradBias);
-        if (!gradHidden.IsEmpty && Shift) gradHidden[(n * dim)..].Clear();
+        if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
@@ -148,13 +163,34 @@ public sealed partial class LinearCrossEntropyLoss
         finally { Parallelism.MaxThreads = threads; }
     }
 
-    /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
-    private sealed unsafe class ChunkGemms<T> where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>
+    private abstract unsafe class ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T* Logits, Partials, Hidden, Weight, GradHidden, GradWeight, GradBias, HiddenScratch;
+        public T* Hidden, Weight, GradHidden, GradWeight, GradBias, HiddenScratch;
         public Half* HiddenHalf, WeightHalf;
-        public int Dim, Vocab, SliceWidth, Groups, First, Rows, HiddenTasks;
+        public int Dim, Vocab, First, Rows;
         public double Scale;
+
+        /// <summary>The chunk's rows of H (R×d).</summary>
+        protected ReadOnlySpan<T> HiddenChunk => HiddenHalf == null ? new(Hidden + (long)First * Dim, Rows * Dim) : new(HiddenScratch, Rows * Dim);
+
+        /// <summary>Rows [j0, j0 + count) of W in T: the caller's own, or (Half input) converted into
+        /// <paramref name="scratch"/>, rented here and returned by the caller.</summary>
+        protected ReadOnlySpan<T> WeightRows(int j0, int count, ref T[]? scratch)
+        {
+            if (WeightHalf == null) return new(Weight + (long)j0 * Dim, count * Dim);
+            scratch = ArrayPool<T>.Shared.Rent(count * Dim);
+            Span<T> converted = scratch.AsSpan(0, count * Dim);
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(WeightHalf + (long)j0 * Dim, count * Dim), MemoryMarshal.Cast<T, float>(converted));
+            return converted;
+        }
+    }
+
+    /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
+    private sealed unsafe class ChunkGemms<T> : ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Logits, Partials;
+        public int SliceWidth, Groups, HiddenTasks;
         public readonly Action<int> LogitsAction, BackwardAction;
 
         public ChunkGemms()
@@ -178,18 +214,6 @@ public sealed partial class LinearCrossEntropyLoss
         }
 
         private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
-        private ReadOnlySpan<T> HiddenChunk => HiddenHalf == null ? new(Hidden + (long)First * Dim, Rows * Dim) : new(HiddenScratch, Rows * Dim);
-
-        /// <summary>Rows [j0, j0 + count) of W in T: the caller's own, or (Half input) converted into
-        /// <paramref name="scratch"/>, rented here and returned by the caller.</summary>
-        private ReadOnlySpan<T> WeightRows(int j0, int count, ref T[]? scratch)
-        {
-            if (WeightHalf == null) return new(Weight + (long)j0 * Dim, count * Dim);
-            scratch = ArrayPool<T>.Shared.Rent(count * Dim);
-            Span<T> converted = scratch.AsSpan(0, count * Dim);
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(WeightHalf + (long)j0 * Dim, count * Dim), MemoryMarshal.Cast<T, float>(converted));
-            return converted;
-        }
 
         /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
         private void LogitsSlice(int s)
@@ -240,7 +264,7 @@ public sealed partial class LinearCrossEntropyLoss
     }
 
     /// <summary>A chunk buffer kept between calls (one per element type), so that repeated calls do not allocate.</summary>
-    private static class ChunkBuffer<T> where T : unmanaged
+    internal static class ChunkBuffer<T> where T : unmanaged
     {
         private static T[]? s_cached;
 

@@ -53,6 +53,11 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         "rows of logits held at a time; 0 = automatic (≤ 36 MiB of scratch, 8 to 512 rows)")
     { Default = 0, Min = 0, Max = 1 << 24 };
 
+    public static readonly LossParameter VocabBlockParameter = new("vocab_block", ParameterKind.Integer,
+        "classes per vocabulary block with an online log-sum-exp (logits recomputed in the backward pass); 0 = automatic " +
+        "(whole rows of logits while at least 64 rows fit the scratch budget, else blocks of 2048); ≥ V means whole rows")
+    { Default = 0, Min = 0, Max = 1 << 30 };
+
     public static LossCard Definition { get; } = new()
     {
         Name = "linear_ce",
@@ -62,7 +67,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Gradient = "G = ∂ℓ/∂Z (ce's row gradient, chunk by chunk); ∂H = G·W, ∂W = Gᵀ·H, ∂b = Σ_n G_n",
         Reference = "Wijmans et al. 2024, Cut Your Losses in Large-Vocabulary Language Models; Hsu et al. 2024, Liger Kernel (fused linear cross-entropy); PyTorch F.cross_entropy(H @ W.T + b, y)",
         Parameters = [CrossEntropyLoss.SmoothingParameter, CrossEntropyLoss.LseSquaredParameter, CrossEntropyLoss.SoftcapParameter,
-            CrossEntropyLoss.TemperatureParameter, .. CommonParameters.Softmax, ShiftParameter, ChunkRowsParameter],
+            CrossEntropyLoss.TemperatureParameter, .. CommonParameters.Softmax, ShiftParameter, ChunkRowsParameter, VocabBlockParameter],
         Properties = LossProperties.NonNegative,
         Notes = "Inputs are hidden states H (N×d), classifier W (V×d), optional bias b (V) and class indices: use LinearCrossEntropyLoss.Compute, " +
                 "or `losskit eval --loss linear_ce` with {\"hidden\", \"weight\", \"bias\", \"targets\"}. Extra memory: one chunk of R×V logits " +
@@ -81,10 +86,13 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <param name="reduction">none, sum or mean.</param>
     /// <param name="shift">Row t of H predicts targets[t+1]: N−1 predictions from N rows.</param>
     /// <param name="chunkRows">Rows of logits computed at a time; 0 picks <see cref="AutoChunkRows"/>.</param>
+    /// <param name="vocabBlock">Classes per vocabulary block (online log-sum-exp, logits recomputed for the backward
+    /// pass); 0 = automatic (<see cref="VocabBlockFor"/>).</param>
     public LinearCrossEntropyLoss(double smoothing = 0, double lseSquared = 0, double softcap = 0, double temperature = 1,
         IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean,
-        bool shift = false, int chunkRows = 0)
+        bool shift = false, int chunkRows = 0, int vocabBlock = 0)
     {
+        VocabBlock = (int)VocabBlockParameter.Check(vocabBlock);
         Smoothing = CrossEntropyLoss.SmoothingParameter.Check(smoothing);
         LseSquared = CrossEntropyLoss.LseSquaredParameter.Check(lseSquared);
         Softcap = CrossEntropyLoss.SoftcapParameter.Check(softcap);
@@ -113,6 +121,8 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     public bool Shift { get; }
     /// <summary>Configured rows per chunk (0 = automatic).</summary>
     public int ChunkRows { get; }
+    /// <summary>Configured classes per vocabulary block (0 = automatic; see <see cref="VocabBlockFor"/>).</summary>
+    public int VocabBlock { get; }
 
     /// <inheritdoc/>
     public LossCard Card => Definition;
@@ -132,6 +142,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
             if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
             if (Shift) parts.Add("shift=true");
             if (ChunkRows != 0) parts.Add("chunk_rows=" + ChunkRows.ToString(CultureInfo.InvariantCulture));
+            if (VocabBlock != 0) parts.Add("vocab_block=" + VocabBlock.ToString(CultureInfo.InvariantCulture));
             return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
         }
     }
@@ -151,6 +162,8 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <summary>Rows per chunk for a problem with <paramref name="predictions"/> rows (N, or N−1 with shift).</summary>
     public int ChunkRowsFor(int predictions, int vocab, int dim, int elementSize)
     {
+        int block = VocabBlockFor(vocab, dim, elementSize);
+        if (block > 0) return BlockedChunkRows(predictions, vocab, dim, elementSize, block);
         int r = ChunkRows > 0 ? ChunkRows : AutoChunkRows(vocab, dim, elementSize);
         r = Math.Max(1, Math.Min(r, predictions));
         if ((long)r * (vocab + (HiddenGroups - 1L) * dim) > Array.MaxLength)

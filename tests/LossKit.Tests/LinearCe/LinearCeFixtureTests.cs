@@ -41,18 +41,19 @@ public class LinearCeFixtureTests
         }
     }
 
-    private static LinearCrossEntropyLoss Loss(Case c, int chunkRows) =>
+    private static LinearCrossEntropyLoss Loss(Case c, int chunkRows, int vocabBlock) =>
         new(c.smoothing, c.lse_sq, c.softcap, c.temperature, c.class_weight, c.ignore_index,
-            c.reduction switch { "sum" => Reduction.Sum, "none" => Reduction.None, _ => Reduction.Mean }, c.shift, chunkRows);
+            c.reduction switch { "sum" => Reduction.Sum, "none" => Reduction.None, _ => Reduction.Mean }, c.shift, chunkRows, vocabBlock);
 
     [Theory]
     [MemberData(nameof(Names))]
     public void MatchesPyTorch(string name)
     {
         Case c = s_cases.Value.Single(x => x.name == name);
-        foreach (int chunk in new[] { 0, 4 })
+        // Whole rows (automatic and 4-row chunks) and vocabulary blocks of 3 classes (online log-sum-exp, recomputed logits).
+        foreach (var (chunk, block) in new[] { (0, 0), (4, 0), (4, 3) })
         {
-            var loss = Loss(c, chunk);
+            var loss = Loss(c, chunk, block);
             var lc = new LinearCase { Rows = c.rows, Dim = c.dim, Vocab = c.vocab, Hidden = c.hidden, Weight = c.weight, Bias = c.bias ?? [], Targets = c.targets };
             LinearResult<double> r;
             double tolerance;
@@ -68,7 +69,7 @@ public class LinearCeFixtureTests
                 tolerance = 1e-5;
             }
             // Errors are relative to the largest magnitude in each array (PyTorch rounds values far below it).
-            string what = $"{name} (chunk_rows={chunk})";
+            string what = $"{name} (chunk_rows={chunk}, vocab_block={block})";
             Assert.True(LinearRun.MaxRelative([r.Loss], [c.loss]) <= tolerance, $"{what}: loss {r.Loss:R} vs {c.loss:R}");
             Assert.True(LinearRun.MaxRelative(r.PerRow, c.per_row) <= tolerance, $"{what}: per-row {LinearRun.MaxRelative(r.PerRow, c.per_row):E2}");
             Assert.True(LinearRun.MaxRelative(r.GradHidden, c.grad_hidden) <= tolerance, $"{what}: ∂H {LinearRun.MaxRelative(r.GradHidden, c.grad_hidden):E2}");
