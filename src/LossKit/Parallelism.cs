@@ -38,8 +38,7 @@ public static class Parallelism
         }
         try
         {
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                b => body(b, b * perBlock, Math.Min(rows, (b + 1) * perBlock)));
+            WorkerTeam.For(blocks, threads, b => body(b, b * perBlock, Math.Min(rows, (b + 1) * perBlock)));
         }
         catch (AggregateException e)
         {

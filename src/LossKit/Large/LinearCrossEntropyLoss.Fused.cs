@@ -148,13 +148,9 @@ public sealed partial class LinearCrossEntropyLoss
         Parallelism.MaxThreads = 1;
         try
         {
-            // Each worker takes the next task in order (the caller lists the largest first), so the threads finish
+            // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
             // within about one small task of each other.
-            int next = -1, workers = Math.Min(threads, count);
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
-            {
-                for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next)) body(i);
-            });
+            WorkerTeam.For(count, threads, body);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
         {

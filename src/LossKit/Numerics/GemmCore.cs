@@ -77,7 +77,6 @@ internal static unsafe class GemmCore<T, TKernel>
             job.PanelsM = panelsM;
             job.MItems = mItems;
             job.NParts = mItems >= threads ? 1 : Math.Min((Math.Min(NC, n) + NR - 1) / NR, (threads + mItems - 1) / mItems);
-            job.Options.MaxDegreeOfParallelism = threads;
             job.Threads = threads;
             int items = job.MItems * job.NParts;
 
@@ -98,7 +97,7 @@ internal static unsafe class GemmCore<T, TKernel>
                 job.FirstBlock = first;
                 job.EndBlock = end;
                 job.ResetPanels(panels);
-                if (threads > 1 && items > 1) Parallel.For(0, items, job.Options, job.ComputeAction);
+                if (threads > 1 && items > 1) WorkerTeam.For(items, threads, job.ComputeAction);
                 else for (int i = 0; i < items; i++) job.Compute(i);
                 first = end;
             }
@@ -177,7 +176,6 @@ internal static unsafe class GemmCore<T, TKernel>
         public int M, N, K;
         public T Alpha, Beta;
         public int KcStep, KBlocks, FirstBlock, EndBlock, PanelsM, MItems, NParts, Threads;
-        public readonly ParallelOptions Options = new();
         public readonly Action<int> ComputeAction;
 
         /// <summary>Per packed B panel of the round: 0 not packed, 1 being packed, 2 ready.</summary>

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+
+namespace LossKit;
+
+/// <summary>
+/// A fixed team of <see cref="Environment.ProcessorCount"/> − 1 background threads for LossKit's short parallel loops
+/// (GEMM blocks, loss row blocks, linear_ce tasks). After a loop its workers keep watching for the next one for
+/// <see cref="SpinMicroseconds"/> before they sleep, as OpenMP and OpenBLAS threads do, so that the many sub-millisecond
+/// loops of a training step do not each wait for a thread-pool thread to wake up (on this project's 2-core machine that
+/// wait cost a 128×784×256 GEMM its whole second core). Items are handed out in index order from a shared counter; the
+/// calling thread works too. One loop runs on the team at a time: a loop started while the team is busy (another
+/// thread's loop, or one nested in an item) runs on the thread pool through <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>.
+/// </summary>
+internal static class WorkerTeam
+{
+    /// <summary>How long an idle worker watches for the next loop before it sleeps.</summary>
+    public const int SpinMicroseconds = 200;
+
+    private static readonly long s_spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
+    private static readonly int s_workers = Math.Max(0, Environment.ProcessorCount - 1);
+    private static readonly SemaphoreSlim s_wake = new(0);
+    private static Job? s_job;
+    private static int s_generation, s_sleepers, s_busy, s_started;
+
+    /// <summary>Runs <paramref name="body"/>(i) for i in [0, count) on up to <paramref name="threads"/> threads (this one
+    /// included) and returns when all are done. Exceptions are thrown as one <see cref="AggregateException"/>.</summary>
+    public static void For(int count, int threads, Action<int> body)
+    {
+        int helpers = Math.Min(Math.Min(threads, count) - 1, s_workers);
+        if (helpers <= 0)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            return;
+        }
+        var job = new Job(body, count, helpers);
+        try
+        {
+            Start();
+            Volatile.Write(ref s_job, job);
+            Interlocked.Increment(ref s_generation);
+            int sleeping = Interlocked.Exchange(ref s_sleepers, 0);
+            if (sleeping > 0) s_wake.Release(sleeping);
+            job.Work();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref job.Completed) < count) spin.SpinOnce(sleep1Threshold: -1);
+        }
+        finally
+        {
+            Volatile.Write(ref s_job, null);
+            Volatile.Write(ref s_busy, 0);
+        }
+        if (job.Errors is { } errors) throw new AggregateException(errors);
+    }
+
+    private static void Start()
+    {
+        if (Volatile.Read(ref s_started) != 0 || Interlocked.Exchange(ref s_started, 1) != 0) return;
+        for (int w = 0; w < s_workers; w++)
+            new Thread(Worker) { IsBackground = true, Name = $"LossKit worker {w + 1}" }.Start(w);
+    }
+
+    private static void Worker(object? state)
+    {
+        int id = (int)state!;
+        int seen = Volatile.Read(ref s_generation);
+        while (true)
+        {
+            // Watch for a new loop for a while, then sleep until one is published.
+            long start = Stopwatch.GetTimestamp();
+            while (Volatile.Read(ref s_generation) == seen)
+            {
+                if (Stopwatch.GetTimestamp() - start > s_spinTicks)
+                {
+                    Interlocked.Increment(ref s_sleepers);
+                    if (Volatile.Read(ref s_generation) == seen) s_wake.Wait();
+                    start = Stopwatch.GetTimestamp();
+                }
+                else Thread.SpinWait(30);
+            }
+            seen = Volatile.Read(ref s_generation);
+            Job? job = Volatile.Read(ref s_job);
+            if (job is not null && id < job.Helpers) job.Work();
+        }
+    }
+
+    /// <summary>One loop: its items are claimed from <see cref="_next"/>; <see cref="Completed"/> counts finished ones.
+    /// A worker that arrives late finds nothing left to claim.</summary>
+    private sealed class Job(Action<int> body, int count, int helpers)
+    {
+        private int _next = -1;
+        public int Completed;
+        public readonly int Helpers = helpers;
+        public List<Exception>? Errors;
+
+        public void Work()
+        {
+            for (int i = Interlocked.Increment(ref _next); i < count; i = Interlocked.Increment(ref _next))
+            {
+                try { body(i); }
+                catch (Exception e) { lock (this) (Errors ??= []).Add(e); }
+                finally { Interlocked.Increment(ref Completed); }
+            }
+        }
+    }
+}
