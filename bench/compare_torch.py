@@ -22,9 +22,14 @@ Needs Debian's python3-torch (apt-get install -y python3-torch) and, unless
 --torch-only, the .NET SDK.
 """
 
-import argparse
-import json
 import os
+
+# Before torch is imported: OpenMP threads spinning between parallel regions otherwise contend with other threads on
+# 2 cores (see torch_mlp.py); override from the environment.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 import re
 import shlex
 import statistics
@@ -198,7 +203,7 @@ def main():
     print(f"# LossKit vs PyTorch, float32, {args.threads} thread(s)")
     print()
     print(f"- command: `{command}`")
-    print(f"- torch {torch.__version__}: {'; '.join(parallel_head)}")
+    print(f"- torch {torch.__version__}: {'; '.join(parallel_head)}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     if args.torch_only:
         print("- LossKit: skipped (--torch-only)")
     else:

@@ -23,6 +23,8 @@ Usage: /usr/bin/python3 bench/compare_torch_linear.py [--rows N] [--dim D]
 import os
 
 os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+# OpenMP threads spinning between parallel regions contend with OpenBLAS's threads on 2 cores (see torch_mlp.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -124,6 +126,7 @@ def main():
     print()
     print(f"- command: `{shlex.join([os.path.relpath(sys.argv[0])] + sys.argv[1:])}`")
     print(f"- torch {torch.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
           f"torch threads {torch.get_num_threads()}")
     print()
 
