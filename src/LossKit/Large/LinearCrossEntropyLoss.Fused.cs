@@ -41,22 +41,56 @@ public sealed partial class LinearCrossEntropyLoss
         var (n, denominator) = Validate(half ? hiddenHalf.Length : hidden.Length, half ? weightHalf.Length : weight.Length, bias.Length,
             rows, dim, vocab, targets, rowLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length);
         double scale = ReductionScale(denominator);
-        bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
         int vocabBlock = VocabBlockFor(vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        if (vocabBlock > 0)
+        double total;
+        fixed (T* pHidden = hidden)
+        fixed (T* pWeight = weight)
+        fixed (Half* pHiddenHalf = hiddenHalf)
+        fixed (Half* pWeightHalf = weightHalf)
+        fixed (T* pBias = bias)
+        fixed (int* pTargets = targets)
+        fixed (T* pGradHidden = gradHidden)
+        fixed (T* pGradWeight = gradWeight)
+        fixed (T* pGradBias = gradBias)
         {
-            double blockedTotal = VocabBlocked(hidden, weight, bias, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
-                half, hiddenHalf, weightHalf, n, scale, vocabBlock);
-            return Finish(blockedTotal, scale, n, dim, gradHidden, gradBias);
+            var io = new Pinned<T>
+            {
+                Hidden = pHidden, Weight = pWeight, HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
+                Bias = pBias, BiasLength = bias.Length, Targets = pTargets + (Shift ? 1 : 0),
+                GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+            };
+            total = vocabBlock > 0
+                ? VocabBlocked(io, rowLosses, dim, vocab, n, scale, vocabBlock)
+                : WholeRows(io, rowLosses, dim, vocab, n, scale);
         }
+        return Finish(total, scale, n, dim, gradHidden, gradBias);
+    }
+
+    /// <summary>A call's pinned inputs and outputs (null where the span is empty); <see cref="Targets"/> starts at the
+    /// first prediction's target (targets[1] with shift).</summary>
+    private unsafe struct Pinned<T> where T : unmanaged
+    {
+        public T* Hidden, Weight, Bias, GradHidden, GradWeight, GradBias;
+        public Half* HiddenHalf, WeightHalf;
+        public int* Targets;
+        public int BiasLength;
+
+        public readonly bool WantsGradient => GradHidden != null || GradWeight != null || GradBias != null;
+    }
+
+    /// <summary>Whole rows of logits, chunk by chunk: Z_c by vocabulary slices, the ce row kernel in place, then the
+    /// backward GEMMs. Returns the sum of the per-row losses.</summary>
+    private unsafe double WholeRows<T>(in Pinned<T> io, Span<T> rowLosses, int dim, int vocab, int n, double scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool wantGrad = io.WantsGradient, half = io.HiddenHalf != null;
         int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        int offset = Shift ? 1 : 0;
         int threads = Parallelism.MaxThreads;
         int sliceWidth = SliceWidth(vocab, threads);
         int slices = (vocab + sliceWidth - 1) / sliceWidth;
         int groups = HiddenGroupCount(vocab);
 
-        int partials = gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
         T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
@@ -64,37 +98,25 @@ public sealed partial class LinearCrossEntropyLoss
         try
         {
             fixed (T* pLogits = logits)
-            fixed (T* pHidden = hidden)
-            fixed (T* pWeight = weight)
-            fixed (Half* pHiddenHalf = hiddenHalf)
-            fixed (Half* pWeightHalf = weightHalf)
-            fixed (T* pBias = bias)
-            fixed (int* pTargets = targets)
             fixed (double* pLosses = losses)
-            fixed (T* pGradHidden = gradHidden)
-            fixed (T* pGradWeight = gradWeight)
-            fixed (T* pGradBias = gradBias)
             {
-                var job = new RowJob<T>(this, pLogits, pBias, bias.Length, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab));
+                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab));
                 var gemms = new ChunkGemms<T>
                 {
-                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, Hidden = pHidden, Weight = pWeight,
-                    HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
-                    HiddenScratch = pLogits + (long)chunk * vocab + partials,
-                    GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, HiddenScratch = pLogits + (long)chunk * vocab + partials,
                     Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups, Scale = scale,
                 };
+                gemms.Use(io);
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int r = Math.Min(chunk, n - c0);
                     gemms.First = c0;
                     gemms.Rows = r;
-                    if (half)
-                        TensorPrimitives.ConvertToSingle(hiddenHalf.Slice(c0 * dim, r * dim), MemoryMarshal.Cast<T, float>(new Span<T>(gemms.HiddenScratch, r * dim)));
+                    gemms.ConvertHiddenChunk();
 
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into ∂ℓ/∂z in place.
                     RunTasks(slices, threads, gemms.LogitsAction);
-                    job.Targets = pTargets + offset + c0;
+                    job.Targets = io.Targets + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
                     for (int i = 0; i < r; i++)
                     {
@@ -104,15 +126,11 @@ public sealed partial class LinearCrossEntropyLoss
                     if (!wantGrad) continue;
 
                     // ∂H_c = s·G_c·W (group partials), ∂W[slice] (+)= s·G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c.
-                    int hiddenTasks = gradHidden.IsEmpty ? 0 : groups;
-                    int sliceTasks = gradWeight.IsEmpty && gradBias.IsEmpty ? 0 : slices;
+                    int hiddenTasks = io.GradHidden == null ? 0 : groups;
+                    int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
                     gemms.HiddenTasks = hiddenTasks;
                     RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
-                    if (hiddenTasks > 0)
-                    {
-                        var dh = new Span<T>(pGradHidden + (long)c0 * dim, r * dim);
-                        for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(gemms.Partials + (long)(g - 1) * r * dim, r * dim), dh);
-                    }
+                    if (hiddenTasks > 0) gemms.AddHiddenPartials(groups);
                 }
             }
         }
@@ -121,7 +139,7 @@ public sealed partial class LinearCrossEntropyLoss
             ChunkBuffer<T>.Return(logits);
             ArrayPool<double>.Shared.Return(losses);
         }
-        return Finish(total, scale, n, dim, gradHidden, gradBias);
+        return total;
     }
 
     /// <summary>The end of every call: ∂b scaled (it is summed unscaled), the unused last row of ∂H with shift cleared,
@@ -167,6 +185,32 @@ public sealed partial class LinearCrossEntropyLoss
         public int Dim, Vocab, First, Rows;
         public double Scale;
 
+        /// <summary>Takes the call's pinned inputs and outputs.</summary>
+        public void Use(in Pinned<T> io)
+        {
+            Hidden = io.Hidden;
+            Weight = io.Weight;
+            HiddenHalf = io.HiddenHalf;
+            WeightHalf = io.WeightHalf;
+            GradHidden = io.GradHidden;
+            GradWeight = io.GradWeight;
+            GradBias = io.GradBias;
+        }
+
+        /// <summary>Half input: converts the current chunk of H to float in <see cref="HiddenScratch"/>.</summary>
+        public void ConvertHiddenChunk()
+        {
+            if (HiddenHalf != null)
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(HiddenHalf + (long)First * Dim, Rows * Dim), new Span<float>((float*)HiddenScratch, Rows * Dim));
+        }
+
+        /// <summary>∂H_c += the ∂H partial sums of groups 1..groups−1 (in <paramref name="partials"/>, R×d each), in group order.</summary>
+        protected void AddPartials(T* partials, int groups)
+        {
+            var dh = new Span<T>(GradHidden + (long)First * Dim, Rows * Dim);
+            for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(partials + (long)(g - 1) * Rows * Dim, Rows * Dim), dh);
+        }
+
         /// <summary>The chunk's rows of H (R×d).</summary>
         protected ReadOnlySpan<T> HiddenChunk => HiddenHalf == null ? new(Hidden + (long)First * Dim, Rows * Dim) : new(HiddenScratch, Rows * Dim);
 
@@ -210,6 +254,8 @@ public sealed partial class LinearCrossEntropyLoss
         }
 
         private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
+
+        public void AddHiddenPartials(int groups) => AddPartials(Partials, groups);
 
         /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
         private void LogitsSlice(int s)

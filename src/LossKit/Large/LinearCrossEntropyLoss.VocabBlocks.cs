@@ -49,54 +49,38 @@ public sealed partial class LinearCrossEntropyLoss
     /// thread and the groups' ∂H partial sums are added in group order, so results do not depend on the thread count.
     /// Returns the sum of the per-row losses.
     /// </summary>
-    private unsafe double VocabBlocked<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias,
-        bool half, ReadOnlySpan<Half> hiddenHalf, ReadOnlySpan<Half> weightHalf, int n, double scale, int block)
+    private unsafe double VocabBlocked<T>(in Pinned<T> io, Span<T> rowLosses, int dim, int vocab, int n, double scale, int block)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
-        int elementSize = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        int chunk = BlockedChunkRows(n, vocab, dim, elementSize, block);
+        bool half = io.HiddenHalf != null;
+        int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
         int groups = BlockGroups(vocab, block);
         int threads = Parallelism.MaxThreads;
-        int offset = Shift ? 1 : 0;
         long logitsLength = (long)groups * chunk * block;
-        int partials = gradHidden.IsEmpty ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
         double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + 3 * chunk);
-        T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
         double total = 0;
         try
         {
             fixed (T* pBuffer = buffer)
-            fixed (T* pHidden = hidden)
-            fixed (T* pWeight = weight)
-            fixed (Half* pHiddenHalf = hiddenHalf)
-            fixed (Half* pWeightHalf = weightHalf)
-            fixed (T* pBias = bias)
-            fixed (int* pTargets = targets)
             fixed (double* pStats = stats)
-            fixed (T* pGradHidden = gradHidden)
-            fixed (T* pGradWeight = gradWeight)
-            fixed (T* pGradBias = gradBias)
             {
                 var work = new VocabBlockWork<T>(this)
                 {
                     Logits = pBuffer, Partials = pBuffer + logitsLength, HiddenScratch = pBuffer + logitsLength + partials,
-                    Hidden = pHidden, Weight = pWeight, HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
-                    Bias = bias.IsEmpty ? null : pBias, States = pStats, RowFinal = pStats + groups * chunk * BlockState.Count,
-                    GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+                    Bias = io.BiasLength == 0 ? null : io.Bias, States = pStats, RowFinal = pStats + groups * chunk * BlockState.Count,
                     Dim = dim, Vocab = vocab, Block = block, Groups = groups, Chunk = chunk, Scale = scale,
-                    ClassWeights = classWeights, WeightSum = WeightSum(vocab),
+                    ClassWeights = _weight?.Select(T.CreateTruncating).ToArray(), WeightSum = WeightSum(vocab),
                 };
+                work.Use(io);
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int r = Math.Min(chunk, n - c0);
                     work.First = c0;
                     work.Rows = r;
-                    work.Targets = pTargets + offset + c0;
-                    if (half)
-                        TensorPrimitives.ConvertToSingle(hiddenHalf.Slice(c0 * dim, r * dim), new Span<float>((float*)work.HiddenScratch, r * dim));
+                    work.Targets = io.Targets + c0;
+                    work.ConvertHiddenChunk();
 
                     RunTasks(groups, threads, work.StatisticsAction);
                     for (int i = 0; i < r; i++)
@@ -105,14 +89,10 @@ public sealed partial class LinearCrossEntropyLoss
                         total += loss;
                         if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(loss);
                     }
-                    if (!wantGrad) continue;
+                    if (!io.WantsGradient) continue;
 
                     RunTasks(groups, threads, work.BackwardAction);
-                    if (!gradHidden.IsEmpty)
-                    {
-                        var dh = new Span<T>(pGradHidden + (long)c0 * dim, r * dim);
-                        for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(work.Partials + (long)(g - 1) * r * dim, r * dim), dh);
-                    }
+                    if (io.GradHidden != null) work.AddHiddenPartials();
                 }
             }
         }
@@ -188,6 +168,8 @@ public sealed partial class LinearCrossEntropyLoss
             StatisticsAction = Statistics;
             BackwardAction = Backward;
         }
+
+        public void AddHiddenPartials() => AddPartials(Partials, Groups);
 
         /// <summary>Blocks [b0, b1) of group g: a contiguous share of the ⌈V/block⌉ blocks.</summary>
         private (int B0, int B1) GroupBlocks(int g)

@@ -64,6 +64,23 @@ internal static class LinearRun
     }
 
     /// <summary>max_i |a_i − e_i| / max(1e-300, max_j |e_j|): relative to the array's largest magnitude.</summary>
+    /// <summary>Finite differences in double over H, W and b together against the call's gradients.</summary>
+    public static void AssertGradientCheck(LinearCrossEntropyLoss loss, LinearCase c)
+    {
+        int rows = c.Rows, dim = c.Dim, vocab = c.Vocab, nh = c.Hidden.Length, nw = c.Weight.Length;
+        double[] point = [.. c.Hidden, .. c.Weight, .. c.Bias];
+        double F(double[] x, double[]? g)
+        {
+            var h = x.AsSpan(0, nh);
+            var w = x.AsSpan(nh, nw);
+            var b = x.AsSpan(nh + nw, vocab);
+            if (g is null) return loss.Compute(h, w, b, rows, dim, vocab, c.Targets);
+            return loss.Compute(h, w, b, rows, dim, vocab, c.Targets, default, g.AsSpan(0, nh), g.AsSpan(nh, nw), g.AsSpan(nh + nw, vocab));
+        }
+        var result = GradientCheck.Check(F, point, loss.Spec);
+        Assert.True(result.Passed, result.ToString());
+    }
+
     public static double MaxRelative(ReadOnlySpan<double> actual, ReadOnlySpan<double> expected)
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -31,7 +31,7 @@ public class LinearCeTests
         return (LinearCrossEntropyLoss)LossRegistry.Create(spec);
     }
 
-    private static LinearCase Case(string spec, int rows, int dim, int vocab, int seed = 7)
+    internal static LinearCase Case(string spec, int rows, int dim, int vocab, int seed = 7)
     {
         int ignore = spec.Contains("ignore_index=3") ? 3 : spec.Contains("ignore_index=2") ? 2 : -100;
         var c = LinearCase.Random(seed, rows, dim, vocab, scale: 2, ignoreEvery: rows > 4 ? 4 : 0, ignoreIndex: ignore);
@@ -89,18 +89,7 @@ public class LinearCeTests
         const int rows = 5, dim = 3, vocab = 29;
         var loss = Create(spec, vocab, chunkRows: 2);
         var c = Case(spec, rows, dim, vocab, seed: 11);
-        int nh = c.Hidden.Length, nw = c.Weight.Length;
-        double[] point = [.. c.Hidden, .. c.Weight, .. c.Bias];
-        double F(double[] x, double[]? g)
-        {
-            var h = x.AsSpan(0, nh);
-            var w = x.AsSpan(nh, nw);
-            var b = x.AsSpan(nh + nw, vocab);
-            if (g is null) return loss.Compute(h, w, b, rows, dim, vocab, c.Targets);
-            return loss.Compute(h, w, b, rows, dim, vocab, c.Targets, default, g.AsSpan(0, nh), g.AsSpan(nh, nw), g.AsSpan(nh + nw, vocab));
-        }
-        var result = GradientCheck.Check(F, point, loss.Spec);
-        Assert.True(result.Passed, result.ToString());
+        LinearRun.AssertGradientCheck(loss, c);
     }
 
     [Fact]
