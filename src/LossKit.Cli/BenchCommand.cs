@@ -149,7 +149,7 @@ internal static class BenchCommand
     /// <c>*_peak_rss_delta_bytes</c>: growth of the process's peak resident set (VmHWM) over that first call (inputs and
     /// outputs are written before it, so they are resident already). <c>*_cpu_seconds_median</c>: process CPU time
     /// (all threads) per call, a steadier measure than wall time on a shared machine.</summary>
-    public sealed record LinearResult(string loss, int rows, int dim, int classes, int threads, int chunk_rows, double seconds_median,
+    public sealed record LinearResult(string loss, int rows, int dim, int classes, int threads, int chunk_rows, int vocab_block, double seconds_median,
         double forward_seconds_median, double gbps, double copy_gbps, double fraction_of_copy, double gflops,
         double fused_seconds_median, double materialized_seconds_median, double materialized_gflops, double fused_over_materialized,
         long fused_extra_bytes, long materialized_extra_bytes, long fused_peak_rss_delta_bytes, long materialized_peak_rss_delta_bytes,
@@ -209,7 +209,7 @@ internal static class BenchCommand
         copy += Median(runs, () => ParallelCopy(weight, gradWeight, threads));
         double gbps = bytes / fused / 1e9, copyGbps = bytes / copy / 1e9;
         int chunk = loss.ChunkRowsFor(loss.Shift ? rows - 1 : rows, classes, dim, sizeof(float));
-        return new LinearResult(loss.Spec, rows, dim, classes, threads, chunk, fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
+        return new LinearResult(loss.Spec, rows, dim, classes, threads, chunk, loss.VocabBlockFor(classes, dim, sizeof(float)), fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
             fused, full, full > 0 ? flops / full / 1e9 : 0, full > 0 ? fused / full : 0,
             fusedBytes, materializedBytes, fusedRss, materializedRss, fusedCpu, fullCpu, runs);
     }

@@ -79,11 +79,12 @@ public class LinearCeCliTests
         using var doc = JsonDocument.Parse(output);
         var r = doc.RootElement;
         foreach (string field in new[] { "loss", "rows", "classes", "threads", "seconds_median", "forward_seconds_median", "gbps", "copy_gbps", "fraction_of_copy",
-                     "dim", "gflops", "fused_seconds_median", "materialized_seconds_median", "fused_extra_bytes", "materialized_extra_bytes" })
+                     "dim", "chunk_rows", "vocab_block", "gflops", "fused_seconds_median", "materialized_seconds_median", "fused_extra_bytes", "materialized_extra_bytes" })
             Assert.True(r.TryGetProperty(field, out _), field);
         Assert.Equal("linear_ce", r.GetProperty("loss").GetString());
         Assert.Equal(16, r.GetProperty("dim").GetInt32());
         Assert.True(r.GetProperty("fused_seconds_median").GetDouble() > 0);
+        Assert.Equal(0, r.GetProperty("vocab_block").GetInt32());
         Assert.True(r.GetProperty("materialized_seconds_median").GetDouble() > 0);
         // The materialised path allocates at least the logits and their gradient.
         Assert.True(r.GetProperty("materialized_extra_bytes").GetInt64() >= 2L * 70 * 300 * sizeof(float));
@@ -109,5 +110,6 @@ public class LinearCeCliTests
         Assert.Equal(0, code);
         Assert.Contains("linear_ce(shift=true)", output);
         Assert.Contains("chunk_rows", output);
+        Assert.Contains("vocab_block", output);
     }
 }
