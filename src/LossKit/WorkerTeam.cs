@@ -9,7 +9,7 @@ namespace LossKit;
 /// loops of a training step do not each wait for a thread-pool thread to wake up (on this project's 2-core machine that
 /// wait cost a 128×784×256 GEMM its whole second core). Items are handed out in index order from a shared counter; the
 /// calling thread works too. One loop runs on the team at a time: a loop started while the team is busy (another
-/// thread's loop, or one nested in an item) runs on the thread pool through <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>.
+/// thread's loop, or one nested in an item) runs the same way on thread-pool threads.
 /// </summary>
 internal static class WorkerTeam
 {
@@ -32,12 +32,14 @@ internal static class WorkerTeam
             for (int i = 0; i < count; i++) body(i);
             return;
         }
+        var job = new Job(body, count, helpers);
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            // The team is taken: the same loop on thread-pool threads (same item order, same error handling).
+            Parallel.For(0, helpers + 1, new ParallelOptions { MaxDegreeOfParallelism = helpers + 1 }, _ => job.Work());
+            if (job.Errors is { } poolErrors) throw new AggregateException(poolErrors);
             return;
         }
-        var job = new Job(body, count, helpers);
         try
         {
             Start();

@@ -166,8 +166,13 @@ public class FamilyTests
             {
                 var g = new double[z.Length];
                 LossRegistry.CreateClassification(spec).Compute<double>(z, K, y, default, g);
+                // Relative to the row's gradient size: compsum's gradient reaches ~2e4 at these logits (seed 2441), where
+                // double rounding alone leaves ~3e-12 of an exact zero.
                 for (int r = 0; r < 3; r++)
-                    if (Math.Abs(g.AsSpan(r * K, K).ToArray().Sum()) > 1e-12) return false;
+                {
+                    double[] row = g.AsSpan(r * K, K).ToArray();
+                    if (Math.Abs(row.Sum()) > 1e-14 * Math.Max(1, row.Sum(Math.Abs))) return false;
+                }
             }
             return true;
         }
