@@ -30,7 +30,7 @@ internal sealed class WorkbenchOptions
 
     public Option<bool?> FusedHead { get; } = new("--fused-head")
     {
-        Description = "Fuse the output layer with the loss: linear_ce (loss ce only), never holding the batch's logits. Same results up to rounding order.",
+        Description = "Fuse the output layer with the loss: linear_ce (loss ce only), never holding the batch's logits. Bit-identical results.",
         Arity = ArgumentArity.ZeroOrOne,
     };
 

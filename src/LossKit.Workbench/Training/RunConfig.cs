@@ -91,8 +91,9 @@ public sealed record RunConfig
 
     /// <summary>Train the output layer and the loss as one <see cref="LossKit.Large.LinearCrossEntropyLoss"/> call
     /// (<c>linear_ce</c>: logits in row chunks, never the whole batch's) instead of a GEMM, the loss and two more GEMMs.
-    /// Needs the loss <c>ce</c> (any of its options). The same computation up to floating-point rounding order; a
-    /// configuration with it is a different run (its own key) only because it is timed differently.</summary>
+    /// Needs the loss <c>ce</c> (any of its options). The same computation in the same order: the run record is
+    /// bit-identical to the unfused run's (timings aside); a configuration with it has its own key only because it is
+    /// timed differently.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool FusedHead { get; init; }
 
@@ -123,13 +124,14 @@ public sealed record RunConfig
     }
 
     /// <summary>The fused output layer for <see cref="FusedHead"/>: <c>linear_ce</c> with the options of the <c>ce</c>
-    /// loss <see cref="CreateLoss"/> returns.</summary>
+    /// loss <see cref="CreateLoss"/> returns, one chunk per batch.</summary>
     public LossKit.Large.LinearCrossEntropyLoss CreateFusedHead()
     {
         if (CreateLoss() is not CrossEntropyLoss ce)
             throw new ArgumentException($"loss '{Loss}': the fused head needs the loss ce.");
+        // One chunk per batch: then every product and sum runs in the unfused path's order and the two give the same bits.
         return new LossKit.Large.LinearCrossEntropyLoss(ce.Smoothing, ce.LseSquared, ce.SoftcapValue, ce.TemperatureValue,
-            ce.Weight, ce.IgnoreIndex, ce.Reduction);
+            ce.Weight, ce.IgnoreIndex, ce.Reduction, chunkRows: BatchSize);
     }
 
     public ModelSpec ParseModel() => ModelSpec.Parse(Model);

@@ -63,7 +63,7 @@ public sealed partial class LinearCrossEntropyLoss
                 ? VocabBlocked(io, rowLosses, dim, vocab, n, scale, vocabBlock)
                 : WholeRows(io, rowLosses, dim, vocab, n, scale);
         }
-        return Finish(total, scale, n, dim, gradHidden, gradBias);
+        return Finish(total, scale, n, dim, gradHidden);
     }
 
     /// <summary>A call's pinned inputs and outputs (null where the span is empty); <see cref="Targets"/> starts at the
@@ -100,11 +100,11 @@ public sealed partial class LinearCrossEntropyLoss
             fixed (T* pLogits = logits)
             fixed (double* pLosses = losses)
             {
-                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab));
+                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab), scale);
                 var gemms = new ChunkGemms<T>
                 {
                     Logits = pLogits, Partials = pLogits + (long)chunk * vocab, HiddenScratch = pLogits + (long)chunk * vocab + partials,
-                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups, Scale = scale,
+                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups,
                 };
                 gemms.Use(io);
                 for (int c0 = 0; c0 < n; c0 += chunk)
@@ -125,7 +125,7 @@ public sealed partial class LinearCrossEntropyLoss
                     }
                     if (!wantGrad) continue;
 
-                    // ∂H_c = s·G_c·W (group partials), ∂W[slice] (+)= s·G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c.
+                    // ∂H_c = G_c·W (group partials), ∂W[slice] (+)= G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c (G_c = s·∂ℓ/∂Z_c).
                     int hiddenTasks = io.GradHidden == null ? 0 : groups;
                     int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
                     gemms.HiddenTasks = hiddenTasks;
@@ -142,12 +142,10 @@ public sealed partial class LinearCrossEntropyLoss
         return total;
     }
 
-    /// <summary>The end of every call: ∂b scaled (it is summed unscaled), the unused last row of ∂H with shift cleared,
-    /// the reduced loss.</summary>
-    private T Finish<T>(double total, double scale, int predictions, int dim, Span<T> gradHidden, Span<T> gradBias)
+    /// <summary>The end of every call: the unused last row of ∂H with shift cleared, the reduced loss.</summary>
+    private T Finish<T>(double total, double scale, int predictions, int dim, Span<T> gradHidden)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!gradBias.IsEmpty && scale != 1) TensorPrimitives.Multiply(gradBias, T.CreateTruncating(scale), gradBias);
         if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
@@ -183,7 +181,6 @@ public sealed partial class LinearCrossEntropyLoss
         public T* Hidden, Weight, GradHidden, GradWeight, GradBias, HiddenScratch;
         public Half* HiddenHalf, WeightHalf;
         public int Dim, Vocab, First, Rows;
-        public double Scale;
 
         /// <summary>Takes the call's pinned inputs and outputs.</summary>
         public void Use(in Pinned<T> io)
@@ -286,7 +283,7 @@ public sealed partial class LinearCrossEntropyLoss
                     try
                     {
                         MultiplyStrided<T>(Columns(j0 + s0, len), Vocab, WeightRows(j0 + s0, len, ref scratch), Dim,
-                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, alpha: Scale, beta: s0 == 0 ? 0 : 1);
+                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, beta: s0 == 0 ? 0 : 1);
                     }
                     finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
                 }
@@ -295,7 +292,7 @@ public sealed partial class LinearCrossEntropyLoss
             var (k0, cols) = Slice(i - HiddenTasks);
             if (GradWeight != null)
                 MultiplyStrided<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
-                    cols, Dim, Rows, transposeA: true, alpha: Scale, beta: First == 0 ? 0 : 1);
+                    cols, Dim, Rows, transposeA: true, beta: First == 0 ? 0 : 1);
             if (GradBias != null)
             {
                 var acc = new Span<T>(GradBias + k0, cols);
@@ -325,7 +322,7 @@ public sealed partial class LinearCrossEntropyLoss
 
     /// <summary>The ce row kernel over a block of a chunk's logit rows, in place.</summary>
     private sealed unsafe class RowJob<T>(LinearCrossEntropyLoss owner, T* logits, T* bias, int biasLength, double* losses, int vocab,
-        bool wantGrad, T[]? classWeights, double weightSum) where T : unmanaged, IFloatingPointIeee754<T>
+        bool wantGrad, T[]? classWeights, double weightSum, double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         public int* Targets;
 
@@ -338,7 +335,7 @@ public sealed partial class LinearCrossEntropyLoss
                 var b = new ReadOnlySpan<T>(bias, biasLength);
                 for (int r = start; r < end; r++)
                     losses[r] = owner.RowLoss(new Span<T>(logits + (long)r * vocab, vocab), b, Targets[r], wantGrad,
-                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum);
+                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum, scale);
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
@@ -346,11 +343,14 @@ public sealed partial class LinearCrossEntropyLoss
 
     /// <summary>
     /// One row of logits z (without the bias yet): returns ce's loss and, when <paramref name="wantGrad"/>, overwrites
-    /// z with ∂ℓ/∂z (unscaled: the sum's gradient). The same math as <see cref="Classification.CrossEntropyLoss"/>
-    /// (target logit and smoothing sum read before the Σexp pass stores exp(z − max) over z); an ignored row becomes
-    /// zeros, a row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
+    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The same math, in the same order of
+    /// operations, as <see cref="Classification.CrossEntropyLoss"/>'s kernel (target logit and smoothing sum read before
+    /// the Σexp pass stores exp(z − max) over z; one rescaling pass that also adds the unweighted smoothing constant;
+    /// then the target), so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a
+    /// row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
     /// </summary>
-    private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum)
+    private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum,
+        double scale)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y == IgnoreIndex)
@@ -390,13 +390,11 @@ public sealed partial class LinearCrossEntropyLoss
         if (wantGrad)
         {
             double a = hard + eps / k * weightSum + 2 * LseSquared * lse;
-            VecRow.ScaleInPlace(z, T.CreateTruncating(a / double.CreateTruncating(sumExp)), streaming: false);
-            if (hard != 0) z[y] -= T.CreateTruncating(hard);
-            if (eps > 0)
-            {
-                if (classWeights is null) TensorPrimitives.Add(z, T.CreateTruncating(-eps / k), z);
-                else VecRow.AddScaled(z, T.CreateTruncating(-eps / k), classWeights);
-            }
+            bool foldSmoothing = eps > 0 && classWeights is null;
+            VecRow.Scale(z, T.CreateTruncating(scale * a / double.CreateTruncating(sumExp)),
+                foldSmoothing ? T.CreateTruncating(-scale * (eps / k)) : T.Zero, z, streaming: false);
+            if (hard != 0) z[y] -= T.CreateTruncating(scale * hard);
+            if (eps > 0 && classWeights is not null) VecRow.AddScaled(z, T.CreateTruncating(-scale * (eps / k)), classWeights);
             if (transform) ChainTransform(z, scratch);
         }
         return loss;

@@ -43,7 +43,7 @@ public sealed partial class LinearCrossEntropyLoss
     /// The chunked computation with the vocabulary in blocks as well (Cut Cross-Entropy's scheme): per chunk of rows,
     /// pass 1 computes each block's logits and folds them into an online log-sum-exp per row (running max, Σexp,
     /// the smoothing sum and the target logit); pass 2 recomputes each block's logits, turns them into ∂ℓ/∂z with the
-    /// row's final statistics and feeds them to ∂W, ∂b and ∂H. Scratch is R×block logits per group instead of R×V;
+    /// row's final statistics (times the reduction's factor s) and feeds them to ∂W, ∂b and ∂H. Scratch is R×block logits per group instead of R×V;
     /// the price is the second logits GEMM (8·N·d·V flops instead of 6). The blocks are split into at most
     /// <see cref="HiddenGroups"/> contiguous groups fixed by V and the block size; a group's blocks run in order on one
     /// thread and the groups' ∂H partial sums are added in group order, so results do not depend on the thread count.
@@ -158,6 +158,8 @@ public sealed partial class LinearCrossEntropyLoss
         /// <summary>Per chunk row after pass 1: max, coefficient a/Σexp, the target logit.</summary>
         public double* RowFinal;
         public int Block, Groups, Chunk;
+        /// <summary>The reduction's factor s: pass 2 writes s·∂ℓ/∂z, as the whole-row kernel does.</summary>
+        public double Scale;
         public T[]? ClassWeights;
         public double WeightSum;
         public readonly Action<int> StatisticsAction, BackwardAction;
@@ -260,12 +262,12 @@ public sealed partial class LinearCrossEntropyLoss
             double hard = (1 - eps) * wy;
             double loss = (hard != 0 ? hard * (lse - zy) : 0) + lambda * lse * lse;
             if (eps > 0) loss += eps / k * (WeightSum * (lse - m) - s[2]);
-            final[1] = (hard + eps / k * WeightSum + 2 * lambda * lse) / sumExp;
+            final[1] = Scale * (hard + eps / k * WeightSum + 2 * lambda * lse) / sumExp;
             return loss;
         }
 
-        /// <summary>Pass 2 for group g: each block's logits again, turned into G = ∂ℓ/∂z with the rows' final statistics,
-        /// then ∂W[block] (+)= s·Gᵀ·H_c, ∂b[block] += Σ_rows G and the group's ∂H partial sum += s·G·W[block].</summary>
+        /// <summary>Pass 2 for group g: each block's logits again, turned into G = s·∂ℓ/∂z with the rows' final statistics,
+        /// then ∂W[block] (+)= Gᵀ·H_c, ∂b[block] += Σ_rows G and the group's ∂H partial sum += G·W[block].</summary>
         private void Backward(int g)
         {
             var (b0, b1) = GroupBlocks(g);
@@ -289,15 +291,12 @@ public sealed partial class LinearCrossEntropyLoss
                         Span<T> transformed = scratch is null ? default : scratch.AsSpan(0, count);
                         Prepare(row, j0, count, transformed);
                         VecRow.SumExp<T>(row, T.CreateTruncating(m), row);
-                        VecRow.ScaleInPlace(row, T.CreateTruncating(RowFinal[3 * r + 1]), streaming: false);
+                        T smoothing = T.CreateTruncating(-Scale * (eps / Vocab));
+                        VecRow.Scale(row, T.CreateTruncating(RowFinal[3 * r + 1]), eps > 0 && w.IsEmpty ? smoothing : T.Zero, row, streaming: false);
                         int y = Targets[r];
                         double wy = _owner._weight is null ? 1 : _owner._weight[y];
-                        if (y >= j0 && y < j0 + count) row[y - j0] -= T.CreateTruncating((1 - eps) * wy);
-                        if (eps > 0)
-                        {
-                            if (w.IsEmpty) TensorPrimitives.Add(row, T.CreateTruncating(-eps / Vocab), row);
-                            else VecRow.AddScaled(row, T.CreateTruncating(-eps / Vocab), w);
-                        }
+                        if (y >= j0 && y < j0 + count) row[y - j0] -= T.CreateTruncating(Scale * ((1 - eps) * wy));
+                        if (eps > 0 && !w.IsEmpty) VecRow.AddScaled(row, smoothing, w);
                         if (transform) _owner.ChainTransform(row, transformed);
                     }
                     T[]? wScratch = null;
@@ -306,9 +305,9 @@ public sealed partial class LinearCrossEntropyLoss
                         ReadOnlySpan<T> wRows = WeightRows(j0, count, ref wScratch);
                         if (GradWeight != null)
                             Multiply<T>(z, HiddenChunk, new Span<T>(GradWeight + (long)j0 * Dim, count * Dim), count, Dim, Rows,
-                                transposeA: true, alpha: Scale, beta: First == 0 ? 0 : 1);
+                                transposeA: true, beta: First == 0 ? 0 : 1);
                         if (GradHidden != null)
-                            Multiply<T>(z, wRows, new Span<T>(partial, Rows * Dim), Rows, Dim, count, alpha: Scale, beta: b == b0 ? 0 : 1);
+                            Multiply<T>(z, wRows, new Span<T>(partial, Rows * Dim), Rows, Dim, count, beta: b == b0 ? 0 : 1);
                     }
                     finally { if (wScratch is not null) ArrayPool<T>.Shared.Return(wScratch); }
                     if (GradBias != null)

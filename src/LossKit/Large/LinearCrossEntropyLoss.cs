@@ -16,9 +16,10 @@ namespace LossKit.Large;
 /// <b>without ever holding the N×V logits</b>.
 /// <para>The rows are processed in chunks of R rows (<see cref="ChunkRows"/>): the chunk's logits
 /// <c>Z_c = H_c·Wᵀ</c> come from <see cref="Gemm"/>, the cross-entropy row kernel turns them in place into
-/// their gradient <c>G_c = ∂ℓ/∂Z_c</c> (every <c>ce</c> option), and then <c>∂H_c = s·G_c·W</c>,
-/// <c>∂W += s·G_cᵀ·H_c</c> and <c>∂b += s·Σ_rows G_c</c>, where s is the reduction factor of the whole batch
-/// (1/Σ w_{y_n} for the mean, known from the targets before the pass). Extra memory is one chunk of logits,
+/// their gradient <c>G_c = s·∂ℓ/∂Z_c</c> (every <c>ce</c> option; s is the reduction factor of the whole batch,
+/// 1/Σ w_{y_n} for the mean, known from the targets before the pass), and then <c>∂H_c = G_c·W</c>,
+/// <c>∂W += G_cᵀ·H_c</c> and <c>∂b += Σ_rows G_c</c>. The row kernel is <c>ce</c>'s arithmetic in <c>ce</c>'s order,
+/// so with one chunk the results are bit for bit those of GEMM + <see cref="CrossEntropyLoss"/> + GEMMs. Extra memory is one chunk of logits,
 /// R×V values plus 3 R×d blocks of ∂H partial sums (at most 36 MiB with the automatic chunk size), plus the GEMM's
 /// packing buffers (about 8.4 MiB per concurrently running GEMM, i.e. per thread).</para>
 /// <para>The semantics are <see cref="CrossEntropyLoss"/>'s (PyTorch <c>F.cross_entropy(H @ W.T + b, y)</c>):

@@ -15,21 +15,16 @@ public class FusedHeadTests
     [InlineData("mlp:48", "ce(smoothing=0.1)")]
     [InlineData("linear", "ce")]
     [InlineData("mlp:32", "ce(lse_sq=0.01,temperature=2)")]
-    public void FusedHeadMatchesTheUnfusedPathUpToRounding(string model, string loss)
+    [InlineData("mlp:32", "ce(softcap=5,smoothing=0.05)")]
+    [InlineData("mlp:16", "ce(weight=[1,2,1,1,0.5,1,1,1,3,1],smoothing=0.2)")]
+    public void FusedHeadGivesTheUnfusedRecordBitForBit(string model, string loss)
     {
-        var plain = Trainer.Run(Config(model, loss));
-        var fused = Trainer.Run(Config(model, loss) with { FusedHead = true });
-        Assert.Equal(plain.Epochs.Count, fused.Epochs.Count);
-        for (int e = 0; e < plain.Epochs.Count; e++)
-        {
-            double a = plain.Epochs[e].TrainLoss, b = fused.Epochs[e].TrainLoss;
-            Assert.True(Math.Abs(a - b) <= 1e-6 * Math.Abs(a), $"epoch {e + 1}: train loss {a:R} unfused, {b:R} fused");
-            double va = plain.Epochs[e].ValLoss, vb = fused.Epochs[e].ValLoss;
-            Assert.True(Math.Abs(va - vb) <= 1e-6 * Math.Abs(va), $"epoch {e + 1}: validation loss {va:R} unfused, {vb:R} fused");
-        }
-        Assert.Equal(plain.Test.Accuracy, fused.Test.Accuracy);
-        Assert.Equal(plain.Test.Nll, fused.Test.Nll, 1e-6);
+        // 1078 training rows in batches of 50: the last batch has 28 rows, so the mean's factor is not a power of two.
+        var plain = Trainer.Run(Config(model, loss)).WithoutTimings();
+        var fused = Trainer.Run(Config(model, loss) with { FusedHead = true }).WithoutTimings();
         Assert.NotEqual(plain.Key, fused.Key);
+        Assert.True(fused.Config.FusedHead);
+        Assert.Equal(plain.ToJson(), (fused with { Key = plain.Key, Config = plain.Config }).ToJson());
     }
 
     [Fact]
