@@ -21,6 +21,7 @@ internal static class WorkerTeam
     private static readonly SemaphoreSlim s_wake = new(0);
     private static Job? s_job;
     private static int s_generation, s_sleepers, s_busy, s_started;
+    private static readonly ContextCallback s_work = state => ((Job)state!).Work();
 
     /// <summary>Runs <paramref name="body"/>(i) for i in [0, count) on up to <paramref name="threads"/> threads (this one
     /// included) and returns when all are done. Exceptions are thrown as one <see cref="AggregateException"/>.</summary>
@@ -63,7 +64,7 @@ internal static class WorkerTeam
     {
         if (Volatile.Read(ref s_started) != 0 || Interlocked.Exchange(ref s_started, 1) != 0) return;
         for (int w = 0; w < s_workers; w++)
-            new Thread(Worker) { IsBackground = true, Name = $"LossKit worker {w + 1}" }.Start(w);
+            new Thread(Worker) { IsBackground = true, Name = $"LossKit worker {w + 1}" }.UnsafeStart(w);   // no inherited context: each loop brings its own
     }
 
     private static void Worker(object? state)
@@ -86,7 +87,12 @@ internal static class WorkerTeam
             }
             seen = Volatile.Read(ref s_generation);
             Job? job = Volatile.Read(ref s_job);
-            if (job is not null && id < job.Helpers) job.Work();
+            if (job is not null && id < job.Helpers)
+            {
+                // In the caller's execution context, so that its async-locals (Parallelism.MaxThreads) hold in the items.
+                if (job.Context is { } context) ExecutionContext.Run(context, s_work, job);
+                else job.Work();
+            }
         }
     }
 
@@ -97,6 +103,7 @@ internal static class WorkerTeam
         private int _next = -1;
         public int Completed;
         public readonly int Helpers = helpers;
+        public readonly ExecutionContext? Context = ExecutionContext.Capture();
         public List<Exception>? Errors;
 
         public void Work()

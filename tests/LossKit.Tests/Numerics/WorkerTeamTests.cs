@@ -68,4 +68,27 @@ public class WorkerTeamTests
         }
         Assert.True(most >= 2, $"at most {most} thread ran the items");
     }
+
+    [Fact]
+    public void ItemsSeeTheCallersMaxThreads()
+    {
+        if (Environment.ProcessorCount < 2) return;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            int caller = Environment.CurrentManagedThreadId;
+            bool onOtherThread = false;
+            for (int attempt = 0; attempt < 5 && !onOtherThread; attempt++)
+            {
+                var seen = new System.Collections.Concurrent.ConcurrentBag<(int Thread, int MaxThreads)>();
+                // Called with 2 threads while the caller's own setting says 1 (as linear_ce's task loop does).
+                WorkerTeam.For(64, 2, _ => { seen.Add((Environment.CurrentManagedThreadId, Parallelism.MaxThreads)); Thread.SpinWait(20_000); });
+                Assert.All(seen, v => Assert.Equal(1, v.MaxThreads));
+                onOtherThread = seen.Any(v => v.Thread != caller);
+            }
+            Assert.True(onOtherThread, "no item ran on a second thread");
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
 }
