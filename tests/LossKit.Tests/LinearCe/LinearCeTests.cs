@@ -150,32 +150,6 @@ public class LinearCeTests
     }
 
     [Fact]
-    public void ExtraMemoryIsAChunkNotTheLogits()
-    {
-        const int rows = 4096, dim = 64, vocab = 8192;
-        var rng = new Random(1);
-        float[] h = new float[rows * dim], w = new float[vocab * dim];
-        for (int i = 0; i < h.Length; i++) h[i] = (float)(rng.NextDouble() - 0.5);
-        for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() - 0.5);
-        int[] y = Enumerable.Range(0, rows).Select(_ => rng.Next(vocab)).ToArray();
-        float[] gh = new float[h.Length], gw = new float[w.Length], gb = new float[vocab], perRow = new float[rows];
-        var loss = new LinearCrossEntropyLoss();
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            Parallelism.MaxThreads = 1;
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            float value = loss.Compute(h, w, default, rows, dim, vocab, y, perRow, gh, gw, gb);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            long logits = (long)rows * vocab * sizeof(float);
-            // One 512-row chunk is about 16.4 MiB; GEMM packing pools (first use) add about 8.5 MiB per concurrent GEMM.
-            Assert.True(allocated < logits / 4, $"allocated {allocated} bytes; the logits alone are {logits}");
-            Assert.True(float.IsFinite(value) && value > 0);
-        }
-        finally { Parallelism.MaxThreads = saved; }
-    }
-
-    [Fact]
     public void ChunkSizeIsBoundedByTheBudget()
     {
         Assert.Equal(264, LinearCrossEntropyLoss.AutoChunkRows(32000, 1024, 4));
@@ -225,5 +199,36 @@ public class LinearCeTests
             var r = LinearRun.Double(loss, Case(spec, 20, 6, 29, seed: 3));
             Assert.All(r.PerRow, v => Assert.True(v >= 0, $"{spec}: {v}"));
         }
+    }
+}
+
+/// <summary>Runs alone (see <see cref="Numerics.AllocationTests"/>).</summary>
+[Collection(nameof(Numerics.AllocationTests))]
+public class LinearCeAllocationTests
+{
+    [Fact]
+    public void ExtraMemoryIsAChunkNotTheLogits()
+    {
+        const int rows = 4096, dim = 64, vocab = 8192;
+        var rng = new Random(1);
+        float[] h = new float[rows * dim], w = new float[vocab * dim];
+        for (int i = 0; i < h.Length; i++) h[i] = (float)(rng.NextDouble() - 0.5);
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() - 0.5);
+        int[] y = Enumerable.Range(0, rows).Select(_ => rng.Next(vocab)).ToArray();
+        float[] gh = new float[h.Length], gw = new float[w.Length], gb = new float[vocab], perRow = new float[rows];
+        var loss = new LinearCrossEntropyLoss();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            float value = loss.Compute(h, w, default, rows, dim, vocab, y, perRow, gh, gw, gb);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long logits = (long)rows * vocab * sizeof(float);
+            // One 512-row chunk is about 16.4 MiB; GEMM packing pools (first use) add about 8.5 MiB per concurrent GEMM.
+            Assert.True(allocated < logits / 4, $"allocated {allocated} bytes; the logits alone are {logits}");
+            Assert.True(float.IsFinite(value) && value > 0);
+        }
+        finally { Parallelism.MaxThreads = saved; }
     }
 }

@@ -13,7 +13,7 @@ public sealed class GemmTests
     private static readonly float[] Empty = [];
 
     /// <summary>Random values in [−1, 1) with a few exact zeros, from a fixed seed.</summary>
-    private static float[] RandomFloats(int count, int seed)
+    internal static float[] RandomFloats(int count, int seed)
     {
         var rng = new Random(seed);
         var x = new float[count];
@@ -247,24 +247,6 @@ public sealed class GemmTests
                 }
     }
 
-    [Fact]
-    public void SingleThreadedCallsDoNotAllocateOnceWarm()
-    {
-        const int m = 70, n = 90, k = 600;
-        float[] a = RandomFloats(m * k, 1), b = RandomFloats(k * n, 2), c = new float[m * n];
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            Parallelism.MaxThreads = 1;
-            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
-            Gemm.Multiply(a, b, c, m, n, k, transposeA: true, beta: 1);
-            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
-        }
-        finally { Parallelism.MaxThreads = saved; }
-    }
-
     // ---- determinism ----
 
     [Theory]
@@ -367,4 +349,32 @@ public sealed class GemmTests
         var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(shared.AsSpan(0, 4), new float[4], shared.AsSpan(2, 4), 2, 2, 2));
         Assert.Equal("c", e.ParamName);
     }
+}
+
+/// <summary>Allocation checks run alone: the GEMM's packing buffers come from a process-wide pool that tests running at
+/// the same time can leave empty for a moment.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public class AllocationTests;
+
+[Collection(nameof(AllocationTests))]
+public class GemmAllocationTests
+{
+    [Fact]
+    public void SingleThreadedCallsDoNotAllocateOnceWarm()
+    {
+        const int m = 70, n = 90, k = 600;
+        float[] a = GemmTests.RandomFloats(m * k, 1), b = GemmTests.RandomFloats(k * n, 2), c = new float[m * n];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Gemm.Multiply(a, b, c, m, n, k, transposeB: true);
+            Gemm.Multiply(a, b, c, m, n, k, transposeA: true, beta: 1);
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
 }

@@ -147,6 +147,12 @@ public class MlpGradientTests
         Assert.Throws<ArgumentException>(() => ModelSpec.Parse(text));
 }
 
+/// <summary>Runs alone: the GEMM's packing buffers come from a process-wide pool, and tests running at the same time
+/// can leave it empty for a moment, so that a warm loop here would have to allocate one.</summary>
+[CollectionDefinition(nameof(HotLoopAllocationTests), DisableParallelization = true)]
+public class HotLoopAllocationCollection;
+
+[Collection(nameof(HotLoopAllocationTests))]
 public class HotLoopAllocationTests
 {
     [Theory]
