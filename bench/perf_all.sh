@@ -11,5 +11,15 @@ echo "== ce vs PyTorch";  /usr/bin/python3 bench/compare_torch.py --threads 2 --
 echo "== section B vs ce"; bench/section_b.sh 4096 32000 2 | tee "$out/section_b.md"
 echo "== ce, 1 thread";   $cli bench --loss ce --rows 4096 --classes 32000 --threads 1 --json | tee "$out/ce_1thread.json"
 echo "== GEMM";           dotnet run -c Release --project bench/LossKit.Benchmarks -- gemm-quick 1 2 | tee "$out/gemm.txt"
-echo "== MLP epoch vs PyTorch"; /usr/bin/python3 bench/torch_mlp.py --threads 2 --json "$out/mlp.json" | tee "$out/mlp.txt"
+echo "== GEMM vs OpenBLAS"
+for t in 2 1; do
+  /usr/bin/python3 bench/gemm_vs_openblas.py --threads $t \
+    --shapes 1024x1024x1024,4096x8192x512,128x784x256,128x256x784,8192x1024x32000 | tee "$out/gemm_vs_openblas_$t.md"
+done
+echo "== linear_ce vs PyTorch"; /usr/bin/python3 bench/compare_torch_linear.py --runs 3 --json "$out/linear_ce.json" | tee "$out/linear_ce.md"
+echo "== linear_ce memory against N"
+for n in 2048 4096 8192 16384 32768; do
+  $cli bench --loss linear_ce --rows $n --dim 1024 --classes 32000 --threads 2 --runs 1 --fused-only --json
+done | tee "$out/linear_ce_memory.jsonl"
+echo "== MLP epochs vs PyTorch"; /usr/bin/python3 bench/torch_mlp.py --threads 2 --epochs 3 --json "$out/mlp.json" | tee "$out/mlp.txt"
 echo "== default compare"; /usr/bin/time -v $cli compare --out "$out/compare" > "$out/compare.txt" 2> "$out/compare.time"; grep -E "Elapsed|Maximum resident" "$out/compare.time"
