@@ -109,7 +109,10 @@ public static class GemmQuick
             {
                 Parallelism.MaxThreads = threads;
                 int inner = (int)Math.Max(1, 3e9 / shape.Flops); // ≥ ~30 ms a sample at 100 GFLOP/s
-                for (int w = 0; w < 3; w++) Gemm.Multiply(a, b, c, shape.M, shape.N, shape.K, shape.TransposeA, shape.TransposeB);
+                // At least 3 calls and 1 s, so that tiered JIT has replaced the first code with optimised code.
+                long warm = Stopwatch.GetTimestamp();
+                for (int w = 0; w < 3 || Stopwatch.GetElapsedTime(warm).TotalSeconds < 1; w++)
+                    Gemm.Multiply(a, b, c, shape.M, shape.N, shape.K, shape.TransposeA, shape.TransposeB);
                 var seconds = new List<double>();
                 for (int s = 0; s < 15; s++)
                 {
