@@ -72,7 +72,9 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Properties = LossProperties.NonNegative,
         Notes = "Inputs are hidden states H (N×d), classifier W (V×d), optional bias b (V) and class indices: use LinearCrossEntropyLoss.Compute, " +
                 "or `losskit eval --loss linear_ce` with {\"hidden\", \"weight\", \"bias\", \"targets\"}. Extra memory: one chunk of R×V logits " +
-                "(automatic R: at most 36 MiB with the ∂H partial sums) plus the GEMM's packing buffers. A mean over zero kept rows is 0 with zero gradients (PyTorch: NaN).",
+                "(automatic R: at most 36 MiB with the ∂H partial sums), or for very large vocabularies R×block logits per group of vocabulary " +
+                "blocks (online log-sum-exp, logits recomputed for the backward pass), plus the GEMM's packing buffers. " +
+                "A mean over zero kept rows is 0 with zero gradients (PyTorch: NaN).",
     };
 
     private readonly double[]? _weight;
