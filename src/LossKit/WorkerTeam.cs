@@ -18,9 +18,11 @@ internal static class WorkerTeam
 
     private static readonly long s_spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
     private static readonly int s_workers = Math.Max(0, Environment.ProcessorCount - 1);
-    private static readonly SemaphoreSlim s_wake = new(0);
+    /// <summary>Per worker: its wake-up signal, and 1 while it sleeps (or is about to).</summary>
+    private static readonly SemaphoreSlim[] s_wake = [.. Enumerable.Range(0, s_workers).Select(_ => new SemaphoreSlim(0))];
+    private static readonly int[] s_asleep = new int[s_workers];
     private static Job? s_job;
-    private static int s_generation, s_sleepers, s_busy, s_started;
+    private static int s_generation, s_busy, s_started;
     private static readonly ContextCallback s_work = state => ((Job)state!).Work();
 
     /// <summary>Runs <paramref name="body"/>(i) for i in [0, count) on up to <paramref name="threads"/> threads (this one
@@ -46,8 +48,9 @@ internal static class WorkerTeam
             Start();
             Volatile.Write(ref s_job, job);
             Interlocked.Increment(ref s_generation);
-            int sleeping = Interlocked.Exchange(ref s_sleepers, 0);
-            if (sleeping > 0) s_wake.Release(sleeping);
+            // Wake only the workers this loop uses (worker w helps when w < helpers).
+            for (int w = 0; w < helpers; w++)
+                if (Interlocked.Exchange(ref s_asleep[w], 0) == 1) s_wake[w].Release();
             job.Work();
             var spin = new SpinWait();
             while (Volatile.Read(ref job.Completed) < count) spin.SpinOnce(sleep1Threshold: -1);
@@ -79,8 +82,10 @@ internal static class WorkerTeam
             {
                 if (Stopwatch.GetTimestamp() - start > s_spinTicks)
                 {
-                    Interlocked.Increment(ref s_sleepers);
-                    if (Volatile.Read(ref s_generation) == seen) s_wake.Wait();
+                    // Announce the sleep, then look once more: a loop published after the announcement wakes us.
+                    Interlocked.Exchange(ref s_asleep[id], 1);
+                    if (Volatile.Read(ref s_generation) == seen) s_wake[id].Wait();
+                    else if (Interlocked.Exchange(ref s_asleep[id], 0) == 0) s_wake[id].Wait();   // a wake-up is on its way: take it
                     start = Stopwatch.GetTimestamp();
                 }
                 else Thread.SpinWait(30);
