@@ -114,7 +114,7 @@ public sealed partial class LinearCrossEntropyLoss
                     gemms.Rows = r;
                     gemms.ConvertHiddenChunk();
 
-                    // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into ∂ℓ/∂z in place.
+                    // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
                     RunTasks(slices, threads, gemms.LogitsAction);
                     job.Targets = io.Targets + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
