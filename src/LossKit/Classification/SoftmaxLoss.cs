@@ -193,14 +193,8 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     /// <paramref name="destination"/> (may alias z).</summary>
     private void Transform<TC>(ReadOnlySpan<TC> z, Span<TC> destination, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        double c = Softcap, temperature = Temperature;
-        if (c > 0)
-        {
-            TensorPrimitives.Multiply(z, TC.CreateTruncating(1 / c), destination);
-            TensorPrimitives.Tanh(destination, destination);
-            TensorPrimitives.Multiply(destination, TC.CreateTruncating(c / temperature), destination);
-        }
-        else TensorPrimitives.Multiply(z, TC.CreateTruncating(1 / temperature), destination);
+        double temperature = Temperature;
+        SoftcapTemperature.Apply(z, destination, Softcap, temperature);
         double margin = TargetMargin;
         if (margin != 0 && y >= 0) destination[y] -= TC.CreateTruncating(margin / temperature);
         if (_offsets is not null) TensorPrimitives.Add(destination, Offsets<TC>(), destination);
@@ -213,19 +207,13 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     /// <paramref name="transformed"/> holds z' and is overwritten.</summary>
     private void ChainTransform<TC>(Span<TC> g, Span<TC> transformed, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        double c = Softcap, temperature = Temperature;
-        if (c > 0)
+        if (Softcap > 0)
         {
             // Undo the offsets and the margin first: they do not enter dz'/dz.
             if (_offsets is not null) TensorPrimitives.Subtract(transformed, Offsets<TC>(), transformed);
-            if (TargetMargin != 0 && y >= 0) transformed[y] += TC.CreateTruncating(TargetMargin / temperature);
-            // tanh(z/c) = z'·T/c; factor = (1 − tanh²)/T
-            TensorPrimitives.Multiply(transformed, TC.CreateTruncating(temperature / c), transformed);
-            TensorPrimitives.Multiply(transformed, transformed, transformed);
-            TensorPrimitives.Subtract(TC.One, transformed, transformed);
-            TensorPrimitives.Multiply(g, transformed, g);
+            if (TargetMargin != 0 && y >= 0) transformed[y] += TC.CreateTruncating(TargetMargin / Temperature);
         }
-        TensorPrimitives.Multiply(g, TC.CreateTruncating(1 / temperature), g);
+        SoftcapTemperature.Chain(g, transformed, Softcap, Temperature);
     }
 
     private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>

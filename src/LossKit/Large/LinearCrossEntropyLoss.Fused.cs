@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using LossKit.Numerics;
 using VecRow = LossKit.Numerics.Row;
 
 namespace LossKit.Large;
@@ -362,7 +363,7 @@ public sealed partial class LinearCrossEntropyLoss
         bool transform = Softcap > 0 || Temperature != 1;
         if (transform)
         {
-            Transform(z);
+            SoftcapTemperature.Apply<T>(z, z, Softcap, Temperature);
             if (wantGrad) z.CopyTo(scratch);
         }
         T max = VecRow.Max<T>(z);
@@ -395,35 +396,8 @@ public sealed partial class LinearCrossEntropyLoss
                 foldSmoothing ? T.CreateTruncating(-scale * (eps / k)) : T.Zero, z, streaming: false);
             if (hard != 0) z[y] -= T.CreateTruncating(scale * hard);
             if (eps > 0 && classWeights is not null) VecRow.AddScaled(z, T.CreateTruncating(-scale * (eps / k)), classWeights);
-            if (transform) ChainTransform(z, scratch);
+            if (transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
         }
         return loss;
-    }
-
-    /// <summary>z ← c·tanh(z/c)/T (softcap, then temperature), in place.</summary>
-    private void Transform<T>(Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double c = Softcap, temperature = Temperature;
-        if (c > 0)
-        {
-            TensorPrimitives.Multiply(z, T.CreateTruncating(1 / c), z);
-            TensorPrimitives.Tanh(z, z);
-            TensorPrimitives.Multiply(z, T.CreateTruncating(c / temperature), z);
-        }
-        else TensorPrimitives.Multiply(z, T.CreateTruncating(1 / temperature), z);
-    }
-
-    /// <summary>g ← g·dz'/dz with dz'/dz = (1 − tanh²(z/c))/T; <paramref name="transformed"/> holds z' and is overwritten.</summary>
-    private void ChainTransform<T>(Span<T> g, Span<T> transformed) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double c = Softcap, temperature = Temperature;
-        if (c > 0)
-        {
-            TensorPrimitives.Multiply(transformed, T.CreateTruncating(temperature / c), transformed);
-            TensorPrimitives.Multiply(transformed, transformed, transformed);
-            TensorPrimitives.Subtract(T.One, transformed, transformed);
-            TensorPrimitives.Multiply(g, transformed, g);
-        }
-        TensorPrimitives.Multiply(g, T.CreateTruncating(1 / temperature), g);
     }
 }

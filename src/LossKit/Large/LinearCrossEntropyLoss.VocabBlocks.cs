@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using LossKit.Numerics;
 using VecRow = LossKit.Numerics.Row;
 
 namespace LossKit.Large;
@@ -233,7 +234,7 @@ public sealed partial class LinearCrossEntropyLoss
             if (Bias != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(Bias + j0, count), row);
             if (_owner.Softcap > 0 || _owner.Temperature != 1)
             {
-                _owner.Transform(row);
+                SoftcapTemperature.Apply<T>(row, row, _owner.Softcap, _owner.Temperature);
                 if (!transformed.IsEmpty) row.CopyTo(transformed);
             }
         }
@@ -297,7 +298,7 @@ public sealed partial class LinearCrossEntropyLoss
                         double wy = _owner._weight is null ? 1 : _owner._weight[y];
                         if (y >= j0 && y < j0 + count) row[y - j0] -= T.CreateTruncating(Scale * ((1 - eps) * wy));
                         if (eps > 0 && !w.IsEmpty) VecRow.AddScaled(row, smoothing, w);
-                        if (transform) _owner.ChainTransform(row, transformed);
+                        if (transform) SoftcapTemperature.Chain(row, transformed, _owner.Softcap, _owner.Temperature);
                     }
                     T[]? wScratch = null;
                     try
