@@ -33,7 +33,6 @@ import json  # noqa: E402
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 
@@ -42,14 +41,11 @@ import torch.nn.functional as F
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
-from losskit_cli import cli  # noqa: E402
+from losskit_cli import BenchError, cli, run_json  # noqa: E402
 DEFAULT_SHAPES = "4096x32000,8192x1000,65536x10,512x128256"
 LOSSKIT_FIELDS = ("loss", "rows", "classes", "threads", "seconds_median",
                   "forward_seconds_median", "gbps", "copy_gbps", "fraction_of_copy")
 
-
-class BenchError(Exception):
-    pass
 
 
 def parse_shapes(text):
@@ -133,25 +129,7 @@ def losskit_command(spec, rows, classes, threads):
 
 
 def run_losskit(spec, rows, classes, threads):
-    cmd = losskit_command(spec, rows, classes, threads)
-    try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise BenchError("`dotnet` not found on PATH (install the .NET SDK or use --torch-only)")
-    if proc.returncode != 0:
-        lines = [l.strip() for l in (proc.stderr + "\n" + proc.stdout).splitlines() if l.strip()]
-        hint = lines[-1] if lines else "no output"
-        raise BenchError(f"`{shlex.join(cmd)}` failed with exit code {proc.returncode}: {hint}")
-    lines = [l for l in proc.stdout.splitlines() if l.strip()]
-    try:
-        result = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        last = lines[-1][:200] if lines else "(empty stdout)"
-        raise BenchError(f"`{shlex.join(cmd)}` did not print JSON as its last line: {last}")
-    missing = [f for f in LOSSKIT_FIELDS if f not in result]
-    if missing:
-        raise BenchError(f"`{shlex.join(cmd)}` JSON lacks field(s) {', '.join(missing)}")
-    return result
+    return run_json(losskit_command(spec, rows, classes, threads), LOSSKIT_FIELDS)
 
 
 def time_torch(fn, rows, classes, warmup, repeats, seed):

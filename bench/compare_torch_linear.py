@@ -9,7 +9,7 @@ For one shape N x d, V (default 8192 x 1024, 32000) and T threads (default 2):
       set before torch is imported (OpenBLAS otherwise may not detect the CPU
       under a hypervisor and pick a slow kernel).
   (b) LossKit: `losskit bench --loss SPEC --rows N --dim d --classes V
-      --threads T --json` (the built CLI when it exists, else `dotnet run`),
+      --threads T --json` (the Release build, built first; bench/losskit_cli.py),
       whose JSON gives the fused time (loss + dH + dW), the materialised path's
       time on the same GEMM, and the extra memory of each.
   (c) prints a Markdown table and the ratio PyTorch time / LossKit fused time
@@ -31,7 +31,6 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import shlex  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -39,40 +38,15 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI_DLL = os.path.join(REPO_ROOT, "src", "LossKit.Cli", "bin", "Release", "net10.0", "LossKit.Cli.dll")
-
-
-class BenchError(Exception):
-    pass
-
-
-def losskit_command(args):
-    tail = ["bench", "--loss", args.loss, "--rows", str(args.rows), "--dim", str(args.dim),
-            "--classes", str(args.classes), "--threads", str(args.threads), "--runs", str(args.runs), "--json"]
-    if os.path.exists(CLI_DLL) and not args.dotnet_run:
-        return ["dotnet", CLI_DLL] + tail
-    return ["dotnet", "run", "-c", "Release", "--project", "src/LossKit.Cli", "--"] + tail
+sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
+from losskit_cli import BenchError, cli, run_json  # noqa: E402
 
 
 def run_losskit(args):
-    cmd = losskit_command(args)
-    try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise BenchError("`dotnet` not found on PATH (install the .NET SDK or use --torch-only)")
-    if proc.returncode != 0:
-        lines = [l.strip() for l in (proc.stderr + "\n" + proc.stdout).splitlines() if l.strip()]
-        raise BenchError(f"`{shlex.join(cmd)}` failed ({proc.returncode}): {lines[-1] if lines else 'no output'}")
-    lines = [l for l in proc.stdout.splitlines() if l.strip()]
-    try:
-        result = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        raise BenchError(f"`{shlex.join(cmd)}` did not print JSON as its last line")
-    for field in ("fused_seconds_median", "materialized_seconds_median", "fused_extra_bytes", "materialized_extra_bytes"):
-        if field not in result:
-            raise BenchError(f"`{shlex.join(cmd)}` JSON lacks {field}")
-    shown = [os.path.relpath(c, REPO_ROOT) if c == CLI_DLL else c for c in cmd]
-    return result, shlex.join(shown)
+    cmd = cli("bench", "--loss", args.loss, "--rows", args.rows, "--dim", args.dim, "--classes", args.classes,
+              "--threads", args.threads, "--runs", args.runs, "--json")
+    result = run_json(cmd, ("fused_seconds_median", "materialized_seconds_median", "fused_extra_bytes", "materialized_extra_bytes"))
+    return result, "losskit " + shlex.join(cmd[2:])
 
 
 def time_torch(args):
@@ -112,7 +86,6 @@ def main():
     ap.add_argument("--loss", default="linear_ce", help="LossKit spec (default linear_ce)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    ap.add_argument("--dotnet-run", action="store_true", help="use `dotnet run` even when the CLI is built")
     side = ap.add_mutually_exclusive_group()
     side.add_argument("--torch-only", action="store_true")
     side.add_argument("--losskit-only", action="store_true")

@@ -20,6 +20,18 @@ public static class InputChecks
         return rows;
     }
 
+    /// <summary>Checks logits of whole rows of <paramref name="classes"/> and a destination of the same shape (a loss's
+    /// model probabilities); returns the rows.</summary>
+    internal static int ProbabilityShape(int logitsLength, int classes, int destinationLength)
+    {
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes = {classes}: expected at least 1.");
+        if (logitsLength % classes != 0)
+            throw new ArgumentException($"logits has {logitsLength} values, not a multiple of classes = {classes}.", "logits");
+        if (destinationLength != logitsLength)
+            throw new ArgumentException($"destination has {destinationLength} values; expected {logitsLength} (the logits' shape).", "destination");
+        return logitsLength / classes;
+    }
+
     /// <summary>Throws an <see cref="RowException"/> naming the first row and column whose logit is NaN or +∞
     /// (−∞ is allowed: it masks a class). Losses themselves propagate NaN to the row's loss instead.</summary>
     public static void RequireFinite<T>(ReadOnlySpan<T> logits, int classes) where T : unmanaged, IFloatingPointIeee754<T>

@@ -124,7 +124,7 @@ public static partial class LossChecks
         return results;
     }
 
-    private static PropertyCheckResult Determinism(Func<float[], float> compute, int length, string detail)
+    internal static PropertyCheckResult Determinism(Func<float[], float> compute, int length, string detail)
     {
         (float, float[]) With(int threads)
         {

@@ -61,16 +61,7 @@ internal static class C1
     /// <summary>The reduced float result and gradient are bit-identical for 1 and 2 threads on a multi-block batch.</summary>
     public static void ThreadIdentity(Func<float[], float> compute, int length)
     {
-        (float, float[]) With(int threads)
-        {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try { var g = new float[length]; return (compute(g), g); }
-            finally { Parallelism.MaxThreads = saved; }
-        }
-        var (l1, g1) = With(1);
-        var (l2, g2) = With(2);
-        Assert.Equal(BitConverter.SingleToInt32Bits(l1), BitConverter.SingleToInt32Bits(l2));
-        Assert.True(g1.AsSpan().SequenceEqual(g2));
+        var result = LossChecks.Determinism(compute, length, "test");
+        Assert.True(result.Passed, result.ToString());
     }
 }

@@ -62,13 +62,9 @@ public abstract class NormalizedTransformLoss<TTransform> : RowLoss where TTrans
     /// <summary>The model's probabilities p_k = t(z_k)/Σ_j t(z_j) of each row (masked −∞ classes get 0).</summary>
     public void Probabilities<T>(ReadOnlySpan<T> logits, int classes, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes = {classes}: expected at least 1.");
-        if (logits.Length % classes != 0)
-            throw new ArgumentException($"logits has {logits.Length} values, not a multiple of classes = {classes}.", nameof(logits));
-        if (destination.Length != logits.Length)
-            throw new ArgumentException($"destination has {destination.Length} values; expected {logits.Length} (the logits' shape).", nameof(destination));
+        int rows = InputChecks.ProbabilityShape(logits.Length, classes, destination.Length);
         var t = new double[classes];
-        for (int r = 0; r < logits.Length / classes; r++)
+        for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<T> z = logits.Slice(r * classes, classes);
             double sum = 0;

@@ -70,14 +70,10 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
     /// <summary>The map's probabilities p(z) of each row, by the same exact algorithm as the loss.</summary>
     public void Probabilities<T>(ReadOnlySpan<T> logits, int classes, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes = {classes}: expected at least 1.");
-        if (logits.Length % classes != 0)
-            throw new ArgumentException($"logits has {logits.Length} values, not a multiple of classes = {classes}.", nameof(logits));
-        if (destination.Length != logits.Length)
-            throw new ArgumentException($"destination has {destination.Length} values; expected {logits.Length} (the logits' shape).", nameof(destination));
+        int rows = InputChecks.ProbabilityShape(logits.Length, classes, destination.Length);
         var row = new double[classes];
         var sorted = new double[classes];
-        for (int r = 0; r < logits.Length / classes; r++)
+        for (int r = 0; r < rows; r++)
         {
             for (int k = 0; k < classes; k++) row[k] = double.CreateTruncating(logits[r * classes + k]);
             double m = row.Max();
