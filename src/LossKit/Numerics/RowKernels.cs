@@ -106,7 +106,7 @@ internal static class RowKernels<T, TVec, TSimd>
             int bytes = w * Unsafe.SizeOf<T>();
             int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
             head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
-            for (; i < head; i++) p[i] = Unsafe.Add(ref src, i) * scale + offset;
+            for (; i < head; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
             if (shift)
                 for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), p + i);
             else
@@ -116,7 +116,7 @@ internal static class RowKernels<T, TVec, TSimd>
             for (; i <= n - w; i += w) TSimd.Store(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), ref dst, (nuint)i);
         else
             for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), ref dst, (nuint)i);
-        for (; i < n; i++) p[i] = Unsafe.Add(ref src, i) * scale + offset;
+        for (; i < n; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
     }
 
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
