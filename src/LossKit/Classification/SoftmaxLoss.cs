@@ -151,7 +151,7 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                     double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
                     if (job.IsSoft)
                     {
-                        targetMass = !weighted ? double.CreateTruncating(TensorPrimitives.Sum(q)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
+                        targetMass = !weighted ? double.CreateTruncating(Row.SumShifted(q, TC.Zero)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
                         targetLogitSum = !weighted ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
                     }
                     if (NeedsWeightedLogitSum)

@@ -17,10 +17,20 @@ internal static class SoftcapTemperature
         if (softcap > 0)
         {
             TensorPrimitives.Multiply(z, T.CreateTruncating(1 / softcap), destination);
-            TensorPrimitives.Tanh(destination, destination);
+            Tanh(destination);
             TensorPrimitives.Multiply(destination, T.CreateTruncating(softcap / temperature), destination);
         }
         else TensorPrimitives.Multiply(z, T.CreateTruncating(1 / temperature), destination);
+    }
+
+    /// <summary>x ← tanh(x). Double uses <see cref="Math.Tanh"/> element by element: TensorPrimitives' double tanh gives
+    /// different bits before and after the JIT recompiles its ahead-of-time code (so a result would depend on how long
+    /// the process has run). Float's vector tanh gives the same bits either way and stays.</summary>
+    private static void Tanh<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+            foreach (ref T v in x) v = T.CreateTruncating(Math.Tanh(double.CreateTruncating(v)));
+        else TensorPrimitives.Tanh(x, x);
     }
 
     /// <summary>gradient ← gradient·dz'/dz, where <paramref name="transformed"/> holds z' = <see cref="Apply"/>(z) (it is

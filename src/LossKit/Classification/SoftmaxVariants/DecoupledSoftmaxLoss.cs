@@ -122,9 +122,8 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         for (int j = 0; j < k; j++) if (double.IsNaN(s[j]) || double.IsPositiveInfinity(s[j])) nanInRow = true;
         if (nanInRow) { if (!g.IsEmpty) g.Fill(double.NaN); return double.NaN; }
         if (double.IsNegativeInfinity(max)) return 0;   // no (unmasked) negatives: every positive wins outright
-        TensorPrimitives.Subtract(a, max, q);
-        TensorPrimitives.Exp(q, q);
-        double sum = TensorPrimitives.Sum(q);
+        // LossKit's own exp: TensorPrimitives' double exp gives other bits once the JIT recompiles its ahead-of-time code.
+        double sum = Numerics.Row.SumExp<double>(a, max, q);
         double lseNeg = max + Math.Log(sum);
         double loss = 0, sigmaSum = 0, c = scale / (Tau * count);
         for (int i = 0; i < count; i++)
