@@ -8,7 +8,7 @@ dotnet build LossKit.slnx -c Release -nologo -clp:ErrorsOnly >/dev/null || exit 
 cli="dotnet src/LossKit.Cli/bin/Release/net10.0/LossKit.Cli.dll"
 { lscpu | grep -E "Model name|^CPU\(s\)|L2|L3"; nproc; free -g | head -2; uptime; } > "$out/machine.txt"
 echo "== ce vs PyTorch";  /usr/bin/python3 bench/compare_torch.py --threads 2 --json "$out/ce_vs_torch.json" | tee "$out/ce_vs_torch.md"
-echo "== section B vs ce"; bench/section_b.sh 4096 32000 2 | tee "$out/section_b.md"
+echo "== target-probability losses vs ce"; bench/target_probability_vs_ce.sh 4096 32000 2 | tee "$out/target_probability_vs_ce.md"
 echo "== ce, 1 thread";   $cli bench --loss ce --rows 4096 --classes 32000 --threads 1 --json | tee "$out/ce_1thread.json"
 echo "== GEMM";           dotnet run -c Release --project bench/LossKit.Benchmarks -- gemm-quick 1 2 | tee "$out/gemm.txt"
 echo "== GEMM vs OpenBLAS"

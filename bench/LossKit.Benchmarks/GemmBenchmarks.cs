@@ -4,7 +4,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using LossKit.Numerics;
+using LossKit.Kernels;
 
 namespace LossKit.Benchmarks;
 

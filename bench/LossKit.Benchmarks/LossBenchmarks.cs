@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Benchmarks;
 

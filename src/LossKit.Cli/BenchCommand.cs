@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using LossKit.Catalog;
-using LossKit.Large;
-using LossKit.Numerics;
 using Spectre.Console;
+using LossKit.Catalog;
+using LossKit.Kernels;
+using LossKit.LargeVocabulary;
 
 namespace LossKit.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using LossKit.Catalog;
 using Spectre.Console;
+using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Cli;
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
-using LossKit.Catalog;
 using Spectre.Console;
+using LossKit.Catalog;
+using LossKit.Checking;
+using LossKit.Core;
 
 namespace LossKit.Cli;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using LossKit.Catalog;
-using LossKit.Large;
+using LossKit.Core;
+using LossKit.LargeVocabulary;
 
 namespace LossKit.Cli;
 

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Spectre.Console;
+using LossKit.Kernels;
 using LossKit.Workbench.Experiments;
 using LossKit.Workbench.Reports;
 using LossKit.Workbench.Training;
-using Spectre.Console;
 
 namespace LossKit.Cli;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Cli.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using LossKit.Large;
+using LossKit.Core;
+using LossKit.LargeVocabulary;
 
 namespace LossKit.Cli.Tests;
 

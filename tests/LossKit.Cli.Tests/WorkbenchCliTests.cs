@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Cli.Tests;
 
@@ -75,7 +76,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void NonClassificationLossSaysSo()
     {
-        // A registered loss that is not a multi-class loss on logits (catalog section D adds binary losses). The registry is
+        // A registered loss that is not a multi-class loss on logits (a binary loss). The registry is
         // global, so this project does not register a stand-in (other CLI tests list the registry); the workbench tests
         // check the same message with one.
         string? name = LossRegistry.All.Select(d => d.Card.Name).FirstOrDefault(n =>

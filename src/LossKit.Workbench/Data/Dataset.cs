@@ -1,3 +1,8 @@
+using LossKit.Kernels;
+
+
+
+
 namespace LossKit.Workbench.Data;
 
 /// <summary>What a <see cref="Dataset"/> asks a model to predict.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LossKit.Kernels;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Training;
 

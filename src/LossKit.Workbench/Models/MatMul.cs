@@ -1,4 +1,8 @@
-using LossKit.Numerics;
+using LossKit.Kernels;
+
+
+
+
 
 namespace LossKit.Workbench.Models;
 

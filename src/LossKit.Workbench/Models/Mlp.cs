@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using LossKit.LargeVocabulary;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Models;
@@ -131,7 +132,7 @@ public sealed class Mlp
 
     /// <summary>Forward pass through every layer but the output layer: returns the output layer's input [rows,
     /// <see cref="HeadInputs"/>] (the last hidden layer's activations; <paramref name="x"/> itself for a linear model),
-    /// for a fused head such as <see cref="LossKit.Large.LinearCrossEntropyLoss"/> to take from here.</summary>
+    /// for a fused head such as <see cref="LossKit.LargeVocabulary.LinearCrossEntropyLoss"/> to take from here.</summary>
     public ReadOnlySpan<float> ForwardHidden(MlpWorkspace ws, ReadOnlySpan<float> x, int rows)
     {
         Check(ws, x, rows);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LossKit.Metrics;
 using LossKit.Workbench.Training;
 
 namespace LossKit.Workbench.Reports;

@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using LossKit.Classification;
+using System.Text.Json;
+using System.Text;
+using LossKit.Binary;
 using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.LargeVocabulary;
+using LossKit.Softmax;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;
 
@@ -89,7 +92,7 @@ public sealed record RunConfig
     /// <summary>Equal-width bins of the calibration metrics and reliability diagrams.</summary>
     public int Bins { get; init; } = 15;
 
-    /// <summary>Train the output layer and the loss as one <see cref="LossKit.Large.LinearCrossEntropyLoss"/> call
+    /// <summary>Train the output layer and the loss as one <see cref="LossKit.LargeVocabulary.LinearCrossEntropyLoss"/> call
     /// (<c>linear_ce</c>: logits in row chunks, never the whole batch's) instead of a GEMM, the loss and two more GEMMs.
     /// Needs the loss <c>ce</c> (any of its options). The same computation in the same order: the run record is
     /// bit-identical to the unfused run's (timings aside); a configuration with it has its own key only because it is
@@ -125,12 +128,12 @@ public sealed record RunConfig
 
     /// <summary>The fused output layer for <see cref="FusedHead"/>: <c>linear_ce</c> with the options of the <c>ce</c>
     /// loss <see cref="CreateLoss"/> returns, one chunk per batch.</summary>
-    public LossKit.Large.LinearCrossEntropyLoss CreateFusedHead()
+    public LossKit.LargeVocabulary.LinearCrossEntropyLoss CreateFusedHead()
     {
         if (CreateLoss() is not CrossEntropyLoss ce)
             throw new ArgumentException($"loss '{Loss}': the fused head needs the loss ce.");
         // One chunk per batch: then every product and sum runs in the unfused path's order and the two give the same bits.
-        return new LossKit.Large.LinearCrossEntropyLoss(ce.Smoothing, ce.LseSquared, ce.SoftcapValue, ce.TemperatureValue,
+        return new LossKit.LargeVocabulary.LinearCrossEntropyLoss(ce.Smoothing, ce.LseSquared, ce.SoftcapValue, ce.TemperatureValue,
             ce.Weight, ce.IgnoreIndex, ce.Reduction, chunkRows: BatchSize);
     }
 

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using LossKit.Binary;
+using LossKit.Core;
+using LossKit.LargeVocabulary;
 using LossKit.Metrics;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;
@@ -11,7 +14,7 @@ namespace LossKit.Workbench.Training;
 /// <remarks>
 /// <para>Per minibatch: gather the rows (seeded shuffle each epoch), forward, the loss's fused value and gradient
 /// ∂(mean loss)/∂logits, backward, one optimizer step with the scheduled learning rate. With
-/// <see cref="RunConfig.FusedHead"/> the output layer and the loss are one <see cref="LossKit.Large.LinearCrossEntropyLoss"/>
+/// <see cref="RunConfig.FusedHead"/> the output layer and the loss are one <see cref="LossKit.LargeVocabulary.LinearCrossEntropyLoss"/>
 /// call between the hidden layers' forward and backward. Every buffer is allocated
 /// before the first epoch, sized for the batch size; the loop allocates nothing itself (the loss call allocates a few
 /// small objects).</para>
@@ -204,7 +207,7 @@ public static class Trainer
 
     /// <summary>The same with a fused head: the hidden layers forward, then linear_ce gives the loss and the output
     /// layer's gradients (and ∂loss/∂ its input) without the batch's logits, then the hidden layers backward.</summary>
-    private static float FusedStep(Mlp model, MlpWorkspace ws, ReadOnlySpan<float> x, int rows, LossKit.Large.LinearCrossEntropyLoss head, int[] y)
+    private static float FusedStep(Mlp model, MlpWorkspace ws, ReadOnlySpan<float> x, int rows, LossKit.LargeVocabulary.LinearCrossEntropyLoss head, int[] y)
     {
         int last = model.Layers - 1, width = model.HeadInputs;
         var h = model.ForwardHidden(ws, x, rows);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Binary;
 
@@ -58,6 +59,10 @@ public sealed class AnyLoss : BinaryLoss
         UpperBound = (_, _) => 1,
         Notes = "metric ∈ f1, accuracy, fbeta (with beta), balanced_accuracy, gmean (√(TPR·TNR)). Per-element losses are equal shares ℓ/N.",
     };
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new AnyLoss(ParseMetric(a.Choice(MetricParameter)),
+        a.Number(LParameter), a.Number(BetaParameter)));
 
     /// <param name="metric">The metric (default F1).</param>
     /// <param name="l">Amplifying scale L, 0 &lt; L ≤ 1000 (default 73).</param>

@@ -1,8 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
-using LossKit.Numerics;
 
 namespace LossKit.Binary;
 
@@ -40,6 +40,10 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
         LossProperties.NonNegative,
         "Exact log-space logs (no eps = 1e-8 clamp) and the exact gradient through the focusing weights; the reference code's sum is reduction=sum.",
         GammaPos, GammaNeg, Clip);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new AsymmetricLoss(a.Number(GammaPos),
+        a.Number(GammaNeg), a.Number(Clip), a.Reduction()));
 
     /// <param name="gammaPos">γ₊ ≥ 0 (paper default 0).</param>
     /// <param name="gammaNeg">γ₋ ≥ 0 (paper default 4).</param>

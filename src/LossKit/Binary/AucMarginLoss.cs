@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Binary;
 
@@ -65,6 +66,9 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
         Notes = "Stateful: a, b descend and α ascends via Step(learningRate) after each Compute; α is kept ≥ 0 (PESG's projection). " +
                 "Per-element losses are shares summing to F.",
     };
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new AucMarginLoss(a.Number(Margin), a.Number(ImRatio)));
 
     /// <param name="margin">m ≥ 0 (LibAUC default 1).</param>
     /// <param name="imratio">Fixed p ∈ (0, 1), or 0 to use the batch's share of positives (LibAUC default).</param>

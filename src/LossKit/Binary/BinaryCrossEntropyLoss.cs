@@ -1,8 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
-using LossKit.Numerics;
 
 namespace LossKit.Binary;
 
@@ -29,6 +29,10 @@ public sealed class BinaryCrossEntropyLoss : ElementwiseBinaryLoss
         LossProperties.NonNegative | LossProperties.ConvexInLogits | LossProperties.ClassificationCalibrated | LossProperties.MarginBased,
         "Soft targets allowed. pos_weight makes the Bayes rule predict positive where p_c·η > 1 − η, which the calibration check accounts for.",
         BinaryParameters.PosWeight, BinaryParameters.Weight);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new BinaryCrossEntropyLoss(a.List(BinaryParameters.PosWeight),
+        a.List(BinaryParameters.Weight), a.Reduction()));
 
     /// <param name="posWeight">Optional p_c (one value, or one per column), each ≥ 0.</param>
     /// <param name="weight">Optional w_c (one value, or one per column), each ≥ 0.</param>
@@ -69,7 +73,10 @@ public sealed class LogisticLoss(Reduction reduction = Reduction.Mean) : Element
         "∂ℓ/∂s = (1−t)·σ(s) − t·σ(−s)",
         "Bartlett, Jordan & McAuliffe 2006, Convexity, classification, and risk bounds (logistic margin loss)",
         LossProperties.NonNegative | LossProperties.ConvexInLogits | LossProperties.ClassificationCalibrated | LossProperties.MarginBased,
-        MarginLoss.SoftTargetNote);
+        BinaryMarginLoss.SoftTargetNote);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new LogisticLoss(a.Reduction()));
 
     /// <inheritdoc/>
     public override LossCard Card => Definition;

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Binary;
 
 /// <summary>
-/// Base of every loss of catalog section D: one logit s per output and a target t ∈ [0, 1] of the same shape
+/// Base of every binary and multi-label loss: one logit s per output and a target t ∈ [0, 1] of the same shape
 /// (any shape, flattened row-major). Holds the reduction, the card and the spec; <see cref="ElementwiseBinaryLoss"/>
 /// adds the shared fused element-wise kernel, and the batch-level losses (<c>auc_m</c>,
 /// <c>anyloss</c>, <c>ensloss</c>) implement <see cref="Compute{T}"/> themselves.

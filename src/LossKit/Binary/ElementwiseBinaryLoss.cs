@@ -1,5 +1,6 @@
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Binary;
 

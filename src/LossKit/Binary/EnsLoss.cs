@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Binary;
 
@@ -43,6 +43,10 @@ public sealed class EnsLoss : BinaryLoss
         Properties = LossProperties.None,
         Notes = "Stateful: a new draw every `period` calls (draw k = calls / period, seeded by (seed, k)). The gradient is drawn, not derived from the value.",
     };
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new EnsLoss(a.Number(Lambda), a.Integer(Period),
+        a.Integer(Seed), a.Reduction()));
 
     private long _calls;
 

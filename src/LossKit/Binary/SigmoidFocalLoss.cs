@@ -1,8 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
 
-using LossKit.Numerics;
 
 namespace LossKit.Binary;
 
@@ -34,6 +34,10 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
         "Convex only for γ = 0 (then it is α_t·BCE). α ≠ 0.5 weighs the classes, so the Bayes rule it recovers is the α-weighted one. " +
         "MarginBased only when α is disabled or 0.5.",
         Gamma, Alpha);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new SigmoidFocalLoss(a.Number(Gamma),
+        a.Number(Alpha), a.Reduction()));
 
     /// <param name="gamma">γ ≥ 0.</param>
     /// <param name="alpha">α ∈ [0, 1], or any negative value to disable the α factor (torchvision: −1).</param>

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Numerics;
-using LossKit.Catalog;
+using LossKit.Core;
 
 namespace LossKit.Binary;
 

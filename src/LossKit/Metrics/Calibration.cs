@@ -1,4 +1,5 @@
 using System.Numerics;
+using LossKit.Core;
 
 namespace LossKit.Metrics;
 

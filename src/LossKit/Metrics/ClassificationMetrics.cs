@@ -1,4 +1,6 @@
 using System.Numerics;
+using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Metrics;
 
@@ -11,7 +13,7 @@ namespace LossKit.Metrics;
 /// <para><b>Predictions.</b> The predicted class of a row is the arg-max of its logits, ties going to the lowest class
 /// index (as numpy's <c>argmax</c>). Softmax is monotone, so this is also the arg-max of the probabilities.</para>
 /// <para><b>Probabilities</b> are computed from the logits converted to double with the max-subtracted
-/// <see cref="LossKit.Numerics.StableMath"/> softmax / log-softmax, so logits of ±1e30 and −∞ entries give finite
+/// <see cref="LossKit.Kernels.StableMath"/> softmax / log-softmax, so logits of ±1e30 and −∞ entries give finite
 /// results (except the negative log-likelihood of a row whose true-class logit is −∞, which is +∞).</para>
 /// <para><b>NaN and +∞.</b> Any NaN logit makes every metric that depends on that row NaN (accuracy, top-k accuracy and
 /// macro-F1 included: the prediction of such a row is undefined). A +∞ logit, or a row that is entirely −∞, has no

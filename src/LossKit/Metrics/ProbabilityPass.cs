@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Numerics;
-using LossKit.Numerics;
+using LossKit.Kernels;
 
 namespace LossKit.Metrics;
 

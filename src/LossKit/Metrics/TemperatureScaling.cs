@@ -1,4 +1,6 @@
 using System.Numerics;
+using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Metrics;
 

@@ -1,4 +1,14 @@
+using LossKit.Core;
+using LossKit.Kernels;
 using LossKit.Metrics;
+
+
+
+
+
+
+
+
 
 namespace LossKit.Tests.Metrics;
 

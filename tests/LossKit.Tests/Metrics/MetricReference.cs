@@ -1,3 +1,12 @@
+using LossKit.Kernels;
+
+
+
+
+
+
+
+
 namespace LossKit.Tests.Metrics;
 
 /// <summary>

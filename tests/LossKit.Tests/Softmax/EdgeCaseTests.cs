@@ -1,5 +1,9 @@
 using LossKit.Catalog;
-using LossKit.Classification;
+using LossKit.Core;
+using LossKit.Kernels;
+using LossKit.Softmax;
+
+
 
 namespace LossKit.Tests.Softmax;
 

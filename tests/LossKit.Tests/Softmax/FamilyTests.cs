@@ -1,10 +1,14 @@
 using LossKit.Catalog;
-using LossKit.Classification;
-using LossKit.Numerics;
+using LossKit.Checking;
+using LossKit.Core;
+using LossKit.Kernels;
+using LossKit.Softmax;
+
+
 
 namespace LossKit.Tests.Softmax;
 
-/// <summary>Section B against slow references, the catalog's identities, and every option through the gradient check.</summary>
+/// <summary>The target-probability family against slow references, the catalog's identities, and every option through the gradient check.</summary>
 public class FamilyTests
 {
     private const int N = 6, K = 5;

@@ -1,9 +1,10 @@
 using System.Text.Json;
-using LossKit.Classification;
+using LossKit.Core;
+using LossKit.Softmax;
 
 namespace LossKit.Tests.Softmax;
 
-/// <summary>ce against PyTorch 1.13's F.cross_entropy forward and backward (tools/make_fixtures.py).</summary>
+/// <summary>ce against PyTorch 1.13's F.cross_entropy forward and backward (tools/make_fixtures_cross_entropy.py).</summary>
 public class FixtureTests
 {
     public sealed record Case(string name, string dtype, int rows, int classes, double[] logits, int[]? targets, double[]? soft_targets,

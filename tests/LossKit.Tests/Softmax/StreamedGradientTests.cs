@@ -1,5 +1,7 @@
 using LossKit.Catalog;
-using LossKit.Classification;
+using LossKit.Kernels;
+
+
 
 namespace LossKit.Tests.Softmax;
 

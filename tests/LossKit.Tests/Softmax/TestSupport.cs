@@ -1,4 +1,6 @@
-using LossKit.Catalog;
+using LossKit.Checking;
+
+
 
 namespace LossKit.Tests.Softmax;
 
@@ -50,7 +52,7 @@ internal static class Reference
         return worst;
     }
 
-    /// <summary>Every section A/B spec and option combination the tests sweep.</summary>
+    /// <summary>Every cross-entropy and target-probability spec and option combination the tests sweep.</summary>
     public static TheoryData<string> AllSpecs() =>
     [
         "ce", "ce(reduction=sum)", "ce(reduction=none)", "ce(smoothing=0.1)", "ce(smoothing=1)", "ce(weight=[1,2,0.5,1,3])",

@@ -1,6 +1,7 @@
-using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using FsCheck;
+using LossKit.Kernels;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Tests.Data;

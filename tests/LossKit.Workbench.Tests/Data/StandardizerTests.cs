@@ -1,3 +1,4 @@
+using LossKit.Kernels;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Tests.Data;

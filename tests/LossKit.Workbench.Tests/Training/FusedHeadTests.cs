@@ -1,3 +1,4 @@
+using LossKit.Core;
 using LossKit.Workbench.Training;
 
 namespace LossKit.Workbench.Tests.Training;

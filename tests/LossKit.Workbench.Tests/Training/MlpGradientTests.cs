@@ -1,4 +1,5 @@
 using LossKit.Catalog;
+using LossKit.Kernels;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;
 

@@ -1,3 +1,4 @@
+using LossKit.Kernels;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Training;
 

@@ -1,0 +1,96 @@
+using System.Numerics;
+
+namespace LossKit.Core;
+
+/// <summary>Any LossKit loss: immutable, described by a <see cref="LossCard"/>.</summary>
+public interface ILoss
+{
+    /// <summary>What the loss is: formula, parameters, reference, properties.</summary>
+    LossCard Card { get; }
+
+    /// <summary>The spec string that rebuilds this loss, e.g. <c>focal(gamma=2)</c> (non-default parameters only).</summary>
+    string Spec { get; }
+}
+
+/// <summary>
+/// A multi-class loss on logits with class-index targets. One call computes per-row losses, the reduced
+/// loss and the exact gradient of the reduced loss, reading each row of logits once.
+/// </summary>
+public interface IClassificationLoss : ILoss
+{
+    /// <summary>The reduction this loss was configured with.</summary>
+    Reduction Reduction { get; }
+
+    /// <summary>Computes the loss of row-major <paramref name="logits"/> <c>[rows, classes]</c> against
+    /// class-index <paramref name="targets"/> (length rows).</summary>
+    /// <param name="logits">Row-major logits, length rows × classes; float, double or Half.</param>
+    /// <param name="classes">Columns per row (K ≥ 1).</param>
+    /// <param name="targets">One class index per row, in [0, K), or the loss's ignore index.</param>
+    /// <param name="rowLosses">Empty, or length rows: receives the unreduced per-row losses.</param>
+    /// <param name="gradient">Empty (forward only), or length rows × classes: receives ∂(reduced loss)/∂logits.</param>
+    /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
+    T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>The properties this configured loss has: the card's, less any an option breaks.</summary>
+    LossProperties Properties => Card.Properties;
+
+    /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
+    int? FixedClassCount => null;
+
+    /// <summary>The largest logit magnitude for which loss and gradient are finite (1e30 for most losses).</summary>
+    double FiniteLogitScale => 1e30;
+}
+
+/// <summary>A multi-class loss that also accepts soft targets (a probability row per sample).</summary>
+public interface ISoftTargetLoss : IClassificationLoss
+{
+    /// <summary>Like <see cref="IClassificationLoss.Compute{T}"/> with <paramref name="softTargets"/>
+    /// (<c>[rows, classes]</c>, each row non-negative and summing to 1 within 1e-3) instead of indices.</summary>
+    T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>
+/// A binary or multi-label loss: one logit per output, a target in [0, 1] per output (same shape as the logits).
+/// Batch-level losses (whose value depends on the whole batch) implement this too.
+/// </summary>
+public interface IBinaryLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    /// <param name="logits">One logit s per output, any shape flattened.</param>
+    /// <param name="targets">t ∈ [0, 1] per output, same length.</param>
+    /// <param name="elementLosses">Empty, or the logits' length: unreduced per-output losses.</param>
+    /// <param name="gradient">Empty, or the logits' length: ∂(reduced loss)/∂s.</param>
+    T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>Knowledge distillation: student logits against teacher logits (and class-index targets).</summary>
+public interface IDistillationLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> teacherLogits, ReadOnlySpan<int> targets,
+        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>Multi-positive rows: a score row and a set of positive columns per row, in CSR form
+/// (positiveOffsets has rows + 1 entries; row n's positives are
+/// <c>positiveColumns[positiveOffsets[n] .. positiveOffsets[n+1]]</c>).</summary>
+public interface IMultiPositiveLoss : ILoss
+{
+    Reduction Reduction { get; }
+
+    T Compute<T>(ReadOnlySpan<T> scores, int classes, ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns,
+        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>A loss with trainable state of its own (e.g. <c>auc_m</c>'s a, b, α). A training loop calls
+/// <see cref="Step"/> after each optimiser step, with that step's learning rate.</summary>
+public interface IStatefulLoss : ILoss
+{
+    /// <summary>Updates the state from the gradient recorded by the last training-batch call.</summary>
+    void Step(double learningRate);
+}

@@ -1,0 +1,146 @@
+using System.Numerics.Tensors;
+using System.Numerics;
+using LossKit.Core;
+using LossKit.Kernels;
+
+namespace LossKit.Distillation;
+
+/// <summary>
+/// Knowledge distillation, spec <c>kd(temperature=4, alpha=0.5)</c> (Hinton, Vinyals &amp; Dean 2015):
+/// <c>ℓ = α·τ²·KL(softmax(t/τ) ‖ softmax(z/τ)) + (1−α)·CE(z, y)</c> with teacher logits t,
+/// <c>∇ = α·τ·(softmax(z/τ) − softmax(t/τ)) + (1−α)·(softmax(z) − e_y)</c>.
+/// <para>Rows whose target is ignore_index are dropped entirely (KD part included: 0 loss, 0 gradient, out of the
+/// mean), as padding positions are in sequence distillation; the mean divides by the number of kept rows, which
+/// without ignored rows is PyTorch's <c>kl_div(reduction='batchmean')·τ² </c> plus <c>cross_entropy</c>'s mean.
+/// No class weights. Teacher classes at −∞ carry no mass (0·log 0 = 0); a student class at −∞ where the teacher
+/// has mass makes the KD term +∞. A teacher row with NaN, +∞ or only −∞ gives a NaN row; a student row of only −∞
+/// gives +∞ and a zero gradient. Rows run in double with O(K) scratch per block.</para>
+/// </summary>
+public sealed class DistillationLoss : IDistillationLoss
+{
+    public static readonly LossParameter TemperatureParameter = new("temperature", ParameterKind.Number,
+        "τ: softening temperature of both softmaxes in the KD term") { Default = 4, Min = 0, MinExclusive = true };
+    public static readonly LossParameter AlphaParameter = new("alpha", ParameterKind.Number,
+        "α: weight of the KD term (1 − α on the hard-label cross-entropy)") { Default = 0.5, Min = 0, Max = 1 };
+
+    public static LossCard Definition { get; } = new()
+    {
+        Name = "kd",
+        Family = "knowledge distillation (teacher logits)",
+        Title = "Knowledge distillation: softened KL to the teacher plus hard-label cross-entropy",
+        Formula = "ℓ = α·τ²·Σ_k q_k (log q_k − log p^τ_k) + (1−α)·(lse(z) − z_y), q = softmax(t/τ), p^τ = softmax(z/τ)",
+        Gradient = "∇ = α·τ·(p^τ − q) + (1−α)·(softmax(z) − e_y)",
+        Reference = "Hinton, Vinyals & Dean 2015, Distilling the knowledge in a neural network; PyTorch F.kl_div(F.log_softmax(z/τ), F.softmax(t/τ), reduction='batchmean')·τ² + F.cross_entropy",
+        Parameters = [TemperatureParameter, AlphaParameter, CommonParameters.IgnoreIndex, CommonParameters.Reduction],
+        Properties = LossProperties.NonNegative | LossProperties.ConvexInLogits,
+        Notes = "ignore_index drops the whole row (KD part too) and the mean divides by the kept rows. No class weights. "
+              + "The KD term is shift-invariant in z and in t, the CE term in z. Teacher classes at −∞ carry no mass.",
+    };
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new DistillationLoss(a.Number(TemperatureParameter),
+        a.Number(AlphaParameter), a.IgnoreIndex(), a.Reduction()));
+
+    public DistillationLoss(double temperature = 4, double alpha = 0.5, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+        Reduction reduction = Reduction.Mean)
+    {
+        TemperatureValue = TemperatureParameter.Check(temperature);
+        Alpha = AlphaParameter.Check(alpha);
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
+        IgnoreIndex = ignoreIndex;
+        Reduction = reduction;
+    }
+
+    public double TemperatureValue { get; }
+    public double Alpha { get; }
+    public int IgnoreIndex { get; }
+    public Reduction Reduction { get; }
+    public LossCard Card => Definition;
+
+    public string Spec
+    {
+        get
+        {
+            var parts = new List<string>();
+            if (TemperatureValue != 4) parts.Add("temperature=" + LossParameter.Fmt(TemperatureValue));
+            if (Alpha != 0.5) parts.Add("alpha=" + LossParameter.Fmt(Alpha));
+            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
+            return parts.Count == 0 ? "kd" : $"kd({string.Join(", ", parts)})";
+        }
+    }
+
+    public override string ToString() => Spec;
+
+    public unsafe T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> teacherLogits, ReadOnlySpan<int> targets,
+        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = InputChecks.Shape(logits.Length, classes, targets.Length, "targets", rowLosses.Length, gradient.Length);
+        if (teacherLogits.Length != logits.Length)
+            throw new ArgumentException($"teacherLogits has {teacherLogits.Length} values but logits has {logits.Length} ({rows} × {classes}); the teacher needs the student's shape.", nameof(teacherLogits));
+        int kept = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            int y = targets[n];
+            if (y == IgnoreIndex) continue;
+            if ((uint)y >= (uint)classes)
+                throw new RowException("targets", n, $"targets[{n}] = {y} is not a class index: expected 0 ≤ target < {classes}, or ignore_index ({IgnoreIndex}).");
+            kept++;
+        }
+        double scale = Reduction == Reduction.Mean ? (kept > 0 ? 1.0 / kept : 0) : 1;
+        double total;
+        fixed (int* py = targets)
+        {
+            nint ty = (nint)py;
+            total = RowRunner.Run(logits, teacherLogits, rows, classes, rowLosses, gradient,
+                (r, z, t, g, scratch) => Row(((int*)ty)[r], z, t, g, scratch, scale));
+        }
+        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    private double Row(int y, ReadOnlySpan<double> z, ReadOnlySpan<double> t, Span<double> g, Span<double> scratch, double scale)
+    {
+        if (y == IgnoreIndex) { g.Clear(); return 0; }
+        int k = z.Length;
+        double tau = TemperatureValue, alpha = Alpha;
+        Span<double> lps = scratch[..k], ps = scratch.Slice(k, k), lpt = scratch.Slice(2 * k, k), pt = scratch.Slice(3 * k, k);
+        Span<double> lp1 = scratch.Slice(4 * k, k), p1 = scratch.Slice(5 * k, k);
+        if (!RowRunner.Softmax(z, tau, lps, ps, out double mz))
+        {
+            bool allMasked = double.IsNegativeInfinity(mz);
+            if (allMasked) g.Clear(); else g.Fill(double.NaN);
+            return allMasked ? double.PositiveInfinity : double.NaN;
+        }
+        if (!RowRunner.Softmax(t, tau, lpt, pt, out _)) { g.Fill(double.NaN); return double.NaN; }
+        double loss = 0;
+        if (alpha > 0)
+        {
+            double kl = 0;
+            for (int j = 0; j < k; j++)
+                if (pt[j] > 0) kl += pt[j] * (lpt[j] - lps[j]);
+            loss += alpha * tau * tau * kl;
+        }
+        if (alpha < 1)
+        {
+            if (tau == 1) { lp1 = lps; p1 = ps; }
+            else RowRunner.Softmax(z, 1, lp1, p1, out _);
+            loss += (1 - alpha) * -lp1[y];
+        }
+        if (!g.IsEmpty)
+        {
+            g.Clear();
+            if (alpha > 0)
+            {
+                TensorPrimitives.Subtract(ps, pt, g);
+                TensorPrimitives.Multiply(g, alpha * tau * scale, g);
+            }
+            if (alpha < 1)
+            {
+                double c = (1 - alpha) * scale;
+                for (int j = 0; j < k; j++) g[j] += c * p1[j];
+                g[y] -= c;
+            }
+        }
+        return loss;
+    }
+}

@@ -1,0 +1,27 @@
+namespace LossKit.Kernels;
+
+/// <summary>
+/// Fixed blocks of elements for the batch-level losses' passes: the partition depends only on the batch length, each
+/// block writes its own partial sums, and callers add them in block order, so results do not depend on threads.
+/// </summary>
+internal static class BatchBlocks
+{
+    public const int BlockLength = 16384;
+
+    public static int Count(int n) => (n + BlockLength - 1) / BlockLength;
+
+    /// <summary>Runs <paramref name="body"/>(block, start, end) for every block, in parallel when allowed.</summary>
+    public static void For(int n, Action<int, int, int> body) =>
+        Parallelism.ForBlocks(Count(n), 32_768, (_, first, end) =>
+        {
+            for (int b = first; b < end; b++) body(b, b * BlockLength, Math.Min(n, (b + 1) * BlockLength));
+        });
+
+    /// <summary>σ(x) = 1/(1 + e^{−x}) without overflow, and σ(−x) = 1 − σ(x) computed on its own (no cancellation).</summary>
+    public static (double Pos, double Neg) Sigmoid(double x)
+    {
+        double e = Math.Exp(-Math.Abs(x));
+        double r = 1 / (1 + e);
+        return x >= 0 ? (r, e * r) : (e * r, r);
+    }
+}

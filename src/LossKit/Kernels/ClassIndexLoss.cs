@@ -1,0 +1,221 @@
+using System.Buffers;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using LossKit.Core;
+
+namespace LossKit.Kernels;
+
+/// <summary>
+/// The frame every multi-class loss on logits with class-index (or soft) targets shares: PyTorch's
+/// <c>weight</c>, <c>ignore_index</c> and <c>reduction</c> options and their semantics, the spec string, argument
+/// checks with messages naming argument, row and value, and a deterministic parallel driver that hands fixed row
+/// blocks to the family's per-block kernel and adds block sums in block order (bit-identical for any thread count).
+/// Families (<c>SoftmaxLoss</c>, <see cref="RowLoss"/>) supply only the per-block row math.
+/// </summary>
+/// <remarks>Mean: Σ_n ℓ_n / D with D = Σ_n w_{y_n} over rows that are not ignored (N for soft targets, or the number of
+/// kept rows when <see cref="MeanOverAllRows"/>); D = 0 gives 0 and a zero gradient (PyTorch: NaN).</remarks>
+public abstract class ClassIndexLoss : IClassificationLoss
+{
+    private readonly double[]? _weight;
+    private readonly float[]? _weightF;
+
+    /// <param name="weight">Optional per-class weights w (length K, each finite and ≥ 0).</param>
+    /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    private protected ClassIndexLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction)
+    {
+        if (weight is not null)
+        {
+            if (weight.Count == 0) throw new ArgumentException("weight is empty: give one weight per class, or none.", nameof(weight));
+            _weight = CommonParameters.Weight.Check(weight);
+            _weightF = _weight.Select(w => (float)w).ToArray();
+        }
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
+        IgnoreIndex = ignoreIndex;
+        Reduction = reduction;
+    }
+
+    /// <summary>Per-class weights, or null.</summary>
+    public IReadOnlyList<double>? Weight => _weight;
+    /// <summary>Rows with this target are ignored.</summary>
+    public int IgnoreIndex { get; }
+    /// <inheritdoc/>
+    public Reduction Reduction { get; }
+    /// <inheritdoc/>
+    public abstract LossCard Card { get; }
+    /// <summary>The properties this configured loss has (the card's, less any an option breaks).</summary>
+    public virtual LossProperties Properties => Card.Properties;
+    /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
+    public virtual int? FixedClassCount => _weight?.Length;
+    /// <summary>The largest logit magnitude for which value and gradient are finite doubles (1e30 for most losses;
+    /// one that grows exponentially in the logits says less).</summary>
+    public virtual double FiniteLogitScale => 1e30;
+
+    /// <summary>The class weights as compute-type values (empty without weights).</summary>
+    private protected ReadOnlySpan<TC> WeightsAs<TC>() where TC : unmanaged =>
+        typeof(TC) == typeof(float) ? MemoryMarshal.Cast<float, TC>(_weightF) : MemoryMarshal.Cast<double, TC>(_weight);
+
+    /// <summary>Σ_k w_k (K without weights).</summary>
+    private protected double WeightSum(int classes) => _weight is null ? classes : _weight.Sum();
+
+    /// <summary>w_y (1 without weights or for y &lt; 0).</summary>
+    private protected double WeightOf(int y) => _weight is null || y < 0 ? 1 : _weight[y];
+
+    /// <inheritdoc/>
+    public string Spec
+    {
+        get
+        {
+            var parts = new List<string>(SpecParts());
+            if (_weight is not null) parts.Add("weight=[" + string.Join(",", _weight.Select(LossParameter.Fmt)) + "]");
+            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(CultureInfo.InvariantCulture));
+            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
+            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Spec;
+
+    /// <summary>The loss's own non-default parameters as <c>key=value</c> strings, for <see cref="Spec"/>.</summary>
+    protected virtual IEnumerable<string> SpecParts() => [];
+
+    /// <summary>True when the mean divides by the number of kept rows rather than by Σ w_y (PyTorch's MultiMarginLoss).</summary>
+    protected virtual bool MeanOverAllRows => false;
+
+    /// <summary>Checks that the configuration fits <paramref name="classes"/> (called before any row is computed).</summary>
+    protected virtual void CheckClassCount(int classes) { }
+
+    /// <inheritdoc/>
+    public T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = InputChecks.Shape(logits.Length, classes, targets.Length, "targets", rowLosses.Length, gradient.Length);
+        CheckWeightLength(classes);
+        CheckClassCount(classes);
+        double denominator = 0;
+        for (int n = 0; n < targets.Length; n++)
+        {
+            int y = targets[n];
+            if (y == IgnoreIndex) continue;
+            if ((uint)y >= (uint)classes)
+                throw new RowException("targets", n, $"targets[{n}] = {y} is not a class index: expected 0 ≤ target < {classes}, or ignore_index ({IgnoreIndex}).");
+            denominator += _weight is null || MeanOverAllRows ? 1 : _weight[y];
+        }
+        return Run(logits, classes, rows, targets, default, denominator, rowLosses, gradient);
+    }
+
+    /// <summary>Soft-target form for subclasses that support it (each row of q non-negative, summing to 1 within
+    /// 1e-3, checked row by row in the kernel); the mean divides by N.</summary>
+    protected T ComputeSoftCore<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses, Span<T> gradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, "classes must be at least 1.");
+        if (softTargets.Length != logits.Length)
+            throw new ArgumentException($"softTargets has {softTargets.Length} values but logits has {logits.Length}; soft targets need one probability per logit ([rows, {classes}]).", nameof(softTargets));
+        int rows = InputChecks.Shape(logits.Length, classes, logits.Length / classes, "logits", rowLosses.Length, gradient.Length);
+        CheckWeightLength(classes);
+        CheckClassCount(classes);
+        return Run(logits, classes, rows, default, softTargets, rows, rowLosses, gradient);
+    }
+
+    private void CheckWeightLength(int classes)
+    {
+        if (_weight is not null && _weight.Length != classes)
+            throw new ArgumentException($"weight has {_weight.Length} values but the logits have {classes} classes; give one weight per class.", "weight");
+    }
+
+    /// <summary>Called once per call before the blocks run (e.g. to cache derived parameters).</summary>
+    private protected virtual void BeforeRun() { }
+
+    private unsafe T Run<T>(ReadOnlySpan<T> logits, int classes, int rows, ReadOnlySpan<int> targets, ReadOnlySpan<T> soft,
+        double denominator, Span<T> rowLosses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(Half))
+            throw new NotSupportedException($"{typeof(T).Name} is not supported: use float, double or Half.");
+        double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
+        BeforeRun();
+        int blocks = Parallelism.BlockCount(rows, classes);
+        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
+        try
+        {
+            fixed (T* pz = logits)
+            fixed (int* py = targets)
+            fixed (T* pq = soft)
+            fixed (T* pl = rowLosses)
+            fixed (T* pg = gradient)
+            {
+                var job = new RowJob<T>
+                {
+                    Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
+                    IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
+                    Classes = classes, Scale = scale, Rows = rows,
+                    // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
+                    StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
+                };
+                Parallelism.ForBlocks(rows, classes, (b, start, end) =>
+                    partial[b] = typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
+            }
+            double total = 0;
+            for (int b = 0; b < blocks; b++) total += partial[b];
+            return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+        }
+        finally { ArrayPool<double>.Shared.Return(partial); }
+    }
+
+    /// <summary>Gradients at least this large may be written with non-temporal stores (they would not stay in cache).</summary>
+    internal const long StreamingThresholdBytes = 64L << 20;
+
+    /// <summary>Computes rows [start, end) of <paramref name="job"/> in compute type TC (float for float and Half,
+    /// double for double) and returns the sum of their losses.</summary>
+    private protected abstract unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>;
+
+    /// <summary>Reads row r's target (−1 for soft targets); a row whose target is the ignore index gets loss 0 and a
+    /// zero gradient here, and the caller skips it.</summary>
+    private protected unsafe bool SkipIgnoredRow<T>(RowJob<T> job, int r, Span<T> gradientRow, out int target) where T : unmanaged, INumberBase<T>
+    {
+        target = job.IsSoft ? -1 : job.Targets[r];
+        if (job.IsSoft || target != IgnoreIndex) return false;
+        if (job.HasLosses) job.Losses[r] = T.Zero;
+        gradientRow.Clear();
+        return true;
+    }
+
+    /// <summary>Row r of <paramref name="source"/> as compute-type values: the caller's memory, or (for Half) a
+    /// float copy in <paramref name="buffer"/>.</summary>
+    private protected static unsafe ReadOnlySpan<TC> RowOf<T, TC>(T* source, long offset, int classes, Span<TC> buffer)
+        where T : unmanaged where TC : unmanaged
+    {
+        var row = new ReadOnlySpan<T>(source + offset, classes);
+        if (typeof(T) == typeof(TC)) return MemoryMarshal.Cast<T, TC>(row);
+        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<T, Half>(row), MemoryMarshal.Cast<TC, float>(buffer));
+        return buffer;
+    }
+
+    /// <summary>Throws a <see cref="RowException"/> unless q is a probability vector (finite, ≥ 0, sum 1 ± 1e-3).</summary>
+    private protected static void CheckSoftRow<TC>(ReadOnlySpan<TC> q, int row) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        var (sum, min) = Row.SumAndMin(q);
+        if (!(min >= TC.Zero) || !TC.IsFinite(sum))
+        {
+            int col = 0;
+            while (col < q.Length - 1 && q[col] >= TC.Zero && TC.IsFinite(q[col])) col++;
+            throw new RowException("softTargets", row, $"softTargets[row {row}, class {col}] = {q[col]} is not a probability: expected finite values ≥ 0.");
+        }
+        if (!(Math.Abs(double.CreateTruncating(sum) - 1) <= 1e-3))
+            throw new RowException("softTargets", row, $"softTargets row {row} sums to {sum}: expected a probability vector summing to 1 (within 1e-3).");
+    }
+}
+
+/// <summary>One call's inputs and outputs as raw pointers, shared by the blocks of a parallel run.</summary>
+internal unsafe struct RowJob<T> where T : unmanaged
+{
+    public T* Logits, Soft, Losses, Gradient;
+    public int* Targets;
+    public bool IsSoft, HasLosses, HasGradient, StreamGradient;
+    public int Classes, Rows;
+    public double Scale;
+}

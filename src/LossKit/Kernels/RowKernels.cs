@@ -1,0 +1,385 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LossKit.Kernels;
+
+/// <summary>
+/// Single-row vector loops written once over an <see cref="ISimd{TVec,T}"/> width, each with a scalar tail.
+/// Every loop visits elements in a fixed order, so results do not depend on threading.
+/// Each loop is its own non-inlined method: inlined into a large caller, the JIT's inlining
+/// budget runs out and the vector math (the ISimd exp) stops being inlined, which costs 2× or more.
+/// </summary>
+internal static class RowKernels<T, TVec, TSimd>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TVec : struct
+    where TSimd : struct, ISimd<TVec, T>
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T Max(ReadOnlySpan<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T max = T.NegativeInfinity;
+        if (n >= 2 * w)
+        {
+            TVec m0 = TSimd.Load(ref src, 0), m1 = TSimd.Load(ref src, (nuint)w);
+            for (i = 2 * w; i <= n - 2 * w; i += 2 * w)
+            {
+                m0 = TSimd.Max(m0, TSimd.Load(ref src, (nuint)i));
+                m1 = TSimd.Max(m1, TSimd.Load(ref src, (nuint)(i + w)));
+            }
+            max = TSimd.MaxAcross(TSimd.Max(m0, m1));
+        }
+        for (; i < n; i++) max = T.Max(max, Unsafe.Add(ref src, i));
+        return max;
+    }
+
+    /// <summary>Σ exp(x_i − shift). When <paramref name="destination"/> is not empty, each exp(x_i − shift) is also
+    /// written there, so a gradient pass can rescale it instead of computing exp again. When
+    /// <paramref name="prefetch"/> is given (the next row), its cache lines are requested while this compute-bound
+    /// pass runs, so the next row's memory-bound max pass finds them in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe T SumExp(ReadOnlySpan<T> x, T shift, Span<T> destination, ReadOnlySpan<T> prefetch)
+    {
+        bool store = !destination.IsEmpty;
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
+        int stride = 2 * w * Unsafe.SizeOf<T>();
+        if (n >= w)
+        {
+            TVec s = TSimd.Broadcast(shift), acc0 = TSimd.Broadcast(T.Zero), acc1 = acc0;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                if (next is not null)
+                {
+                    byte* line = next + (nint)i * Unsafe.SizeOf<T>();
+                    for (int b = 0; b < stride; b += 64) Sse.Prefetch1(line + b);
+                }
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                TVec e1 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)(i + w)), s));
+                if (store)
+                {
+                    TSimd.Store(e0, ref dst, (nuint)i);
+                    TSimd.Store(e1, ref dst, (nuint)(i + w));
+                }
+                acc0 = TSimd.Add(acc0, e0);
+                acc1 = TSimd.Add(acc1, e1);
+            }
+            if (i <= n - w)
+            {
+                TVec e0 = TSimd.Exp(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+                if (store) TSimd.Store(e0, ref dst, (nuint)i);
+                acc0 = TSimd.Add(acc0, e0);
+                i += w;
+            }
+            sum = TSimd.Sum(TSimd.Add(acc0, acc1));
+        }
+        for (; i < n; i++)
+        {
+            T e = T.Exp(Unsafe.Add(ref src, i) - shift);
+            if (store) Unsafe.Add(ref dst, i) = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /// <summary>destination_i ← scale · x_i + offset (destination may be x itself; with offset 0 exactly scale · x_i);
+    /// with <paramref name="streaming"/>, written with non-temporal stores (bypassing the cache) wherever the
+    /// destination is vector-aligned, for outputs too large to stay in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void Scale(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        T* p = (T*)Unsafe.AsPointer(ref dst);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        TVec c = TSimd.Broadcast(scale), o = TSimd.Broadcast(offset);
+        bool shift = offset != T.Zero;
+        if (streaming)
+        {
+            int bytes = w * Unsafe.SizeOf<T>();
+            int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
+            head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
+            for (; i < head; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
+            if (shift)
+                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), p + i);
+            else
+                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), p + i);
+        }
+        else if (shift)
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), ref dst, (nuint)i);
+        else
+            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), ref dst, (nuint)i);
+        for (; i < n; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
+    }
+
+    /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
+    /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
+            for (; i <= n - w; i += w)
+            {
+                TVec va = TSimd.Load(ref pa, (nuint)i);
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Subtract(TSimd.Load(ref pb, (nuint)i), s))));
+            }
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            T ai = Unsafe.Add(ref pa, i);
+            if (ai != T.Zero) sum += ai * (Unsafe.Add(ref pb, i) - shift);
+        }
+        return sum;
+    }
+
+    /// <summary>Σ (x_i − shift).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T SumShifted(ReadOnlySpan<T> x, T shift)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
+            for (; i <= n - w; i += w) acc = TSimd.Add(acc, TSimd.Subtract(TSimd.Load(ref src, (nuint)i), s));
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref src, i) - shift;
+        return sum;
+    }
+
+    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
+    {
+        ref T pa = ref MemoryMarshal.GetReference(a);
+        ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c);
+        int n = a.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
+            for (; i <= n - w; i += w)
+            {
+                TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
+            }
+            sum = TSimd.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
+            if (ab != T.Zero) sum += ab * (Unsafe.Add(ref pc, i) - shift);
+        }
+        return sum;
+    }
+
+    /// <summary>destination_i += alpha · x_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha);
+            for (; i <= n - w; i += w)
+                TSimd.Store(TSimd.MultiplyAdd(a, TSimd.Load(ref src, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>destination_i += alpha · x_i · y_i.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha);
+            for (; i <= n - w; i += w)
+                TSimd.Store(TSimd.MultiplyAdd(TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)), TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+    }
+
+    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
+    /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Softplus(ReadOnlySpan<T> x, Span<T> destination)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec zero = TSimd.Broadcast(T.Zero), one = TSimd.Broadcast(T.One);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref src, (nuint)i);
+                TVec e = TSimd.Exp(TSimd.Subtract(zero, TSimd.Abs(v)));
+                TVec u = TSimd.Add(one, e);
+                TVec d = TSimd.Subtract(u, one);                       // exact
+                TVec corrected = TSimd.Multiply(TSimd.Log(u), TSimd.Divide(e, d));
+                TVec log1p = TSimd.Select(TSimd.LessThan(zero, d), corrected, e);  // d = 0: u rounded to 1, log1p(e) = e
+                TSimd.Store(TSimd.Add(TSimd.Max(v, zero), log1p), ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            Unsafe.Add(ref dst, i) = T.CreateTruncating(StableMath.Softplus(double.CreateTruncating(v)));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        T sum = T.Zero, min = T.PositiveInfinity;
+        if (n >= w)
+        {
+            TVec acc = TSimd.Broadcast(T.Zero), m = TSimd.Broadcast(T.PositiveInfinity);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref src, (nuint)i);
+                acc = TSimd.Add(acc, v);
+                m = TSimd.Min(m, v);
+            }
+            sum = TSimd.Sum(acc);
+            min = TSimd.MinAcross(m);
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            sum += v;
+            min = T.Min(min, v);
+        }
+        return (sum, min);
+    }
+}
+
+/// <summary>
+/// Picks the widest hardware-accelerated vector width that fits the row, once per call, and forwards to
+/// <see cref="RowKernels{T,TVec,TSimd}"/>. The element type is float or double.
+/// </summary>
+internal static class Row
+{
+    private static int Width<T>(int n) where T : unmanaged
+    {
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count) return 512;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count) return 256;
+        return 128;
+    }
+
+    public static T Max<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.Max(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.Max(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.Max(x),
+    };
+
+    /// <summary>Σ exp(x_i − shift); see <see cref="RowKernels{T,TVec,TSimd}.SumExp"/> for the optional store and prefetch.</summary>
+    public static T SumExp<T>(ReadOnlySpan<T> x, T shift, Span<T> destination = default, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, destination, prefetch),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, destination, prefetch),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
+    };
+
+    public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Scale<T>(x, scale, T.Zero, x, streaming);
+
+    /// <summary>destination ← scale · x + offset (destination at least as long as x; it may be x).</summary>
+    public static void Scale<T>(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (destination.Length < x.Length)
+            throw new ArgumentException($"destination has {destination.Length} values; expected at least {x.Length}.", nameof(destination));
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.Scale(x, scale, offset, destination, streaming); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Scale(x, scale, offset, destination, streaming); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.Scale(x, scale, offset, destination, streaming); break;
+        }
+    }
+
+    public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot(a, b, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot(a, b, shift),
+    };
+
+    public static T MaskedDot3<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot3(a, b, c, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.MaskedDot3(a, b, c, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c, shift),
+    };
+
+    public static T SumShifted<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumShifted(x, shift),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumShifted(x, shift),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumShifted(x, shift),
+    };
+
+    public static void AddScaled<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaled(destination, alpha, x); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaled(destination, alpha, x); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaled(destination, alpha, x); break;
+        }
+    }
+
+    public static void AddScaledProduct<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledProduct(destination, alpha, x, y); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledProduct(destination, alpha, x, y); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledProduct(destination, alpha, x, y); break;
+        }
+    }
+
+    public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.Softplus(x, destination); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Softplus(x, destination); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.Softplus(x, destination); break;
+        }
+    }
+
+    public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumAndMin(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumAndMin(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumAndMin(x),
+    };
+}

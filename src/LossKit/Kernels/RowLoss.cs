@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using LossKit.Core;
+
+namespace LossKit.Kernels;
+
+/// <summary>
+/// Base of the multi-class losses that are not functions of softmax(z) (margin, normalised-transform,
+/// z-loss and sparse losses): one parallel row driver with the softmax family's <c>weight</c>,
+/// <c>ignore_index</c> and <c>reduction</c> semantics, Half support through float scratch, and
+/// per-block partial sums added in block order (bit-identical for any thread count). A loss supplies only
+/// <see cref="EvaluateRow{TC}"/>: one row's unweighted loss and its gradient, in float (for float and Half)
+/// or double.
+/// </summary>
+/// <remarks>
+/// Rows: a row with target <see cref="ClassIndexLoss.IgnoreIndex"/> gives loss 0 and gradient 0 and leaves the mean. Class
+/// weights multiply a row's loss and gradient by w_y; the mean divides by Σ w_y over kept rows (0 when there are
+/// none) unless <see cref="ClassIndexLoss.MeanOverAllRows"/> says otherwise. A row holding NaN or +∞ gets NaN loss and gradient;
+/// a row whose logits are all −∞ gets loss +∞ and a zero gradient; a single −∞ logit masks its class (each loss
+/// documents what that means for it).
+/// </remarks>
+public abstract class RowLoss : ClassIndexLoss
+{
+    /// <param name="weight">Optional per-class weights w (length K, each finite and ≥ 0).</param>
+    /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    protected RowLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction) : base(weight, ignoreIndex, reduction) { }
+
+    /// <summary>Scratch elements <see cref="EvaluateRow{TC}"/> needs per row (for a K-class row).</summary>
+    protected virtual int WorkLength(int classes) => 0;
+
+    /// <summary>
+    /// One row: returns the unweighted loss and, when <paramref name="gradient"/> is not empty, writes
+    /// <paramref name="gradientScale"/>·∂ℓ/∂z into all K entries of it.
+    /// </summary>
+    /// <param name="z">The row's logits (finite or −∞; at least one finite).</param>
+    /// <param name="target">Class index y, or −1 for a soft-target row.</param>
+    /// <param name="soft">The soft-target row q (empty for class-index targets).</param>
+    /// <param name="gradient">Empty, or the row's gradient (length K), to be overwritten.</param>
+    /// <param name="gradientScale">The factor (reduction scale × w_y) the gradient is multiplied by.</param>
+    /// <param name="work">Scratch of <see cref="WorkLength"/> elements.</param>
+    protected abstract double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC>;
+
+    /// <summary>Rows [start, end) in compute type TC (float for float and Half, double for double); returns their loss sum.</summary>
+    private protected override unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
+    {
+        int K = job.Classes;
+        bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
+        int workLength = WorkLength(K);
+        TC[] scratch = ArrayPool<TC>.Shared.Rent((converted ? 3 * K : 0) + workLength + 1);
+        Span<TC> zBuf = converted ? scratch.AsSpan(0, K) : default;
+        Span<TC> gBuf = converted ? scratch.AsSpan(K, K) : default;
+        Span<TC> qBuf = converted ? scratch.AsSpan(2 * K, K) : default;
+        Span<TC> work = scratch.AsSpan(converted ? 3 * K : 0, workLength);
+        double sum = 0;
+        try
+        {
+            for (int r = start; r < end; r++)
+            {
+                long offset = (long)r * K;
+                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
+                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
+
+                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
+
+                ReadOnlySpan<TC> q = default;
+                if (job.IsSoft)
+                {
+                    q = RowOf(job.Soft, offset, K, qBuf);
+                    CheckSoftRow(q, r);
+                }
+
+                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
+                double w = 1;
+                if (Weight is { } weight)
+                {
+                    if (y >= 0) w = weight[y];
+                    else { w = 0; for (int k = 0; k < K; k++) w += weight[k] * double.CreateTruncating(q[k]); }
+                }
+                TC max = TensorPrimitives.Max(z);                 // NaN if any element is NaN
+                double loss;
+                if (TC.IsNaN(max) || TC.IsPositiveInfinity(max))
+                {
+                    loss = double.NaN;
+                    g.Fill(TC.NaN);
+                }
+                else if (TC.IsNegativeInfinity(max))
+                {
+                    loss = double.PositiveInfinity;            // every class masked: nothing can be predicted
+                    g.Clear();
+                }
+                else
+                {
+                    loss = EvaluateRow(z, y, q, g, TC.CreateTruncating(job.Scale * w), work);
+                    if (w != 1) loss *= w;
+                }
+                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
+                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                sum += loss;
+            }
+        }
+        finally { ArrayPool<TC>.Shared.Return(scratch); }
+        return sum;
+    }
+
+    /// <summary>Card parameters shared by every loss of this base: weight, ignore_index, reduction.</summary>
+    protected static IReadOnlyList<LossParameter> CommonRowParameters => CommonParameters.Softmax;
+
+    private protected static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        MemoryMarshal.Cast<TFrom, TTo>(s);
+    private protected static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        MemoryMarshal.Cast<TFrom, TTo>(s);
+}

@@ -1,0 +1,405 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using LossKit.Core;
+using LossKit.Kernels;
+using LossKit.Softmax;
+using VecRow = LossKit.Kernels.Row;
+
+namespace LossKit.LargeVocabulary;
+
+public sealed partial class LinearCrossEntropyLoss
+{
+    /// <summary>Most vocabulary columns per task: the logits and ∂W GEMMs of a chunk are split into slices of at most
+    /// this many classes (at least <see cref="MinSliceColumns"/>, about 4 slices per thread), each a single-threaded GEMM,
+    /// scheduled dynamically over the threads. The slicing does not change any result: every element of Z and ∂W is
+    /// the same chain of multiply-adds however the columns are split.</summary>
+    internal const int MaxSliceColumns = 2048;
+    internal const int MinSliceColumns = 512;
+
+    /// <summary>∂H_c = G_c·W is split over the vocabulary (its k) into up to this many contiguous groups of at least
+    /// 1024 classes, whose partial products are added in group order. The groups depend only on V, never on the
+    /// threads, so the sum is deterministic.</summary>
+    internal const int HiddenGroups = 4;
+
+    /// <summary>The ∂H groups for a vocabulary: min(4, ⌊V/1024⌋) (at least 1).</summary>
+    internal static int HiddenGroupCount(int vocab) => Math.Clamp(vocab / 1024, 1, HiddenGroups);
+
+    /// <summary>Columns per slice task for a vocabulary and thread count: about V / (4·threads), a multiple of 64,
+    /// between <see cref="MinSliceColumns"/> and <see cref="MaxSliceColumns"/>.</summary>
+    internal static int SliceWidth(int vocab, int threads) =>
+        Math.Clamp(vocab / (4 * Math.Max(threads, 1)) / 64 * 64, MinSliceColumns, MaxSliceColumns);
+
+    /// <summary>The chunked computation in T (float or double). With <paramref name="half"/>, H and W are read from
+    /// <paramref name="hiddenHalf"/> and <paramref name="weightHalf"/> (T is float; <paramref name="hidden"/> and
+    /// <paramref name="weight"/> are empty): each chunk of H and each slice of W is converted to float as a task needs it.</summary>
+    private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias,
+        bool half = false, ReadOnlySpan<Half> hiddenHalf = default, ReadOnlySpan<Half> weightHalf = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
+        var (n, denominator) = Validate(half ? hiddenHalf.Length : hidden.Length, half ? weightHalf.Length : weight.Length, bias.Length,
+            rows, dim, vocab, targets, rowLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length);
+        double scale = ReductionScale(denominator);
+        int vocabBlock = VocabBlockFor(vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        double total;
+        fixed (T* pHidden = hidden)
+        fixed (T* pWeight = weight)
+        fixed (Half* pHiddenHalf = hiddenHalf)
+        fixed (Half* pWeightHalf = weightHalf)
+        fixed (T* pBias = bias)
+        fixed (int* pTargets = targets)
+        fixed (T* pGradHidden = gradHidden)
+        fixed (T* pGradWeight = gradWeight)
+        fixed (T* pGradBias = gradBias)
+        {
+            var io = new Pinned<T>
+            {
+                Hidden = pHidden, Weight = pWeight, HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
+                Bias = pBias, BiasLength = bias.Length, Targets = pTargets + (Shift ? 1 : 0),
+                GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+            };
+            total = vocabBlock > 0
+                ? VocabBlocked(io, rowLosses, dim, vocab, n, scale, vocabBlock)
+                : WholeRows(io, rowLosses, dim, vocab, n, scale);
+        }
+        return Finish(total, scale, n, dim, gradHidden);
+    }
+
+    /// <summary>A call's pinned inputs and outputs (null where the span is empty); <see cref="Targets"/> starts at the
+    /// first prediction's target (targets[1] with shift).</summary>
+    private unsafe struct Pinned<T> where T : unmanaged
+    {
+        public T* Hidden, Weight, Bias, GradHidden, GradWeight, GradBias;
+        public Half* HiddenHalf, WeightHalf;
+        public int* Targets;
+        public int BiasLength;
+
+        public readonly bool WantsGradient => GradHidden != null || GradWeight != null || GradBias != null;
+    }
+
+    /// <summary>Whole rows of logits, chunk by chunk: Z_c by vocabulary slices, the ce row kernel in place, then the
+    /// backward GEMMs. Returns the sum of the per-row losses.</summary>
+    private unsafe double WholeRows<T>(in Pinned<T> io, Span<T> rowLosses, int dim, int vocab, int n, double scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool wantGrad = io.WantsGradient, half = io.HiddenHalf != null;
+        int chunk = ChunkRowsFor(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        int threads = Parallelism.MaxThreads;
+        int sliceWidth = SliceWidth(vocab, threads);
+        int slices = (vocab + sliceWidth - 1) / sliceWidth;
+        int groups = HiddenGroupCount(vocab);
+
+        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
+        double[] losses = ArrayPool<double>.Shared.Rent(chunk);
+        T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
+        double total = 0;
+        try
+        {
+            fixed (T* pLogits = logits)
+            fixed (double* pLosses = losses)
+            {
+                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab), scale);
+                var gemms = new ChunkGemms<T>
+                {
+                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, HiddenScratch = pLogits + (long)chunk * vocab + partials,
+                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups,
+                };
+                gemms.Use(io);
+                for (int c0 = 0; c0 < n; c0 += chunk)
+                {
+                    int r = Math.Min(chunk, n - c0);
+                    gemms.First = c0;
+                    gemms.Rows = r;
+                    gemms.ConvertHiddenChunk();
+
+                    // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
+                    RunTasks(slices, threads, gemms.LogitsAction);
+                    job.Targets = io.Targets + c0;
+                    Parallelism.ForBlocks(r, vocab, job.Rows);
+                    for (int i = 0; i < r; i++)
+                    {
+                        total += losses[i];
+                        if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(losses[i]);
+                    }
+                    if (!wantGrad) continue;
+
+                    // ∂H_c = G_c·W (group partials), ∂W[slice] (+)= G_c[:, slice]ᵀ·H_c in chunk order, ∂b += Σ_rows G_c (G_c = s·∂ℓ/∂Z_c).
+                    int hiddenTasks = io.GradHidden == null ? 0 : groups;
+                    int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
+                    gemms.HiddenTasks = hiddenTasks;
+                    RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
+                    if (hiddenTasks > 0) gemms.AddHiddenPartials(groups);
+                }
+            }
+        }
+        finally
+        {
+            ChunkBuffer<T>.Return(logits);
+            ArrayPool<double>.Shared.Return(losses);
+        }
+        return total;
+    }
+
+    /// <summary>The end of every call: the unused last row of ∂H with shift cleared, the reduced loss.</summary>
+    private T Finish<T>(double total, double scale, int predictions, int dim, Span<T> gradHidden)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
+        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, handing them out
+    /// in index order (list the largest first); the GEMMs inside a task then run on one thread. With one task or one
+    /// thread the tasks run in order on this thread, and a lone GEMM may use every thread itself.</summary>
+    private static void RunTasks(int count, int threads, Action<int> body)
+    {
+        if (count == 0) return;
+        if (threads <= 1 || count == 1)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        Parallelism.MaxThreads = 1;
+        try
+        {
+            // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
+            // within about one small task of each other.
+            WorkerTeam.For(count, threads, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        finally { Parallelism.MaxThreads = threads; }
+    }
+
+    /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>
+    private abstract unsafe class ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Hidden, Weight, GradHidden, GradWeight, GradBias, HiddenScratch;
+        public Half* HiddenHalf, WeightHalf;
+        public int Dim, Vocab, First, Rows;
+
+        /// <summary>Takes the call's pinned inputs and outputs.</summary>
+        public void Use(in Pinned<T> io)
+        {
+            Hidden = io.Hidden;
+            Weight = io.Weight;
+            HiddenHalf = io.HiddenHalf;
+            WeightHalf = io.WeightHalf;
+            GradHidden = io.GradHidden;
+            GradWeight = io.GradWeight;
+            GradBias = io.GradBias;
+        }
+
+        /// <summary>Half input: converts the current chunk of H to float in <see cref="HiddenScratch"/>.</summary>
+        public void ConvertHiddenChunk()
+        {
+            if (HiddenHalf != null)
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(HiddenHalf + (long)First * Dim, Rows * Dim), new Span<float>((float*)HiddenScratch, Rows * Dim));
+        }
+
+        /// <summary>∂H_c += the ∂H partial sums of groups 1..groups−1 (in <paramref name="partials"/>, R×d each), in group order.</summary>
+        protected void AddPartials(T* partials, int groups)
+        {
+            var dh = new Span<T>(GradHidden + (long)First * Dim, Rows * Dim);
+            for (int g = 1; g < groups; g++) TensorPrimitives.Add(dh, new ReadOnlySpan<T>(partials + (long)(g - 1) * Rows * Dim, Rows * Dim), dh);
+        }
+
+        /// <summary>The chunk's rows of H (R×d).</summary>
+        protected ReadOnlySpan<T> HiddenChunk => HiddenHalf == null ? new(Hidden + (long)First * Dim, Rows * Dim) : new(HiddenScratch, Rows * Dim);
+
+        /// <summary>Rows [j0, j0 + count) of W in T: the caller's own, or (Half input) converted into
+        /// <paramref name="scratch"/>, rented here and returned by the caller.</summary>
+        protected ReadOnlySpan<T> WeightRows(int j0, int count, ref T[]? scratch)
+        {
+            if (WeightHalf == null) return new(Weight + (long)j0 * Dim, count * Dim);
+            scratch = ArrayPool<T>.Shared.Rent(count * Dim);
+            Span<T> converted = scratch.AsSpan(0, count * Dim);
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(WeightHalf + (long)j0 * Dim, count * Dim), MemoryMarshal.Cast<T, float>(converted));
+            return converted;
+        }
+    }
+
+    /// <summary>The GEMMs of one chunk, as tasks over vocabulary slices (and ∂H groups).</summary>
+    private sealed unsafe class ChunkGemms<T> : ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Logits, Partials;
+        public int SliceWidth, Groups, HiddenTasks;
+        public readonly Action<int> LogitsAction, BackwardAction;
+
+        public ChunkGemms()
+        {
+            LogitsAction = LogitsSlice;
+            BackwardAction = Backward;
+        }
+
+        private (int Start, int Count) Slice(int s)
+        {
+            int j0 = s * SliceWidth;
+            return (j0, Math.Min(SliceWidth, Vocab - j0));
+        }
+
+        /// <summary>Columns of vocabulary group g: [⌊g·V/G⌋₆₄, ⌊(g+1)·V/G⌋₆₄), the last ending at V.</summary>
+        private (int Start, int Count) Group(int g)
+        {
+            int j0 = (int)((long)g * Vocab / Groups) / 64 * 64;
+            int j1 = g + 1 == Groups ? Vocab : (int)((long)(g + 1) * Vocab / Groups) / 64 * 64;
+            return (j0, j1 - j0);
+        }
+
+        private Span<T> Columns(int j0, int count) => new(Logits + j0, (Rows - 1) * Vocab + count);
+
+        public void AddHiddenPartials(int groups) => AddPartials(Partials, groups);
+
+        /// <summary>Z[:, slice] = H_c·W[slice]ᵀ.</summary>
+        private void LogitsSlice(int s)
+        {
+            var (j0, count) = Slice(s);
+            T[]? scratch = null;
+            try
+            {
+                MultiplyStrided<T>(HiddenChunk, Dim, WeightRows(j0, count, ref scratch), Dim, Columns(j0, count), Vocab,
+                    Rows, count, Dim, transposeB: true);
+            }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+        }
+
+        /// <summary>Task i: ∂H group i (first <see cref="HiddenTasks"/>), else ∂W and ∂b of slice i − HiddenTasks.</summary>
+        private void Backward(int i)
+        {
+            if (i < HiddenTasks)
+            {
+                // The group's product, accumulated over fixed sub-slices of at most MaxSliceColumns classes (the same
+                // for float and Half input, so that Half input gives exactly float's results on the converted values).
+                var (j0, count) = Group(i);
+                T* c = i == 0 ? GradHidden + (long)First * Dim : Partials + (long)(i - 1) * Rows * Dim;
+                for (int s0 = 0; s0 < count; s0 += MaxSliceColumns)
+                {
+                    int len = Math.Min(MaxSliceColumns, count - s0);
+                    T[]? scratch = null;
+                    try
+                    {
+                        MultiplyStrided<T>(Columns(j0 + s0, len), Vocab, WeightRows(j0 + s0, len, ref scratch), Dim,
+                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, beta: s0 == 0 ? 0 : 1);
+                    }
+                    finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+                }
+                return;
+            }
+            var (k0, cols) = Slice(i - HiddenTasks);
+            if (GradWeight != null)
+                MultiplyStrided<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
+                    cols, Dim, Rows, transposeA: true, beta: First == 0 ? 0 : 1);
+            if (GradBias != null)
+            {
+                var acc = new Span<T>(GradBias + k0, cols);
+                if (First == 0) acc.Clear();
+                for (int r = 0; r < Rows; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<T>(Logits + (long)r * Vocab + k0, cols), acc);
+            }
+        }
+    }
+
+    /// <summary>A chunk buffer kept between calls (one per element type), so that repeated calls do not allocate.</summary>
+    internal static class ChunkBuffer<T> where T : unmanaged
+    {
+        private static T[]? s_cached;
+
+        public static T[] Rent(int length)
+        {
+            T[]? b = Interlocked.Exchange(ref s_cached, null);
+            return b is not null && b.Length >= length ? b : GC.AllocateUninitializedArray<T>(Math.Max(length, 1));
+        }
+
+        public static void Return(T[] buffer)
+        {
+            T[]? old = s_cached;
+            if (old is null || old.Length < buffer.Length) Interlocked.CompareExchange(ref s_cached, buffer, old);
+        }
+    }
+
+    /// <summary>The ce row kernel over a block of a chunk's logit rows, in place.</summary>
+    private sealed unsafe class RowJob<T>(LinearCrossEntropyLoss owner, T* logits, T* bias, int biasLength, double* losses, int vocab,
+        bool wantGrad, T[]? classWeights, double weightSum, double scale) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int* Targets;
+
+        public void Rows(int block, int start, int end)
+        {
+            bool transform = owner.Softcap > 0 || owner.Temperature != 1;
+            T[]? scratch = transform && wantGrad ? ArrayPool<T>.Shared.Rent(vocab) : null;
+            try
+            {
+                var b = new ReadOnlySpan<T>(bias, biasLength);
+                for (int r = start; r < end; r++)
+                    losses[r] = owner.RowLoss(new Span<T>(logits + (long)r * vocab, vocab), b, Targets[r], wantGrad,
+                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum, scale);
+            }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+        }
+    }
+
+    /// <summary>
+    /// One row of logits z (without the bias yet): returns ce's loss and, when <paramref name="wantGrad"/>, overwrites
+    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The same math, in the same order of
+    /// operations, as <see cref="Softmax.CrossEntropyLoss"/>'s kernel (target logit and smoothing sum read before
+    /// the Σexp pass stores exp(z − max) over z; one rescaling pass that also adds the unweighted smoothing constant;
+    /// then the target), so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a
+    /// row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
+    /// </summary>
+    private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum,
+        double scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y == IgnoreIndex)
+        {
+            if (wantGrad) z.Clear();
+            return 0;
+        }
+        if (!bias.IsEmpty) TensorPrimitives.Add(z, bias, z);
+        bool transform = Softcap > 0 || Temperature != 1;
+        if (transform)
+        {
+            SoftcapTemperature.Apply<T>(z, z, Softcap, Temperature);
+            if (wantGrad) z.CopyTo(scratch);
+        }
+        T max = VecRow.Max<T>(z);
+        if (!T.IsFinite(max))
+        {
+            bool allMasked = T.IsNegativeInfinity(max);
+            if (wantGrad)
+            {
+                if (allMasked) z.Clear();
+                else z.Fill(T.NaN);
+            }
+            return allMasked ? double.PositiveInfinity : double.NaN;
+        }
+        double eps = Smoothing, k = z.Length, m = double.CreateTruncating(max);
+        double zy = double.CreateTruncating(z[y]);
+        double weightedLogitSum = 0;
+        if (eps > 0)
+            weightedLogitSum = double.CreateTruncating(classWeights is null ? VecRow.SumShifted<T>(z, max) : VecRow.MaskedDot<T>(classWeights, z, max));
+        T sumExp = VecRow.SumExp<T>(z, max, wantGrad ? z : default);
+        double lse = m + Math.Log(double.CreateTruncating(sumExp));
+        double wy = _weight is null ? 1 : _weight[y];
+        double hard = (1 - eps) * wy;
+        double loss = (hard != 0 ? hard * (lse - zy) : 0) + LseSquared * lse * lse;
+        if (eps > 0) loss += eps / k * (weightSum * (lse - m) - weightedLogitSum);
+        if (wantGrad)
+        {
+            double a = hard + eps / k * weightSum + 2 * LseSquared * lse;
+            bool foldSmoothing = eps > 0 && classWeights is null;
+            VecRow.Scale(z, T.CreateTruncating(scale * a / double.CreateTruncating(sumExp)),
+                foldSmoothing ? T.CreateTruncating(-scale * (eps / k)) : T.Zero, z, streaming: false);
+            if (hard != 0) z[y] -= T.CreateTruncating(scale * hard);
+            if (eps > 0 && classWeights is not null) VecRow.AddScaled(z, T.CreateTruncating(-scale * (eps / k)), classWeights);
+            if (transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
+        }
+        return loss;
+    }
+}

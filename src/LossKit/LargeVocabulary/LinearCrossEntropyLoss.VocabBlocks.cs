@@ -1,0 +1,325 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Numerics;
+using LossKit.Kernels;
+using VecRow = LossKit.Kernels.Row;
+
+namespace LossKit.LargeVocabulary;
+
+public sealed partial class LinearCrossEntropyLoss
+{
+    /// <summary>Automatic <c>vocab_block</c>: whole rows of logits while at least this many rows fit the scratch budget.</summary>
+    public const int MinWholeRowChunk = 64;
+
+    /// <summary>Classes per vocabulary block when the automatic rule picks blocks.</summary>
+    public const int AutoVocabBlock = 2048;
+
+    /// <summary>Classes per vocabulary block for this problem, or 0 for whole rows of logits: the configured
+    /// <see cref="VocabBlock"/> (0 = automatic: blocks of <see cref="AutoVocabBlock"/> once fewer than
+    /// <see cref="MinWholeRowChunk"/> whole rows fit <see cref="ChunkBudgetBytes"/>), and 0 when a block would hold every class.</summary>
+    public int VocabBlockFor(int vocab, int dim, int elementSize)
+    {
+        int block = VocabBlock > 0 ? VocabBlock : AutoChunkRows(vocab, dim, elementSize) >= MinWholeRowChunk ? 0 : AutoVocabBlock;
+        return block >= vocab ? 0 : block;
+    }
+
+    /// <summary>Vocabulary blocks are processed by this many groups at most (each group's blocks in order on one thread).</summary>
+    private static int BlockGroups(int vocab, int block) => Math.Min(HiddenGroups, (vocab + block - 1) / block);
+
+    /// <summary>Rows per chunk with vocabulary blocks: as many as fit the budget with each group's R×block logits and
+    /// R×d ∂H partial sums, 8 to <see cref="MaxAutoChunkRows"/>, or the configured <see cref="ChunkRows"/>.</summary>
+    private int BlockedChunkRows(int predictions, int vocab, int dim, int elementSize, int block)
+    {
+        int groups = BlockGroups(vocab, block);
+        long perRow = ((long)groups * block + (long)groups * dim) * elementSize;
+        int r = ChunkRows > 0 ? ChunkRows : (int)Math.Clamp(ChunkBudgetBytes / perRow / 8 * 8, 8, MaxAutoChunkRows);
+        r = Math.Max(1, Math.Min(r, predictions));
+        if ((long)r * groups * ((long)block + dim) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(ChunkRows), r,
+                $"chunk_rows = {r} with {groups} vocabulary groups of {block} classes needs more scratch than one array can hold; use fewer chunk rows or a smaller vocab_block.");
+        return r;
+    }
+
+    /// <summary>
+    /// The chunked computation with the vocabulary in blocks as well (Cut Cross-Entropy's scheme): per chunk of rows,
+    /// pass 1 computes each block's logits and folds them into an online log-sum-exp per row (running max, Σexp,
+    /// the smoothing sum and the target logit); pass 2 recomputes each block's logits, turns them into ∂ℓ/∂z with the
+    /// row's final statistics (times the reduction's factor s) and feeds them to ∂W, ∂b and ∂H. Scratch is R×block logits per group instead of R×V;
+    /// the price is the second logits GEMM (8·N·d·V flops instead of 6). The blocks are split into at most
+    /// <see cref="HiddenGroups"/> contiguous groups fixed by V and the block size; a group's blocks run in order on one
+    /// thread and the groups' ∂H partial sums are added in group order, so results do not depend on the thread count.
+    /// Returns the sum of the per-row losses.
+    /// </summary>
+    private unsafe double VocabBlocked<T>(in Pinned<T> io, Span<T> rowLosses, int dim, int vocab, int n, double scale, int block)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool half = io.HiddenHalf != null;
+        int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
+        int groups = BlockGroups(vocab, block);
+        int threads = Parallelism.MaxThreads;
+        long logitsLength = (long)groups * chunk * block;
+        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
+        double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + 3 * chunk);
+        double total = 0;
+        try
+        {
+            fixed (T* pBuffer = buffer)
+            fixed (double* pStats = stats)
+            {
+                var work = new VocabBlockWork<T>(this)
+                {
+                    Logits = pBuffer, Partials = pBuffer + logitsLength, HiddenScratch = pBuffer + logitsLength + partials,
+                    Bias = io.BiasLength == 0 ? null : io.Bias, States = pStats, RowFinal = pStats + groups * chunk * BlockState.Count,
+                    Dim = dim, Vocab = vocab, Block = block, Groups = groups, Chunk = chunk, Scale = scale,
+                    ClassWeights = _weight?.Select(T.CreateTruncating).ToArray(), WeightSum = WeightSum(vocab),
+                };
+                work.Use(io);
+                for (int c0 = 0; c0 < n; c0 += chunk)
+                {
+                    int r = Math.Min(chunk, n - c0);
+                    work.First = c0;
+                    work.Rows = r;
+                    work.Targets = io.Targets + c0;
+                    work.ConvertHiddenChunk();
+
+                    RunTasks(groups, threads, work.StatisticsAction);
+                    for (int i = 0; i < r; i++)
+                    {
+                        double loss = work.FinishRow(i);
+                        total += loss;
+                        if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(loss);
+                    }
+                    if (!io.WantsGradient) continue;
+
+                    RunTasks(groups, threads, work.BackwardAction);
+                    if (io.GradHidden != null) work.AddHiddenPartials();
+                }
+            }
+        }
+        finally
+        {
+            ChunkBuffer<T>.Return(buffer);
+            ArrayPool<double>.Shared.Return(stats);
+        }
+        return total;
+    }
+
+    /// <summary>A row's online log-sum-exp state over the classes seen so far: the max M (NaN once a NaN or +∞ logit was
+    /// seen), S = Σ exp(z − M), L = Σ w_k·(z_k − M) (the smoothing sum; unweighted: w = 1) and Wt = Σ w_k.</summary>
+    private static unsafe class BlockState
+    {
+        public const int Count = 4;
+
+        public static void Reset(double* s)
+        {
+            s[0] = double.NegativeInfinity;
+            s[1] = 0;
+            s[2] = 0;
+            s[3] = 0;
+        }
+
+        /// <summary>Folds (m, sum, l, wt) into the state <paramref name="s"/>. With no finite max on a side, its Σexp is 0
+        /// and its L is 0 or −∞ (a masked class with weight &gt; 0), which needs no shift.</summary>
+        public static void Merge(double* s, double m, double sum, double l, double wt)
+        {
+            double m0 = s[0];
+            if (double.IsNaN(m0) || double.IsNaN(m))
+            {
+                s[0] = double.NaN;
+                return;
+            }
+            double mx = Math.Max(m0, m);
+            if (double.IsNegativeInfinity(mx))
+            {
+                s[2] += l;
+            }
+            else
+            {
+                double a = double.IsNegativeInfinity(m0) ? 0 : s[1] * Math.Exp(m0 - mx);
+                double b = double.IsNegativeInfinity(m) ? 0 : sum * Math.Exp(m - mx);
+                double la = double.IsNegativeInfinity(m0) ? s[2] : s[2] + (m0 - mx) * s[3];
+                double lb = double.IsNegativeInfinity(m) ? l : l + (m - mx) * wt;
+                s[1] = a + b;
+                s[2] = la + lb;
+            }
+            s[0] = mx;
+            s[3] += wt;
+        }
+    }
+
+    /// <summary>One call's vocabulary-block tasks: pass 1 (statistics) and pass 2 (gradients) per group of blocks.</summary>
+    private sealed unsafe class VocabBlockWork<T> : ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly LinearCrossEntropyLoss _owner;
+        public T* Logits, Partials, Bias;
+        public int* Targets;
+        /// <summary>Per group and chunk row: a <see cref="BlockState"/>.</summary>
+        public double* States;
+        /// <summary>Per chunk row after pass 1: max, coefficient a/Σexp, the target logit.</summary>
+        public double* RowFinal;
+        public int Block, Groups, Chunk;
+        /// <summary>The reduction's factor s: pass 2 writes s·∂ℓ/∂z, as the whole-row kernel does.</summary>
+        public double Scale;
+        public T[]? ClassWeights;
+        public double WeightSum;
+        public readonly Action<int> StatisticsAction, BackwardAction;
+
+        public VocabBlockWork(LinearCrossEntropyLoss owner)
+        {
+            _owner = owner;
+            StatisticsAction = Statistics;
+            BackwardAction = Backward;
+        }
+
+        public void AddHiddenPartials() => AddPartials(Partials, Groups);
+
+        /// <summary>Blocks [b0, b1) of group g: a contiguous share of the ⌈V/block⌉ blocks.</summary>
+        private (int B0, int B1) GroupBlocks(int g)
+        {
+            int blocks = (Vocab + Block - 1) / Block;
+            return ((int)((long)g * blocks / Groups), (int)((long)(g + 1) * blocks / Groups));
+        }
+
+        /// <summary>Z = H_c·W[j0..j0+count]ᵀ into group g's buffer (R×count) and the bias added; returns it.</summary>
+        private Span<T> BlockLogits(int g, int j0, int count)
+        {
+            var z = new Span<T>(Logits + (long)g * Chunk * Block, Rows * count);
+            T[]? scratch = null;
+            try { Multiply<T>(HiddenChunk, WeightRows(j0, count, ref scratch), z, Rows, count, Dim, transposeB: true); }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+            return z;
+        }
+
+        private bool Ignored(int r) => Targets[r] == _owner.IgnoreIndex;
+
+        /// <summary>Pass 1 for group g: each block's logits folded into the group's row states.</summary>
+        private void Statistics(int g)
+        {
+            var (b0, b1) = GroupBlocks(g);
+            double* states = States + (long)g * Chunk * BlockState.Count;
+            for (int r = 0; r < Rows; r++) BlockState.Reset(states + r * BlockState.Count);
+            double eps = _owner.Smoothing;
+            for (int b = b0; b < b1; b++)
+            {
+                int j0 = b * Block, count = Math.Min(Block, Vocab - j0);
+                var z = BlockLogits(g, j0, count);
+                ReadOnlySpan<T> w = ClassWeights is null ? default : ClassWeights.AsSpan(j0, count);
+                double wt = ClassWeights is null ? count : double.CreateTruncating(TensorPrimitives.Sum(w));
+                for (int r = 0; r < Rows; r++)
+                {
+                    if (Ignored(r)) continue;
+                    var row = z.Slice(r * count, count);
+                    Prepare(row, j0, count, default);
+                    int y = Targets[r];
+                    if (y >= j0 && y < j0 + count) RowFinal[3 * r + 2] = double.CreateTruncating(row[y - j0]);
+                    T max = VecRow.Max<T>(row);
+                    double m = double.CreateTruncating(max), sum = 0, l = 0;
+                    if (T.IsNaN(max) || T.IsPositiveInfinity(max)) m = double.NaN;
+                    else
+                    {
+                        T shift = T.IsNegativeInfinity(max) ? T.Zero : max;
+                        if (!T.IsNegativeInfinity(max)) sum = double.CreateTruncating(VecRow.SumExp<T>(row, max));
+                        if (eps > 0) l = double.CreateTruncating(w.IsEmpty ? VecRow.SumShifted<T>(row, shift) : VecRow.MaskedDot<T>(w, row, shift));
+                    }
+                    BlockState.Merge(states + r * BlockState.Count, m, sum, l, wt);
+                }
+            }
+        }
+
+        /// <summary>Adds the bias slice and applies softcap/temperature in place (keeping the transformed values in
+        /// <paramref name="transformed"/> when given, for the chain rule).</summary>
+        private void Prepare(Span<T> row, int j0, int count, Span<T> transformed)
+        {
+            if (Bias != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(Bias + j0, count), row);
+            if (_owner.Softcap > 0 || _owner.Temperature != 1)
+            {
+                SoftcapTemperature.Apply<T>(row, row, _owner.Softcap, _owner.Temperature);
+                if (!transformed.IsEmpty) row.CopyTo(transformed);
+            }
+        }
+
+        /// <summary>Combines the groups' states of chunk row r in group order and returns its loss (ce's row formula);
+        /// leaves the max and a/Σexp for pass 2 in <see cref="RowFinal"/>.</summary>
+        public double FinishRow(int r)
+        {
+            double* final = RowFinal + 3 * r;
+            int y = Targets[r];
+            if (y == _owner.IgnoreIndex) return 0;
+            double* s = stackalloc double[BlockState.Count];
+            BlockState.Reset(s);
+            for (int g = 0; g < Groups; g++)
+            {
+                double* gs = States + ((long)g * Chunk + r) * BlockState.Count;
+                BlockState.Merge(s, gs[0], gs[1], gs[2], gs[3]);
+            }
+            double m = s[0];
+            final[0] = m;
+            if (double.IsNaN(m)) return double.NaN;
+            if (double.IsNegativeInfinity(m)) return double.PositiveInfinity;
+            double eps = _owner.Smoothing, k = Vocab, lambda = _owner.LseSquared, sumExp = s[1], zy = final[2];
+            double lse = m + Math.Log(sumExp);
+            double wy = _owner._weight is null ? 1 : _owner._weight[y];
+            double hard = (1 - eps) * wy;
+            double loss = (hard != 0 ? hard * (lse - zy) : 0) + lambda * lse * lse;
+            if (eps > 0) loss += eps / k * (WeightSum * (lse - m) - s[2]);
+            final[1] = Scale * (hard + eps / k * WeightSum + 2 * lambda * lse) / sumExp;
+            return loss;
+        }
+
+        /// <summary>Pass 2 for group g: each block's logits again, turned into G = s·∂ℓ/∂z with the rows' final statistics,
+        /// then ∂W[block] (+)= Gᵀ·H_c, ∂b[block] += Σ_rows G and the group's ∂H partial sum += G·W[block].</summary>
+        private void Backward(int g)
+        {
+            var (b0, b1) = GroupBlocks(g);
+            T* partial = g == 0 ? GradHidden + (long)First * Dim : Partials + (long)(g - 1) * Rows * Dim;
+            bool transform = _owner.Softcap > 0 || _owner.Temperature != 1;
+            T[]? scratch = transform ? ArrayPool<T>.Shared.Rent(Block) : null;
+            double eps = _owner.Smoothing;
+            try
+            {
+                for (int b = b0; b < b1; b++)
+                {
+                    int j0 = b * Block, count = Math.Min(Block, Vocab - j0);
+                    var z = BlockLogits(g, j0, count);
+                    ReadOnlySpan<T> w = ClassWeights is null ? default : ClassWeights.AsSpan(j0, count);
+                    for (int r = 0; r < Rows; r++)
+                    {
+                        var row = z.Slice(r * count, count);
+                        double m = RowFinal[3 * r];
+                        if (Ignored(r) || double.IsNegativeInfinity(m)) { row.Clear(); continue; }
+                        if (double.IsNaN(m)) { row.Fill(T.NaN); continue; }
+                        Span<T> transformed = scratch is null ? default : scratch.AsSpan(0, count);
+                        Prepare(row, j0, count, transformed);
+                        VecRow.SumExp<T>(row, T.CreateTruncating(m), row);
+                        T smoothing = T.CreateTruncating(-Scale * (eps / Vocab));
+                        VecRow.Scale(row, T.CreateTruncating(RowFinal[3 * r + 1]), eps > 0 && w.IsEmpty ? smoothing : T.Zero, row, streaming: false);
+                        int y = Targets[r];
+                        double wy = _owner._weight is null ? 1 : _owner._weight[y];
+                        if (y >= j0 && y < j0 + count) row[y - j0] -= T.CreateTruncating(Scale * ((1 - eps) * wy));
+                        if (eps > 0 && !w.IsEmpty) VecRow.AddScaled(row, smoothing, w);
+                        if (transform) SoftcapTemperature.Chain(row, transformed, _owner.Softcap, _owner.Temperature);
+                    }
+                    T[]? wScratch = null;
+                    try
+                    {
+                        ReadOnlySpan<T> wRows = WeightRows(j0, count, ref wScratch);
+                        if (GradWeight != null)
+                            Multiply<T>(z, HiddenChunk, new Span<T>(GradWeight + (long)j0 * Dim, count * Dim), count, Dim, Rows,
+                                transposeA: true, beta: First == 0 ? 0 : 1);
+                        if (GradHidden != null)
+                            Multiply<T>(z, wRows, new Span<T>(partial, Rows * Dim), Rows, Dim, count, beta: b == b0 ? 0 : 1);
+                    }
+                    finally { if (wScratch is not null) ArrayPool<T>.Shared.Return(wScratch); }
+                    if (GradBias != null)
+                    {
+                        var acc = new Span<T>(GradBias + j0, count);
+                        if (First == 0) acc.Clear();
+                        for (int r = 0; r < Rows; r++) TensorPrimitives.Add(acc, z.Slice(r * count, count), acc);
+                    }
+                }
+            }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Numerics;
+using LossKit.Core;
+using LossKit.Kernels;
+
+namespace LossKit.Softmax;
+
+/// <summary>The per-row quantities the fused kernel computes before asking a loss for its row terms.</summary>
+/// <param name="Classes">K.</param>
+/// <param name="Target">Class index y (−1 for soft targets).</param>
+/// <param name="Max">m = max_k z_k: the shift of <see cref="WeightedLogitSum"/> and <see cref="TargetLogitSum"/>.</param>
+/// <param name="Lse">log Σ_k exp(z_k) (of the transformed logits when softcap/temperature are set).</param>
+/// <param name="TargetLogit">z_y (NaN for soft targets).</param>
+/// <param name="TargetWeight">w_y (1 without class weights; for soft targets 1).</param>
+/// <param name="WeightSum">W = Σ_k w_k (K without class weights).</param>
+/// <param name="WeightedLogitSum">Σ_k w_k (z_k − m), computed only when the loss asks for it.</param>
+/// <param name="TargetMass">Soft targets: Σ_k w_k q_k.</param>
+/// <param name="TargetLogitSum">Soft targets: Σ_k w_k q_k (z_k − m).</param>
+/// <remarks>Sums over logits are taken relative to the row max so that a large common offset (logits near 1000,
+/// say) does not cancel catastrophically in <c>mass·lse − Σ w q z</c>; use <c>Lse − Max</c> with them.</remarks>
+public readonly record struct RowStats(int Classes, int Target, double Max, double Lse, double TargetLogit, double TargetWeight,
+    double WeightSum, double WeightedLogitSum, double TargetMass, double TargetLogitSum);
+
+/// <summary>
+/// A row's loss and its gradient in the fused form shared by the whole softmax family:
+/// <c>∇_k = A·p_k − B·δ_ky − Cw·w_k − Cq·w_k·q_k</c> (w_k = 1 without class weights, q the soft target).
+/// </summary>
+public readonly record struct RowTerms(double Loss, double A, double B, double Cw = 0, double Cq = 0);
+
+/// <summary>
+/// Base of every loss that is a function of softmax(z) and the target: one fused, vectorised, parallel
+/// row kernel (max pass, Σexp pass, gradient pass over a row that stays in cache) with PyTorch's
+/// <c>weight</c>, <c>ignore_index</c> and <c>reduction</c> semantics. A loss supplies only
+/// <see cref="EvaluateRow(in RowStats)"/>, a few scalar operations per row.
+/// </summary>
+/// <remarks>
+/// Numerics: logits may be anything finite (±1e30 included) or −∞ (a masked class). A row whose target logit
+/// is −∞ has loss +∞ and a finite gradient; a row whose logits are all −∞ has loss +∞ and a zero gradient.
+/// NaN or +∞ in a row makes that row's loss and gradient NaN (so the reduced loss is NaN); the per-row losses
+/// say which rows. Call <see cref="InputChecks.RequireFinite{T}"/> first to get an exception instead.
+/// </remarks>
+public abstract class SoftmaxLoss : ClassIndexLoss
+{
+    /// <param name="weight">Optional per-class weights w (length K, each finite and ≥ 0).</param>
+    /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    protected SoftmaxLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction) : base(weight, ignoreIndex, reduction) { }
+
+    /// <summary>True when <see cref="RowStats.WeightedLogitSum"/> is needed (one extra vector pass).</summary>
+    protected virtual bool NeedsWeightedLogitSum => false;
+
+    /// <summary>Softcap c (0 = off): z ← c·tanh(z/c) before everything else.</summary>
+    protected virtual double Softcap => 0;
+
+    /// <summary>Temperature T (1 = off): z ← z/T after the softcap.</summary>
+    protected virtual double Temperature => 1;
+
+    /// <summary>The row's loss and gradient coefficients from its statistics.</summary>
+    protected abstract RowTerms EvaluateRow(in RowStats s);
+
+    /// <summary>Per-class logit offsets o (length K, finite), or null: z ← z + o after softcap, margin and temperature
+    /// (logit adjustment). The offsets do not change the chain rule (∂z'/∂z is unaffected).</summary>
+    protected virtual IReadOnlyList<double>? LogitOffsets => null;
+
+    /// <summary>Target-logit margin c (0 = off): z_y ← z_y − c after the softcap and before the temperature, so the
+    /// working row is <c>(softcap(z) − c·e_y)/T + o</c>. Class-index targets only (soft-target rows ignore it).</summary>
+    protected virtual double TargetMargin => 0;
+
+    /// <summary>True when the loss adds <see cref="RowExtra"/> to each row.</summary>
+    protected virtual bool HasRowExtra => false;
+
+    /// <summary>An extra per-row term evaluated after <see cref="EvaluateRow"/> on rows whose max logit is finite:
+    /// <paramref name="z"/> is the working (transformed) row, <paramref name="gradient"/> is empty or holds the row's
+    /// fused gradient already multiplied by <paramref name="scale"/> (the reduction's factor); the hook adds
+    /// <c>scale·∂extra/∂z</c> into it and returns the extra loss (unscaled). The chain rule through the transform is
+    /// applied afterwards.</summary>
+    protected virtual double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
+        where TC : unmanaged, IFloatingPointIeee754<TC> => 0;
+
+    private double[]? _offsets;
+    private float[]? _offsetsF;
+
+    private void EnsureOffsets()
+    {
+        if (_offsets is not null || LogitOffsets is not { } o) return;
+        _offsetsF = o.Select(v => (float)v).ToArray();
+        _offsets = o.ToArray();
+    }
+
+    private protected override void BeforeRun() => EnsureOffsets();
+
+    /// <summary>Computes rows [start, end) in compute type TC (float for float and Half, double for double)
+    /// and returns the sum of their losses.</summary>
+    private protected override unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
+    {
+        int K = job.Classes;
+        bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
+        bool transform = Softcap > 0 || Temperature != 1 || _offsets is not null || TargetMargin != 0;
+        bool extra = HasRowExtra;
+        ReadOnlySpan<TC> w = WeightsAs<TC>();
+        bool weighted = Weight is not null;
+        double weightSum = WeightSum(K);
+        // A streamed gradient gets exp(z − max) in a scratch row first (it stays in cache), so that the gradient row is
+        // only ever written with non-temporal stores and never read into the cache first.
+        bool expInScratch = job.HasGradient && job.StreamGradient && !converted && !transform;
+        TC[]? scratch = converted || transform || expInScratch ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
+        Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
+        Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
+        Span<TC> qBuf = scratch is null ? default : scratch.AsSpan(2 * K, K);
+        double sum = 0;
+        try
+        {
+            for (int r = start; r < end; r++)
+            {
+                long offset = (long)r * K;
+                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
+                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
+
+                // The working row z: the caller's logits, or a converted/transformed copy in scratch.
+                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
+                if (transform) { Transform(z, zBuf, y); z = zBuf; }
+
+                ReadOnlySpan<TC> q = default;
+                if (job.IsSoft)
+                {
+                    q = RowOf(job.Soft, offset, K, qBuf);
+                    CheckSoftRow(q, r);
+                }
+
+                double loss;
+                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
+                TC max = Row.Max(z);
+                if (!TC.IsFinite(max))
+                {
+                    // NaN/+∞ somewhere: NaN row. All −∞: nothing can be predicted: +∞ loss, zero gradient.
+                    bool allMasked = TC.IsNegativeInfinity(max);
+                    loss = allMasked ? double.PositiveInfinity : double.NaN;
+                    if (allMasked) g.Clear(); else g.Fill(TC.NaN);
+                }
+                else
+                {
+                    // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
+                    ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
+                    // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
+                    Span<TC> e = expInScratch ? gBuf : g;
+                    TC sumExp = Row.SumExp(z, max, e, next);
+                    double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
+                    double wy = WeightOf(y);
+                    double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
+                    if (job.IsSoft)
+                    {
+                        targetMass = !weighted ? double.CreateTruncating(Row.SumShifted(q, TC.Zero)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
+                        targetLogitSum = !weighted ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
+                    }
+                    if (NeedsWeightedLogitSum)
+                        weightedLogitSum = !weighted ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
+                    var stats = new RowStats(K, y, double.CreateTruncating(max), lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
+                        weightedLogitSum, targetMass, targetLogitSum);
+                    RowTerms t = EvaluateRow(stats);
+                    loss = t.Loss;
+                    if (job.HasGradient)
+                    {
+                        double s = job.Scale;
+                        TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
+                        // Without class weights the smoothing term −s·Cw is one constant, added in the scaling pass.
+                        bool foldCw = t.Cw != 0 && !weighted;
+                        bool lastPass = !converted && !transform && (t.Cw == 0 || foldCw) && t.Cq == 0 && !extra;
+                        Row.Scale(e, pScale, foldCw ? TC.CreateTruncating(-s * t.Cw) : TC.Zero, g, job.StreamGradient && lastPass);
+                        if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
+                        if (t.Cw != 0 && !foldCw) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
+                        if (t.Cq != 0)
+                        {
+                            if (!weighted) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
+                            else Row.AddScaledProduct(g, TC.CreateTruncating(-s * t.Cq), w, q);
+                        }
+                        if (extra) loss += RowExtra(z, stats, g, s);
+                        if (transform) ChainTransform(g, zBuf, y);
+                    }
+                    else if (extra) loss += RowExtra(z, stats, default, job.Scale);
+                }
+                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
+                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                sum += loss;
+            }
+        }
+        finally { if (scratch is not null) ArrayPool<TC>.Shared.Return(scratch); }
+        return sum;
+    }
+
+    /// <summary>z' = (c·tanh(z/c) − margin·e_y)/T + o (softcap, target margin, temperature, offsets) into
+    /// <paramref name="destination"/> (may alias z).</summary>
+    private void Transform<TC>(ReadOnlySpan<TC> z, Span<TC> destination, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        double temperature = Temperature;
+        SoftcapTemperature.Apply(z, destination, Softcap, temperature);
+        double margin = TargetMargin;
+        if (margin != 0 && y >= 0) destination[y] -= TC.CreateTruncating(margin / temperature);
+        if (_offsets is not null) TensorPrimitives.Add(destination, Offsets<TC>(), destination);
+    }
+
+    private ReadOnlySpan<TC> Offsets<TC>() where TC : unmanaged, IFloatingPointIeee754<TC> =>
+        typeof(TC) == typeof(float) ? Cast<float, TC>(_offsetsF) : Cast<double, TC>(_offsets);
+
+    /// <summary>Chain rule through <see cref="Transform"/>: g ← g·dz'/dz with dz'/dz = (1 − tanh²(z/c))/T;
+    /// <paramref name="transformed"/> holds z' and is overwritten.</summary>
+    private void ChainTransform<TC>(Span<TC> g, Span<TC> transformed, int y) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        if (Softcap > 0)
+        {
+            // Undo the offsets and the margin first: they do not enter dz'/dz.
+            if (_offsets is not null) TensorPrimitives.Subtract(transformed, Offsets<TC>(), transformed);
+            if (TargetMargin != 0 && y >= 0) transformed[y] += TC.CreateTruncating(TargetMargin / Temperature);
+        }
+        SoftcapTemperature.Chain(g, transformed, Softcap, Temperature);
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+    private static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+}

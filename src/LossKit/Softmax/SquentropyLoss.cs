@@ -1,0 +1,66 @@
+using System.Numerics;
+using LossKit.Core;
+
+namespace LossKit.Softmax;
+
+/// <summary>
+/// Squentropy, spec <c>squentropy</c> (Hui, Belkin &amp; Wright 2023, Cut your losses with squentropy):
+/// <c>ℓ = w_y·(−log p_y + (1/(K−1)) Σ_{j≠y} z_j²)</c>, <c>∇_k = w_y·(p_k − δ_ky + (2/(K−1))·z_k·[k≠y])</c>.
+/// <para>The cross-entropy part runs on the fused kernel; the square term is the kernel's row-extra hook (one more
+/// pass over the row). Masked classes (z_j = −∞) are absent, so they are left out of the square term (which would
+/// otherwise be +∞) and get a zero gradient. K = 1: the average over no classes is taken as 0, so ℓ = CE = 0.</para>
+/// </summary>
+public sealed class SquentropyLoss : SoftmaxLoss
+{
+    public static LossCard Definition { get; } = new()
+    {
+        Name = "squentropy",
+        Family = "softmax cross-entropy (fused softmax kernel)",
+        Title = "Squentropy: cross-entropy plus the mean square of the non-target logits",
+        Formula = "ℓ = w_y·(lse − z_y + (1/(K−1)) Σ_{j≠y} z_j²)",
+        Gradient = "∇_k = w_y·(p_k − δ_ky + (2/(K−1))·z_k·[k≠y])",
+        Reference = "Hui, Belkin & Wright 2023, Cut your losses with squentropy (ICML)",
+        Parameters = [.. CommonParameters.Softmax],
+        Properties = LossProperties.ConvexInLogits | LossProperties.NonNegative,
+        Notes = "Not shift-invariant (the square term pins the non-target logits to 0). Masked (−∞) non-target classes are "
+              + "left out of the square term. K = 1: the square term is 0 (ℓ = CE = 0). The square term is computed in double; "
+              + "in float a logit beyond ~1.8e19 makes the row's loss overflow to +∞ (the gradient stays finite).",
+    };
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new SquentropyLoss(a.Weight(), a.IgnoreIndex(),
+        a.Reduction()));
+
+    public SquentropyLoss(IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+        Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction) { }
+
+    public override LossCard Card => Definition;
+    protected override bool HasRowExtra => true;
+
+    protected override RowTerms EvaluateRow(in RowStats s)
+    {
+        double w = s.TargetWeight;
+        return new RowTerms(w != 0 ? w * (s.Lse - s.TargetLogit) : 0, w, w);
+    }
+
+    protected override double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
+    {
+        int k = z.Length, y = s.Target;
+        double w = s.TargetWeight;
+        if (k < 2 || w == 0) return 0;
+        double c = w / (k - 1);
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+        {
+            double v = double.CreateTruncating(z[j]);
+            if (j != y && double.IsFinite(v)) sum += v * v;
+        }
+        if (!gradient.IsEmpty)
+        {
+            TC factor = TC.CreateTruncating(2 * c * scale);
+            for (int j = 0; j < k; j++)
+                if (j != y && TC.IsFinite(z[j])) gradient[j] += factor * z[j];
+        }
+        return c * sum;
+    }
+}

@@ -1,0 +1,132 @@
+using LossKit.Catalog;
+using LossKit.Checking;
+using LossKit.Core;
+using LossKit.Kernels;
+using LossKit.Softmax;
+
+
+
+
+
+
+
+
+
+namespace LossKit.Tests.Softmax;
+
+public class DecoupledSoftmaxTests
+{
+    private const int K = 6;
+
+    private static double Slow(double[] s, int[] positives, double tau)
+    {
+        if (positives.Length == 0) return 0;
+        double negatives = Enumerable.Range(0, s.Length).Where(m => !positives.Contains(m)).Sum(m => Math.Exp(s[m] / tau));
+        return -positives.Average(l => Math.Log(Math.Exp(s[l] / tau) / (Math.Exp(s[l] / tau) + negatives)));
+    }
+
+    [Theory]
+    [InlineData(1.0, "mean")]
+    [InlineData(0.5, "sum")]
+    [InlineData(3.0, "none")]
+    public void MatchesSlowReference(double tau, string reduction)
+    {
+        const int n = 8;
+        double[] s = C1.Logits(1, n, K);
+        var (offsets, columns) = GradientCheck.RandomPositives(new Random(3), n, K);
+        var loss = (IMultiPositiveLoss)LossRegistry.Create($"decoupled_softmax(tau={tau}, reduction={reduction})");
+        var rows = new double[n];
+        var g = new double[s.Length];
+        double value = loss.Compute<double>(s, K, offsets, columns, rows, g);
+        double sum = 0;
+        int counted = 0;
+        for (int r = 0; r < n; r++)
+        {
+            int[] pos = columns[offsets[r]..offsets[r + 1]];
+            Assert.Equal(Slow(C1.Row(s, r, K), pos, tau), rows[r], 1e-12);
+            sum += rows[r];
+            if (pos.Length > 0) counted++;
+        }
+        Assert.True(counted < n);   // some rows have no positives
+        Assert.Equal(reduction == "mean" ? sum / counted : sum, value, 1e-12);
+        var check = GradientCheck.Check((x, gg) => loss.Compute<double>(x, K, offsets, columns, default, gg is null ? default : gg.AsSpan()), s);
+        Assert.True(check.Passed, check.ToString());
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.3)]
+    [InlineData(2.5)]
+    public void OnePositivePerRowIsCrossEntropyAtTemperatureTau(double tau)
+    {
+        const int n = 7;
+        double[] s = C1.Logits(2, n, K, 3);
+        int[] y = C1.Targets(2, n, K);
+        int[] offsets = Enumerable.Range(0, n + 1).ToArray();
+        var (ra, ga, rb, gb) = (new double[n], new double[s.Length], new double[n], new double[s.Length]);
+        double a = new DecoupledSoftmaxLoss(tau).Compute<double>(s, K, offsets, y, ra, ga);
+        double b = new CrossEntropyLoss(temperature: tau).Compute<double>(s, K, y, rb, gb);
+        Assert.Equal(b, a, 1e-12);
+        Assert.InRange(C1.MaxAbsDiff(ra, rb), 0, 1e-12);
+        Assert.InRange(C1.MaxAbsDiff(ga, gb), 0, 1e-12);
+    }
+
+    [Theory]
+    [InlineData("decoupled_softmax")]
+    [InlineData("decoupled_softmax(tau=0.1)")]
+    [InlineData("decoupled_softmax(tau=4, reduction=sum)")]
+    [InlineData("decoupled_softmax(reduction=none)")]
+    public void GradientCheckAndLossChecksPass(string spec)
+    {
+        var loss = (IMultiPositiveLoss)LossRegistry.Create(spec);
+        var grads = GradientCheck.CheckRandomMultiPositive(loss, rows: 6, seed: 4);
+        Assert.True(grads.Count >= 6);
+        Assert.All(grads, r => Assert.True(r.Passed, r.ToString()));
+        Assert.All(LossChecks.Run(loss, seed: 1), r => Assert.True(r.Passed, $"{spec}: {r}"));
+        Assert.Equal(loss.Spec, LossRegistry.Create(loss.Spec).Spec);
+    }
+
+    [Fact]
+    public void ThreadsHalfAndEdgeRows()
+    {
+        const int n = 4000, k = 30;
+        var loss = new DecoupledSoftmaxLoss(0.7);
+        float[] s = C1.Logits(5, n, k, 3).Select(v => (float)v).ToArray();
+        var (o, c) = GradientCheck.RandomPositives(new Random(5), n, k);
+        C1.ThreadIdentity(g => loss.Compute<float>(s, k, o, c, default, g), s.Length);
+        Half[] sh = s.Take(8 * k).Select(v => (Half)v).ToArray();
+        int[] oh = o.Take(9).ToArray();
+        int[] ch = c.Take(oh[8]).ToArray();
+        var gh = new Half[sh.Length];
+        Half lh = loss.Compute<Half>(sh, k, oh, ch, default, gh);
+        var gd = new double[sh.Length];
+        double ld = loss.Compute<double>(sh.Select(v => (double)v).ToArray(), k, oh, ch, default, gd);
+        Assert.Equal(ld, (double)lh, Math.Max(1e-2, ld * 1e-3));
+        Assert.InRange(C1.MaxAbsDiff(gh.Select(v => (double)v).ToArray(), gd), 0, 1e-3);
+        // No positives anywhere: mean 0, zero gradient. All positive: 0. Positive at −∞: +∞.
+        var g2 = new double[6];
+        Assert.Equal(0, loss.Compute<double>(new double[6], 3, [0, 0, 0], [], default, g2));
+        Assert.All(g2, v => Assert.Equal(0, v));
+        var rows = new double[1];
+        loss.Compute<double>([1.0, 2, 3], 3, [0, 3], [0, 1, 2], rows);
+        Assert.Equal(0, rows[0]);
+        loss.Compute<double>([double.NegativeInfinity, 2, 3], 3, [0, 1], [0], rows);
+        Assert.Equal(double.PositiveInfinity, rows[0]);
+    }
+
+    [Fact]
+    public void BadInputsNameTheArgumentAndRow()
+    {
+        var loss = new DecoupledSoftmaxLoss();
+        double[] s = new double[6];
+        var e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 1, 2], [0, 3]));
+        Assert.Equal("positiveColumns", e.ParamName);
+        Assert.Contains("row 1", e.Message);
+        e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 2, 2], [1, 1]));
+        Assert.Contains("twice", e.Message);
+        Assert.Equal("positiveOffsets", Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 1, 1], [0, 2])).ParamName);
+        Assert.Equal("positiveOffsets", Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 2, 1], [0, 2])).ParamName);
+        Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 1, 2, 2], [0, 2]));
+        Assert.Equal("tau", Assert.ThrowsAny<ArgumentException>(() => LossRegistry.Create("decoupled_softmax(tau=0)")).ParamName);
+    }
+}
