@@ -1,8 +1,11 @@
 using System.CommandLine;
 using Spectre.Console;
+using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
+using LossKit.Distillation;
+using LossKit.Softmax;
 
 namespace LossKit.Cli;
 

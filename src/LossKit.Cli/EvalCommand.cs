@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using System.Text.Json;
+using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
+using LossKit.Distillation;
 using LossKit.LargeVocabulary;
+using LossKit.Softmax;
 
 namespace LossKit.Cli;
 

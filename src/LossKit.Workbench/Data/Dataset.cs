@@ -3,6 +3,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Workbench.Data;
 
 /// <summary>What a <see cref="Dataset"/> asks a model to predict.</summary>

@@ -4,6 +4,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Workbench.Models;
 
 /// <summary>

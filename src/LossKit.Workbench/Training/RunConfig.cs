@@ -6,6 +6,7 @@ using System.Text;
 using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
+using LossKit.Distillation;
 using LossKit.LargeVocabulary;
 using LossKit.Softmax;
 using LossKit.Workbench.Data;

@@ -7,6 +7,7 @@ using LossKit.Softmax;
 using LossKit.Sparse;
 
 
+
 namespace LossKit.Catalog;
 
 /// <summary>

@@ -1,5 +1,5 @@
 using LossKit.Binary;
-using LossKit.Core;
+
 
 
 

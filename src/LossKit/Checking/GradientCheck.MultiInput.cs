@@ -1,5 +1,7 @@
 using LossKit.Core;
 using LossKit.Distillation;
+using LossKit.Softmax;
+
 
 
 

@@ -8,6 +8,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Checking;
 
 /// <summary>The outcome of one gradient check.</summary>

@@ -10,6 +10,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Checking;
 
 public static partial class LossChecks

@@ -1,5 +1,8 @@
 using LossKit.Core;
+using LossKit.Distillation;
 using LossKit.Kernels;
+using LossKit.Softmax;
+
 
 
 

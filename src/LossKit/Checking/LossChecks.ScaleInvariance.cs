@@ -8,6 +8,7 @@ using LossKit.Core;
 
 
 
+
 namespace LossKit.Checking;
 
 public static partial class LossChecks

@@ -10,6 +10,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Checking;
 
 /// <summary>One property check: what was checked, the worst deviation seen, and whether it is within tolerance.</summary>

@@ -10,6 +10,10 @@ public interface ILoss
 
     /// <summary>The spec string that rebuilds this loss, e.g. <c>focal(gamma=2)</c> (non-default parameters only).</summary>
     string Spec { get; }
+
+    /// <summary>The kind of loss: its named inputs and outputs, and how a consumer that knows only <see cref="ILoss"/>
+    /// (the command line, the checkers, the benchmarks) runs it.</summary>
+    LossKind Kind { get; }
 }
 
 /// <summary>
@@ -18,6 +22,9 @@ public interface ILoss
 /// </summary>
 public interface IClassificationLoss : ILoss
 {
+    /// <summary>Multi-class losses are seen through <see cref="ClassificationKind"/>.</summary>
+    LossKind ILoss.Kind => ClassificationKind.Instance;
+
     /// <summary>The reduction this loss was configured with.</summary>
     Reduction Reduction { get; }
 
@@ -51,41 +58,8 @@ public interface ISoftTargetLoss : IClassificationLoss
         where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
-/// <summary>
-/// A binary or multi-label loss: one logit per output, a target in [0, 1] per output (same shape as the logits).
-/// Batch-level losses (whose value depends on the whole batch) implement this too.
-/// </summary>
-public interface IBinaryLoss : ILoss
-{
-    Reduction Reduction { get; }
 
-    /// <param name="logits">One logit s per output, any shape flattened.</param>
-    /// <param name="targets">t ∈ [0, 1] per output, same length.</param>
-    /// <param name="elementLosses">Empty, or the logits' length: unreduced per-output losses.</param>
-    /// <param name="gradient">Empty, or the logits' length: ∂(reduced loss)/∂s.</param>
-    T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)
-        where T : unmanaged, IFloatingPointIeee754<T>;
-}
 
-/// <summary>Knowledge distillation: student logits against teacher logits (and class-index targets).</summary>
-public interface IDistillationLoss : ILoss
-{
-    Reduction Reduction { get; }
-
-    T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> teacherLogits, ReadOnlySpan<int> targets,
-        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
-}
-
-/// <summary>Multi-positive rows: a score row and a set of positive columns per row, in CSR form
-/// (positiveOffsets has rows + 1 entries; row n's positives are
-/// <c>positiveColumns[positiveOffsets[n] .. positiveOffsets[n+1]]</c>).</summary>
-public interface IMultiPositiveLoss : ILoss
-{
-    Reduction Reduction { get; }
-
-    T Compute<T>(ReadOnlySpan<T> scores, int classes, ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns,
-        Span<T> rowLosses = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>;
-}
 
 /// <summary>A loss with trainable state of its own (e.g. <c>auc_m</c>'s a, b, α). A training loop calls
 /// <see cref="Step"/> after each optimiser step, with that step's learning rate.</summary>

@@ -7,6 +7,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Core;
 
 /// <summary>An argument error found at a particular row (for example a soft-target row that does not sum to 1).</summary>

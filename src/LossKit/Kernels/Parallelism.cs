@@ -7,6 +7,7 @@ using LossKit.Core;
 
 
 
+
 namespace LossKit.Kernels;
 
 /// <summary>

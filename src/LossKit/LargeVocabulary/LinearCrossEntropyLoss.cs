@@ -128,6 +128,9 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     public Reduction Reduction { get; }
     /// <summary>Causal-LM shift: row t predicts targets[t+1].</summary>
     public bool Shift { get; }
+
+    /// <summary>Seen through <see cref="LinearCrossEntropyKind"/>: hidden, weight, bias and targets in; gradients for the first three.</summary>
+    public LossKind Kind => LinearCrossEntropyKind.Instance;
     /// <summary>Configured rows per chunk (0 = automatic).</summary>
     public int ChunkRows { get; }
     /// <summary>Configured classes per vocabulary block (0 = automatic; see <see cref="VocabBlockFor"/>).</summary>

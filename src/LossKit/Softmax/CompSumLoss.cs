@@ -9,6 +9,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Softmax;
 
 /// <summary>

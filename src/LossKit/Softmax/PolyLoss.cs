@@ -8,6 +8,7 @@ using LossKit.Core;
 
 
 
+
 namespace LossKit.Softmax;
 
 /// <summary>

@@ -11,6 +11,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>Bad input gets an ArgumentException that names the argument, the index or row, and the value.</summary>

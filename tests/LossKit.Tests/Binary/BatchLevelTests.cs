@@ -11,6 +11,7 @@ using LossKit.Core;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>auc_m's state and its update, anyloss's metrics, ensloss's draws, seeding and period.</summary>

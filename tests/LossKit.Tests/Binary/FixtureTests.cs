@@ -1,6 +1,6 @@
 using LossKit.Binary;
 using LossKit.Catalog;
-using LossKit.Core;
+
 
 
 

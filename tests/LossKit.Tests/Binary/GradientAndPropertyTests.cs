@@ -12,6 +12,7 @@ using LossKit.Tests.Softmax;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>Finite-difference gradient checks and the card's property checks for every loss and option.</summary>

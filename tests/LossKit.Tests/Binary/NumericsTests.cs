@@ -12,6 +12,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>Extreme inputs, NaN propagation, float/Half paths and determinism across thread counts.</summary>

@@ -11,6 +11,7 @@ using LossKit.Tests.Softmax;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>The element-wise losses against slow, obviously-correct scalar references (value per element, and the

@@ -11,6 +11,7 @@ using LossKit.Tests.Softmax;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 /// <summary>The binary losses in the registry: names, cards (defaults and ranges as the catalog gives them) and spec round trips.</summary>

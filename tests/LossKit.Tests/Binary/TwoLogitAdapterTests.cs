@@ -12,6 +12,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Binary;
 
 public class TwoLogitAdapterTests

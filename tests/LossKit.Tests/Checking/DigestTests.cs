@@ -2,10 +2,13 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
+using LossKit.Distillation;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
+using LossKit.Softmax;
 
 namespace LossKit.Tests.Checking;
 

@@ -10,6 +10,7 @@ using LossKit.Tests.Softmax;
 
 
 
+
 namespace LossKit.Tests.Core;
 
 public class SpecTests

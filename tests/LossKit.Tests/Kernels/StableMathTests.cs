@@ -8,6 +8,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Kernels;
 
 public class StableMathTests

@@ -11,6 +11,7 @@ using LossKit.LargeVocabulary;
 
 
 
+
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>linear_ce on extreme and bad input, and its card and spec.</summary>

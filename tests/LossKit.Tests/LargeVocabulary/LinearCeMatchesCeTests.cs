@@ -12,6 +12,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>With one chunk, linear_ce's rows are ce's rows bit for bit: the same row kernel arithmetic in the same order,

@@ -9,6 +9,7 @@ using LossKit.LargeVocabulary;
 
 
 
+
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>Inputs and helpers for the linear_ce tests.</summary>

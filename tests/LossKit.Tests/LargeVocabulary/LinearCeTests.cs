@@ -12,6 +12,7 @@ using LossKit.Tests.Kernels;
 
 
 
+
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>linear_ce against the materialised path (GEMM + ce + GEMMs), gradient checks, shift, determinism.</summary>

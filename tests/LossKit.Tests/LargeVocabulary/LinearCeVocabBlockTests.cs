@@ -10,6 +10,7 @@ using LossKit.LargeVocabulary;
 
 
 
+
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>linear_ce with the vocabulary in blocks (online log-sum-exp, logits recomputed for the backward pass)

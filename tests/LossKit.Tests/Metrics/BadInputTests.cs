@@ -10,6 +10,7 @@ using LossKit.Metrics;
 
 
 
+
 namespace LossKit.Tests.Metrics;
 
 public class BadInputTests

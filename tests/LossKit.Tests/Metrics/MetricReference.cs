@@ -7,6 +7,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Metrics;
 
 /// <summary>

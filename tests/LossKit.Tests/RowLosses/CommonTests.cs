@@ -14,6 +14,7 @@ using LossKit.Tests.Softmax;
 
 
 
+
 namespace LossKit.Tests.RowLosses;
 
 /// <summary>What every section C2 loss promises: exact gradients, reference values, its card's properties, the

@@ -13,6 +13,7 @@ using LossKit.Sparse;
 
 
 
+
 namespace LossKit.Tests.RowLosses;
 
 /// <summary>Slow, obviously-correct double references for the section C2 losses, straight from the formulas.</summary>

@@ -9,6 +9,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.RowLosses;
 
 /// <summary>Every section C2 spec and option combination the tests sweep (class weights have 5 entries: K = 5).</summary>

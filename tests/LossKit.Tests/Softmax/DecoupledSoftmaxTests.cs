@@ -1,8 +1,8 @@
 using LossKit.Catalog;
 using LossKit.Checking;
-using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.Softmax;
+
 
 
 

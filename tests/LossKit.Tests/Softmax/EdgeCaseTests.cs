@@ -5,6 +5,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>Extreme inputs, NaN handling, empty means, determinism, Half, and bad input messages.</summary>

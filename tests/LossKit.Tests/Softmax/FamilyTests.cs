@@ -6,6 +6,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>The target-probability family against slow references, the catalog's identities, and every option through the gradient check.</summary>

@@ -11,6 +11,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 public class LdrKlTests

@@ -12,6 +12,7 @@ using LossKit.Tests.RowLosses;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>taylor, spherical and stablemax: probabilities, the kernel against the definition, and edge cases.</summary>

@@ -10,6 +10,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 public class SquentropyTests

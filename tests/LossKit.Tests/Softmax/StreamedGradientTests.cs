@@ -3,6 +3,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>A gradient of at least <see cref="ClassIndexLoss.StreamingThresholdBytes"/> is written with non-temporal

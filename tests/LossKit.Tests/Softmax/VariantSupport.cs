@@ -9,6 +9,7 @@ using LossKit.Kernels;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>Slow, obviously-correct helpers for the softmax-variant and distillation tests.</summary>

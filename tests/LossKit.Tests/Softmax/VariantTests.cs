@@ -10,6 +10,7 @@ using LossKit.Softmax;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>What <c>losskit check</c> runs, for every section C1 spec on class-index targets, plus float/Half and threads.</summary>

@@ -13,6 +13,7 @@ using LossKit.Tests.RowLosses;
 
 
 
+
 namespace LossKit.Tests.Softmax;
 
 /// <summary>zloss: shift and scale invariance, the σ = 0 convention, its bound and extreme rows in every precision.</summary>

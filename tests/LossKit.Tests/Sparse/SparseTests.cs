@@ -12,6 +12,7 @@ using LossKit.Tests.RowLosses;
 
 
 
+
 namespace LossKit.Tests.Sparse;
 
 /// <summary>sparsemax and entmax15: the exact maps, ℓ ≥ 0 with equality exactly at p = q, soft targets, edge cases.</summary>
