@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LossKit.Workbench.Tests.Data;
 
 /// <summary>A temporary folder deleted when the test finishes.</summary>
@@ -34,7 +36,8 @@ public sealed class FashionMnistFactAttribute : FactAttribute
 {
     public const string Dir = "/usr/share/datasets/fashion-mnist/";
 
-    public FashionMnistFactAttribute()
+    public FashionMnistFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (!System.IO.File.Exists(System.IO.Path.Combine(Dir, "train-images-idx3-ubyte.gz")))
             Skip = $"Fashion-MNIST is not installed in {Dir} (apt-get install -y dataset-fashion-mnist).";
