@@ -76,7 +76,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void NonClassificationLossSaysSo()
     {
-        // A registered loss that is not a multi-class loss on logits (a binary loss). The registry is
+        // A registered loss that is not a multi-class loss on logits (a built-in binary loss). The registry is
         // global, so this project does not register a stand-in (other CLI tests list the registry); the workbench tests
         // check the same message with one.
         string? name = LossRegistry.All.Select(d => d.Card.Name).FirstOrDefault(n =>
@@ -84,7 +84,7 @@ public sealed class WorkbenchCliTests : IDisposable
             try { return LossRegistry.Create(n) is not IClassificationLoss; }
             catch (ArgumentException) { return false; }
         });
-        if (name is null) return;
+        Assert.True(name is not null, "the registry holds no loss that is not a multi-class loss on logits (the built-in binary losses are such losses)");
         AssertOneLineError(Run("train", "--data", "iris", "--loss", name, "--epochs", "1"), "not a multi-class loss");
     }
 
