@@ -19,7 +19,7 @@ namespace LossKit.Softmax;
 /// overflows to +∞ once p_y is below about 10^(−308/(1−τ)).
 /// Reference: Mao, Mohri &amp; Zhong 2023, Cross-entropy loss functions: theoretical analysis and applications.
 /// </summary>
-public sealed class CompSumLoss(double tau = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+public sealed class CompSumLoss(double? tau = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
     Reduction reduction = Reduction.Mean) : TargetProbabilityLoss(weight, ignoreIndex, reduction)
 {
     public static readonly LossParameter TauParameter = new("tau", ParameterKind.Number, "τ: 0 sum-exponential, 1 CE, (1,2) GCE, 2 MAE") { Default = 1, Min = 0 };
@@ -33,7 +33,7 @@ public sealed class CompSumLoss(double tau = 1, IReadOnlyList<double>? weight = 
     public static LossDefinition Registration { get; } = new(Definition, a => new CompSumLoss(a.Number(TauParameter), a.Weight(),
         a.IgnoreIndex(), a.Reduction()));
 
-    public double Tau { get; } = TauParameter.Check(tau);
+    public double Tau { get; } = TauParameter.Resolve(tau);
     public override LossCard Card => Definition;
 
     /// <summary>Adds bounded for τ &gt; 1, symmetric at τ = 2 and convexity at τ = 1.</summary>
@@ -46,7 +46,7 @@ public sealed class CompSumLoss(double tau = 1, IReadOnlyList<double>? weight = 
     /// <summary>The bound 1/(τ−1) for τ &gt; 1.</summary>
     public static double UpperBoundFor(double tau) => 1 / (tau - 1);
 
-    protected override IEnumerable<string> SpecParts() { if (Tau != 1) yield return "tau=" + LossParameter.Fmt(Tau); }
+    public override IEnumerable<ParameterValue> ParameterValues => [TauParameter.Of(Tau), .. base.ParameterValues];
 
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target)
     {
