@@ -11,16 +11,16 @@ internal static class CatalogCommands
     {
         var markdown = new Option<bool>("--markdown") { Description = "Write the catalog as Markdown (the text of docs/losses.md)." };
         var json = new Option<bool>("--json") { Description = "Write the catalog as JSON: one object per loss with spec, kind, family, title, parameters (type, default, range), properties and reference." };
-        var cmd = new Command("list", "A table of every loss: spec name, kind, family, parameters with defaults, reference.") { markdown, json };
+        var cmd = new Command("list", "A table of every loss: spec name, family, parameters with defaults, reference (--json, --markdown: the full catalog).") { markdown, json };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
             if (p.GetValue(markdown) && p.GetValue(json)) throw new ArgumentException("list: give --markdown or --json, not both.");
             if (p.GetValue(markdown)) { output.Write(CatalogMarkdown.Render()); return 0; }
             if (p.GetValue(json)) { output.Write(CatalogJson.Render()); return 0; }
-            var table = new Table().AddColumns("spec", "kind", "family", "parameters (default)", "reference");
+            var table = new Table().AddColumns("spec", "family", "parameters (default)", "reference");
             foreach (var d in LossRegistry.All)
-                table.AddRow(Markup.Escape(d.Card.Name), Markup.Escape(LossRegistry.Create(d.Card.Name).Kind.Name), Markup.Escape(d.Card.Family),
+                table.AddRow(Markup.Escape(d.Card.Name), Markup.Escape(d.Card.Family),
                     Markup.Escape(string.Join(", ", d.Card.Parameters.Select(x => $"{x.Name}={x.DefaultText}"))), Markup.Escape(d.Card.Reference));
             Console(output).Write(table);
             return 0;

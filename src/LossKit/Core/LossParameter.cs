@@ -51,8 +51,8 @@ public sealed record LossParameter(string Name, ParameterKind Kind, string Descr
         _ => Default is { } d ? new SpecValue(d, null, null) : null,
     };
 
-    /// <summary>The valid range in words, e.g. <c>0 &lt; q ≤ 1</c>, <c>integer 1 ≤ period ≤ 2147483647</c>,
-    /// <c>0 ≤ weight[i]</c> or <c>one of mean, sum, none</c>.</summary>
+    /// <summary>The valid range in words, e.g. <c>0 &lt; value ≤ 1</c>, <c>1 ≤ integer ≤ 2147483647</c>,
+    /// <c>0 ≤ each value</c> or <c>one of mean, sum, none</c>.</summary>
     public string RangeText
     {
         get
@@ -62,9 +62,9 @@ public sealed record LossParameter(string Name, ParameterKind Kind, string Descr
             bool hasLo = !double.IsNegativeInfinity(lo), hasHi = !double.IsPositiveInfinity(hi);
             if (Kind == ParameterKind.Integer && lo == int.MinValue && hi == int.MaxValue) return "any 32-bit integer";
             if (!hasLo && !hasHi) return Kind == ParameterKind.NumberList ? "any finite numbers" : "any finite number";
-            var sb = new StringBuilder(Kind == ParameterKind.Integer ? "integer " : "");
+            var sb = new StringBuilder();
             if (hasLo) sb.Append(FormatNumber(lo)).Append(MinExclusive ? " < " : " ≤ ");
-            sb.Append(Kind == ParameterKind.NumberList ? Name + "[i]" : Name);
+            sb.Append(Kind switch { ParameterKind.NumberList => "each value", ParameterKind.Integer => "integer", _ => "value" });
             if (hasHi) sb.Append(MaxExclusive ? " < " : " ≤ ").Append(FormatNumber(hi));
             return sb.ToString();
         }

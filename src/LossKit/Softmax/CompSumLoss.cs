@@ -27,7 +27,7 @@ public sealed class CompSumLoss(double? tau = null, IReadOnlyList<double>? weigh
     public static LossCard Definition { get; } = FamilyCard("compsum", "Comp-sum losses",
         "f(p) = (p^{τ−1} − 1)/(1 − τ), τ ≠ 1; −log p at τ = 1", "f'(p)·p = −p^{τ−1}",
         "Mao, Mohri & Zhong 2023, Cross-entropy loss functions: theoretical analysis and applications",
-        LossProperties.NonNegative | LossProperties.ClassificationCalibrated, TauParameter);
+        LossProperties.NonNegative | LossProperties.ClassificationCalibrated | LossProperties.ConvexInLogits, TauParameter);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new CompSumLoss(a.Number(TauParameter), a.Weight(),
@@ -36,9 +36,10 @@ public sealed class CompSumLoss(double? tau = null, IReadOnlyList<double>? weigh
     public double Tau { get; } = TauParameter.Resolve(tau);
     public override LossCard Card => Definition;
 
-    /// <summary>Adds bounded for τ &gt; 1, symmetric at τ = 2 and convexity at τ = 1.</summary>
+    /// <summary>The card's claims hold at the default τ = 1 (cross-entropy); other τ lose convexity, τ &gt; 1 adds
+    /// bounded and τ = 2 symmetric.</summary>
     public override LossProperties Properties => Definition.Properties
-        | (Tau > 1 ? LossProperties.Bounded : 0) | (Tau == 2 ? LossProperties.Symmetric : 0) | (Tau == 1 ? LossProperties.ConvexInLogits : 0);
+        & ~(Tau != 1 ? LossProperties.ConvexInLogits : 0) | (Tau > 1 ? LossProperties.Bounded : 0) | (Tau == 2 ? LossProperties.Symmetric : 0);
 
     /// <summary>For τ &lt; 1 the loss is p_y^{τ−1}: beyond logit gaps of ~60 it leaves float range, so 30.</summary>
     public override double FiniteLogitScale => Tau < 1 ? 30 : 1e30;
