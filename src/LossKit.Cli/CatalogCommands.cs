@@ -9,12 +9,15 @@ internal static class CatalogCommands
 {
     public static Command List()
     {
-        var markdown = new Option<bool>("--markdown") { Description = "Write the table as Markdown (the text of docs/losses.md)." };
-        var cmd = new Command("list", "A table of every loss: spec name, family, parameters with defaults, reference.") { markdown };
+        var markdown = new Option<bool>("--markdown") { Description = "Write the catalog as Markdown (the text of docs/losses.md)." };
+        var json = new Option<bool>("--json") { Description = "Write the catalog as JSON: one object per loss with spec, kind, family, title, parameters (type, default, range), properties and reference." };
+        var cmd = new Command("list", "A table of every loss: spec name, family, parameters with defaults, reference (--json, --markdown: the full catalog).") { markdown, json };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
+            if (p.GetValue(markdown) && p.GetValue(json)) throw new ArgumentException("list: give --markdown or --json, not both.");
             if (p.GetValue(markdown)) { output.Write(CatalogMarkdown.Render()); return 0; }
+            if (p.GetValue(json)) { output.Write(CatalogJson.Render()); return 0; }
             var table = new Table().AddColumns("spec", "family", "parameters (default)", "reference");
             foreach (var d in LossRegistry.All)
                 table.AddRow(Markup.Escape(d.Card.Name), Markup.Escape(d.Card.Family),
@@ -28,7 +31,7 @@ internal static class CatalogCommands
     public static Command Describe()
     {
         var spec = new Argument<string>("spec") { Description = "A loss spec, e.g. focal(gamma=2)." };
-        var cmd = new Command("describe", "Print a loss's card: formula, gradient, parameters, properties, reference.") { spec };
+        var cmd = new Command("describe", "Print a loss's card: formula, gradient, parameters, properties as configured, reference.") { spec };
         cmd.SetAction(p =>
         {
             var loss = LossRegistry.Create(p.GetValue(spec)!);
@@ -36,15 +39,19 @@ internal static class CatalogCommands
             var con = Console(p.InvocationConfiguration.Output);
             con.MarkupLine($"[bold]{Markup.Escape(c.Name)}[/] — {Markup.Escape(c.Title)}");
             con.WriteLine($"configured: {loss.Spec}");
+            con.WriteLine($"kind:       {loss.Kind.Name}");
             con.WriteLine($"family:     {c.Family}");
             con.WriteLine($"loss:       {c.Formula}");
             if (c.Gradient.Length > 0) con.WriteLine($"gradient:   {c.Gradient}");
-            var props = loss is IClassificationLoss cl ? cl.Properties : c.Properties;
-            con.WriteLine($"properties: {(props == LossProperties.None ? "none claimed" : string.Join(", ", Enum.GetValues<LossProperties>().Where(x => x != 0 && props.HasFlag(x)).Select(LossCard.PropertyName)))}");
+            con.WriteLine($"properties: {LossCard.PropertiesText(loss.Properties)}");
+            foreach (string line in CatalogMarkdown.PropertyLines(loss)) con.WriteLine($"  {line}");
             con.WriteLine($"reference:  {c.Reference}");
             if (c.Notes.Length > 0) con.WriteLine($"notes:      {c.Notes}");
-            var table = new Table().AddColumns("parameter", "default", "valid", "meaning");
-            foreach (var x in c.Parameters) table.AddRow(Markup.Escape(x.Name), Markup.Escape(x.DefaultText), Markup.Escape(x.RangeText), Markup.Escape(x.Description));
+            var values = loss.ParameterValues.ToDictionary(v => v.Parameter.Name, v => v.Text ?? "none");
+            var table = new Table().AddColumns("parameter", "value", "default", "valid", "meaning");
+            foreach (var x in c.Parameters)
+                table.AddRow(Markup.Escape(x.Name), Markup.Escape(values.GetValueOrDefault(x.Name, x.DefaultText)), Markup.Escape(x.DefaultText),
+                    Markup.Escape(x.RangeText), Markup.Escape(x.Description));
             con.Write(table);
             return 0;
         });

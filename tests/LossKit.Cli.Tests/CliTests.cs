@@ -31,6 +31,59 @@ public class CliTests
     }
 
     [Fact]
+    public void ListJsonHasEveryLossWithItsParameters()
+    {
+        var (code, output, _) = Run("list", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(CatalogJson.Render(), output);
+        using var doc = JsonDocument.Parse(output);
+        var losses = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(LossRegistry.All.Select(d => d.Card.Name), losses.Select(l => l.GetProperty("spec").GetString()));
+        foreach (var (d, l) in LossRegistry.All.Zip(losses))
+        {
+            var card = d.Card;
+            Assert.Equal(LossRegistry.Create(card.Name).Kind.Name, l.GetProperty("kind").GetString());
+            Assert.Equal(card.Family, l.GetProperty("family").GetString());
+            Assert.Equal(card.Title, l.GetProperty("title").GetString());
+            Assert.Equal(card.Reference, l.GetProperty("reference").GetString());
+            Assert.Equal(LossCard.Each(card.Properties).Select(CatalogJson.PropertyKey), l.GetProperty("properties").EnumerateArray().Select(p => p.GetString()));
+            var ps = l.GetProperty("parameters").EnumerateArray().ToList();
+            Assert.Equal(card.Parameters.Select(p => p.Name), ps.Select(p => p.GetProperty("name").GetString()));
+            foreach (var (p, j) in card.Parameters.Zip(ps))
+            {
+                Assert.Equal(p.TypeName, j.GetProperty("type").GetString());
+                Assert.Equal(p.RangeText, j.GetProperty("range").GetString());
+                Assert.Equal(p.Description, j.GetProperty("description").GetString());
+                var def = j.GetProperty("default");
+                switch (p.Kind)
+                {
+                    case ParameterKind.Choice:
+                        Assert.Equal(p.Choices[0], def.GetString());
+                        Assert.Equal(p.Choices, j.GetProperty("choices").EnumerateArray().Select(c => c.GetString()!));
+                        break;
+                    case ParameterKind.NumberList:
+                        if (p.Default is { } first) Assert.Equal(first, def[0].GetDouble());
+                        else Assert.Equal(JsonValueKind.Null, def.ValueKind);
+                        break;
+                    default:
+                        Assert.Equal(p.Default!.Value, def.GetDouble());
+                        if (p.Kind == ParameterKind.Integer) Assert.Equal((int)p.Default.Value, def.GetInt32());
+                        break;
+                }
+                if (p.Kind != ParameterKind.Choice)
+                    foreach (var (name, bound) in new[] { ("min", p.LowerBound), ("max", p.UpperBound) })
+                    {
+                        var b = j.GetProperty(name);
+                        if (double.IsFinite(bound)) Assert.Equal(bound, b.GetDouble()); else Assert.Equal(JsonValueKind.Null, b.ValueKind);
+                    }
+            }
+        }
+        // Integers are written as integers.
+        Assert.Contains("\"default\": -100", output);
+        Assert.Contains("\"max\": 2147483647", output);
+    }
+
+    [Fact]
     public void DescribePrintsTheCard()
     {
         var (code, output, _) = Run("describe", "focal(gamma=3)");
@@ -38,6 +91,39 @@ public class CliTests
         Assert.Contains("focal(gamma=3)", output);
         Assert.Contains("Lin et al. 2017", output);
         Assert.Contains("gamma", output);
+        Assert.Contains("kind:       classification", output);
+        Assert.Contains("shift-invariant: multi-class:", output);
+    }
+
+    /// <summary>Binary losses show the configured loss's properties in binary words: sigmoid_focal at its default
+    /// α = 0.25 is not margin-based, with α disabled it is; no multi-class wording appears.</summary>
+    [Theory]
+    [InlineData("sigmoid_focal", false)]
+    [InlineData("sigmoid_focal(alpha=-1)", true)]
+    [InlineData("bce", true)]
+    [InlineData("bce(pos_weight=[2])", false)]
+    [InlineData("hinge", true)]
+    [InlineData("asl", false)]
+    public void DescribeOfABinaryLossShowsItsConfiguredProperties(string spec, bool marginBased)
+    {
+        var (code, output, err) = Run("describe", spec);
+        Assert.True(code == 0, err);
+        Assert.Contains("kind:       binary", output);
+        string properties = output.Split('\n').First(l => l.StartsWith("properties:", StringComparison.Ordinal));
+        Assert.Equal(LossCard.PropertiesText(LossRegistry.Create(spec).Properties), properties["properties:".Length..].Trim());
+        Assert.Equal(marginBased, properties.Contains("margin-based"));
+        Assert.DoesNotContain("multi-class", output);
+        Assert.Contains("non-negative: binary: ℓ(s, t) ≥ 0", output);
+    }
+
+    [Fact]
+    public void DescribeShowsConfiguredValuesAndIntegerRanges()
+    {
+        var (code, output, err) = Run("describe", "ensloss(period=3)");
+        Assert.True(code == 0, err);
+        Assert.Contains("ensloss(period=3)", output);
+        Assert.Contains("2147483647", output);
+        Assert.DoesNotContain("E+", output);
     }
 
     [Fact]
@@ -72,7 +158,9 @@ public class CliTests
 
     [Theory]
     [InlineData(new[] { "eval", "--loss", "focul", "--input", "x.json" }, "Unknown loss 'focul'")]
-    [InlineData(new[] { "describe", "gce(q=2)" }, "q = 2 is out of range")]
+    [InlineData(new[] { "describe", "gce(q=2)" }, "q = 2 is out of range: expected 0 < value ≤ 1.")]
+    [InlineData(new[] { "describe", "ensloss(period=0)" }, "period = 0 is out of range: expected 1 ≤ integer ≤ 2147483647.")]
+    [InlineData(new[] { "list", "--json", "--markdown" }, "not both")]
     [InlineData(new[] { "check", "ce(smoothing=" }, "Malformed loss spec")]
     [InlineData(new[] { "bench", "--rows", "0" }, "--rows 0")]
     [InlineData(new[] { "frobnicate" }, "frobnicate")]

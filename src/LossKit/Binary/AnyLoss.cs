@@ -64,17 +64,17 @@ public sealed class AnyLoss : BinaryLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new AnyLoss(ParseMetric(a.Choice(MetricParameter)),
         a.Number(LParameter), a.Number(BetaParameter)));
 
-    /// <param name="metric">The metric (default F1).</param>
-    /// <param name="l">Amplifying scale L, 0 &lt; L ≤ 1000 (default 73).</param>
-    /// <param name="beta">β &gt; 0 for <see cref="AnyLossMetric.FBeta"/>; must stay 1 for the other metrics.</param>
-    public AnyLoss(AnyLossMetric metric = AnyLossMetric.F1, double l = 73, double beta = 1) : base(Reduction.Mean)
+    /// <param name="metric">The metric (null: the card's default, F1).</param>
+    /// <param name="l">Amplifying scale L, 0 &lt; L ≤ 1000 (null: the card's default, the authors' 73).</param>
+    /// <param name="beta">β &gt; 0 for <see cref="AnyLossMetric.FBeta"/>; must stay at its default for the other metrics.</param>
+    public AnyLoss(AnyLossMetric? metric = null, double? l = null, double? beta = null) : base(Reduction.Mean)
     {
-        if (!Enum.IsDefined(metric)) throw new ArgumentOutOfRangeException(nameof(metric), metric, "metric must be F1, Accuracy, FBeta, BalancedAccuracy or GMean.");
-        Metric = metric;
-        L = LParameter.Check(l);
-        Beta = BetaParameter.Check(beta);
-        if (metric != AnyLossMetric.FBeta && beta != 1)
-            throw new ArgumentException($"beta = {Fmt(beta)} applies to metric=fbeta only; metric is {MetricName(metric)}.", nameof(beta));
+        if (metric is { } m && !Enum.IsDefined(m)) throw new ArgumentOutOfRangeException(nameof(metric), metric, "metric must be F1, Accuracy, FBeta, BalancedAccuracy or GMean.");
+        Metric = metric ?? ParseMetric(MetricParameter.Choices[0]);
+        L = LParameter.Resolve(l);
+        Beta = BetaParameter.Resolve(beta);
+        if (Metric != AnyLossMetric.FBeta && Beta != BetaParameter.Default)
+            throw new ArgumentException($"beta = {LossParameter.FormatNumber(Beta)} applies to metric=fbeta only; metric is {MetricName(Metric)}.", nameof(beta));
     }
 
     /// <summary>The metric.</summary>
@@ -100,12 +100,9 @@ public sealed class AnyLoss : BinaryLoss
         return (AnyLossMetric)i;
     }
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Metric != AnyLossMetric.F1) yield return "metric=" + MetricName(Metric);
-        if (L != 73) yield return "L=" + Fmt(L);
-        if (Beta != 1) yield return "beta=" + Fmt(Beta);
-    }
+    /// <summary>metric, L and beta (the reduction is fixed: the batch metric).</summary>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+        [MetricParameter.Of(MetricName(Metric)), LParameter.Of(L), BetaParameter.Of(Beta)];
 
     /// <summary>The metric of exact (soft or hard) confusion counts, the same formula the loss uses.</summary>
     public double MetricValue(double tp, double fn, double fp, double tn)

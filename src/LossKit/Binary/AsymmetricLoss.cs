@@ -45,15 +45,15 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new AsymmetricLoss(a.Number(GammaPos),
         a.Number(GammaNeg), a.Number(Clip), a.Reduction()));
 
-    /// <param name="gammaPos">γ₊ ≥ 0 (paper default 0).</param>
-    /// <param name="gammaNeg">γ₋ ≥ 0 (paper default 4).</param>
-    /// <param name="clip">Probability margin m ∈ [0, 1) (paper default 0.05; 0 disables the shift).</param>
+    /// <param name="gammaPos">γ₊ ≥ 0 (null: the card's default, the paper's).</param>
+    /// <param name="gammaNeg">γ₋ ≥ 0 (null: the card's default, the paper's).</param>
+    /// <param name="clip">Probability margin m ∈ [0, 1), 0 disables the shift (null: the card's default, the paper's).</param>
     /// <param name="reduction">none, sum or mean (the reference code sums).</param>
-    public AsymmetricLoss(double gammaPos = 0, double gammaNeg = 4, double clip = 0.05, Reduction reduction = Reduction.Mean) : base(reduction)
+    public AsymmetricLoss(double? gammaPos = null, double? gammaNeg = null, double? clip = null, Reduction reduction = Reduction.Mean) : base(reduction)
     {
-        GammaPosValue = GammaPos.Check(gammaPos);
-        GammaNegValue = GammaNeg.Check(gammaNeg);
-        ClipValue = Clip.Check(clip);
+        GammaPosValue = GammaPos.Resolve(gammaPos);
+        GammaNegValue = GammaNeg.Resolve(gammaNeg);
+        ClipValue = Clip.Resolve(clip);
     }
 
     public double GammaPosValue { get; }
@@ -75,12 +75,9 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
         }
     }
 
-    protected override IEnumerable<string> OwnSpecParts()
-    {
-        if (GammaPosValue != 0) yield return "gamma_pos=" + Fmt(GammaPosValue);
-        if (GammaNegValue != 4) yield return "gamma_neg=" + Fmt(GammaNegValue);
-        if (ClipValue != 0.05) yield return "clip=" + Fmt(ClipValue);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+        [GammaPos.Of(GammaPosValue), GammaNeg.Of(GammaNegValue), Clip.Of(ClipValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses, Span<T> gradient) =>
         Run(new AslOp(GammaPosValue, GammaNegValue, ClipValue), logits, targets, elementLosses, gradient);

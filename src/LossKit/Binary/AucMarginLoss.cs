@@ -70,15 +70,15 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new AucMarginLoss(a.Number(Margin), a.Number(ImRatio)));
 
-    /// <param name="margin">m ≥ 0 (LibAUC default 1).</param>
-    /// <param name="imratio">Fixed p ∈ (0, 1), or 0 to use the batch's share of positives (LibAUC default).</param>
+    /// <param name="margin">m ≥ 0 (null: the card's default, LibAUC's).</param>
+    /// <param name="imratio">Fixed p ∈ (0, 1), or 0 to use the batch's share of positives (null: the card's default, LibAUC's).</param>
     /// <param name="a">Initial a (LibAUC: 0).</param>
     /// <param name="b">Initial b (LibAUC: 0).</param>
     /// <param name="alpha">Initial α ≥ 0 (LibAUC: 0).</param>
-    public AucMarginLoss(double margin = 1, double imratio = 0, double a = 0, double b = 0, double alpha = 0) : base(Reduction.Mean)
+    public AucMarginLoss(double? margin = null, double? imratio = null, double a = 0, double b = 0, double alpha = 0) : base(Reduction.Mean)
     {
-        MarginValue = Margin.Check(margin);
-        ImRatioValue = ImRatio.Check(imratio);
+        MarginValue = Margin.Resolve(margin);
+        ImRatioValue = ImRatio.Resolve(imratio);
         if (!double.IsFinite(a)) throw new ArgumentOutOfRangeException(nameof(a), a, $"a = {a} is not finite.");
         if (!double.IsFinite(b)) throw new ArgumentOutOfRangeException(nameof(b), b, $"b = {b} is not finite.");
         if (!(alpha >= 0 && double.IsFinite(alpha))) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"alpha = {alpha} is out of range: expected a finite value ≥ 0.");
@@ -105,11 +105,8 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
     /// <inheritdoc/>
     public override bool IsBatchLevel => true;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (MarginValue != 1) yield return "margin=" + Fmt(MarginValue);
-        if (ImRatioValue != 0) yield return "imratio=" + Fmt(ImRatioValue);
-    }
+    /// <summary>margin and imratio (the reduction is fixed: the batch objective).</summary>
+    public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), ImRatio.Of(ImRatioValue)];
 
     /// <summary>A copy with the same margin and ratio and the given state (for checks and for resuming training).</summary>
     public AucMarginLoss WithState(double a, double b, double alpha) => new(MarginValue, ImRatioValue, a, b, alpha);

@@ -44,6 +44,10 @@ public sealed class BinaryCrossEntropyLoss : ElementwiseBinaryLoss
     public override LossCard Card => Definition;
 
     /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+        [BinaryParameters.PosWeight.Of(PosWeight), BinaryParameters.Weight.Of(Weight), .. base.ParameterValues];
+
+    /// <inheritdoc/>
     public override LossProperties Properties
     {
         get

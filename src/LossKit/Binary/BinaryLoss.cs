@@ -15,8 +15,7 @@ public abstract class BinaryLoss : IBinaryLoss
     /// <param name="reduction">none, sum or mean (mean divides by the number of elements, as PyTorch does).</param>
     protected BinaryLoss(Reduction reduction)
     {
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"reduction = {reduction} is not valid: expected None, Sum or Mean.");
-        Reduction = reduction;
+        Reduction = CommonParameters.Resolve(reduction);
     }
 
     /// <inheritdoc/>
@@ -41,27 +40,14 @@ public abstract class BinaryLoss : IBinaryLoss
     public virtual bool IsBatchLevel => false;
 
     /// <inheritdoc/>
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>(SpecParts());
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
-        }
-    }
+    public string Spec => LossSpec.Of(this);
+
+    /// <summary>The reduction; a loss adds its own parameters' values (a batch-level loss whose reduction is fixed
+    /// replaces it).</summary>
+    public virtual IEnumerable<ParameterValue> ParameterValues => [BinaryParameters.Reduction.Of(Reduction)];
 
     /// <inheritdoc/>
     public override string ToString() => Spec;
-
-    /// <summary>The loss's own non-default parameters as <c>key=value</c> strings, for <see cref="Spec"/>.</summary>
-    protected virtual IEnumerable<string> SpecParts() => [];
-
-    /// <summary>Formats a number for a spec string.</summary>
-    protected static string Fmt(double v) => LossParameter.Fmt(v);
-
-    /// <summary>Formats a list for a spec string: <c>[1,2,0.5]</c>.</summary>
-    protected static string FmtList(IEnumerable<double> v) => "[" + string.Join(",", v.Select(LossParameter.Fmt)) + "]";
 
     /// <summary>Computes the per-element losses, the reduced loss and ∂(reduced loss)/∂s.</summary>
     /// <param name="logits">One logit s per output, any shape flattened row-major; float, double or Half.</param>

@@ -137,9 +137,9 @@ public sealed class SmoothedHingeLoss : BinaryMarginLoss
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new SmoothedHingeLoss(a.Number(H), a.Reduction()));
 
-    /// <param name="h">Smoothing constant h ≥ 0 (ML.NET default 1).</param>
+    /// <param name="h">Smoothing constant h ≥ 0 (null: the card's default, ML.NET's).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public SmoothedHingeLoss(double h = 1, Reduction reduction = Reduction.Mean) : base(reduction) => HValue = H.Check(h);
+    public SmoothedHingeLoss(double? h = null, Reduction reduction = Reduction.Mean) : base(reduction) => HValue = H.Resolve(h);
 
     /// <summary>The smoothing constant h.</summary>
     public double HValue { get; }
@@ -147,10 +147,8 @@ public sealed class SmoothedHingeLoss : BinaryMarginLoss
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    protected override IEnumerable<string> OwnSpecParts()
-    {
-        if (HValue != 1) yield return "h=" + Fmt(HValue);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [H.Of(HValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses, Span<T> gradient) =>
         Run(new MarginOp<Smoothed>(new Smoothed(HValue)), logits, targets, elementLosses, gradient);
@@ -232,9 +230,9 @@ public sealed class ExponentialLoss : BinaryMarginLoss
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new ExponentialLoss(a.Number(Beta), a.Reduction()));
 
-    /// <param name="beta">β &gt; 0.</param>
+    /// <param name="beta">β &gt; 0 (null: the card's default).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public ExponentialLoss(double beta = 1, Reduction reduction = Reduction.Mean) : base(reduction) => BetaValue = Beta.Check(beta);
+    public ExponentialLoss(double? beta = null, Reduction reduction = Reduction.Mean) : base(reduction) => BetaValue = Beta.Resolve(beta);
 
     /// <summary>β.</summary>
     public double BetaValue { get; }
@@ -245,10 +243,8 @@ public sealed class ExponentialLoss : BinaryMarginLoss
     /// <inheritdoc/>
     public override double FiniteLogitScale => 80 / BetaValue;
 
-    protected override IEnumerable<string> OwnSpecParts()
-    {
-        if (BetaValue != 1) yield return "beta=" + Fmt(BetaValue);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Beta.Of(BetaValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses, Span<T> gradient) =>
         Run(new MarginOp<Exponential>(new Exponential(BetaValue)), logits, targets, elementLosses, gradient);

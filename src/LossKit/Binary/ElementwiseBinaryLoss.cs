@@ -29,10 +29,8 @@ public abstract class ElementwiseBinaryLoss : BinaryLoss
     protected ElementwiseBinaryLoss(Reduction reduction, IReadOnlyList<double>? weight = null, IReadOnlyList<double>? posWeight = null)
         : base(reduction)
     {
-        if (weight is { Count: 0 }) throw new ArgumentException("weight is empty: give one weight per column, one for all, or none.", nameof(weight));
-        if (posWeight is { Count: 0 }) throw new ArgumentException("pos_weight is empty: give one value per column, one for all, or none.", "pos_weight");
-        _weight = weight is null ? null : BinaryParameters.Weight.Check(weight);
-        _posWeight = posWeight is null ? null : BinaryParameters.PosWeight.Check(posWeight);
+        _weight = BinaryParameters.Weight.Resolve(weight);
+        _posWeight = BinaryParameters.PosWeight.Resolve(posWeight);
         int wc = _weight?.Length ?? 1, pc = _posWeight?.Length ?? 1;
         if (wc > 1 && pc > 1 && wc != pc)
             throw new ArgumentException($"weight has {wc} values but pos_weight has {pc}; both are per column, so give the same number (or one value for all).", nameof(weight));
@@ -49,17 +47,6 @@ public abstract class ElementwiseBinaryLoss : BinaryLoss
 
     /// <inheritdoc/>
     public override int? FixedColumnCount => _columns > 1 ? _columns : null;
-
-    /// <inheritdoc/>
-    protected override IEnumerable<string> SpecParts()
-    {
-        foreach (string p in OwnSpecParts()) yield return p;
-        if (_posWeight is not null) yield return "pos_weight=" + FmtList(_posWeight);
-        if (_weight is not null) yield return "weight=" + FmtList(_weight);
-    }
-
-    /// <summary>The loss's own parameters, before pos_weight, weight and reduction.</summary>
-    protected virtual IEnumerable<string> OwnSpecParts() => [];
 
     /// <inheritdoc/>
     public sealed override T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)
@@ -95,14 +82,19 @@ public abstract class ElementwiseBinaryLoss : BinaryLoss
     };
 }
 
-/// <summary>Parameters shared by the binary losses.</summary>
+/// <summary>Parameters shared by the binary losses: the common <c>reduction</c> and <c>weight</c> with their binary
+/// meaning (per element, per column), and BCE's <c>pos_weight</c>.</summary>
 public static class BinaryParameters
 {
-    public static readonly LossParameter Reduction = new("reduction", ParameterKind.Choice,
-        "mean divides by the number of elements N (PyTorch, also with weights); none returns per-element losses") { Choices = ["mean", "sum", "none"] };
+    public static readonly LossParameter Reduction = CommonParameters.Reduction with
+    {
+        Description = "mean divides by the number of elements N (PyTorch, also with weights); none returns per-element losses",
+    };
 
-    public static readonly LossParameter Weight = new("weight", ParameterKind.NumberList,
-        "per-column weight w_c multiplying each element's loss (one value, or one per column); the mean still divides by N") { Min = 0 };
+    public static readonly LossParameter Weight = CommonParameters.Weight with
+    {
+        Description = "per-column weight w_c multiplying each element's loss (one value, or one per column); the mean still divides by N",
+    };
 
     public static readonly LossParameter PosWeight = new("pos_weight", ParameterKind.NumberList,
         "per-column weight p_c of the positive term (one value, or one per column), PyTorch BCEWithLogitsLoss") { Min = 0 };

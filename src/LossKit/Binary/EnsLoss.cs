@@ -28,8 +28,8 @@ namespace LossKit.Binary;
 public sealed class EnsLoss : BinaryLoss
 {
     public static readonly LossParameter Lambda = new("lambda", ParameterKind.Number, "Box–Cox λ of the derivative distribution (0: g = −exp(z))") { Default = 0 };
-    public static readonly LossParameter Period = new("period", ParameterKind.Integer, "calls per draw: a new derivative sequence every `period` calls") { Default = 1, Min = 1, Max = int.MaxValue };
-    public static readonly LossParameter Seed = new("seed", ParameterKind.Integer, "seed of the draws") { Default = 0, Min = int.MinValue, Max = int.MaxValue };
+    public static readonly LossParameter Period = new("period", ParameterKind.Integer, "calls per draw: a new derivative sequence every `period` calls") { Default = 1, Min = 1 };
+    public static readonly LossParameter Seed = new("seed", ParameterKind.Integer, "seed of the draws") { Default = 0 };
 
     public static LossCard Definition { get; } = new()
     {
@@ -50,15 +50,15 @@ public sealed class EnsLoss : BinaryLoss
 
     private long _calls;
 
-    /// <param name="lambda">Box–Cox λ (any finite value; 0: g = −exp(z)).</param>
-    /// <param name="period">Calls per draw, ≥ 1.</param>
-    /// <param name="seed">Seed of the draws.</param>
+    /// <param name="lambda">Box–Cox λ (any finite value; 0: g = −exp(z)); null: the card's default.</param>
+    /// <param name="period">Calls per draw, ≥ 1; null: the card's default.</param>
+    /// <param name="seed">Seed of the draws; null: the card's default.</param>
     /// <param name="reduction">none, sum or mean (mean divides by the batch size B).</param>
-    public EnsLoss(double lambda = 0, int period = 1, int seed = 0, Reduction reduction = Reduction.Mean) : base(reduction)
+    public EnsLoss(double? lambda = null, int? period = null, int? seed = null, Reduction reduction = Reduction.Mean) : base(reduction)
     {
-        LambdaValue = Lambda.Check(lambda);
-        PeriodValue = (int)Period.Check(period);
-        SeedValue = seed;
+        LambdaValue = Lambda.Resolve(lambda);
+        PeriodValue = Period.Resolve(period);
+        SeedValue = Seed.Resolve(seed);
     }
 
     public double LambdaValue { get; }
@@ -80,12 +80,9 @@ public sealed class EnsLoss : BinaryLoss
     /// <inheritdoc/>
     public override bool IsBatchLevel => true;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (LambdaValue != 0) yield return "lambda=" + Fmt(LambdaValue);
-        if (PeriodValue != 1) yield return "period=" + PeriodValue;
-        if (SeedValue != 0) yield return "seed=" + SeedValue;
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+        [Lambda.Of(LambdaValue), Period.Of(PeriodValue), Seed.Of(SeedValue), .. base.ParameterValues];
 
     /// <summary>Draws this call's derivatives, advances the call counter, and returns the reduced g·m with gradient g·y.</summary>
     public override T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default)

@@ -30,22 +30,22 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
         "ℓ = α_t·ce·(1 − p_t)^γ, p = σ(s), ce = BCE(s, t), p_t = p·t + (1−p)(1−t), α_t = α·t + (1−α)(1−t) (α < 0: α_t = 1)",
         "∂ℓ/∂s = α_t·[(p − t)(1 − p_t)^γ + γ·ce·(1 − p_t)^{γ−1}·p(1−p)(1 − 2t)]",
         "Lin et al. 2017, Focal loss for dense object detection; torchvision.ops.sigmoid_focal_loss",
-        LossProperties.NonNegative | LossProperties.ClassificationCalibrated | LossProperties.MarginBased,
+        LossProperties.NonNegative | LossProperties.ClassificationCalibrated,
         "Convex only for γ = 0 (then it is α_t·BCE). α ≠ 0.5 weighs the classes, so the Bayes rule it recovers is the α-weighted one. " +
-        "MarginBased only when α is disabled or 0.5.",
+        "Margin-based only when α is disabled (α < 0) or 0.5, so not at the default α = 0.25.",
         Gamma, Alpha);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new SigmoidFocalLoss(a.Number(Gamma),
         a.Number(Alpha), a.Reduction()));
 
-    /// <param name="gamma">γ ≥ 0.</param>
-    /// <param name="alpha">α ∈ [0, 1], or any negative value to disable the α factor (torchvision: −1).</param>
+    /// <param name="gamma">γ ≥ 0 (null: the card's default).</param>
+    /// <param name="alpha">α ∈ [0, 1], or any negative value to disable the α factor (torchvision: −1); null: the card's default.</param>
     /// <param name="reduction">none, sum or mean (LossKit default mean; torchvision's default is none).</param>
-    public SigmoidFocalLoss(double gamma = 2, double alpha = 0.25, Reduction reduction = Reduction.Mean) : base(reduction)
+    public SigmoidFocalLoss(double? gamma = null, double? alpha = null, Reduction reduction = Reduction.Mean) : base(reduction)
     {
-        GammaValue = Gamma.Check(gamma);
-        AlphaValue = Alpha.Check(alpha);
+        GammaValue = Gamma.Resolve(gamma);
+        AlphaValue = Alpha.Resolve(alpha);
     }
 
     /// <summary>γ.</summary>
@@ -63,18 +63,16 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
         {
             var p = Card.Properties;
             if (GammaValue == 0) p |= LossProperties.ConvexInLogits;
-            if (AlphaValue >= 0 && AlphaValue != 0.5) p &= ~LossProperties.MarginBased;
+            // α disabled or ½ weighs both labels alike: ℓ(s, t) = ℓ(−s, 1 − t).
+            if (AlphaValue < 0 || AlphaValue == 0.5) p |= LossProperties.MarginBased;
             // α = 0 or 1 zeroes one class entirely: nothing is learnt about it.
             if (AlphaValue is 0 or 1) p &= ~LossProperties.ClassificationCalibrated;
             return p;
         }
     }
 
-    protected override IEnumerable<string> OwnSpecParts()
-    {
-        if (GammaValue != 2) yield return "gamma=" + Fmt(GammaValue);
-        if (AlphaValue != 0.25) yield return "alpha=" + Fmt(AlphaValue);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Gamma.Of(GammaValue), Alpha.Of(AlphaValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses, Span<T> gradient) =>
         Run(new FocalOp(GammaValue, AlphaValue), logits, targets, elementLosses, gradient);

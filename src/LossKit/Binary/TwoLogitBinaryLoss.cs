@@ -17,6 +17,7 @@ public sealed class TwoLogitBinaryLoss(IBinaryLoss inner) : IClassificationLoss,
     public IBinaryLoss Inner { get; } = inner ?? throw new ArgumentNullException(nameof(inner));
     public LossCard Card => Inner.Card;
     public string Spec => Inner.Spec;
+    public IEnumerable<ParameterValue> ParameterValues => Inner.ParameterValues;
     public Reduction Reduction => Inner.Reduction;
 
     /// <summary>Forwards to the inner loss when it has state (<see cref="IStatefulLoss"/>); otherwise nothing.</summary>

@@ -8,8 +8,15 @@ public interface ILoss
     /// <summary>What the loss is: formula, parameters, reference, properties.</summary>
     LossCard Card { get; }
 
-    /// <summary>The spec string that rebuilds this loss, e.g. <c>focal(gamma=2)</c> (non-default parameters only).</summary>
+    /// <summary>The spec string that rebuilds this loss, e.g. <c>focal(gamma=3)</c>: the non-default values of
+    /// <see cref="ParameterValues"/> in the card's order (<see cref="LossSpec.Of"/>).</summary>
     string Spec { get; }
+
+    /// <summary>The value this loss was configured with for each parameter of its card (absent lists as null values).</summary>
+    IEnumerable<ParameterValue> ParameterValues => [];
+
+    /// <summary>The properties this configured loss has: the card's, less any an option breaks (plus any an option adds).</summary>
+    LossProperties Properties => Card.Properties;
 
     /// <summary>The kind of loss: its named inputs and outputs, and how a consumer that knows only <see cref="ILoss"/>
     /// (the command line, the checkers, the benchmarks) runs it.</summary>
@@ -38,9 +45,6 @@ public interface IClassificationLoss : ILoss
     /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
     T Compute<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>;
-
-    /// <summary>The properties this configured loss has: the card's, less any an option breaks.</summary>
-    LossProperties Properties => Card.Properties;
 
     /// <summary>The number of classes this configuration requires (class weights fix it), or null.</summary>
     int? FixedClassCount => null;

@@ -1,9 +1,8 @@
-using System.Globalization;
-using System.Text;
-
 namespace LossKit.Core;
 
-/// <summary>Properties a loss card may claim; <c>losskit check</c> and the tests verify each claimed one.</summary>
+/// <summary>Properties a loss card may claim; <c>losskit check</c> and the tests verify each claimed one. Some are
+/// statements about a row of K logits (multi-class only, <see cref="LossCard.MultiClassOnly"/>), one is about a single
+/// logit and its target (binary only, <see cref="LossCard.BinaryOnly"/>); the rest apply to both.</summary>
 [Flags]
 public enum LossProperties
 {
@@ -26,74 +25,6 @@ public enum LossProperties
     /// <summary>Multi-class: ℓ(αz + β) = ℓ(z) for every α &gt; 0 and β (a row's scale and offset carry no information);
     /// the gradient scales as 1/α.</summary>
     ScaleInvariant = 128,
-}
-
-/// <summary>What a parameter's value is.</summary>
-public enum ParameterKind { Number, Integer, NumberList, Choice }
-
-/// <summary>
-/// One parameter of a loss: name, kind, default and valid range. The same object validates values given to a
-/// loss's constructor and values parsed from a spec string, so both report the same error.
-/// </summary>
-public sealed record LossParameter(string Name, ParameterKind Kind, string Description)
-{
-    public double? Default { get; init; }
-    public double Min { get; init; } = double.NegativeInfinity;
-    public double Max { get; init; } = double.PositiveInfinity;
-    public bool MinExclusive { get; init; }
-    public bool MaxExclusive { get; init; }
-    /// <summary>Valid identifiers for <see cref="ParameterKind.Choice"/>; the first is the default.</summary>
-    public IReadOnlyList<string> Choices { get; init; } = [];
-    /// <summary>For lists: the range each element must be in is <see cref="Min"/>..<see cref="Max"/>.</summary>
-    public string DefaultText => Kind switch
-    {
-        ParameterKind.Choice => Choices.Count > 0 ? Choices[0] : "",
-        ParameterKind.NumberList => Default is null ? "none" : Fmt(Default.Value),
-        _ => Default is null ? "none" : Fmt(Default.Value),
-    };
-
-    /// <summary>The valid range in words, e.g. <c>0 ≤ gamma</c> or <c>one of none, sum, mean</c>.</summary>
-    public string RangeText
-    {
-        get
-        {
-            if (Kind == ParameterKind.Choice) return "one of " + string.Join(", ", Choices);
-            var sb = new StringBuilder();
-            string subject = Kind == ParameterKind.NumberList ? "each value" : Kind == ParameterKind.Integer ? "integer" : "value";
-            bool lo = !double.IsNegativeInfinity(Min), hi = !double.IsPositiveInfinity(Max);
-            if (!lo && !hi) return Kind == ParameterKind.NumberList ? "finite numbers" : Kind == ParameterKind.Integer ? "any integer" : "any finite number";
-            if (lo) sb.Append(Fmt(Min)).Append(MinExclusive ? " < " : " ≤ ");
-            sb.Append(subject);
-            if (hi) sb.Append(MaxExclusive ? " < " : " ≤ ").Append(Fmt(Max));
-            return sb.ToString();
-        }
-    }
-
-    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the parameter, the value and the
-    /// valid range when <paramref name="value"/> is not valid; returns it otherwise.</summary>
-    public double Check(double value)
-    {
-        bool ok = double.IsFinite(value)
-                  && (MinExclusive ? value > Min : value >= Min)
-                  && (MaxExclusive ? value < Max : value <= Max)
-                  && (Kind != ParameterKind.Integer || value == Math.Floor(value));
-        if (!ok) throw new ArgumentOutOfRangeException(Name, value, $"{Name} = {Fmt(value)} is out of range: expected {RangeText}.");
-        return value;
-    }
-
-    /// <summary>Checks every element of a list parameter; the message names the element's index.</summary>
-    public double[] Check(IReadOnlyList<double> values)
-    {
-        for (int i = 0; i < values.Count; i++)
-        {
-            double v = values[i];
-            if (!double.IsFinite(v) || (MinExclusive ? v <= Min : v < Min) || (MaxExclusive ? v >= Max : v > Max))
-                throw new ArgumentOutOfRangeException(Name, v, $"{Name}[{i}] = {Fmt(v)} is out of range: expected {RangeText}.");
-        }
-        return values.ToArray();
-    }
-
-    internal static string Fmt(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }
 
 /// <summary>The card of a loss: everything a user needs to choose and configure it.</summary>
@@ -121,19 +52,56 @@ public sealed record LossCard
     public LossParameter? Parameter(string name) => Parameters.FirstOrDefault(p => p.Name == name);
 
     /// <summary>Claimed properties as words, e.g. "shift-invariant, bounded".</summary>
-    public string PropertyText => Properties == LossProperties.None ? "none claimed" : string.Join(", ",
-        Enum.GetValues<LossProperties>().Where(p => p != LossProperties.None && Properties.HasFlag(p)).Select(PropertyName));
+    public string PropertyText => PropertiesText(Properties);
 
+    /// <summary>Properties that are statements about a row of K logits: they mean nothing for a binary loss.</summary>
+    public const LossProperties MultiClassOnly = LossProperties.ShiftInvariant | LossProperties.ScaleInvariant | LossProperties.Symmetric;
+
+    /// <summary>Properties that are statements about one logit s and its target t: they mean nothing for a multi-class loss.</summary>
+    public const LossProperties BinaryOnly = LossProperties.MarginBased;
+
+    /// <summary>The single properties set in <paramref name="properties"/>, in declaration order.</summary>
+    public static IEnumerable<LossProperties> Each(LossProperties properties) =>
+        Enum.GetValues<LossProperties>().Where(p => p != LossProperties.None && properties.HasFlag(p));
+
+    /// <summary>Properties as words, e.g. "shift-invariant, bounded" ("none claimed" for none).</summary>
+    public static string PropertiesText(LossProperties properties) =>
+        properties == LossProperties.None ? "none claimed" : string.Join(", ", Each(properties).Select(PropertyName));
+
+    /// <summary>A property's short name, e.g. <c>shift-invariant</c>.</summary>
     public static string PropertyName(LossProperties p) => p switch
     {
         LossProperties.ShiftInvariant => "shift-invariant",
         LossProperties.Bounded => "bounded",
         LossProperties.Symmetric => "symmetric",
-        LossProperties.ConvexInLogits => "convex in z",
+        LossProperties.ConvexInLogits => "convex",
         LossProperties.ClassificationCalibrated => "classification-calibrated",
         LossProperties.NonNegative => "non-negative",
         LossProperties.MarginBased => "margin-based",
         LossProperties.ScaleInvariant => "scale-invariant",
         _ => p.ToString(),
     };
+
+    /// <summary>What a property says, in the words of the loss's inputs: one logit s against a target t ∈ [0, 1]
+    /// (<paramref name="binary"/>) or a row of K logits z against a class y. A property that does not apply to that
+    /// kind says so.</summary>
+    public static string PropertyMeaning(LossProperties p, bool binary)
+    {
+        if (binary && MultiClassOnly.HasFlag(p)) return "multi-class only: not defined for a binary loss";
+        if (!binary && BinaryOnly.HasFlag(p)) return "binary only: not defined for a multi-class loss";
+        return p switch
+        {
+            LossProperties.ShiftInvariant => "multi-class: ℓ(z + c·1, y) = ℓ(z, y) for every c (only differences of logits matter)",
+            LossProperties.ScaleInvariant => "multi-class: ℓ(αz + β·1, y) = ℓ(z, y) for every α > 0 and β",
+            LossProperties.Symmetric => "multi-class: Σ_k ℓ(z, k) is the same for every z (robust to symmetric label noise)",
+            LossProperties.MarginBased => "binary: ℓ(s, t) = ℓ(−s, 1 − t), a function of the margin y·s alone (y = 2t − 1)",
+            LossProperties.Bounded => binary ? "binary: 0 ≤ ℓ(s, t) ≤ a bound for every s" : "multi-class: 0 ≤ ℓ(z, y) ≤ a bound for every z",
+            LossProperties.ConvexInLogits => binary ? "binary: ℓ(s, t) is convex in the logit s" : "multi-class: ℓ(z, y) is convex in the logit row z",
+            LossProperties.ClassificationCalibrated => binary
+                ? "binary: minimising E[ℓ] gives sign(s) = sign(η − ½), the Bayes rule (η = P(t = 1))"
+                : "multi-class: minimising E[ℓ] gives argmax_k z_k = argmax_k η_k, the Bayes rule",
+            LossProperties.NonNegative => binary ? "binary: ℓ(s, t) ≥ 0" : "multi-class: ℓ(z, y) ≥ 0",
+            _ => p.ToString(),
+        };
+    }
 }

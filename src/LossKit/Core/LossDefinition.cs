@@ -22,11 +22,8 @@ public sealed class SpecArguments(string spec, LossCard card, IReadOnlyDictionar
         return p.Check(n);
     }
 
-    public int Integer(LossParameter p)
-    {
-        double n = Number(p);
-        return (int)n;
-    }
+    /// <summary>An integer argument (checked against the parameter's range, which never exceeds 32 bits).</summary>
+    public int Integer(LossParameter p) => (int)Number(p);
 
     /// <summary>A list argument (a single number is taken as a one-element list), or null when absent and without default.</summary>
     public double[]? List(LossParameter p)
@@ -46,12 +43,10 @@ public sealed class SpecArguments(string spec, LossCard card, IReadOnlyDictionar
         return id;
     }
 
-    public Reduction Reduction() => Choice(CommonParameters.Reduction) switch
-    {
-        "sum" => Core.Reduction.Sum,
-        "none" => Core.Reduction.None,
-        _ => Core.Reduction.Mean,
-    };
+    /// <summary>A yes/no choice (<c>false</c> or <c>true</c>).</summary>
+    public bool Flag(LossParameter p) => Choice(p) == "true";
+
+    public Reduction Reduction() => CommonParameters.ReductionOf(Choice(CommonParameters.Reduction));
 
     public double[]? Weight() => List(CommonParameters.Weight);
     public int IgnoreIndex() => Integer(CommonParameters.IgnoreIndex);

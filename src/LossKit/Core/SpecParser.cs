@@ -5,8 +5,7 @@ namespace LossKit.Core;
 /// <summary>A parsed parameter value: a number, an identifier (<c>mean</c>) or a list of numbers (<c>[1, 2, 0.5]</c>).</summary>
 public sealed record SpecValue(double? Number, string? Identifier, IReadOnlyList<double>? List)
 {
-    public override string ToString() => Number is { } n ? LossParameter.Fmt(n)
-        : Identifier ?? "[" + string.Join(", ", List!.Select(LossParameter.Fmt)) + "]";
+    public override string ToString() => LossParameter.Format(this);
 }
 
 /// <summary>A loss spec: a name and its key=value arguments, e.g. <c>ce(weight=[1,2,0.5], smoothing=0.1, reduction=sum)</c>.</summary>

@@ -18,8 +18,12 @@ namespace LossKit.Distillation;
 /// </summary>
 public sealed class DistillationLoss : IDistillationLoss
 {
-    public static readonly LossParameter TemperatureParameter = new("temperature", ParameterKind.Number,
-        "τ: softening temperature of both softmaxes in the KD term") { Default = 4, Min = 0, MinExclusive = true };
+    /// <summary>The common temperature with Hinton et al.'s default τ = 4 and its meaning here.</summary>
+    public static readonly LossParameter TemperatureParameter = CommonParameters.Temperature with
+    {
+        Description = "τ: softening temperature of both softmaxes in the KD term",
+        Default = 4,
+    };
     public static readonly LossParameter AlphaParameter = new("alpha", ParameterKind.Number,
         "α: weight of the KD term (1 − α on the hard-label cross-entropy)") { Default = 0.5, Min = 0, Max = 1 };
 
@@ -41,14 +45,14 @@ public sealed class DistillationLoss : IDistillationLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new DistillationLoss(a.Number(TemperatureParameter),
         a.Number(AlphaParameter), a.IgnoreIndex(), a.Reduction()));
 
-    public DistillationLoss(double temperature = 4, double alpha = 0.5, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    /// <summary>A null option takes its default from the card.</summary>
+    public DistillationLoss(double? temperature = null, double? alpha = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
         Reduction reduction = Reduction.Mean)
     {
-        TemperatureValue = TemperatureParameter.Check(temperature);
-        Alpha = AlphaParameter.Check(alpha);
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
+        TemperatureValue = TemperatureParameter.Resolve(temperature);
+        Alpha = AlphaParameter.Resolve(alpha);
         IgnoreIndex = ignoreIndex;
-        Reduction = reduction;
+        Reduction = CommonParameters.Resolve(reduction);
     }
 
     public double TemperatureValue { get; }
@@ -57,18 +61,13 @@ public sealed class DistillationLoss : IDistillationLoss
     public Reduction Reduction { get; }
     public LossCard Card => Definition;
 
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>();
-            if (TemperatureValue != 4) parts.Add("temperature=" + LossParameter.Fmt(TemperatureValue));
-            if (Alpha != 0.5) parts.Add("alpha=" + LossParameter.Fmt(Alpha));
-            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            return parts.Count == 0 ? "kd" : $"kd({string.Join(", ", parts)})";
-        }
-    }
+    public IEnumerable<ParameterValue> ParameterValues =>
+    [
+        TemperatureParameter.Of(TemperatureValue), AlphaParameter.Of(Alpha), CommonParameters.IgnoreIndex.Of(IgnoreIndex),
+        CommonParameters.Reduction.Of(Reduction),
+    ];
+
+    public string Spec => LossSpec.Of(this);
 
     public override string ToString() => Spec;
 

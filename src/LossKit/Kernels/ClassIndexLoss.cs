@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -26,15 +25,10 @@ public abstract class ClassIndexLoss : IClassificationLoss
     /// <param name="reduction">none, sum or mean.</param>
     private protected ClassIndexLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction)
     {
-        if (weight is not null)
-        {
-            if (weight.Count == 0) throw new ArgumentException("weight is empty: give one weight per class, or none.", nameof(weight));
-            _weight = CommonParameters.Weight.Check(weight);
-            _weightF = _weight.Select(w => (float)w).ToArray();
-        }
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
+        _weight = CommonParameters.Weight.Resolve(weight);
+        _weightF = _weight?.Select(w => (float)w).ToArray();
         IgnoreIndex = ignoreIndex;
-        Reduction = reduction;
+        Reduction = CommonParameters.Resolve(reduction);
     }
 
     /// <summary>Per-class weights, or null.</summary>
@@ -64,23 +58,14 @@ public abstract class ClassIndexLoss : IClassificationLoss
     private protected double WeightOf(int y) => _weight is null || y < 0 ? 1 : _weight[y];
 
     /// <inheritdoc/>
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>(SpecParts());
-            if (_weight is not null) parts.Add("weight=[" + string.Join(",", _weight.Select(LossParameter.Fmt)) + "]");
-            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(CultureInfo.InvariantCulture));
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
-        }
-    }
+    public string Spec => LossSpec.Of(this);
+
+    /// <summary>weight, ignore_index and reduction; a loss adds its own parameters' values to these.</summary>
+    public virtual IEnumerable<ParameterValue> ParameterValues =>
+        [CommonParameters.Weight.Of(_weight), CommonParameters.IgnoreIndex.Of(IgnoreIndex), CommonParameters.Reduction.Of(Reduction)];
 
     /// <inheritdoc/>
     public override string ToString() => Spec;
-
-    /// <summary>The loss's own non-default parameters as <c>key=value</c> strings, for <see cref="Spec"/>.</summary>
-    protected virtual IEnumerable<string> SpecParts() => [];
 
     /// <summary>True when the mean divides by the number of kept rows rather than by Σ w_y (PyTorch's MultiMarginLoss).</summary>
     protected virtual bool MeanOverAllRows => false;

@@ -108,7 +108,7 @@ public abstract class RowLoss : ClassIndexLoss
     }
 
     /// <summary>Card parameters shared by every loss of this base: weight, ignore_index, reduction.</summary>
-    protected static IReadOnlyList<LossParameter> CommonRowParameters => CommonParameters.Softmax;
+    protected static IReadOnlyList<LossParameter> CommonRowParameters => CommonParameters.ClassIndex;
 
     private protected static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
         MemoryMarshal.Cast<TFrom, TTo>(s);

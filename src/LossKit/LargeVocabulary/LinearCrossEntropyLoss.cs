@@ -67,8 +67,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Formula = "ℓ_n = ce(z_n, y_n) with z_n = W·h_n + b (every ce option); shift: ℓ_t = ce(z_t, y_{t+1})",
         Gradient = "G = ∂ℓ/∂Z (ce's row gradient, chunk by chunk); ∂H = G·W, ∂W = Gᵀ·H, ∂b = Σ_n G_n",
         Reference = "Wijmans et al. 2024, Cut Your Losses in Large-Vocabulary Language Models; Hsu et al. 2024, Liger Kernel (fused linear cross-entropy); PyTorch F.cross_entropy(H @ W.T + b, y)",
-        Parameters = [CrossEntropyLoss.SmoothingParameter, CrossEntropyLoss.LseSquaredParameter, CrossEntropyLoss.SoftcapParameter,
-            CrossEntropyLoss.TemperatureParameter, .. CommonParameters.Softmax, ShiftParameter, ChunkRowsParameter, VocabBlockParameter],
+        Parameters = [.. CommonParameters.SoftmaxOptions, .. CommonParameters.ClassIndex, ShiftParameter, ChunkRowsParameter, VocabBlockParameter],
         Properties = LossProperties.NonNegative,
         Notes = "Inputs are hidden states H (N×d), classifier W (V×d), optional bias b (V) and class indices: use LinearCrossEntropyLoss.Compute, " +
                 "or `losskit eval --loss linear_ce` with {\"hidden\", \"weight\", \"bias\", \"targets\"}. Extra memory: one chunk of R×V logits " +
@@ -78,14 +77,13 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new LinearCrossEntropyLoss(a.Number(CrossEntropyLoss.SmoothingParameter),
-        a.Number(CrossEntropyLoss.LseSquaredParameter), a.Number(CrossEntropyLoss.SoftcapParameter),
-        a.Number(CrossEntropyLoss.TemperatureParameter), a.Weight(), a.IgnoreIndex(), a.Reduction(),
-        a.Choice(ShiftParameter) == "true", a.Integer(ChunkRowsParameter), a.Integer(VocabBlockParameter)));
+    public static LossDefinition Registration { get; } = new(Definition, a => new LinearCrossEntropyLoss(a.Number(CommonParameters.Smoothing),
+        a.Number(CommonParameters.LseSquared), a.Number(CommonParameters.Softcap), a.Number(CommonParameters.Temperature), a.Weight(),
+        a.IgnoreIndex(), a.Reduction(), a.Flag(ShiftParameter), a.Integer(ChunkRowsParameter), a.Integer(VocabBlockParameter)));
 
     private readonly double[]? _weight;
 
-    /// <param name="smoothing">Label smoothing ε ∈ [0, 1].</param>
+    /// <param name="smoothing">Label smoothing ε ∈ [0, 1] (null, like every option here: the card's default).</param>
     /// <param name="lseSquared">λ ≥ 0 of the auxiliary z-loss λ·lse².</param>
     /// <param name="softcap">c ≥ 0 (0 = off): z ← c·tanh(z/c) first.</param>
     /// <param name="temperature">T &gt; 0: z ← z/T (after softcap).</param>
@@ -97,24 +95,19 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <param name="chunkRows">Rows of logits computed at a time; 0 picks <see cref="AutoChunkRows"/>.</param>
     /// <param name="vocabBlock">Classes per vocabulary block (online log-sum-exp, logits recomputed for the backward
     /// pass); 0 = automatic (<see cref="VocabBlockFor"/>).</param>
-    public LinearCrossEntropyLoss(double smoothing = 0, double lseSquared = 0, double softcap = 0, double temperature = 1,
+    public LinearCrossEntropyLoss(double? smoothing = null, double? lseSquared = null, double? softcap = null, double? temperature = null,
         IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean,
-        bool shift = false, int chunkRows = 0, int vocabBlock = 0)
+        bool shift = false, int? chunkRows = null, int? vocabBlock = null)
     {
-        VocabBlock = (int)VocabBlockParameter.Check(vocabBlock);
-        Smoothing = CrossEntropyLoss.SmoothingParameter.Check(smoothing);
-        LseSquared = CrossEntropyLoss.LseSquaredParameter.Check(lseSquared);
-        Softcap = CrossEntropyLoss.SoftcapParameter.Check(softcap);
-        Temperature = CrossEntropyLoss.TemperatureParameter.Check(temperature);
-        if (weight is not null)
-        {
-            if (weight.Count == 0) throw new ArgumentException("weight is empty: give one weight per class, or none.", nameof(weight));
-            _weight = CommonParameters.Weight.Check(weight);
-        }
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
-        ChunkRows = (int)ChunkRowsParameter.Check(chunkRows);
+        VocabBlock = VocabBlockParameter.Resolve(vocabBlock);
+        Smoothing = CommonParameters.Smoothing.Resolve(smoothing);
+        LseSquared = CommonParameters.LseSquared.Resolve(lseSquared);
+        Softcap = CommonParameters.Softcap.Resolve(softcap);
+        Temperature = CommonParameters.Temperature.Resolve(temperature);
+        _weight = CommonParameters.Weight.Resolve(weight);
+        ChunkRows = ChunkRowsParameter.Resolve(chunkRows);
         IgnoreIndex = ignoreIndex;
-        Reduction = reduction;
+        Reduction = CommonParameters.Resolve(reduction);
         Shift = shift;
     }
 
@@ -140,24 +133,15 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     public LossCard Card => Definition;
 
     /// <inheritdoc/>
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>();
-            if (Smoothing != 0) parts.Add("smoothing=" + LossParameter.Fmt(Smoothing));
-            if (LseSquared != 0) parts.Add("lse_sq=" + LossParameter.Fmt(LseSquared));
-            if (Softcap != 0) parts.Add("softcap=" + LossParameter.Fmt(Softcap));
-            if (Temperature != 1) parts.Add("temperature=" + LossParameter.Fmt(Temperature));
-            if (_weight is not null) parts.Add("weight=[" + string.Join(",", _weight.Select(LossParameter.Fmt)) + "]");
-            if (IgnoreIndex != CommonParameters.DefaultIgnoreIndex) parts.Add("ignore_index=" + IgnoreIndex.ToString(CultureInfo.InvariantCulture));
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            if (Shift) parts.Add("shift=true");
-            if (ChunkRows != 0) parts.Add("chunk_rows=" + ChunkRows.ToString(CultureInfo.InvariantCulture));
-            if (VocabBlock != 0) parts.Add("vocab_block=" + VocabBlock.ToString(CultureInfo.InvariantCulture));
-            return parts.Count == 0 ? Card.Name : $"{Card.Name}({string.Join(", ", parts)})";
-        }
-    }
+    public IEnumerable<ParameterValue> ParameterValues =>
+    [
+        CommonParameters.Smoothing.Of(Smoothing), CommonParameters.LseSquared.Of(LseSquared), CommonParameters.Softcap.Of(Softcap),
+        CommonParameters.Temperature.Of(Temperature), CommonParameters.Weight.Of(_weight), CommonParameters.IgnoreIndex.Of(IgnoreIndex),
+        CommonParameters.Reduction.Of(Reduction), ShiftParameter.Of(Shift), ChunkRowsParameter.Of(ChunkRows), VocabBlockParameter.Of(VocabBlock),
+    ];
+
+    /// <inheritdoc/>
+    public string Spec => LossSpec.Of(this);
 
     /// <inheritdoc/>
     public override string ToString() => Spec;

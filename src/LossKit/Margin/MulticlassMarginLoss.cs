@@ -129,7 +129,7 @@ public abstract class MulticlassMarginLoss : RowLoss
         Formula = formula,
         Gradient = gradient,
         Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.Softmax],
+        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
         Properties = properties,
         Notes = notes.Length == 0 ? FloatNote : FloatNote + " " + notes,
     };
@@ -140,8 +140,8 @@ public abstract class MulticlassMarginLoss : RowLoss
 
 /// <summary>Crammer–Singer multi-class hinge, spec <c>hinge_cs(margin=1)</c>: <c>ℓ = max(0, max_{j≠y}(m + z_j − z_y))</c>.
 /// Reference: Crammer &amp; Singer 2001, On the algorithmic implementation of multiclass kernel-based vector machines.</summary>
-public sealed class CrammerSingerHingeLoss(double margin = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-    Reduction reduction = Reduction.Mean) : MulticlassMarginLoss(MarginKind.CrammerSinger, MarginParameter.Check(margin), 1, weight, ignoreIndex, reduction)
+public sealed class CrammerSingerHingeLoss(double? margin = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    Reduction reduction = Reduction.Mean) : MulticlassMarginLoss(MarginKind.CrammerSinger, MarginParameter.Resolve(margin), 1, weight, ignoreIndex, reduction)
 {
     public static LossCard Definition { get; } = MarginCard("hinge_cs", "Crammer–Singer multi-class hinge",
         "ℓ = w_y·max(0, max_{j≠y}(m + z_j − z_y))",
@@ -155,13 +155,13 @@ public sealed class CrammerSingerHingeLoss(double margin = 1, IReadOnlyList<doub
         a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     public override LossCard Card => Definition;
-    protected override IEnumerable<string> SpecParts() { if (Margin != 1) yield return "margin=" + LossParameter.Fmt(Margin); }
+    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>Weston–Watkins multi-class hinge, spec <c>hinge_ww(margin=1)</c>: <c>ℓ = Σ_{j≠y} max(0, m + z_j − z_y)</c>.
 /// Reference: Weston &amp; Watkins 1999, Support vector machines for multi-class pattern recognition.</summary>
-public sealed class WestonWatkinsHingeLoss(double margin = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-    Reduction reduction = Reduction.Mean) : MulticlassMarginLoss(MarginKind.WestonWatkins, MarginParameter.Check(margin), 1, weight, ignoreIndex, reduction)
+public sealed class WestonWatkinsHingeLoss(double? margin = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    Reduction reduction = Reduction.Mean) : MulticlassMarginLoss(MarginKind.WestonWatkins, MarginParameter.Resolve(margin), 1, weight, ignoreIndex, reduction)
 {
     public static LossCard Definition { get; } = MarginCard("hinge_ww", "Weston–Watkins multi-class hinge",
         "ℓ = w_y·Σ_{j≠y} max(0, m + z_j − z_y)",
@@ -175,7 +175,7 @@ public sealed class WestonWatkinsHingeLoss(double margin = 1, IReadOnlyList<doub
         a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     public override LossCard Card => Definition;
-    protected override IEnumerable<string> SpecParts() { if (Margin != 1) yield return "margin=" + LossParameter.Fmt(Margin); }
+    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>PyTorch's <c>MultiMarginLoss</c>, spec <c>multimargin(p=1, margin=1)</c>:
@@ -204,17 +204,13 @@ public sealed class MultiMarginLoss : MulticlassMarginLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new MultiMarginLoss(a.Integer(PParameter),
         a.Number(MulticlassMarginLoss.MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
-    public MultiMarginLoss(int p = 1, double margin = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    public MultiMarginLoss(int? p = null, double? margin = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
         Reduction reduction = Reduction.Mean)
-        : base(MarginKind.MultiMargin, MarginParameter.Check(margin), (int)PParameter.Check(p), weight, ignoreIndex, reduction) { }
+        : base(MarginKind.MultiMargin, MarginParameter.Resolve(margin), PParameter.Resolve(p), weight, ignoreIndex, reduction) { }
 
     public override LossCard Card => Definition;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Power != 1) yield return "p=" + Power.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (Margin != 1) yield return "margin=" + LossParameter.Fmt(Margin);
-    }
+    public override IEnumerable<ParameterValue> ParameterValues => [PParameter.Of(Power), MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>One-vs-rest squared hinge, spec <c>ovr_sq_hinge</c>: <c>ℓ = Σ_k max(0, 1 − t_k z_k)²</c> with t_y = 1 and

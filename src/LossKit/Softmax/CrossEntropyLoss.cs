@@ -18,15 +18,6 @@ namespace LossKit.Softmax;
 /// </code></example>
 public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
 {
-    public static readonly LossParameter SmoothingParameter = new("smoothing", ParameterKind.Number,
-        "label smoothing ε: the target becomes (1−ε)·e_y + ε/K") { Default = 0, Min = 0, Max = 1 };
-    public static readonly LossParameter LseSquaredParameter = new("lse_sq", ParameterKind.Number,
-        "λ of PaLM's auxiliary z-loss λ·lse²") { Default = 0, Min = 0 };
-    public static readonly LossParameter SoftcapParameter = new("softcap", ParameterKind.Number,
-        "c of Gemma 2's logit soft-capping z ← c·tanh(z/c); 0 = off") { Default = 0, Min = 0 };
-    public static readonly LossParameter TemperatureParameter = new("temperature", ParameterKind.Number,
-        "T: z ← z/T (after softcap)") { Default = 1, Min = 0, MinExclusive = true };
-
     public static LossCard Definition { get; } = new()
     {
         Name = "ce",
@@ -35,24 +26,25 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
         Formula = "ℓ = (1−ε)·w_y·(lse − z_y) + (ε/K)·Σ_k w_k (lse − z_k) + λ·lse²; soft targets: −Σ_k w_k q_k log p_k",
         Gradient = "∇ = [(1−ε)w_y + (ε/K)W + 2λ·lse]·p − (1−ε)w_y·e_y − (ε/K)·w",
         Reference = "PyTorch F.cross_entropy; Szegedy et al. 2016 (label smoothing); Chowdhery et al. 2022, PaLM (lse_sq); Gemma Team 2024, Gemma 2 (softcap)",
-        Parameters = [SmoothingParameter, LseSquaredParameter, SoftcapParameter, TemperatureParameter, .. CommonParameters.Softmax],
+        Parameters = [.. CommonParameters.SoftmaxOptions, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.ClassificationCalibrated | LossProperties.NonNegative,
         Notes = "A mean over zero kept rows is 0 with a zero gradient (PyTorch: NaN). lse_sq and softcap break shift invariance; softcap and lse_sq also break convexity.",
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new CrossEntropyLoss(a.Number(SmoothingParameter),
-        a.Number(LseSquaredParameter), a.Number(SoftcapParameter), a.Number(TemperatureParameter), a.Weight(), a.IgnoreIndex(),
-        a.Reduction()));
+    public static LossDefinition Registration { get; } = new(Definition, a => new CrossEntropyLoss(a.Number(CommonParameters.Smoothing),
+        a.Number(CommonParameters.LseSquared), a.Number(CommonParameters.Softcap), a.Number(CommonParameters.Temperature), a.Weight(),
+        a.IgnoreIndex(), a.Reduction()));
 
-    public CrossEntropyLoss(double smoothing = 0, double lseSquared = 0, double softcap = 0, double temperature = 1,
+    /// <summary>A null option takes its default from the card (<see cref="CommonParameters"/>).</summary>
+    public CrossEntropyLoss(double? smoothing = null, double? lseSquared = null, double? softcap = null, double? temperature = null,
         IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean)
         : base(weight, ignoreIndex, reduction)
     {
-        Smoothing = SmoothingParameter.Check(smoothing);
-        LseSquared = LseSquaredParameter.Check(lseSquared);
-        SoftcapValue = SoftcapParameter.Check(softcap);
-        TemperatureValue = TemperatureParameter.Check(temperature);
+        Smoothing = CommonParameters.Smoothing.Resolve(smoothing);
+        LseSquared = CommonParameters.LseSquared.Resolve(lseSquared);
+        SoftcapValue = CommonParameters.Softcap.Resolve(softcap);
+        TemperatureValue = CommonParameters.Temperature.Resolve(temperature);
     }
 
     public double Smoothing { get; }
@@ -72,13 +64,12 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
     protected override double Temperature => TemperatureValue;
     protected override bool NeedsWeightedLogitSum => Smoothing > 0;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Smoothing != 0) yield return "smoothing=" + LossParameter.Fmt(Smoothing);
-        if (LseSquared != 0) yield return "lse_sq=" + LossParameter.Fmt(LseSquared);
-        if (SoftcapValue != 0) yield return "softcap=" + LossParameter.Fmt(SoftcapValue);
-        if (TemperatureValue != 1) yield return "temperature=" + LossParameter.Fmt(TemperatureValue);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+    [
+        CommonParameters.Smoothing.Of(Smoothing), CommonParameters.LseSquared.Of(LseSquared), CommonParameters.Softcap.Of(SoftcapValue),
+        CommonParameters.Temperature.Of(TemperatureValue), .. base.ParameterValues,
+    ];
 
     /// <inheritdoc/>
     public T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)

@@ -44,27 +44,20 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new DecoupledSoftmaxLoss(a.Number(TauParameter),
         a.Reduction()));
 
-    public DecoupledSoftmaxLoss(double tau = 1, Reduction reduction = Reduction.Mean)
+    /// <summary>A null τ takes its default from the card.</summary>
+    public DecoupledSoftmaxLoss(double? tau = null, Reduction reduction = Reduction.Mean)
     {
-        Tau = TauParameter.Check(tau);
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "reduction must be None, Sum or Mean.");
-        Reduction = reduction;
+        Tau = TauParameter.Resolve(tau);
+        Reduction = CommonParameters.Resolve(reduction);
     }
 
     public double Tau { get; }
     public Reduction Reduction { get; }
     public LossCard Card => Definition;
 
-    public string Spec
-    {
-        get
-        {
-            var parts = new List<string>();
-            if (Tau != 1) parts.Add("tau=" + LossParameter.Fmt(Tau));
-            if (Reduction != Reduction.Mean) parts.Add("reduction=" + Reduction.ToString().ToLowerInvariant());
-            return parts.Count == 0 ? "decoupled_softmax" : $"decoupled_softmax({string.Join(", ", parts)})";
-        }
-    }
+    public IEnumerable<ParameterValue> ParameterValues => [TauParameter.Of(Tau), CommonParameters.Reduction.Of(Reduction)];
+
+    public string Spec => LossSpec.Of(this);
 
     public override string ToString() => Spec;
 

@@ -32,12 +32,12 @@ public sealed class FocalLoss : TargetProbabilityLoss
 
     private readonly double[]? _alpha;
 
-    public FocalLoss(double gamma = 2, IReadOnlyList<double>? alpha = null, IReadOnlyList<double>? weight = null,
+    /// <summary>A null option takes its default from the card.</summary>
+    public FocalLoss(double? gamma = null, IReadOnlyList<double>? alpha = null, IReadOnlyList<double>? weight = null,
         int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction)
     {
-        GammaValue = Gamma.Check(gamma);
-        if (alpha is { Count: 0 }) throw new ArgumentException("alpha is empty: give K values, one value, or none.", nameof(alpha));
-        _alpha = alpha is null ? null : Alpha.Check(alpha);
+        GammaValue = Gamma.Resolve(gamma);
+        _alpha = Alpha.Resolve(alpha);
     }
 
     public double GammaValue { get; }
@@ -45,11 +45,8 @@ public sealed class FocalLoss : TargetProbabilityLoss
     public override LossCard Card => Definition;
     public override int? FixedClassCount => base.FixedClassCount ?? (_alpha is { Length: > 1 } ? _alpha.Length : null);
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (GammaValue != 2) yield return "gamma=" + LossParameter.Fmt(GammaValue);
-        if (_alpha is not null) yield return "alpha=[" + string.Join(",", _alpha.Select(LossParameter.Fmt)) + "]";
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Gamma.Of(GammaValue), Alpha.Of(_alpha), .. base.ParameterValues];
 
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target)
     {

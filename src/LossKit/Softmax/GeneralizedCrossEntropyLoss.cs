@@ -18,7 +18,7 @@ namespace LossKit.Softmax;
 /// q → 0 tends to cross-entropy, q = 1 is MAE (1 − p). Bounded by 1/q.
 /// Reference: Zhang &amp; Sabuncu 2018, Generalized cross entropy loss for training deep neural networks with noisy labels.
 /// </summary>
-public sealed class GeneralizedCrossEntropyLoss(double q = 0.7, double k = 0, IReadOnlyList<double>? weight = null,
+public sealed class GeneralizedCrossEntropyLoss(double? q = null, double? k = null, IReadOnlyList<double>? weight = null,
     int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean) : TargetProbabilityLoss(weight, ignoreIndex, reduction)
 {
     public static readonly LossParameter QParameter = new("q", ParameterKind.Number, "exponent q") { Default = 0.7, Min = 0, MinExclusive = true, Max = 1 };
@@ -36,19 +36,15 @@ public sealed class GeneralizedCrossEntropyLoss(double q = 0.7, double k = 0, IR
     public static LossDefinition Registration { get; } = new(Definition, a => new GeneralizedCrossEntropyLoss(a.Number(QParameter),
         a.Number(KParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
-    public double Q { get; } = QParameter.Check(q);
-    public double K { get; } = KParameter.Check(k);
+    public double Q { get; } = QParameter.Resolve(q);
+    public double K { get; } = KParameter.Resolve(k);
     public override LossCard Card => Definition;
     /// <summary>Symmetric at q = 1 (it is MAE). Truncated (k &gt; 0) it has zero gradient wherever p_y ≤ k, so
     /// calibration is not claimed: a model starting below k on every class never moves.</summary>
     public override LossProperties Properties => (Q == 1 ? Definition.Properties | LossProperties.Symmetric : Definition.Properties)
         & ~(K > 0 ? LossProperties.ClassificationCalibrated : 0);
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Q != 0.7) yield return "q=" + LossParameter.Fmt(Q);
-        if (K != 0) yield return "k=" + LossParameter.Fmt(K);
-    }
+    public override IEnumerable<ParameterValue> ParameterValues => [QParameter.Of(Q), KParameter.Of(K), .. base.ParameterValues];
 
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target)
     {

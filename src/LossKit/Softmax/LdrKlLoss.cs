@@ -35,7 +35,7 @@ public sealed class LdrKlLoss : SoftmaxLoss
         Formula = "ℓ = w_y·λ·log((1/K) Σ_k exp((c·[k≠y] + z_k − z_y)/λ)) = w_y·(λ·CE((z − c·e_y)/λ, y) − λ·log K)",
         Gradient = "∇_k = w_y·(softmax((c·[k≠y] + z)/λ)_k − δ_ky)",
         Reference = "Zhu, Ying & Yang 2023, Label distributionally robust losses for multi-class classification: consistency, robustness and adaptivity (ICML)",
-        Parameters = [LambdaParameter, MarginParameter, .. CommonParameters.Softmax],
+        Parameters = [LambdaParameter, MarginParameter, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits,
         Notes = "ℓ ≥ −λ·log K (not non-negative: the k = y term contributes 1/K); K = 1 gives 0. λ → 0 tends to "
               + "hinge_cs(margin=c). In float the working logits z/λ must stay below ~3e38, i.e. |z| < 3e38·λ; in double "
@@ -46,11 +46,11 @@ public sealed class LdrKlLoss : SoftmaxLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new LdrKlLoss(a.Number(LambdaParameter),
         a.Number(MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
-    public LdrKlLoss(double lambda = 1, double margin = 0.1, IReadOnlyList<double>? weight = null,
+    public LdrKlLoss(double? lambda = null, double? margin = null, IReadOnlyList<double>? weight = null,
         int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction)
     {
-        Lambda = LambdaParameter.Check(lambda);
-        Margin = MarginParameter.Check(margin);
+        Lambda = LambdaParameter.Resolve(lambda);
+        Margin = MarginParameter.Resolve(margin);
     }
 
     public double Lambda { get; }
@@ -60,11 +60,8 @@ public sealed class LdrKlLoss : SoftmaxLoss
     protected override double Temperature => Lambda;
     protected override double TargetMargin => Margin;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Lambda != 1) yield return "lambda=" + LossParameter.Fmt(Lambda);
-        if (Margin != 0.1) yield return "margin=" + LossParameter.Fmt(Margin);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [LambdaParameter.Of(Lambda), MarginParameter.Of(Margin), .. base.ParameterValues];
 
     protected override RowTerms EvaluateRow(in RowStats s)
     {

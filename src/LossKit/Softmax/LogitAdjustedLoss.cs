@@ -36,7 +36,7 @@ public sealed class LogitAdjustedLoss : SoftmaxLoss
         Formula = "ℓ = w_y·(lse(z + τ log π) − z_y − τ log π_y)",
         Gradient = "∇ = w_y·(softmax(z + τ log π) − e_y)",
         Reference = "Menon, Jayasumana, Rawat, Jain, Veit & Kumar 2021, Long-tail learning via logit adjustment (ICLR), eq. (10)",
-        Parameters = [TauParameter, PriorsParameter, .. CommonParameters.Softmax],
+        Parameters = [TauParameter, PriorsParameter, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.NonNegative,
         Notes = "priors: one positive value per class (absent: uniform priors, which is plain ce); they are normalised to sum to 1 (only their ratios matter). "
               + "Not classification-calibrated for the plain argmax rule unless the priors are uniform: it is designed to be "
@@ -50,14 +50,12 @@ public sealed class LogitAdjustedLoss : SoftmaxLoss
     private readonly double[]? _priors;
     private readonly double[]? _offsets;
 
-    public LogitAdjustedLoss(IReadOnlyList<double>? priors, double tau = 1, IReadOnlyList<double>? weight = null,
+    public LogitAdjustedLoss(IReadOnlyList<double>? priors, double? tau = null, IReadOnlyList<double>? weight = null,
         int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction)
     {
-        Tau = TauParameter.Check(tau);
-        if (priors is null) return;
-        if (priors.Count == 0)
-            throw new ArgumentException("logit_adjusted: priors is empty: give one positive prior (or class count) per class, e.g. priors=[0.7,0.2,0.1].", "priors");
-        _priors = PriorsParameter.Check(priors);
+        Tau = TauParameter.Resolve(tau);
+        _priors = PriorsParameter.Resolve(priors);
+        if (_priors is null) return;
         if (weight is not null && weight.Count != _priors.Length)
             throw new ArgumentException($"priors has {_priors.Length} values but weight has {weight.Count}; both need one value per class.", "priors");
         double total = _priors.Sum();
@@ -77,11 +75,8 @@ public sealed class LogitAdjustedLoss : SoftmaxLoss
             throw new ArgumentException($"priors has {_priors.Length} values but the logits have {classes} classes; give one prior per class.", "priors");
     }
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Tau != 1) yield return "tau=" + LossParameter.Fmt(Tau);
-        if (_priors is not null) yield return "priors=[" + string.Join(",", _priors.Select(LossParameter.Fmt)) + "]";
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [TauParameter.Of(Tau), PriorsParameter.Of(_priors), .. base.ParameterValues];
 
     protected override RowTerms EvaluateRow(in RowStats s)
     {

@@ -88,7 +88,7 @@ public abstract class NormalizedTransformLoss<TTransform> : RowLoss where TTrans
         Formula = $"p_k = t(z_k)/Σ_j t(z_j), ℓ = −w_y·log p_y, with {transform}",
         Gradient = $"∇_k = w_y·(t'(z_k)/Σt − δ_ky·t'(z_y)/t(z_y)), {derivative}",
         Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.Softmax],
+        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
         Properties = properties,
         Notes = "A −∞ logit masks its class (left out of Σt); a masked target gives +∞ and a zero gradient. " + notes,
     };
@@ -141,8 +141,8 @@ public sealed class TaylorSoftmaxLoss(IReadOnlyList<double>? weight = null, int 
 
 /// <summary>Spherical softmax, spec <c>spherical(eps=1e-6)</c>: t(z) = z² + ε, p = t/Σt, ℓ = −log p_y.
 /// Reference: de Brébisson &amp; Vincent 2016, An exploration of softmax alternatives belonging to the spherical loss family.</summary>
-public sealed class SphericalSoftmaxLoss(double eps = 1e-6, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-    Reduction reduction = Reduction.Mean) : NormalizedTransformLoss<SphericalTransform>(EpsParameter.Check(eps), weight, ignoreIndex, reduction)
+public sealed class SphericalSoftmaxLoss(double? eps = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    Reduction reduction = Reduction.Mean) : NormalizedTransformLoss<SphericalTransform>(EpsParameter.Resolve(eps), weight, ignoreIndex, reduction)
 {
     public static readonly LossParameter EpsParameter = new("eps", ParameterKind.Number, "ε > 0 added to z² so that t(0) > 0") { Default = 1e-6, Min = 0, MinExclusive = true };
 
@@ -158,7 +158,7 @@ public sealed class SphericalSoftmaxLoss(double eps = 1e-6, IReadOnlyList<double
         a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     public override LossCard Card => Definition;
-    protected override IEnumerable<string> SpecParts() { if (Epsilon != 1e-6) yield return "eps=" + LossParameter.Fmt(Epsilon); }
+    public override IEnumerable<ParameterValue> ParameterValues => [EpsParameter.Of(Epsilon), .. base.ParameterValues];
 }
 
 /// <summary>StableMax, spec <c>stablemax</c>: s(x) = x + 1 (x ≥ 0), 1/(1 − x) (x &lt; 0), p = s(z)/Σs(z), ℓ = −log p_y.

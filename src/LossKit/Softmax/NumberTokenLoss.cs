@@ -53,7 +53,7 @@ public sealed class NumberTokenLoss : SoftmaxLoss
         Formula = formula,
         Gradient = gradient,
         Reference = "Zausinger et al. 2025, Regress, don't guess: a regression-like loss on number tokens for language models (ICML)",
-        Parameters = [LambdaParameter, ClassesParameter, ValuesParameter, .. CommonParameters.Softmax],
+        Parameters = [LambdaParameter, ClassesParameter, ValuesParameter, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.NonNegative,
         Notes = "classes and values go together (same length; classes distinct, each < K). Without them no class is a number "
               + "and the loss is ce. Rows whose target is not a number class are plain ce. If every number class of a row is "
@@ -64,24 +64,24 @@ public sealed class NumberTokenLoss : SoftmaxLoss
     private readonly double[] _values;
     private readonly Dictionary<int, int> _index = [];
 
-    public NumberTokenLoss(NumberTokenVariant variant, double lambda = 0.3, IReadOnlyList<double>? classes = null, IReadOnlyList<double>? values = null,
+    public NumberTokenLoss(NumberTokenVariant variant, double? lambda = null, IReadOnlyList<double>? classes = null, IReadOnlyList<double>? values = null,
         IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean)
         : base(weight, ignoreIndex, reduction)
     {
         if (!Enum.IsDefined(variant)) throw new ArgumentOutOfRangeException(nameof(variant), variant, "variant must be Mse or Wasserstein.");
         Variant = variant;
-        Lambda = LambdaParameter.Check(lambda);
+        Lambda = LambdaParameter.Resolve(lambda);
         if ((classes is null) != (values is null))
             throw new ArgumentException($"{(classes is null ? "values" : "classes")} is given without {(classes is null ? "classes" : "values")}: give both, one value per number class.", classes is null ? "classes" : "values");
-        double[] c = classes is null ? [] : ClassesParameter.Check(classes);
-        _values = values is null ? [] : ValuesParameter.Check(values);
+        double[] c = ClassesParameter.Resolve(classes) ?? [];
+        _values = ValuesParameter.Resolve(values) ?? [];
         if (c.Length != _values.Length)
             throw new ArgumentException($"classes has {c.Length} entries but values has {_values.Length}; give one value per number class.", "values");
         _classes = new int[c.Length];
         for (int i = 0; i < c.Length; i++)
         {
             if (c[i] != Math.Floor(c[i]) || c[i] > int.MaxValue)
-                throw new ArgumentOutOfRangeException("classes", c[i], $"classes[{i}] = {LossParameter.Fmt(c[i])} is not a class index: expected an integer ≥ 0.");
+                throw new ArgumentOutOfRangeException("classes", c[i], $"classes[{i}] = {LossParameter.FormatNumber(c[i])} is not a class index: expected an integer ≥ 0.");
             _classes[i] = (int)c[i];
             if (!_index.TryAdd(_classes[i], i))
                 throw new ArgumentException($"classes[{i}] = {_classes[i]} is listed twice: number classes must be distinct.", "classes");
@@ -106,15 +106,12 @@ public sealed class NumberTokenLoss : SoftmaxLoss
                 throw new ArgumentException($"classes[{i}] = {_classes[i]} is not a class index for logits with {classes} classes.", "classes");
     }
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Lambda != 0.3) yield return "lambda=" + LossParameter.Fmt(Lambda);
-        if (_classes.Length > 0)
-        {
-            yield return "classes=[" + string.Join(",", _classes) + "]";
-            yield return "values=[" + string.Join(",", _values.Select(LossParameter.Fmt)) + "]";
-        }
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues =>
+    [
+        LambdaParameter.Of(Lambda), ClassesParameter.Of(_classes.Length > 0 ? _classes : null),
+        ValuesParameter.Of(_values.Length > 0 ? _values : null), .. base.ParameterValues,
+    ];
 
     protected override RowTerms EvaluateRow(in RowStats s)
     {

@@ -15,7 +15,7 @@ namespace LossKit.Softmax;
 /// Poly-1 loss, spec <c>poly(eps=1)</c>: <c>f(p) = −log p + ε(1−p)</c>, <c>f'(p)·p = −1 − εp</c>. ε = 0 is cross-entropy.
 /// Reference: Leng et al. 2022, PolyLoss: a polynomial expansion perspective of classification loss functions.
 /// </summary>
-public sealed class PolyLoss(double eps = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+public sealed class PolyLoss(double? eps = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
     Reduction reduction = Reduction.Mean) : TargetProbabilityLoss(weight, ignoreIndex, reduction)
 {
     public static readonly LossParameter Epsilon = new("eps", ParameterKind.Number, "ε, the weight of the first polynomial term (1−p); ≥ −1 keeps ℓ ≥ 0") { Default = 1, Min = -1 };
@@ -28,8 +28,8 @@ public sealed class PolyLoss(double eps = 1, IReadOnlyList<double>? weight = nul
     public static LossDefinition Registration { get; } = new(Definition, a => new PolyLoss(a.Number(Epsilon), a.Weight(),
         a.IgnoreIndex(), a.Reduction()));
 
-    public double Eps { get; } = Epsilon.Check(eps);
+    public double Eps { get; } = Epsilon.Resolve(eps);
     public override LossCard Card => Definition;
-    protected override IEnumerable<string> SpecParts() { if (Eps != 1) yield return "eps=" + LossParameter.Fmt(Eps); }
+    public override IEnumerable<ParameterValue> ParameterValues => [Epsilon.Of(Eps), .. base.ParameterValues];
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target) => (-logP + Eps * oneMinusP, -1 - Eps * p);
 }

@@ -33,16 +33,12 @@ public sealed class PolyNLoss : TargetProbabilityLoss
     public PolyNLoss(IReadOnlyList<double>? eps = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
         Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction)
     {
-        if (eps is { Count: 0 }) throw new ArgumentException("eps is empty: give at least one coefficient.", nameof(eps));
-        _eps = Epsilons.Check(eps ?? [1.0]);
+        _eps = Epsilons.Resolve(eps) ?? [Epsilons.Default!.Value];
     }
 
     public IReadOnlyList<double> Eps => _eps;
     public override LossCard Card => Definition;
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (!(_eps.Length == 1 && _eps[0] == 1)) yield return "eps=[" + string.Join(",", _eps.Select(LossParameter.Fmt)) + "]";
-    }
+    public override IEnumerable<ParameterValue> ParameterValues => [Epsilons.Of(_eps), .. base.ParameterValues];
 
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target)
     {

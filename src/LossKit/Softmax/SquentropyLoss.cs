@@ -20,7 +20,7 @@ public sealed class SquentropyLoss : SoftmaxLoss
         Formula = "ℓ = w_y·(lse − z_y + (1/(K−1)) Σ_{j≠y} z_j²)",
         Gradient = "∇_k = w_y·(p_k − δ_ky + (2/(K−1))·z_k·[k≠y])",
         Reference = "Hui, Belkin & Wright 2023, Cut your losses with squentropy (ICML)",
-        Parameters = [.. CommonParameters.Softmax],
+        Parameters = [.. CommonParameters.ClassIndex],
         Properties = LossProperties.ConvexInLogits | LossProperties.NonNegative,
         Notes = "Not shift-invariant (the square term pins the non-target logits to 0). Masked (−∞) non-target classes are "
               + "left out of the square term. K = 1: the square term is 0 (ℓ = CE = 0). The square term is computed in double; "

@@ -16,7 +16,7 @@ namespace LossKit.Softmax;
 /// <c>f(p) = −α log p − β·A·(1−p)</c>, <c>f'(p)·p = −α + β·A·p</c>.
 /// Reference: Wang, Ma, Chen, Luo, Yi &amp; Bailey 2019, Symmetric cross entropy for robust learning with noisy labels.
 /// </summary>
-public sealed class SymmetricCrossEntropyLoss(double alpha = 0.1, double beta = 1, double a = -4, IReadOnlyList<double>? weight = null,
+public sealed class SymmetricCrossEntropyLoss(double? alpha = null, double? beta = null, double? a = null, IReadOnlyList<double>? weight = null,
     int ignoreIndex = CommonParameters.DefaultIgnoreIndex, Reduction reduction = Reduction.Mean) : TargetProbabilityLoss(weight, ignoreIndex, reduction)
 {
     public static readonly LossParameter AlphaParameter = new("alpha", ParameterKind.Number, "weight α of the CE term") { Default = 0.1, Min = 0 };
@@ -31,17 +31,13 @@ public sealed class SymmetricCrossEntropyLoss(double alpha = 0.1, double beta = 
     public static LossDefinition Registration { get; } = new(Definition, a => new SymmetricCrossEntropyLoss(a.Number(AlphaParameter),
         a.Number(BetaParameter), a.Number(AParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
-    public double Alpha { get; } = AlphaParameter.Check(alpha);
-    public double Beta { get; } = BetaParameter.Check(beta);
-    public double A { get; } = AParameter.Check(a);
+    public double Alpha { get; } = AlphaParameter.Resolve(alpha);
+    public double Beta { get; } = BetaParameter.Resolve(beta);
+    public double A { get; } = AParameter.Resolve(a);
     public override LossCard Card => Definition;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (Alpha != 0.1) yield return "alpha=" + LossParameter.Fmt(Alpha);
-        if (Beta != 1) yield return "beta=" + LossParameter.Fmt(Beta);
-        if (A != -4) yield return "A=" + LossParameter.Fmt(A);
-    }
+    public override IEnumerable<ParameterValue> ParameterValues =>
+        [AlphaParameter.Of(Alpha), BetaParameter.Of(Beta), AParameter.Of(A), .. base.ParameterValues];
 
     protected override (double, double) Evaluate(double logP, double p, double oneMinusP, int target) =>
         (-Alpha * logP - Beta * A * oneMinusP, -Alpha + Beta * A * p);

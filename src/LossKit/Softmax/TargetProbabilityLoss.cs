@@ -43,7 +43,7 @@ public abstract class TargetProbabilityLoss(IReadOnlyList<double>? weight, int i
         Formula = formula,
         Gradient = gradient + "; ∇_k = w_y·f'(p_y)·p_y·(δ_ky − p_k)",
         Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.Softmax],
+        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
         Properties = properties | LossProperties.ShiftInvariant,
     };
 }

@@ -31,7 +31,7 @@ public sealed class ZLoss : RowLoss
         Formula = "μ, σ = mean and population std of the row, ẑ_y = (z_y − μ)/σ, ℓ = w_y·(1/a)·softplus(a(b − ẑ_y))",
         Gradient = "∇_k = −w_y·sigmoid(a(b − ẑ_y))·((δ_ky − 1/K)/σ − ẑ_y(z_k − μ)/(Kσ²))",
         Reference = "de Brébisson & Vincent 2016, The Z-loss: a shift and scale invariant classification loss belonging to the spherical family",
-        Parameters = [AParameter, BParameter, .. CommonParameters.Softmax],
+        Parameters = [AParameter, BParameter, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.ScaleInvariant | LossProperties.NonNegative | LossProperties.Bounded,
         UpperBound = (loss, k) => ((ZLoss)loss).UpperBoundFor(k),
         Notes = "|ẑ_y| ≤ √(K−1), so ℓ ≤ softplus(a(b + √(K−1)))/a. σ = 0 (all-equal row, K = 1): ẑ_y := 0, ℓ = softplus(ab)/a, gradient 0. " +
@@ -43,11 +43,11 @@ public sealed class ZLoss : RowLoss
     public static LossDefinition Registration { get; } = new(Definition, a => new ZLoss(a.Number(AParameter),
         a.Number(BParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
-    public ZLoss(double a = 1, double b = 1, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
+    public ZLoss(double? a = null, double? b = null, IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
         Reduction reduction = Reduction.Mean) : base(weight, ignoreIndex, reduction)
     {
-        A = AParameter.Check(a);
-        B = BParameter.Check(b);
+        A = AParameter.Resolve(a);
+        B = BParameter.Resolve(b);
     }
 
     public double A { get; }
@@ -57,11 +57,8 @@ public sealed class ZLoss : RowLoss
     /// <summary>The largest loss a row of K classes can have (unit weight): softplus(a(b + √(K−1)))/a.</summary>
     public double UpperBoundFor(int classes) => Softplus(A * (B + Math.Sqrt(Math.Max(classes - 1, 0)))) / A;
 
-    protected override IEnumerable<string> SpecParts()
-    {
-        if (A != 1) yield return "a=" + LossParameter.Fmt(A);
-        if (B != 1) yield return "b=" + LossParameter.Fmt(B);
-    }
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [AParameter.Of(A), BParameter.Of(B), .. base.ParameterValues];
 
     protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {

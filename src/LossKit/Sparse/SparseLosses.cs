@@ -100,7 +100,7 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
         Formula = formula,
         Gradient = gradient,
         Reference = reference,
-        Parameters = CommonParameters.Softmax,
+        Parameters = CommonParameters.ClassIndex,
         Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.NonNegative | LossProperties.ClassificationCalibrated,
         Notes = "Soft targets supported (mean over N; with class weights a soft row is weighted by Σ_k w_k q_k). A −∞ logit gets p = 0; target mass on a " +
                 "−∞ class gives +∞ and a zero gradient. Finite for any finite logits (rows are shifted by their max). " + notes,
