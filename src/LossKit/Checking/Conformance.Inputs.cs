@@ -44,7 +44,8 @@ public static partial class Conformance
 
     /// <summary>
     /// Finite loss, unreduced values and gradients (double) on: random inputs up to ± the loss's finite range, inputs of
-    /// exactly ± that range, all-zero inputs (all-equal rows), one class (output) per row, and masked (−∞) non-target
+    /// exactly ± that range, all-zero inputs (all-equal rows), one class (output) per row (unless class weights fix the
+    /// count), and masked (−∞) non-target
     /// classes, whose gradient must be exactly 0 (kinds with masks). With label smoothing a masked class has target mass:
     /// its rows may be +∞ (never NaN), the gradients must be finite.
     /// </summary>
@@ -59,8 +60,8 @@ public static partial class Conformance
             ($"inputs within ±{G(f)}", s.Sample(size, rng, f)),
             ($"inputs exactly ±{G(f)}", Alternate(s, s.Sample(size, rng, 1), f)),
             ("all-zero inputs (all-equal rows)", s.MapDifferentiable(s.Sample(size, rng, 1), _ => 0)),
-            ("one class per row", s.Sample(size with { Width = 1 }, rng, 3)),
         };
+        if (s.Weights is null) cases.Add(("one class per row", s.Sample(size with { Width = 1 }, rng, 3)));
         LossInputs? masked = Masks.Apply(s.Kind, s.Sample(size, rng, 3), perRow: 2);
         if (masked is not null) cases.Add(("masked (−∞) classes", masked));
         foreach (var (what, inputs) in cases)

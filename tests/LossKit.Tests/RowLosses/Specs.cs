@@ -48,9 +48,6 @@ internal static class RowLossSpecs
 
     public static TheoryData<string> AllData => Data(All);
 
-    /// <summary>Specs without class weights (LossChecks.Run picks its own class counts).</summary>
-    public static TheoryData<string> UnweightedData => Data(All.Where(s => !s.Contains("weight=", StringComparison.Ordinal)));
-
     public static TheoryData<string> Data(IEnumerable<string> specs)
     {
         var d = new TheoryData<string>();
