@@ -54,8 +54,9 @@ public static class ConformanceChecks
 /// <para>The checks, on seeded random inputs from the kind's <see cref="LossKind.Sample"/>:</para>
 /// <list type="bullet">
 /// <item><b>gradient</b>: <see cref="GradientCheck.Check(ILoss, LossInputs, string, double)"/> for every differentiable
-/// input at input scales 0.01, 1, 30, 1000 and 1e30 (a scale above a quarter of the loss's finite range, the
-/// <c>FiniteLogitScale</c> of its kind's interface, is replaced by that quarter), with an ignored row (losses with
+/// input at input scales 0.01, 1, 30, 1000 and 1e30 (one input at a time drawn at that magnitude, the others at 1; a
+/// scale above a quarter of the loss's finite range, the <c>FiniteLogitScale</c> of its kind's interface, is replaced
+/// by that quarter), with an ignored row (losses with
 /// <c>ignore_index</c>), with masked (−∞) classes and with soft targets (kinds that have them); tolerance
 /// <see cref="GradientCheck.DefaultTolerance"/>. A loss with a state of its own (<see cref="IOwnStateLoss"/>) is checked
 /// with it held fixed, its returned gradient must equal that one, and a trained state is checked too.</item>
