@@ -13,15 +13,42 @@ public static partial class Conformance
     /// by the targets' total weight — the D = sum/mean that value and every gradient must agree on.
     /// Errors are relative to max(1, |value|) and max(1, ‖gradient‖∞).
     /// </summary>
-    private static ConformanceResult Reductions(Subject s, int seed)
+    private static List<ConformanceResult> Reductions(Subject s, int seed)
     {
-        if (s.Reduction is null)
-            return new ConformanceResult(ConformanceChecks.Reductions, ReductionsName, 0, 0,
-                $"{s.Loss.Card.Name} has no reduction parameter") { Skipped = true };
-        if (!s.CanRebuild)
-            return new ConformanceResult(ConformanceChecks.Reductions, ReductionsName, 0, 0,
-                "the loss is not registered: give Conformance.Run a rebuild function to build it with each reduction") { Skipped = true };
         LossInputs inputs = WithoutIgnoredRows(s, s.Sample(s.Size(rows: 6, width: 5), new Random(seed), 1));
+        var results = new List<ConformanceResult> { AsConfigured(s, inputs) };
+        if (s.Reduction is null)
+            results.Add(new ConformanceResult(ConformanceChecks.Reductions, ReductionsName, 0, 0,
+                $"{s.Loss.Card.Name} has no reduction parameter") { Skipped = true });
+        else if (!s.CanRebuild)
+            results.Add(new ConformanceResult(ConformanceChecks.Reductions, ReductionsName, 0, 0,
+                "the loss is not registered: give Conformance.Run a rebuild function to build it with each reduction") { Skipped = true });
+        else results.Add(Variants(s, inputs));
+        return results;
+    }
+
+    /// <summary>The configured loss's value against its unreduced values: their sum for <c>sum</c> and <c>none</c>, their
+    /// mean for <c>mean</c> (without class weights; with them the denominator is theirs, checked by <see cref="Variants"/>),
+    /// and one of the two for a loss without a reduction parameter (a batch-level loss's shares add up to its value).</summary>
+    private static ConformanceResult AsConfigured(Subject s, LossInputs inputs)
+    {
+        const string name = "the value reduces the unreduced values as configured";
+        LossOutputs o = s.Evaluate(inputs);
+        double total = Sum(o.Unreduced.Values);
+        double toSum = Relative(o.Loss, total), toMean = Relative(o.Loss, total / Math.Max(o.Unreduced.Length, 1));
+        var (error, detail) = s.Reduction switch
+        {
+            "sum" or "none" => (toSum, $"reduction={s.Reduction}: value = Σ unreduced"),
+            "mean" when s.Weights is null => (toMean, "reduction=mean: value = Σ unreduced / their number"),
+            "mean" => (0.0, "reduction=mean with class weights: its denominator is checked against sum's"),
+            null => (Math.Min(toSum, toMean), $"no reduction parameter: value = Σ unreduced or their mean (here {(toSum <= toMean ? "the sum" : "the mean")})"),
+            _ => (0.0, $"reduction={s.Reduction}: not checked"),
+        };
+        return new ConformanceResult(ConformanceChecks.Reductions, name, error, 1e-12, $"{o.Unreduced.Length} unreduced values; {detail}");
+    }
+
+    private static ConformanceResult Variants(Subject s, LossInputs inputs)
+    {
         LossOutputs mean = s.Evaluate<double>(s.Rebuild("reduction", "mean"), inputs);
         LossOutputs sum = s.Evaluate<double>(s.Rebuild("reduction", "sum"), inputs);
         LossOutputs none = s.Evaluate<double>(s.Rebuild("reduction", "none"), inputs);

@@ -60,7 +60,9 @@ public static class ConformanceChecks
 /// <c>ignore_index</c>), with masked (−∞) classes and with soft targets (kinds that have them); tolerance
 /// <see cref="GradientCheck.DefaultTolerance"/>. A loss with a state of its own (<see cref="IOwnStateLoss"/>) is checked
 /// with it held fixed, its returned gradient must equal that one, and a trained state is checked too.</item>
-/// <item><b>reductions</b>: the loss rebuilt from its spec with <c>reduction=mean|sum|none</c>: the same unreduced values;
+/// <item><b>reductions</b>: the value against the unreduced values as the loss is configured (their sum for <c>sum</c>
+/// and <c>none</c>, their mean for <c>mean</c>, one of the two for a loss without the option); and the loss rebuilt
+/// from its spec with <c>reduction=mean|sum|none</c>: the same unreduced values;
 /// <c>none</c> and <c>sum</c> return Σ unreduced; <c>sum</c> = <c>mean</c>·D with D the number of unreduced values (with
 /// class weights, the D that value and gradients agree on); grad(none) = grad(sum) = D·grad(mean). Skipped, with the
 /// reason, for a loss without a <c>reduction</c> parameter or one that cannot be rebuilt from its spec.</item>
@@ -101,7 +103,7 @@ public static partial class Conformance
         var results = new List<ConformanceResult>();
         bool Wanted(string check) => checks is null || checks.Contains(check);
         if (Wanted(ConformanceChecks.Gradient)) results.AddRange(Gradients(subject, seed));
-        if (Wanted(ConformanceChecks.Reductions)) results.Add(Reductions(subject, seed + 1));
+        if (Wanted(ConformanceChecks.Reductions)) results.AddRange(Reductions(subject, seed + 1));
         if (Wanted(ConformanceChecks.Threads)) results.Add(Threads(subject, seed + 2));
         if (Wanted(ConformanceChecks.ExtremeInputs)) results.Add(ExtremeInputs(subject, seed + 3));
         if (Wanted(ConformanceChecks.BadInputs)) results.Add(BadInputs(subject, seed + 4));

@@ -123,10 +123,12 @@ public sealed class WrongLossTests
     {
         AssertFails(Run(new DisagreeingReductionLoss("ce"), ConformanceChecks.Reductions, DisagreeingReductionLoss.Rebuild), "none returning the mean");
         AssertPasses(Run(LossRegistry.Create("ce"), ConformanceChecks.Reductions), "ce");
-        // Without a way to rebuild it, an unregistered loss's reductions are skipped, with the reason.
-        var skipped = Run(new DisagreeingReductionLoss("ce"), ConformanceChecks.Reductions).Single();
-        Assert.True(skipped.Skipped);
-        Assert.Contains("not registered", skipped.Detail, StringComparison.Ordinal);
+        // Without a way to rebuild it, an unregistered loss's variants are skipped, with the reason; its configured
+        // reduction is still checked, and fails for none.
+        var results = Run(new DisagreeingReductionLoss("ce(reduction=none)"), ConformanceChecks.Reductions);
+        Assert.Contains(results, r => r.Skipped && r.Detail.Contains("not registered", StringComparison.Ordinal));
+        AssertFails(results, "none returning the mean, as configured");
+        AssertPasses(Run(new DisagreeingReductionLoss("ce(reduction=sum)"), ConformanceChecks.Reductions).Where(r => !r.Skipped), "sum as configured");
     }
 
     [Fact]
