@@ -36,7 +36,8 @@ public static partial class Conformance
                     $"label smoothing {G(s.Smoothing)} puts target mass on the masked class: the loss is +∞ there") { Skipped = true });
             else cases.Add(("with masked (−∞) classes", masked, null));
         }
-        if (SoftTargets(s, s.Sample(size, rng, 1), rng) is { } soft) cases.Add(("with soft targets", soft, null));
+        LossInputs forSoft = s.Sample(size, rng, 1);
+        if ((SoftTargets(s, forSoft, rng) ?? s.SoftLabels(forSoft, rng)) is { } soft) cases.Add(("with soft targets", soft, null));
 
         foreach (var (name, inputs, only) in cases)
         {

@@ -62,6 +62,7 @@ public static partial class Conformance
             ($"inputs exactly ±{G(f)}", Alternate(s, s.Sample(size, rng, 1), f)),
             ("all-zero inputs (all-equal rows)", s.MapDifferentiable(s.Sample(size, rng, 1), _ => 0)),
         };
+        if (s.SoftLabels(s.Sample(size, rng, f), rng) is { } soft) cases.Add(($"inputs within ±{G(f)}, soft labels", soft));
         if (s.Weights is null) cases.Add(("one class per row", s.Sample(size with { Width = 1 }, rng, 3)));
         LossInputs? masked = Masks.Apply(s.Kind, s.Sample(size, rng, 3), perRow: 2);
         if (masked is not null) cases.Add(("masked (−∞) classes", masked));

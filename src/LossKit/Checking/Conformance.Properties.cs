@@ -78,9 +78,10 @@ public static partial class Conformance
     {
         double worst = 0;
         foreach (double scale in new[] { 0.1, 1, 10, 100 })
-            foreach (double v in s.Evaluate(s.Sample(s.Size(rows: 32, width: 5), rng, scale)).Unreduced.Values)
-                worst = Math.Max(worst, double.IsNaN(v) ? double.PositiveInfinity : -v);
-        return new ConformanceResult(ConformanceChecks.Property, "non-negative: ℓ ≥ 0", worst, 1e-12, "scales 0.1..100");
+            foreach (LossInputs x in s.Samples(s.Size(rows: 32, width: 5), rng, scale))
+                foreach (double v in s.Evaluate(x).Unreduced.Values)
+                    worst = Math.Max(worst, double.IsNaN(v) ? double.PositiveInfinity : -v);
+        return new ConformanceResult(ConformanceChecks.Property, "non-negative: ℓ ≥ 0", worst, 1e-12, "scales 0.1..100 (and soft labels)");
     }
 
     /// <summary>Every unreduced value, and the value of a mean-reduced (or unreducible) loss, at most the card's bound —
@@ -94,8 +95,9 @@ public static partial class Conformance
         bool valueBounded = s.Reduction is null or "mean";
         double worst = 0;
         foreach (double scale in new[] { 1, 10, 100, 1e30 }.Select(v => Math.Min(v, s.FiniteScale)).Distinct())
+        foreach (LossInputs x in s.Samples(size, rng, scale))
         {
-            LossOutputs o = s.Evaluate(s.Sample(size, rng, scale));
+            LossOutputs o = s.Evaluate(x);
             foreach (double v in o.Unreduced.Values) worst = Math.Max(worst, double.IsNaN(v) ? double.PositiveInfinity : v - bound);
             if (valueBounded) worst = Math.Max(worst, double.IsNaN(o.Loss) ? double.PositiveInfinity : o.Loss - bound);
         }
@@ -113,6 +115,7 @@ public static partial class Conformance
         {
             SampleSize size = s.Size(rows: 16, width: 5);
             LossInputs a = s.Sample(size, rng, 3), other = s.Sample(size, rng, 3);
+            if (t % 2 == 1 && s.SoftLabels(a, rng) is { } soft) a = soft;
             double lambda = rng.NextDouble();
             LossInputs b = Subject.Copy(a), mid = Subject.Copy(a);
             foreach (string name in s.Differentiable(a))
@@ -129,6 +132,6 @@ public static partial class Conformance
             }
         }
         return new ConformanceResult(ConformanceChecks.Property, "convex in z: ℓ(λa + (1−λ)b) ≤ λℓ(a) + (1−λ)ℓ(b)", Math.Max(worst, 0), 1e-9,
-            "8 random segments, every unreduced value");
+            "8 random segments (half with soft labels where the kind has them), every unreduced value");
     }
 }

@@ -80,6 +80,25 @@ internal sealed class Subject
     /// <summary>Valid random inputs from the kind.</summary>
     public LossInputs Sample(SampleSize size, Random random, double scale) => Kind.Sample(Fresh(), size, random, scale);
 
+    /// <summary>The sample with soft labels — <c>targets</c> in [0, 1], a mixture of 0, 1 and values in between —
+    /// where its <c>targets</c> have the shape of its first differentiable input (binary and multi-label targets, per
+    /// <c>spec/io.md</c>); otherwise null.</summary>
+    public LossInputs? SoftLabels(LossInputs inputs, Random random)
+    {
+        if (inputs.Optional("targets") is not { } targets || !inputs[Differentiable(inputs).First()].Shape.SequenceEqual(targets.Shape)) return null;
+        var result = Copy(inputs);
+        result["targets"] = new LossTensor(GradientCheck.RandomBinaryTargets(random, targets.Length, soft: true), targets.Shape);
+        return result;
+    }
+
+    /// <summary>A sample, and the same with soft labels where the kind has them (<see cref="SoftLabels"/>).</summary>
+    public IEnumerable<LossInputs> Samples(SampleSize size, Random random, double scale)
+    {
+        LossInputs inputs = Sample(size, random, scale);
+        yield return inputs;
+        if (SoftLabels(inputs, random) is { } soft) yield return soft;
+    }
+
     /// <summary>Runs <paramref name="loss"/> (with gradients) in <typeparamref name="T"/>.</summary>
     public LossOutputs Evaluate<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T> => Kind.Evaluate<T>(loss, inputs);
 
