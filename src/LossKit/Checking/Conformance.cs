@@ -86,8 +86,8 @@ public static class ConformanceChecks
 /// </remarks>
 public static partial class Conformance
 {
-    /// <summary>Runs every check on <paramref name="loss"/>; the loss itself is never called (a stateful loss is left as
-    /// it was found).</summary>
+    /// <summary>Runs every check on <paramref name="loss"/>. A loss with a state of its own (<see cref="IOwnStateLoss"/>)
+    /// is only ever called through copies, so it is left as it was found.</summary>
     /// <param name="loss">Any loss.</param>
     /// <param name="seed">Seed of the random inputs.</param>
     /// <param name="rebuild">Builds a loss from a spec string, for the reduction variants; null: the registry's

@@ -7,7 +7,7 @@ namespace LossKit.Checking;
 
 /// <summary>
 /// The loss under check as the conformance suite sees it: its kind, a fresh copy for every evaluation (so that a loss
-/// with a state of its own gives the same results every time and the caller's instance is never called), what its spec
+/// with a state of its own gives the same results every time and the caller's instance of it is never called), what its spec
 /// says (ignore index, class weights, reduction, label smoothing), the claims of its configuration, and how to rebuild
 /// it with other options.
 /// </summary>
@@ -33,7 +33,7 @@ internal sealed class Subject
             Reduction = _arguments.TryGetValue(reduction.Name, out var r) && r.Identifier is { } id ? id : reduction.DefaultText;
     }
 
-    /// <summary>The caller's loss (never called).</summary>
+    /// <summary>The caller's loss (called only when it has no state of its own).</summary>
     public ILoss Loss { get; }
 
     public LossKind Kind { get; }
