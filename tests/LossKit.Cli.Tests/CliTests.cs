@@ -186,15 +186,27 @@ public class CliTests
     }
 
     [Fact]
-    public void CheckPassesForEveryRegisteredClassificationLoss()
+    public void CheckPassesForEveryRegisteredLossOfEveryKind()
     {
         foreach (var d in LossRegistry.All)
         {
-            if (LossRegistry.Create(d.Card.Name) is not IClassificationLoss) continue;
             var (code, output, err) = Run("check", d.Card.Name);
             Assert.True(code == 0, $"{d.Card.Name}: {output}{err}");
             Assert.Contains("checks passed", output);
         }
+    }
+
+    [Fact]
+    public void CheckRunsLinearCeAndTheChosenGroups()
+    {
+        var (code, output, err) = Run("check", "linear_ce(shift=true)", "--only", "gradient", "reductions");
+        Assert.True(code == 0, err);
+        foreach (string input in new[] { "hidden", "weight", "bias" }) Assert.Contains($"gradient: {input} at scale", output);
+        Assert.Contains("reductions:", output);
+        Assert.DoesNotContain("threads:", output);
+        (code, _, err) = Run("check", "ce", "--only", "gradients");
+        Assert.Equal(1, code);
+        Assert.Contains("not a conformance check", err);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public enum AucDualUpdate
 /// (2α·p(1−p)·m − p(1−p)·α²)/N. The reduction is fixed (the batch objective). Not thread-safe across concurrent calls
 /// (the recorded state gradient and the state are shared).</para>
 /// </remarks>
-public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
+public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss, IOwnStateLoss
 {
     public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "margin m of the squared-hinge surrogate (LibAUC default 1)") { Default = 1, Min = 0 };
     public static readonly LossParameter ImRatio = new("imratio", ParameterKind.Number,
@@ -198,5 +198,21 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss
         Alpha = rule == AucDualUpdate.Pesg
             ? Math.Clamp(Alpha + dualLearningRate * (2 * (MarginValue + B - A) - 2 * Alpha), 0, 999)
             : Math.Max(0, Alpha + dualLearningRate * g.Alpha);
+    }
+
+    /// <summary>For the conformance suite: a copy at a state away from zero (a zero state hides terms).</summary>
+    ILoss IOwnStateLoss.CheckCopy() => WithState(0.3, -0.2, 0.5);
+
+    /// <summary>(a, b, α).</summary>
+    double[] IOwnStateLoss.State => [A, B, Alpha];
+
+    /// <summary>F on the inputs' <c>logits</c> and <c>targets</c> at state (a, b, α), and ∂F/∂(a, b, α).</summary>
+    double IOwnStateLoss.StateLoss(LossInputs inputs, double[] state, double[]? gradient)
+    {
+        LossKind kind = ((ILoss)this).Kind;
+        double value = WithState(state[0], state[1], state[2]).Compute<double>(inputs.Required("logits", kind).Values,
+            inputs.Required("targets", kind).Values, default, default, out AucMarginStateGradient g);
+        if (gradient is not null) (gradient[0], gradient[1], gradient[2]) = (g.A, g.B, g.Alpha);
+        return value;
     }
 }

@@ -35,6 +35,9 @@ public abstract class BinaryLoss : IBinaryLoss
     /// Per-column options (<c>pos_weight</c>, <c>weight</c>) fix it.</summary>
     public virtual int? FixedColumnCount => null;
 
+    double ILoss.FiniteInputScale => FiniteLogitScale;
+    int? ILoss.FixedWidth => FixedColumnCount;
+
     /// <summary>True when the loss couples the elements of a batch (its value is not a sum of per-element terms of
     /// each element alone). The per-element losses of such a loss are shares that add up to the batch value.</summary>
     public virtual bool IsBatchLevel => false;

@@ -25,7 +25,7 @@ namespace LossKit.Binary;
 /// <see cref="Reset(long)"/> rewinds the counter; <see cref="PeekDerivatives"/> gives the next call's g without
 /// advancing, and <see cref="ComputeWithDerivatives{T}"/> evaluates with given g. Not for concurrent calls.</para>
 /// </remarks>
-public sealed class EnsLoss : BinaryLoss
+public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
 {
     public static readonly LossParameter Lambda = new("lambda", ParameterKind.Number, "Box–Cox λ of the derivative distribution (0: g = −exp(z))") { Default = 0 };
     public static readonly LossParameter Period = new("period", ParameterKind.Integer, "calls per draw: a new derivative sequence every `period` calls") { Default = 1, Min = 1 };
@@ -181,6 +181,33 @@ public sealed class EnsLoss : BinaryLoss
             ArrayPool<double>.Shared.Return(drawn);
             ArrayPool<int>.Shared.Return(order);
         }
+    }
+
+    /// <summary>For the conformance suite: a copy with the same parameters and call counter (it draws what this loss
+    /// would draw next).</summary>
+    ILoss IOwnStateLoss.CheckCopy()
+    {
+        var copy = new EnsLoss(LambdaValue, PeriodValue, SeedValue, Reduction);
+        copy.Reset(Calls);
+        return copy;
+    }
+
+    /// <summary>This loss with the derivatives it would draw next on the inputs' <c>logits</c> and <c>targets</c> held
+    /// fixed: its value, the reduction of g_i·m_i, has exactly the gradient <see cref="Compute{T}"/> returns.</summary>
+    ILoss IOwnStateLoss.HeldFixed(LossInputs inputs)
+    {
+        LossKind kind = ((ILoss)this).Kind;
+        return new FixedDraw(this, PeekDerivatives<double>(inputs.Required("logits", kind).Values, inputs.Required("targets", kind).Values));
+    }
+
+    /// <summary>EnsLoss with its derivatives g held fixed (<see cref="ComputeWithDerivatives{T}"/>).</summary>
+    private sealed class FixedDraw(EnsLoss owner, double[] derivatives) : BinaryLoss(owner.Reduction)
+    {
+        public override LossCard Card => owner.Card;
+        public override bool IsBatchLevel => true;
+        public override IEnumerable<ParameterValue> ParameterValues => owner.ParameterValues;
+        public override T Compute<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> elementLosses = default, Span<T> gradient = default) =>
+            owner.ComputeWithDerivatives(logits, targets, derivatives, elementLosses, gradient);
     }
 
     /// <summary>Inverse Box–Cox transform: λ = 0: eᶻ; otherwise max(1 + λz, 0)^{1/λ} (which is +∞ for λ &lt; 0 at 0).</summary>

@@ -18,6 +18,14 @@ public interface ILoss
     /// <summary>The properties this configured loss has: the card's, less any an option breaks (plus any an option adds).</summary>
     LossProperties Properties => Card.Properties;
 
+    /// <summary>The largest magnitude of the differentiable inputs for which loss and gradient stay finite (1e30 for
+    /// most losses; one that grows exponentially in its inputs says less).</summary>
+    double FiniteInputScale => 1e30;
+
+    /// <summary>The width (classes, outputs per sample) this configuration requires — per-class or per-column options fix
+    /// it — or null for any.</summary>
+    int? FixedWidth => null;
+
     /// <summary>The kind of loss: its named inputs and outputs, and how a consumer that knows only <see cref="ILoss"/>
     /// (the command line, the checkers, the benchmarks) runs it.</summary>
     LossKind Kind { get; }
@@ -31,6 +39,8 @@ public interface IClassificationLoss : ILoss
 {
     /// <summary>Multi-class losses are seen through <see cref="ClassificationKind"/>.</summary>
     LossKind ILoss.Kind => ClassificationKind.Instance;
+    double ILoss.FiniteInputScale => FiniteLogitScale;
+    int? ILoss.FixedWidth => FixedClassCount;
 
     /// <summary>The reduction this loss was configured with.</summary>
     Reduction Reduction { get; }

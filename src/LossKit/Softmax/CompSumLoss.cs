@@ -27,7 +27,8 @@ public sealed class CompSumLoss(double? tau = null, IReadOnlyList<double>? weigh
     public static LossCard Definition { get; } = FamilyCard("compsum", "Comp-sum losses",
         "f(p) = (p^{τ−1} − 1)/(1 − τ), τ ≠ 1; −log p at τ = 1", "f'(p)·p = −p^{τ−1}",
         "Mao, Mohri & Zhong 2023, Cross-entropy loss functions: theoretical analysis and applications",
-        LossProperties.NonNegative | LossProperties.ClassificationCalibrated | LossProperties.ConvexInLogits, TauParameter);
+        LossProperties.NonNegative | LossProperties.ClassificationCalibrated | LossProperties.ConvexInLogits, TauParameter)
+        with { UpperBound = (loss, _) => UpperBoundFor(((CompSumLoss)loss).Tau) };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new CompSumLoss(a.Number(TauParameter), a.Weight(),

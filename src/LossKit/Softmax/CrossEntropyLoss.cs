@@ -28,7 +28,10 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
         Reference = "PyTorch F.cross_entropy; Szegedy et al. 2016 (label smoothing); Chowdhery et al. 2022, PaLM (lse_sq); Gemma Team 2024, Gemma 2 (softcap)",
         Parameters = [.. CommonParameters.SoftmaxOptions, .. CommonParameters.ClassIndex],
         Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.ClassificationCalibrated | LossProperties.NonNegative,
-        Notes = "A mean over zero kept rows is 0 with a zero gradient (PyTorch: NaN). lse_sq and softcap break shift invariance; softcap and lse_sq also break convexity.",
+        Notes = "A mean over zero kept rows is 0 with a zero gradient (PyTorch: NaN). lse_sq and softcap break shift invariance; softcap and lse_sq also break convexity. "
+              + "Smoothing with unequal class weights is not classification-calibrated (the minimiser is p_j ∝ w_j((1−ε)η_j + ε/K)). "
+              + "softcap is applied first, so a −∞ logit becomes −c (tanh's limit) and no longer masks its class: its gradient is 0 "
+              + "but it keeps probability e^{−c}/Σ; mask after capping (a −∞ bias in linear_ce, or −∞ logits without softcap).",
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
@@ -58,7 +61,7 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
     /// calibration at smoothing = 1 (the target is then uniform whatever y is).</summary>
     public override LossProperties Properties => Definition.Properties
         & ~(SoftcapValue > 0 || LseSquared > 0 ? LossProperties.ShiftInvariant | LossProperties.ConvexInLogits : 0)
-        & ~(Smoothing >= 1 ? LossProperties.ClassificationCalibrated : 0);
+        & ~(Smoothing >= 1 || (Smoothing > 0 && Weight is { } w && w.Distinct().Count() > 1) ? LossProperties.ClassificationCalibrated : 0);
 
     protected override double Softcap => SoftcapValue;
     protected override double Temperature => TemperatureValue;

@@ -2,6 +2,7 @@ using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
+using LossKit.Tests.Checking;
 using LossKit.Tests.Softmax;
 
 
@@ -23,36 +24,36 @@ public class GradientAndPropertyTests
     [Theory, MemberData(nameof(All))]
     public void GradientMatchesFiniteDifferencesAtEveryScale(string spec)
     {
-        var loss = (IBinaryLoss)LossRegistry.Create(spec);
-        var results = GradientCheck.CheckRandom(loss, rows: 5, columns: 3, seed: 11);
-        Assert.True(results.Count >= 6, $"only {results.Count} gradient checks ran");
-        foreach (var r in results) Assert.True(r.Passed, r.ToString());
+        var results = TestChecks.AssertConforms(LossRegistry.Create(spec), 11, ConformanceChecks.Gradient);
+        Assert.True(results.Count >= 3, $"only {results.Count} gradient checks ran");
     }
 
+    /// <summary>The conformance suite samples 0/1 targets; binary losses also take soft targets in [0, 1].</summary>
     [Theory, MemberData(nameof(All))]
-    public void GradientMatchesWithAnotherSeedAndShape(string spec)
+    public void GradientMatchesWithSoftTargets(string spec)
     {
-        var loss = (IBinaryLoss)LossRegistry.Create(spec);
-        foreach (var r in GradientCheck.CheckRandom(loss, rows: 9, columns: 2, seed: 4, scales: [0.3, 2, 8])) Assert.True(r.Passed, r.ToString());
+        var loss = (BinaryLoss)LossRegistry.Create(spec);
+        int columns = loss.FixedColumnCount ?? 2;
+        var rng = new Random(4);
+        foreach (double scale in new[] { 0.3, 2, 8 })
+        {
+            double[] z = GradientCheck.RandomLogits(rng, 9, columns, scale);
+            double[] t = GradientCheck.RandomBinaryTargets(rng, z.Length, soft: true);
+            var inputs = new LossInputs { ["logits"] = LossTensor.Matrix(z, 9, columns), ["targets"] = LossTensor.Matrix(t, 9, columns) };
+            foreach (var r in GradientCheck.Check(TestChecks.Held(loss, inputs), inputs)) Assert.True(r.Passed, r.ToString());
+        }
     }
 
     [Theory, MemberData(nameof(All))]
     public void EveryClaimedPropertyIsCheckedAndHolds(string spec)
     {
         var loss = (BinaryLoss)LossRegistry.Create(spec);
-        var results = LossChecks.Run(loss, seed: 5);
-        foreach (var r in results) Assert.True(r.Passed, $"{r.Name}: worst {r.Worst} > {r.Tolerance} ({r.Detail})");
-        var names = results.Select(r => r.Name).ToList();
-        Assert.Contains(names, n => n.StartsWith("finite on extreme inputs", StringComparison.Ordinal));
-        Assert.Contains(names, n => n.StartsWith("bit-identical", StringComparison.Ordinal));
-        Assert.Contains(names, n => n.StartsWith("per-element losses reduce", StringComparison.Ordinal));
-        var expected = new (LossProperties, string)[]
-        {
-            (LossProperties.NonNegative, "non-negative"), (LossProperties.Bounded, "bounded"), (LossProperties.ConvexInLogits, "convex"),
-            (LossProperties.ClassificationCalibrated, "classification-calibrated"), (LossProperties.MarginBased, "margin-based"),
-        };
-        foreach (var (flag, prefix) in expected)
-            Assert.Equal(loss.Properties.HasFlag(flag), names.Any(n => n.StartsWith(prefix, StringComparison.Ordinal)));
+        var results = TestChecks.AssertConforms(loss, 5, ConformanceChecks.Property, ConformanceChecks.ExtremeInputs, ConformanceChecks.Threads,
+            ConformanceChecks.Reductions, ConformanceChecks.BadInputs);
+        foreach (string check in new[] { ConformanceChecks.ExtremeInputs, ConformanceChecks.Threads, ConformanceChecks.Reductions, ConformanceChecks.BadInputs })
+            Assert.Contains(results, r => r.Check == check);
+        foreach (LossProperties flag in Enum.GetValues<LossProperties>().Where(p => p != LossProperties.None))
+            Assert.Equal(loss.Properties.HasFlag(flag), results.Any(r => r.Property == flag));
     }
 
     [Theory]
@@ -76,8 +77,9 @@ public class GradientAndPropertyTests
     public void ChecksCatchAWrongGradientAndFalseClaims()
     {
         var liar = new LyingLoss();
-        Assert.Contains(GradientCheck.CheckRandom(liar), r => !r.Passed);
-        var failed = LossChecks.Run(liar).Where(r => !r.Passed).Select(r => r.Name).ToList();
+        var results = Conformance.Run(liar);
+        Assert.Contains(results, r => r.Check == ConformanceChecks.Gradient && !r.Passed);
+        var failed = results.Where(r => !r.Passed).Select(r => r.Name).ToList();
         Assert.Contains(failed, n => n.StartsWith("non-negative", StringComparison.Ordinal));
         Assert.Contains(failed, n => n.StartsWith("convex", StringComparison.Ordinal));
         Assert.Contains(failed, n => n.StartsWith("margin-based", StringComparison.Ordinal));

@@ -41,7 +41,7 @@ public class TwoLogitAdapterTests
             Assert.Equal(gs[n], g[2 * n + 1], 1e-14);
             Assert.Equal(-gs[n], g[2 * n], 1e-14);
         }
-        Assert.True(GradientCheck.Check(adapter, z, 2, y).Passed);
+        Assert.True(LossKit.Tests.Checking.TestChecks.Gradient(adapter, z, 2, y).Passed);
     }
 
     [Fact]

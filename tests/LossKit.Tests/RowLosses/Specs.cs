@@ -48,12 +48,6 @@ internal static class RowLossSpecs
 
     public static TheoryData<string> AllData => Data(All);
 
-    /// <summary>Specs without class weights (LossChecks.Run picks its own class counts).</summary>
-    public static TheoryData<string> UnweightedData => Data(All.Where(s => !s.Contains("weight=", StringComparison.Ordinal)));
-
-    /// <summary>Specs that set ignore_index (the ones an all-ignored batch means something for).</summary>
-    public static TheoryData<string> WithIgnoreIndexData => Data(All.Where(s => s.Contains("ignore_index=", StringComparison.Ordinal)));
-
     public static TheoryData<string> Data(IEnumerable<string> specs)
     {
         var d = new TheoryData<string>();

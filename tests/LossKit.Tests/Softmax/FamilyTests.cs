@@ -119,28 +119,16 @@ public class FamilyTests
     public void GradientMatchesFiniteDifferences(string spec)
     {
         var loss = LossRegistry.CreateClassification(spec);
-        var results = GradientCheck.CheckRandom(loss, rows: 4, classes: 5, seed: 7);
+        var results = LossKit.Tests.Checking.TestChecks.AssertConforms(loss, 7, ConformanceChecks.Gradient);
         Assert.True(results.Count >= 5);
-        Assert.All(results, r => Assert.True(r.Passed, r.ToString()));
     }
 
     [Theory]
     [MemberData(nameof(Reference.AllSpecs), MemberType = typeof(Reference))]
     public void CardPropertiesHold(string spec)
     {
-        var results = LossChecks.Run(LossRegistry.CreateClassification(spec), seed: 3);
-        Assert.All(results, r => Assert.True(r.Passed, r.ToString()));
-    }
-
-    [Fact]
-    public void EveryRegisteredLossPassesCheckWithDefaults()
-    {
-        foreach (var d in LossRegistry.All)
-        {
-            if (LossRegistry.Create(d.Card.Name) is not IClassificationLoss loss) continue;
-            Assert.All(GradientCheck.CheckRandom(loss), r => Assert.True(r.Passed, r.ToString()));
-            Assert.All(LossChecks.Run(loss), r => Assert.True(r.Passed, r.ToString()));
-        }
+        LossKit.Tests.Checking.TestChecks.AssertConforms(LossRegistry.CreateClassification(spec), 3, ConformanceChecks.Reductions,
+            ConformanceChecks.Threads, ConformanceChecks.ExtremeInputs, ConformanceChecks.BadInputs, ConformanceChecks.Property);
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public class NormalizedTests
         {
             double[] z = [0.4, double.NegativeInfinity, -1.3, 2];
             var g = new double[4];
-            var r = GradientCheck.Check(loss, z, 4, [0]);
+            var r = LossKit.Tests.Checking.TestChecks.Gradient(loss, z, 4, [0]);
             Assert.True(r.Passed, r.ToString());
             loss.Compute<double>(z, 4, [0], default, g);
             Assert.Equal(0.0, g[1]);

@@ -38,7 +38,7 @@ public class ZLossTests
             Assert.InRange(RowLossReference.MaxError(l1, l0), 0, 1e-9);
             Assert.InRange(RowLossReference.MaxError(g1.Select(v => v * alpha).ToArray(), g0), 0, 1e-9);
         }
-        var check = LossChecks.ScaleInvariance(loss, seed: 2);
+        var check = Conformance.Run(loss, seed: 2, checks: [ConformanceChecks.Property]).Single(r => r.Property == LossProperties.ScaleInvariant);
         Assert.True(check.Passed, check.ToString());
     }
 
@@ -74,7 +74,7 @@ public class ZLossTests
         var g = new double[5];
         Assert.Equal(loss.Compute<double>([1, 2, -0.5, 4], 4, [1]), loss.Compute<double>([1, 2, ninf, -0.5, 4], 5, [1], default, g), 14);
         Assert.Equal(0.0, g[2]);
-        var r = GradientCheck.Check(loss, [1, 2, ninf, -0.5, 4], 5, [1]);
+        var r = LossKit.Tests.Checking.TestChecks.Gradient(loss, [1, 2, ninf, -0.5, 4], 5, [1]);
         Assert.True(r.Passed, r.ToString());
         var rows = new double[1];
         loss.Compute<double>([1, 2, ninf, -0.5, 4], 5, [2], rows, g);
@@ -107,7 +107,9 @@ public class ZLossTests
     [Fact]
     public void ScaleInvarianceCheckCatchesALossThatIsNot()
     {
-        var r = LossChecks.ScaleInvariance(new WestonWatkinsHingeLoss());
+        // hinge_ww claiming scale invariance (it is not: its margin is in logit units) must fail the check.
+        var r = Conformance.Run(new LossKit.Tests.Checking.ClaimingLoss("hinge_ww", LossProperties.ScaleInvariant), checks: [ConformanceChecks.Property])
+            .Single(c => c.Property == LossProperties.ScaleInvariant);
         Assert.False(r.Passed);
         Assert.Equal("scale-invariant", LossCard.PropertyName(LossProperties.ScaleInvariant));
     }

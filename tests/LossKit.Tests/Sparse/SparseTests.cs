@@ -60,7 +60,7 @@ public class SparseTests
             for (int r = 0; r < N; r++)
                 Assert.Equal(RowLossReference.SoftRow(loss, z.AsSpan(r * K, K).ToArray(), q.AsSpan(r * K, K).ToArray()), rows[r], 9);
             for (int i = 0; i < z.Length; i++) Assert.Equal(p[i] - q[i], g[i], 14);
-            var check = GradientCheck.CheckSoft(loss, z, K, q);
+            var check = LossKit.Tests.Checking.TestChecks.GradientSoft(loss, z, K, q);
             Assert.True(check.Passed, check.ToString());
         }
     }
