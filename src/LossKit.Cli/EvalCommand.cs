@@ -20,7 +20,7 @@ internal static class EvalCommand
         var input = new Option<string>("--input")
         {
             Description = "JSON object of the loss's inputs by name, each a nested array of numbers (\"inf\", \"-inf\", \"nan\" allowed), " +
-                          "e.g. {\"logits\": [[...]], \"targets\": [...]}; losskit describe lists a loss's inputs; - reads standard input.",
+                          "e.g. {\"logits\": [[...]], \"targets\": [...]} (each kind's inputs: docs/library.md); - reads standard input.",
             Required = true,
         };
         var useDouble = new Option<bool>("--double") { Description = "Compute in double (default: float, the library's fast path)." };
