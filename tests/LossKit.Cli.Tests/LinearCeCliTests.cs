@@ -49,29 +49,31 @@ public class LinearCeCliTests
         Assert.False(root.TryGetProperty("gradient", out _));       // linear_ce has no logits input, so no "gradient" alias
     }
 
+    /// <summary>The JSON <c>losskit eval --loss SPEC</c> prints for <paramref name="json"/>.</summary>
+    private static JsonElement Eval(string spec, string json)
+    {
+        var (code, output, err) = Run("eval", "--loss", spec, "--input", Input(json));
+        Assert.True(code == 0, err);
+        return JsonDocument.Parse(output).RootElement;
+    }
+
     [Fact]
     public void EvalInFloatIsTheLibrarysFloatCall()
     {
-        string input = Input("""{"hidden": [[1, 2], [0.5, -1]], "weight": [[1, 0.1], [0.3, 1], [1, 1]], "targets": [1, 2]}""");
-        var (code, output, err) = Run("eval", "--loss", "linear_ce", "--input", input);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
+        var root = Eval("linear_ce", """{"hidden": [[1, 2], [0.5, -1]], "weight": [[1, 0.1], [0.3, 1], [1, 1]], "targets": [1, 2]}""");
         var gw = new float[6];
         float expected = new LinearCrossEntropyLoss().Compute([1f, 2f, 0.5f, -1f], [1f, 0.1f, 0.3f, 1f, 1f, 1f], default, 2, 2, 3, [1, 2], default, default, gw);
-        Assert.Equal(expected, (float)doc.RootElement.GetProperty("loss").GetDouble());
-        Assert.Equal(gw[3], (float)doc.RootElement.GetProperty("grad_weight")[1][1].GetDouble());
+        Assert.Equal(expected, (float)root.GetProperty("loss").GetDouble());
+        Assert.Equal(gw[3], (float)root.GetProperty("grad_weight")[1][1].GetDouble());
     }
 
     [Fact]
     public void EvalWithoutBiasAndWithShift()
     {
-        string input = Input("""{"hidden": [[1, 2], [0.5, -1], [0, 3]], "weight": [[1, 0], [0, 1]], "targets": [-100, 1, 0]}""");
-        var (code, output, err) = Run("eval", "--loss", "linear_ce(shift=true)", "--input", input);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
-        Assert.Equal(2, doc.RootElement.GetProperty("per_row").GetArrayLength());
-        Assert.Equal(0, doc.RootElement.GetProperty("grad_hidden")[2][0].GetDouble());
-        Assert.Equal(2, doc.RootElement.GetProperty("grad_bias").GetArrayLength());
+        var root = Eval("linear_ce(shift=true)", """{"hidden": [[1, 2], [0.5, -1], [0, 3]], "weight": [[1, 0], [0, 1]], "targets": [-100, 1, 0]}""");
+        Assert.Equal(2, root.GetProperty("per_row").GetArrayLength());
+        Assert.Equal(0, root.GetProperty("grad_hidden")[2][0].GetDouble());
+        Assert.Equal(2, root.GetProperty("grad_bias").GetArrayLength());
     }
 
     [Theory]
