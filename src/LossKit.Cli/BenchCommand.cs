@@ -2,18 +2,21 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Spectre.Console;
 using LossKit.Catalog;
+using LossKit.Core;
 using LossKit.Kernels;
-using LossKit.LargeVocabulary;
 
 namespace LossKit.Cli;
 
 /// <summary>
-/// <c>losskit bench</c>: median wall time of loss+gradient and of forward only on random float logits, the
-/// achieved bandwidth (logits read + gradient written), and a parallel in-process copy of the same bytes as the floor.
-/// With <c>--loss linear_ce</c> (and <c>--dim</c>) it times the fused linear layer + cross-entropy next to the
-/// materialised path and measures the extra memory of each; with <c>--gemm M,K,N</c> it times the GEMM alone.
+/// <c>losskit bench</c>: median wall time of loss+gradient and of forward only, the achieved bandwidth, and a parallel
+/// in-process copy of the same bytes as the floor, for any loss: the command knows only <see cref="ILoss.Kind"/>. The
+/// inputs are the kind's <see cref="LossKind.Sample"/> (its required inputs, values in ±4) in float, prepared once; the
+/// timed call is <see cref="LossCall.Run(RunOutputs)"/>, which is the library's typed call and nothing else. A call that
+/// offers a <see cref="LossCall.Baseline"/> (<c>linear_ce</c>, with <c>--dim</c>: the materialised path) is timed next to
+/// it, with the extra memory of each; with <c>--gemm M,K,N</c> the command times the GEMM alone.
 /// </summary>
 internal static class BenchCommand
 {
@@ -24,15 +27,15 @@ internal static class BenchCommand
     {
         var loss = new Option<string>("--loss") { Description = "Loss spec.", DefaultValueFactory = _ => "ce" };
         var rows = new Option<int>("--rows") { Description = "Rows N.", DefaultValueFactory = _ => 4096 };
-        var classes = new Option<int>("--classes") { Description = "Classes K.", DefaultValueFactory = _ => 32000 };
-        var dim = new Option<int>("--dim") { Description = "Hidden size d (linear_ce only).", DefaultValueFactory = _ => 1024 };
+        var classes = new Option<int>("--classes") { Description = "Classes K (outputs per row; linear_ce: the vocabulary V).", DefaultValueFactory = _ => 32000 };
+        var dim = new Option<int>("--dim") { Description = "Feature dimension d of kinds that have one (linear_ce: the hidden size).", DefaultValueFactory = _ => 1024 };
         var gemm = new Option<string?>("--gemm") { Description = "Time the GEMM C = A·B alone for A M×K, B K×N: give M,K,N." };
-        var fusedOnly = new Option<bool>("--fused-only") { Description = "linear_ce: skip the materialised path (its N×V logits)." };
+        var fusedOnly = new Option<bool>("--fused-only") { Description = "Skip the call's baseline (linear_ce: the materialised path and its N×V logits)." };
         var threads = new Option<int>("--threads") { Description = "Threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after a warm-up of at least 3 runs (linear_ce: 1) and 1 second.", DefaultValueFactory = _ => 7 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after a warm-up of at least 3 runs (with a baseline: 1) and 1 second.", DefaultValueFactory = _ => 7 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        var cmd = new Command("bench", "Time loss+gradient and forward-only on random float logits, next to a copy of the same bytes; " +
-                                       "linear_ce against its materialised path; or the GEMM alone (--gemm M,K,N).")
+        var cmd = new Command("bench", "Time loss+gradient and forward-only on random float inputs, next to a copy of the same bytes; " +
+                                       "a call with a baseline (linear_ce: fused against materialised) next to it; or the GEMM alone (--gemm M,K,N).")
             { loss, rows, classes, dim, gemm, fusedOnly, threads, runs, json };
         cmd.SetAction(p =>
         {
@@ -50,25 +53,26 @@ internal static class BenchCommand
                 }
                 return 0;
             }
-            string spec = p.GetValue(loss)!;
-            if (LossRegistry.Create(spec) is LinearCrossEntropyLoss)
+            var size = new SampleSize(p.GetValue(rows), p.GetValue(classes), p.GetValue(dim));
+            var (spec, call) = Prepare(p.GetValue(loss)!, size, p.GetValue(threads), p.GetValue(runs));
+            if (call.Baseline is not null)
             {
-                var l = MeasureLinear(spec, p.GetValue(rows), p.GetValue(dim), p.GetValue(classes), p.GetValue(threads), p.GetValue(runs), !p.GetValue(fusedOnly));
-                if (asJson) output.WriteLine(JsonSerializer.Serialize(l));
+                var l = MeasureAgainstBaseline(spec, call, size, p.GetValue(threads), p.GetValue(runs), !p.GetValue(fusedOnly));
+                if (asJson) output.WriteLine(l.ToJson(call.Settings));
                 else
                 {
                     var t = new Table().AddColumns("loss", "N×d, V", "threads", "path", "loss+grad s", "GFLOP/s", "extra MiB", "peak RSS +MiB");
-                    t.AddRow(Markup.Escape(l.loss), $"{l.rows}×{l.dim}, {l.classes}", $"{l.threads}", "fused", $"{l.fused_seconds_median:F3}",
+                    t.AddRow(Markup.Escape(l.loss), $"{l.rows}×{l.dim}, {l.classes}", $"{l.threads}", Markup.Escape(call.Method), $"{l.fused_seconds_median:F3}",
                         $"{l.gflops:F1}", $"{l.fused_extra_bytes / 1048576.0:F1}", $"{l.fused_peak_rss_delta_bytes / 1048576.0:F1}");
                     if (l.materialized_seconds_median > 0)
-                        t.AddRow("", "", "", "materialised", $"{l.materialized_seconds_median:F3}", $"{l.materialized_gflops:F1}",
+                        t.AddRow("", "", "", Markup.Escape(call.Baseline.Method), $"{l.materialized_seconds_median:F3}", $"{l.materialized_gflops:F1}",
                             $"{l.materialized_extra_bytes / 1048576.0:F1}", $"{l.materialized_peak_rss_delta_bytes / 1048576.0:F1}");
                     CatalogCommands.Console(output).Write(t);
-                    output.WriteLine($"forward only (fused): {l.forward_seconds_median:F3} s; fused / materialised time: {l.fused_over_materialized:F3}");
+                    output.WriteLine($"forward only ({call.Method}): {l.forward_seconds_median:F3} s; {call.Method} / {call.Baseline.Method} time: {l.fused_over_materialized:F3}");
                 }
                 return 0;
             }
-            var r = Measure(spec, p.GetValue(rows), p.GetValue(classes), p.GetValue(threads), p.GetValue(runs));
+            var r = Measure(spec, call, size, p.GetValue(threads), p.GetValue(runs));
             if (asJson) output.WriteLine(JsonSerializer.Serialize(r));
             else
             {
@@ -82,33 +86,46 @@ internal static class BenchCommand
         return cmd;
     }
 
-    public static Result Measure(string spec, int rows, int classes, int threads, int runs)
+    /// <summary>The loss's canonical spec and a float call on its kind's sample inputs of <paramref name="size"/>: the
+    /// kind's required inputs only (the optional ones, such as linear_ce's bias, are left out), differentiable inputs
+    /// uniform in ±4, seed 42. The double sample is dropped once the call has its float copy.</summary>
+    public static (string Spec, LossCall Call) Prepare(string spec, SampleSize size, int threads, int runs)
     {
-        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"--rows {rows}: expected at least 1.");
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"--classes {classes}: expected at least 1.");
+        if (size.Rows < 1) throw new ArgumentOutOfRangeException(nameof(size), size.Rows, $"--rows {size.Rows}: expected at least 1.");
+        if (size.Width < 1) throw new ArgumentOutOfRangeException(nameof(size), size.Width, $"--classes {size.Width}: expected at least 1.");
+        if (size.Dim < 1) throw new ArgumentOutOfRangeException(nameof(size), size.Dim, $"--dim {size.Dim}: expected at least 1.");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"--threads {threads}: expected at least 1.");
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, $"--runs {runs}: expected at least 1.");
-        var loss = LossRegistry.CreateClassification(spec);
+        foreach (var (a, b) in new[] { (size.Rows, size.Width), (size.Rows, size.Dim), (size.Width, size.Dim) })
+            if ((long)a * b > Array.MaxLength)
+                throw new ArgumentException($"{a}×{b} = {(long)a * b} values is more than one array can hold ({Array.MaxLength}).", nameof(size));
+        ILoss loss = LossRegistry.Create(spec);
         Parallelism.MaxThreads = threads;
-        long n = (long)rows * classes;
-        if (n > Array.MaxLength) throw new ArgumentException($"{rows}×{classes} = {n} values is more than one array can hold ({Array.MaxLength}).", nameof(rows));
-        var logits = new float[n];
-        var gradient = new float[n];
-        var targets = new int[rows];
-        var rng = new Random(42);
-        Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = threads }, r =>
-        {
-            var local = new Random(r);
-            for (int k = 0; k < classes; k++) logits[(long)r * classes + k] = (float)(local.NextDouble() * 8 - 4);
-        });
-        for (int r = 0; r < rows; r++) targets[r] = rng.Next(classes);
+        LossInputs inputs = loss.Kind.Sample(loss, size, new Random(42), scale: 4);
+        foreach (LossInput input in loss.Kind.Inputs)
+            if (input.Optional) inputs.Remove(input.Name);
+        return (loss.Spec, loss.Kind.Prepare<float>(loss, inputs));
+    }
 
-        double full = Median(runs, () => loss.Compute<float>(logits, classes, targets, default, gradient));
-        double forward = Median(runs, () => loss.Compute<float>(logits, classes, targets));
-        double copy = Median(runs, () => ParallelCopy(logits, gradient, threads));
-        double bytes = 2.0 * n * sizeof(float);
-        double gbps = bytes / full / 1e9, copyGbps = bytes / copy / 1e9;
-        return new Result(loss.Spec, rows, classes, threads, full, forward, gbps, copyGbps, gbps / copyGbps);
+    /// <summary>Median times of <c>Run(Gradients)</c> and <c>Run(Loss)</c>, bandwidth from <see cref="LossCall.Bytes(RunOutputs)"/>.</summary>
+    public static Result Measure(string spec, LossCall call, SampleSize size, int threads, int runs)
+    {
+        double full = Median(runs, () => call.Run(RunOutputs.Gradients));
+        double forward = Median(runs, () => call.Run(RunOutputs.Loss));
+        long bytes = call.Bytes(RunOutputs.Gradients);
+        double gbps = bytes / full / 1e9, copyGbps = CopyGbps(bytes, threads, runs);
+        return new Result(spec, size.Rows, size.Width, threads, full, forward, gbps, copyGbps, gbps / copyGbps);
+    }
+
+    /// <summary>The bandwidth of a parallel in-process copy that reads and writes <paramref name="bytes"/> in all
+    /// (half each): the floor a memory-bound call is compared with.</summary>
+    private static double CopyGbps(long bytes, int threads, int runs)
+    {
+        var source = new float[Math.Max(1, bytes / 2 / sizeof(float))];
+        var destination = new float[source.Length];
+        source.AsSpan().Fill(1);
+        double copy = Median(runs, () => ParallelCopy(source, destination, threads));
+        return 2.0 * source.LongLength * sizeof(float) / copy / 1e9;
     }
 
     /// <summary>Copies source into destination in as many contiguous chunks as threads, one per thread.</summary>
@@ -139,79 +156,84 @@ internal static class BenchCommand
         return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
 
-    /// <summary>linear_ce against its materialised path on one shape; the timed runs of the two alternate, after one
-    /// first call of each. <c>seconds_median</c> = <c>fused_seconds_median</c>
-    /// (loss + ∂H + ∂W); <c>gbps</c> counts H and W read and ∂H and ∂W written; GFLOP/s counts 6·N·d·V.
-    /// <c>*_extra_bytes</c>: managed bytes allocated by the first call of each path in this process
+    /// <summary>A call against its baseline on one shape (the field names are linear_ce's, the first kind with a
+    /// baseline: <c>fused_*</c> is the call, <c>materialized_*</c> its baseline); the timed runs of the two alternate,
+    /// after one first call of each. <c>seconds_median</c> = <c>fused_seconds_median</c> (loss + every gradient);
+    /// <c>gbps</c> counts the inputs read and the gradients written; GFLOP/s counts <see cref="LossCall.Flops"/>
+    /// (linear_ce: 6·N·d·V). <c>*_extra_bytes</c>: managed bytes allocated by the first call of each in this process
     /// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>, precise), i.e. its scratch — the chunk of logits and the GEMM's
     /// packing buffers for the fused path (it runs first, so it also pays for the GEMM pools), the N×V logits and their
     /// gradient for the materialised one; inputs and outputs are allocated before and not counted.
     /// <c>*_peak_rss_delta_bytes</c>: growth of the process's peak resident set (VmHWM) over that first call (inputs and
-    /// outputs are written before it, so they are resident already). <c>*_cpu_seconds_median</c>: process CPU time
-    /// (all threads) per call, a steadier measure than wall time on a shared machine.</summary>
-    public sealed record LinearResult(string loss, int rows, int dim, int classes, int threads, int chunk_rows, int vocab_block, double seconds_median,
+    /// outputs are written before it, so they are resident already; the sample the inputs were made from is released
+    /// and the peak reset first). <c>*_cpu_seconds_median</c>: process CPU time (all threads) per call, a steadier
+    /// measure than wall time on a shared machine. The call's <see cref="LossCall.Settings"/> (linear_ce:
+    /// <c>chunk_rows</c>, <c>vocab_block</c>) are written after <c>threads</c>.</summary>
+    public sealed record BaselineResult(string loss, int rows, int dim, int classes, int threads, double seconds_median,
         double forward_seconds_median, double gbps, double copy_gbps, double fraction_of_copy, double gflops,
         double fused_seconds_median, double materialized_seconds_median, double materialized_gflops, double fused_over_materialized,
         long fused_extra_bytes, long materialized_extra_bytes, long fused_peak_rss_delta_bytes, long materialized_peak_rss_delta_bytes,
-        double fused_cpu_seconds_median, double materialized_cpu_seconds_median, int runs);
-
-    public static LinearResult MeasureLinear(string spec, int rows, int dim, int classes, int threads, int runs, bool materialized = true)
+        double fused_cpu_seconds_median, double materialized_cpu_seconds_median, int runs)
     {
-        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"--rows {rows}: expected at least 1.");
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"--dim {dim}: expected at least 1.");
-        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"--classes {classes}: expected at least 1.");
-        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"--threads {threads}: expected at least 1.");
-        if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, $"--runs {runs}: expected at least 1.");
-        var loss = (LinearCrossEntropyLoss)LossRegistry.Create(spec);
-        Parallelism.MaxThreads = threads;
-        long hn = (long)rows * dim, wn = (long)classes * dim;
-        if (hn > Array.MaxLength || wn > Array.MaxLength) throw new ArgumentException($"{rows}×{dim} or {classes}×{dim} values is more than one array can hold.", nameof(rows));
-        var hidden = new float[hn];
-        var weight = new float[wn];
-        var gradHidden = new float[hn];
-        var gradWeight = new float[wn];
-        var targets = new int[rows];
-        float wScale = (float)(2 / Math.Sqrt(dim));
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        /// <summary>The result as one JSON object with <paramref name="settings"/> after <c>threads</c>.</summary>
+        public string ToJson(IReadOnlyList<KeyValuePair<string, int>> settings)
         {
-            var local = new Random(t);
-            for (long i = t; i < hn; i += threads) hidden[i] = (float)(local.NextDouble() * 2 - 1);
-            for (long i = t; i < wn; i += threads) weight[i] = (float)(local.NextDouble() * 2 - 1) * wScale;
-        });
-        var rng = new Random(42);
-        for (int r = 0; r < rows; r++) targets[r] = rng.Next(classes);
-        gradHidden.AsSpan().Fill(1);   // make the outputs resident, so the peak-RSS deltas count scratch only
-        gradWeight.AsSpan().Fill(1);
+            var result = new JsonObject();
+            foreach (var (name, value) in JsonSerializer.SerializeToNode(this)!.AsObject())
+            {
+                result[name] = value?.DeepClone();
+                if (name == "threads")
+                    foreach (var (setting, v) in settings) result[setting] = v;
+            }
+            return result.ToJsonString();
+        }
+    }
 
-        void Fused() => loss.Compute(hidden, weight, default, rows, dim, classes, targets, default, gradHidden, gradWeight);
-        void Forward() => loss.Compute(hidden, weight, default, rows, dim, classes, targets);
-        void Materialized() => loss.ComputeMaterialized(hidden, weight, default, rows, dim, classes, targets, default, gradHidden, gradWeight);
+    /// <summary>Times <paramref name="call"/> and, with <paramref name="withBaseline"/>, its <see cref="LossCall.Baseline"/>.</summary>
+    public static BaselineResult MeasureAgainstBaseline(string spec, LossCall call, SampleSize size, int threads, int runs, bool withBaseline = true)
+    {
+        LossCall baseline = call.Baseline ?? throw new ArgumentException($"{spec} offers no baseline to time against.", nameof(call));
+        void Fused() => call.Run(RunOutputs.Gradients);
+        void Forward() => call.Run(RunOutputs.Loss);
+        void Materialized() => baseline.Run(RunOutputs.Gradients);
 
-        // First calls (memory measured; they double as warm-up), then the timed runs of the two paths interleaved,
-        // so that a change in the load of a shared machine affects both alike.
+        // The double sample is garbage now: release it to the system and restart the peak, so that the peak-RSS deltas
+        // count the first calls' scratch only. Then the first calls (memory measured; they double as warm-up), then the
+        // timed runs of the two interleaved, so that a change in the load of a shared machine affects both alike.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        ResetPeakResident();
         var (fusedBytes, fusedRss) = FirstCallMemory(Fused);
         long materializedBytes = 0, materializedRss = 0;
-        if (materialized) (materializedBytes, materializedRss) = FirstCallMemory(Materialized);
+        if (withBaseline) (materializedBytes, materializedRss) = FirstCallMemory(Materialized);
         var fusedTimes = new (double Wall, double Cpu)[runs];
         var fullTimes = new (double Wall, double Cpu)[runs];
         for (int i = 0; i < runs; i++)
         {
             fusedTimes[i] = TimeWithCpu(Fused);
-            if (materialized) fullTimes[i] = TimeWithCpu(Materialized);
+            if (withBaseline) fullTimes[i] = TimeWithCpu(Materialized);
         }
         double fused = MedianOf(fusedTimes.Select(t => t.Wall).ToArray()), fusedCpu = MedianOf(fusedTimes.Select(t => t.Cpu).ToArray());
-        double full = materialized ? MedianOf(fullTimes.Select(t => t.Wall).ToArray()) : 0;
-        double fullCpu = materialized ? MedianOf(fullTimes.Select(t => t.Cpu).ToArray()) : 0;
+        double full = withBaseline ? MedianOf(fullTimes.Select(t => t.Wall).ToArray()) : 0;
+        double fullCpu = withBaseline ? MedianOf(fullTimes.Select(t => t.Cpu).ToArray()) : 0;
         double forward = Median(runs, Forward, warmUps: 1);
-        double flops = 6.0 * rows * dim * classes;
-        double bytes = 2.0 * (hn + wn) * sizeof(float);
-        double copy = Median(runs, () => ParallelCopy(hidden, gradHidden, threads));
-        copy += Median(runs, () => ParallelCopy(weight, gradWeight, threads));
-        double gbps = bytes / fused / 1e9, copyGbps = bytes / copy / 1e9;
-        int chunk = loss.ChunkRowsFor(loss.Shift ? rows - 1 : rows, classes, dim, sizeof(float));
-        return new LinearResult(loss.Spec, rows, dim, classes, threads, chunk, loss.VocabBlockFor(classes, dim, sizeof(float)), fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
+        double flops = call.Flops(RunOutputs.Gradients);
+        long bytes = call.Bytes(RunOutputs.Gradients);
+        double gbps = bytes / fused / 1e9, copyGbps = CopyGbps(bytes, threads, runs);
+        return new BaselineResult(spec, size.Rows, size.Dim, size.Width, threads, fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
             fused, full, full > 0 ? flops / full / 1e9 : 0, full > 0 ? fused / full : 0,
             fusedBytes, materializedBytes, fusedRss, materializedRss, fusedCpu, fullCpu, runs);
+    }
+
+    /// <summary>Restarts the process's peak resident set at its current size (Linux: <c>/proc/self/clear_refs</c>);
+    /// elsewhere nothing.</summary>
+    private static void ResetPeakResident()
+    {
+        try
+        {
+            if (File.Exists("/proc/self/clear_refs")) File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Wall time and process CPU time (all threads) of one call.</summary>

@@ -126,34 +126,146 @@ public class CliTests
         Assert.DoesNotContain("E+", output);
     }
 
+    private static string Input(string json)
+    {
+        string path = Path.GetTempFileName();
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static JsonElement Eval(string spec, string json, params string[] options)
+    {
+        var (code, output, err) = Run(["eval", "--loss", spec, "--input", Input(json), .. options]);
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.Clone();
+    }
+
+    private static double[] Flat(JsonElement e) => e.ValueKind == JsonValueKind.Array
+        ? e.EnumerateArray().SelectMany(Flat).ToArray()
+        : [e.ValueKind == JsonValueKind.String ? double.Parse(e.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : e.GetDouble()];
+
     [Fact]
     public void EvalPrintsLossPerRowAndGradient()
     {
-        string input = Path.GetTempFileName();
-        File.WriteAllText(input, """{"logits": [[1, 2, 3], [0, 0, 0]], "targets": [2, 0]}""");
-        var (code, output, err) = Run("eval", "--loss", "ce(reduction=sum)", "--input", input);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
+        var root = Eval("ce(reduction=sum)", """{"logits": [[1, 2, 3], [0, 0, 0]], "targets": [2, 0]}""", "--double");
         double lse = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
         double row0 = lse - 3, row1 = Math.Log(3);
-        Assert.Equal(row0 + row1, doc.RootElement.GetProperty("loss").GetDouble(), 12);
-        Assert.Equal(row1, doc.RootElement.GetProperty("per_row")[1].GetDouble(), 12);
-        var g = doc.RootElement.GetProperty("gradient");
+        Assert.Equal(row0 + row1, root.GetProperty("loss").GetDouble(), 12);
+        Assert.Equal(row1, root.GetProperty("per_row")[1].GetDouble(), 12);
+        var g = root.GetProperty("gradient");
         Assert.Equal(2, g.GetArrayLength());
         Assert.Equal(Math.Exp(1 - lse), g[0][0].GetDouble(), 12);
         Assert.Equal(Math.Exp(3 - lse) - 1, g[0][2].GetDouble(), 12);
         Assert.Equal(-2.0 / 3, g[1][0].GetDouble(), 12);
+        // The io.md names carry the same values as the older ones.
+        Assert.Equal(root.GetProperty("per_row").GetRawText(), root.GetProperty("unreduced").GetRawText());
+        Assert.Equal(g.GetRawText(), root.GetProperty("grad_logits").GetRawText());
+    }
+
+    [Fact]
+    public void EvalComputesInFloatUnlessDoubleIsAsked()
+    {
+        const string json = """{"logits": [[0.1, 2, -3.7], [1e-3, 0.5, 0.25]], "targets": [2, 1]}""";
+        var loss = LossRegistry.CreateClassification("focal(gamma=2)");
+        float[] zf = [0.1f, 2f, -3.7f, 1e-3f, 0.5f, 0.25f];
+        double[] zd = [0.1, 2, -3.7, 1e-3, 0.5, 0.25];
+        var (gf, gd) = (new float[6], new double[6]);
+        float lf = loss.Compute<float>(zf, 3, [2, 1], default, gf);
+        double ld = loss.Compute<double>(zd, 3, [2, 1], default, gd);
+        Assert.NotEqual((double)lf, ld);                                   // the two precisions differ in these digits
+
+        var single = Eval("focal(gamma=2)", json);
+        Assert.Equal(lf, (float)single.GetProperty("loss").GetDouble());
+        Assert.Equal(gf.Select(v => (double)v), Flat(single.GetProperty("grad_logits")).Select(v => (double)(float)v));
+        Assert.Equal(lf.ToString("R", System.Globalization.CultureInfo.InvariantCulture), single.GetProperty("loss").GetRawText());
+
+        var dbl = Eval("focal(gamma=2)", json, "--double");
+        Assert.Equal(ld, dbl.GetProperty("loss").GetDouble());
+        Assert.Equal(gd, Flat(dbl.GetProperty("grad_logits")));
     }
 
     [Fact]
     public void EvalTakesSoftTargetsAndMaskedLogits()
     {
-        string input = Path.GetTempFileName();
-        File.WriteAllText(input, """{"logits": [[1, "-inf", 3]], "soft_targets": [[0.5, 0, 0.5]]}""");
-        var (code, output, err) = Run("eval", "--loss", "ce", "--input", input);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
-        Assert.Equal(0, doc.RootElement.GetProperty("gradient")[0][1].GetDouble());
+        var root = Eval("ce", """{"logits": [[1, "-inf", 3]], "soft_targets": [[0.5, 0, 0.5]]}""");
+        Assert.Equal(0, root.GetProperty("gradient")[0][1].GetDouble());
+        Assert.Equal(0, root.GetProperty("grad_logits")[0][1].GetDouble());
+    }
+
+    [Fact]
+    public void EvalOfABinaryLossTakesAFlatTargetListForOneLogitPerRow()
+    {
+        var column = Eval("bce", """{"logits": [[0.3], [-1], [2]], "targets": [1, 0, 0.25]}""", "--double");
+        var nested = Eval("bce", """{"logits": [[0.3], [-1], [2]], "targets": [[1], [0], [0.25]]}""", "--double");
+        var flat = Eval("bce", """{"logits": [0.3, -1, 2], "targets": [1, 0, 0.25]}""", "--double");
+        Assert.Equal(nested.GetRawText(), column.GetRawText());
+        Assert.Equal(3, column.GetProperty("grad_logits").GetArrayLength());
+        Assert.Equal(JsonValueKind.Array, column.GetProperty("grad_logits")[0].ValueKind);     // shaped as the logits: N×1
+        Assert.Equal(JsonValueKind.Number, flat.GetProperty("grad_logits")[0].ValueKind);      // N
+        double softplus(double x) => Math.Log(1 + Math.Exp(x));
+        double expected = (softplus(-0.3) + softplus(-1) + (0.25 * softplus(-2) + 0.75 * softplus(2))) / 3;
+        Assert.Equal(expected, flat.GetProperty("loss").GetDouble(), 12);
+        Assert.Equal(Flat(flat.GetProperty("unreduced")), Flat(column.GetProperty("per_row")));
+        Assert.Equal((1 / (1 + Math.Exp(-0.3)) - 1) / 3, flat.GetProperty("gradient")[0].GetDouble(), 12);
+    }
+
+    [Fact]
+    public void EvalOfAMultiLabelLossKeepsTheLogitsShape()
+    {
+        var root = Eval("bce", """{"logits": [[0.3, 1], [-1, 2]], "targets": [[1, 0], [0.5, 0.5]]}""");
+        Assert.Equal(2, root.GetProperty("unreduced")[1].GetArrayLength());
+        Assert.Equal(2, root.GetProperty("grad_logits")[1].GetArrayLength());
+    }
+
+    [Fact]
+    public void EvalOfAMultiPositiveLossTakesMultiHotPositives()
+    {
+        var root = Eval("decoupled_softmax(tau=1)", """{"logits": [[0.5, 1, -1], [2, 0, 0]], "positives": [[1, 1, 0], [0, 0, 0]]}""", "--double");
+        var loss = (LossKit.Softmax.IMultiPositiveLoss)LossRegistry.Create("decoupled_softmax(tau=1)");
+        var (per, g) = (new double[2], new double[6]);
+        double expected = loss.Compute<double>([0.5, 1, -1, 2, 0, 0], 3, [0, 2, 2], [0, 1], per, g);
+        Assert.Equal(expected, root.GetProperty("loss").GetDouble());
+        Assert.Equal(per, Flat(root.GetProperty("unreduced")));
+        Assert.Equal(g, Flat(root.GetProperty("grad_logits")));
+        Assert.Equal(0, per[1]);                                              // a row without positives
+    }
+
+    [Fact]
+    public void EvalOfADistillationLossTakesTeacherLogits()
+    {
+        var root = Eval("kd(temperature=2, alpha=0.5)", """{"logits": [[0.5, 1, -1], [2, 0, 0]], "teacher_logits": [[1, 0, 0], [0, 3, 1]], "targets": [1, 2]}""", "--double");
+        var loss = (LossKit.Distillation.IDistillationLoss)LossRegistry.Create("kd(temperature=2, alpha=0.5)");
+        var (per, g) = (new double[2], new double[6]);
+        double expected = loss.Compute<double>([0.5, 1, -1, 2, 0, 0], 3, [1, 0, 0, 0, 3, 1], [1, 2], per, g);
+        Assert.Equal(expected, root.GetProperty("loss").GetDouble());
+        Assert.Equal(per, Flat(root.GetProperty("per_row")));
+        Assert.Equal(g, Flat(root.GetProperty("gradient")));
+    }
+
+    [Theory]
+    [InlineData("ce", """{"logits": [[1, 2]], "target": [0]}""", "\"target\" is not an input of classification losses: they take \"logits\" (N×K), \"targets\" (N), \"soft_targets\" (N×K, optional)")]
+    [InlineData("bce", """{"logits": [1, 2], "targets": [0, 1], "weight": [1, 1]}""", "\"weight\" is not an input of binary losses")]
+    [InlineData("ce", """{"logits": [[1, 2]]}""", "neither \"targets\" nor \"soft_targets\"")]
+    [InlineData("kd", """{"logits": [[1, 2]], "targets": [0]}""", "the input has no \"teacher_logits\": distillation losses take")]
+    [InlineData("ce", """{"logits": [1, 2], "targets": [0]}""", "logits has shape [2]: expected one row of K logits per sample, N×K")]
+    [InlineData("ce", """{"logits": [[1, 2], [3]], "targets": [0, 1]}""", "logits[1] has 1 value but the first array at its depth has 2")]
+    [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "targets": [0, 0.5]}""", "targets[1] = 0.5 is not an integer")]
+    [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "targets": [0]}""", "targets has shape [1] but there are 2 rows")]
+    [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "soft_targets": [[1, 0]]}""", "soft_targets has shape [1, 2] but logits has [2, 2]")]
+    [InlineData("ce", """{"logits": [[1, null]], "targets": [0]}""", "logits[0][1] = null is not a number")]
+    [InlineData("bce", """{"logits": [[1, 2]], "targets": [1, 0]}""", "targets has shape [2] but logits has [1, 2]; they must have the same shape")]
+    [InlineData("decoupled_softmax", """{"logits": [[1, 2]], "positives": [[1, 2]]}""", "positives[0, 1] = 2: expected 0 or 1")]
+    [InlineData("ce", """[[1, 2]]""", "expected an object of named inputs")]
+    public void BadEvalInputGivesOneClearLine(string spec, string json, string expected)
+    {
+        var (code, output, err) = Run("eval", "--loss", spec, "--input", Input(json));
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        string line = err.TrimEnd('\n', '\r');
+        Assert.DoesNotContain('\n', line);
+        Assert.StartsWith("losskit: ", line);
+        Assert.Contains(expected, line);
     }
 
     [Theory]
@@ -194,6 +306,20 @@ public class CliTests
             Assert.True(code == 0, $"{d.Card.Name}: {output}{err}");
             Assert.Contains("checks passed", output);
         }
+    }
+
+    [Theory]
+    [InlineData("bce")]
+    [InlineData("kd")]
+    [InlineData("decoupled_softmax")]
+    public void BenchRunsEveryKind(string spec)
+    {
+        var (code, output, err) = Run("bench", "--loss", spec, "--rows", "16", "--classes", "10", "--threads", "1", "--runs", "1", "--json");
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(spec, doc.RootElement.GetProperty("loss").GetString());
+        Assert.True(doc.RootElement.GetProperty("gbps").GetDouble() > 0);
+        Assert.False(doc.RootElement.TryGetProperty("materialized_seconds_median", out _));   // no baseline
     }
 
     [Fact]

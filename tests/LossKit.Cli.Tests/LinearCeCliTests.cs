@@ -25,7 +25,7 @@ public class LinearCeCliTests
     public void EvalPrintsLossPerRowAndTheThreeGradients()
     {
         string input = Input("""{"hidden": [[1, 2], [0.5, -1], [0, 0]], "weight": [[1, 0], [0, 1], [1, 1]], "bias": [0, 0.5, "-inf"], "targets": [1, 0, -100]}""");
-        var (code, output, err) = Run("eval", "--loss", "linear_ce(reduction=sum)", "--input", input);
+        var (code, output, err) = Run("eval", "--loss", "linear_ce(reduction=sum)", "--input", input, "--double");
         Assert.True(code == 0, err);
         using var doc = JsonDocument.Parse(output);
         var root = doc.RootElement;
@@ -45,25 +45,44 @@ public class LinearCeCliTests
         loss.Compute([1, 2, 0.5, -1, 0, 0], [1, 0, 0, 1, 1, 1], [0, 0.5, double.NegativeInfinity], 3, 2, 3, [1, 0, -100], default, gh, default, gb);
         Assert.Equal(gb[0], root.GetProperty("grad_bias")[0].GetDouble(), 14);
         Assert.Equal(gh[1], root.GetProperty("grad_hidden")[0][1].GetDouble(), 14);
+        Assert.Equal(root.GetProperty("per_row").GetRawText(), root.GetProperty("unreduced").GetRawText());
+        Assert.False(root.TryGetProperty("gradient", out _));       // linear_ce has no logits input, so no "gradient" alias
+    }
+
+    /// <summary>The JSON <c>losskit eval --loss SPEC</c> prints for <paramref name="json"/>.</summary>
+    private static JsonElement Eval(string spec, string json)
+    {
+        var (code, output, err) = Run("eval", "--loss", spec, "--input", Input(json));
+        Assert.True(code == 0, err);
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    [Fact]
+    public void EvalInFloatIsTheLibrarysFloatCall()
+    {
+        var root = Eval("linear_ce", """{"hidden": [[1, 2], [0.5, -1]], "weight": [[1, 0.1], [0.3, 1], [1, 1]], "targets": [1, 2]}""");
+        var gw = new float[6];
+        float expected = new LinearCrossEntropyLoss().Compute([1f, 2f, 0.5f, -1f], [1f, 0.1f, 0.3f, 1f, 1f, 1f], default, 2, 2, 3, [1, 2], default, default, gw);
+        Assert.Equal(expected, (float)root.GetProperty("loss").GetDouble());
+        Assert.Equal(gw[3], (float)root.GetProperty("grad_weight")[1][1].GetDouble());
     }
 
     [Fact]
     public void EvalWithoutBiasAndWithShift()
     {
-        string input = Input("""{"hidden": [[1, 2], [0.5, -1], [0, 3]], "weight": [[1, 0], [0, 1]], "targets": [-100, 1, 0]}""");
-        var (code, output, err) = Run("eval", "--loss", "linear_ce(shift=true)", "--input", input);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
-        Assert.Equal(2, doc.RootElement.GetProperty("per_row").GetArrayLength());
-        Assert.Equal(0, doc.RootElement.GetProperty("grad_hidden")[2][0].GetDouble());
-        Assert.Equal(2, doc.RootElement.GetProperty("grad_bias").GetArrayLength());
+        var root = Eval("linear_ce(shift=true)", """{"hidden": [[1, 2], [0.5, -1], [0, 3]], "weight": [[1, 0], [0, 1]], "targets": [-100, 1, 0]}""");
+        Assert.Equal(2, root.GetProperty("per_row").GetArrayLength());
+        Assert.Equal(0, root.GetProperty("grad_hidden")[2][0].GetDouble());
+        Assert.Equal(2, root.GetProperty("grad_bias").GetArrayLength());
     }
 
     [Theory]
-    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0, 3]], "targets": [0]}""", "weight row 0 has 3 values")]
-    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0]], "bias": [1, 2], "targets": [0]}""", "bias has 2 values; expected vocab = 1")]
+    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0, 3]], "targets": [0]}""", "weight has shape [1, 3] but hidden has [1, 2]: each row of weight must have dim = 2 values")]
+    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0], [1]], "targets": [0]}""", "weight[1] has 1 value but the first array at its depth has 2")]
+    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0]], "bias": [1, 2], "targets": [0]}""", "bias has shape [2] but weight has 1 rows; give one bias per class, [1]")]
     [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0]], "targets": [3]}""", "targets[0] = 3")]
-    [InlineData("""{"logits": [[1, 2]], "targets": [0]}""", "no \"hidden\"")]
+    [InlineData("""{"hidden": [[1, 2]], "weight": [[1, 0]]}""", "the input has no \"targets\": large-vocabulary losses take \"hidden\" (N×d)")]
+    [InlineData("""{"logits": [[1, 2]], "targets": [0]}""", "\"logits\" is not an input of large-vocabulary losses: they take \"hidden\" (N×d), \"weight\" (V×d)")]
     public void EvalErrorsSayWhatIsWrong(string json, string expected)
     {
         var (code, _, err) = Run("eval", "--loss", "linear_ce", "--input", Input(json));

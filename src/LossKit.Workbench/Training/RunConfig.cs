@@ -6,8 +6,6 @@ using System.Text;
 using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
-using LossKit.Distillation;
-using LossKit.LargeVocabulary;
 using LossKit.Softmax;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;
@@ -109,14 +107,11 @@ public sealed record RunConfig
         if (created is IBinaryLoss binary) created = new LossKit.Binary.TwoLogitBinaryLoss(binary);
         if (created is not IClassificationLoss loss)
         {
-            string kind = created switch
-            {
-                IDistillationLoss => "a distillation loss (it needs teacher logits)",
-                IMultiPositiveLoss => "a multi-positive loss (it needs sets of positive classes)",
-                _ => $"a {created.Card.Family} loss",
-            };
+            LossKind kind = created.Kind;
+            string article = "aeiou".Contains(kind.Name[0], StringComparison.OrdinalIgnoreCase) ? "an" : "a";
             throw new ArgumentException(
-                $"loss '{Loss}' does not fit this task: it is {kind}, not a multi-class loss on logits with class-index targets, which is what the workbench's classifiers train with.");
+                $"loss '{Loss}' does not fit this task: it is {article} {kind.Name} loss (it takes {kind.InputsText}), not a multi-class loss " +
+                "on logits with class-index targets, which is what the workbench's classifiers train with.");
         }
         if (loss.Reduction != Reduction.Mean)
             throw new ArgumentException(

@@ -1,44 +1,42 @@
-using System.Numerics;
 using LossKit.Core;
 
 namespace LossKit.Binary;
 
 /// <summary>
 /// Binary and multi-label losses (<see cref="IBinaryLoss"/>): <c>logits</c> of any shape (N for one output per sample,
-/// N×C for C outputs) and <c>targets</c> in [0, 1] of the same shape; outputs <c>unreduced</c> (the logits' shape) and
-/// <c>grad_logits</c>, also written as <c>per_row</c> and <c>gradient</c>. Per-output weights (<c>weight</c>,
-/// <c>pos_weight</c>) are parameters of the loss.
+/// N×C for C outputs) and <c>targets</c> in [0, 1] of the same shape — for one logit per row (N×1) also a flat list of
+/// N; outputs <c>unreduced</c> and <c>grad_logits</c> in the logits' shape, also written as <c>per_row</c> and
+/// <c>gradient</c>. Per-output weights (<c>weight</c>, <c>pos_weight</c>) are parameters of the loss.
 /// </summary>
 public sealed class BinaryKind : LossKind
 {
+    /// <summary>The one instance, shared by every binary and multi-label loss.</summary>
     public static BinaryKind Instance { get; } = new();
 
-    private BinaryKind() { }
-
-    public override string Name => "binary";
-
-    public override IReadOnlyList<LossInput> Inputs { get; } =
+    private BinaryKind() : base("binary",
     [
         new("logits", "N or N×C", true, "one logit per output"),
-        new("targets", "same as logits", false, "target in [0, 1] per output"),
-    ];
+        new("targets", "same as logits", false, "target in [0, 1] per output (N also for N×1 logits)"),
+    ], LogitsAliases) { }
 
-    public override IReadOnlyDictionary<string, string> OutputAliases { get; } =
-        new Dictionary<string, string> { ["per_row"] = "unreduced", ["gradient"] = "grad_logits" };
-
-    public override LossCall Prepare<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
     {
         var binary = Expect<IBinaryLoss>(loss);
         LossTensor logits = inputs.Required("logits", this), targets = inputs.Required("targets", this);
-        if (targets.Length != logits.Length)
-            throw new ArgumentException($"targets has shape {targets.ShapeText} but logits has {logits.ShapeText}; they must have the same shape.", "targets");
-        return new Call<T>(binary, ValuesAs<T>(logits), ValuesAs<T>(targets), logits.Shape);
+        if (!IsColumnOf(logits, targets) && !IsColumnOf(targets, logits)) SameShape(targets, "targets", logits, "logits");
+        T[] s = ValuesAs<T>(logits), t = ValuesAs<T>(targets);
+        return new LogitsCall<T>(logits.Shape, logits.Shape, BytesOf(s, t),
+            (unreduced, gradient) => binary.Compute<T>(s, t, unreduced, gradient));
     }
+
+    /// <summary>True when <paramref name="column"/> is N×1 and <paramref name="flat"/> has N values in one dimension.</summary>
+    private static bool IsColumnOf(LossTensor column, LossTensor flat) =>
+        column.Rank == 2 && column.Shape[1] == 1 && flat.Rank == 1 && flat.Length == column.Shape[0];
 
     public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
     {
         Expect<IBinaryLoss>(loss);
-        int columns = (loss as BinaryLoss)?.FixedColumnCount ?? size.Width;
+        int columns = loss.FixedWidth ?? size.Width;
         int[] shape = columns <= 1 ? [size.Rows] : [size.Rows, columns];
         int count = size.Rows * Math.Max(columns, 1);
         var targets = new double[count];
@@ -48,24 +46,5 @@ public sealed class BinaryKind : LossKind
             ["logits"] = new LossTensor(RandomValues(random, count, scale), shape),
             ["targets"] = new LossTensor(targets, shape),
         };
-    }
-
-    private sealed class Call<T>(IBinaryLoss loss, T[] logits, T[] targets, int[] shape) : LossCall where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly T[] _losses = new T[logits.Length];
-        private readonly T[] _gradient = new T[logits.Length];
-        private T _loss;
-
-        public override double Run(bool gradients = true)
-        {
-            _loss = loss.Compute<T>(logits, targets, gradients ? _losses : default, gradients ? _gradient : default);
-            return double.CreateTruncating(_loss);
-        }
-
-        public override LossOutputs Outputs() => new(double.CreateTruncating(_loss), ToTensor(_losses, shape),
-            new Dictionary<string, LossTensor> { ["logits"] = ToTensor(_gradient, shape) });
-
-        public override long Bytes(bool gradients) =>
-            System.Runtime.CompilerServices.Unsafe.SizeOf<T>() * (long)logits.Length * (gradients ? 4 : 2);
     }
 }

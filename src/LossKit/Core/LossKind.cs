@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace LossKit.Core;
 
@@ -19,37 +20,72 @@ public sealed record LossInput(string Name, string Shape, bool Differentiable, s
 /// <param name="Dim">The feature dimension for kinds that have one (hidden size, embedding size); 0 elsewhere.</param>
 public readonly record struct SampleSize(int Rows, int Width, int Dim = 0);
 
+/// <summary>What a <see cref="LossCall.Run(RunOutputs)"/> writes besides the reduced loss it returns.</summary>
+public enum RunOutputs
+{
+    /// <summary>Nothing: the forward pass only.</summary>
+    Loss,
+
+    /// <summary>The gradient of every differentiable input that was given — what a training step asks for, and the
+    /// call <c>losskit bench</c> times.</summary>
+    Gradients,
+
+    /// <summary>Everything <see cref="LossCall.Outputs"/> reads: the gradients, the unreduced losses and, where a kind
+    /// says so, the gradient an optional input would get when it is left out (<c>linear_ce</c>'s <c>grad_bias</c>).</summary>
+    All,
+}
+
 /// <summary>
 /// A kind of loss (classification, binary, distillation, large vocabulary, ...): the named inputs a loss of that kind
 /// takes and the outputs it gives (<c>spec/io.md</c>), and the one place that knows how to call such a loss. Every
 /// consumer that is not itself a loss — <c>losskit eval</c>, <c>check</c>, <c>bench</c>, the conformance suite — goes
 /// through <see cref="ILoss.Kind"/>, so a new kind needs no edit outside its own folder.
 /// </summary>
-public abstract class LossKind
+/// <param name="name">The kind's name, e.g. <c>classification</c>.</param>
+/// <param name="inputs">The inputs, in the order a user would give them.</param>
+/// <param name="outputAliases">Older output names the kind also writes (see <see cref="OutputAliases"/>), or null.</param>
+public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IReadOnlyDictionary<string, string>? outputAliases = null)
 {
+    /// <summary>The aliases of a kind whose one differentiable input is <c>logits</c>: <c>per_row</c> and <c>gradient</c>,
+    /// the names <c>losskit eval</c> wrote before there were kinds.</summary>
+    protected static IReadOnlyDictionary<string, string> LogitsAliases { get; } =
+        new Dictionary<string, string> { ["per_row"] = "unreduced", ["gradient"] = "grad_logits" };
+
     /// <summary>The kind's name, e.g. <c>classification</c>.</summary>
-    public abstract string Name { get; }
+    public string Name { get; } = name;
 
     /// <summary>The inputs, in the order a user would give them.</summary>
-    public abstract IReadOnlyList<LossInput> Inputs { get; }
+    public IReadOnlyList<LossInput> Inputs { get; } = inputs;
 
     /// <summary>Older output names this kind also writes, mapped to the name they repeat (e.g. <c>per_row</c> →
     /// <c>unreduced</c>, <c>gradient</c> → <c>grad_logits</c>).</summary>
-    public virtual IReadOnlyDictionary<string, string> OutputAliases { get; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> OutputAliases { get; } = outputAliases ?? new Dictionary<string, string>();
 
-    /// <summary>Converts <paramref name="inputs"/> to <typeparamref name="T"/> (float, double or Half), checks them, and
-    /// returns a call that runs the loss on them into buffers it owns (no allocation per run).</summary>
-    public abstract LossCall Prepare<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>;
+    /// <summary>Checks that every input is one of <see cref="Inputs"/> (an unknown name is an error that names it and
+    /// lists the kind's inputs), converts the inputs to <typeparamref name="T"/> (float, double or Half), checks their
+    /// shapes, and returns a call that runs the loss on them into buffers it owns (no allocation per run).</summary>
+    public LossCall Prepare<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(inputs);
+        foreach (string key in inputs.Keys)
+            if (!Inputs.Any(i => i.Name == key))
+                throw new ArgumentException($"\"{key}\" is not an input of {Name} losses: they take {InputsText}.", key);
+        return PrepareCall<T>(loss, inputs);
+    }
+
+    /// <summary><see cref="Prepare{T}"/> once the input names are known to be the kind's.</summary>
+    protected abstract LossCall PrepareCall<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Valid inputs of <paramref name="size"/> for <paramref name="loss"/>: seeded random values of typical
     /// magnitude <paramref name="scale"/> for the differentiable inputs and valid targets (for checks and benchmarks).</summary>
     public abstract LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1);
 
-    /// <summary>Prepares, runs once with gradients, and returns the outputs.</summary>
+    /// <summary>Prepares, runs once with every output, and returns the outputs.</summary>
     public LossOutputs Evaluate<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         LossCall call = Prepare<T>(loss, inputs);
-        call.Run();
+        call.Run(RunOutputs.All);
         return call.Outputs();
     }
 
@@ -68,6 +104,40 @@ public abstract class LossKind
         return result;
     }
 
+    /// <summary>The bytes <paramref name="arrays"/> hold, for <see cref="LossCall.Bytes(RunOutputs)"/>.</summary>
+    protected static long BytesOf<TElement>(params ReadOnlySpan<TElement[]> arrays) where TElement : unmanaged
+    {
+        long count = 0;
+        foreach (TElement[] a in arrays) count += a.Length;
+        return count * Unsafe.SizeOf<TElement>();
+    }
+
+    /// <summary>The shape of a two-dimensional input: <c>(rows, columns)</c>; any other rank is an error that says what
+    /// the input holds (<paramref name="what"/>, e.g. <c>one row of K logits per sample, N×K</c>).</summary>
+    protected static (int Rows, int Columns) Matrix(LossTensor tensor, string name, string what) =>
+        tensor.Rank == 2 ? (tensor.Shape[0], tensor.Shape[1])
+        : throw new ArgumentException($"{name} has shape {tensor.ShapeText}: expected {what}.", name);
+
+    /// <summary>Throws unless <paramref name="tensor"/> has the shape of <paramref name="like"/> (named <paramref name="likeName"/>).</summary>
+    protected static void SameShape(LossTensor tensor, string name, LossTensor like, string likeName)
+    {
+        if (!tensor.Shape.AsSpan().SequenceEqual(like.Shape))
+            throw new ArgumentException($"{name} has shape {tensor.ShapeText} but {likeName} has {like.ShapeText}; they must have the same shape.", name);
+    }
+
+    /// <summary>One class index per row: a vector of <paramref name="rows"/> whole numbers (an error names the first
+    /// value that is not one); whether each is a valid class is the loss's check.</summary>
+    protected static int[] ClassIndices(LossTensor targets, int rows, string name = "targets")
+    {
+        if (targets.Rank != 1 || targets.Length != rows)
+            throw new ArgumentException($"{name} has shape {targets.ShapeText} but there are {rows} rows; give one class index per row, [{rows}].", name);
+        return targets.AsIntegers(name);
+    }
+
+    /// <summary>A <c>[rows, columns]</c> tensor of seeded values uniform in [−scale, scale].</summary>
+    protected static LossTensor RandomMatrix(Random random, int rows, int columns, double scale) =>
+        LossTensor.Matrix(RandomValues(random, rows * columns, scale), rows, columns);
+
     /// <summary>Seeded values uniform in [−scale, scale].</summary>
     protected static double[] RandomValues(Random random, int count, double scale)
     {
@@ -76,28 +146,63 @@ public abstract class LossKind
         return v;
     }
 
-    /// <summary>An output buffer as a double tensor.</summary>
-    protected static LossTensor ToTensor<T>(T[] values, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>A vector of <paramref name="rows"/> seeded class indices in [0, <paramref name="classes"/>).</summary>
+    protected static LossTensor RandomClasses(Random random, int rows, int classes)
     {
-        var result = new double[values.Length];
-        for (int i = 0; i < result.Length; i++) result[i] = double.CreateTruncating(values[i]);
-        return new LossTensor(result, shape);
+        var targets = new double[rows];
+        for (int i = 0; i < targets.Length; i++) targets[i] = random.Next(classes);
+        return LossTensor.Vector(targets);
     }
 }
 
 /// <summary>
-/// A loss bound to prepared inputs and output buffers of one precision: <see cref="Run"/> is exactly the library's typed
-/// call (what a benchmark times), <see cref="Outputs"/> reads the results back as doubles.
+/// A loss bound to prepared inputs and output buffers of one precision: <see cref="Run(RunOutputs)"/> is exactly the
+/// library's typed call (what a benchmark times), <see cref="Outputs"/> reads the results back as doubles.
 /// </summary>
 public abstract class LossCall
 {
-    /// <summary>Runs the loss: with <paramref name="gradients"/>, the unreduced losses and every gradient are written;
-    /// without, only the forward pass runs. Returns the reduced loss.</summary>
-    public abstract double Run(bool gradients = true);
+    /// <summary>Runs the loss, writing <paramref name="outputs"/>; returns the reduced loss. No allocation beyond the
+    /// library call's own.</summary>
+    public abstract double Run(RunOutputs outputs);
 
-    /// <summary>The results of the last <see cref="Run"/> with gradients.</summary>
+    /// <summary>Runs the loss: with <paramref name="gradients"/>, every output <see cref="Outputs"/> reads
+    /// (<see cref="RunOutputs.All"/>); without, only the forward pass. Returns the reduced loss.</summary>
+    public double Run(bool gradients = true) => Run(gradients ? RunOutputs.All : RunOutputs.Loss);
+
+    /// <summary>The results of the last <see cref="Run(RunOutputs)"/> with <see cref="RunOutputs.All"/>.</summary>
     public abstract LossOutputs Outputs();
 
-    /// <summary>Bytes a run must read and write at least (inputs once, outputs once), for bandwidth figures.</summary>
-    public abstract long Bytes(bool gradients);
+    /// <summary>Bytes a run that writes <paramref name="outputs"/> must read and write at least (inputs once, outputs
+    /// once), for bandwidth figures.</summary>
+    public abstract long Bytes(RunOutputs outputs);
+
+    /// <summary><see cref="Bytes(RunOutputs)"/> of <see cref="Run(bool)"/>.</summary>
+    public long Bytes(bool gradients) => Bytes(gradients ? RunOutputs.All : RunOutputs.Loss);
+
+    /// <summary>Floating-point operations of a run, for calls whose cost is counted in them (matrix products); 0 for
+    /// calls that are bound by memory.</summary>
+    public virtual double Flops(RunOutputs outputs) => 0;
+
+    /// <summary>The same loss computed a simpler way on the same inputs into the same outputs, for a benchmark to time
+    /// next to this call (<c>linear_ce</c>: the N×V logits materialised, then <c>ce</c>); null when there is none.</summary>
+    public virtual LossCall? Baseline => null;
+
+    /// <summary>How the call computes, in a word or two, for benchmark tables (<c>fused</c>, <c>materialised</c>).</summary>
+    public virtual string Method => "library call";
+
+    /// <summary>Sizes the call chose for its shape, for a benchmark to report (<c>linear_ce</c>: <c>chunk_rows</c>,
+    /// <c>vocab_block</c>); empty for most calls.</summary>
+    public virtual IReadOnlyList<KeyValuePair<string, int>> Settings => [];
+
+    /// <summary>The size of <typeparamref name="T"/> in bytes.</summary>
+    protected static int SizeOf<T>() where T : unmanaged => Unsafe.SizeOf<T>();
+
+    /// <summary>A zeroed output buffer, written once now so that it is resident before the first run: the memory a run
+    /// adds is then its own scratch only.</summary>
+    protected static T[] OutputBuffer<T>(int length) where T : unmanaged
+    {
+        T[] buffer = GC.AllocateUninitializedArray<T>(length);
+        Array.Clear(buffer);
+        return buffer;
+    }
 }

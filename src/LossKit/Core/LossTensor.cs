@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace LossKit.Core;
 
@@ -46,6 +47,14 @@ public sealed class LossTensor
 
     /// <summary>A <c>[rows, columns]</c> tensor over row-major <paramref name="values"/>.</summary>
     public static LossTensor Matrix(double[] values, int rows, int columns) => new(values, rows, columns);
+
+    /// <summary>A tensor of <paramref name="shape"/> holding <paramref name="values"/> (float, double or Half) as doubles.</summary>
+    public static LossTensor From<T>(ReadOnlySpan<T> values, params int[] shape) where T : unmanaged, INumberBase<T>
+    {
+        var result = new double[values.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = double.CreateTruncating(values[i]);
+        return new LossTensor(result, shape);
+    }
 
     /// <summary>The values as integers; a value that is not a whole number is an error naming the tensor and the index.</summary>
     public int[] AsIntegers(string name)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using LossKit.Core;
 
 namespace LossKit.LargeVocabulary;
@@ -8,63 +9,61 @@ namespace LossKit.LargeVocabulary;
 /// optional <c>bias</c> (V) and <c>targets</c> (N); outputs <c>unreduced</c> (one loss per prediction: N, or N − 1 with
 /// <c>shift</c>, also written as <c>per_row</c>), <c>grad_hidden</c>, <c>grad_weight</c> and <c>grad_bias</c> (the
 /// gradient a bias would get, also when none is given). Half inputs give float losses and gradients, as the library does.
+/// Its calls offer the materialised path (<see cref="LinearCrossEntropyLoss.ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>)
+/// as their <see cref="LossCall.Baseline"/>.
 /// </summary>
 public sealed class LinearCrossEntropyKind : LossKind
 {
+    /// <summary>The one instance.</summary>
     public static LinearCrossEntropyKind Instance { get; } = new();
 
-    private LinearCrossEntropyKind() { }
-
-    public override string Name => "large-vocabulary";
-
-    public override IReadOnlyList<LossInput> Inputs { get; } =
+    private LinearCrossEntropyKind() : base("large-vocabulary",
     [
         new("hidden", "N×d", true, "hidden states, one row per position"),
         new("weight", "V×d", true, "the classifier: row k scores class k"),
         new("bias", "V", true, "classifier bias (−∞ masks a class)") { Optional = true },
         new("targets", "N", false, "class index per row, or the loss's ignore_index (with shift, row t predicts targets[t+1])"),
-    ];
+    ], new Dictionary<string, string> { ["per_row"] = "unreduced" }) { }
 
-    public override IReadOnlyDictionary<string, string> OutputAliases { get; } = new Dictionary<string, string> { ["per_row"] = "unreduced" };
-
-    public override LossCall Prepare<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
     {
         var linear = Expect<LinearCrossEntropyLoss>(loss);
-        LossTensor hidden = inputs.Required("hidden", this), weight = inputs.Required("weight", this), targets = inputs.Required("targets", this);
-        LossTensor? bias = inputs.Optional("bias");
-        if (hidden.Rank != 2) throw new ArgumentException($"hidden has shape {hidden.ShapeText}: expected N×d.", "hidden");
-        if (weight.Rank != 2) throw new ArgumentException($"weight has shape {weight.ShapeText}: expected V×d (one row per class).", "weight");
-        int rows = hidden.Shape[0], dim = hidden.Shape[1], vocab = weight.Shape[0];
+        LossTensor hidden = inputs.Required("hidden", this), weight = inputs.Required("weight", this);
+        var (rows, dim) = Matrix(hidden, "hidden", "one row of d values per position, N×d");
+        var (vocab, weightDim) = Matrix(weight, "weight", "one row of d values per class, V×d");
         if (rows == 0) throw new ArgumentException("hidden is empty: a batch needs at least one row.", "hidden");
         if (vocab == 0) throw new ArgumentException("weight is empty: give one row per class.", "weight");
-        if (weight.Shape[1] != dim)
-            throw new ArgumentException($"weight has shape {weight.ShapeText} but hidden rows have {dim} values (dim): each row of weight must have dim values.", "weight");
-        if (bias is not null && bias.Length != vocab)
-            throw new ArgumentException($"bias has {bias.Length} values but weight has {vocab} rows; give one bias per class.", "bias");
-        int[] y = targets.AsIntegers("targets");
+        if (weightDim != dim)
+            throw new ArgumentException($"weight has shape {weight.ShapeText} but hidden has {hidden.ShapeText}: each row of weight must have dim = {dim} values.", "weight");
+        LossTensor? bias = inputs.Optional("bias");
+        if (bias is not null && (bias.Rank != 1 || bias.Length != vocab))
+            throw new ArgumentException($"bias has shape {bias.ShapeText} but weight has {vocab} rows; give one bias per class, [{vocab}].", "bias");
+        int[] y = ClassIndices(inputs.Required("targets", this), rows);
         if (typeof(T) == typeof(double))
-            return new Call<double, double>(linear, hidden, weight, bias, y, rows, dim, vocab);
+            return new Call<double, double>(linear, ValuesAs<double>(hidden), ValuesAs<double>(weight), bias is null ? [] : ValuesAs<double>(bias), y, dim);
         if (typeof(T) == typeof(Half))
-            return new Call<Half, float>(linear, hidden, weight, bias, y, rows, dim, vocab);
-        return new Call<float, float>(linear, hidden, weight, bias, y, rows, dim, vocab);
+            return new Call<Half, float>(linear, ValuesAs<Half>(hidden), ValuesAs<Half>(weight), bias is null ? [] : ValuesAs<Half>(bias), y, dim);
+        return new Call<float, float>(linear, ValuesAs<float>(hidden), ValuesAs<float>(weight), bias is null ? [] : ValuesAs<float>(bias), y, dim);
     }
 
+    /// <summary>Hidden states uniform in ±<paramref name="scale"/> and a classifier uniform in ±2/√d, so that the logits
+    /// are of the order of <paramref name="scale"/> whatever d (<see cref="SampleSize.Dim"/>, 8 when 0); and a bias.</summary>
     public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
     {
         Expect<LinearCrossEntropyLoss>(loss);
         int dim = size.Dim > 0 ? size.Dim : 8;
-        var targets = new double[size.Rows];
-        for (int i = 0; i < targets.Length; i++) targets[i] = random.Next(size.Width);
+        LossTensor targets = RandomClasses(random, size.Rows, size.Width);
         return new LossInputs
         {
-            ["hidden"] = LossTensor.Matrix(RandomValues(random, size.Rows * dim, scale), size.Rows, dim),
-            ["weight"] = LossTensor.Matrix(RandomValues(random, size.Width * dim, 1), size.Width, dim),
+            ["hidden"] = RandomMatrix(random, size.Rows, dim, scale),
+            ["weight"] = RandomMatrix(random, size.Width, dim, 2 / Math.Sqrt(dim)),
             ["bias"] = LossTensor.Vector(RandomValues(random, size.Width, 1)),
-            ["targets"] = LossTensor.Vector(targets),
+            ["targets"] = targets,
         };
     }
 
-    /// <summary>Inputs in TIn (float, double or Half), losses and gradients in TOut (float for Half).</summary>
+    /// <summary>Inputs in TIn (float, double or Half), losses and gradients in TOut (float for Half). Its
+    /// <see cref="Baseline"/> is the materialised path on the same inputs into the same buffers.</summary>
     private sealed class Call<TIn, TOut> : LossCall where TIn : unmanaged, IFloatingPointIeee754<TIn> where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
         private readonly LinearCrossEntropyLoss _loss;
@@ -72,50 +71,85 @@ public sealed class LinearCrossEntropyKind : LossKind
         private readonly int[] _targets;
         private readonly int _rows, _dim, _vocab;
         private readonly TOut[] _rowLosses, _gradHidden, _gradWeight, _gradBias;
+        private bool _materialized;
+        private Call<TIn, TOut>? _baseline;
         private double _value;
 
-        public Call(LinearCrossEntropyLoss loss, LossTensor hidden, LossTensor weight, LossTensor? bias, int[] targets, int rows, int dim, int vocab)
+        public Call(LinearCrossEntropyLoss loss, TIn[] hidden, TIn[] weight, TIn[] bias, int[] targets, int dim)
         {
-            (_loss, _targets, _rows, _dim, _vocab) = (loss, targets, rows, dim, vocab);
-            _hidden = ValuesAs<TIn>(hidden);
-            _weight = ValuesAs<TIn>(weight);
-            _bias = bias is null ? [] : ValuesAs<TIn>(bias);
-            _rowLosses = new TOut[Math.Max(loss.Shift ? rows - 1 : rows, 0)];
-            _gradHidden = new TOut[rows * dim];
-            _gradWeight = new TOut[vocab * dim];
-            _gradBias = new TOut[vocab];
+            (_loss, _hidden, _weight, _bias, _targets, _dim) = (loss, hidden, weight, bias, targets, dim);
+            (_rows, _vocab) = (hidden.Length / dim, weight.Length / dim);
+            _rowLosses = OutputBuffer<TOut>(Math.Max(loss.Shift ? _rows - 1 : _rows, 0));
+            _gradHidden = OutputBuffer<TOut>(hidden.Length);
+            _gradWeight = OutputBuffer<TOut>(weight.Length);
+            _gradBias = OutputBuffer<TOut>(_vocab);
         }
 
-        public override double Run(bool gradients = true)
+        public override double Run(RunOutputs outputs)
         {
-            Span<TOut> perRow = gradients ? _rowLosses : default, gh = gradients ? _gradHidden : default;
-            Span<TOut> gw = gradients ? _gradWeight : default, gb = gradients ? _gradBias : default;
-            _value = _hidden switch
-            {
-                double[] h => _loss.Compute(h, (double[])(object)_weight, (double[])(object)_bias, _rows, _dim, _vocab, _targets,
-                    Cast<double>(perRow), Cast<double>(gh), Cast<double>(gw), Cast<double>(gb)),
-                Half[] h => _loss.Compute(h, (Half[])(object)_weight, (Half[])(object)_bias, _rows, _dim, _vocab, _targets,
-                    Cast<float>(perRow), Cast<float>(gh), Cast<float>(gw), Cast<float>(gb)),
-                _ => _loss.Compute((float[])(object)_hidden, (float[])(object)_weight, (float[])(object)_bias, _rows, _dim, _vocab, _targets,
-                    Cast<float>(perRow), Cast<float>(gh), Cast<float>(gw), Cast<float>(gb)),
-            };
+            bool all = outputs == RunOutputs.All, gradients = outputs != RunOutputs.Loss;
+            Span<TOut> perRow = all ? _rowLosses : default, gh = gradients ? _gradHidden : default, gw = gradients ? _gradWeight : default;
+            Span<TOut> gb = all || (gradients && _bias.Length > 0) ? _gradBias : default;
+            _value = Compute(perRow, gh, gw, gb);
             return _value;
         }
 
-        private static Span<TTo> Cast<TTo>(Span<TOut> s) where TTo : unmanaged => System.Runtime.InteropServices.MemoryMarshal.Cast<TOut, TTo>(s);
-
-        public override LossOutputs Outputs() => new(_value, ToTensor(_rowLosses, _rowLosses.Length), new Dictionary<string, LossTensor>
+        /// <summary>The library call, fused (or materialised for the baseline), with the buffers as their actual types.</summary>
+        private double Compute(Span<TOut> r, Span<TOut> gh, Span<TOut> gw, Span<TOut> gb) => _hidden switch
         {
-            ["hidden"] = ToTensor(_gradHidden, _rows, _dim),
-            ["weight"] = ToTensor(_gradWeight, _vocab, _dim),
-            ["bias"] = ToTensor(_gradBias, _vocab),
+            double[] h => _materialized
+                ? _loss.ComputeMaterialized(h, In<double>(_weight), In<double>(_bias), _rows, _dim, _vocab, _targets, Out<double>(r), Out<double>(gh), Out<double>(gw), Out<double>(gb))
+                : _loss.Compute(h, In<double>(_weight), In<double>(_bias), _rows, _dim, _vocab, _targets, Out<double>(r), Out<double>(gh), Out<double>(gw), Out<double>(gb)),
+            Half[] h => _materialized
+                ? _loss.ComputeMaterialized(h, In<Half>(_weight), In<Half>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb))
+                : _loss.Compute(h, In<Half>(_weight), In<Half>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb)),
+            _ => _materialized
+                ? _loss.ComputeMaterialized(In<float>(_hidden), In<float>(_weight), In<float>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb))
+                : _loss.Compute(In<float>(_hidden), In<float>(_weight), In<float>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb)),
+        };
+
+        private static ReadOnlySpan<TI> In<TI>(TIn[] values) where TI : unmanaged => MemoryMarshal.Cast<TIn, TI>(values);
+
+        private static Span<TO> Out<TO>(Span<TOut> values) where TO : unmanaged => MemoryMarshal.Cast<TOut, TO>(values);
+
+        public override LossOutputs Outputs() => new(_value, LossTensor.From<TOut>(_rowLosses, _rowLosses.Length), new Dictionary<string, LossTensor>
+        {
+            ["hidden"] = LossTensor.From<TOut>(_gradHidden, _rows, _dim),
+            ["weight"] = LossTensor.From<TOut>(_gradWeight, _vocab, _dim),
+            ["bias"] = LossTensor.From<TOut>(_gradBias, _vocab),
         });
 
-        public override long Bytes(bool gradients)
+        public override long Bytes(RunOutputs outputs)
         {
-            long inSize = System.Runtime.CompilerServices.Unsafe.SizeOf<TIn>(), outSize = System.Runtime.CompilerServices.Unsafe.SizeOf<TOut>();
-            long read = (_hidden.Length + _weight.Length + _bias.Length) * inSize + 4L * _targets.Length;
-            return read + (gradients ? (_gradHidden.Length + _gradWeight.Length + _gradBias.Length + _rowLosses.Length) * outSize : 0);
+            long read = BytesOfIn() + 4L * _targets.Length, outSize = SizeOf<TOut>();
+            return outputs switch
+            {
+                RunOutputs.Loss => read,
+                RunOutputs.Gradients => read + outSize * (_gradHidden.Length + _gradWeight.Length + (_bias.Length > 0 ? _vocab : 0)),
+                _ => read + outSize * (_gradHidden.Length + _gradWeight.Length + _vocab + _rowLosses.Length),
+            };
         }
+
+        private long BytesOfIn() => (long)SizeOf<TIn>() * (_hidden.Length + _weight.Length + _bias.Length);
+
+        /// <summary>2·N·d·V for the logits, and as much again for each of ∂H and ∂W.</summary>
+        public override double Flops(RunOutputs outputs) => (outputs == RunOutputs.Loss ? 2.0 : 6.0) * _rows * _dim * _vocab;
+
+        public override LossCall? Baseline => _materialized ? null : _baseline ??= Materialized();
+
+        private Call<TIn, TOut> Materialized()
+        {
+            var baseline = (Call<TIn, TOut>)MemberwiseClone();
+            baseline._materialized = true;
+            return baseline;
+        }
+
+        public override string Method => _materialized ? "materialised" : "fused";
+
+        public override IReadOnlyList<KeyValuePair<string, int>> Settings =>
+        [
+            new("chunk_rows", _loss.ChunkRowsFor(_loss.Shift ? _rows - 1 : _rows, _vocab, _dim, SizeOf<TOut>())),
+            new("vocab_block", _loss.VocabBlockFor(_vocab, _dim, SizeOf<TOut>())),
+        ];
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using LossKit.Core;
 
 namespace LossKit.Softmax;
@@ -10,30 +9,30 @@ namespace LossKit.Softmax;
 /// </summary>
 public sealed class MultiPositiveKind : LossKind
 {
+    /// <summary>The one instance, shared by every multi-positive loss.</summary>
     public static MultiPositiveKind Instance { get; } = new();
 
-    private MultiPositiveKind() { }
-
-    public override string Name => "multi-positive";
-
-    public override IReadOnlyList<LossInput> Inputs { get; } =
+    private MultiPositiveKind() : base("multi-positive",
     [
         new("logits", "N×K", true, "one row of K scores per sample"),
         new("positives", "N×K", false, "multi-hot: 1 where the column is a positive of the row, else 0"),
-    ];
+    ], LogitsAliases) { }
 
-    public override IReadOnlyDictionary<string, string> OutputAliases { get; } =
-        new Dictionary<string, string> { ["per_row"] = "unreduced", ["gradient"] = "grad_logits" };
-
-    public override LossCall Prepare<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
     {
         var multi = Expect<IMultiPositiveLoss>(loss);
         LossTensor logits = inputs.Required("logits", this), positives = inputs.Required("positives", this);
-        if (logits.Rank != 2) throw new ArgumentException($"logits has shape {logits.ShapeText}: expected N×K.", "logits");
-        int rows = logits.Shape[0], classes = logits.Shape[1];
-        if (positives.Rank != 2 || positives.Shape[0] != rows || positives.Shape[1] != classes)
-            throw new ArgumentException($"positives has shape {positives.ShapeText} but logits has {logits.ShapeText}; give a multi-hot row per row of logits.", "positives");
-        int[] mask = positives.AsIntegers("positives");
+        var (rows, classes) = Matrix(logits, "logits", "one row of K scores per sample, N×K");
+        SameShape(positives, "positives", logits, "logits");
+        var (offsets, columns) = Csr(positives.AsIntegers("positives"), rows, classes);
+        T[] z = ValuesAs<T>(logits);
+        return new LogitsCall<T>([rows, classes], [rows], BytesOf(z) + BytesOf(offsets, columns),
+            (perRow, gradient) => multi.Compute<T>(z, classes, offsets, columns, perRow, gradient));
+    }
+
+    /// <summary>The positive columns of a multi-hot matrix in CSR form: row offsets (rows + 1) and column indices.</summary>
+    private static (int[] Offsets, int[] Columns) Csr(int[] mask, int rows, int classes)
+    {
         var offsets = new int[rows + 1];
         var columns = new List<int>();
         for (int r = 0; r < rows; r++)
@@ -46,7 +45,7 @@ public sealed class MultiPositiveKind : LossKind
             }
             offsets[r + 1] = columns.Count;
         }
-        return new Call<T>(multi, ValuesAs<T>(logits), offsets, [.. columns], rows, classes);
+        return (offsets, [.. columns]);
     }
 
     public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
@@ -60,28 +59,8 @@ public sealed class MultiPositiveKind : LossKind
         }
         return new LossInputs
         {
-            ["logits"] = LossTensor.Matrix(RandomValues(random, size.Rows * size.Width, scale), size.Rows, size.Width),
+            ["logits"] = RandomMatrix(random, size.Rows, size.Width, scale),
             ["positives"] = LossTensor.Matrix(positives, size.Rows, size.Width),
         };
-    }
-
-    private sealed class Call<T>(IMultiPositiveLoss loss, T[] logits, int[] offsets, int[] columns, int rows, int classes) : LossCall
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        private readonly T[] _rowLosses = new T[rows];
-        private readonly T[] _gradient = new T[logits.Length];
-        private T _loss;
-
-        public override double Run(bool gradients = true)
-        {
-            _loss = loss.Compute<T>(logits, classes, offsets, columns, gradients ? _rowLosses : default, gradients ? _gradient : default);
-            return double.CreateTruncating(_loss);
-        }
-
-        public override LossOutputs Outputs() => new(double.CreateTruncating(_loss), ToTensor(_rowLosses, rows),
-            new Dictionary<string, LossTensor> { ["logits"] = ToTensor(_gradient, rows, classes) });
-
-        public override long Bytes(bool gradients) =>
-            System.Runtime.CompilerServices.Unsafe.SizeOf<T>() * (long)logits.Length * (gradients ? 2 : 1) + 4L * (offsets.Length + columns.Length);
     }
 }

@@ -1,0 +1,55 @@
+using System.Numerics;
+
+namespace LossKit.Core;
+
+/// <summary>The library call of a loss on prepared inputs: writes the unreduced losses into
+/// <paramref name="unreduced"/> and ∂(reduced loss)/∂logits into <paramref name="gradient"/> (either may be empty, to
+/// skip it) and returns the reduced loss.</summary>
+public delegate T LogitsCompute<T>(Span<T> unreduced, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// The <see cref="LossCall"/> of every kind whose one differentiable input is <c>logits</c> (classification, binary,
+/// distillation, multi-positive): it owns the buffers of the unreduced losses and of ∂/∂logits, hands them to the
+/// library call (or empty spans, as the <see cref="RunOutputs"/> of the run ask), and reads them back as
+/// <c>unreduced</c> and <c>grad_logits</c>. A kind passes its library call as a lambda over its converted inputs.
+/// </summary>
+public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int[] _logitsShape, _unreducedShape;
+    private readonly long _inputBytes;
+    private readonly LogitsCompute<T> _compute;
+    private readonly T[] _unreduced, _gradient;
+    private T _loss;
+
+    /// <param name="logitsShape">The shape of <c>logits</c>, and so of <c>grad_logits</c>.</param>
+    /// <param name="unreducedShape">The shape of the unreduced losses (what <c>reduction=none</c> returns).</param>
+    /// <param name="inputBytes">The bytes of all inputs a run reads (the logits and the targets in whatever form).</param>
+    /// <param name="compute">The library call.</param>
+    public LogitsCall(int[] logitsShape, int[] unreducedShape, long inputBytes, LogitsCompute<T> compute)
+    {
+        (_logitsShape, _unreducedShape, _inputBytes, _compute) = (logitsShape, unreducedShape, inputBytes, compute);
+        _unreduced = OutputBuffer<T>(Count(unreducedShape));
+        _gradient = OutputBuffer<T>(Count(logitsShape));
+    }
+
+    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
+
+    /// <inheritdoc/>
+    public override double Run(RunOutputs outputs)
+    {
+        _loss = _compute(outputs == RunOutputs.All ? _unreduced : default, outputs == RunOutputs.Loss ? default : _gradient);
+        return double.CreateTruncating(_loss);
+    }
+
+    /// <inheritdoc/>
+    public override LossOutputs Outputs() => new(double.CreateTruncating(_loss), LossTensor.From<T>(_unreduced, _unreducedShape),
+        new Dictionary<string, LossTensor> { ["logits"] = LossTensor.From<T>(_gradient, _logitsShape) });
+
+    /// <inheritdoc/>
+    public override long Bytes(RunOutputs outputs) => _inputBytes + (long)SizeOf<T>() * outputs switch
+    {
+        RunOutputs.Loss => 0,
+        RunOutputs.Gradients => _gradient.Length,
+        _ => (long)_gradient.Length + _unreduced.Length,
+    };
+}
