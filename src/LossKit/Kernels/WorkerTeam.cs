@@ -32,7 +32,14 @@ internal static class WorkerTeam
         int helpers = Math.Min(Math.Min(threads, count) - 1, s_workers);
         if (helpers <= 0)
         {
-            for (int i = 0; i < count; i++) body(i);
+            // One thread: every item still runs, and errors come back as one AggregateException, as on the team.
+            List<Exception>? serialErrors = null;
+            for (int i = 0; i < count; i++)
+            {
+                try { body(i); }
+                catch (Exception e) { (serialErrors ??= []).Add(e); }
+            }
+            if (serialErrors is not null) throw new AggregateException(serialErrors);
             return;
         }
         var job = new Job(body, count, helpers);

@@ -47,6 +47,19 @@ public class WorkerTeamTests
     }
 
     [Fact]
+    public void OnOneThreadErrorsAlsoComeBackAsOneAggregateAfterEveryItemRan()
+    {
+        int ran = 0;
+        var e = Assert.Throws<AggregateException>(() => WorkerTeam.For(50, 1, i =>
+        {
+            ran++;
+            if (i % 10 == 3) throw new InvalidOperationException($"item {i}");
+        }));
+        Assert.Equal(50, ran);
+        Assert.Equal(["item 3", "item 13", "item 23", "item 33", "item 43"], e.InnerExceptions.Select(x => x.Message));
+    }
+
+    [Fact]
     public void ConcurrentAndNestedLoopsAllComplete()
     {
         long total = 0;
