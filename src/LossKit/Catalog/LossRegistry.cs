@@ -68,14 +68,25 @@ public static class LossRegistry
         Create(spec) as IClassificationLoss
         ?? throw new ArgumentException($"'{spec}' is not a multi-class loss on logits with class-index targets.", nameof(spec));
 
-    /// <summary>Adds a user-defined loss to the registry (its card's name must be new).</summary>
-    public static void Register(LossDefinition definition)
+    /// <summary>Adds a user-defined loss to the registry (its card's name must be new). From then on it is built from spec
+    /// strings, listed, and checked by <c>losskit check</c> and the conformance suite like a built-in loss. Dispose the
+    /// result to remove it again.</summary>
+    public static IDisposable Register(LossDefinition definition)
     {
         lock (s_all)
         {
             if (s_all.Any(d => d.Card.Name == definition.Card.Name))
                 throw new ArgumentException($"A loss named '{definition.Card.Name}' is already registered.", nameof(definition));
             s_all.Add(definition);
+        }
+        return new Registered(definition);
+    }
+
+    private sealed class Registered(LossDefinition definition) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (s_all) s_all.Remove(definition);
         }
     }
 }
