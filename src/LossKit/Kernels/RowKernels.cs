@@ -287,6 +287,7 @@ internal static class RowKernels<T, TVec, TSimd>
 /// </summary>
 internal static class Row
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Width<T>(int n) where T : unmanaged
     {
         if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count) return 512;
@@ -294,6 +295,7 @@ internal static class Row
         return 128;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Max<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.Max(x),
@@ -302,6 +304,7 @@ internal static class Row
     };
 
     /// <summary>Σ exp(x_i − shift); see <see cref="RowKernels{T,TVec,TSimd}.SumExp"/> for the optional store and prefetch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SumExp<T>(ReadOnlySpan<T> x, T shift, Span<T> destination = default, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, destination, prefetch),
@@ -313,6 +316,7 @@ internal static class Row
         Scale<T>(x, scale, T.Zero, x, streaming);
 
     /// <summary>destination ← scale · x + offset (destination at least as long as x; it may be x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale<T>(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (destination.Length < x.Length)

@@ -5,7 +5,6 @@ using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.Softmax;
-using VecRow = LossKit.Kernels.Row;
 
 namespace LossKit.LargeVocabulary;
 
@@ -346,11 +345,10 @@ public sealed partial class LinearCrossEntropyLoss
 
     /// <summary>
     /// One row of logits z (without the bias yet): returns ce's loss and, when <paramref name="wantGrad"/>, overwrites
-    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The same math, in the same order of
-    /// operations, as <see cref="Softmax.CrossEntropyLoss"/>'s kernel (target logit and smoothing sum read before
-    /// the Σexp pass stores exp(z − max) over z; one rescaling pass that also adds the unweighted smoothing constant;
-    /// then the target), so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a
-    /// row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
+    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The row goes through
+    /// <see cref="CrossEntropyRow"/>, the kernel <see cref="Softmax.CrossEntropyLoss"/> uses, with exp(z − max) stored
+    /// over z, so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a row whose
+    /// logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
     /// </summary>
     private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum,
         double scale)
@@ -368,38 +366,13 @@ public sealed partial class LinearCrossEntropyLoss
             SoftcapTemperature.Apply<T>(z, z, Softcap, Temperature);
             if (wantGrad) z.CopyTo(scratch);
         }
-        T max = VecRow.Max<T>(z);
-        if (!T.IsFinite(max))
+        var row = new SoftmaxRow<T>
         {
-            bool allMasked = T.IsNegativeInfinity(max);
-            if (wantGrad)
-            {
-                if (allMasked) z.Clear();
-                else z.Fill(T.NaN);
-            }
-            return allMasked ? double.PositiveInfinity : double.NaN;
-        }
-        double eps = Smoothing, k = z.Length, m = double.CreateTruncating(max);
-        double zy = double.CreateTruncating(z[y]);
-        double weightedLogitSum = 0;
-        if (eps > 0)
-            weightedLogitSum = double.CreateTruncating(classWeights is null ? VecRow.SumShifted<T>(z, max) : VecRow.MaskedDot<T>(classWeights, z, max));
-        T sumExp = VecRow.SumExp<T>(z, max, wantGrad ? z : default);
-        double lse = m + Math.Log(double.CreateTruncating(sumExp));
-        double wy = _weight is null ? 1 : _weight[y];
-        double hard = (1 - eps) * wy;
-        double loss = (hard != 0 ? hard * (lse - zy) : 0) + LseSquared * lse * lse;
-        if (eps > 0) loss += eps / k * (weightSum * (lse - m) - weightedLogitSum);
-        if (wantGrad)
-        {
-            double a = hard + eps / k * weightSum + 2 * LseSquared * lse;
-            bool foldSmoothing = eps > 0 && classWeights is null;
-            VecRow.Scale(z, T.CreateTruncating(scale * a / double.CreateTruncating(sumExp)),
-                foldSmoothing ? T.CreateTruncating(-scale * (eps / k)) : T.Zero, z, streaming: false);
-            if (hard != 0) z[y] -= T.CreateTruncating(scale * hard);
-            if (eps > 0 && classWeights is not null) VecRow.AddScaled(z, T.CreateTruncating(-scale * (eps / k)), classWeights);
-            if (transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
-        }
+            Logits = z, Target = y, Weights = classWeights, TargetWeight = _weight is null ? 1 : _weight[y], WeightSum = weightSum,
+            Exp = wantGrad ? z : default, Gradient = wantGrad ? z : default, Scale = scale,
+        };
+        var terms = new CrossEntropyTerms<T>(Smoothing, LseSquared);
+        if (CrossEntropyRow.Evaluate(row, ref terms, out double loss) && wantGrad && transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
         return loss;
     }
 }
