@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -311,6 +312,24 @@ internal static class Row
         256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumExp(x, shift, destination, prefetch),
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
     };
+
+    /// <summary>
+    /// The one softmax of LossKit's kernels, for a row whose max m is finite: <paramref name="p"/> ← exp(x − m)/Σ and
+    /// <paramref name="logP"/> ← (x − m) − log Σ, Σ = Σ_j exp(x_j − m) (either output may be empty; <paramref name="logP"/>
+    /// may be x itself). Returns Σ. The exponentials come from the Σexp pass (stored, not recomputed) and the probabilities
+    /// from one rescaling pass, as in the cross-entropy row kernel (which folds 1/Σ into its gradient coefficient instead).
+    /// </summary>
+    public static T Softmax<T>(ReadOnlySpan<T> x, T max, Span<T> p, Span<T> logP) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = SumExp(x, max, p);
+        if (!logP.IsEmpty)
+        {
+            TensorPrimitives.Subtract(x, max, logP);
+            TensorPrimitives.Subtract(logP, T.CreateTruncating(Math.Log(double.CreateTruncating(sum))), logP);
+        }
+        if (!p.IsEmpty) ScaleInPlace(p, T.One / sum, streaming: false);
+        return sum;
+    }
 
     public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T> =>
         Scale<T>(x, scale, T.Zero, x, streaming);

@@ -68,11 +68,7 @@ internal static class RowRunner
         TensorPrimitives.Multiply(x, 1 / temperature, logP);
         max = TensorPrimitives.Max(logP);
         if (!double.IsFinite(max)) return false;
-        // LossKit's own exp: TensorPrimitives' double exp gives other bits once the JIT recompiles its ahead-of-time code.
-        double sum = Kernels.Row.SumExp<double>(logP, max, p);
-        TensorPrimitives.Subtract(logP, max, logP);
-        TensorPrimitives.Subtract(logP, Math.Log(sum), logP);
-        TensorPrimitives.Multiply(p, 1 / sum, p);
+        Row.Softmax<double>(logP, max, p, logP);
         return true;
     }
 }
