@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
@@ -137,32 +136,25 @@ public abstract class ClassIndexLoss : IClassificationLoss
             throw new NotSupportedException($"{typeof(T).Name} is not supported: use float, double or Half.");
         double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
         BeforeRun();
-        int blocks = Parallelism.BlockCount(rows, classes);
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
+        double total;
+        fixed (T* pz = logits)
+        fixed (int* py = targets)
+        fixed (T* pq = soft)
+        fixed (T* pl = rowLosses)
+        fixed (T* pg = gradient)
         {
-            fixed (T* pz = logits)
-            fixed (int* py = targets)
-            fixed (T* pq = soft)
-            fixed (T* pl = rowLosses)
-            fixed (T* pg = gradient)
+            var job = new RowJob<T>
             {
-                var job = new RowJob<T>
-                {
-                    Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
-                    IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
-                    Classes = classes, Scale = scale, Rows = rows,
-                    // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
-                    StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
-                };
-                Parallelism.ForBlocks(rows, classes, (b, start, end) =>
-                    partial[b] = typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
-            }
-            double total = 0;
-            for (int b = 0; b < blocks; b++) total += partial[b];
-            return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+                Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
+                IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
+                Classes = classes, Scale = scale, Rows = rows,
+                // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
+                StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
+            };
+            total = Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+                typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
+        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
     /// <summary>Gradients at least this large may be written with non-temporal stores (they would not stay in cache).</summary>

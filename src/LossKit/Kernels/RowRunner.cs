@@ -20,45 +20,36 @@ internal static class RowRunner
     public static unsafe double Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int classes, Span<T> rowLosses, Span<T> gradient, RowFunction row)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int blocks = Parallelism.BlockCount(rows, classes);
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pl = rowLosses)
+        fixed (T* pg = gradient)
         {
-            fixed (T* pa = a)
-            fixed (T* pb = b)
-            fixed (T* pl = rowLosses)
-            fixed (T* pg = gradient)
+            nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg;
+            bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty;
+            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
-                nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg;
-                bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty;
-                Parallelism.ForBlocks(rows, classes, (blk, start, end) =>
+                int k = classes;
+                double[] buffer = ArrayPool<double>.Shared.Rent(9 * k);
+                try
                 {
-                    int k = classes;
-                    double[] buffer = ArrayPool<double>.Shared.Rent(9 * k);
-                    try
+                    Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 6 * k);
+                    double sum = 0;
+                    for (int r = start; r < end; r++)
                     {
-                        Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 6 * k);
-                        double sum = 0;
-                        for (int r = start; r < end; r++)
-                        {
-                            long offset = (long)r * k;
-                            TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ia + offset, k), da);
-                            if (hasB) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ib + offset, k), db);
-                            double loss = row(r, da, hasB ? db : default, hasG ? dg : default, scratch);
-                            if (hasG) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>((T*)ig + offset, k));
-                            if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
-                            sum += loss;
-                        }
-                        partial[blk] = sum;
+                        long offset = (long)r * k;
+                        TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ia + offset, k), da);
+                        if (hasB) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ib + offset, k), db);
+                        double loss = row(r, da, hasB ? db : default, hasG ? dg : default, scratch);
+                        if (hasG) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>((T*)ig + offset, k));
+                        if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
+                        sum += loss;
                     }
-                    finally { ArrayPool<double>.Shared.Return(buffer); }
-                });
-            }
-            double total = 0;
-            for (int i = 0; i < blocks; i++) total += partial[i];
-            return total;
+                    return sum;
+                }
+                finally { ArrayPool<double>.Shared.Return(buffer); }
+            });
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
     }
 
     /// <summary>log-softmax of <paramref name="x"/>/τ into <paramref name="logP"/> and softmax into <paramref name="p"/>;

@@ -117,7 +117,7 @@ public sealed partial class LinearCrossEntropyLoss
                     gemms.ConvertHiddenChunk();
 
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
-                    RunTasks(slices, threads, gemms.LogitsAction);
+                    Parallelism.ForTasks(slices, gemms.LogitsAction);
                     job.Targets = io.Targets + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
                     for (int i = 0; i < r; i++)
@@ -131,7 +131,7 @@ public sealed partial class LinearCrossEntropyLoss
                     int hiddenTasks = io.GradHidden == null ? 0 : groups;
                     int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
                     gemms.HiddenTasks = hiddenTasks;
-                    RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
+                    Parallelism.ForTasks(hiddenTasks + sliceTasks, gemms.BackwardAction);
                     if (hiddenTasks > 0) gemms.AddHiddenPartials(groups);
                 }
             }
@@ -150,31 +150,6 @@ public sealed partial class LinearCrossEntropyLoss
     {
         if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
-    }
-
-    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, handing them out
-    /// in index order (list the largest first); the GEMMs inside a task then run on one thread. With one task or one
-    /// thread the tasks run in order on this thread, and a lone GEMM may use every thread itself.</summary>
-    private static void RunTasks(int count, int threads, Action<int> body)
-    {
-        if (count == 0) return;
-        if (threads <= 1 || count == 1)
-        {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
-        Parallelism.MaxThreads = 1;
-        try
-        {
-            // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
-            // within about one small task of each other.
-            WorkerTeam.For(count, threads, body);
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-        finally { Parallelism.MaxThreads = threads; }
     }
 
     /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>

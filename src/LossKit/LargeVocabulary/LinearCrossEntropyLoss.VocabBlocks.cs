@@ -56,7 +56,6 @@ public sealed partial class LinearCrossEntropyLoss
         bool half = io.HiddenHalf != null;
         int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
         int groups = BlockGroups(vocab, block);
-        int threads = Parallelism.MaxThreads;
         long logitsLength = (long)groups * chunk * block;
         int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
@@ -83,7 +82,7 @@ public sealed partial class LinearCrossEntropyLoss
                     work.Targets = io.Targets + c0;
                     work.ConvertHiddenChunk();
 
-                    RunTasks(groups, threads, work.StatisticsAction);
+                    Parallelism.ForTasks(groups, work.StatisticsAction);
                     for (int i = 0; i < r; i++)
                     {
                         double loss = work.FinishRow(i);
@@ -92,7 +91,7 @@ public sealed partial class LinearCrossEntropyLoss
                     }
                     if (!io.WantsGradient) continue;
 
-                    RunTasks(groups, threads, work.BackwardAction);
+                    Parallelism.ForTasks(groups, work.BackwardAction);
                     if (io.GradHidden != null) work.AddHiddenPartials();
                 }
             }
