@@ -224,6 +224,50 @@ internal static class RowKernels<T, TVec, TSimd>
         for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
     }
 
+    /// <summary>
+    /// Hinge terms of a row: with u_j = x_j + c and a_j = max(u_j, 0), returns Σ_j a_j^p and Σ_j d_j where
+    /// d_j = ∂(a_j^p)/∂x_j (p = 1: 1 when u_j &gt; 0, else 0 — the subgradient 0 at the kink u_j = 0; p = 2: 2a_j).
+    /// When <paramref name="gradient"/> is not empty it receives scale·d_j. −∞ elements give a_j = d_j = 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (T Sum, T DerivativeSum) Hinge(ReadOnlySpan<T> x, T c, bool squared, Span<T> gradient, T scale)
+    {
+        int n = x.Length, w = TSimd.Count, i = 0;
+        bool hasGradient = !gradient.IsEmpty;
+        T sum = T.Zero, dsum = T.Zero;
+        if (System.Numerics.Vector.IsHardwareAccelerated && n >= w)
+        {
+            ref T src = ref MemoryMarshal.GetReference(x);
+            ref T dst = ref MemoryMarshal.GetReference(gradient);
+            TVec vc = TSimd.Broadcast(c), vs = TSimd.Broadcast(scale), two = TSimd.Broadcast(T.CreateTruncating(2));
+            TVec zero = TSimd.Broadcast(T.Zero), one = TSimd.Broadcast(T.One);
+            TVec accS = zero, accD = zero;
+            for (; i <= n - w; i += w)
+            {
+                TVec u = TSimd.Add(TSimd.Load(ref src, (nuint)i), vc);
+                TVec a = TSimd.MaxPropagateNaN(u, zero);
+                TVec d;
+                if (squared) { accS = TSimd.Add(accS, TSimd.Multiply(a, a)); d = TSimd.Multiply(two, a); }
+                else { accS = TSimd.Add(accS, a); d = TSimd.Select(TSimd.GreaterThan(u, zero), one, zero); }
+                accD = TSimd.Add(accD, d);
+                if (hasGradient) TSimd.Store(TSimd.Multiply(d, vs), ref dst, (nuint)i);
+            }
+            sum = TSimd.Sum(accS);
+            dsum = TSimd.Sum(accD);
+        }
+        T twoS = T.CreateTruncating(2);
+        for (; i < n; i++)
+        {
+            T u = x[i] + c;
+            T a = u > T.Zero ? u : T.Zero;
+            T d = squared ? twoS * a : (u > T.Zero ? T.One : T.Zero);
+            sum += squared ? a * a : a;
+            dsum += d;
+            if (hasGradient) gradient[i] = d * scale;
+        }
+        return (sum, dsum);
+    }
+
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
     /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
@@ -397,6 +441,17 @@ internal static class Row
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Softplus(x, destination); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.Softplus(x, destination); break;
         }
+    }
+
+    /// <summary>Hinge terms of a row (<see cref="RowKernels{T,TVec,TSimd}.Hinge"/>), at the width of <see cref="System.Numerics.Vector{T}"/>
+    /// (256 bits on AVX-512 hardware unless configured otherwise), which fixes its summation order.</summary>
+    public static (T Sum, T DerivativeSum) Hinge<T>(ReadOnlySpan<T> x, T c, bool squared, Span<T> gradient, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int count = System.Numerics.Vector<T>.Count;
+        if (count == Vector512<T>.Count) return RowKernels<T, Vector512<T>, Simd512<T>>.Hinge(x, c, squared, gradient, scale);
+        if (count == Vector256<T>.Count) return RowKernels<T, Vector256<T>, Simd256<T>>.Hinge(x, c, squared, gradient, scale);
+        return RowKernels<T, Vector128<T>, Simd128<T>>.Hinge(x, c, squared, gradient, scale);
     }
 
     public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
