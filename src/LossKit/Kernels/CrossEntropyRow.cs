@@ -94,6 +94,7 @@ internal static class CrossEntropyRow
     /// <c>ℓ = (1−ε)·w_y·(lse − z_y) + (ε/K)·(W·(lse − m) − Σ_k w_k(z_k − m)) + λ·lse²</c>,
     /// <c>A = (1−ε)w_y + (ε/K)W + 2λ·lse</c>, <c>B = (1−ε)w_y</c>, <c>Cw = ε/K</c>; soft targets q become
     /// <c>(1−ε)q + ε/K</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static RowTerms Terms(in RowStats s, double smoothing, double lseSquared)
     {
         double eps = smoothing, k = s.Classes, lse = s.Lse, shiftedLse = s.Lse - s.Max;

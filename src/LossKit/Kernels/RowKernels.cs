@@ -392,6 +392,7 @@ internal static class Row
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b, shift),
@@ -406,6 +407,7 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c, shift),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SumShifted<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumShifted(x, shift),

@@ -97,22 +97,10 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         {
             for (int r = start; r < end; r++)
             {
-                long offset = (long)r * K;
-                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
-                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
-
+                if (!ReadRow(job, r, zBuf, qBuf, gBuf, out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gOut))
+                    continue;
                 // The working row z: the caller's logits, or a converted/transformed copy in scratch.
-                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
                 if (transform) { Transform(z, zBuf, y); z = zBuf; }
-
-                ReadOnlySpan<TC> q = default;
-                if (job.IsSoft)
-                {
-                    q = RowOf(job.Soft, offset, K, qBuf);
-                    CheckSoftRow(q, r);
-                }
-
-                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
                 row.Logits = z;
                 row.Target = y;
                 row.Soft = q;
@@ -121,10 +109,9 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                 row.Exp = expInScratch ? gBuf : g;
                 row.Gradient = g;
                 // Prefetch the next row during the compute-bound Σexp pass (only when z is the caller's own row).
-                row.Prefetch = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
+                row.Prefetch = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + (long)(r + 1) * K, K)) : default;
                 if (CrossEntropyRow.Evaluate(row, ref hooks, out double loss) && job.HasGradient && transform) ChainTransform(g, zBuf, y);
-                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
-                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }
         }
