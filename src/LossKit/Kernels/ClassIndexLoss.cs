@@ -138,11 +138,8 @@ public abstract class ClassIndexLoss : IClassificationLoss
         double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
         BeforeRun();
         double total;
-        fixed (T* pz = logits)
+        fixed (T* pz = logits, pq = soft, pl = rowLosses, pg = gradient)
         fixed (int* py = targets)
-        fixed (T* pq = soft)
-        fixed (T* pl = rowLosses)
-        fixed (T* pg = gradient)
         {
             var job = new RowJob<T>
             {

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using LossKit.Binary;
 using LossKit.Core;
@@ -83,10 +82,7 @@ internal static class ElementwiseKernel
         int blockLength = BlockElements(tiles.Columns);
         double scale = reduction == Reduction.Mean ? 1.0 / n : 1.0;
         double total;
-        fixed (T* ps = logits)
-        fixed (T* pt = targets)
-        fixed (T* pl = losses)
-        fixed (T* pg = gradient)
+        fixed (T* ps = logits, pt = targets, pl = losses, pg = gradient)
         {
             var job = new Job<T>
             {

@@ -123,10 +123,25 @@ internal static class RowKernels<T, TVec, TSimd>
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
     /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) => MaskedDot<Two>(a, default, b, shift);
+
+    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) => MaskedDot<Three>(a, b, c, shift);
+
+    /// <summary>Whether <see cref="MaskedDot{TFactors}"/> and <see cref="AddScaled{TFactors}"/> multiply two factors or three;
+    /// a type argument, so each form is compiled on its own.</summary>
+    private interface IFactors { static abstract bool HasB { get; } }
+    private readonly struct Two : IFactors { public static bool HasB => false; }
+    private readonly struct Three : IFactors { public static bool HasB => true; }
+
+    /// <summary>Σ f_i·(c_i − shift) with f = a (two factors) or a·b (three), terms with f_i = 0 counting as zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T MaskedDot<TFactors>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) where TFactors : struct, IFactors
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c);
         int n = a.Length, w = TSimd.Count, i = 0;
         T sum = T.Zero;
         if (n >= w)
@@ -134,15 +149,16 @@ internal static class RowKernels<T, TVec, TSimd>
             TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
-                TVec va = TSimd.Load(ref pa, (nuint)i);
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Subtract(TSimd.Load(ref pb, (nuint)i), s))));
+                TVec f = TSimd.Load(ref pa, (nuint)i);
+                if (TFactors.HasB) f = TSimd.Multiply(f, TSimd.Load(ref pb, (nuint)i));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(f, TSimd.Multiply(f, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
-            T ai = Unsafe.Add(ref pa, i);
-            if (ai != T.Zero) sum += ai * (Unsafe.Add(ref pb, i) - shift);
+            T f = TFactors.HasB ? Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i) : Unsafe.Add(ref pa, i);
+            if (f != T.Zero) sum += f * (Unsafe.Add(ref pc, i) - shift);
         }
         return sum;
     }
@@ -164,52 +180,18 @@ internal static class RowKernels<T, TVec, TSimd>
         return sum;
     }
 
-    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
-    {
-        ref T pa = ref MemoryMarshal.GetReference(a);
-        ref T pb = ref MemoryMarshal.GetReference(b);
-        ref T pc = ref MemoryMarshal.GetReference(c);
-        int n = a.Length, w = TSimd.Count, i = 0;
-        T sum = T.Zero;
-        if (n >= w)
-        {
-            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
-            for (; i <= n - w; i += w)
-            {
-                TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
-            }
-            sum = TSimd.Sum(acc);
-        }
-        for (; i < n; i++)
-        {
-            T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
-            if (ab != T.Zero) sum += ab * (Unsafe.Add(ref pc, i) - shift);
-        }
-        return sum;
-    }
-
     /// <summary>destination_i += alpha · x_i.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
-    {
-        ref T dst = ref MemoryMarshal.GetReference(destination);
-        ref T src = ref MemoryMarshal.GetReference(x);
-        int n = destination.Length, w = TSimd.Count, i = 0;
-        if (n >= w)
-        {
-            TVec a = TSimd.Broadcast(alpha);
-            for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.MultiplyAdd(a, TSimd.Load(ref src, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
-        }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref src, i);
-    }
+    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x) => AddScaled<Two>(destination, alpha, default, x);
 
     /// <summary>destination_i += alpha · x_i · y_i.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) =>
+        AddScaled<Three>(destination, alpha, x, y);
+
+    /// <summary>destination_i += f_i · y_i with f = alpha (two factors) or alpha·x (three), fused where the hardware has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled<TFactors>(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where TFactors : struct, IFactors
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
         ref T px = ref MemoryMarshal.GetReference(x);
@@ -219,9 +201,16 @@ internal static class RowKernels<T, TVec, TSimd>
         {
             TVec a = TSimd.Broadcast(alpha);
             for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.MultiplyAdd(TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)), TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+            {
+                TVec f = TFactors.HasB ? TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)) : a;
+                TSimd.Store(TSimd.MultiplyAdd(f, TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+            }
         }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+        for (; i < n; i++)
+        {
+            T f = TFactors.HasB ? alpha * Unsafe.Add(ref px, i) : alpha;
+            Unsafe.Add(ref dst, i) += f * Unsafe.Add(ref py, i);
+        }
     }
 
     /// <summary>
@@ -268,7 +257,6 @@ internal static class RowKernels<T, TVec, TSimd>
         return (sum, dsum);
     }
 
-    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
     /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -298,6 +286,7 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {

@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
-using System.Runtime.InteropServices;
 using LossKit.Core;
 
 namespace LossKit.Kernels;
@@ -87,9 +85,4 @@ public abstract class RowLoss : ClassIndexLoss
 
     /// <summary>Card parameters shared by every loss of this base: weight, ignore_index, reduction.</summary>
     protected static IReadOnlyList<LossParameter> CommonRowParameters => CommonParameters.Softmax;
-
-    private protected static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        MemoryMarshal.Cast<TFrom, TTo>(s);
-    private protected static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        MemoryMarshal.Cast<TFrom, TTo>(s);
 }

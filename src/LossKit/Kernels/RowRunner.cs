@@ -23,10 +23,7 @@ internal static class RowRunner
     public static unsafe double Run<T, TRow>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int classes, Span<T> rowLosses, Span<T> gradient, TRow row)
         where T : unmanaged, IFloatingPointIeee754<T> where TRow : struct, IDoubleRow
     {
-        fixed (T* pa = a)
-        fixed (T* pb = b)
-        fixed (T* pl = rowLosses)
-        fixed (T* pg = gradient)
+        fixed (T* pa = a, pb = b, pl = rowLosses, pg = gradient)
         {
             nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg;
             bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty;

@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
-using LossKit.Softmax;
 
 namespace LossKit.LargeVocabulary;
 

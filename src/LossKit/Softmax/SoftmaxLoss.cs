@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
 using LossKit.Core;
@@ -156,7 +155,5 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     }
 
     private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
-    private static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
 }
