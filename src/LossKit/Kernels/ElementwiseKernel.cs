@@ -6,7 +6,6 @@ using System.Runtime.Intrinsics;
 using LossKit.Binary;
 using LossKit.Core;
 
-
 namespace LossKit.Kernels;
 
 /// <summary>
