@@ -210,6 +210,7 @@ public abstract class ClassIndexLoss : IClassificationLoss
 
     /// <summary>Row r of <paramref name="source"/> as compute-type values: the caller's memory, or (for Half) a
     /// float copy in <paramref name="buffer"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected static unsafe ReadOnlySpan<TC> RowOf<T, TC>(T* source, long offset, int classes, Span<TC> buffer)
         where T : unmanaged where TC : unmanaged
     {

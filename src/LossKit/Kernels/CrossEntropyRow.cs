@@ -53,31 +53,20 @@ internal readonly struct CrossEntropyTerms<TC>(double smoothing, double lseSquar
     public double Extra(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale) => 0;
 }
 
-/// <summary>One row's inputs and outputs for <see cref="CrossEntropyRow.Evaluate{TC,TTerms}"/>.</summary>
-internal ref struct SoftmaxRow<TC> where TC : unmanaged
+/// <summary>What <see cref="CrossEntropyRow.Evaluate{TC,TTerms}"/> needs beside the row itself; the same for a block of rows.</summary>
+internal ref struct RowSetup<TC> where TC : unmanaged
 {
-    /// <summary>The working row z (after any softcap/temperature transform), K values.</summary>
-    public ReadOnlySpan<TC> Logits;
-    /// <summary>Class index y, or −1 for a soft-target row.</summary>
-    public int Target;
-    /// <summary>The soft-target row q (empty for class-index targets).</summary>
-    public ReadOnlySpan<TC> Soft;
     /// <summary>Class weights w (empty without).</summary>
     public ReadOnlySpan<TC> Weights;
-    /// <summary>w_y (1 without weights or for soft targets) and W = Σ_k w_k (K without weights).</summary>
-    public double TargetWeight, WeightSum;
-    /// <summary>Receives exp(z − max) during the Σexp pass (empty: not stored). It may be <see cref="Logits"/>' own
-    /// memory when the terms have no extra (every other pass over z comes before it).</summary>
-    public Span<TC> Exp;
-    /// <summary>The row's gradient, overwritten with <see cref="Scale"/>·∂ℓ/∂z (empty: no gradient). It may be
-    /// <see cref="Exp"/>.</summary>
-    public Span<TC> Gradient;
+    /// <summary>W = Σ_k w_k (K without weights).</summary>
+    public double WeightSum;
     /// <summary>The reduction's factor s.</summary>
     public double Scale;
     /// <summary>The gradient may be written with non-temporal stores when its scaling pass is the last one.</summary>
     public bool Stream;
-    /// <summary>The next row, prefetched during the Σexp pass (or empty).</summary>
-    public ReadOnlySpan<TC> Prefetch;
+    /// <summary>True when the Σexp pass stores exp(z − max) over the logits themselves (linear_ce): the other passes
+    /// over z then come before it.</summary>
+    public bool ExpOverwritesLogits;
 }
 
 /// <summary>
@@ -115,41 +104,66 @@ internal static class CrossEntropyRow
     /// <summary>
     /// One whole row: max, statistics, the loss's terms, the fused gradient (and the loss's extra term). Returns
     /// false for a row whose max is not finite (NaN or +∞ somewhere: NaN loss and gradient; all −∞: +∞ loss, zero
-    /// gradient), where no chain rule may follow; true otherwise.
+    /// gradient), where no chain rule may follow; true otherwise. The row comes as separate arguments rather than a
+    /// struct, so that the inlined kernel keeps them in registers (a struct set per row cost short rows a few percent).
     /// </summary>
+    /// <param name="z">The working row (after any softcap/temperature transform), K values.</param>
+    /// <param name="y">Class index, or −1 for a soft-target row.</param>
+    /// <param name="q">The soft-target row (empty for class-index targets).</param>
+    /// <param name="targetWeight">w_y (1 without weights or for soft targets).</param>
+    /// <param name="exp">Receives exp(z − max) in the Σexp pass (empty: not stored); z's own memory when
+    /// <see cref="RowSetup{TC}.ExpOverwritesLogits"/> (then the terms must have no extra).</param>
+    /// <param name="gradient">Overwritten with s·∂ℓ/∂z (empty: no gradient); it may be <paramref name="exp"/>.</param>
+    /// <param name="prefetch">The next row, prefetched during the Σexp pass (or empty).</param>
+    /// <param name="setup">What stays the same over the block.</param>
+    /// <param name="terms">The loss's row terms.</param>
+    /// <param name="loss">The row's loss.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Evaluate<TC, TTerms>(in SoftmaxRow<TC> row, ref TTerms terms, out double loss)
+    public static bool Evaluate<TC, TTerms>(ReadOnlySpan<TC> z, int y, ReadOnlySpan<TC> q, double targetWeight, Span<TC> exp, Span<TC> gradient,
+        ReadOnlySpan<TC> prefetch, in RowSetup<TC> setup, ref TTerms terms, out double loss)
         where TC : unmanaged, IFloatingPointIeee754<TC> where TTerms : struct, IRowTerms<TC>
     {
-        ReadOnlySpan<TC> z = row.Logits, w = row.Weights, q = row.Soft;
+        ReadOnlySpan<TC> w = setup.Weights;
         TC max = Row.Max(z);
         if (!TC.IsFinite(max))
         {
-            loss = NonFinite(max, row.Gradient);
+            loss = NonFinite(max, gradient);
             return false;
         }
-        // Every pass over z comes before the Σexp pass, which may overwrite z with exp(z − max).
-        int y = row.Target;
-        bool weighted = !w.IsEmpty;
         double targetLogit = y >= 0 ? double.CreateTruncating(z[y]) : double.NaN;
         double logitSum = 0, targetMass = 0, targetLogitSum = 0;
+        // The Σexp pass comes right after the max pass and the other sums over z after it; but when the Σexp pass
+        // overwrites z with exp(z − max), the other sums come first.
+        bool sums = !q.IsEmpty || terms.NeedsWeightedLogitSum, sumsFirst = setup.ExpOverwritesLogits;
+        if (sums && sumsFirst) Sums(z, max, q, w, terms.NeedsWeightedLogitSum, out logitSum, out targetMass, out targetLogitSum);
+        TC sumExp = Row.SumExp(z, max, exp, prefetch);
+        if (sums && !sumsFirst) Sums(z, max, q, w, terms.NeedsWeightedLogitSum, out logitSum, out targetMass, out targetLogitSum);
+        double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
+        var stats = new RowStats(z.Length, y, double.CreateTruncating(max), lse, targetLogit, targetWeight, setup.WeightSum,
+            logitSum, targetMass, targetLogitSum);
+        RowTerms t = terms.Evaluate(stats);
+        loss = t.Loss;
+        if (!gradient.IsEmpty)
+            Gradient(exp, gradient, t, setup.Scale, double.CreateTruncating(sumExp), y, w, q, setup.Stream && !terms.HasExtra);
+        if (terms.HasExtra) loss += terms.Extra(z, stats, gradient, setup.Scale);
+        return true;
+    }
+
+    /// <summary>The soft-target sums Σ w q and Σ w q (z − m) (when q is given) and the weighted logit sum Σ w (z − m)
+    /// (when asked); w = 1 without class weights. Not inlined: only rows with soft targets or smoothing need it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Sums<TC>(ReadOnlySpan<TC> z, TC max, ReadOnlySpan<TC> q, ReadOnlySpan<TC> w, bool weightedLogitSum,
+        out double logitSum, out double targetMass, out double targetLogitSum) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        bool weighted = !w.IsEmpty;
+        logitSum = targetMass = targetLogitSum = 0;
         if (!q.IsEmpty)
         {
             targetMass = !weighted ? double.CreateTruncating(Row.SumShifted(q, TC.Zero)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
             targetLogitSum = !weighted ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
         }
-        if (terms.NeedsWeightedLogitSum)
+        if (weightedLogitSum)
             logitSum = !weighted ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
-        TC sumExp = Row.SumExp(z, max, row.Exp, row.Prefetch);
-        double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
-        var stats = new RowStats(z.Length, y, double.CreateTruncating(max), lse, targetLogit, row.TargetWeight, row.WeightSum,
-            logitSum, targetMass, targetLogitSum);
-        RowTerms t = terms.Evaluate(stats);
-        loss = t.Loss;
-        if (!row.Gradient.IsEmpty)
-            Gradient(row.Exp, row.Gradient, t, row.Scale, double.CreateTruncating(sumExp), y, w, q, row.Stream && !terms.HasExtra);
-        if (terms.HasExtra) loss += terms.Extra(z, stats, row.Gradient, row.Scale);
-        return true;
     }
 
     /// <summary>The loss of a row whose max is not finite, and its gradient: NaN (NaN or +∞ in the row) or, when every

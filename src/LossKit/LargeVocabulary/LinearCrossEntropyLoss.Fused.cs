@@ -340,13 +340,12 @@ public sealed partial class LinearCrossEntropyLoss
             SoftcapTemperature.Apply<T>(z, z, Softcap, Temperature);
             if (wantGrad) z.CopyTo(scratch);
         }
-        var row = new SoftmaxRow<T>
-        {
-            Logits = z, Target = y, Weights = classWeights, TargetWeight = _weight is null ? 1 : _weight[y], WeightSum = weightSum,
-            Exp = wantGrad ? z : default, Gradient = wantGrad ? z : default, Scale = scale,
-        };
+        var setup = new RowSetup<T> { Weights = classWeights, WeightSum = weightSum, Scale = scale, ExpOverwritesLogits = true };
         var terms = new CrossEntropyTerms<T>(Smoothing, LseSquared);
-        if (CrossEntropyRow.Evaluate(row, ref terms, out double loss) && wantGrad && transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
+        Span<T> g = wantGrad ? z : default;
+        if (CrossEntropyRow.Evaluate(z, y, default, _weight is null ? 1 : _weight[y], g, g, default, setup, ref terms, out double loss)
+            && wantGrad && transform)
+            SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
         return loss;
     }
 }

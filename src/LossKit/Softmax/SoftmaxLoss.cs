@@ -75,7 +75,6 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         int K = job.Classes;
         bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
         bool transform = Softcap > 0 || Temperature != 1 || _offsets is not null || TargetMargin != 0;
-        ReadOnlySpan<TC> w = WeightsAs<TC>();
         var hooks = new Hooks<TC>(this);
         // A streamed gradient gets exp(z − max) in a scratch row first (it stays in cache), so that the gradient row is
         // only ever written with non-temporal stores and never read into the cache first.
@@ -84,13 +83,10 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
         Span<TC> qBuf = scratch is null ? default : scratch.AsSpan(2 * K, K);
-        // The row's fields that do not change within the block; the loop sets the others (a struct set field by field,
-        // not copied: copying it costs store-forwarding stalls on short rows).
-        SoftmaxRow<TC> row = default;
-        row.Weights = w;
-        row.WeightSum = WeightSum(K);
-        row.Scale = job.Scale;
-        row.Stream = job.StreamGradient && !converted && !transform;
+        var setup = new RowSetup<TC>
+        {
+            Weights = WeightsAs<TC>(), WeightSum = WeightSum(K), Scale = job.Scale, Stream = job.StreamGradient && !converted && !transform,
+        };
         double sum = 0;
         try
         {
@@ -100,16 +96,12 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                     continue;
                 // The working row z: the caller's logits, or a converted/transformed copy in scratch.
                 if (transform) { Transform(z, zBuf, y); z = zBuf; }
-                row.Logits = z;
-                row.Target = y;
-                row.Soft = q;
-                row.TargetWeight = WeightOf(y);
                 // With a gradient wanted, exp(z − max) is stored in its row now and rescaled later: one exp per logit.
-                row.Exp = expInScratch ? gBuf : g;
-                row.Gradient = g;
+                Span<TC> e = expInScratch ? gBuf : g;
                 // Prefetch the next row during the compute-bound Σexp pass (only when z is the caller's own row).
-                row.Prefetch = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + (long)(r + 1) * K, K)) : default;
-                if (CrossEntropyRow.Evaluate(row, ref hooks, out double loss) && job.HasGradient && transform) ChainTransform(g, zBuf, y);
+                ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + (long)(r + 1) * K, K)) : default;
+                if (CrossEntropyRow.Evaluate(z, y, q, WeightOf(y), e, g, next, setup, ref hooks, out double loss) && job.HasGradient && transform)
+                    ChainTransform(g, zBuf, y);
                 WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }

@@ -48,12 +48,9 @@ public class CrossEntropyRowTests
         for (int r = 0; r < rows; r++)
         {
             var inPlace = z.AsSpan(r * classes, classes).ToArray();
-            var row = new SoftmaxRow<T>
-            {
-                Logits = inPlace, Target = y[r], Weights = w, TargetWeight = weight is null ? 1 : weight[y[r]], WeightSum = weightSum,
-                Exp = inPlace, Gradient = inPlace, Scale = 1,
-            };
-            CrossEntropyRow.Evaluate(row, ref terms, out double loss);
+            var setup = new RowSetup<T> { Weights = w, WeightSum = weightSum, Scale = 1, ExpOverwritesLogits = true };
+            CrossEntropyRow.Evaluate<T, CrossEntropyTerms<T>>(inPlace, y[r], default, weight is null ? 1 : weight[y[r]], inPlace, inPlace, default,
+                setup, ref terms, out double loss);
             Assert.Equal(Bits(perRow[r]), Bits(T.CreateTruncating(loss)));
             Assert.Equal(g.AsSpan(r * classes, classes).ToArray().Select(Bits), inPlace.Select(Bits));
         }
