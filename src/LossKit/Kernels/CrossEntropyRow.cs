@@ -75,7 +75,10 @@ internal ref struct RowSetup<TC> where TC : unmanaged
 /// exp(z − max) for the gradient, a few scalar operations (<see cref="Terms"/> for cross-entropy, or a family
 /// member's <see cref="IRowTerms{TC}"/>), and one rescaling pass that writes
 /// <c>s·∇ = s·(A/Σexp)·exp(z − max) − s·Cw·[unweighted] − s·B·e_y − s·Cw·w − s·Cq·w⊙q</c>. Every caller goes
-/// through the same operations in the same order, so <c>ce</c> and <c>linear_ce</c> give the same bits on the same logits.
+/// through the same arithmetic on every value (the passes are independent reductions, so whether the smoothing sum
+/// comes before or after the Σexp pass changes no bit), so <c>ce</c> and <c>linear_ce</c> give the same bits on the
+/// same logits. The vocabulary blocks fold per-block maxima and Σexp into an online log-sum-exp instead, then use
+/// <see cref="Terms"/> and <see cref="Gradient{TC}"/> as the whole rows do.
 /// </summary>
 internal static class CrossEntropyRow
 {
