@@ -89,12 +89,15 @@ public sealed class DistillationLoss : IDistillationLoss
         double scale = Reduction == Reduction.Mean ? (kept > 0 ? 1.0 / kept : 0) : 1;
         double total;
         fixed (int* py = targets)
-        {
-            nint ty = (nint)py;
-            total = RowRunner.Run(logits, teacherLogits, rows, classes, rowLosses, gradient,
-                (r, z, t, g, scratch) => Row(((int*)ty)[r], z, t, g, scratch, scale));
-        }
+            total = RowRunner.Run(logits, teacherLogits, rows, classes, rowLosses, gradient, new Rows(this, py, scale));
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>The row math for <see cref="RowRunner"/>: row r against its target.</summary>
+    private readonly unsafe struct Rows(DistillationLoss loss, int* targets, double scale) : IDoubleRow
+    {
+        public double Evaluate(int row, ReadOnlySpan<double> z, ReadOnlySpan<double> t, Span<double> gradient, Span<double> scratch) =>
+            loss.Row(targets[row], z, t, gradient, scratch, scale);
     }
 
     private double Row(int y, ReadOnlySpan<double> z, ReadOnlySpan<double> t, Span<double> g, Span<double> scratch, double scale)

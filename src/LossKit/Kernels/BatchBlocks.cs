@@ -10,12 +10,8 @@ internal static class BatchBlocks
 
     public static int Count(int n) => (n + BlockLength - 1) / BlockLength;
 
-    /// <summary>Runs <paramref name="body"/>(block, start, end) for every block, in parallel when allowed.</summary>
-    public static void For(int n, Action<int, int, int> body) =>
-        Parallelism.ForBlocks(Count(n), 32_768, (_, first, end) =>
-        {
-            for (int b = first; b < end; b++) body(b, b * BlockLength, Math.Min(n, (b + 1) * BlockLength));
-        });
+    /// <summary>Runs <paramref name="body"/>(block, start, end) for every block (<see cref="Parallelism.ForElements"/>).</summary>
+    public static void For(int n, Action<int, int, int> body) => Parallelism.ForElements(n, BlockLength, body);
 
     /// <summary>σ(x) = 1/(1 + e^{−x}) without overflow, and σ(−x) = 1 − σ(x) computed on its own (no cancellation).</summary>
     public static (double Pos, double Neg) Sigmoid(double x)

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using LossKit.Core;
 
@@ -122,32 +122,22 @@ public abstract class ClassIndexLoss : IClassificationLoss
             throw new NotSupportedException($"{typeof(T).Name} is not supported: use float, double or Half.");
         double scale = Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
         BeforeRun();
-        int blocks = Parallelism.BlockCount(rows, classes);
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
+        double total;
+        fixed (T* pz = logits, pq = soft, pl = rowLosses, pg = gradient)
+        fixed (int* py = targets)
         {
-            fixed (T* pz = logits)
-            fixed (int* py = targets)
-            fixed (T* pq = soft)
-            fixed (T* pl = rowLosses)
-            fixed (T* pg = gradient)
+            var job = new RowJob<T>
             {
-                var job = new RowJob<T>
-                {
-                    Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
-                    IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
-                    Classes = classes, Scale = scale, Rows = rows,
-                    // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
-                    StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
-                };
-                Parallelism.ForBlocks(rows, classes, (b, start, end) =>
-                    partial[b] = typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
-            }
-            double total = 0;
-            for (int b = 0; b < blocks; b++) total += partial[b];
-            return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+                Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
+                IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
+                Classes = classes, Scale = scale, Rows = rows,
+                // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
+                StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
+            };
+            total = Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+                typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
+        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
     /// <summary>Gradients at least this large may be written with non-temporal stores (they would not stay in cache).</summary>
@@ -158,19 +148,54 @@ public abstract class ClassIndexLoss : IClassificationLoss
     private protected abstract unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
         where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>;
 
-    /// <summary>Reads row r's target (−1 for soft targets); a row whose target is the ignore index gets loss 0 and a
-    /// zero gradient here, and the caller skips it.</summary>
-    private protected unsafe bool SkipIgnoredRow<T>(RowJob<T> job, int r, Span<T> gradientRow, out int target) where T : unmanaged, INumberBase<T>
+    /// <summary>
+    /// Row r of <paramref name="job"/> in compute type TC: its target y (−1 for soft targets), logits z and soft targets q
+    /// (the caller's memory, or for Half a float copy in <paramref name="zBuffer"/>/<paramref name="qBuffer"/>; q checked to
+    /// be a probability row), the gradient row g to compute into (the caller's, or for Half <paramref name="gBuffer"/>) and
+    /// the caller's gradient row. Returns false for a row whose target is the ignore index: loss 0 and a zero gradient
+    /// are written here and the caller skips it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected unsafe bool ReadRow<T, TC>(RowJob<T> job, int r, Span<TC> zBuffer, Span<TC> qBuffer, Span<TC> gBuffer,
+        out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gradientRow)
+        where T : unmanaged, INumberBase<T> where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        target = job.IsSoft ? -1 : job.Targets[r];
-        if (job.IsSoft || target != IgnoreIndex) return false;
-        if (job.HasLosses) job.Losses[r] = T.Zero;
-        gradientRow.Clear();
+        int K = job.Classes;
+        long offset = (long)r * K;
+        gradientRow = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
+        y = job.IsSoft ? -1 : job.Targets[r];
+        z = default;
+        q = default;
+        g = default;
+        if (!job.IsSoft && y == IgnoreIndex)
+        {
+            if (job.HasLosses) job.Losses[r] = T.Zero;
+            gradientRow.Clear();
+            return false;
+        }
+        z = RowOf(job.Logits, offset, K, zBuffer);
+        if (job.IsSoft)
+        {
+            q = RowOf(job.Soft, offset, K, qBuffer);
+            CheckSoftRow(q, r);
+        }
+        if (job.HasGradient) g = typeof(T) != typeof(TC) ? gBuffer : MemoryMarshal.Cast<T, TC>(gradientRow);
         return true;
+    }
+
+    /// <summary>Stores row r's loss and, for Half, converts its float gradient <paramref name="g"/> into the caller's row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected static unsafe void WriteRow<T, TC>(RowJob<T> job, int r, double loss, Span<TC> g, Span<T> gradientRow)
+        where T : unmanaged, INumberBase<T> where TC : unmanaged
+    {
+        if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
+        if (typeof(T) != typeof(TC) && job.HasGradient)
+            TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<TC, float>(g), MemoryMarshal.Cast<T, Half>(gradientRow));
     }
 
     /// <summary>Row r of <paramref name="source"/> as compute-type values: the caller's memory, or (for Half) a
     /// float copy in <paramref name="buffer"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected static unsafe ReadOnlySpan<TC> RowOf<T, TC>(T* source, long offset, int classes, Span<TC> buffer)
         where T : unmanaged where TC : unmanaged
     {

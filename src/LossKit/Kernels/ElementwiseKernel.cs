@@ -2,11 +2,9 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using LossKit.Binary;
 using LossKit.Core;
-
 
 namespace LossKit.Kernels;
 
@@ -81,40 +79,26 @@ internal static class ElementwiseKernel
     {
         int n = logits.Length;
         int blockLength = BlockElements(tiles.Columns);
-        int blocks = (n + blockLength - 1) / blockLength;
         double scale = reduction == Reduction.Mean ? 1.0 / n : 1.0;
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
+        double total;
+        fixed (T* ps = logits, pt = targets, pl = losses, pg = gradient)
         {
-            fixed (T* ps = logits)
-            fixed (T* pt = targets)
-            fixed (T* pl = losses)
-            fixed (T* pg = gradient)
+            var job = new Job<T>
             {
-                var job = new Job<T>
-                {
-                    Logits = ps, Targets = pt, Losses = pl, Gradient = pg, Length = n, BlockLength = blockLength, Columns = tiles.Columns,
-                    HasLosses = !losses.IsEmpty, HasGradient = !gradient.IsEmpty, Scale = scale,
-                };
-                // One "row" of 32768 columns per block: Parallelism gives each its own task, in parallel when allowed.
-                try
-                {
-                    Parallelism.ForBlocks(blocks, 32_768, (_, first, end) =>
-                    {
-                        for (int b = first; b < end; b++) partial[b] = Block(op, tiles, job, b);
-                    });
-                }
-                catch (RowException) when (blocks > 1)
-                {
-                    // A parallel run may stop before reaching an earlier bad target: report the first one, as one thread would.
-                    throw FirstBadTarget(targets, tiles.Columns) ?? throw new InvalidOperationException("A target check failed but no target is out of range.");
-                }
+                Logits = ps, Targets = pt, Losses = pl, Gradient = pg, Length = n, BlockLength = blockLength, Columns = tiles.Columns,
+                HasLosses = !losses.IsEmpty, HasGradient = !gradient.IsEmpty, Scale = scale,
+            };
+            try
+            {
+                total = Parallelism.SumElements(n, blockLength, (b, _, _) => Block(op, tiles, job, b));
             }
-            double total = 0;
-            for (int b = 0; b < blocks; b++) total += partial[b];
-            return T.CreateTruncating(reduction == Reduction.Mean ? total * scale : total);
+            catch (RowException) when (n > blockLength)
+            {
+                // A parallel run may stop before reaching an earlier bad target: report the first one, as one thread would.
+                throw FirstBadTarget(targets, tiles.Columns) ?? throw new InvalidOperationException("A target check failed but no target is out of range.");
+            }
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
+        return T.CreateTruncating(reduction == Reduction.Mean ? total * scale : total);
     }
 
     /// <summary>The exception for the first target that is NaN or outside [0, 1], or null.</summary>

@@ -62,7 +62,6 @@ internal static class GemmKernel<T, TVec, TSimd>
     }
 }
 
-
 /// <summary>8 rows × 2 vectors of C held in 16 registers.</summary>
 internal readonly struct Kernel8x2<T, TVec, TSimd> : IGemmKernel<T>
     where T : unmanaged, IFloatingPointIeee754<T>

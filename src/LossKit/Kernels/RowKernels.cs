@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -122,10 +123,25 @@ internal static class RowKernels<T, TVec, TSimd>
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
     /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift)
+    public static T MaskedDot(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) => MaskedDot<Two>(a, default, b, shift);
+
+    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) => MaskedDot<Three>(a, b, c, shift);
+
+    /// <summary>Whether <see cref="MaskedDot{TFactors}"/> and <see cref="AddScaled{TFactors}"/> multiply two factors or three;
+    /// a type argument, so each form is compiled on its own.</summary>
+    private interface IFactors { static abstract bool HasB { get; } }
+    private readonly struct Two : IFactors { public static bool HasB => false; }
+    private readonly struct Three : IFactors { public static bool HasB => true; }
+
+    /// <summary>Σ f_i·(c_i − shift) with f = a (two factors) or a·b (three), terms with f_i = 0 counting as zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T MaskedDot<TFactors>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift) where TFactors : struct, IFactors
     {
         ref T pa = ref MemoryMarshal.GetReference(a);
         ref T pb = ref MemoryMarshal.GetReference(b);
+        ref T pc = ref MemoryMarshal.GetReference(c);
         int n = a.Length, w = TSimd.Count, i = 0;
         T sum = T.Zero;
         if (n >= w)
@@ -133,15 +149,16 @@ internal static class RowKernels<T, TVec, TSimd>
             TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
             for (; i <= n - w; i += w)
             {
-                TVec va = TSimd.Load(ref pa, (nuint)i);
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(va, TSimd.Multiply(va, TSimd.Subtract(TSimd.Load(ref pb, (nuint)i), s))));
+                TVec f = TSimd.Load(ref pa, (nuint)i);
+                if (TFactors.HasB) f = TSimd.Multiply(f, TSimd.Load(ref pb, (nuint)i));
+                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(f, TSimd.Multiply(f, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
             }
             sum = TSimd.Sum(acc);
         }
         for (; i < n; i++)
         {
-            T ai = Unsafe.Add(ref pa, i);
-            if (ai != T.Zero) sum += ai * (Unsafe.Add(ref pb, i) - shift);
+            T f = TFactors.HasB ? Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i) : Unsafe.Add(ref pa, i);
+            if (f != T.Zero) sum += f * (Unsafe.Add(ref pc, i) - shift);
         }
         return sum;
     }
@@ -163,52 +180,18 @@ internal static class RowKernels<T, TVec, TSimd>
         return sum;
     }
 
-    /// <summary>Σ a_i·b_i·(c_i − shift) where terms with a_i·b_i = 0 count as zero.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static T MaskedDot3(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T shift)
-    {
-        ref T pa = ref MemoryMarshal.GetReference(a);
-        ref T pb = ref MemoryMarshal.GetReference(b);
-        ref T pc = ref MemoryMarshal.GetReference(c);
-        int n = a.Length, w = TSimd.Count, i = 0;
-        T sum = T.Zero;
-        if (n >= w)
-        {
-            TVec acc = TSimd.Broadcast(T.Zero), s = TSimd.Broadcast(shift);
-            for (; i <= n - w; i += w)
-            {
-                TVec ab = TSimd.Multiply(TSimd.Load(ref pa, (nuint)i), TSimd.Load(ref pb, (nuint)i));
-                acc = TSimd.Add(acc, TSimd.ZeroWhereZero(ab, TSimd.Multiply(ab, TSimd.Subtract(TSimd.Load(ref pc, (nuint)i), s))));
-            }
-            sum = TSimd.Sum(acc);
-        }
-        for (; i < n; i++)
-        {
-            T ab = Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
-            if (ab != T.Zero) sum += ab * (Unsafe.Add(ref pc, i) - shift);
-        }
-        return sum;
-    }
-
     /// <summary>destination_i += alpha · x_i.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x)
-    {
-        ref T dst = ref MemoryMarshal.GetReference(destination);
-        ref T src = ref MemoryMarshal.GetReference(x);
-        int n = destination.Length, w = TSimd.Count, i = 0;
-        if (n >= w)
-        {
-            TVec a = TSimd.Broadcast(alpha);
-            for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.MultiplyAdd(a, TSimd.Load(ref src, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
-        }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref src, i);
-    }
+    public static void AddScaled(Span<T> destination, T alpha, ReadOnlySpan<T> x) => AddScaled<Two>(destination, alpha, default, x);
 
     /// <summary>destination_i += alpha · x_i · y_i.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+    public static void AddScaledProduct(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) =>
+        AddScaled<Three>(destination, alpha, x, y);
+
+    /// <summary>destination_i += f_i · y_i with f = alpha (two factors) or alpha·x (three), fused where the hardware has FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled<TFactors>(Span<T> destination, T alpha, ReadOnlySpan<T> x, ReadOnlySpan<T> y) where TFactors : struct, IFactors
     {
         ref T dst = ref MemoryMarshal.GetReference(destination);
         ref T px = ref MemoryMarshal.GetReference(x);
@@ -218,12 +201,62 @@ internal static class RowKernels<T, TVec, TSimd>
         {
             TVec a = TSimd.Broadcast(alpha);
             for (; i <= n - w; i += w)
-                TSimd.Store(TSimd.MultiplyAdd(TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)), TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+            {
+                TVec f = TFactors.HasB ? TSimd.Multiply(a, TSimd.Load(ref px, (nuint)i)) : a;
+                TSimd.Store(TSimd.MultiplyAdd(f, TSimd.Load(ref py, (nuint)i), TSimd.Load(ref dst, (nuint)i)), ref dst, (nuint)i);
+            }
         }
-        for (; i < n; i++) Unsafe.Add(ref dst, i) += alpha * Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
+        for (; i < n; i++)
+        {
+            T f = TFactors.HasB ? alpha * Unsafe.Add(ref px, i) : alpha;
+            Unsafe.Add(ref dst, i) += f * Unsafe.Add(ref py, i);
+        }
     }
 
-    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
+    /// <summary>
+    /// Hinge terms of a row: with u_j = x_j + c and a_j = max(u_j, 0), returns Σ_j a_j^p and Σ_j d_j where
+    /// d_j = ∂(a_j^p)/∂x_j (p = 1: 1 when u_j &gt; 0, else 0 — the subgradient 0 at the kink u_j = 0; p = 2: 2a_j).
+    /// When <paramref name="gradient"/> is not empty it receives scale·d_j. −∞ elements give a_j = d_j = 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (T Sum, T DerivativeSum) Hinge(ReadOnlySpan<T> x, T c, bool squared, Span<T> gradient, T scale)
+    {
+        int n = x.Length, w = TSimd.Count, i = 0;
+        bool hasGradient = !gradient.IsEmpty;
+        T sum = T.Zero, dsum = T.Zero;
+        if (System.Numerics.Vector.IsHardwareAccelerated && n >= w)
+        {
+            ref T src = ref MemoryMarshal.GetReference(x);
+            ref T dst = ref MemoryMarshal.GetReference(gradient);
+            TVec vc = TSimd.Broadcast(c), vs = TSimd.Broadcast(scale), two = TSimd.Broadcast(T.CreateTruncating(2));
+            TVec zero = TSimd.Broadcast(T.Zero), one = TSimd.Broadcast(T.One);
+            TVec accS = zero, accD = zero;
+            for (; i <= n - w; i += w)
+            {
+                TVec u = TSimd.Add(TSimd.Load(ref src, (nuint)i), vc);
+                TVec a = TSimd.MaxPropagateNaN(u, zero);
+                TVec d;
+                if (squared) { accS = TSimd.Add(accS, TSimd.Multiply(a, a)); d = TSimd.Multiply(two, a); }
+                else { accS = TSimd.Add(accS, a); d = TSimd.Select(TSimd.GreaterThan(u, zero), one, zero); }
+                accD = TSimd.Add(accD, d);
+                if (hasGradient) TSimd.Store(TSimd.Multiply(d, vs), ref dst, (nuint)i);
+            }
+            sum = TSimd.Sum(accS);
+            dsum = TSimd.Sum(accD);
+        }
+        T twoS = T.CreateTruncating(2);
+        for (; i < n; i++)
+        {
+            T u = x[i] + c;
+            T a = u > T.Zero ? u : T.Zero;
+            T d = squared ? twoS * a : (u > T.Zero ? T.One : T.Zero);
+            sum += squared ? a * a : a;
+            dsum += d;
+            if (hasGradient) gradient[i] = d * scale;
+        }
+        return (sum, dsum);
+    }
+
     /// <summary>destination_i = softplus(x_i) = max(x_i, 0) + log1p(exp(−|x_i|)), with log1p(v) computed as
     /// log(u)·v/(u − 1), u = 1 + v (Goldberg), accurate to a few ulps; v where u rounds to 1.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -253,6 +286,7 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
     {
@@ -287,6 +321,7 @@ internal static class RowKernels<T, TVec, TSimd>
 /// </summary>
 internal static class Row
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Width<T>(int n) where T : unmanaged
     {
         if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count) return 512;
@@ -294,6 +329,7 @@ internal static class Row
         return 128;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Max<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.Max(x),
@@ -302,6 +338,7 @@ internal static class Row
     };
 
     /// <summary>Σ exp(x_i − shift); see <see cref="RowKernels{T,TVec,TSimd}.SumExp"/> for the optional store and prefetch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SumExp<T>(ReadOnlySpan<T> x, T shift, Span<T> destination = default, ReadOnlySpan<T> prefetch = default) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumExp(x, shift, destination, prefetch),
@@ -309,10 +346,29 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumExp(x, shift, destination, prefetch),
     };
 
+    /// <summary>
+    /// The one softmax of LossKit's kernels, for a row whose max m is finite: <paramref name="p"/> ← exp(x − m)/Σ and
+    /// <paramref name="logP"/> ← (x − m) − log Σ, Σ = Σ_j exp(x_j − m) (either output may be empty; <paramref name="logP"/>
+    /// may be x itself). Returns Σ. The exponentials come from the Σexp pass (stored, not recomputed) and the probabilities
+    /// from one rescaling pass, as in the cross-entropy row kernel (which folds 1/Σ into its gradient coefficient instead).
+    /// </summary>
+    public static T Softmax<T>(ReadOnlySpan<T> x, T max, Span<T> p, Span<T> logP) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = SumExp(x, max, p);
+        if (!logP.IsEmpty)
+        {
+            TensorPrimitives.Subtract(x, max, logP);
+            TensorPrimitives.Subtract(logP, T.CreateTruncating(Math.Log(double.CreateTruncating(sum))), logP);
+        }
+        if (!p.IsEmpty) ScaleInPlace(p, T.One / sum, streaming: false);
+        return sum;
+    }
+
     public static void ScaleInPlace<T>(Span<T> x, T scale, bool streaming) where T : unmanaged, IFloatingPointIeee754<T> =>
         Scale<T>(x, scale, T.Zero, x, streaming);
 
     /// <summary>destination ← scale · x + offset (destination at least as long as x; it may be x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale<T>(ReadOnlySpan<T> x, T scale, T offset, Span<T> destination, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (destination.Length < x.Length)
@@ -325,6 +381,7 @@ internal static class Row
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaskedDot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(a.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.MaskedDot(a, b, shift),
@@ -339,6 +396,7 @@ internal static class Row
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.MaskedDot3(a, b, c, shift),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SumShifted<T>(ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumShifted(x, shift),
@@ -374,6 +432,17 @@ internal static class Row
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.Softplus(x, destination); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.Softplus(x, destination); break;
         }
+    }
+
+    /// <summary>Hinge terms of a row (<see cref="RowKernels{T,TVec,TSimd}.Hinge"/>), at the width of <see cref="System.Numerics.Vector{T}"/>
+    /// (256 bits on AVX-512 hardware unless configured otherwise), which fixes its summation order.</summary>
+    public static (T Sum, T DerivativeSum) Hinge<T>(ReadOnlySpan<T> x, T c, bool squared, Span<T> gradient, T scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int count = System.Numerics.Vector<T>.Count;
+        if (count == Vector512<T>.Count) return RowKernels<T, Vector512<T>, Simd512<T>>.Hinge(x, c, squared, gradient, scale);
+        if (count == Vector256<T>.Count) return RowKernels<T, Vector256<T>, Simd256<T>>.Hinge(x, c, squared, gradient, scale);
+        return RowKernels<T, Vector128<T>, Simd128<T>>.Hinge(x, c, squared, gradient, scale);
     }
 
     public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch

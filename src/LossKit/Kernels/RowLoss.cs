@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
-using System.Runtime.InteropServices;
 using LossKit.Core;
 
 namespace LossKit.Kernels;
@@ -61,20 +59,8 @@ public abstract class RowLoss : ClassIndexLoss
         {
             for (int r = start; r < end; r++)
             {
-                long offset = (long)r * K;
-                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
-                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
-
-                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
-
-                ReadOnlySpan<TC> q = default;
-                if (job.IsSoft)
-                {
-                    q = RowOf(job.Soft, offset, K, qBuf);
-                    CheckSoftRow(q, r);
-                }
-
-                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
+                if (!ReadRow(job, r, zBuf, qBuf, gBuf, out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gOut))
+                    continue;
                 double w = 1;
                 if (Weight is { } weight)
                 {
@@ -83,23 +69,13 @@ public abstract class RowLoss : ClassIndexLoss
                 }
                 TC max = TensorPrimitives.Max(z);                 // NaN if any element is NaN
                 double loss;
-                if (TC.IsNaN(max) || TC.IsPositiveInfinity(max))
-                {
-                    loss = double.NaN;
-                    g.Fill(TC.NaN);
-                }
-                else if (TC.IsNegativeInfinity(max))
-                {
-                    loss = double.PositiveInfinity;            // every class masked: nothing can be predicted
-                    g.Clear();
-                }
+                if (!TC.IsFinite(max)) loss = CrossEntropyRow.NonFinite(max, g);
                 else
                 {
                     loss = EvaluateRow(z, y, q, g, TC.CreateTruncating(job.Scale * w), work);
                     if (w != 1) loss *= w;
                 }
-                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
-                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }
         }
@@ -107,11 +83,4 @@ public abstract class RowLoss : ClassIndexLoss
         return sum;
     }
 
-    /// <summary>Card parameters shared by every loss of this base: weight, ignore_index, reduction.</summary>
-    protected static IReadOnlyList<LossParameter> CommonRowParameters => CommonParameters.ClassIndex;
-
-    private protected static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        MemoryMarshal.Cast<TFrom, TTo>(s);
-    private protected static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        MemoryMarshal.Cast<TFrom, TTo>(s);
 }

@@ -4,61 +4,52 @@ using System.Numerics.Tensors;
 
 namespace LossKit.Kernels;
 
-/// <summary>Computes one row in double: <paramref name="a"/> and <paramref name="b"/> are the row's inputs
-/// (b empty when there is no second input), <paramref name="gradient"/> is empty or receives the row's gradient
-/// (already multiplied by the reduction's factor), <paramref name="scratch"/> holds 6·K doubles. Returns the row's loss.</summary>
-internal delegate double RowFunction(int row, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> gradient, Span<double> scratch);
+/// <summary>A loss's row math for <see cref="RowRunner"/>, as an operator struct (compiled for each loss).</summary>
+internal interface IDoubleRow
+{
+    /// <summary>Computes one row in double: <paramref name="a"/> and <paramref name="b"/> are the row's inputs
+    /// (b empty when there is no second input), <paramref name="gradient"/> is empty or receives the row's gradient
+    /// (already multiplied by the reduction's factor), <paramref name="scratch"/> holds 6·K doubles. Returns the row's loss.</summary>
+    double Evaluate(int row, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> gradient, Span<double> scratch);
+}
 
 /// <summary>
-/// The row-block driver of the losses that do not fit <c>SoftmaxLoss</c> (distillation,
-/// multi-positive): rows are computed in double (float and Half are widened per row into a scratch of O(K) per
-/// block, never an N×K copy), in <see cref="Parallelism.ForBlocks"/> blocks whose partial sums are combined in
-/// block order, so results are bit-identical for any thread count.
+/// The row frame of the losses that do not fit <c>ClassIndexLoss</c> (distillation, multi-positive): rows are computed
+/// in double by an <see cref="IDoubleRow"/> (float and Half are widened per row into a scratch of O(K) per block, never
+/// an N×K copy), on the rows driver <see cref="Parallelism.SumBlocks"/>, so results are bit-identical for any thread count.
 /// </summary>
 internal static class RowRunner
 {
-    public static unsafe double Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int classes, Span<T> rowLosses, Span<T> gradient, RowFunction row)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static unsafe double Run<T, TRow>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int rows, int classes, Span<T> rowLosses, Span<T> gradient, TRow row)
+        where T : unmanaged, IFloatingPointIeee754<T> where TRow : struct, IDoubleRow
     {
-        int blocks = Parallelism.BlockCount(rows, classes);
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
-        try
+        fixed (T* pa = a, pb = b, pl = rowLosses, pg = gradient)
         {
-            fixed (T* pa = a)
-            fixed (T* pb = b)
-            fixed (T* pl = rowLosses)
-            fixed (T* pg = gradient)
+            nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg;
+            bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty;
+            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
-                nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg;
-                bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty;
-                Parallelism.ForBlocks(rows, classes, (blk, start, end) =>
+                int k = classes;
+                double[] buffer = ArrayPool<double>.Shared.Rent(9 * k);
+                try
                 {
-                    int k = classes;
-                    double[] buffer = ArrayPool<double>.Shared.Rent(9 * k);
-                    try
+                    Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 6 * k);
+                    double sum = 0;
+                    for (int r = start; r < end; r++)
                     {
-                        Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 6 * k);
-                        double sum = 0;
-                        for (int r = start; r < end; r++)
-                        {
-                            long offset = (long)r * k;
-                            TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ia + offset, k), da);
-                            if (hasB) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ib + offset, k), db);
-                            double loss = row(r, da, hasB ? db : default, hasG ? dg : default, scratch);
-                            if (hasG) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>((T*)ig + offset, k));
-                            if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
-                            sum += loss;
-                        }
-                        partial[blk] = sum;
+                        long offset = (long)r * k;
+                        TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ia + offset, k), da);
+                        if (hasB) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ib + offset, k), db);
+                        double loss = row.Evaluate(r, da, hasB ? db : default, hasG ? dg : default, scratch);
+                        if (hasG) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>((T*)ig + offset, k));
+                        if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
+                        sum += loss;
                     }
-                    finally { ArrayPool<double>.Shared.Return(buffer); }
-                });
-            }
-            double total = 0;
-            for (int i = 0; i < blocks; i++) total += partial[i];
-            return total;
+                    return sum;
+                }
+                finally { ArrayPool<double>.Shared.Return(buffer); }
+            });
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
     }
 
     /// <summary>log-softmax of <paramref name="x"/>/τ into <paramref name="logP"/> and softmax into <paramref name="p"/>;
@@ -68,11 +59,7 @@ internal static class RowRunner
         TensorPrimitives.Multiply(x, 1 / temperature, logP);
         max = TensorPrimitives.Max(logP);
         if (!double.IsFinite(max)) return false;
-        // LossKit's own exp: TensorPrimitives' double exp gives other bits once the JIT recompiles its ahead-of-time code.
-        double sum = Kernels.Row.SumExp<double>(logP, max, p);
-        TensorPrimitives.Subtract(logP, max, logP);
-        TensorPrimitives.Subtract(logP, Math.Log(sum), logP);
-        TensorPrimitives.Multiply(p, 1 / sum, p);
+        Row.Softmax<double>(logP, max, p, logP);
         return true;
     }
 }

@@ -36,6 +36,8 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged, IFloa
     static abstract TVec Floor(TVec a);
     /// <summary>x·2ⁿ for integral n with |n| ≤ 2·(max exponent) (two exact power-of-two factors, so 2ⁿ itself never overflows).</summary>
     static abstract TVec ScaleB(TVec x, TVec n);
+    /// <summary>Float lanes only: 2ⁿ for t = n + 1.5·2²³ (n integral, −126 ≤ n ≤ 127), built in the exponent bits.</summary>
+    static abstract TVec Pow2FromShifted(TVec t);
     /// <summary>For positive normal x: the significand m ∈ [1, 2) with x = m·2^e, and e (integral, as T).</summary>
     static abstract TVec Decompose(TVec x, out TVec exponent);
     /// <summary>Comparisons return masks (all bits set where true) for <see cref="Select"/>.</summary>
@@ -113,6 +115,8 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         Vector512<float> g2 = Vector512.ShiftLeft(j2 + Vector512.Create(127), 23).AsSingle();
         return (x.AsSingle() * g1 * g2).As<float, T>();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Pow2FromShifted(Vector512<T> t) => ((t.AsInt32() + Vector512.Create(ExpF.ExponentBias)) << 23).As<int, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Decompose(Vector512<T> x, out Vector512<T> exponent)
     {
@@ -206,6 +210,8 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         return (x.AsSingle() * g1 * g2).As<float, T>();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Pow2FromShifted(Vector256<T> t) => ((t.AsInt32() + Vector256.Create(ExpF.ExponentBias)) << 23).As<int, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Decompose(Vector256<T> x, out Vector256<T> exponent)
     {
         if (typeof(T) == typeof(double))
@@ -297,6 +303,8 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         Vector128<float> g2 = Vector128.ShiftLeft(j2 + Vector128.Create(127), 23).AsSingle();
         return (x.AsSingle() * g1 * g2).As<float, T>();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Pow2FromShifted(Vector128<T> t) => ((t.AsInt32() + Vector128.Create(ExpF.ExponentBias)) << 23).As<int, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Decompose(Vector128<T> x, out Vector128<T> exponent)
     {

@@ -48,7 +48,8 @@ public static class StableMath
         MapRows(x, columns, destination, rows, columns, SoftmaxRow<float>, SoftmaxRow<double>);
     }
 
-    /// <summary>Row-wise log-softmax: destination_ij = x_ij − lse_i.</summary>
+    /// <summary>Row-wise log-softmax: destination_ij = (x_ij − m_i) − log Σ_j exp(x_ij − m_i) = x_ij − lse_i, m_i = max_j x_ij
+    /// (NaN for a row whose max is not finite).</summary>
     public static void LogSoftmax<T>(ReadOnlySpan<T> x, int columns, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = CheckShape(x.Length, columns, destination.Length, nameof(destination), perRow: false);
@@ -79,17 +80,15 @@ public static class StableMath
         return double.CreateTruncating(max) + Math.Log(double.CreateTruncating(Row.SumExp(row, max)));
     }
 
-    private static void SoftmaxRow<TC>(ReadOnlySpan<TC> row, Span<TC> dst) where TC : unmanaged, IFloatingPointIeee754<TC>
-    {
-        TC max = Row.Max(row);
-        TC sum = Row.SumExp(row, max, dst);
-        Row.ScaleInPlace(dst, TC.One / sum, streaming: false);
-    }
+    private static void SoftmaxRow<TC>(ReadOnlySpan<TC> row, Span<TC> dst) where TC : unmanaged, IFloatingPointIeee754<TC> =>
+        Row.Softmax(row, Row.Max(row), dst, default);
 
+    /// <summary>Log-softmax (x − m) − log Σexp(x − m); a row whose max is not finite (NaN, +∞, all −∞) gives NaN.</summary>
     private static void LogSoftmaxRow<TC>(ReadOnlySpan<TC> row, Span<TC> dst) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        TC lse = TC.CreateTruncating(LseCore(row));
-        TensorPrimitives.Subtract(row, lse, dst);
+        TC max = Row.Max(row);
+        if (TC.IsFinite(max)) Row.Softmax(row, max, default, dst);
+        else dst.Fill(TC.NaN);
     }
 
     internal delegate void RowMap<TC>(ReadOnlySpan<TC> row, Span<TC> destination);

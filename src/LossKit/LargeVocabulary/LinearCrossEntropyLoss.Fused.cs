@@ -4,8 +4,6 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
-using LossKit.Softmax;
-using VecRow = LossKit.Kernels.Row;
 
 namespace LossKit.LargeVocabulary;
 
@@ -118,7 +116,7 @@ public sealed partial class LinearCrossEntropyLoss
                     gemms.ConvertHiddenChunk();
 
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
-                    RunTasks(slices, threads, gemms.LogitsAction);
+                    Parallelism.ForTasks(slices, gemms.LogitsAction);
                     job.Targets = io.Targets + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
                     for (int i = 0; i < r; i++)
@@ -132,7 +130,7 @@ public sealed partial class LinearCrossEntropyLoss
                     int hiddenTasks = io.GradHidden == null ? 0 : groups;
                     int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
                     gemms.HiddenTasks = hiddenTasks;
-                    RunTasks(hiddenTasks + sliceTasks, threads, gemms.BackwardAction);
+                    Parallelism.ForTasks(hiddenTasks + sliceTasks, gemms.BackwardAction);
                     if (hiddenTasks > 0) gemms.AddHiddenPartials(groups);
                 }
             }
@@ -151,31 +149,6 @@ public sealed partial class LinearCrossEntropyLoss
     {
         if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
-    }
-
-    /// <summary>Runs <paramref name="count"/> independent tasks over <paramref name="threads"/> threads, handing them out
-    /// in index order (list the largest first); the GEMMs inside a task then run on one thread. With one task or one
-    /// thread the tasks run in order on this thread, and a lone GEMM may use every thread itself.</summary>
-    private static void RunTasks(int count, int threads, Action<int> body)
-    {
-        if (count == 0) return;
-        if (threads <= 1 || count == 1)
-        {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
-        Parallelism.MaxThreads = 1;
-        try
-        {
-            // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
-            // within about one small task of each other.
-            WorkerTeam.For(count, threads, body);
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-        finally { Parallelism.MaxThreads = threads; }
     }
 
     /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>
@@ -346,11 +319,10 @@ public sealed partial class LinearCrossEntropyLoss
 
     /// <summary>
     /// One row of logits z (without the bias yet): returns ce's loss and, when <paramref name="wantGrad"/>, overwrites
-    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The same math, in the same order of
-    /// operations, as <see cref="Softmax.CrossEntropyLoss"/>'s kernel (target logit and smoothing sum read before
-    /// the Σexp pass stores exp(z − max) over z; one rescaling pass that also adds the unweighted smoothing constant;
-    /// then the target), so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a
-    /// row whose logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
+    /// z with <paramref name="scale"/>·∂ℓ/∂z (the reduced loss's gradient). The row goes through
+    /// <see cref="CrossEntropyRow"/>, the kernel <see cref="Softmax.CrossEntropyLoss"/> uses, with exp(z − max) stored
+    /// over z, so a row gives the same bits as <c>ce</c> on the same logits; an ignored row becomes zeros, a row whose
+    /// logits are all −∞ gives +∞ and zeros, NaN or +∞ gives NaN.
     /// </summary>
     private double RowLoss<T>(Span<T> z, ReadOnlySpan<T> bias, int y, bool wantGrad, Span<T> scratch, T[]? classWeights, double weightSum,
         double scale)
@@ -368,38 +340,12 @@ public sealed partial class LinearCrossEntropyLoss
             SoftcapTemperature.Apply<T>(z, z, Softcap, Temperature);
             if (wantGrad) z.CopyTo(scratch);
         }
-        T max = VecRow.Max<T>(z);
-        if (!T.IsFinite(max))
-        {
-            bool allMasked = T.IsNegativeInfinity(max);
-            if (wantGrad)
-            {
-                if (allMasked) z.Clear();
-                else z.Fill(T.NaN);
-            }
-            return allMasked ? double.PositiveInfinity : double.NaN;
-        }
-        double eps = Smoothing, k = z.Length, m = double.CreateTruncating(max);
-        double zy = double.CreateTruncating(z[y]);
-        double weightedLogitSum = 0;
-        if (eps > 0)
-            weightedLogitSum = double.CreateTruncating(classWeights is null ? VecRow.SumShifted<T>(z, max) : VecRow.MaskedDot<T>(classWeights, z, max));
-        T sumExp = VecRow.SumExp<T>(z, max, wantGrad ? z : default);
-        double lse = m + Math.Log(double.CreateTruncating(sumExp));
-        double wy = _weight is null ? 1 : _weight[y];
-        double hard = (1 - eps) * wy;
-        double loss = (hard != 0 ? hard * (lse - zy) : 0) + LseSquared * lse * lse;
-        if (eps > 0) loss += eps / k * (weightSum * (lse - m) - weightedLogitSum);
-        if (wantGrad)
-        {
-            double a = hard + eps / k * weightSum + 2 * LseSquared * lse;
-            bool foldSmoothing = eps > 0 && classWeights is null;
-            VecRow.Scale(z, T.CreateTruncating(scale * a / double.CreateTruncating(sumExp)),
-                foldSmoothing ? T.CreateTruncating(-scale * (eps / k)) : T.Zero, z, streaming: false);
-            if (hard != 0) z[y] -= T.CreateTruncating(scale * hard);
-            if (eps > 0 && classWeights is not null) VecRow.AddScaled(z, T.CreateTruncating(-scale * (eps / k)), classWeights);
-            if (transform) SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
-        }
+        var setup = new RowSetup<T> { Weights = classWeights, WeightSum = weightSum, Scale = scale, ExpOverwritesLogits = true };
+        var terms = new CrossEntropyTerms<T>(Smoothing, LseSquared);
+        Span<T> g = wantGrad ? z : default;
+        if (CrossEntropyRow.Evaluate(z, y, default, _weight is null ? 1 : _weight[y], g, g, default, setup, ref terms, out double loss)
+            && wantGrad && transform)
+            SoftcapTemperature.Chain(z, scratch, Softcap, Temperature);
         return loss;
     }
 }

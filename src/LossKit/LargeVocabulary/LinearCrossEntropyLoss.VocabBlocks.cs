@@ -56,11 +56,10 @@ public sealed partial class LinearCrossEntropyLoss
         bool half = io.HiddenHalf != null;
         int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
         int groups = BlockGroups(vocab, block);
-        int threads = Parallelism.MaxThreads;
         long logitsLength = (long)groups * chunk * block;
         int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
-        double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + 3 * chunk);
+        double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + VocabBlockWork<T>.RowFinalCount * chunk);
         double total = 0;
         try
         {
@@ -83,7 +82,7 @@ public sealed partial class LinearCrossEntropyLoss
                     work.Targets = io.Targets + c0;
                     work.ConvertHiddenChunk();
 
-                    RunTasks(groups, threads, work.StatisticsAction);
+                    Parallelism.ForTasks(groups, work.StatisticsAction);
                     for (int i = 0; i < r; i++)
                     {
                         double loss = work.FinishRow(i);
@@ -92,7 +91,7 @@ public sealed partial class LinearCrossEntropyLoss
                     }
                     if (!io.WantsGradient) continue;
 
-                    RunTasks(groups, threads, work.BackwardAction);
+                    Parallelism.ForTasks(groups, work.BackwardAction);
                     if (io.GradHidden != null) work.AddHiddenPartials();
                 }
             }
@@ -156,8 +155,9 @@ public sealed partial class LinearCrossEntropyLoss
         public int* Targets;
         /// <summary>Per group and chunk row: a <see cref="BlockState"/>.</summary>
         public double* States;
-        /// <summary>Per chunk row after pass 1: max, coefficient a/Σexp, the target logit.</summary>
+        /// <summary>Per chunk row after pass 1: max, Σexp, the target logit and the row terms' A and B.</summary>
         public double* RowFinal;
+        public const int RowFinalCount = 5;
         public int Block, Groups, Chunk;
         /// <summary>The reduction's factor s: pass 2 writes s·∂ℓ/∂z, as the whole-row kernel does.</summary>
         public double Scale;
@@ -212,7 +212,7 @@ public sealed partial class LinearCrossEntropyLoss
                     var row = z.Slice(r * count, count);
                     Prepare(row, j0, count, default);
                     int y = Targets[r];
-                    if (y >= j0 && y < j0 + count) RowFinal[3 * r + 2] = double.CreateTruncating(row[y - j0]);
+                    if (y >= j0 && y < j0 + count) RowFinal[RowFinalCount * r + 2] = double.CreateTruncating(row[y - j0]);
                     T max = VecRow.Max<T>(row);
                     double m = double.CreateTruncating(max), sum = 0, l = 0;
                     if (T.IsNaN(max) || T.IsPositiveInfinity(max)) m = double.NaN;
@@ -240,10 +240,10 @@ public sealed partial class LinearCrossEntropyLoss
         }
 
         /// <summary>Combines the groups' states of chunk row r in group order and returns its loss (ce's row formula);
-        /// leaves the max and a/Σexp for pass 2 in <see cref="RowFinal"/>.</summary>
+        /// leaves the max, Σexp and the gradient coefficients for pass 2 in <see cref="RowFinal"/>.</summary>
         public double FinishRow(int r)
         {
-            double* final = RowFinal + 3 * r;
+            double* final = RowFinal + RowFinalCount * r;
             int y = Targets[r];
             if (y == _owner.IgnoreIndex) return 0;
             double* s = stackalloc double[BlockState.Count];
@@ -257,14 +257,13 @@ public sealed partial class LinearCrossEntropyLoss
             final[0] = m;
             if (double.IsNaN(m)) return double.NaN;
             if (double.IsNegativeInfinity(m)) return double.PositiveInfinity;
-            double eps = _owner.Smoothing, k = Vocab, lambda = _owner.LseSquared, sumExp = s[1], zy = final[2];
-            double lse = m + Math.Log(sumExp);
             double wy = _owner._weight is null ? 1 : _owner._weight[y];
-            double hard = (1 - eps) * wy;
-            double loss = (hard != 0 ? hard * (lse - zy) : 0) + lambda * lse * lse;
-            if (eps > 0) loss += eps / k * (WeightSum * (lse - m) - s[2]);
-            final[1] = Scale * (hard + eps / k * WeightSum + 2 * lambda * lse) / sumExp;
-            return loss;
+            var stats = new RowStats(Vocab, y, m, m + Math.Log(s[1]), final[2], wy, WeightSum, s[2], 0, 0);
+            RowTerms t = CrossEntropyRow.Terms(stats, _owner.Smoothing, _owner.LseSquared);
+            final[1] = s[1];
+            final[3] = t.A;
+            final[4] = t.B;
+            return t.Loss;
         }
 
         /// <summary>Pass 2 for group g: each block's logits again, turned into G = s·∂ℓ/∂z with the rows' final statistics,
@@ -286,18 +285,15 @@ public sealed partial class LinearCrossEntropyLoss
                     for (int r = 0; r < Rows; r++)
                     {
                         var row = z.Slice(r * count, count);
-                        double m = RowFinal[3 * r];
+                        double m = RowFinal[RowFinalCount * r];
                         if (Ignored(r) || double.IsNegativeInfinity(m)) { row.Clear(); continue; }
                         if (double.IsNaN(m)) { row.Fill(T.NaN); continue; }
                         Span<T> transformed = scratch is null ? default : scratch.AsSpan(0, count);
                         Prepare(row, j0, count, transformed);
                         VecRow.SumExp<T>(row, T.CreateTruncating(m), row);
-                        T smoothing = T.CreateTruncating(-Scale * (eps / Vocab));
-                        VecRow.Scale(row, T.CreateTruncating(RowFinal[3 * r + 1]), eps > 0 && w.IsEmpty ? smoothing : T.Zero, row, streaming: false);
-                        int y = Targets[r];
-                        double wy = _owner._weight is null ? 1 : _owner._weight[y];
-                        if (y >= j0 && y < j0 + count) row[y - j0] -= T.CreateTruncating(Scale * ((1 - eps) * wy));
-                        if (eps > 0 && !w.IsEmpty) VecRow.AddScaled(row, smoothing, w);
+                        int y = Targets[r] - j0;
+                        var t = new RowTerms(0, RowFinal[RowFinalCount * r + 3], RowFinal[RowFinalCount * r + 4], eps / Vocab);
+                        CrossEntropyRow.Gradient<T>(row, row, t, Scale, RowFinal[RowFinalCount * r + 1], (uint)y < (uint)count ? y : -1, w, default, stream: false);
                         if (transform) SoftcapTemperature.Chain(row, transformed, _owner.Softcap, _owner.Temperature);
                     }
                     T[]? wScratch = null;

@@ -72,15 +72,15 @@ public abstract class MulticlassMarginLoss : RowLoss
                 TC inv = Kind == MarginKind.MultiMargin ? TC.One / TC.CreateTruncating(K) : TC.One;
                 TC s = gradientScale * inv;
                 bool squared = Power == 2;
-                var (s1, d1) = MarginRow.Hinge(left, c, squared, gLeft, s);
-                var (s2, d2) = MarginRow.Hinge(right, c, squared, gRight, s);
+                var (s1, d1) = Row.Hinge(left, c, squared, gLeft, s);
+                var (s2, d2) = Row.Hinge(right, c, squared, gRight, s);
                 if (hasGradient) gradient[y] = -(s * (d1 + d2));
                 return double.CreateTruncating((s1 + s2) * inv);
             }
             case MarginKind.OneVsRestSquared:
             {
-                var (s1, d1) = MarginRow.Hinge(left, TC.One, true, gLeft, gradientScale);
-                var (s2, d2) = MarginRow.Hinge(right, TC.One, true, gRight, gradientScale);
+                var (s1, d1) = Row.Hinge(left, TC.One, true, gLeft, gradientScale);
+                var (s2, d2) = Row.Hinge(right, TC.One, true, gRight, gradientScale);
                 TC a = TC.Max(TC.One - zy, TC.Zero);
                 if (hasGradient) gradient[y] = -(TC.CreateTruncating(2) * a * gradientScale);
                 return double.CreateTruncating(s1 + s2 + a * a);

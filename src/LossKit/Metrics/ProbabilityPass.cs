@@ -6,7 +6,7 @@ namespace LossKit.Metrics;
 
 /// <summary>
 /// One pass over validated logits that gathers every softmax-based statistic the metrics need. Rows are processed
-/// in chunks: converted to double, then <see cref="StableMath.Softmax{T}"/> / <see cref="StableMath.LogSoftmax{T}"/>
+/// in chunks: converted to double, then softmax and log-softmax in one pass of the row softmax kernel
 /// (max-subtracted, so ±1e30 and −∞ logits are fine), so memory stays bounded apart from the per-row arrays that
 /// adaptive binning needs.
 /// </summary>
@@ -88,8 +88,7 @@ internal sealed class ProbabilityPass
                 for (int i = 0; i < z.Length; i++) z[i] = double.CreateTruncating(src[i]);
                 Span<double> p = pBuf is null ? default : pBuf.AsSpan(0, n * classes);
                 Span<double> lp = lpBuf is null ? default : lpBuf.AsSpan(0, n * classes);
-                if (softmax) StableMath.Softmax<double>(z, classes, p);
-                if (nll) StableMath.LogSoftmax<double>(z, classes, lp);
+                SoftmaxRows(z, classes, p, lp);
 
                 for (int r = 0; r < n; r++)
                 {
@@ -151,6 +150,35 @@ internal sealed class ProbabilityPass
             if (lpBuf is not null) ArrayPool<double>.Shared.Return(lpBuf);
         }
         return pass;
+    }
+
+    /// <summary>Softmax p and log-softmax lp of each row of z (either may be empty) in one pass of the row softmax kernel
+    /// (<see cref="Row.Softmax{T}"/>), in parallel over rows; a row whose max is not finite (NaN, +∞, all −∞) gets NaN.</summary>
+    private static unsafe void SoftmaxRows(ReadOnlySpan<double> z, int classes, Span<double> p, Span<double> lp)
+    {
+        if (p.IsEmpty && lp.IsEmpty) return;
+        fixed (double* pz = z, pp = p, plp = lp)
+        {
+            nint iz = (nint)pz, ip = (nint)pp, ilp = (nint)plp;
+            bool hasP = !p.IsEmpty, hasLp = !lp.IsEmpty;
+            Parallelism.ForBlocks(z.Length / classes, classes, (_, start, end) =>
+            {
+                for (int r = start; r < end; r++)
+                {
+                    long offset = (long)r * classes;
+                    var row = new ReadOnlySpan<double>((double*)iz + offset, classes);
+                    Span<double> pr = hasP ? new Span<double>((double*)ip + offset, classes) : default;
+                    Span<double> lpr = hasLp ? new Span<double>((double*)ilp + offset, classes) : default;
+                    double max = Row.Max(row);
+                    if (double.IsFinite(max)) Row.Softmax(row, max, pr, lpr);
+                    else
+                    {
+                        pr.Fill(double.NaN);
+                        lpr.Fill(double.NaN);
+                    }
+                }
+            });
+        }
     }
 
     private bool Undefined => FirstUndefinedRow >= 0;

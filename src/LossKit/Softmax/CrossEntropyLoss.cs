@@ -1,5 +1,6 @@
 using System.Numerics;
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Softmax;
 
@@ -78,20 +79,5 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
     public T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T> => ComputeSoftCore(logits, classes, softTargets, rowLosses, gradient);
 
-    protected override RowTerms EvaluateRow(in RowStats s)
-    {
-        double eps = Smoothing, k = s.Classes, lse = s.Lse, shiftedLse = s.Lse - s.Max;
-        double zTerm = LseSquared * lse * lse, zGrad = 2 * LseSquared * lse;
-        if (s.Target < 0)
-        {
-            // Soft targets q' = (1−ε)q + ε/K: Σ w q' = (1−ε)Σwq + (ε/K)W, Σ w q' z = (1−ε)Σwqz + (ε/K)Σwz.
-            double mass = (1 - eps) * s.TargetMass + eps / k * s.WeightSum;
-            double dot = (1 - eps) * s.TargetLogitSum + (eps > 0 ? eps / k * s.WeightedLogitSum : 0);
-            return new RowTerms(mass * shiftedLse - dot + zTerm, mass + zGrad, 0, eps / k, 1 - eps);
-        }
-        double hard = (1 - eps) * s.TargetWeight;
-        double loss = (hard != 0 ? hard * (lse - s.TargetLogit) : 0) + zTerm;
-        if (eps > 0) loss += eps / k * (s.WeightSum * shiftedLse - s.WeightedLogitSum);
-        return new RowTerms(loss, hard + eps / k * s.WeightSum + zGrad, hard, eps / k);
-    }
+    protected override RowTerms EvaluateRow(in RowStats s) => CrossEntropyRow.Terms(s, Smoothing, LseSquared);
 }

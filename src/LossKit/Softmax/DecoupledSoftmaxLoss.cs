@@ -94,15 +94,15 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         double total;
         fixed (int* po = positiveOffsets)
         fixed (int* pc = positiveColumns)
-        {
-            nint io = (nint)po, ic = (nint)pc;
-            total = RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, (r, s, _, g, scratch) =>
-            {
-                int from = ((int*)io)[r], to = ((int*)io)[r + 1];
-                return Row(s, new ReadOnlySpan<int>((int*)ic + from, to - from), g, scratch, scale);
-            });
-        }
+            total = RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
+    private readonly unsafe struct Rows(DecoupledSoftmaxLoss loss, int* offsets, int* columns, double scale) : IDoubleRow
+    {
+        public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> scratch) =>
+            loss.Row(s, new ReadOnlySpan<int>(columns + offsets[row], offsets[row + 1] - offsets[row]), gradient, scratch, scale);
     }
 
     private double Row(ReadOnlySpan<double> s, ReadOnlySpan<int> positives, Span<double> g, Span<double> scratch, double scale)

@@ -1,4 +1,5 @@
 using LossKit.Core;
+using LossKit.Kernels;
 
 
 

@@ -1,33 +1,10 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
 
 namespace LossKit.Softmax;
-
-/// <summary>The per-row quantities the fused kernel computes before asking a loss for its row terms.</summary>
-/// <param name="Classes">K.</param>
-/// <param name="Target">Class index y (−1 for soft targets).</param>
-/// <param name="Max">m = max_k z_k: the shift of <see cref="WeightedLogitSum"/> and <see cref="TargetLogitSum"/>.</param>
-/// <param name="Lse">log Σ_k exp(z_k) (of the transformed logits when softcap/temperature are set).</param>
-/// <param name="TargetLogit">z_y (NaN for soft targets).</param>
-/// <param name="TargetWeight">w_y (1 without class weights; for soft targets 1).</param>
-/// <param name="WeightSum">W = Σ_k w_k (K without class weights).</param>
-/// <param name="WeightedLogitSum">Σ_k w_k (z_k − m), computed only when the loss asks for it.</param>
-/// <param name="TargetMass">Soft targets: Σ_k w_k q_k.</param>
-/// <param name="TargetLogitSum">Soft targets: Σ_k w_k q_k (z_k − m).</param>
-/// <remarks>Sums over logits are taken relative to the row max so that a large common offset (logits near 1000,
-/// say) does not cancel catastrophically in <c>mass·lse − Σ w q z</c>; use <c>Lse − Max</c> with them.</remarks>
-public readonly record struct RowStats(int Classes, int Target, double Max, double Lse, double TargetLogit, double TargetWeight,
-    double WeightSum, double WeightedLogitSum, double TargetMass, double TargetLogitSum);
-
-/// <summary>
-/// A row's loss and its gradient in the fused form shared by the whole softmax family:
-/// <c>∇_k = A·p_k − B·δ_ky − Cw·w_k − Cq·w_k·q_k</c> (w_k = 1 without class weights, q the soft target).
-/// </summary>
-public readonly record struct RowTerms(double Loss, double A, double B, double Cw = 0, double Cq = 0);
 
 /// <summary>
 /// Base of every loss that is a function of softmax(z) and the target: one fused, vectorised, parallel
@@ -98,10 +75,7 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         int K = job.Classes;
         bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
         bool transform = Softcap > 0 || Temperature != 1 || _offsets is not null || TargetMargin != 0;
-        bool extra = HasRowExtra;
-        ReadOnlySpan<TC> w = WeightsAs<TC>();
-        bool weighted = Weight is not null;
-        double weightSum = WeightSum(K);
+        var hooks = new Hooks<TC>(this);
         // A streamed gradient gets exp(z − max) in a scratch row first (it stays in cache), so that the gradient row is
         // only ever written with non-temporal stores and never read into the cache first.
         bool expInScratch = job.HasGradient && job.StreamGradient && !converted && !transform;
@@ -109,84 +83,40 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
         Span<TC> qBuf = scratch is null ? default : scratch.AsSpan(2 * K, K);
+        var setup = new RowSetup<TC>
+        {
+            Weights = WeightsAs<TC>(), WeightSum = WeightSum(K), Scale = job.Scale, Stream = job.StreamGradient && !converted && !transform,
+        };
         double sum = 0;
         try
         {
             for (int r = start; r < end; r++)
             {
-                long offset = (long)r * K;
-                Span<T> gOut = job.HasGradient ? new Span<T>(job.Gradient + offset, K) : default;
-                if (SkipIgnoredRow(job, r, gOut, out int y)) continue;
-
+                if (!ReadRow(job, r, zBuf, qBuf, gBuf, out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gOut))
+                    continue;
                 // The working row z: the caller's logits, or a converted/transformed copy in scratch.
-                ReadOnlySpan<TC> z = RowOf(job.Logits, offset, K, zBuf);
                 if (transform) { Transform(z, zBuf, y); z = zBuf; }
-
-                ReadOnlySpan<TC> q = default;
-                if (job.IsSoft)
-                {
-                    q = RowOf(job.Soft, offset, K, qBuf);
-                    CheckSoftRow(q, r);
-                }
-
-                double loss;
-                Span<TC> g = job.HasGradient ? (converted ? gBuf : CastMut<T, TC>(gOut)) : default;
-                TC max = Row.Max(z);
-                if (!TC.IsFinite(max))
-                {
-                    // NaN/+∞ somewhere: NaN row. All −∞: nothing can be predicted: +∞ loss, zero gradient.
-                    bool allMasked = TC.IsNegativeInfinity(max);
-                    loss = allMasked ? double.PositiveInfinity : double.NaN;
-                    if (allMasked) g.Clear(); else g.Fill(TC.NaN);
-                }
-                else
-                {
-                    // Prefetch the next row during this compute-bound pass (only when z is the caller's own row).
-                    ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + offset + K, K)) : default;
-                    // With a gradient wanted, exp(z − max) is stored in its row now and rescaled below: one exp per logit.
-                    Span<TC> e = expInScratch ? gBuf : g;
-                    TC sumExp = Row.SumExp(z, max, e, next);
-                    double lse = double.CreateTruncating(max) + Math.Log(double.CreateTruncating(sumExp));
-                    double wy = WeightOf(y);
-                    double weightedLogitSum = 0, targetMass = 0, targetLogitSum = 0;
-                    if (job.IsSoft)
-                    {
-                        targetMass = !weighted ? double.CreateTruncating(Row.SumShifted(q, TC.Zero)) : double.CreateTruncating(Row.MaskedDot(w, q, TC.Zero));
-                        targetLogitSum = !weighted ? double.CreateTruncating(Row.MaskedDot(q, z, max)) : double.CreateTruncating(Row.MaskedDot3(w, q, z, max));
-                    }
-                    if (NeedsWeightedLogitSum)
-                        weightedLogitSum = !weighted ? double.CreateTruncating(Row.SumShifted(z, max)) : double.CreateTruncating(Row.MaskedDot(w, z, max));
-                    var stats = new RowStats(K, y, double.CreateTruncating(max), lse, y >= 0 ? double.CreateTruncating(z[y]) : double.NaN, wy, weightSum,
-                        weightedLogitSum, targetMass, targetLogitSum);
-                    RowTerms t = EvaluateRow(stats);
-                    loss = t.Loss;
-                    if (job.HasGradient)
-                    {
-                        double s = job.Scale;
-                        TC pScale = TC.CreateTruncating(s * t.A / double.CreateTruncating(sumExp));
-                        // Without class weights the smoothing term −s·Cw is one constant, added in the scaling pass.
-                        bool foldCw = t.Cw != 0 && !weighted;
-                        bool lastPass = !converted && !transform && (t.Cw == 0 || foldCw) && t.Cq == 0 && !extra;
-                        Row.Scale(e, pScale, foldCw ? TC.CreateTruncating(-s * t.Cw) : TC.Zero, g, job.StreamGradient && lastPass);
-                        if (y >= 0 && t.B != 0) g[y] -= TC.CreateTruncating(s * t.B);
-                        if (t.Cw != 0 && !foldCw) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cw), w);
-                        if (t.Cq != 0)
-                        {
-                            if (!weighted) Row.AddScaled(g, TC.CreateTruncating(-s * t.Cq), q);
-                            else Row.AddScaledProduct(g, TC.CreateTruncating(-s * t.Cq), w, q);
-                        }
-                        if (extra) loss += RowExtra(z, stats, g, s);
-                        if (transform) ChainTransform(g, zBuf, y);
-                    }
-                    else if (extra) loss += RowExtra(z, stats, default, job.Scale);
-                }
-                if (job.HasLosses) job.Losses[r] = T.CreateTruncating(loss);
-                if (converted && job.HasGradient) TensorPrimitives.ConvertToHalf(CastMut<TC, float>(g), CastMut<T, Half>(gOut));
+                // With a gradient wanted, exp(z − max) is stored in its row now and rescaled later: one exp per logit.
+                Span<TC> e = expInScratch ? gBuf : g;
+                // Prefetch the next row during the compute-bound Σexp pass (only when z is the caller's own row).
+                ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + (long)(r + 1) * K, K)) : default;
+                if (CrossEntropyRow.Evaluate(z, y, q, WeightOf(y), e, g, next, setup, ref hooks, out double loss) && job.HasGradient && transform)
+                    ChainTransform(g, zBuf, y);
+                WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }
         }
         finally { if (scratch is not null) ArrayPool<TC>.Shared.Return(scratch); }
         return sum;
+    }
+
+    /// <summary>This loss's row terms and extra term for <see cref="CrossEntropyRow"/> (the virtual hooks, read once per block).</summary>
+    private readonly struct Hooks<TC>(SoftmaxLoss loss) : IRowTerms<TC> where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        public bool NeedsWeightedLogitSum { get; } = loss.NeedsWeightedLogitSum;
+        public bool HasExtra { get; } = loss.HasRowExtra;
+        public RowTerms Evaluate(in RowStats s) => loss.EvaluateRow(s);
+        public double Extra(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale) => loss.RowExtra(z, s, gradient, scale);
     }
 
     /// <summary>z' = (c·tanh(z/c) − margin·e_y)/T + o (softcap, target margin, temperature, offsets) into
@@ -217,7 +147,5 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     }
 
     private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
-    private static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
 }

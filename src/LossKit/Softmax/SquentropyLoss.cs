@@ -1,5 +1,6 @@
 using System.Numerics;
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Softmax;
 
