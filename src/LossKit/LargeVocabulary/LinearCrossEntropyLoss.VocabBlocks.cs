@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
 using LossKit.Kernels;
-using VecRow = LossKit.Kernels.Row;
 
 namespace LossKit.LargeVocabulary;
 
@@ -205,7 +204,7 @@ public sealed partial class LinearCrossEntropyLoss
                 int j0 = b * Block, count = Math.Min(Block, Vocab - j0);
                 var z = BlockLogits(g, j0, count);
                 ReadOnlySpan<T> w = ClassWeights is null ? default : ClassWeights.AsSpan(j0, count);
-                double wt = ClassWeights is null ? count : double.CreateTruncating(TensorPrimitives.Sum(w));
+                double wt = ClassWeights is null ? count : double.CreateTruncating(Row.SumShifted(w, T.Zero));   // fixed order, unlike TensorPrimitives.Sum
                 for (int r = 0; r < Rows; r++)
                 {
                     if (Ignored(r)) continue;
@@ -213,14 +212,14 @@ public sealed partial class LinearCrossEntropyLoss
                     Prepare(row, j0, count, default);
                     int y = Targets[r];
                     if (y >= j0 && y < j0 + count) RowFinal[RowFinalCount * r + 2] = double.CreateTruncating(row[y - j0]);
-                    T max = VecRow.Max<T>(row);
+                    T max = Row.Max<T>(row);
                     double m = double.CreateTruncating(max), sum = 0, l = 0;
                     if (T.IsNaN(max) || T.IsPositiveInfinity(max)) m = double.NaN;
                     else
                     {
                         T shift = T.IsNegativeInfinity(max) ? T.Zero : max;
-                        if (!T.IsNegativeInfinity(max)) sum = double.CreateTruncating(VecRow.SumExp<T>(row, max));
-                        if (eps > 0) l = double.CreateTruncating(w.IsEmpty ? VecRow.SumShifted<T>(row, shift) : VecRow.MaskedDot<T>(w, row, shift));
+                        if (!T.IsNegativeInfinity(max)) sum = double.CreateTruncating(Row.SumExp<T>(row, max));
+                        if (eps > 0) l = double.CreateTruncating(w.IsEmpty ? Row.SumShifted<T>(row, shift) : Row.MaskedDot<T>(w, row, shift));
                     }
                     BlockState.Merge(states + r * BlockState.Count, m, sum, l, wt);
                 }
@@ -290,7 +289,7 @@ public sealed partial class LinearCrossEntropyLoss
                         if (double.IsNaN(m)) { row.Fill(T.NaN); continue; }
                         Span<T> transformed = scratch is null ? default : scratch.AsSpan(0, count);
                         Prepare(row, j0, count, transformed);
-                        VecRow.SumExp<T>(row, T.CreateTruncating(m), row);
+                        Row.SumExp<T>(row, T.CreateTruncating(m), row);
                         int y = Targets[r] - j0;
                         var t = new RowTerms(0, RowFinal[RowFinalCount * r + 3], RowFinal[RowFinalCount * r + 4], eps / Vocab);
                         CrossEntropyRow.Gradient<T>(row, row, t, Scale, RowFinal[RowFinalCount * r + 1], (uint)y < (uint)count ? y : -1, w, default, stream: false);

@@ -39,7 +39,7 @@ public sealed class DigestTests
         "smoothed_hinge(h=0.3)", "exponential(beta=0.5)", "asl(gamma_pos=1, gamma_neg=2, clip=0.1)", "auc_m(imratio=0.3)",
         "anyloss(metric=fbeta, beta=2)", "anyloss(metric=gmean, L=20)", "ensloss(lambda=0.5, period=2, seed=3)",
         "linear_ce(smoothing=0.1, lse_sq=0.001)", "linear_ce(softcap=3, temperature=2)", "linear_ce(shift=true)",
-        "linear_ce(vocab_block=16)", "linear_ce(chunk_rows=2, reduction=sum)", "linear_ce(weight=[" + string.Join(",", Enumerable.Range(0, 37).Select(i => 1 + i % 3)) + "])",
+        "linear_ce(vocab_block=16)", "linear_ce(vocab_block=16, smoothing=0.1, weight=[" + string.Join(",", Enumerable.Range(0, 37).Select(i => 1 + i % 3)) + "])", "linear_ce(chunk_rows=2, reduction=sum)", "linear_ce(weight=[" + string.Join(",", Enumerable.Range(0, 37).Select(i => 1 + i % 3)) + "])",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
