@@ -1,4 +1,3 @@
-using System.CommandLine;
 using LossKit.Cli;
 
 return Cli.Run(args);

@@ -1,7 +1,3 @@
-using LossKit.Kernels;
-
-
-
 
 
 namespace LossKit.Workbench.Data;

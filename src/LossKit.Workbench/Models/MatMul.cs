@@ -1,10 +1,5 @@
 using LossKit.Kernels;
 
-
-
-
-
-
 namespace LossKit.Workbench.Models;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using LossKit.LargeVocabulary;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Models;

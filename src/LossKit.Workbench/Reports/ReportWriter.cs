@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using LossKit.Metrics;
 using LossKit.Workbench.Training;
 
 namespace LossKit.Workbench.Reports;

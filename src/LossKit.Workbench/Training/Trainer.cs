@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using LossKit.Binary;
 using LossKit.Core;
-using LossKit.LargeVocabulary;
 using LossKit.Metrics;
 using LossKit.Workbench.Data;
 using LossKit.Workbench.Models;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
 

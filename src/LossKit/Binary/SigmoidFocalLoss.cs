@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
 
-
 namespace LossKit.Binary;
 
 /// <summary>

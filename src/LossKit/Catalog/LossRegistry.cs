@@ -6,8 +6,6 @@ using LossKit.Margin;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
-
-
 namespace LossKit.Catalog;
 
 /// <summary>

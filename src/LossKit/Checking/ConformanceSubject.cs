@@ -1,5 +1,4 @@
 using System.Numerics;
-using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
 

@@ -72,9 +72,6 @@ public interface ISoftTargetLoss : IClassificationLoss
         where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
-
-
-
 /// <summary>A loss with trainable state of its own (e.g. <c>auc_m</c>'s a, b, α). A training loop calls
 /// <see cref="Step"/> after each optimiser step, with that step's learning rate.</summary>
 public interface IStatefulLoss : ILoss

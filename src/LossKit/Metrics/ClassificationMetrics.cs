@@ -1,6 +1,5 @@
 using System.Numerics;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Metrics;
 

@@ -1,14 +1,4 @@
 using LossKit.Core;
-using LossKit.Kernels;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Softmax;
 

@@ -1,15 +1,6 @@
 using LossKit.Core;
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Softmax;
 
 /// <summary>

@@ -1,14 +1,5 @@
 using LossKit.Core;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Softmax;
 
 /// <summary>

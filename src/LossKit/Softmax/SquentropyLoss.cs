@@ -1,4 +1,3 @@
-using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
 

@@ -3,15 +3,6 @@ using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Binary;
 
 /// <summary>Bad input gets an ArgumentException that names the argument, the index or row, and the value.</summary>

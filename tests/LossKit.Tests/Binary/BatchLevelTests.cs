@@ -3,15 +3,6 @@ using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Binary;
 
 /// <summary>auc_m's state and its update, anyloss's metrics, ensloss's draws, seeding and period.</summary>

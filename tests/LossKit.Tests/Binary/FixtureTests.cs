@@ -1,15 +1,6 @@
 using LossKit.Binary;
 using LossKit.Catalog;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Binary;
 
 /// <summary>LossKit against PyTorch (and reference formulas run by torch autograd) on the committed fixtures.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LossKit.Tests.Softmax;
 
 namespace LossKit.Tests.Binary;
 

@@ -3,16 +3,6 @@ using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
 using LossKit.Tests.Checking;
-using LossKit.Tests.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Binary;
 

@@ -4,15 +4,6 @@ using LossKit.Checking;
 using LossKit.Core;
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Binary;
 
 /// <summary>Extreme inputs, NaN propagation, float/Half paths and determinism across thread counts.</summary>

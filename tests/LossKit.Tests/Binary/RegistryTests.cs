@@ -1,16 +1,6 @@
 using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
-using LossKit.Tests.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Binary;
 

@@ -2,16 +2,6 @@ using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
-using LossKit.Kernels;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Binary;
 

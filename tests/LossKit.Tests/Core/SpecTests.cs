@@ -1,15 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Softmax;
-using LossKit.Tests.Softmax;
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Core;
 

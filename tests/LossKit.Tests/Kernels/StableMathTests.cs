@@ -1,14 +1,5 @@
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Kernels;
 
 public class StableMathTests

@@ -1,13 +1,5 @@
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Kernels;
 
 /// <summary>The spinning worker team runs every item exactly once, surfaces errors, and copes with concurrent and

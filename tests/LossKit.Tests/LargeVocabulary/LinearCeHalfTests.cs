@@ -1,15 +1,6 @@
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>Half-precision H, W and b: converted to float per chunk and slice, so the results are exactly the float

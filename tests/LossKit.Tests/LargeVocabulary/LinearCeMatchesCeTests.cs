@@ -1,17 +1,7 @@
-using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
 using LossKit.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.LargeVocabulary;
 

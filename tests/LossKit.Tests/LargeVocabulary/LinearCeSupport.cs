@@ -1,15 +1,6 @@
 using LossKit.Checking;
 using LossKit.LargeVocabulary;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.LargeVocabulary;
 
 /// <summary>Inputs and helpers for the linear_ce tests.</summary>

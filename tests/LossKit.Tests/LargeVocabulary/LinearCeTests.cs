@@ -2,16 +2,6 @@ using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
-using LossKit.Tests.Kernels;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.LargeVocabulary;
 

@@ -1,15 +1,5 @@
-using LossKit.Catalog;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.LargeVocabulary;
 

@@ -1,15 +1,5 @@
 using LossKit.Core;
-using LossKit.Kernels;
 using LossKit.Metrics;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Metrics;
 

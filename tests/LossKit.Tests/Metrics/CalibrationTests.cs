@@ -1,6 +1,5 @@
 using FsCheck.Xunit;
 using LossKit.Core;
-using LossKit.Kernels;
 using LossKit.Metrics;
 using static LossKit.Tests.Metrics.MetricReference;
 

@@ -1,11 +1,3 @@
-using LossKit.Kernels;
-
-
-
-
-
-
-
 
 
 namespace LossKit.Tests.Metrics;

@@ -3,18 +3,7 @@ using LossKit.Checking;
 using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.Margin;
-using LossKit.Softmax;
 using LossKit.Tests.Checking;
-using LossKit.Tests.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.RowLosses;
 

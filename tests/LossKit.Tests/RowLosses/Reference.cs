@@ -5,15 +5,6 @@ using LossKit.Margin;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.RowLosses;
 
 /// <summary>Slow, obviously-correct double references for the section C2 losses, straight from the formulas.</summary>

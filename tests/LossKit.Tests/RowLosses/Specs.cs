@@ -1,15 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Kernels;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.RowLosses;
 
 /// <summary>Every section C2 spec and option combination the tests sweep (class weights have 5 entries: K = 5).</summary>

@@ -1,16 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Checking;
-using LossKit.Kernels;
 using LossKit.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

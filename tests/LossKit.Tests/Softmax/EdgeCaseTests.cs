@@ -3,9 +3,6 @@ using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.Softmax;
 
-
-
-
 namespace LossKit.Tests.Softmax;
 
 /// <summary>Extreme inputs, NaN handling, empty means, determinism, Half, and bad input messages.</summary>

@@ -4,9 +4,6 @@ using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.Softmax;
 
-
-
-
 namespace LossKit.Tests.Softmax;
 
 /// <summary>The target-probability family against slow references, the catalog's identities, and every option through the gradient check.</summary>

@@ -1,15 +1,5 @@
 using LossKit.Catalog;
-using LossKit.Kernels;
 using LossKit.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

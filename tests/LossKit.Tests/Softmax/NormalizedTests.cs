@@ -1,17 +1,7 @@
 using LossKit.Catalog;
-using LossKit.Checking;
 using LossKit.Kernels;
 using LossKit.Softmax;
 using LossKit.Tests.RowLosses;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

@@ -1,16 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Core;
-using LossKit.Kernels;
 using LossKit.Softmax;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

@@ -1,9 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Kernels;
 
-
-
-
 namespace LossKit.Tests.Softmax;
 
 /// <summary>A gradient of at least <see cref="ClassIndexLoss.StreamingThresholdBytes"/> is written with non-temporal

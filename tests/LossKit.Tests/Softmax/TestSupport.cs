@@ -1,8 +1,5 @@
 using LossKit.Checking;
 
-
-
-
 namespace LossKit.Tests.Softmax;
 
 /// <summary>Slow, obviously-correct references and helpers for the softmax-family tests.</summary>

@@ -1,14 +1,5 @@
 using LossKit.Checking;
 using LossKit.Core;
-using LossKit.Kernels;
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

@@ -2,15 +2,6 @@ using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Softmax;
 
-
-
-
-
-
-
-
-
-
 namespace LossKit.Tests.Softmax;
 
 /// <summary>What <c>losskit check</c> runs, for every section C1 spec on class-index targets, plus float/Half and threads.</summary>

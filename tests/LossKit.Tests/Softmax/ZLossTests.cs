@@ -1,18 +1,8 @@
 using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
-using LossKit.Margin;
 using LossKit.Softmax;
 using LossKit.Tests.RowLosses;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Softmax;
 

@@ -1,17 +1,7 @@
 using LossKit.Checking;
 using LossKit.Core;
-using LossKit.Kernels;
 using LossKit.Sparse;
 using LossKit.Tests.RowLosses;
-
-
-
-
-
-
-
-
-
 
 namespace LossKit.Tests.Sparse;
 

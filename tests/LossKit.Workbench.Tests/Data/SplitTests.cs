@@ -1,7 +1,6 @@
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using FsCheck;
-using LossKit.Kernels;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Tests.Data;

@@ -1,4 +1,3 @@
-using LossKit.Kernels;
 using LossKit.Workbench.Data;
 
 namespace LossKit.Workbench.Tests.Data;

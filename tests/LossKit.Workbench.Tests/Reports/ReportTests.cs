@@ -1,4 +1,3 @@
-using System.Text;
 using LossKit.Workbench.Experiments;
 using LossKit.Workbench.Reports;
 using LossKit.Workbench.Tests.Experiments;
