@@ -1,6 +1,6 @@
 namespace LossKit.Tests.Binary;
 
-/// <summary>Every section-D loss with each of its options, as spec strings.</summary>
+/// <summary>Every binary loss with each of its options, as spec strings.</summary>
 internal static class BinarySpecs
 {
     public static readonly string[] Elementwise =
