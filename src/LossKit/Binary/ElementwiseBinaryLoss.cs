@@ -68,18 +68,9 @@ public abstract class ElementwiseBinaryLoss : BinaryLoss
 
     /// <summary>A card of this family: the element-wise kernel's family name and the reduction parameter last.</summary>
     private protected static LossCard ElementCard(string name, string title, string formula, string gradient, string reference,
-        LossProperties properties, string notes, params LossParameter[] parameters) => new()
-    {
-        Name = name,
-        Family = "binary element-wise (fused sigmoid/margin kernel)",
-        Title = title,
-        Formula = formula,
-        Gradient = gradient,
-        Reference = reference,
-        Parameters = [.. parameters, BinaryParameters.Reduction],
-        Properties = properties,
-        Notes = notes,
-    };
+        LossProperties properties, string notes, params LossParameter[] parameters) =>
+        LossCard.ForFamily("binary element-wise (fused sigmoid/margin kernel)", name, title, formula, gradient, reference, properties,
+            [.. parameters, BinaryParameters.Reduction], notes);
 }
 
 /// <summary>Parameters shared by the binary losses: the common <c>reduction</c> and <c>weight</c> with their binary

@@ -30,6 +30,15 @@ public enum LossProperties
 /// <summary>The card of a loss: everything a user needs to choose and configure it.</summary>
 public sealed record LossCard
 {
+    /// <summary>The card of a loss in a family: the family's name, the loss's own parameters followed by the ones the family
+    /// shares (composed by the caller), and the rest as given.</summary>
+    public static LossCard ForFamily(string family, string name, string title, string formula, string gradient, string reference,
+        LossProperties properties, IEnumerable<LossParameter> parameters, string notes = "") => new()
+    {
+        Name = name, Family = family, Title = title, Formula = formula, Gradient = gradient, Reference = reference,
+        Parameters = [.. parameters], Properties = properties, Notes = notes,
+    };
+
     /// <summary>The spec name, e.g. <c>focal</c>.</summary>
     public required string Name { get; init; }
     /// <summary>The family, e.g. "softmax cross-entropy" or "target probability (fused)".</summary>

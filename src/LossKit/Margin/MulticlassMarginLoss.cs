@@ -121,18 +121,9 @@ public abstract class MulticlassMarginLoss : RowLoss
         "A −∞ non-target logit is an inactive term; a −∞ target logit gives loss +∞ and a zero gradient.";
 
     private protected static LossCard MarginCard(string name, string title, string formula, string gradient, string reference,
-        LossProperties properties, string notes, params LossParameter[] parameters) => new()
-    {
-        Name = name,
-        Family = "multi-class margin (shared hinge kernel)",
-        Title = title,
-        Formula = formula,
-        Gradient = gradient,
-        Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
-        Properties = properties,
-        Notes = notes.Length == 0 ? FloatNote : FloatNote + " " + notes,
-    };
+        LossProperties properties, string notes, params LossParameter[] parameters) =>
+        LossCard.ForFamily("multi-class margin (shared hinge kernel)", name, title, formula, gradient, reference, properties,
+            [.. parameters, .. CommonParameters.ClassIndex], notes.Length == 0 ? FloatNote : FloatNote + " " + notes);
 
     /// <summary>m, the margin of a hinge loss.</summary>
     public static readonly LossParameter MarginParameter = new("margin", ParameterKind.Number, "margin m required between the target logit and the others") { Default = 1, Min = 0 };

@@ -80,18 +80,11 @@ public abstract class NormalizedTransformLoss<TTransform> : RowLoss where TTrans
     }
 
     private protected static LossCard TransformCard(string name, string title, string transform, string derivative, string reference,
-        LossProperties properties, string notes, params LossParameter[] parameters) => new()
-    {
-        Name = name,
-        Family = "normalised positive transform (shared row kernel)",
-        Title = title,
-        Formula = $"p_k = t(z_k)/Σ_j t(z_j), ℓ = −w_y·log p_y, with {transform}",
-        Gradient = $"∇_k = w_y·(t'(z_k)/Σt − δ_ky·t'(z_y)/t(z_y)), {derivative}",
-        Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
-        Properties = properties,
-        Notes = "A −∞ logit masks its class (left out of Σt); a masked target gives +∞ and a zero gradient. " + notes,
-    };
+        LossProperties properties, string notes, params LossParameter[] parameters) =>
+        LossCard.ForFamily("normalised positive transform (shared row kernel)", name, title,
+            $"p_k = t(z_k)/Σ_j t(z_j), ℓ = −w_y·log p_y, with {transform}", $"∇_k = w_y·(t'(z_k)/Σt − δ_ky·t'(z_y)/t(z_y)), {derivative}",
+            reference, properties, [.. parameters, .. CommonParameters.ClassIndex],
+            "A −∞ logit masks its class (left out of Σt); a masked target gives +∞ and a zero gradient. " + notes);
 }
 
 /// <summary>t(z) = 1 + z + z²/2 (≥ 1/2).</summary>

@@ -44,20 +44,13 @@ public sealed class NumberTokenLoss : SoftmaxLoss
         a.Number(LambdaParameter), a.List(ClassesParameter), a.List(ValuesParameter), a.Weight(), a.IgnoreIndex(),
         a.Reduction()));
 
-    private static LossCard MakeCard(string name, string title, string formula, string gradient) => new()
-    {
-        Name = name,
-        Family = "softmax cross-entropy (fused softmax kernel)",
-        Title = title,
-        Formula = formula,
-        Gradient = gradient,
-        Reference = "Zausinger et al. 2025, Regress, don't guess: a regression-like loss on number tokens for language models (ICML)",
-        Parameters = [LambdaParameter, ClassesParameter, ValuesParameter, .. CommonParameters.ClassIndex],
-        Properties = LossProperties.ShiftInvariant | LossProperties.NonNegative,
-        Notes = "classes and values go together (same length; classes distinct, each < K). Without them no class is a number "
-              + "and the loss is ce. Rows whose target is not a number class are plain ce. If every number class of a row is "
-              + "−∞ (masked) the NTL term is left out (the row's CE is then +∞ anyway). λ = 0 is ce.",
-    };
+    private static LossCard MakeCard(string name, string title, string formula, string gradient) =>
+        LossCard.ForFamily("softmax cross-entropy (fused softmax kernel)", name, title, formula, gradient,
+            "Zausinger et al. 2025, Regress, don't guess: a regression-like loss on number tokens for language models (ICML)",
+            LossProperties.ShiftInvariant | LossProperties.NonNegative, [LambdaParameter, ClassesParameter, ValuesParameter, .. CommonParameters.ClassIndex],
+            "classes and values go together (same length; classes distinct, each < K). Without them no class is a number "
+            + "and the loss is ce. Rows whose target is not a number class are plain ce. If every number class of a row is "
+            + "−∞ (masked) the NTL term is left out (the row's CE is then +∞ anyway). λ = 0 is ce.");
 
     private readonly int[] _classes;
     private readonly double[] _values;

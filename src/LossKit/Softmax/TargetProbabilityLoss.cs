@@ -26,15 +26,7 @@ public abstract class TargetProbabilityLoss(IReadOnlyList<double>? weight, int i
 
     /// <summary>Cards of this family share the family name, the shift invariance and the options.</summary>
     protected static LossCard FamilyCard(string name, string title, string formula, string gradient, string reference,
-        LossProperties properties, params LossParameter[] parameters) => new()
-    {
-        Name = name,
-        Family = "target probability (fused softmax kernel)",
-        Title = title,
-        Formula = formula,
-        Gradient = gradient + "; ∇_k = w_y·f'(p_y)·p_y·(δ_ky − p_k)",
-        Reference = reference,
-        Parameters = [.. parameters, .. CommonParameters.ClassIndex],
-        Properties = properties | LossProperties.ShiftInvariant,
-    };
+        LossProperties properties, params LossParameter[] parameters) =>
+        LossCard.ForFamily("target probability (fused softmax kernel)", name, title, formula, gradient + "; ∇_k = w_y·f'(p_y)·p_y·(δ_ky − p_k)",
+            reference, properties | LossProperties.ShiftInvariant, [.. parameters, .. CommonParameters.ClassIndex]);
 }

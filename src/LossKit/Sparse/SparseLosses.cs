@@ -92,19 +92,12 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
         sorted.Sort();
     }
 
-    private protected static LossCard SparseCard(string name, string title, string formula, string gradient, string reference, string notes) => new()
-    {
-        Name = name,
-        Family = "sparse Fenchel–Young (exact sort-based projection)",
-        Title = title,
-        Formula = formula,
-        Gradient = gradient,
-        Reference = reference,
-        Parameters = CommonParameters.ClassIndex,
-        Properties = LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.NonNegative | LossProperties.ClassificationCalibrated,
-        Notes = "Soft targets supported (mean over N; with class weights a soft row is weighted by Σ_k w_k q_k). A −∞ logit gets p = 0; target mass on a " +
-                "−∞ class gives +∞ and a zero gradient. Finite for any finite logits (rows are shifted by their max). " + notes,
-    };
+    private protected static LossCard SparseCard(string name, string title, string formula, string gradient, string reference, string notes) =>
+        LossCard.ForFamily("sparse Fenchel–Young (exact sort-based projection)", name, title, formula, gradient, reference,
+            LossProperties.ShiftInvariant | LossProperties.ConvexInLogits | LossProperties.NonNegative | LossProperties.ClassificationCalibrated,
+            CommonParameters.ClassIndex,
+            "Soft targets supported (mean over N; with class weights a soft row is weighted by Σ_k w_k q_k). A −∞ logit gets p = 0; target mass on a " +
+            "−∞ class gives +∞ and a zero gradient. Finite for any finite logits (rows are shifted by their max). " + notes);
 }
 
 /// <summary>
