@@ -183,8 +183,8 @@ public sealed class AnyLoss : BinaryLoss
     /// <summary>A(σ(s)) and dA/ds = L·A(1 − A)·σ(s)(1 − σ(s)), each factor formed without cancellation.</summary>
     private static double Approximation(double s, double l, out double derivative)
     {
-        var (p, pc) = BatchBlocks.Sigmoid(s);
-        var (a, ac) = BatchBlocks.Sigmoid(l * (p - 0.5));
+        var (p, pc) = Scalar.Sigmoid(s);
+        var (a, ac) = Scalar.Sigmoid(l * (p - 0.5));
         derivative = l * (a * ac) * (p * pc);
         return a;
     }

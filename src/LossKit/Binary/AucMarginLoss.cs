@@ -144,7 +144,7 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss, IOwnStateLoss
                     for (int i = start; i < end; i++)
                     {
                         double t = double.CreateTruncating(tt[i]);
-                        var (h, hc) = BatchBlocks.Sigmoid(double.CreateTruncating(s[i]));
+                        var (h, hc) = Scalar.Sigmoid(double.CreateTruncating(s[i]));
                         double da = h - a, db = h - b, c = p * (1 - t) - (1 - p) * t;
                         double pos = (1 - p) * t * da, neg = p * (1 - t) * db;
                         double term = pos * da + neg * db + 2 * alpha * c * h;

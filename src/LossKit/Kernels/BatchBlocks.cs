@@ -12,12 +12,4 @@ internal static class BatchBlocks
 
     /// <summary>Runs <paramref name="body"/>(block, start, end) for every block (<see cref="Parallelism.ForElements"/>).</summary>
     public static void For(int n, Action<int, int, int> body) => Parallelism.ForElements(n, BlockLength, body);
-
-    /// <summary>σ(x) = 1/(1 + e^{−x}) without overflow, and σ(−x) = 1 − σ(x) computed on its own (no cancellation).</summary>
-    public static (double Pos, double Neg) Sigmoid(double x)
-    {
-        double e = Math.Exp(-Math.Abs(x));
-        double r = 1 / (1 + e);
-        return x >= 0 ? (r, e * r) : (e * r, r);
-    }
 }

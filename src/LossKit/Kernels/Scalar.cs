@@ -26,4 +26,12 @@ public static class Scalar
 
     /// <summary>1 − exp(logP) = 1 − p, accurate when p is close to 1.</summary>
     public static double OneMinusExp(double logP) => -Expm1(logP);
+
+    /// <summary>σ(x) = 1/(1 + e^{−x}) without overflow, and σ(−x) = 1 − σ(x) computed on its own (no cancellation).</summary>
+    public static (double Pos, double Neg) Sigmoid(double x)
+    {
+        double e = Math.Exp(-Math.Abs(x));
+        double r = 1 / (1 + e);
+        return x >= 0 ? (r, e * r) : (e * r, r);
+    }
 }
