@@ -22,50 +22,37 @@ public static class Gemm
     private const long TinyVolume = 1024;
 
     /// <summary>
-    /// <c>C = α·op(A)·op(B) + β·C</c> for dense row-major matrices: A holds m×k values (k×m when
+    /// <c>C = α·op(A)·op(B) + β·C</c> for dense row-major matrices in float or double: A holds m×k values (k×m when
     /// <paramref name="transposeA"/>), B holds k×n values (n×k when <paramref name="transposeB"/>) and C holds
     /// m×n values.
     /// </summary>
     /// <exception cref="ArgumentException">A span does not hold exactly the values its shape needs, or C
     /// overlaps A or B.</exception>
     /// <exception cref="ArgumentOutOfRangeException">m, n or k is negative.</exception>
-    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, float alpha = 1, float beta = 0)
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
+        bool transposeA = false, bool transposeB = false, T? alpha = null, T? beta = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckDense(a.Length, b.Length, c.Length, m, n, k);
-        Run(a, transposeA ? m : k, transposeA, b, transposeB ? k : n, transposeB, c, n, m, n, k, alpha, beta);
+        Run(a, transposeA ? m : k, transposeA, b, transposeB ? k : n, transposeB, c, n, m, n, k, alpha ?? T.One, beta ?? T.Zero);
     }
 
     /// <summary>
-    /// <c>C = α·op(A)·op(B) + β·C</c> with leading dimensions (row strides): row i of the stored A starts at
-    /// a[i·lda] (the stored A is m×k, or k×m when <paramref name="transposeA"/>), likewise B with
+    /// <c>C = α·op(A)·op(B) + β·C</c> with leading dimensions (row strides), in float or double: row i of the stored
+    /// A starts at a[i·lda] (the stored A is m×k, or k×m when <paramref name="transposeA"/>), likewise B with
     /// <paramref name="ldb"/> (k×n, or n×k when <paramref name="transposeB"/>) and C (m×n) with
     /// <paramref name="ldc"/>. Values between rows are neither read nor written.
     /// </summary>
     /// <exception cref="ArgumentException">A span is too short for its shape and stride, or C overlaps A or B.</exception>
     /// <exception cref="ArgumentOutOfRangeException">m, n or k is negative, or a leading dimension is smaller
     /// than its row length.</exception>
-    public static void Multiply(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        int m, int n, int k, bool transposeA = false, bool transposeB = false, float alpha = 1, float beta = 0)
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    public static void Multiply<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc,
+        int m, int n, int k, bool transposeA = false, bool transposeB = false, T? alpha = null, T? beta = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckStrided(a.Length, lda, b.Length, ldb, c.Length, ldc, m, n, k, transposeA, transposeB);
-        Run(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, alpha, beta);
-    }
-
-    /// <summary>Double-precision <see cref="Multiply(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, float, float)"/>.</summary>
-    public static void Multiply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> c, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0)
-    {
-        CheckDense(a.Length, b.Length, c.Length, m, n, k);
-        Run(a, transposeA ? m : k, transposeA, b, transposeB ? k : n, transposeB, c, n, m, n, k, alpha, beta);
-    }
-
-    /// <summary>Double-precision <see cref="Multiply(ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, int, int, int, bool, bool, float, float)"/>.</summary>
-    public static void Multiply(ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc,
-        int m, int n, int k, bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0)
-    {
-        CheckStrided(a.Length, lda, b.Length, ldb, c.Length, ldc, m, n, k, transposeA, transposeB);
-        Run(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, alpha, beta);
+        Run(a, lda, transposeA, b, ldb, transposeB, c, ldc, m, n, k, alpha ?? T.One, beta ?? T.Zero);
     }
 
     private static void CheckSizes(int m, int n, int k)
@@ -114,6 +101,8 @@ public static class Gemm
     private static unsafe void Run<T>(ReadOnlySpan<T> a, int lda, bool transposeA, ReadOnlySpan<T> b, int ldb, bool transposeB,
         Span<T> c, int ldc, int m, int n, int k, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"Gemm multiplies float or double matrices, not {typeof(T).Name}.");
         if (m == 0 || n == 0) return;
         int cExtent = (m - 1) * ldc + n;
         Span<T> cUsed = c[..cExtent];
@@ -128,8 +117,7 @@ public static class Gemm
         fixed (T* pa = a, pb = b, pc = c)
         {
             if ((long)m * n * k <= TinyVolume) Tiny(pa, lda, transposeA, pb, ldb, transposeB, pc, ldc, m, n, k, alpha, beta);
-            else if (typeof(T) == typeof(float)) RunFloat((float*)pa, lda, transposeA, (float*)pb, ldb, transposeB, (float*)pc, ldc, m, n, k, float.CreateTruncating(alpha), float.CreateTruncating(beta));
-            else RunDouble((double*)pa, lda, transposeA, (double*)pb, ldb, transposeB, (double*)pc, ldc, m, n, k, double.CreateTruncating(alpha), double.CreateTruncating(beta));
+            else Blocked(pa, lda, transposeA, pb, ldb, transposeB, pc, ldc, m, n, k, alpha, beta);
         }
     }
 
@@ -139,26 +127,16 @@ public static class Gemm
         else if (beta != T.One) TensorPrimitives.Multiply(row, beta, row);
     }
 
-    private static unsafe void RunFloat(float* a, nint lda, bool ta, float* b, nint ldb, bool tb, float* c, nint ldc,
-        int m, int n, int k, float alpha, float beta)
+    /// <summary>The packed, cache-blocked product with the widest micro-kernel the machine runs.</summary>
+    private static unsafe void Blocked<T>(T* a, nint lda, bool ta, T* b, nint ldb, bool tb, T* c, nint ldc,
+        int m, int n, int k, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Vector512.IsHardwareAccelerated)
-            GemmCore<float, Kernel8x2<float, Vector512<float>, Simd512<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
+            GemmCore<T, KernelRx2<T, Vector512<T>, Simd512<T>, EightRows>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else if (Vector256.IsHardwareAccelerated)
-            GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
+            GemmCore<T, KernelRx2<T, Vector256<T>, Simd256<T>, SixRows>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
         else
-            GemmCore<float, Kernel6x2<float, Vector128<float>, Simd128<float>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
-    }
-
-    private static unsafe void RunDouble(double* a, nint lda, bool ta, double* b, nint ldb, bool tb, double* c, nint ldc,
-        int m, int n, int k, double alpha, double beta)
-    {
-        if (Vector512.IsHardwareAccelerated)
-            GemmCore<double, Kernel8x2<double, Vector512<double>, Simd512<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
-        else if (Vector256.IsHardwareAccelerated)
-            GemmCore<double, Kernel6x2<double, Vector256<double>, Simd256<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
-        else
-            GemmCore<double, Kernel6x2<double, Vector128<double>, Simd128<double>>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
+            GemmCore<T, KernelRx2<T, Vector128<T>, Simd128<T>, SixRows>>.Run(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, alpha, beta);
     }
 
     /// <summary>Small products: one fused multiply-add chain per element, in increasing k.</summary>

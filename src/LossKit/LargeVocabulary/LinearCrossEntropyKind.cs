@@ -9,7 +9,7 @@ namespace LossKit.LargeVocabulary;
 /// optional <c>bias</c> (V) and <c>targets</c> (N); outputs <c>unreduced</c> (one loss per prediction: N, or N − 1 with
 /// <c>shift</c>, also written as <c>per_row</c>), <c>grad_hidden</c>, <c>grad_weight</c> and <c>grad_bias</c> (the
 /// gradient a bias would get, also when none is given). Half inputs give float losses and gradients, as the library does.
-/// Its calls offer the materialised path (<see cref="LinearCrossEntropyLoss.ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>)
+/// Its calls offer the materialised path (<see cref="LinearCrossEntropyLoss.ComputeMaterialized{T}"/>)
 /// as their <see cref="LossCall.Baseline"/>.
 /// </summary>
 public sealed class LinearCrossEntropyKind : LossKind

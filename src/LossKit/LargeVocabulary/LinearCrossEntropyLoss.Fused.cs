@@ -237,7 +237,7 @@ public sealed partial class LinearCrossEntropyLoss
             T[]? scratch = null;
             try
             {
-                MultiplyStrided<T>(HiddenChunk, Dim, WeightRows(j0, count, ref scratch), Dim, Columns(j0, count), Vocab,
+                Gemm.Multiply<T>(HiddenChunk, Dim, WeightRows(j0, count, ref scratch), Dim, Columns(j0, count), Vocab,
                     Rows, count, Dim, transposeB: true);
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
@@ -258,8 +258,8 @@ public sealed partial class LinearCrossEntropyLoss
                     T[]? scratch = null;
                     try
                     {
-                        MultiplyStrided<T>(Columns(j0 + s0, len), Vocab, WeightRows(j0 + s0, len, ref scratch), Dim,
-                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, beta: s0 == 0 ? 0 : 1);
+                        Gemm.Multiply<T>(Columns(j0 + s0, len), Vocab, WeightRows(j0 + s0, len, ref scratch), Dim,
+                            new Span<T>(c, Rows * Dim), Dim, Rows, Dim, len, beta: s0 == 0 ? T.Zero : T.One);
                     }
                     finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
                 }
@@ -267,8 +267,8 @@ public sealed partial class LinearCrossEntropyLoss
             }
             var (k0, cols) = Slice(i - HiddenTasks);
             if (GradWeight != null)
-                MultiplyStrided<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
-                    cols, Dim, Rows, transposeA: true, beta: First == 0 ? 0 : 1);
+                Gemm.Multiply<T>(Columns(k0, cols), Vocab, HiddenChunk, Dim, new Span<T>(GradWeight + (long)k0 * Dim, cols * Dim), Dim,
+                    cols, Dim, Rows, transposeA: true, beta: First == 0 ? T.Zero : T.One);
             if (GradBias != null)
             {
                 var acc = new Span<T>(GradBias + k0, cols);

@@ -185,7 +185,7 @@ public sealed partial class LinearCrossEntropyLoss
         {
             var z = new Span<T>(Logits + (long)g * Chunk * Block, Rows * count);
             T[]? scratch = null;
-            try { Multiply<T>(HiddenChunk, WeightRows(j0, count, ref scratch), z, Rows, count, Dim, transposeB: true); }
+            try { Gemm.Multiply<T>(HiddenChunk, WeightRows(j0, count, ref scratch), z, Rows, count, Dim, transposeB: true); }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
             return z;
         }
@@ -300,10 +300,10 @@ public sealed partial class LinearCrossEntropyLoss
                     {
                         ReadOnlySpan<T> wRows = WeightRows(j0, count, ref wScratch);
                         if (GradWeight != null)
-                            Multiply<T>(z, HiddenChunk, new Span<T>(GradWeight + (long)j0 * Dim, count * Dim), count, Dim, Rows,
-                                transposeA: true, beta: First == 0 ? 0 : 1);
+                            Gemm.Multiply<T>(z, HiddenChunk, new Span<T>(GradWeight + (long)j0 * Dim, count * Dim), count, Dim, Rows,
+                                transposeA: true, beta: First == 0 ? T.Zero : T.One);
                         if (GradHidden != null)
-                            Multiply<T>(z, wRows, new Span<T>(partial, Rows * Dim), Rows, Dim, count, beta: b == b0 ? 0 : 1);
+                            Gemm.Multiply<T>(z, wRows, new Span<T>(partial, Rows * Dim), Rows, Dim, count, beta: b == b0 ? T.Zero : T.One);
                     }
                     finally { if (wScratch is not null) ArrayPool<T>.Shared.Return(wScratch); }
                     if (GradBias != null)

@@ -87,7 +87,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <param name="softcap">c ≥ 0 (0 = off): z ← c·tanh(z/c) first.</param>
     /// <param name="temperature">T &gt; 0: z ← z/T (after softcap).</param>
     /// <param name="weight">Optional per-class weights (length V, each finite and ≥ 0) — not the classifier, which
-    /// is an argument of <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>.</param>
+    /// is an argument of <see cref="Compute{T}"/>.</param>
     /// <param name="ignoreIndex">Target value whose rows are skipped (PyTorch default −100).</param>
     /// <param name="reduction">none, sum or mean.</param>
     /// <param name="shift">Row t of H predicts targets[t+1]: N−1 predictions from N rows.</param>
@@ -168,7 +168,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     }
 
     /// <summary>
-    /// Loss and gradients of <c>ce(H·Wᵀ + b, targets)</c> computed chunk by chunk (float inputs, float accumulation).
+    /// Loss and gradients of <c>ce(H·Wᵀ + b, targets)</c> computed chunk by chunk, in float or double (double for gradient checks and science).
     /// </summary>
     /// <param name="hidden">H, row-major rows×dim.</param>
     /// <param name="weight">The classifier W, row-major vocab×dim (row k scores class k).</param>
@@ -183,16 +183,10 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <param name="gradWeight">Empty, or vocab×dim: ∂(reduced loss)/∂W (overwritten, not accumulated into).</param>
     /// <param name="gradBias">Empty, or vocab: ∂(reduced loss)/∂b (also wanted without a bias: b = 0).</param>
     /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
-    public float Compute(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
-        Span<float> gradBias = default) =>
-        Fused(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
-
-    /// <summary>Double-precision <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>
-    /// (for gradient checks and science).</summary>
-    public double Compute(ReadOnlySpan<double> hidden, ReadOnlySpan<double> weight, ReadOnlySpan<double> bias, int rows, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<double> rowLosses = default, Span<double> gradHidden = default, Span<double> gradWeight = default,
-        Span<double> gradBias = default) =>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double (Half input has its own overload).</exception>
+    public T Compute<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradHidden = default, Span<T> gradWeight = default,
+        Span<T> gradBias = default) where T : unmanaged, IFloatingPointIeee754<T> =>
         Fused(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
 
     /// <summary>
@@ -210,7 +204,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
             half: true, hiddenHalf: hidden, weightHalf: weight);
     }
 
-    /// <summary>Half-precision <see cref="ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// <summary>Half-precision <see cref="ComputeMaterialized{T}"/>
     /// (H, W and b converted to float first).</summary>
     public float ComputeMaterialized(ReadOnlySpan<Half> hidden, ReadOnlySpan<Half> weight, ReadOnlySpan<Half> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
@@ -230,15 +224,10 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     /// <see cref="CrossEntropyLoss"/> on them (gradient in a second N×V array), and two GEMMs for ∂H and ∂W.
     /// Allocates 2·N·V values.
     /// </summary>
-    public float ComputeMaterialized(ReadOnlySpan<float> hidden, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int rows, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
-        Span<float> gradBias = default) =>
-        Materialized(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
-
-    /// <summary>Double-precision <see cref="ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>.</summary>
-    public double ComputeMaterialized(ReadOnlySpan<double> hidden, ReadOnlySpan<double> weight, ReadOnlySpan<double> bias, int rows, int dim, int vocab,
-        ReadOnlySpan<int> targets, Span<double> rowLosses = default, Span<double> gradHidden = default, Span<double> gradWeight = default,
-        Span<double> gradBias = default) =>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double (Half input has its own overload).</exception>
+    public T ComputeMaterialized<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, Span<T> rowLosses = default, Span<T> gradHidden = default, Span<T> gradWeight = default,
+        Span<T> gradBias = default) where T : unmanaged, IFloatingPointIeee754<T> =>
         Materialized(hidden, weight, bias, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
 
     // ---- validation ----
@@ -302,38 +291,14 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     private double ReductionScale(double denominator) =>
         Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;
 
-    /// <summary>C = α·op(A)·op(B) + β·C in T (float or double) with the library's GEMM.</summary>
-    internal static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.Multiply(MemoryMarshal.Cast<T, float>(a), MemoryMarshal.Cast<T, float>(b), MemoryMarshal.Cast<T, float>(c), m, n, k,
-                transposeA, transposeB, (float)alpha, (float)beta);
-        else if (typeof(T) == typeof(double))
-            Gemm.Multiply(MemoryMarshal.Cast<T, double>(a), MemoryMarshal.Cast<T, double>(b), MemoryMarshal.Cast<T, double>(c), m, n, k,
-                transposeA, transposeB, alpha, beta);
-        else throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
-    }
-
-    /// <summary>C = α·op(A)·op(B) + β·C with row strides (leading dimensions), in T (float or double).</summary>
-    internal static void MultiplyStrided<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int n, int k,
-        bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-            Gemm.Multiply(MemoryMarshal.Cast<T, float>(a), lda, MemoryMarshal.Cast<T, float>(b), ldb, MemoryMarshal.Cast<T, float>(c), ldc,
-                m, n, k, transposeA, transposeB, (float)alpha, (float)beta);
-        else if (typeof(T) == typeof(double))
-            Gemm.Multiply(MemoryMarshal.Cast<T, double>(a), lda, MemoryMarshal.Cast<T, double>(b), ldb, MemoryMarshal.Cast<T, double>(c), ldc,
-                m, n, k, transposeA, transposeB, alpha, beta);
-        else throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
-    }
-
     // ---- the materialised path ----
 
     private T Materialized<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
         var (n, _) = Validate(hidden.Length, weight.Length, bias.Length, rows, dim, vocab, targets, rowLosses.Length,
             gradHidden.Length, gradWeight.Length, gradBias.Length);
         ReadOnlySpan<T> h = hidden[..(n * dim)];
@@ -341,7 +306,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         long size = (long)n * vocab;
         if (size > Array.MaxLength) throw new ArgumentException($"the materialised path needs {n}×{vocab} = {size} logits, more than one array can hold.", nameof(rows));
         var logits = new T[size];
-        Multiply<T>(h, weight, logits, n, vocab, dim, transposeB: true);
+        Gemm.Multiply<T>(h, weight, logits, n, vocab, dim, transposeB: true);
         if (!bias.IsEmpty)
             for (int r = 0; r < n; r++) TensorPrimitives.Add(logits.AsSpan(r * vocab, vocab), bias, logits.AsSpan(r * vocab, vocab));
         var ce = new CrossEntropyLoss(Smoothing, LseSquared, Softcap, Temperature, _weight, IgnoreIndex, Reduction);
@@ -350,10 +315,10 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         T value = ce.Compute<T>(logits, vocab, y, rowLosses, g);
         if (!gradHidden.IsEmpty)
         {
-            Multiply<T>(g, weight, gradHidden[..(n * dim)], n, dim, vocab);
+            Gemm.Multiply<T>(g, weight, gradHidden[..(n * dim)], n, dim, vocab);
             gradHidden[(n * dim)..].Clear();
         }
-        if (!gradWeight.IsEmpty) Multiply<T>(g, h, gradWeight, vocab, dim, n, transposeA: true);
+        if (!gradWeight.IsEmpty) Gemm.Multiply<T>(g, h, gradWeight, vocab, dim, n, transposeA: true);
         if (!gradBias.IsEmpty)
         {
             gradBias.Clear();

@@ -37,9 +37,7 @@ public static class Calibration
     public static double ExpectedCalibrationError<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins = 15)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        MetricInput.Validate(logits, classes, labels);
-        MetricInput.Bins(bins);
-        return ProbabilityPass.Run(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins).Ece;
+        return Pass(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins).Ece;
     }
 
     /// <summary>Adaptive (equal-mass) top-label calibration error: the ECE formula Σ_b (n_b / N)·|acc_b − conf_b| over
@@ -53,9 +51,7 @@ public static class Calibration
     public static double AdaptiveCalibrationError<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins = 15)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        MetricInput.Validate(logits, classes, labels);
-        MetricInput.Bins(bins);
-        return ProbabilityPass.Run(logits, classes, labels, bins, ProbabilityPass.Needs.Confidences).AdaptiveEce;
+        return Pass(logits, classes, labels, bins, ProbabilityPass.Needs.Confidences).AdaptiveEce;
     }
 
     /// <summary>Maximum calibration error: MCE = max_b |acc_b − conf_b| over the non-empty equal-width top-label bins
@@ -64,9 +60,7 @@ public static class Calibration
     public static double MaximumCalibrationError<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins = 15)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        MetricInput.Validate(logits, classes, labels);
-        MetricInput.Bins(bins);
-        return ProbabilityPass.Run(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins).Mce;
+        return Pass(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins).Mce;
     }
 
     /// <summary>Class-wise (static) calibration error: for each class k, the equal-width-bin ECE of p_ik against
@@ -80,9 +74,7 @@ public static class Calibration
     public static double ClasswiseCalibrationError<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins = 15)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        MetricInput.Validate(logits, classes, labels);
-        MetricInput.Bins(bins);
-        return ProbabilityPass.Run(logits, classes, labels, bins, ProbabilityPass.Needs.ClasswiseBins).ClasswiseEce;
+        return Pass(logits, classes, labels, bins, ProbabilityPass.Needs.ClasswiseBins).ClasswiseEce;
     }
 
     /// <summary>Per-bin statistics of the top-label confidence for a reliability diagram (Guo et al. 2017): one
@@ -94,9 +86,7 @@ public static class Calibration
     public static ReliabilityBin[] ReliabilityDiagram<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins = 15)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        MetricInput.Validate(logits, classes, labels);
-        MetricInput.Bins(bins);
-        var pass = ProbabilityPass.Run(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins);
+        var pass = Pass(logits, classes, labels, bins, ProbabilityPass.Needs.TopLabelBins);
         if (pass.FirstUndefinedRow >= 0)
         {
             int r = pass.FirstUndefinedRow;
@@ -104,5 +94,14 @@ public static class Calibration
                 $"logits row {r} has no defined softmax (it holds a NaN or +∞ logit, or is all −∞), so its confidence cannot be binned; expected finite logits or −∞ entries.");
         }
         return pass.Diagram();
+    }
+
+    /// <summary>Checks the arguments, then one probability pass computing what <paramref name="needs"/> asks for.</summary>
+    private static ProbabilityPass Pass<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<int> labels, int bins, ProbabilityPass.Needs needs)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        MetricInput.Validate(logits, classes, labels);
+        MetricInput.Bins(bins);
+        return ProbabilityPass.Run(logits, classes, labels, bins, needs);
     }
 }

@@ -230,16 +230,16 @@ public sealed class GemmTests
                         switch (width)
                         {
                             case 512:
-                                GemmCore<float, Kernel8x2<float, Vector512<float>, Simd512<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
-                                GemmCore<double, Kernel8x2<double, Vector512<double>, Simd512<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                GemmCore<float, KernelRx2<float, Vector512<float>, Simd512<float>, EightRows>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, KernelRx2<double, Vector512<double>, Simd512<double>, EightRows>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
                                 break;
                             case 256:
-                                GemmCore<float, Kernel6x2<float, Vector256<float>, Simd256<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
-                                GemmCore<double, Kernel6x2<double, Vector256<double>, Simd256<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                GemmCore<float, KernelRx2<float, Vector256<float>, Simd256<float>, SixRows>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, KernelRx2<double, Vector256<double>, Simd256<double>, SixRows>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
                                 break;
                             default:
-                                GemmCore<float, Kernel6x2<float, Vector128<float>, Simd128<float>>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
-                                GemmCore<double, Kernel6x2<double, Vector128<double>, Simd128<double>>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
+                                GemmCore<float, KernelRx2<float, Vector128<float>, Simd128<float>, SixRows>>.Run(pa, lda, ta, pb, ldb, tb, pc, n, m, n, k, 0.5f, 2f);
+                                GemmCore<double, KernelRx2<double, Vector128<double>, Simd128<double>, SixRows>>.Run(qa, lda, ta, qb, ldb, tb, qc, n, m, n, k, 0.5, 2);
                                 break;
                         }
                     }
