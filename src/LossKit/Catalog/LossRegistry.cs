@@ -1,6 +1,7 @@
 using LossKit.Binary;
 using LossKit.Core;
 using LossKit.Distillation;
+using LossKit.Divergence;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
 using LossKit.Softmax;
@@ -35,6 +36,9 @@ public static class LossRegistry
         SquaredHingeLoss.Registration, SmoothedHingeLoss.Registration, ModifiedHuberLoss.Registration,
         ExponentialLoss.Registration, LogisticLoss.Registration, AsymmetricLoss.Registration, AucMarginLoss.Registration,
         AnyLoss.Registration, EnsLoss.Registration,
+        // Divergences between distributions
+        KlDivergenceLoss.Registration, ReverseKlDivergenceLoss.Registration, JsdLoss.Registration, TvdLoss.Registration,
+        HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -19,15 +19,18 @@ public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPoint
     private readonly long _inputBytes;
     private readonly LogitsCompute<T> _compute;
     private readonly T[] _unreduced, _gradient;
+    private readonly string _inputName;
     private T _loss;
 
     /// <param name="logitsShape">The shape of <c>logits</c>, and so of <c>grad_logits</c>.</param>
     /// <param name="unreducedShape">The shape of the unreduced losses (what <c>reduction=none</c> returns).</param>
     /// <param name="inputBytes">The bytes of all inputs a run reads (the logits and the targets in whatever form).</param>
     /// <param name="compute">The library call.</param>
-    public LogitsCall(int[] logitsShape, int[] unreducedShape, long inputBytes, LogitsCompute<T> compute)
+    /// <param name="inputName">The name of the one differentiable input (<c>logits</c>; a divergence's <c>input</c>):
+    /// its gradient is written as <c>grad_&lt;inputName&gt;</c>.</param>
+    public LogitsCall(int[] logitsShape, int[] unreducedShape, long inputBytes, LogitsCompute<T> compute, string inputName = "logits")
     {
-        (_logitsShape, _unreducedShape, _inputBytes, _compute) = (logitsShape, unreducedShape, inputBytes, compute);
+        (_logitsShape, _unreducedShape, _inputBytes, _compute, _inputName) = (logitsShape, unreducedShape, inputBytes, compute, inputName);
         _unreduced = OutputBuffer<T>(Count(unreducedShape));
         _gradient = OutputBuffer<T>(Count(logitsShape));
     }
@@ -43,7 +46,7 @@ public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPoint
 
     /// <inheritdoc/>
     public override LossOutputs Outputs() => new(double.CreateTruncating(_loss), LossTensor.From<T>(_unreduced, _unreducedShape),
-        new Dictionary<string, LossTensor> { ["logits"] = LossTensor.From<T>(_gradient, _logitsShape) });
+        new Dictionary<string, LossTensor> { [_inputName] = LossTensor.From<T>(_gradient, _logitsShape) });
 
     /// <inheritdoc/>
     public override long Bytes(RunOutputs outputs) => _inputBytes + (long)SizeOf<T>() * outputs switch

@@ -96,7 +96,7 @@ public sealed class DistillationLoss : IDistillationLoss
     /// <summary>The row math for <see cref="RowRunner"/>: row r against its target.</summary>
     private readonly unsafe struct Rows(DistillationLoss loss, int* targets, double scale) : IDoubleRow
     {
-        public double Evaluate(int row, ReadOnlySpan<double> z, ReadOnlySpan<double> t, Span<double> gradient, Span<double> scratch) =>
+        public double Evaluate(int row, ReadOnlySpan<double> z, ReadOnlySpan<double> t, Span<double> gradient, Span<double> _, Span<double> scratch) =>
             loss.Row(targets[row], z, t, gradient, scratch, scale);
     }
 

@@ -101,7 +101,7 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
     /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
     private readonly unsafe struct Rows(DecoupledSoftmaxLoss loss, int* offsets, int* columns, double scale) : IDoubleRow
     {
-        public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> scratch) =>
+        public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> __, Span<double> scratch) =>
             loss.Row(s, new ReadOnlySpan<int>(columns + offsets[row], offsets[row + 1] - offsets[row]), gradient, scratch, scale);
     }
 

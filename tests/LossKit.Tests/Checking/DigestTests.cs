@@ -204,7 +204,21 @@ public sealed class DigestTests
                 break;
             }
             default:
-                throw new InvalidOperationException($"{loss.Spec}: no digest case for {loss.GetType().Name}");
+            {
+                // Any other kind through its own sample and call: the loss, the unreduced values and every gradient by name.
+                foreach (var (rows, width) in new[] { (9, 5), (6, 133) })
+                {
+                    LossInputs inputs = loss.Kind.Sample(loss, new SampleSize(rows, width, 4), new Random(rows * 1000 + width), 2);
+                    LossCall call = loss.Kind.Prepare<T>(loss, inputs);
+                    var sink = new Sink();
+                    sink.Add(call.Run(RunOutputs.All));
+                    LossOutputs o = call.Outputs();
+                    sink.Add<double>(o.Unreduced.Values);
+                    foreach (string name in o.Gradients.Keys.Order(StringComparer.Ordinal)) sink.Add<double>(o.Gradients[name].Values);
+                    yield return ($"{rows}x{width}", sink.Bytes());
+                }
+                break;
+            }
         }
     }
 

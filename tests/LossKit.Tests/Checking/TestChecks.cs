@@ -9,6 +9,16 @@ namespace LossKit.Tests.Checking;
 /// suite with its failures in the assertion message, and the 1-vs-2-threads comparison of a float call.</summary>
 internal static class TestChecks
 {
+    /// <summary>The largest |got − expected| over the elements, relative to max(1, max |expected|): the error measure of
+    /// the fixture comparisons.</summary>
+    public static double NormError(ReadOnlySpan<double> got, ReadOnlySpan<double> expected)
+    {
+        double scale = 1, worst = 0;
+        foreach (double v in expected) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - expected[i]));
+        return worst / scale;
+    }
+
     /// <summary>∂(reduced loss)/∂logits of a class-index loss against finite differences.</summary>
     public static GradientCheckResult Gradient(IClassificationLoss loss, double[] logits, int classes, int[] targets,
         double tolerance = GradientCheck.DefaultTolerance) =>

@@ -63,7 +63,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence" }, kinds);
     }
 
     [Theory]
@@ -279,6 +279,13 @@ public class LossKindTests
                 T[] z = As<T>(x["logits"]), per = new T[rows], g = new T[z.Length];
                 T value = m.Compute<T>(z, classes, offsets.ToArray(), columns.ToArray(), per, g);
                 return Outputs(value, per, [rows], ("logits", g, shape));
+            }
+            case LossKit.Divergence.DivergenceLoss v:
+            {
+                int[] inputShape = x["input"].Shape;
+                T[] q = As<T>(x["input"]), g = new T[q.Length], per = new T[v.ElementwiseUnreduced ? q.Length : inputShape[0]];
+                T value = v.Compute<T>(q, inputShape[1], As<T>(x["target"]), per, g);
+                return Outputs(value, per, v.ElementwiseUnreduced ? inputShape : [inputShape[0]], ("input", g, inputShape));
             }
             case LinearCrossEntropyLoss l:
             {

@@ -203,6 +203,13 @@ public class ParameterTests
             foreach (var p in d.Card.Parameters.Where(p => p.Name is "weight" or "ignore_index" or "reduction"))
             {
                 var common = p.Name switch { "weight" => CommonParameters.Weight, "ignore_index" => CommonParameters.IgnoreIndex, _ => CommonParameters.Reduction };
+                // The divergences add PyTorch KLDivLoss's batchmean to the shared reductions, after the default.
+                if (d.Card.Family.StartsWith("divergence", StringComparison.Ordinal) && p.Name == "reduction")
+                {
+                    Assert.Equal(["mean", "batchmean", "sum", "none"], p.Choices);
+                    Assert.Same(LossKit.Divergence.DivergenceLoss.ReductionParameter, p);
+                    continue;
+                }
                 // Same name, kind, range and default; only the description may say what it means for that loss.
                 Assert.Equal(common, p with { Description = common.Description });
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using LossKit.Catalog;
 using LossKit.Checking;
 using LossKit.Core;
+using LossKit.Tests.Checking;
 using LossKit.Distillation;
 using LossKit.Softmax;
 using LossKit.Tests.Softmax;
@@ -24,14 +25,6 @@ public class KdTests
         var data = new TheoryData<string>();
         foreach (var c in s_cases.Value) data.Add(c.name);
         return data;
-    }
-
-    private static double NormError(ReadOnlySpan<double> got, ReadOnlySpan<double> expected)
-    {
-        double scale = 1, worst = 0;
-        foreach (double v in expected) scale = Math.Max(scale, Math.Abs(v));
-        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - expected[i]));
-        return worst / scale;
     }
 
     [Fact]
@@ -73,8 +66,8 @@ public class KdTests
             tolerance = 1e-5;
         }
         Assert.InRange(Math.Abs(value - c.loss) / Math.Max(1, Math.Abs(c.loss)), 0, tolerance);
-        Assert.InRange(NormError(rows, c.per_row), 0, tolerance);
-        Assert.InRange(NormError(grad, c.gradient), 0, tolerance);
+        Assert.InRange(TestChecks.NormError(rows, c.per_row), 0, tolerance);
+        Assert.InRange(TestChecks.NormError(grad, c.gradient), 0, tolerance);
     }
 
     [Theory]

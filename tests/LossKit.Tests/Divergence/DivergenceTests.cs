@@ -1,0 +1,229 @@
+using System.Text.Json;
+using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Tests.Checking;
+using LossKit.Divergence;
+
+namespace LossKit.Tests.Divergence;
+
+public class DivergenceTests
+{
+    private sealed record Case(string name, string spec, string dtype, int rows, int classes, double[] input, double[] target,
+        double loss, double[] unreduced, double[] grad_input);
+
+    private sealed record FixtureFile(string torch_version, Case[] cases);
+
+    private static readonly Lazy<Case[]> s_cases = new(() =>
+        JsonSerializer.Deserialize<FixtureFile>(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "divergence.json")))!.cases);
+
+    public static TheoryData<string> Names()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in s_cases.Value) data.Add(c.name);
+        return data;
+    }
+
+    private static DivergenceLoss Create(string spec) => Assert.IsAssignableFrom<DivergenceLoss>(LossRegistry.Create(spec));
+
+    [Fact]
+    public void FixturesCoverTheOptions()
+    {
+        var cases = s_cases.Value;
+        foreach (string name in new[] { "kl", "reverse_kl", "jsd", "tvd", "hellinger", "cauchy_schwarz", "wasserstein1" })
+            Assert.Contains(cases, c => c.spec.StartsWith(name, StringComparison.Ordinal));
+        Assert.All(new[] { "reduction=sum", "reduction=none", "reduction=batchmean", "log_target=true", "beta=0,", "beta=1,", "scaled=true" },
+            option => Assert.Contains(cases, c => c.spec.Contains(option, StringComparison.Ordinal) || c.spec.Contains(option.TrimEnd(',') + ")", StringComparison.Ordinal)));
+        Assert.Contains(cases, c => c.classes == 1);
+        Assert.Contains(cases, c => c.dtype == "float32");
+        Assert.Contains(cases, c => c.spec.StartsWith("kl", StringComparison.Ordinal) && c.target.Contains(0));
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void MatchesPyTorch(string name)
+    {
+        Case c = s_cases.Value.Single(x => x.name == name);
+        DivergenceLoss loss = Create(c.spec);
+        double value;
+        double[] unreduced = new double[c.unreduced.Length], gradient = new double[c.input.Length];
+        double tolerance;
+        if (c.dtype == "float64")
+        {
+            value = loss.Compute<double>(c.input, c.classes, c.target, unreduced, gradient);
+            tolerance = 1e-12;
+        }
+        else
+        {
+            float[] u = new float[unreduced.Length], g = new float[gradient.Length];
+            value = loss.Compute<float>([.. c.input.Select(v => (float)v)], c.classes, [.. c.target.Select(v => (float)v)], u, g);
+            (unreduced, gradient) = ([.. u.Select(v => (double)v)], [.. g.Select(v => (double)v)]);
+            tolerance = 2e-6;
+        }
+        Assert.True(Math.Abs(value - c.loss) <= tolerance * Math.Max(1, Math.Abs(c.loss)), $"{c.spec}: loss {value} vs PyTorch {c.loss}");
+        Assert.True(TestChecks.NormError(unreduced, c.unreduced) <= tolerance, $"{c.spec}: unreduced differs by {TestChecks.NormError(unreduced, c.unreduced)}");
+        Assert.True(TestChecks.NormError(gradient, c.grad_input) <= tolerance, $"{c.spec}: grad_input differs by {TestChecks.NormError(gradient, c.grad_input)}");
+    }
+
+    /// <summary>Rows of normalised log-probabilities and probabilities.</summary>
+    private static (double[] X, double[] P) Pair(int rows, int classes, int seed, double scale = 2)
+    {
+        var rng = new Random(seed);
+        double[] Rows(bool exp)
+        {
+            var v = new double[rows * classes];
+            for (int r = 0; r < rows; r++)
+            {
+                Span<double> row = v.AsSpan(r * classes, classes);
+                for (int j = 0; j < classes; j++) row[j] = scale * (2 * rng.NextDouble() - 1);
+                double lse = Math.Log(row.ToArray().Sum(Math.Exp));
+                for (int j = 0; j < classes; j++) row[j] = exp ? Math.Exp(row[j] - lse) : row[j] - lse;
+            }
+            return v;
+        }
+        return (Rows(false), Rows(true));
+    }
+
+    /// <summary>The divergence of each row (kl's element-wise values summed per row).</summary>
+    private static double[] PerRow(string spec, double[] x, double[] p, int classes)
+    {
+        DivergenceLoss loss = Create(spec.EndsWith(')') ? spec[..^1] + ", reduction=none)" : spec + "(reduction=none)");
+        var u = new double[loss.ElementwiseUnreduced ? x.Length : x.Length / classes];
+        loss.Compute<double>(x, classes, p, u);
+        return loss.ElementwiseUnreduced ? [.. u.Chunk(classes).Select(r => r.Sum())] : u;
+    }
+
+    [Fact]
+    public void JsdEndsAreTheTwoKlDivergences()
+    {
+        var (x, p) = Pair(5, 7, 1);
+        double[] atZero = PerRow("jsd(beta=0)", x, p, 7), kl = PerRow("kl", x, p, 7);
+        double[] atOne = PerRow("jsd(beta=1)", x, p, 7), reverse = PerRow("reverse_kl", x, p, 7);
+        for (int r = 0; r < 5; r++)
+        {
+            Assert.Equal(kl[r], atZero[r], 12);
+            Assert.Equal(reverse[r], atOne[r], 12);
+        }
+    }
+
+    [Fact]
+    public void ScaledJsdIsContinuousAtBothEnds()
+    {
+        var (x, p) = Pair(4, 6, 2);
+        double[] forward = PerRow("kl", x, p, 6), reverse = PerRow("reverse_kl", x, p, 6);
+        double[] nearZero = PerRow("jsd(beta=1e-6, scaled=true)", x, p, 6), nearOne = PerRow("jsd(beta=0.999999, scaled=true)", x, p, 6);
+        double[] unscaledNearZero = PerRow("jsd(beta=1e-6)", x, p, 6);
+        for (int r = 0; r < 4; r++)
+        {
+            Assert.True(Math.Abs(nearZero[r] - forward[r]) <= 1e-4 * Math.Max(1, forward[r]), $"row {r}: {nearZero[r]} vs KL(p‖q) {forward[r]}");
+            Assert.True(Math.Abs(nearOne[r] - reverse[r]) <= 1e-4 * Math.Max(1, reverse[r]), $"row {r}: {nearOne[r]} vs KL(q‖p) {reverse[r]}");
+            Assert.True(unscaledNearZero[r] < 1e-5 && forward[r] > 1e-3, "the unscaled form tends to 0 as β → 0, away from its β = 0 value");
+        }
+    }
+
+    [Theory]
+    [InlineData("kl")]
+    [InlineData("reverse_kl")]
+    [InlineData("jsd")]
+    [InlineData("tvd")]
+    [InlineData("hellinger")]
+    [InlineData("cauchy_schwarz")]
+    [InlineData("wasserstein1")]
+    public void ZeroExactlyAtTheTargetAndPositiveElsewhere(string name)
+    {
+        var (x, p) = Pair(6, 5, 3);
+        double[] logP = [.. p.Select(v => Math.Log(v))];
+        double[] same = PerRow(name, logP, p, 5);
+        double[] other = PerRow(name, x, p, 5);
+        Assert.All(same, v => Assert.True(Math.Abs(v) < 1e-14, $"{name}: {v} at q = p"));
+        Assert.All(other, v => Assert.True(v > 0, $"{name}: {v} for q ≠ p"));
+    }
+
+    [Fact]
+    public void BoundedDistancesStayInTheUnitInterval()
+    {
+        var (x, p) = Pair(50, 4, 4, scale: 30);
+        Assert.All(PerRow("tvd", x, p, 4), v => Assert.InRange(v, 0, 1 + 1e-15));
+        Assert.All(PerRow("hellinger", x, p, 4), v => Assert.InRange(v, 0, 1 + 1e-15));
+    }
+
+    [Fact]
+    public void CauchySchwarzIgnoresTheScaleOfQ()
+    {
+        var (x, p) = Pair(3, 6, 5);
+        double[] shifted = [.. x.Select(v => v + 7.5)];
+        var g1 = new double[x.Length];
+        var g2 = new double[x.Length];
+        var loss = new CauchySchwarzLoss(reduction: DivergenceReduction.Sum);
+        double a = loss.Compute<double>(x, 6, p, gradient: g1), b = loss.Compute<double>(shifted, 6, p, gradient: g2);
+        Assert.Equal(a, b, 12);
+        for (int i = 0; i < g1.Length; i++) Assert.Equal(g1[i], g2[i], 12);
+    }
+
+    [Fact]
+    public void KlIsFiniteAtLargeInputs()
+    {
+        double[] x = [-1e30, 0, -2e30, -1e30, 0, -5], p = [0.2, 0.5, 0.3, 0, 1, 0];
+        var g = new double[6];
+        double v = new KlDivergenceLoss(reduction: DivergenceReduction.Sum).Compute<double>(x, 3, p, gradient: g);
+        Assert.True(double.IsFinite(v));
+        Assert.Equal([-0.2, -0.5, -0.3, 0, -1, 0], g);
+    }
+
+    [Fact]
+    public void BatchmeanDividesByRowsAndMeanByElementsForKl()
+    {
+        var (x, p) = Pair(3, 4, 6);
+        double sum = Create("kl(reduction=sum)").Compute<double>(x, 4, p);
+        Assert.Equal(sum / 3, Create("kl(reduction=batchmean)").Compute<double>(x, 4, p), 14);
+        Assert.Equal(sum / 12, Create("kl").Compute<double>(x, 4, p), 14);
+        double rowSum = Create("tvd(reduction=sum)").Compute<double>(x, 4, p);
+        Assert.Equal(rowSum / 3, Create("tvd").Compute<double>(x, 4, p), 14);
+        Assert.Equal(rowSum / 3, Create("tvd(reduction=batchmean)").Compute<double>(x, 4, p), 14);
+    }
+
+    [Theory]
+    [InlineData(false, -0.1, "a probability in [0, 1]")]
+    [InlineData(false, 1.5, "a probability in [0, 1]")]
+    [InlineData(false, double.NaN, "a probability in [0, 1]")]
+    [InlineData(true, 0.5, "a log-probability ≤ 0")]
+    [InlineData(true, double.NaN, "a log-probability ≤ 0")]
+    public void BadTargetsNameTheElement(bool logTarget, double bad, string expected)
+    {
+        double[] x = new double[6], p = logTarget ? [-1, -1, -1, -1, -1, -1] : [0.1, 0.2, 0.7, 0.3, 0.3, 0.4];
+        p[4] = bad;
+        var e = Assert.Throws<RowException>(() => new JsdLoss(logTarget: logTarget).Compute<double>(x, 3, p));
+        Assert.Equal("target", e.ParamName);
+        Assert.Equal(1, e.Row);
+        Assert.Contains("target[1][1]", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ShapeErrorsGiveBothShapes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new TvdLoss().Compute<double>(new double[6], 3, new double[9]));
+        Assert.Equal("target", e.ParamName);
+        Assert.Contains("9", e.Message);
+        Assert.Contains("2×3", e.Message);
+        var kind = Assert.Throws<ArgumentException>(() => DivergenceKind.Instance.Evaluate<double>(new TvdLoss(), new LossInputs
+        {
+            ["input"] = LossTensor.Matrix(new double[6], 2, 3),
+            ["target"] = LossTensor.Matrix(new double[9], 3, 3),
+        }));
+        Assert.Equal("target", kind.ParamName);
+        Assert.Contains("[3, 3]", kind.Message);
+        Assert.Contains("[2, 3]", kind.Message);
+    }
+
+    [Fact]
+    public void EvalOutputsFollowTheConvention()
+    {
+        var (x, p) = Pair(2, 3, 7);
+        var inputs = new LossInputs { ["input"] = LossTensor.Matrix(x, 2, 3), ["target"] = LossTensor.Matrix(p, 2, 3) };
+        LossOutputs kl = DivergenceKind.Instance.Evaluate<double>(Create("kl"), inputs);
+        Assert.Equal([2, 3], kl.Unreduced.Shape);
+        Assert.Equal([2, 3], kl.Gradients["input"].Shape);
+        LossOutputs tvd = DivergenceKind.Instance.Evaluate<double>(Create("tvd"), inputs);
+        Assert.Equal([2], tvd.Unreduced.Shape);
+    }
+}
