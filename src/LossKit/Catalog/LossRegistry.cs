@@ -4,6 +4,7 @@ using LossKit.Distillation;
 using LossKit.Divergence;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
+using LossKit.Preference;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
@@ -39,6 +40,8 @@ public static class LossRegistry
         // Divergences between distributions
         KlDivergenceLoss.Registration, ReverseKlDivergenceLoss.Registration, JsdLoss.Registration, TvdLoss.Registration,
         HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,
+        // Preference pairs
+        DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

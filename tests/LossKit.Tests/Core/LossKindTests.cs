@@ -63,7 +63,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference" }, kinds);
     }
 
     [Theory]
@@ -286,6 +286,15 @@ public class LossKindTests
                 T[] q = As<T>(x["input"]), g = new T[q.Length], per = new T[v.ElementwiseUnreduced ? q.Length : inputShape[0]];
                 T value = v.Compute<T>(q, inputShape[1], As<T>(x["target"]), per, g);
                 return Outputs(value, per, v.ElementwiseUnreduced ? inputShape : [inputShape[0]], ("input", g, inputShape));
+            }
+            case LossKit.Preference.PreferenceLoss pref:
+            {
+                T[] Input(string name) => x.TryGetValue(name, out var t) ? As<T>(t) : [];
+                int n = x["policy_chosen_logps"].Length;
+                T[] per = new T[n], gc = new T[n], gr = new T[n];
+                T value = pref.Compute<T>(Input("policy_chosen_logps"), Input("policy_rejected_logps"), Input("reference_chosen_logps"),
+                    Input("reference_rejected_logps"), Input("chosen_lengths"), Input("rejected_lengths"), per, gc, gr);
+                return Outputs(value, per, [n], ("policy_chosen_logps", gc, [n]), ("policy_rejected_logps", gr, [n]));
             }
             case LinearCrossEntropyLoss l:
             {
