@@ -5,6 +5,7 @@ using LossKit.Divergence;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
 using LossKit.Preference;
+using LossKit.Ranking;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
@@ -40,6 +41,9 @@ public static class LossRegistry
         // Divergences between distributions
         KlDivergenceLoss.Registration, ReverseKlDivergenceLoss.Registration, JsdLoss.Registration, TvdLoss.Registration,
         HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,
+        // Ranking lists
+        RankNetLoss.Registration, PairHingeLoss.Registration, BprLoss.Registration, ListNetLoss.Registration, ListMleLoss.Registration,
+        SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration,
         // Preference pairs
         DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration,
         // Large vocabulary

@@ -63,7 +63,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "ranking" }, kinds);
     }
 
     [Theory]
@@ -286,6 +286,13 @@ public class LossKindTests
                 T[] q = As<T>(x["input"]), g = new T[q.Length], per = new T[v.ElementwiseUnreduced ? q.Length : inputShape[0]];
                 T value = v.Compute<T>(q, inputShape[1], As<T>(x["target"]), per, g);
                 return Outputs(value, per, v.ElementwiseUnreduced ? inputShape : [inputShape[0]], ("input", g, inputShape));
+            }
+            case LossKit.Ranking.RankingLoss rank:
+            {
+                int[] sh = x["scores"].Shape;
+                T[] sc = As<T>(x["scores"]), per = new T[sh[0]], g = new T[sc.Length];
+                T value = rank.Compute<T>(sc, sh[1], As<T>(x["labels"]), x.TryGetValue("mask", out var mt) ? As<T>(mt) : [], per, g);
+                return Outputs(value, per, [sh[0]], ("scores", g, sh));
             }
             case LossKit.Preference.PreferenceLoss pref:
             {

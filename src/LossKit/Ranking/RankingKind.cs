@@ -1,0 +1,57 @@
+using LossKit.Core;
+
+namespace LossKit.Ranking;
+
+/// <summary>
+/// Learning to rank on padded lists (<see cref="RankingLoss"/>): <c>scores</c> N×L (one row per query, one score per
+/// item), <c>labels</c> N×L (graded relevance 0..30) and an optional <c>mask</c> N×L (1 = a real item, 0 = padding;
+/// without it every item is real). Outputs <c>unreduced</c> (N, one loss per list) and <c>grad_scores</c> (N×L, 0 on padding).
+/// </summary>
+public sealed class RankingKind : LossKind
+{
+    /// <summary>The one instance, shared by every ranking loss.</summary>
+    public static RankingKind Instance { get; } = new();
+
+    private RankingKind() : base("ranking",
+    [
+        new("scores", "N×L", true, "the model's score of each item, one row per list"),
+        new("labels", "N×L", false, "graded relevance of each item, 0..30"),
+        new("mask", "N×L", false, "1 for a real item, 0 for padding (all real when left out)") { Optional = true },
+    ]) { }
+
+    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    {
+        var ranking = Expect<RankingLoss>(loss);
+        LossTensor scores = inputs.Required("scores", this), labels = inputs.Required("labels", this);
+        var (lists, length) = Matrix(scores, "scores", "one row of L item scores per list, N×L");
+        SameShape(labels, "labels", scores, "scores");
+        LossTensor? mask = inputs.Optional("mask");
+        if (mask is not null) SameShape(mask, "mask", scores, "scores");
+        T[] s = ValuesAs<T>(scores), y = ValuesAs<T>(labels), m = mask is null ? [] : ValuesAs<T>(mask);
+        return new LogitsCall<T>([lists, length], [lists], BytesOf(s, y, m),
+            (unreduced, gradient) => ranking.Compute<T>(s, length, y, m, unreduced, gradient), "scores");
+    }
+
+    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    {
+        Expect<RankingLoss>(loss);
+        int count = size.Rows * size.Width;
+        var labels = new double[count];
+        var mask = new double[count];
+        for (int r = 0; r < size.Rows; r++)
+        {
+            int real = size.Width <= 2 ? size.Width : 2 + random.Next(size.Width - 1);   // lists of 2..L items, padded to L
+            for (int j = 0; j < size.Width; j++)
+            {
+                labels[r * size.Width + j] = random.Next(5);
+                mask[r * size.Width + j] = j < real ? 1 : 0;
+            }
+        }
+        return new LossInputs
+        {
+            ["scores"] = RandomMatrix(random, size.Rows, size.Width, scale),
+            ["labels"] = LossTensor.Matrix(labels, size.Rows, size.Width),
+            ["mask"] = LossTensor.Matrix(mask, size.Rows, size.Width),
+        };
+    }
+}

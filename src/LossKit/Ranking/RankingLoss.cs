@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Globalization;
+using System.Numerics;
+using LossKit.Core;
+using LossKit.Kernels;
+
+namespace LossKit.Ranking;
+
+/// <summary>
+/// The learning-to-rank losses on padded lists: the base checks the inputs, gathers each list's real items (padding
+/// never reaches a loss: it contributes nothing and gets a zero gradient), runs the loss's math on them in double
+/// (<see cref="List"/>), and reduces over lists on the rows driver (bit-identical for any thread count).
+/// </summary>
+/// <remarks>Relevance labels are graded 0..30 (LightGBM's default gains 2^y − 1 cover that range); the mask holds 0 or 1.
+/// <c>mean</c> averages over all N lists, a list with fewer than two real items or no relevant item contributing its
+/// loss (0 for the pairwise and NDCG-based losses).</remarks>
+public abstract class RankingLoss : ILoss
+{
+    /// <summary>The largest relevance label.</summary>
+    public const double MaxLabel = 30;
+
+    /// <summary>The reduction over lists.</summary>
+    public static readonly LossParameter ReductionParameter = CommonParameters.Reduction with
+    {
+        Description = "mean divides by the number of lists N; none returns the loss of each list",
+    };
+
+    private protected RankingLoss(Reduction reduction) => Reduction = CommonParameters.Resolve(reduction);
+
+    /// <summary>The reduction over lists.</summary>
+    public Reduction Reduction { get; }
+
+    /// <inheritdoc/>
+    public abstract LossCard Card { get; }
+
+    /// <inheritdoc/>
+    public string Spec => LossSpec.Of(this);
+
+    /// <inheritdoc/>
+    public LossKind Kind => RankingKind.Instance;
+
+    /// <inheritdoc/>
+    public virtual IEnumerable<ParameterValue> ParameterValues => [ReductionParameter.Of(Reduction)];
+
+    /// <inheritdoc/>
+    public virtual double FiniteInputScale => 1e30;
+
+    /// <summary>The card of a ranking loss, with the reduction after its own parameters.</summary>
+    private protected static LossCard RankingCard(string name, string title, string formula, string gradient, string reference,
+        string notes, params LossParameter[] parameters) =>
+        LossCard.ForFamily("ranking (padded lists)", name, title, formula, gradient, reference, LossProperties.None,
+            [.. parameters, ReductionParameter], notes);
+
+    /// <summary>
+    /// The loss of N lists of up to L items and its gradient by the scores.
+    /// </summary>
+    /// <param name="scores">Row-major N×L scores; float, double or Half.</param>
+    /// <param name="listLength">L ≥ 1.</param>
+    /// <param name="labels">N×L relevance labels in [0, 30].</param>
+    /// <param name="mask">N×L of 1 (real item) or 0 (padding), or empty when every item is real.</param>
+    /// <param name="unreduced">Empty, or N: the loss of each list.</param>
+    /// <param name="gradient">Empty, or N×L: ∂(reduced loss)/∂scores (0 on padding).</param>
+    /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
+    public unsafe T Compute<T>(ReadOnlySpan<T> scores, int listLength, ReadOnlySpan<T> labels, ReadOnlySpan<T> mask,
+        Span<T> unreduced = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lists = CheckInputs(scores, listLength, labels, mask, unreduced.Length, gradient.Length);
+        double scale = Reduction == Reduction.Mean ? (lists > 0 ? 1.0 / lists : 0) : 1;
+        double total;
+        fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient)
+        {
+            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg;
+            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty;
+            int length = listLength;
+            total = Parallelism.SumBlocks(lists, length, (_, start, end) =>
+            {
+                double[] buffer = ArrayPool<double>.Shared.Rent(6 * length);
+                int[] items = ArrayPool<int>.Shared.Rent(length);
+                try
+                {
+                    double sum = 0;
+                    for (int r = start; r < end; r++)
+                    {
+                        long offset = (long)r * length;
+                        int n = 0;
+                        for (int j = 0; j < length; j++)
+                            if (!hasMask || ((T*)m)[offset + j] != T.Zero) items[n++] = j;
+                        Span<double> ls = buffer.AsSpan(0, n), ly = buffer.AsSpan(length, n), lg = buffer.AsSpan(2 * length, n);
+                        for (int k = 0; k < n; k++)
+                            (ls[k], ly[k]) = (double.CreateTruncating(((T*)s)[offset + items[k]]), double.CreateTruncating(((T*)y)[offset + items[k]]));
+                        lg.Clear();
+                        double loss = n == 0 ? 0 : List(ls, ly, lg, buffer.AsSpan(3 * length, 3 * length));
+                        if (hasU) ((T*)u)[r] = T.CreateTruncating(loss);
+                        if (hasG)
+                        {
+                            new Span<T>((T*)g + offset, length).Clear();
+                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * lg[k]);
+                        }
+                        sum += loss;
+                    }
+                    return sum;
+                }
+                finally
+                {
+                    ArrayPool<double>.Shared.Return(buffer);
+                    ArrayPool<int>.Shared.Return(items);
+                }
+            });
+        }
+        return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>The loss of one list of n real items and ∂loss/∂s into <paramref name="gradient"/> (zeroed on entry);
+    /// <paramref name="scratch"/> holds 3·L doubles.</summary>
+    private protected abstract double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> gradient, Span<double> scratch);
+
+    /// <summary>The exponential gain 2^y − 1.</summary>
+    private protected static double Gain(double y) => Math.Pow(2, y) - 1;
+
+    /// <summary>The discount 1/log₂(1 + r) of 1-based rank r.</summary>
+    private protected static double Discount(double r) => 1 / Math.Log2(1 + r);
+
+    /// <summary>The ideal DCG of the list's labels over its first <paramref name="k"/> places.</summary>
+    private protected static double IdealDcg(ReadOnlySpan<double> y, int k, Span<double> scratch)
+    {
+        Span<double> sorted = scratch[..y.Length];
+        y.CopyTo(sorted);
+        sorted.Sort((a, b) => b.CompareTo(a));
+        double dcg = 0;
+        for (int i = 0; i < Math.Min(k, sorted.Length); i++) dcg += Gain(sorted[i]) * Discount(i + 1);
+        return dcg;
+    }
+
+    /// <summary>Item indices ordered by descending <paramref name="key"/>, ties by index (deterministic).</summary>
+    private protected static void OrderDescending(ReadOnlySpan<double> key, Span<int> order)
+    {
+        // Insertion sort: lists are short, and it is stable (ties keep the item order) and allocation-free.
+        for (int i = 0; i < order.Length; i++)
+        {
+            int j = i;
+            for (; j > 0 && key[order[j - 1]] < key[i]; j--) order[j] = order[j - 1];
+            order[j] = i;
+        }
+    }
+
+    private static int CheckInputs<T>(ReadOnlySpan<T> scores, int length, ReadOnlySpan<T> labels, ReadOnlySpan<T> mask, int unreducedLength, int gradientLength)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), length, $"listLength = {length}: expected at least 1.");
+        if (scores.Length % length != 0)
+            throw new ArgumentException($"scores has {scores.Length} values, not a whole number of lists of {length} items.", "scores");
+        int lists = scores.Length / length;
+        if (labels.Length != scores.Length)
+            throw new ArgumentException($"labels has {labels.Length} values but scores has {lists}×{length} = {scores.Length}; they must have the same shape.", "labels");
+        if (!mask.IsEmpty && mask.Length != scores.Length)
+            throw new ArgumentException($"mask has {mask.Length} values but scores has {lists}×{length} = {scores.Length}; give one 0/1 per item or none.", "mask");
+        if (unreducedLength != 0 && unreducedLength != lists)
+            throw new ArgumentException($"unreduced has {unreducedLength} values: expected {lists} (one per list) or none.", "unreduced");
+        if (gradientLength != 0 && gradientLength != scores.Length)
+            throw new ArgumentException($"gradient has {gradientLength} values: expected {scores.Length} (scores' shape) or none.", "gradient");
+        for (int i = 0; i < labels.Length; i++)
+        {
+            double v = double.CreateTruncating(labels[i]);
+            if (!(v >= 0 && v <= MaxLabel))
+                throw new RowException("labels", i / length, string.Create(CultureInfo.InvariantCulture,
+                    $"labels[{i / length}][{i % length}] = {v}: expected a relevance in [0, {MaxLabel}]."));
+            if (!mask.IsEmpty && mask[i] != T.Zero && mask[i] != T.One)
+                throw new RowException("mask", i / length, string.Create(CultureInfo.InvariantCulture,
+                    $"mask[{i / length}][{i % length}] = {double.CreateTruncating(mask[i])}: expected 1 (a real item) or 0 (padding)."));
+        }
+        return lists;
+    }
+}
