@@ -45,7 +45,7 @@ public static class LossRegistry
         RankNetLoss.Registration, PairHingeLoss.Registration, BprLoss.Registration, ListNetLoss.Registration, ListMleLoss.Registration,
         SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration,
         // Preference pairs
-        DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration,
+        DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];
