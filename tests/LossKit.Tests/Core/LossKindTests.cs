@@ -63,7 +63,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "ranking" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "unpaired-preference", "ranking" }, kinds);
     }
 
     [Theory]
@@ -293,6 +293,14 @@ public class LossKindTests
                 T[] sc = As<T>(x["scores"]), per = new T[sh[0]], g = new T[sc.Length];
                 T value = rank.Compute<T>(sc, sh[1], As<T>(x["labels"]), x.TryGetValue("mask", out var mt) ? As<T>(mt) : [], per, g);
                 return Outputs(value, per, [sh[0]], ("scores", g, sh));
+            }
+            case LossKit.Preference.UnpairedPreferenceLoss unpaired:
+            {
+                int n = x["policy_logps"].Length;
+                T[] per = new T[n], g = new T[n];
+                T value = unpaired.Compute<T>(As<T>(x["policy_logps"]), As<T>(x["reference_logps"]),
+                    x.TryGetValue("labels", out var lt) ? As<T>(lt) : [], x.TryGetValue("kl", out var kt) ? kt.Values[0] : 0, per, g);
+                return Outputs(value, per, [n], ("policy_logps", g, [n]));
             }
             case LossKit.Preference.PreferenceLoss pref:
             {
