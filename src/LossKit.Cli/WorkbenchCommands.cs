@@ -84,7 +84,7 @@ internal static class WorkbenchCommands
             {
                 result = Trainer.Run(c, data, e => output.WriteLine(WorkbenchOutput.EpochLine(e, c.Epochs)));
             }
-            WorkbenchOutput.WriteRunTable(console, result);
+            WorkbenchOutput.WriteRunTable(output, console, result, Tables.Format(p));
             return 0;
         });
         return cmd;
@@ -202,7 +202,7 @@ internal static class WorkbenchCommands
             output.WriteLine(WorkbenchOutput.SummaryJson(summary));
             return 0;
         }
-        WorkbenchOutput.WriteSummaryTables(console, summary);
+        WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
         if (files is not null) console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
         else console.WriteLine($"no report for a shard; when every shard is done run: losskit report {dir}");
         return 0;
@@ -236,7 +236,7 @@ internal static class WorkbenchCommands
             console.WriteLine($"{loaded.Records.Count} runs from {loaded.Files.Count} files" +
                 (loaded.BadLines > 0 ? $", {loaded.BadLines} unreadable lines skipped" : "") +
                 (loaded.PartialLines > 0 ? $", {loaded.PartialLines} cut-off last lines ignored" : ""));
-            WorkbenchOutput.WriteSummaryTables(console, summary);
+            WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
             console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
             return 0;
         });
