@@ -60,6 +60,7 @@ internal static class WorkbenchCommands
             var console = WorkbenchOutput.Console(output);
             console.WriteLine($"train: {c.Data} ({data.Train.Rows} train / {data.Validation.Rows} validation / {data.Test.Rows} test rows, " +
                 $"{data.Features} features, {data.Classes} classes), model {c.Model}, loss {c.Loss}, seed {c.Seed}");
+            console.WriteLine("classes: " + WorkbenchOutput.ClassList(data.Train.ClassNames));
             console.WriteLine($"noise: {c.Noise}" + (data.Noise.Spec.Rate > 0
                 ? $", realised {data.Noise.RealisedRate:0.0000} ({data.Noise.Changed} of {data.Train.Rows} training labels changed)" : ""));
             console.WriteLine($"{c.Optimizer} lr={G(c.Lr)} ({c.Schedule}, warm-up {G(c.Warmup)}), weight decay {G(c.WeightDecay)}, " +

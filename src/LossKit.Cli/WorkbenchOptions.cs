@@ -11,7 +11,8 @@ internal sealed class WorkbenchOptions
 
     private static string Def(object v) => " (default: " + Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) + ")";
 
-    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist." + Def(D.Data) };
+    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist, or a file of yours: PATH.csv (header line), PATH.tsv or PATH.jsonl (docs/data.md)." + Def(D.Data) };
+    public Option<string?> Target { get; } = new("--target") { Description = "The target column of a data file: integer or text labels, mapped to classes (default: the last column)." };
     public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Folder to read the data set's files from instead of the built-in copy or the default folder." };
     public Option<string?> Model { get; } = new("--model") { Description = "linear (softmax regression) or mlp:H1,H2,... (ReLU MLP), e.g. mlp:256,128." + Def(D.Model) };
     public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training split." + Def(D.Epochs) };
@@ -34,7 +35,7 @@ internal sealed class WorkbenchOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins, FusedHead];
+    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins, FusedHead];
 
     public void AddTo(Command command)
     {
@@ -45,6 +46,7 @@ internal sealed class WorkbenchOptions
     public RunConfig Apply(ParseResult p, RunConfig b) => b with
     {
         Data = p.GetValue(Data) ?? b.Data,
+        Target = p.GetValue(Target) ?? b.Target,
         DataDir = p.GetValue(DataDir) ?? b.DataDir,
         Model = p.GetValue(Model) ?? b.Model,
         Epochs = p.GetValue(Epochs) ?? b.Epochs,

@@ -16,6 +16,9 @@ internal static class WorkbenchOutput
     /// <summary>A Spectre console on <paramref name="output"/> that never squeezes a table (<see cref="Tables.WideConsole"/>).</summary>
     public static IAnsiConsole Console(TextWriter output) => Tables.WideConsole(output);
 
+    /// <summary>Class names with their indices: <c>0 = setosa, 1 = versicolor, …</c> (the first 20, then a count).</summary>
+    public static string ClassList(IReadOnlyList<string> names) => ReportWriter.ClassList(names);
+
     public static string EpochLine(EpochRecord e, int epochs) => FormattableString.Invariant(
         $"epoch {e.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train_loss {e.TrainLoss:0.0000}  val_loss {e.ValLoss:0.0000}  val_acc {e.ValAccuracy:0.0000}  lr {e.Lr:0.####e0}  {e.Seconds:0.00} s");
 

@@ -56,6 +56,9 @@ public static class ReportWriter
         for (int s = 0; s < summary.Scenarios.Count; s++)
         {
             sb.AppendLine($"## {(summary.Scenarios.Count > 1 ? $"Scenario {s + 1}: " : "")}{summary.Scenarios[s]}").AppendLine();
+            var first = summary.Rows.First(r => r.ScenarioIndex == s).Runs[0];
+            if (first.Dataset.ClassNames is { Count: > 0 } classes)
+                sb.AppendLine($"Classes ({classes.Count}): {ClassList(classes)}.").AppendLine();
             foreach (var group in summary.ByNoise().Where(g => g.Key.Scenario == s))
             {
                 var rows = group.ToArray();
@@ -101,6 +104,10 @@ public static class ReportWriter
         }
         sb.AppendLine();
     }
+
+    /// <summary>Class names with their indices: <c>0 = setosa, 1 = versicolor, …</c> (the first 20, then a count).</summary>
+    public static string ClassList(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(20).Select((n, i) => $"{i} = {n}")) + (names.Count > 20 ? $", … ({names.Count} classes)" : "");
 
     // ------------------------------------------------------------------ CSV
 

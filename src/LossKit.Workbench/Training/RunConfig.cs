@@ -37,6 +37,10 @@ public sealed record RunConfig
     /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
     public string Data { get; init; } = "digits";
 
+    /// <summary>The target column of a data file (<c>--target</c>); null: the file's last column. Null for the
+    /// built-in sets (and then left out of the JSON, so their keys are unchanged).</summary>
+    public string? Target { get; init; }
+
     /// <summary>Folder to read the data set from instead of the default (not part of the key).</summary>
     public string? DataDir { get; init; }
 
@@ -203,13 +207,15 @@ public sealed record RunConfig
         };
     }
 
-    /// <summary>The data set's name as <see cref="DatasetCatalog.Names"/> lists it; an unknown name lists the valid ones.</summary>
+    /// <summary>The data set's name as <see cref="DatasetCatalog.Names"/> lists it, or a data file's path as given; an
+    /// unknown name lists the valid ones.</summary>
     public static string CanonicalDataName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (DatasetCatalog.IsFile(name)) return name.Trim();
         static string Norm(string s) => s.Trim().ToLowerInvariant().Replace('-', '_');
         return DatasetCatalog.Names.FirstOrDefault(n => Norm(n) == Norm(name))
-            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}.");
+            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}, or a data file (.csv, .tsv or .jsonl; see docs/data.md).");
     }
 
     /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/>) and <see cref="TrainerVersion"/>:

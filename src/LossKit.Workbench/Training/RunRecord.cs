@@ -47,7 +47,11 @@ public sealed record BinRecord(double Lower, double Upper, int Count, double? Co
 }
 
 /// <summary>Shape of the data a run saw.</summary>
-public sealed record DataInfo(string Name, int Features, int Classes, int TrainRows, int ValRows, int TestRows, bool ProvidedTest);
+public sealed record DataInfo(string Name, int Features, int Classes, int TrainRows, int ValRows, int TestRows, bool ProvidedTest)
+{
+    /// <summary>Class names by class index (the labels of a data file as found in it, mapped as docs/data.md says).</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+}
 
 /// <summary>Label noise as applied: the setting and the fraction of training labels it actually changed.</summary>
 public sealed record NoiseInfo(string Spec, double Rate, double RealisedRate, int Changed);

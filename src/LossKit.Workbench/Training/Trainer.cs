@@ -43,7 +43,7 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(config);
         var c = config.Canonical();
-        source ??= DatasetCatalog.Load(c.Data, c.DataDir);
+        source ??= DatasetCatalog.Load(c.Data, c.DataDir, c.Target);
         return (c, PreparedData.Create(source, c.Seed, c.ParseSplit(), c.ParseNoise()));
     }
 
@@ -177,7 +177,7 @@ public static class Trainer
         {
             Key = c.Key(),
             Config = c,
-            Dataset = new DataInfo(c.Data, d, k, n, data.Validation.Rows, test.Rows, data.UsesProvidedTest),
+            Dataset = new DataInfo(c.Data, d, k, n, data.Validation.Rows, test.Rows, data.UsesProvidedTest) { ClassNames = train.ClassNames },
             Noise = new NoiseInfo(data.Noise.Spec.ToString(), data.Noise.Spec.Rate, data.Noise.RealisedRate, data.Noise.Changed),
             Epochs = epochs,
             BestEpoch = bestEpoch,
