@@ -97,7 +97,7 @@ internal static class Tables
         if (t.Title is not null) table.Title = new TableTitle(Markup.Escape(t.Title));
         for (int c = 0; c < t.Headers.Count; c++)
         {
-            var column = new TableColumn(Markup.Escape(t.Headers[c])).NoWrap();
+            var column = new TableColumn(Markup.Escape(t.Headers[c]));
             if (t.RightAligned.Contains(c)) column.RightAligned();
             table.AddColumn(column);
         }

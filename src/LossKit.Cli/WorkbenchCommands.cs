@@ -32,8 +32,12 @@ internal static class WorkbenchCommands
         var seed = new Option<int?>("--seed") { Description = "Seed of the split, noise, initialisation and batch order (default: 0)." };
         var json = new Option<bool>("--json") { Description = "Print the run record as one JSON object instead of progress and tables." };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores); results do not depend on it." };
+        var allowDivergence = new Option<bool>("--allow-divergence")
+        {
+            Description = "When the training loss becomes NaN or infinite, report the last finite state and exit 0 (default: one error line and exit 1).",
+        };
         var cmd = new Command("train", "Train one model on one data set with one loss; print per-epoch progress and test metrics before and after temperature scaling.")
-            { loss, noise, seed, json, threads };
+            { loss, noise, seed, json, threads, allowDivergence };
         o.AddTo(cmd);
         cmd.SetAction(p =>
         {
@@ -50,9 +54,15 @@ internal static class WorkbenchCommands
                 if (t < 1) throw new ArgumentException($"--threads {t}: expected at least 1.");
                 Parallelism.MaxThreads = t;
             }
+            void RequireConverged(RunRecord r)
+            {
+                if (r.Divergence is { } d && !p.GetValue(allowDivergence))
+                    throw new TrainingDivergedException($"training diverged: {WorkbenchOutput.DivergenceText(d)}; lower --lr, or pass --allow-divergence to report the last finite state.");
+            }
             if (p.GetValue(json))
             {
                 var record = Trainer.Run(config);
+                RequireConverged(record);
                 output.WriteLine(record.ToJson());
                 return 0;
             }
@@ -85,6 +95,7 @@ internal static class WorkbenchCommands
             {
                 result = Trainer.Run(c, data, e => output.WriteLine(WorkbenchOutput.EpochLine(e, c.Epochs)));
             }
+            RequireConverged(result);
             WorkbenchOutput.WriteRunTable(output, console, result, Tables.Format(p));
             return 0;
         });
@@ -243,6 +254,9 @@ internal static class WorkbenchCommands
         });
         return cmd;
     }
+
+    /// <summary>A training run whose loss became non-finite (without <c>--allow-divergence</c>).</summary>
+    private sealed class TrainingDivergedException(string message) : Exception(message);
 
     private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

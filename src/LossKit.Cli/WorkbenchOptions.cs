@@ -24,6 +24,7 @@ internal sealed class WorkbenchOptions
     public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule after warm-up: cosine or constant." + Def(D.Schedule) };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = "Fraction of all steps spent in linear warm-up, in [0, 1]." + Def(D.Warmup) };
     public Option<string?> EarlyStop { get; } = new("--early-stop") { Description = "none, val_loss or val_accuracy (restores the best epoch)." + Def(D.EarlyStop) };
+    public Option<string?> ModelEpoch { get; } = new("--model-epoch") { Description = "Whose parameters are tested: best (the epoch with the best validation accuracy) or last. Early stopping always restores its best epoch." + Def(D.ModelEpoch) };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." + Def(D.Patience) };
     public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." + Def(D.Split) };
     public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." + Def(D.Init) };
@@ -35,7 +36,7 @@ internal sealed class WorkbenchOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins, FusedHead];
+    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, ModelEpoch, Patience, Split, Init, Bins, FusedHead];
 
     public void AddTo(Command command)
     {
@@ -59,6 +60,7 @@ internal sealed class WorkbenchOptions
         Warmup = p.GetValue(Warmup) ?? b.Warmup,
         EarlyStop = p.GetValue(EarlyStop) ?? b.EarlyStop,
         Patience = p.GetValue(Patience) ?? b.Patience,
+        ModelEpoch = p.GetValue(ModelEpoch) ?? b.ModelEpoch,
         Split = p.GetValue(Split) ?? b.Split,
         Init = p.GetValue(Init) ?? b.Init,
         Bins = p.GetValue(Bins) ?? b.Bins,

@@ -32,8 +32,13 @@ internal static class WorkbenchOutput
     /// <summary>A run's test metrics before and after temperature scaling.</summary>
     public static void WriteRunTable(TextWriter output, IAnsiConsole console, RunRecord r, TableFormat format)
     {
-        if (r.Diverged) console.WriteLine("training diverged (a loss became NaN or infinite); metrics are of the last finite state.");
-        if (r.StoppedEarly) console.WriteLine($"stopped early; evaluated the parameters of epoch {r.BestEpoch}.");
+        if (r.Divergence is { } d)
+            console.WriteLine($"training diverged: {DivergenceText(d)}; metrics are of the parameters before that step.");
+        console.WriteLine($"tested model: epoch {r.BestEpoch} of {r.Epochs.Count}" + (r.Divergence is not null ? " trained" : "") + " (" + (
+            r.StoppedEarly ? $"stopped early on {r.Config.EarlyStop}; its best epoch"
+            : r.Config.EarlyStop != "none" ? $"best {r.Config.EarlyStop}"
+            : r.Config.ModelEpoch == "best" ? "best validation accuracy; --model-epoch last tests the last epoch"
+            : "the last epoch") + ")");
         var t = new TextTable("test metric", "value", $"after temperature scaling (T = {r.Temperature:0.000})") { RightAligned = [1, 2] };
         foreach (var (name, _, get) in TestMetrics.Columns)
         {
@@ -44,6 +49,10 @@ internal static class WorkbenchOutput
         Tables.Write(output, t, format);
         console.WriteLine($"training time {r.TrainSeconds:0.00} s ({r.TrainSeconds / Math.Max(1, r.Epochs.Count):0.000} s per epoch), total {r.TotalSeconds:0.00} s");
     }
+
+    /// <summary>Where a run diverged, in words: <c>the loss became NaN at epoch 3, step 12 (step 76 of training)</c>.</summary>
+    public static string DivergenceText(DivergenceInfo d) =>
+        $"the loss became {d.Value} at epoch {d.Epoch}, step {d.Step} (step {d.GlobalStep} of training)";
 
     /// <summary>One table per scenario and noise setting: mean ± std with the 95% interval below; best per column in bold.</summary>
     public static void WriteSummaryTables(TextWriter output, IAnsiConsole console, Summary summary, TableFormat format)

@@ -36,7 +36,7 @@ public sealed class Summary
     public static IReadOnlyList<MetricColumn> Columns { get; } = BuildColumns();
 
     /// <summary>The columns of the main table (terminal and Markdown).</summary>
-    public static IReadOnlyList<string> MainColumns { get; } = ["accuracy", "macro_f1", "nll", "brier", "ece", "ece_ts"];
+    public static IReadOnlyList<string> MainColumns { get; } = ["accuracy", "macro_f1", "nll", "brier", "ece", "ece_ts", "best_epoch"];
 
     /// <summary>The columns of the calibration table (Markdown).</summary>
     public static IReadOnlyList<string> CalibrationColumns { get; } = ["ece", "adaptive_ece", "classwise_ece", "mce", "nll_ts", "ece_ts", "adaptive_ece_ts", "temperature"];
@@ -171,6 +171,7 @@ public sealed class Summary
         if (c.Schedule != d.Schedule) parts.Add($"{c.Schedule} schedule");
         if (c.Warmup != d.Warmup) parts.Add($"warmup={G(c.Warmup)}");
         if (c.EarlyStop != d.EarlyStop) parts.Add($"early stop {c.EarlyStop} (patience {c.Patience})");
+        else if (c.ModelEpoch != d.ModelEpoch) parts.Add($"model of the {c.ModelEpoch} epoch");
         if (c.Split != d.Split) parts.Add($"split {c.Split}");
         if (c.Init != d.Init) parts.Add($"init {c.Init}");
         if (c.Bins != d.Bins) parts.Add($"{c.Bins} bins");

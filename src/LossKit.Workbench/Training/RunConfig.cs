@@ -12,6 +12,16 @@ using LossKit.Workbench.Models;
 
 namespace LossKit.Workbench.Training;
 
+/// <summary>Which epoch's parameters a run evaluates on the test split.</summary>
+public enum ModelEpochKind
+{
+    /// <summary>The epoch with the best validation accuracy (ties: lower validation NLL, then the earlier epoch); under
+    /// early stopping, the best epoch of its criterion.</summary>
+    Best,
+    /// <summary>The last epoch trained.</summary>
+    Last,
+}
+
 /// <summary>When to stop before the last epoch.</summary>
 public enum EarlyStopKind
 {
@@ -32,7 +42,7 @@ public enum EarlyStopKind
 public sealed record RunConfig
 {
     /// <summary>Bumped whenever a change to the trainer changes results, so old results are not taken for new ones.</summary>
-    public const int TrainerVersion = 2;
+    public const int TrainerVersion = 3;
 
     /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
     public string Data { get; init; } = "digits";
@@ -82,6 +92,10 @@ public sealed record RunConfig
 
     /// <summary><c>none</c>, <c>val_loss</c> or <c>val_accuracy</c>.</summary>
     public string EarlyStop { get; init; } = "none";
+
+    /// <summary><c>best</c> (the epoch with the best validation accuracy) or <c>last</c>: whose parameters are
+    /// evaluated on the test split. Early stopping always restores its best epoch.</summary>
+    public string ModelEpoch { get; init; } = "best";
 
     /// <summary>Epochs without improvement before early stopping.</summary>
     public int Patience { get; init; } = 5;
@@ -165,6 +179,13 @@ public sealed record RunConfig
         _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy."),
     };
 
+    public ModelEpochKind ParseModelEpoch() => ModelEpoch.Trim().ToLowerInvariant() switch
+    {
+        "best" => ModelEpochKind.Best,
+        "last" => ModelEpochKind.Last,
+        _ => throw new ArgumentException($"unknown model epoch '{ModelEpoch}'; valid values are: best, last."),
+    };
+
     public InitScheme ParseInit() => Init.Trim().ToLowerInvariant() switch
     {
         "auto" => InitScheme.Auto,
@@ -204,6 +225,7 @@ public sealed record RunConfig
             EarlyStop = ParseEarlyStop() switch { EarlyStopKind.ValLoss => "val_loss", EarlyStopKind.ValAccuracy => "val_accuracy", _ => "none" },
             Split = split.ToString(),
             Init = ParseInit().ToString().ToLowerInvariant(),
+            ModelEpoch = ParseModelEpoch() == ModelEpochKind.Best ? "best" : "last",
         };
     }
 
