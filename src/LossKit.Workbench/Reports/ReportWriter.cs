@@ -25,7 +25,8 @@ public static class ReportWriter
     /// <param name="dir">Output folder.</param>
     /// <param name="records">The runs to report.</param>
     /// <param name="command">The command that produced the runs, quoted in summary.md (optional).</param>
-    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null)
+    /// <param name="notes">Sentences printed under the command (e.g. how a default was chosen).</param>
+    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null, IReadOnlyList<string>? notes = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(records);
@@ -33,7 +34,7 @@ public static class ReportWriter
         var summary = Summary.Build(records);
         var plots = Plots.WriteAll(dir, summary);
         string md = Path.Combine(dir, "summary.md");
-        AtomicFile.WriteText(md, Markdown(summary, plots, command));
+        AtomicFile.WriteText(md, Markdown(summary, plots, command, notes));
         string csv = Path.Combine(dir, "summary.csv");
         AtomicFile.WriteText(csv, SummaryCsv(summary));
         string runs = Path.Combine(dir, "runs.csv");
@@ -43,12 +44,13 @@ public static class ReportWriter
 
     // ------------------------------------------------------------------ Markdown
 
-    internal static string Markdown(Summary summary, PlotSet plots, string? command)
+    internal static string Markdown(Summary summary, PlotSet plots, string? command, IReadOnlyList<string>? notes = null)
     {
         var sb = new StringBuilder();
         int runs = summary.Rows.Sum(r => r.N);
         sb.AppendLine("# LossKit workbench report").AppendLine();
-        if (command is not null) sb.AppendLine($"Produced by `{command}`.").AppendLine();
+        if (command is not null) sb.AppendLine("Produced by").AppendLine().AppendLine("```sh").AppendLine(command).AppendLine("```").AppendLine();
+        foreach (string note in notes ?? []) sb.AppendLine(note).AppendLine();
         sb.AppendLine($"{runs} runs. Each cell is the mean ± sample standard deviation of the test metric over seeds; the bracket below is the " +
             "95% confidence interval of the mean (Student's t with n − 1 degrees of freedom; none for a single seed). " +
             "**Bold** marks the best mean of the column within a noise setting. \"(TS)\" columns are after temperature scaling " +
