@@ -72,14 +72,15 @@ internal static class WorkbenchOutput
                 foreach (string c in cols)
                 {
                     if (!r.Metrics.TryGetValue(c, out var m)) { cells.Add("–"); continue; }
-                    string ci = Summary.Interval(m);
-                    cells.Add(new TableCell(Summary.Cell(m), ci.Length > 0 ? ci : null, summary.IsBest(r, c)));
+                    string ci = Summary.Interval(m, Summary.FormatOf(c));
+                    cells.Add(new TableCell(Summary.Cell(m, Summary.FormatOf(c)), ci.Length > 0 ? ci : null, summary.IsBest(r, c)));
                 }
                 t.Add([.. cells]);
             }
             Tables.Write(output, t, format);
         }
-        console.WriteLine("mean ± std over seeds, [95% CI of the mean, Student t]; * = best in its noise setting; (TS) = after temperature scaling.");
+        console.WriteLine("mean ± std over seeds, [95% CI of the mean: Student t on the logit scale for metrics in [0, 1] (Brier [0, 2]), log scale for NLL and epoch]; " +
+            "* = best in its noise setting; (TS) = after temperature scaling; epoch = the epoch tested.");
     }
 
     /// <summary>The summary as a JSON array: one object per row with mean, std, ci_low, ci_high per metric.</summary>

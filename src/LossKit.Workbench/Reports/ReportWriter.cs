@@ -42,6 +42,12 @@ public static class ReportWriter
         return new ReportFiles(md, csv, runs, plots.Files);
     }
 
+    /// <summary>How the reports' intervals are computed, in one sentence.</summary>
+    public const string IntervalText =
+        "95% confidence interval of the mean over seeds (Student's t with n − 1 degrees of freedom, none for a single seed), computed on the " +
+        "logit scale for the metrics bounded to [0, 1] (Brier: [0, 2]) and on the log scale for NLL, the temperature and the epoch, then mapped " +
+        "back, so that it never leaves the metric's range.";
+
     // ------------------------------------------------------------------ Markdown
 
     internal static string Markdown(Summary summary, PlotSet plots, string? command, IReadOnlyList<string>? notes = null)
@@ -52,7 +58,7 @@ public static class ReportWriter
         if (command is not null) sb.AppendLine("Produced by").AppendLine().AppendLine("```sh").AppendLine(command).AppendLine("```").AppendLine();
         foreach (string note in notes ?? []) sb.AppendLine(note).AppendLine();
         sb.AppendLine($"{runs} runs. Each cell is the mean ± sample standard deviation of the test metric over seeds; the bracket below is the " +
-            "95% confidence interval of the mean (Student's t with n − 1 degrees of freedom; none for a single seed). " +
+            IntervalText + " " +
             "**Bold** marks the best mean of the column within a noise setting. \"(TS)\" columns are after temperature scaling " +
             "fitted on the validation split. Label noise is applied to the training split only; validation and test labels are clean.").AppendLine();
         for (int s = 0; s < summary.Scenarios.Count; s++)
@@ -97,9 +103,9 @@ public static class ReportWriter
             foreach (string c in columns)
             {
                 if (!r.Metrics.TryGetValue(c, out var m)) { sb.Append(" – |"); continue; }
-                string cell = Summary.Cell(m);
+                string cell = Summary.Cell(m, Summary.FormatOf(c));
                 if (summary.IsBest(r, c)) cell = $"**{cell}**";
-                string ci = Summary.Interval(m);
+                string ci = Summary.Interval(m, Summary.FormatOf(c));
                 sb.Append(' ').Append(cell).Append(ci.Length > 0 ? "<br>" + ci : "").Append(" |");
             }
             sb.AppendLine();

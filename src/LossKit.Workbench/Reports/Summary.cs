@@ -11,7 +11,10 @@ namespace LossKit.Workbench.Reports;
 /// <param name="Get">Its value in a record (null when the record has none, e.g. <c>auroc</c> for K &gt; 2).</param>
 /// <param name="Title">Header text.</param>
 /// <param name="Ranked">Whether a best value is marked (not for the temperature, the epoch or the time).</param>
-public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title, bool Ranked = true);
+/// <param name="Lower">The smallest value the metric can take (−∞: none).</param>
+/// <param name="Upper">The largest value the metric can take (+∞: none); the interval stays within [Lower, Upper].</param>
+public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title, bool Ranked = true,
+    double Lower = double.NegativeInfinity, double Upper = double.PositiveInfinity);
 
 /// <summary>The runs of one loss × noise setting within one scenario, summarised over seeds.</summary>
 public sealed record SummaryRow(
@@ -87,7 +90,7 @@ public sealed class Summary
             foreach (var col in Columns)
             {
                 var values = list.Select(col.Get).Where(v => v.HasValue).Select(v => v!.Value).ToArray();
-                if (values.Length > 0) metrics[col.Name] = MeanStats.Of(values);
+                if (values.Length > 0) metrics[col.Name] = MeanStats.Of(values, col.Lower, col.Upper);
             }
             rows.Add(new SummaryRow(s, scenarioLabels[s], loss, noise, list[0].Noise.Rate, list.Select(r => r.Config.Seed).ToArray(),
                 list.Average(r => r.Noise.RealisedRate), metrics, list));
@@ -127,6 +130,9 @@ public sealed class Summary
 
     private static double Round(double v) => Math.Round(v, 4);
 
+    /// <summary>The number format of a column's cells: whole-ish numbers for the epoch, 4 decimals for the rest.</summary>
+    public static string FormatOf(string column) => column == "best_epoch" ? "0.#" : "0.0000";
+
     /// <summary>Formats a metric cell: mean ± std (4 decimals), or just the mean for one run.</summary>
     public static string Cell(MeanStats m, string format = "0.0000") =>
         m.N < 2 || double.IsNaN(m.Std)
@@ -142,15 +148,29 @@ public sealed class Summary
 
     private static IReadOnlyList<MetricColumn> BuildColumns()
     {
+        // Ranges: NLL ≥ 0 (log-scale interval), Brier in its multi-class sum form in [0, 2], every other test metric in
+        // [0, 1] (logit-scale interval); the temperature, epoch and time are positive.
+        static (double, double) Range(string metric) => metric switch
+        {
+            "nll" => (0, double.PositiveInfinity),
+            "brier" => (0, 2),
+            _ => (0, 1),
+        };
         var cols = new List<MetricColumn>();
         foreach (var (name, higher, get) in TestMetrics.Columns)
-            cols.Add(new MetricColumn(name, higher, r => get(r.Test), name));
+        {
+            var (lo, hi) = Range(name);
+            cols.Add(new MetricColumn(name, higher, r => get(r.Test), name, Lower: lo, Upper: hi));
+        }
         foreach (var (name, higher, get) in TestMetrics.Columns)
             if (name is not "accuracy" and not "macro_f1" and not "top5" and not "auroc") // unchanged by a temperature
-                cols.Add(new MetricColumn(name + "_ts", higher, r => get(r.TestCalibrated), name + " (TS)"));
-        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T", Ranked: false));
-        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch", Ranked: false));
-        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s", Ranked: false));
+            {
+                var (lo, hi) = Range(name);
+                cols.Add(new MetricColumn(name + "_ts", higher, r => get(r.TestCalibrated), name + " (TS)", Lower: lo, Upper: hi));
+            }
+        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T", Ranked: false, Lower: 0));
+        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch", Ranked: false, Lower: 0));
+        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s", Ranked: false, Lower: 0));
         return cols;
     }
 
