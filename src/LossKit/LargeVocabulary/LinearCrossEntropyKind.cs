@@ -12,7 +12,8 @@ namespace LossKit.LargeVocabulary;
 /// Its calls offer the materialised path (<see cref="LinearCrossEntropyLoss.ComputeMaterialized(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, ReadOnlySpan{int}, Span{float}, Span{float}, Span{float}, Span{float})"/>)
 /// as their <see cref="LossCall.Baseline"/>. A problem so small that the fused path's scratch (a chunk of logits and its
 /// ∂H partial sums) would be at least the materialised path's 2·N·V values runs the materialised path instead (its
-/// <see cref="LossCall.Method"/> says so), so the fused call never needs more extra memory than its baseline.
+/// <see cref="LossCall.Method"/> says so), so the fused call never needs more extra memory than its baseline; a spec
+/// that sets <c>chunk_rows</c> or <c>vocab_block</c> always runs fused.
 /// </summary>
 public sealed class LinearCrossEntropyKind : LossKind
 {
@@ -86,7 +87,8 @@ public sealed class LinearCrossEntropyKind : LossKind
             _gradHidden = OutputBuffer<TOut>(hidden.Length);
             _gradWeight = OutputBuffer<TOut>(weight.Length);
             _gradBias = OutputBuffer<TOut>(_vocab);
-            _fallback = FusedScratchBytes() >= MaterializedScratchBytes();
+            // Only with automatic sizes: a chunk_rows or vocab_block given in the spec asks for the fused path as configured.
+            _fallback = loss.ChunkRows == 0 && loss.VocabBlock == 0 && FusedScratchBytes() >= MaterializedScratchBytes();
         }
 
         private int Predictions => _loss.Shift ? _rows - 1 : _rows;
