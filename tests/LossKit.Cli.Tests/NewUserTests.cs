@@ -5,28 +5,12 @@ using LossKit.Catalog;
 namespace LossKit.Cli.Tests;
 
 /// <summary>What a new user meets (issue 12): the command's name, own data, honest failures, reports, tables, defaults.</summary>
-public sealed partial class NewUserTests : IDisposable
+public sealed partial class NewUserTests() : CliHarness("losskit-newuser-")
 {
-    private readonly string _tmp = Path.Combine(Path.GetTempPath(), "losskit-newuser-" + Guid.NewGuid().ToString("N"));
-
-    public NewUserTests() => Directory.CreateDirectory(_tmp);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
-    }
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Cli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Write(string name, string text)
     {
-        string path = Path.Combine(_tmp, name);
+        string path = Path.Combine(Tmp, name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -93,7 +77,7 @@ public sealed partial class NewUserTests : IDisposable
         var sb = new System.Text.StringBuilder();
         for (int i = 0; i < 80; i++) sb.Append($"{{\"label\": \"{(i % 2 == 0 ? "spam" : "ham")}\", \"a\": {i % 2 * 2 + i % 7 / 7.0}, \"b\": {i % 3}}}\n");
         string jsonl = Write("mail.jsonl", sb.ToString());
-        string dir = Path.Combine(_tmp, "mail");
+        string dir = Path.Combine(Tmp, "mail");
         var r = Run("compare", "--data", jsonl, "--target", "label", "--losses", "ce", "--seeds", "1", "--epochs", "2", "--model", "mlp:8", "--noise", "none", "--out", dir);
         Assert.Equal("", r.Err);
         Assert.Equal(0, r.Code);
@@ -185,7 +169,7 @@ public sealed partial class NewUserTests : IDisposable
     [Fact]
     public void A_second_comparison_never_mixes_into_the_first_unless_appended()
     {
-        string dir = Path.Combine(_tmp, "cmp");
+        string dir = Path.Combine(Tmp, "cmp");
         string[] common = ["--data", "iris", "--seeds", "1", "--epochs", "2", "--model", "mlp:8", "--noise", "none", "--out", dir];
         var first = Run(["compare", "--losses", "ce; mae", .. common]);
         Assert.Equal(0, first.Code);
@@ -296,7 +280,7 @@ public sealed partial class NewUserTests : IDisposable
     [Fact]
     public void Compare_says_which_default_noise_it_chose()
     {
-        string dir = Path.Combine(_tmp, "bc");
+        string dir = Path.Combine(Tmp, "bc");
         var r = Run("compare", "--data", "breast_cancer", "--losses", "bce", "--seeds", "1", "--epochs", "1", "--model", "mlp:8", "--out", dir);
         Assert.Equal(0, r.Code);
         Assert.Contains("Noise: none and symmetric:0.25, the default for 2 classes", r.Out);
