@@ -33,15 +33,17 @@ public readonly record struct MeanStats(int N, double Mean, double Std, double C
     /// Statistics of a metric that lies in [<paramref name="lower"/>, <paramref name="upper"/>]: mean and standard
     /// deviation as <see cref="Of(IReadOnlyList{double})"/>, the 95% interval computed on a scale where the metric is
     /// unbounded and mapped back, so that it stays in range: the logit of (v − lower)/(upper − lower) when both bounds
-    /// are finite, log(v − lower) when only the lower one is, the values themselves when neither is. Values at a bound
-    /// are moved 10⁻⁶ of the range (or 10⁻⁹) inside it first.
+    /// are finite, log(v − lower) when only the lower one is, the values themselves when neither is. Values closer to a
+    /// bound than <paramref name="margin"/> are moved to that distance first (an empirical-logit correction: with a
+    /// metric counted on n samples, half a sample, 0.5/n; otherwise a value at the bound would be infinitely far from
+    /// its neighbours on the transformed scale and the interval would span nearly the whole range).
     /// </summary>
-    public static MeanStats Of(IReadOnlyList<double> values, double lower, double upper)
+    public static MeanStats Of(IReadOnlyList<double> values, double lower, double upper, double margin = 0)
     {
         var plain = Of(values);
         if (plain.N < 2 || double.IsNaN(plain.Std) || (double.IsNegativeInfinity(lower) && double.IsPositiveInfinity(upper))) return plain;
         bool both = double.IsFinite(lower) && double.IsFinite(upper);
-        double eps = both ? 1e-6 * (upper - lower) : 1e-9;
+        double eps = Math.Max(margin, both ? 1e-6 * (upper - lower) : 1e-9);
         double To(double v)
         {
             v = Math.Clamp(v, lower + eps, both ? upper - eps : double.MaxValue);

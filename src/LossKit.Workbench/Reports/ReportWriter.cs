@@ -46,7 +46,7 @@ public static class ReportWriter
     public const string IntervalText =
         "95% confidence interval of the mean over seeds (Student's t with n − 1 degrees of freedom, none for a single seed), computed on the " +
         "logit scale for the metrics bounded to [0, 1] (Brier: [0, 2]) and on the log scale for NLL, the temperature and the epoch, then mapped " +
-        "back, so that it never leaves the metric's range.";
+        "back, so that it never leaves the metric's range (values within half a test sample, 0.5/n, of a bound are taken at that distance).";
 
     // ------------------------------------------------------------------ Markdown
 
