@@ -36,7 +36,7 @@ public static partial class Cli
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            error.WriteLine($"{Name}: " + string.Join("; ", parsed.Errors.Select(x => x.Message)) + $" (see '{Name} --help')");
+            error.WriteLine($"{Name}: " + string.Join("; ", parsed.Errors.Select(x => ParseError(x.Message))) + $" (see '{Name} --help')");
             return 1;
         }
         try
@@ -70,6 +70,24 @@ public static partial class Cli
         };
         return msg.Replace("\r", " ").Replace("\n", " ").Trim();
     }
+
+    /// <summary>A parser message in the user's terms: <c>--epochs abc: expected a whole number</c> instead of
+    /// "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Nullable`1[System.Int32]'".</summary>
+    internal static string ParseError(string message)
+    {
+        var m = CannotParse().Match(message);
+        if (!m.Success) return message;
+        string type = m.Groups["type"].Value;
+        string expected =
+            type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "another value";
+        return $"{m.Groups["option"].Value} {m.Groups["value"].Value}: expected {expected}.";
+    }
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']*)' as expected type '(?<type>[^']*)'\.?$")]
+    private static partial Regex CannotParse();
 
     /// <summary>A message without what <see cref="ArgumentException"/> and <see cref="ArgumentOutOfRangeException"/> append.</summary>
     private static string Strip(string message, string? paramName, object? actual)
