@@ -18,11 +18,10 @@ internal static class CatalogCommands
             if (p.GetValue(markdown) && p.GetValue(json)) throw new ArgumentException("list: give --markdown or --json, not both.");
             if (p.GetValue(markdown)) { output.Write(CatalogMarkdown.Render()); return 0; }
             if (p.GetValue(json)) { output.Write(CatalogJson.Render()); return 0; }
-            var table = new Table().AddColumns("spec", "family", "parameters (default)", "reference");
+            var table = new TextTable("spec", "family", "parameters (default)", "reference");
             foreach (var d in LossRegistry.All)
-                table.AddRow(Markup.Escape(d.Card.Name), Markup.Escape(d.Card.Family),
-                    Markup.Escape(string.Join(", ", d.Card.Parameters.Select(x => $"{x.Name}={x.DefaultText}"))), Markup.Escape(d.Card.Reference));
-            Console(output).Write(table);
+                table.Add(d.Card.Name, d.Card.Family, string.Join(", ", d.Card.Parameters.Select(x => $"{x.Name}={x.DefaultText}")), d.Card.Reference);
+            Tables.Write(output, table, Tables.Format(p));
             return 0;
         });
         return cmd;
@@ -48,11 +47,10 @@ internal static class CatalogCommands
             con.WriteLine($"reference:  {c.Reference}");
             if (c.Notes.Length > 0) con.WriteLine($"notes:      {c.Notes}");
             var values = loss.ParameterValues.ToDictionary(v => v.Parameter.Name, v => v.Text ?? "none");
-            var table = new Table().AddColumns("parameter", "value", "default", "valid", "meaning");
+            var table = new TextTable("parameter", "value", "default", "valid", "meaning");
             foreach (var x in c.Parameters)
-                table.AddRow(Markup.Escape(x.Name), Markup.Escape(values.GetValueOrDefault(x.Name, x.DefaultText)), Markup.Escape(x.DefaultText),
-                    Markup.Escape(x.RangeText), Markup.Escape(x.Description));
-            con.Write(table);
+                table.Add(x.Name, values.GetValueOrDefault(x.Name, x.DefaultText), x.DefaultText, x.RangeText, x.Description);
+            Tables.Write(p.InvocationConfiguration.Output, table, Tables.Format(p));
             return 0;
         });
         return cmd;

@@ -27,11 +27,11 @@ internal static class CheckCommand
             string[]? groups = p.GetValue(only) is { Length: > 0 } g ? g : null;
             IReadOnlyList<ConformanceResult> results = Conformance.Run(loss, p.GetValue(seed), checks: groups);
             var con = CatalogCommands.Console(p.InvocationConfiguration.Output);
-            var table = new Table().AddColumns("check", "worst", "tolerance", "result");
+            var table = new TextTable("check", "worst", "tolerance", "result");
             foreach (var r in results)
-                table.AddRow(Markup.Escape($"{r.Check}: {r.Name} ({r.Detail})"), r.Skipped ? "" : $"{r.Worst:E2}", r.Skipped ? "" : $"{r.Tolerance:E0}",
-                    r.Skipped ? "skipped" : r.Passed ? "pass" : "[red]FAIL[/]");
-            con.Write(table);
+                table.Add($"{r.Check}: {r.Name} ({r.Detail})", r.Skipped ? "" : $"{r.Worst:E2}", r.Skipped ? "" : $"{r.Tolerance:E0}",
+                    r.Skipped ? "skipped" : r.Passed ? "pass" : "FAIL");
+            Tables.Write(p.InvocationConfiguration.Output, table, Tables.Format(p));
             int failed = results.Count(r => !r.Passed), skipped = results.Count(r => r.Skipped);
             string skips = skipped > 0 ? $" ({skipped} skipped)" : "";
             con.WriteLine(failed == 0 ? $"{loss.Spec}: all {results.Count - skipped} checks passed{skips}" : $"{loss.Spec}: {failed} check(s) FAILED{skips}");

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using LossKit.Catalog;
 using LossKit.Core;
+using LossKit.Workbench.Data;
 
 namespace LossKit.Cli;
 
@@ -29,8 +30,9 @@ internal static class EvalCommand
         {
             string path = p.GetValue(input)!;
             LossRegistry.Create(p.GetValue(loss)!);      // a bad spec is reported before the input is read
+            if (path != "-" && !File.Exists(path)) throw new FileNotFoundException($"--input {path}: no such file.", path);
             string text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
-            p.InvocationConfiguration.Output.WriteLine(Evaluate(p.GetValue(loss)!, text, p.GetValue(useDouble)));
+            p.InvocationConfiguration.Output.WriteLine(Evaluate(p.GetValue(loss)!, text, p.GetValue(useDouble), path == "-" ? "standard input" : path));
             return 0;
         });
         return cmd;
@@ -38,19 +40,22 @@ internal static class EvalCommand
 
     /// <summary>Evaluates <paramref name="spec"/> on the JSON object <paramref name="json"/> (the loss's inputs by
     /// name) in float, or in double with <paramref name="useDouble"/>; returns the outputs as one JSON object.</summary>
-    public static string Evaluate(string spec, string json, bool useDouble = false)
+    public static string Evaluate(string spec, string json, bool useDouble = false, string source = "the input")
     {
         ILoss loss = LossRegistry.Create(spec);
-        LossInputs inputs = ReadInputs(json, loss.Kind);
+        LossInputs inputs = ReadInputs(json, loss.Kind, source);
         LossOutputs outputs = useDouble ? loss.Kind.Evaluate<double>(loss, inputs) : loss.Kind.Evaluate<float>(loss, inputs);
         return Write(outputs, loss.Kind, useDouble);
     }
 
     /// <summary>The JSON object's keys as named tensors: nested arrays give values and shape (rows must have equal
-    /// lengths), a number gives a scalar.</summary>
-    public static LossInputs ReadInputs(string json, LossKind kind)
+    /// lengths), a number gives a scalar. A syntax error names <paramref name="source"/> and the 1-based line:column.</summary>
+    public static LossInputs ReadInputs(string json, LossKind kind, string source = "the input")
     {
-        using var doc = JsonDocument.Parse(json);
+        JsonDocument parsed;
+        try { parsed = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw JsonErrors.At(source, e); }
+        using var doc = parsed;
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
             throw new FormatException($"the input is a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}: expected an object of named inputs; {kind.Name} losses take {kind.InputsText}.");
         var inputs = new LossInputs();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using LossKit.Kernels;
+using LossKit.Workbench.Data;
 using LossKit.Workbench.Experiments;
 using LossKit.Workbench.Reports;
 using LossKit.Workbench.Training;
@@ -20,7 +21,7 @@ internal static class WorkbenchCommands
     public static IReadOnlyList<string> DefaultCompareNoise { get; } = ["none", "symmetric:0.4"];
 
     public const int DefaultSeeds = 3;
-    public const string DefaultOut = "losskit-out";
+    public const string DefaultOut = OutputFolder.DefaultRoot;
 
     // ------------------------------------------------------------------ train
 
@@ -32,8 +33,12 @@ internal static class WorkbenchCommands
         var seed = new Option<int?>("--seed") { Description = "Seed of the split, noise, initialisation and batch order (default: 0)." };
         var json = new Option<bool>("--json") { Description = "Print the run record as one JSON object instead of progress and tables." };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores); results do not depend on it." };
+        var allowDivergence = new Option<bool>("--allow-divergence")
+        {
+            Description = "When the training loss becomes NaN or infinite, report the last finite state and exit 0 (default: one error line and exit 1).",
+        };
         var cmd = new Command("train", "Train one model on one data set with one loss; print per-epoch progress and test metrics before and after temperature scaling.")
-            { loss, noise, seed, json, threads };
+            { loss, noise, seed, json, threads, allowDivergence };
         o.AddTo(cmd);
         cmd.SetAction(p =>
         {
@@ -50,9 +55,15 @@ internal static class WorkbenchCommands
                 if (t < 1) throw new ArgumentException($"--threads {t}: expected at least 1.");
                 Parallelism.MaxThreads = t;
             }
+            void RequireConverged(RunRecord r)
+            {
+                if (r.Divergence is { } d && !p.GetValue(allowDivergence))
+                    throw new TrainingDivergedException($"training diverged: {WorkbenchOutput.DivergenceText(d)}; lower --lr, or pass --allow-divergence to report the last finite state.");
+            }
             if (p.GetValue(json))
             {
                 var record = Trainer.Run(config);
+                RequireConverged(record);
                 output.WriteLine(record.ToJson());
                 return 0;
             }
@@ -60,6 +71,7 @@ internal static class WorkbenchCommands
             var console = WorkbenchOutput.Console(output);
             console.WriteLine($"train: {c.Data} ({data.Train.Rows} train / {data.Validation.Rows} validation / {data.Test.Rows} test rows, " +
                 $"{data.Features} features, {data.Classes} classes), model {c.Model}, loss {c.Loss}, seed {c.Seed}");
+            console.WriteLine("classes: " + WorkbenchOutput.ClassList(data.Train.ClassNames));
             console.WriteLine($"noise: {c.Noise}" + (data.Noise.Spec.Rate > 0
                 ? $", realised {data.Noise.RealisedRate:0.0000} ({data.Noise.Changed} of {data.Train.Rows} training labels changed)" : ""));
             console.WriteLine($"{c.Optimizer} lr={G(c.Lr)} ({c.Schedule}, warm-up {G(c.Warmup)}), weight decay {G(c.WeightDecay)}, " +
@@ -84,7 +96,8 @@ internal static class WorkbenchCommands
             {
                 result = Trainer.Run(c, data, e => output.WriteLine(WorkbenchOutput.EpochLine(e, c.Epochs)));
             }
-            WorkbenchOutput.WriteRunTable(console, result);
+            RequireConverged(result);
+            WorkbenchOutput.WriteRunTable(output, console, result, Tables.Format(p));
             return 0;
         });
         return cmd;
@@ -101,13 +114,14 @@ internal static class WorkbenchCommands
         };
         public Option<string[]> Noise { get; } = new("--noise") { Description = "Noise settings separated by ';' or ',', e.g. \"none; symmetric:0.4\". May be repeated." };
         public Option<int?> Seeds { get; } = new("--seeds") { Description = "Number of seeds (0..N−1)." };
-        public Option<string?> Out { get; } = new("--out") { Description = $"Output folder for results.jsonl and the report (default: {DefaultOut})." };
+        public Option<string?> Out { get; } = new("--out") { Description = $"Output folder for results.jsonl and the report (default: a new folder {DefaultOut}/DATA-yyyyMMdd-HHmmss). A folder holding runs of the same grid resumes it." };
+        public Option<bool> Append { get; } = new("--append") { Description = "Add these runs to a --out folder that holds runs of other losses, noise or seeds (every other setting must match); the report covers all of them." };
         public Option<int?> Parallel { get; } = new("--parallel") { Description = "Runs trained at once (each with cores/N kernel threads); default: 1 for the large image sets, else the number of cores." };
         public Option<bool> Force { get; } = new("--force") { Description = "Retrain runs already in the output folder's results files." };
 
         public void AddTo(Command cmd)
         {
-            foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Parallel, Force }) cmd.Options.Add(x);
+            foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Append, Parallel, Force }) cmd.Options.Add(x);
         }
 
         public SweepSpec Apply(ParseResult p, SweepSpec s)
@@ -130,8 +144,9 @@ internal static class WorkbenchCommands
         var g = new GridOptions();
         var json = new Option<bool>("--json") { Description = "Print the summary rows as JSON instead of the table." };
         var cmd = new Command("compare",
-            "Train every loss × noise × seed and compare test metrics (mean ± std, 95% CI); writes results.jsonl and the report (summary.md, CSV, plots) to --out. " +
-            "With no arguments: digits, losses ce; focal(gamma=2); poly(eps=1); gce(q=0.7); mae; sce, noise none and symmetric:0.4, 3 seeds.") { json };
+            "Train every loss × noise × seed and compare test metrics (mean ± std, 95% CI); writes results.jsonl and the report (summary.md, CSV, plots) to a new folder or --out. " +
+            "With no arguments: digits, losses ce; focal(gamma=2); poly(eps=1); gce(q=0.7); mae; sce, noise none and symmetric:R with R = 0.4 from 5 classes on " +
+            "(fewer classes: half-way to chance, (K−1)/2K), 3 seeds.") { json };
         o.AddTo(cmd);
         g.AddTo(cmd);
         cmd.SetAction(p =>
@@ -143,7 +158,18 @@ internal static class WorkbenchCommands
                 Noise = DefaultCompareNoise,
                 Seeds = SweepSpec.SeedRange(DefaultSeeds),
             });
-            return RunGrid(p, spec, null, g, p.GetValue(json), report: true, "compare");
+            string? note = null;
+            if (WorkbenchOptions.SplitList(p.GetValue(g.Noise), commas: true).Length == 0)
+            {
+                var b = spec.Base.Canonical();
+                int classes = DatasetCatalog.Load(b.Data, b.DataDir, b.Target).Classes;
+                double rate = DefaultNoiseRate(classes);
+                spec = spec with { Noise = ["none", "symmetric:" + rate.ToString(CultureInfo.InvariantCulture)] };
+                note = $"Noise: none and symmetric:{G(rate)}, the default for {classes} classes: " + (rate < MaxDefaultNoise
+                    ? $"half-way to {G((classes - 1.0) / classes)}, the rate at which symmetric noise leaves no information in the labels ({G(MaxDefaultNoise)} from 5 classes on)"
+                    : $"{G(MaxDefaultNoise)}, below the chance rate {G((classes - 1.0) / classes)}") + "; --noise chooses others.";
+            }
+            return RunGrid(p, spec, null, g, p.GetValue(json), report: true, "compare", note);
         });
         return cmd;
     }
@@ -172,20 +198,36 @@ internal static class WorkbenchCommands
         return cmd;
     }
 
-    private static int RunGrid(ParseResult p, SweepSpec spec, Shard? shard, GridOptions g, bool json, bool report, string verb)
+    /// <summary>The largest default noise rate of compare.</summary>
+    public const double MaxDefaultNoise = 0.4;
+
+    /// <summary>compare's default symmetric noise rate for <paramref name="classes"/> classes: half-way to the rate
+    /// (K−1)/K at which the labels carry no information, at most <see cref="MaxDefaultNoise"/> (2 classes: 0.25,
+    /// 3: 0.33, 4: 0.38, 5 or more: 0.4).</summary>
+    public static double DefaultNoiseRate(int classes) =>
+        Math.Min(MaxDefaultNoise, Math.Round((classes - 1) / (2.0 * classes), 2, MidpointRounding.AwayFromZero));
+
+    private static int RunGrid(ParseResult p, SweepSpec spec, Shard? shard, GridOptions g, bool json, bool report, string verb, string? note = null)
     {
         var output = p.InvocationConfiguration.Output;
         var console = WorkbenchOutput.Console(output);
-        string dir = spec.Out ?? DefaultOut;
+        if (shard is not null && spec.Out is null)
+            throw new ArgumentException("--shard needs --out DIR (or \"out\" in the sweep file), the one folder every shard writes to.");
         var grid = spec.Expand();
+        string dir = spec.Out ?? OutputFolder.Default(grid[0].Data, DateTime.Now);
         var runs = shard is { } sh ? sh.Select(grid) : grid;
         int parallel = p.GetValue(g.Parallel) ?? DefaultParallel(runs);
         if (parallel < 1) throw new ArgumentException($"--parallel {parallel}: expected at least 1.");
+        bool append = p.GetValue(g.Append);
         ResultsStore.EnsureWritable(dir);
+        OutputFolder.Check(dir, grid, append);
         if (!json)
+        {
             console.WriteLine($"{verb}: {runs.Count} runs" + (shard is { } s2 ? $" (shard {s2} of a {grid.Count}-run grid)" : "") +
                 $" ({spec.Losses.SelectMany(LossGrid.Expand).Distinct().Count()} losses × {spec.Noise.Count} noise × {spec.Seeds.Count} seeds), " +
                 $"{parallel} at a time, into {dir}");
+            if (note is not null) console.WriteLine(note);
+        }
         var outcome = ExperimentRunner.Run(runs, dir, shard?.FileName ?? ResultsStore.DefaultFileName, parallel, p.GetValue(g.Force), e =>
         {
             if (json) return;
@@ -195,14 +237,15 @@ internal static class WorkbenchCommands
         if (!json)
             console.WriteLine($"{outcome.Ran} runs trained, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
         ReportFiles? files = null;
-        if (report) files = ReportWriter.Write(dir, outcome.Records, "losskit " + string.Join(' ', p.Tokens.Select(t => t.Value)).Trim());
-        var summary = Summary.Build(outcome.Records);
+        var records = append ? ResultsStore.Load(dir).Records : outcome.Records;
+        if (report) files = ReportWriter.Write(dir, records, CommandLine(p), note is null ? [] : [note]);
+        var summary = Summary.Build(records);
         if (json)
         {
             output.WriteLine(WorkbenchOutput.SummaryJson(summary));
             return 0;
         }
-        WorkbenchOutput.WriteSummaryTables(console, summary);
+        WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
         if (files is not null) console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
         else console.WriteLine($"no report for a shard; when every shard is done run: losskit report {dir}");
         return 0;
@@ -228,7 +271,7 @@ internal static class WorkbenchCommands
             if (loaded.Records.Count == 0)
                 throw new InvalidDataException($"no run records in '{d}' (looked in {loaded.Files.Count} results*.jsonl files).");
             ResultsStore.EnsureWritable(d);
-            var files = ReportWriter.Write(d, loaded.Records, "losskit report " + d);
+            var files = ReportWriter.Write(d, loaded.Records, CommandLine(p));
             var output = p.InvocationConfiguration.Output;
             var summary = Summary.Build(loaded.Records);
             if (p.GetValue(json)) { output.WriteLine(WorkbenchOutput.SummaryJson(summary)); return 0; }
@@ -236,12 +279,26 @@ internal static class WorkbenchCommands
             console.WriteLine($"{loaded.Records.Count} runs from {loaded.Files.Count} files" +
                 (loaded.BadLines > 0 ? $", {loaded.BadLines} unreadable lines skipped" : "") +
                 (loaded.PartialLines > 0 ? $", {loaded.PartialLines} cut-off last lines ignored" : ""));
-            WorkbenchOutput.WriteSummaryTables(console, summary);
+            WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
             console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>The command line of <paramref name="p"/>, each argument quoted for a POSIX shell where it needs it, so
+    /// that it can be pasted back.</summary>
+    public static string CommandLine(ParseResult p) => Cli.Name + " " + string.Join(' ', p.Tokens.Select(t => ShellQuote(t.Value)));
+
+    /// <summary><paramref name="arg"/> as a POSIX shell word: unchanged when it holds only safe characters, else in single
+    /// quotes (a single quote inside becomes <c>'\''</c>).</summary>
+    public static string ShellQuote(string arg) =>
+        arg.Length > 0 && arg.All(ch => char.IsAsciiLetterOrDigit(ch) || "-_./:=,@%+".Contains(ch))
+            ? arg
+            : "'" + arg.Replace("'", "'\\''") + "'";
+
+    /// <summary>A training run whose loss became non-finite (without <c>--allow-divergence</c>).</summary>
+    private sealed class TrainingDivergedException(string message) : Exception(message);
 
     private static string G(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

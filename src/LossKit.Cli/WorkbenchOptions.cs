@@ -11,7 +11,8 @@ internal sealed class WorkbenchOptions
 
     private static string Def(object v) => " (default: " + Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) + ")";
 
-    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist." + Def(D.Data) };
+    public Option<string?> Data { get; } = new("--data") { Description = "Data set: digits, iris, wine, breast_cancer, fashion-mnist, mnist, or a file of yours: PATH.csv (header line), PATH.tsv or PATH.jsonl (docs/data.md)." + Def(D.Data) };
+    public Option<string?> Target { get; } = new("--target") { Description = "The target column of a data file: integer or text labels, mapped to classes (default: the last column)." };
     public Option<string?> DataDir { get; } = new("--data-dir") { Description = "Folder to read the data set's files from instead of the built-in copy or the default folder." };
     public Option<string?> Model { get; } = new("--model") { Description = "linear (softmax regression) or mlp:H1,H2,... (ReLU MLP), e.g. mlp:256,128." + Def(D.Model) };
     public Option<int?> Epochs { get; } = new("--epochs") { Description = "Passes over the training split." + Def(D.Epochs) };
@@ -23,6 +24,7 @@ internal sealed class WorkbenchOptions
     public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule after warm-up: cosine or constant." + Def(D.Schedule) };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = "Fraction of all steps spent in linear warm-up, in [0, 1]." + Def(D.Warmup) };
     public Option<string?> EarlyStop { get; } = new("--early-stop") { Description = "none, val_loss or val_accuracy (restores the best epoch)." + Def(D.EarlyStop) };
+    public Option<string?> ModelEpoch { get; } = new("--model-epoch") { Description = "Whose parameters are tested: best (the epoch with the best validation accuracy) or last. Early stopping always restores its best epoch." + Def(D.ModelEpoch) };
     public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." + Def(D.Patience) };
     public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." + Def(D.Split) };
     public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." + Def(D.Init) };
@@ -34,7 +36,7 @@ internal sealed class WorkbenchOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    public IEnumerable<Option> All => [Data, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, Patience, Split, Init, Bins, FusedHead];
+    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, ModelEpoch, Patience, Split, Init, Bins, FusedHead];
 
     public void AddTo(Command command)
     {
@@ -45,6 +47,7 @@ internal sealed class WorkbenchOptions
     public RunConfig Apply(ParseResult p, RunConfig b) => b with
     {
         Data = p.GetValue(Data) ?? b.Data,
+        Target = p.GetValue(Target) ?? b.Target,
         DataDir = p.GetValue(DataDir) ?? b.DataDir,
         Model = p.GetValue(Model) ?? b.Model,
         Epochs = p.GetValue(Epochs) ?? b.Epochs,
@@ -57,6 +60,7 @@ internal sealed class WorkbenchOptions
         Warmup = p.GetValue(Warmup) ?? b.Warmup,
         EarlyStop = p.GetValue(EarlyStop) ?? b.EarlyStop,
         Patience = p.GetValue(Patience) ?? b.Patience,
+        ModelEpoch = p.GetValue(ModelEpoch) ?? b.ModelEpoch,
         Split = p.GetValue(Split) ?? b.Split,
         Init = p.GetValue(Init) ?? b.Init,
         Bins = p.GetValue(Bins) ?? b.Bins,

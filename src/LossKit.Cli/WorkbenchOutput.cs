@@ -13,13 +13,11 @@ internal static class WorkbenchOutput
 {
     public static bool IsTerminal(TextWriter output) => output == System.Console.Out && !System.Console.IsOutputRedirected;
 
-    /// <summary>A Spectre console on <paramref name="output"/>; when it is not a terminal, 200 columns wide so tables keep one line per row.</summary>
-    public static IAnsiConsole Console(TextWriter output)
-    {
-        var console = CatalogCommands.Console(output);
-        if (!IsTerminal(output)) console.Profile.Width = 200;
-        return console;
-    }
+    /// <summary>A Spectre console on <paramref name="output"/> that never squeezes a table (<see cref="Tables.WideConsole"/>).</summary>
+    public static IAnsiConsole Console(TextWriter output) => Tables.WideConsole(output);
+
+    /// <summary>Class names with their indices: <c>0 = setosa, 1 = versicolor, …</c> (the first 20, then a count).</summary>
+    public static string ClassList(IReadOnlyList<string> names) => ReportWriter.ClassList(names);
 
     public static string EpochLine(EpochRecord e, int epochs) => FormattableString.Invariant(
         $"epoch {e.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train_loss {e.TrainLoss:0.0000}  val_loss {e.ValLoss:0.0000}  val_acc {e.ValAccuracy:0.0000}  lr {e.Lr:0.####e0}  {e.Seconds:0.00} s");
@@ -32,48 +30,57 @@ internal static class WorkbenchOutput
     }
 
     /// <summary>A run's test metrics before and after temperature scaling.</summary>
-    public static void WriteRunTable(IAnsiConsole console, RunRecord r)
+    public static void WriteRunTable(TextWriter output, IAnsiConsole console, RunRecord r, TableFormat format)
     {
-        if (r.Diverged) console.WriteLine("training diverged (a loss became NaN or infinite); metrics are of the last finite state.");
-        if (r.StoppedEarly) console.WriteLine($"stopped early; evaluated the parameters of epoch {r.BestEpoch}.");
-        var t = new Table().AddColumns("test metric", "value", $"after temperature scaling (T = {r.Temperature:0.000})");
+        if (r.Divergence is { } d)
+            console.WriteLine($"training diverged: {DivergenceText(d)}; metrics are of the parameters before that step.");
+        console.WriteLine($"tested model: epoch {r.BestEpoch} of {r.Epochs.Count}" + (r.Divergence is not null ? " trained" : "") + " (" + (
+            r.StoppedEarly ? $"stopped early on {r.Config.EarlyStop}; its best epoch"
+            : r.Config.EarlyStop != "none" ? $"best {r.Config.EarlyStop}"
+            : r.Config.ModelEpoch == "best" ? "best validation accuracy; --model-epoch last tests the last epoch"
+            : "the last epoch") + ")");
+        var t = new TextTable("test metric", "value", $"after temperature scaling (T = {r.Temperature:0.000})") { RightAligned = [1, 2] };
         foreach (var (name, _, get) in TestMetrics.Columns)
         {
             if (get(r.Test) is not { } v) continue;
             string after = get(r.TestCalibrated) is { } w ? w.ToString("0.0000", CultureInfo.InvariantCulture) : "";
-            t.AddRow(name, v.ToString("0.0000", CultureInfo.InvariantCulture), after);
+            t.Add(name, v.ToString("0.0000", CultureInfo.InvariantCulture), after);
         }
-        console.Write(t);
+        Tables.Write(output, t, format);
         console.WriteLine($"training time {r.TrainSeconds:0.00} s ({r.TrainSeconds / Math.Max(1, r.Epochs.Count):0.000} s per epoch), total {r.TotalSeconds:0.00} s");
     }
 
+    /// <summary>Where a run diverged, in words: <c>the loss became NaN at epoch 3, step 12 (step 76 of training)</c>.</summary>
+    public static string DivergenceText(DivergenceInfo d) =>
+        $"the loss became {d.Value} at epoch {d.Epoch}, step {d.Step} (step {d.GlobalStep} of training)";
+
     /// <summary>One table per scenario and noise setting: mean ± std with the 95% interval below; best per column in bold.</summary>
-    public static void WriteSummaryTables(IAnsiConsole console, Summary summary)
+    public static void WriteSummaryTables(TextWriter output, IAnsiConsole console, Summary summary, TableFormat format)
     {
         foreach (var group in summary.ByNoise())
         {
             var rows = group.ToArray();
             var cols = summary.Present([.. Summary.MainColumns, "top5", "auroc"]);
-            var t = new Table { Title = new TableTitle(Markup.Escape($"{summary.Scenarios[group.Key.Scenario]} — noise {group.Key.Noise}")) };
-            t.AddColumn("loss");
-            t.AddColumn(new TableColumn("n").RightAligned());
-            foreach (string c in cols) t.AddColumn(new TableColumn(Markup.Escape(Summary.Column(c).Title)).RightAligned());
+            var t = new TextTable(["loss", "n", .. cols.Select(c => Summary.Column(c).Title)])
+            {
+                Title = $"{summary.Scenarios[group.Key.Scenario]} — noise {group.Key.Noise}",
+                RightAligned = [.. Enumerable.Range(1, cols.Count + 1)],
+            };
             foreach (var r in rows)
             {
-                var cells = new List<string> { Markup.Escape(r.Loss), r.N.ToString(CultureInfo.InvariantCulture) };
+                var cells = new List<TableCell> { r.Loss, r.N.ToString(CultureInfo.InvariantCulture) };
                 foreach (string c in cols)
                 {
                     if (!r.Metrics.TryGetValue(c, out var m)) { cells.Add("–"); continue; }
-                    string cell = Markup.Escape(Summary.Cell(m));
-                    if (summary.IsBest(r, c)) cell = $"[bold green]{cell} *[/]";
-                    string ci = Summary.Interval(m);
-                    cells.Add(ci.Length > 0 ? cell + "\n[grey]" + Markup.Escape(ci) + "[/]" : cell);
+                    string ci = Summary.Interval(m, Summary.FormatOf(c));
+                    cells.Add(new TableCell(Summary.Cell(m, Summary.FormatOf(c)), ci.Length > 0 ? ci : null, summary.IsBest(r, c)));
                 }
-                t.AddRow(cells.ToArray());
+                t.Add([.. cells]);
             }
-            console.Write(t);
+            Tables.Write(output, t, format);
         }
-        console.WriteLine("mean ± std over seeds, [95% CI of the mean, Student t]; * = best in its noise setting; (TS) = after temperature scaling.");
+        console.WriteLine("mean ± std over seeds, [95% CI of the mean: Student t on the logit scale for metrics in [0, 1] (Brier [0, 2]), log scale for NLL and epoch]; " +
+            "* = best in its noise setting; (TS) = after temperature scaling; epoch = the epoch tested.");
     }
 
     /// <summary>The summary as a JSON array: one object per row with mean, std, ci_low, ci_high per metric.</summary>

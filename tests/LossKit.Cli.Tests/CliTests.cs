@@ -251,7 +251,7 @@ public class CliTests
     [InlineData("ce", """{"logits": [1, 2], "targets": [0]}""", "logits has shape [2]: expected one row of K logits per sample, N×K")]
     [InlineData("ce", """{"logits": [[1, 2], [3]], "targets": [0, 1]}""", "logits[1] has 1 value but the first array at its depth has 2")]
     [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "targets": [0, 0.5]}""", "targets[1] = 0.5 is not an integer")]
-    [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "targets": [0]}""", "targets has shape [1] but there are 2 rows")]
+    [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "targets": [0]}""", "targets has shape [1] but logits has shape [2, 2] (2 rows)")]
     [InlineData("ce", """{"logits": [[1, 2], [3, 4]], "soft_targets": [[1, 0]]}""", "soft_targets has shape [1, 2] but logits has [2, 2]")]
     [InlineData("ce", """{"logits": [[1, null]], "targets": [0]}""", "logits[0][1] = null is not a number")]
     [InlineData("bce", """{"logits": [[1, 2]], "targets": [1, 0]}""", "targets has shape [2] but logits has [1, 2]; they must have the same shape")]

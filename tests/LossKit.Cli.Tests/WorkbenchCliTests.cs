@@ -4,24 +4,8 @@ using LossKit.Core;
 
 namespace LossKit.Cli.Tests;
 
-public sealed class WorkbenchCliTests : IDisposable
+public sealed class WorkbenchCliTests() : CliHarness("losskit-cli-")
 {
-    private readonly string _tmp = Path.Combine(Path.GetTempPath(), "losskit-cli-" + Guid.NewGuid().ToString("N"));
-
-    public WorkbenchCliTests() => Directory.CreateDirectory(_tmp);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
-    }
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Cli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static void AssertOneLineError((int Code, string Out, string Err) r, string contains)
     {
@@ -41,7 +25,7 @@ public sealed class WorkbenchCliTests : IDisposable
     public void BadNoiseIsOneLine(string noise, string message)
     {
         AssertOneLineError(Run("train", "--data", "iris", "--noise", noise, "--epochs", "1"), message);
-        string outDir = Path.Combine(_tmp, "cmp");
+        string outDir = Path.Combine(Tmp, "cmp");
         AssertOneLineError(Run("compare", "--data", "iris", "--noise", noise, "--epochs", "1", "--out", outDir), message);
         Assert.False(Directory.Exists(outDir)); // nothing written
     }
@@ -53,7 +37,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [InlineData("one/two")]
     public void BadShardIsOneLine(string shard)
     {
-        string outDir = Path.Combine(_tmp, "sweep");
+        string outDir = Path.Combine(Tmp, "sweep");
         AssertOneLineError(Run("sweep", "--data", "iris", "--losses", "ce", "--epochs", "1", "--shard", shard, "--out", outDir), "shard");
         Assert.False(Directory.Exists(outDir));
     }
@@ -62,7 +46,7 @@ public sealed class WorkbenchCliTests : IDisposable
     public void UnknownDataSetListsValidOnes()
     {
         AssertOneLineError(Run("train", "--data", "imagenet"), "valid names are: digits");
-        AssertOneLineError(Run("compare", "--data", "imagenet", "--out", Path.Combine(_tmp, "x")), "valid names are: digits");
+        AssertOneLineError(Run("compare", "--data", "imagenet", "--out", Path.Combine(Tmp, "x")), "valid names are: digits");
     }
 
     [Fact]
@@ -91,7 +75,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void UnwritableOutputFolderIsOneLineAndNothingIsTrained()
     {
-        string file = Path.Combine(_tmp, "not-a-folder");
+        string file = Path.Combine(Tmp, "not-a-folder");
         File.WriteAllText(file, "x");
         var r = Run("compare", "--data", "iris", "--losses", "ce", "--seeds", "1", "--epochs", "1", "--out", Path.Combine(file, "out"));
         AssertOneLineError(r, "not writable");
@@ -101,11 +85,11 @@ public sealed class WorkbenchCliTests : IDisposable
 
     [Fact]
     public void SweepWithoutConfigOrLossesIsOneLine() =>
-        AssertOneLineError(Run("sweep", "--out", Path.Combine(_tmp, "s")), "--config");
+        AssertOneLineError(Run("sweep", "--out", Path.Combine(Tmp, "s")), "--config");
 
     [Fact]
     public void MissingSweepFileIsOneLine() =>
-        AssertOneLineError(Run("sweep", "--config", Path.Combine(_tmp, "nope.json")), "not found");
+        AssertOneLineError(Run("sweep", "--config", Path.Combine(Tmp, "nope.json")), "not found");
 
     [Fact]
     public void FusedHeadTrainsAndSaysSoInTheRecord()
@@ -156,7 +140,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void TinyCompareEndToEndWritesReport()
     {
-        string outDir = Path.Combine(_tmp, "compare");
+        string outDir = Path.Combine(Tmp, "compare");
         var r = Run("compare", "--data", "iris", "--losses", "ce; mae", "--seeds", "1", "--epochs", "3", "--noise", "none", "--model", "mlp:8", "--out", outDir);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("2 runs trained", r.Out);
@@ -188,8 +172,8 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void SweepFromConfigWithShardsThenReport()
     {
-        string outDir = Path.Combine(_tmp, "sweep");
-        string config = Path.Combine(_tmp, "sweep.json");
+        string outDir = Path.Combine(Tmp, "sweep");
+        string config = Path.Combine(Tmp, "sweep.json");
         File.WriteAllText(config, $$"""
             { "data": "iris", "model": "linear", "epochs": 2, "losses": ["ce", "focal(gamma={1,3})"], "noise": ["none", "symmetric:0.2"], "seeds": 1, "out": "{{outDir.Replace("\\", "\\\\")}}" }
             """);
@@ -216,7 +200,7 @@ public sealed class WorkbenchCliTests : IDisposable
     [Fact]
     public void ReportOfAFolderWithoutResultsIsOneLine()
     {
-        AssertOneLineError(Run("report", _tmp), "no run records");
-        AssertOneLineError(Run("report", Path.Combine(_tmp, "missing")), "does not exist");
+        AssertOneLineError(Run("report", Tmp), "no run records");
+        AssertOneLineError(Run("report", Path.Combine(Tmp, "missing")), "does not exist");
     }
 }

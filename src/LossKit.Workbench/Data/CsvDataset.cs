@@ -27,16 +27,15 @@ public static class CsvDataset
 {
     /// <summary>Loads <paramref name="path"/>; see the type's summary for the rules.</summary>
     /// <param name="path">CSV file (plain or gzip).</param>
-    /// <param name="labelColumn">Header name of the label column: an exact match, else a unique case-insensitive match.</param>
+    /// <param name="labelColumn">Header name of the label column: an exact match, else a unique case-insensitive match; null: the last column.</param>
     /// <param name="task">Null: classification (binary when there are exactly two classes). Otherwise the task to load as.</param>
     /// <param name="separator">Field separator, ',' by default; ' ' splits on runs of white space.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ArgumentException">The label column is not in the header, or the task does not fit the labels.</exception>
     /// <exception cref="DataFormatException">The header or some rows are bad.</exception>
-    public static Dataset Load(string path, string labelColumn, DatasetTask? task = null, char separator = ',')
+    public static Dataset Load(string path, string? labelColumn, DatasetTask? task = null, char separator = ',')
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(labelColumn);
         List<string> lines;
         using (var stream = DataFiles.Open(path))
         {
@@ -49,13 +48,19 @@ public static class CsvDataset
                 throw new InvalidDataException($"{path}: corrupt gzip data ({IdxReader.OneLine(e.Message)}).", e);
             }
         }
-        string name = Path.GetFileName(path);
-        foreach (string ext in new[] { ".gz", ".csv", ".tsv", ".txt" })
-            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) name = name[..^ext.Length];
-        return Parse(lines, path, name, labelColumn, task, separator);
+        return Parse(lines, path, NameOf(path), labelColumn, task, separator);
     }
 
-    internal static Dataset Parse(List<string> lines, string source, string name, string labelColumn, DatasetTask? task, char separator)
+    /// <summary>A data set's name from its file: the file name without <c>.gz</c>, <c>.csv</c>, <c>.tsv</c>, <c>.txt</c>, <c>.jsonl</c>.</summary>
+    internal static string NameOf(string path)
+    {
+        string name = Path.GetFileName(path);
+        foreach (string ext in new[] { ".gz", ".csv", ".tsv", ".txt", ".jsonl", ".ndjson" })
+            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) name = name[..^ext.Length];
+        return name;
+    }
+
+    internal static Dataset Parse(List<string> lines, string source, string name, string? labelColumn, DatasetTask? task, char separator)
     {
         if (lines.Count == 0)
             throw new DataFormatException(source, [new LineProblem(1, "the file is empty; expected a header line naming the columns")]);
@@ -71,7 +76,7 @@ public static class CsvDataset
             if (!seen.TryAdd(header[c], c))
                 throw new DataFormatException(source, [new LineProblem(1, $"header names column '{header[c]}' twice (columns {seen[header[c]] + 1} and {c + 1})")]);
         }
-        int labelIndex = FindColumn(header, labelColumn, source);
+        int labelIndex = labelColumn is null ? header.Count - 1 : FindColumn(header, labelColumn, source);
         if (header.Count < 2)
             throw new DataFormatException(source, [new LineProblem(1, $"the header has only the label column '{header[labelIndex]}'; at least one feature column is needed")]);
 
@@ -103,39 +108,55 @@ public static class CsvDataset
                 continue;
             }
             string? problem = null;
-            int f = 0;
+            int f = 0, column = 0;
             for (int c = 0; c < fields.Count; c++)
             {
                 if (c == labelIndex) continue;
                 if (TextRows.TryParseFinite(fields[c], out float v))
                     features[(long)r * featureCount + f] = v;
                 else
-                    problem ??= TextRows.NotANumber(header[c], fields[c]);
+                    (problem, column) = problem is null ? (TextRows.NotANumber(header[c], fields[c]), c + 1) : (problem, column);
                 f++;
             }
             string label = fields[labelIndex];
-            if (label.Length == 0) problem ??= $"label column '{header[labelIndex]}' is empty";
-            else if (task == DatasetTask.Regression && !TextRows.TryParseFinite(label, out _))
-                problem ??= $"label column '{header[labelIndex]}' value {TextRows.Show(label)} is not a finite number (regression needs numeric targets)";
-            if (problem is not null) problems.Add(new LineProblem(lineNo, problem));
+            if (label.Length == 0) (problem, column) = problem is null ? ($"label column '{header[labelIndex]}' is empty", labelIndex + 1) : (problem, column);
+            else if (task == DatasetTask.Regression && !TextRows.TryParseFinite(label, out _) && problem is null)
+                (problem, column) = ($"label column '{header[labelIndex]}' value {TextRows.Show(label)} is not a finite number (regression needs numeric targets)", labelIndex + 1);
+            if (problem is not null) problems.Add(new LineProblem(lineNo, problem, column));
             rawLabels[r] = label;
         }
         if (problems.Count > 0) throw new DataFormatException(source, problems);
         if (rows == 0)
             throw new DataFormatException(source, [new LineProblem(2, "no data rows after the header")]);
 
+        return Build(source, name, features, featureCount, featureNames, rawLabels, header[labelIndex], task);
+    }
+
+    /// <summary>The data set of parsed rows: regression targets, or labels mapped to classes (<see cref="MapLabels"/>).
+    /// Without a task, labels that are numbers but not all whole numbers are refused: they are regression targets, and
+    /// the workbench trains classifiers.</summary>
+    internal static Dataset Build(string source, string name, float[] features, int featureCount, string[] featureNames,
+        string[] rawLabels, string labelName, DatasetTask? task)
+    {
+        int rows = rawLabels.Length;
         if (task == DatasetTask.Regression)
         {
             var targets = new float[rows];
             for (int r = 0; r < rows; r++) TextRows.TryParseFinite(rawLabels[r], out targets[r]);
             return new Dataset(name, DatasetTask.Regression, features, featureCount, null, targets, null, featureNames);
         }
+        if (task is null && Array.FindIndex(rawLabels, l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                && double.IsFinite(v) && v != Math.Floor(v)) is int fractional and >= 0
+            && rawLabels.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            throw new ArgumentException(
+                $"{source}: target column '{labelName}' holds numbers that are not whole ({TextRows.Show(rawLabels[fractional])} in data row {fractional + 1}): " +
+                "that is a regression target, and the workbench trains classifiers (integer or text labels). Choose the label column with --target NAME.");
 
         var (labels, classNames) = MapLabels(rawLabels);
         DatasetTask resolved = task ?? (classNames.Length == 2 ? DatasetTask.Binary : DatasetTask.Classification);
         if (resolved == DatasetTask.Binary && classNames.Length != 2)
             throw new ArgumentException(
-                $"{source}: task Binary needs exactly 2 distinct labels in column '{header[labelIndex]}', found {classNames.Length}: {Preview(classNames)}.", nameof(task));
+                $"{source}: task Binary needs exactly 2 distinct labels in column '{labelName}', found {classNames.Length}: {Preview(classNames)}.", nameof(task));
         return new Dataset(name, resolved, features, featureCount, labels, null, classNames, featureNames);
     }
 
@@ -165,18 +186,18 @@ public static class CsvDataset
         }
     }
 
-    private static int FindColumn(List<string> header, string labelColumn, string source)
+    internal static int FindColumn(IReadOnlyList<string> header, string labelColumn, string source)
     {
-        int exact = header.IndexOf(labelColumn.Trim());
+        int exact = header.ToList().IndexOf(labelColumn.Trim());
         if (exact >= 0) return exact;
         var loose = Enumerable.Range(0, header.Count)
             .Where(c => string.Equals(header[c], labelColumn.Trim(), StringComparison.OrdinalIgnoreCase)).ToArray();
         if (loose.Length == 1) return loose[0];
         throw new ArgumentException(
-            $"{source}: label column '{labelColumn}' is not in the header; columns are: {Preview(header)}.", nameof(labelColumn));
+            $"{source}: target column '{labelColumn}' is not in the header; columns are: {Preview(header)}.", nameof(labelColumn));
     }
 
-    private static string Preview(IReadOnlyList<string> names) =>
+    internal static string Preview(IReadOnlyList<string> names) =>
         names.Count <= 30
             ? string.Join(", ", names)
             : string.Join(", ", names.Take(30)) + $", … ({names.Count} in all)";

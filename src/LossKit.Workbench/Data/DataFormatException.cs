@@ -2,8 +2,9 @@ using System.Text;
 
 namespace LossKit.Workbench.Data;
 
-/// <summary>One bad line of a text data file: its 1-based line number and what is wrong with it.</summary>
-public readonly record struct LineProblem(int Line, string Problem);
+/// <summary>One bad line of a text data file: its 1-based line number, what is wrong with it, and the 1-based column
+/// (field of a CSV line, character of a JSON line) where that is known, else 0.</summary>
+public readonly record struct LineProblem(int Line, string Problem, int Column = 0);
 
 /// <summary>
 /// A text data file has rows that cannot be loaded. Nothing is loaded when any row is bad. <see cref="Problems"/>
@@ -39,7 +40,9 @@ public sealed class DataFormatException : FormatException
         for (int i = 0; i < Math.Min(ProblemsShown, problems.Count); i++)
         {
             if (i > 0) sb.Append("; ");
-            sb.Append("line ").Append(problems[i].Line).Append(": ").Append(problems[i].Problem);
+            sb.Append("line ").Append(problems[i].Line);
+            if (problems[i].Column > 0) sb.Append(", column ").Append(problems[i].Column);
+            sb.Append(": ").Append(problems[i].Problem);
         }
         if (problems.Count > ProblemsShown)
         {

@@ -64,9 +64,28 @@ public static class DatasetCatalog
     /// <exception cref="ArgumentException">Unknown name (the message lists the valid ones).</exception>
     /// <exception cref="FileNotFoundException">A file is missing (the message names it and how to get it).</exception>
     /// <exception cref="InvalidDataException">A file is corrupt or inconsistent (the message names it and what is wrong).</exception>
-    public static Dataset Load(string name, string? dataDir = null)
+    public static Dataset Load(string name, string? dataDir = null) => Load(name, dataDir, null);
+
+    /// <summary>
+    /// Loads a named data set, or a file of the user's (<see cref="IsFile"/>): CSV with a header line
+    /// (<see cref="CsvDataset"/>; <c>.tsv</c>: tab-separated) or JSON Lines (<see cref="JsonlDataset"/>), whose target
+    /// column is <paramref name="target"/> (default: the last column). A relative file path is read from
+    /// <paramref name="dataDir"/> when given.
+    /// </summary>
+    public static Dataset Load(string name, string? dataDir, string? target)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (IsFile(name))
+        {
+            string path = dataDir is null || Path.IsPathRooted(name) ? name : Path.Combine(dataDir, name);
+            string lower = path.ToLowerInvariant();
+            if (lower.EndsWith(".gz", StringComparison.Ordinal)) lower = lower[..^3];
+            return lower.EndsWith(".jsonl", StringComparison.Ordinal) || lower.EndsWith(".ndjson", StringComparison.Ordinal)
+                ? JsonlDataset.Load(path, target)
+                : CsvDataset.Load(path, target, null, lower.EndsWith(".tsv", StringComparison.Ordinal) ? '\t' : ',');
+        }
+        if (target is not null)
+            throw new ArgumentException($"--target {target}: a target column is chosen only for a data file (--data FILE.csv or FILE.jsonl); '{name}' is a built-in data set.");
         string key = Normalise(name);
         return key switch
         {
@@ -77,13 +96,24 @@ public static class DatasetCatalog
             "diabetes" => LoadDiabetes(dataDir),
             "fashion_mnist" => LoadIdxSet("fashion-mnist", dataDir ?? DefaultFashionMnistDir, FashionClassNames,
                 dataDir is null
-                    ? "install it with `apt-get install -y dataset-fashion-mnist`, or pass --data-dir DIR (dataDir) naming a folder with the four Fashion-MNIST IDX files"
-                    : "the folder given as --data-dir (dataDir) must hold the four IDX files; the default folder comes from `apt-get install -y dataset-fashion-mnist`"),
+                    ? "install it with `apt-get install -y dataset-fashion-mnist`, or pass --data-dir DIR naming a folder with the four Fashion-MNIST IDX files"
+                    : "the folder given as --data-dir must hold the four IDX files; the default folder comes from `apt-get install -y dataset-fashion-mnist`"),
             "mnist" => LoadIdxSet("mnist", dataDir ?? DefaultMnistDir, DigitClassNames,
-                "put the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass it as --data-dir DIR (dataDir)"),
+                "put the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass it as --data-dir DIR"),
             _ => throw new ArgumentException(
-                $"unknown data set '{name}'; valid names are: {string.Join(", ", Names)}.", nameof(name)),
+                $"unknown data set '{name}'; valid names are: {string.Join(", ", Names)}, or a data file (.csv, .tsv or .jsonl; see docs/data.md).", nameof(name)),
         };
+    }
+
+    /// <summary>File extensions read as data files (optionally followed by <c>.gz</c>).</summary>
+    public static IReadOnlyList<string> FileExtensions { get; } = [".csv", ".tsv", ".jsonl", ".ndjson"];
+
+    /// <summary>True when <paramref name="data"/> names a data file (by its extension) rather than a built-in data set.</summary>
+    public static bool IsFile(string data)
+    {
+        string lower = data.Trim().ToLowerInvariant();
+        if (lower.EndsWith(".gz", StringComparison.Ordinal)) lower = lower[..^3];
+        return FileExtensions.Any(e => lower.EndsWith(e, StringComparison.Ordinal));
     }
 
     private static string Normalise(string name) => name.Trim().ToLowerInvariant().Replace('-', '_');
@@ -96,7 +126,7 @@ public static class DatasetCatalog
         if (dataDir is not null)
         {
             string path = Path.Combine(dataDir, fileName);
-            return (DataFiles.Open(path, "pass a --data-dir (dataDir) folder holding it, or none to use the embedded copy"), path);
+            return (DataFiles.Open(path, "pass a --data-dir folder holding it, or none to use the embedded copy"), path);
         }
         var asm = typeof(DatasetCatalog).Assembly;
         var raw = asm.GetManifestResourceStream(ResourcePrefix + fileName)

@@ -45,12 +45,12 @@ public static class ExperimentRunner
         ResultsStore.EnsureWritable(dir);
 
         // Load every data set up front so a missing file fails before any training.
-        var data = new Dictionary<(string, string?), Dataset>();
+        var data = new Dictionary<(string, string?, string?), Dataset>();
         foreach (var c in grid)
-            if (!data.ContainsKey((c.Data, c.DataDir))) data[(c.Data, c.DataDir)] = DatasetCatalog.Load(c.Data, c.DataDir);
+            if (!data.ContainsKey((c.Data, c.DataDir, c.Target))) data[(c.Data, c.DataDir, c.Target)] = DatasetCatalog.Load(c.Data, c.DataDir, c.Target);
         foreach (var c in grid)
         {
-            var source = data[(c.Data, c.DataDir)];
+            var source = data[(c.Data, c.DataDir, c.Target)];
             if (!source.IsClassification)
                 throw new ArgumentException($"data set '{c.Data}' is a regression data set; the workbench trains classifiers.");
         }
@@ -76,7 +76,7 @@ public static class ExperimentRunner
             void RunOne(int i)
             {
                 var c = grid[i];
-                var record = Trainer.Run(c, data[(c.Data, c.DataDir)]);
+                var record = Trainer.Run(c, data[(c.Data, c.DataDir, c.Target)]);
                 writer.Append(record);
                 ReleaseRunMemory();
                 lock (gate)

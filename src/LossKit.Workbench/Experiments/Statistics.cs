@@ -1,6 +1,7 @@
 namespace LossKit.Workbench.Experiments;
 
-/// <summary>Mean, sample standard deviation and a two-sided 95% confidence interval of the mean (Student's t).</summary>
+/// <summary>Mean, sample standard deviation and a two-sided 95% confidence interval of the mean (Student's t; for a
+/// bounded metric on the logit or log scale, see <see cref="Of(IReadOnlyList{double}, double, double)"/>).</summary>
 /// <param name="N">Number of values.</param>
 /// <param name="Mean">Their mean.</param>
 /// <param name="Std">Sample standard deviation (divide by N − 1); NaN when N &lt; 2.</param>
@@ -26,6 +27,33 @@ public readonly record struct MeanStats(int N, double Mean, double Std, double C
         double std = Math.Sqrt(ss / (n - 1));
         double half = StudentT.Quantile975(n - 1) * std / Math.Sqrt(n);
         return new MeanStats(n, mean, std, mean - half, mean + half);
+    }
+
+    /// <summary>
+    /// Statistics of a metric that lies in [<paramref name="lower"/>, <paramref name="upper"/>]: mean and standard
+    /// deviation as <see cref="Of(IReadOnlyList{double})"/>, the 95% interval computed on a scale where the metric is
+    /// unbounded and mapped back, so that it stays in range: the logit of (v − lower)/(upper − lower) when both bounds
+    /// are finite, log(v − lower) when only the lower one is, the values themselves when neither is. Values closer to a
+    /// bound than <paramref name="margin"/> are moved to that distance first (an empirical-logit correction: with a
+    /// metric counted on n samples, half a sample, 0.5/n; otherwise a value at the bound would be infinitely far from
+    /// its neighbours on the transformed scale and the interval would span nearly the whole range).
+    /// </summary>
+    public static MeanStats Of(IReadOnlyList<double> values, double lower, double upper, double margin = 0)
+    {
+        var plain = Of(values);
+        if (plain.N < 2 || double.IsNaN(plain.Std) || (double.IsNegativeInfinity(lower) && double.IsPositiveInfinity(upper))) return plain;
+        bool both = double.IsFinite(lower) && double.IsFinite(upper);
+        double eps = Math.Max(margin, both ? 1e-6 * (upper - lower) : 1e-9);
+        double To(double v)
+        {
+            v = Math.Clamp(v, lower + eps, both ? upper - eps : double.MaxValue);
+            if (!both) return Math.Log(v - lower);
+            double u = (v - lower) / (upper - lower);
+            return Math.Log(u / (1 - u));
+        }
+        double From(double t) => both ? lower + (upper - lower) / (1 + Math.Exp(-t)) : lower + Math.Exp(t);
+        var t = Of(values.Select(To).ToArray());
+        return plain with { CiLow = From(t.CiLow), CiHigh = From(t.CiHigh) };
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LossKit.Workbench.Data;
 using LossKit.Workbench.Training;
 
 namespace LossKit.Workbench.Experiments;
@@ -57,7 +58,11 @@ public sealed record SweepSpec
         if (!File.Exists(path)) throw new FileNotFoundException($"sweep config not found: {path}", path);
         try
         {
-            return Parse(File.ReadAllText(path));
+            return Parse(File.ReadAllText(path), path);
+        }
+        catch (FormatException e) when (e.InnerException is JsonException)
+        {
+            throw;   // a syntax error, already naming the file, line and column
         }
         catch (JsonException e)
         {
@@ -77,7 +82,9 @@ public sealed record SweepSpec
     /// <c>{"loss": "focal", "params": {...}, "grid": {"gamma": [1, 2]}}</c>), <c>noise</c> (array of strings, or one string),
     /// <c>seeds</c> (a count or an array of seeds) and <c>out</c>. Unknown fields are errors.
     /// </summary>
-    public static SweepSpec Parse(string json)
+    /// <param name="json">The file's text.</param>
+    /// <param name="source">The file, named by a syntax error (<c>FILE:LINE:COLUMN: ...</c>, a <see cref="FormatException"/>).</param>
+    public static SweepSpec Parse(string json, string source = "the sweep config")
     {
         JsonNode? root;
         try
@@ -86,7 +93,7 @@ public sealed record SweepSpec
         }
         catch (JsonException e)
         {
-            throw new JsonException($"the sweep config is not valid JSON: {e.Message}", e);
+            throw JsonErrors.At(source, e);
         }
         if (root is not JsonObject obj) throw new JsonException("the sweep config must be a JSON object.");
         var configFields = typeof(RunConfig).GetProperties().Where(p => p.CanWrite)

@@ -18,6 +18,22 @@ internal static class Plots
 {
     private const int Width = 720, Height = 480;
 
+    /// <summary>Legend entries beyond which the legend moves to the right of the plot and the figure grows to hold it.</summary>
+    internal const int LegendInsideMax = 6;
+
+    /// <summary>A reliability bin pooled over the seeds of a row with fewer test samples per run than this is drawn as an
+    /// open marker: its accuracy rests on too few samples to read.</summary>
+    public const int MinBinSamplesPerRun = 10;
+
+    /// <summary>The figure's size: 720×480, widened by the legend's width when the legend is outside the data area
+    /// (more than <see cref="LegendInsideMax"/> entries), and heightened when the legend is taller than that.</summary>
+    internal static (int Width, int Height) SizeFor(Plot plot, int series)
+    {
+        if (series <= LegendInsideMax) return (Width, Height);
+        var legend = plot.Legend.GetImage();
+        return (Width + legend.Width + 10, Math.Max(Height, legend.Height + 60));
+    }
+
     public static PlotSet WriteAll(string dir, Summary summary)
     {
         var set = new PlotSet();
@@ -29,10 +45,10 @@ internal static class Plots
             string prefix = many ? $"s{s + 1}-" : "";
             var rows = group.ToArray();
             string curves = prefix + "curves-" + Slug(noise);
-            Save(dir, curves, LearningCurves(rows, noise, colours), set);
+            Save(dir, curves, LearningCurves(rows, noise, colours), set, rows.Length);
             set.Curves[(s, noise)] = curves;
             string rel = prefix + "reliability-" + Slug(noise);
-            Save(dir, rel, ReliabilityDiagram(rows, noise, colours), set);
+            Save(dir, rel, ReliabilityDiagram(rows, noise, colours), set, rows.Length + 2);
             set.Reliability[(s, noise)] = rel;
         }
         for (int s = 0; s < summary.Scenarios.Count; s++)
@@ -40,7 +56,7 @@ internal static class Plots
             var rows = summary.Rows.Where(r => r.ScenarioIndex == s).ToArray();
             if (rows.Select(r => r.NoiseRate).Distinct().Count() < 2) continue;
             string name = (many ? $"s{s + 1}-" : "") + "accuracy-vs-noise";
-            Save(dir, name, AccuracyVsNoise(rows, colours), set);
+            Save(dir, name, AccuracyVsNoise(rows, colours, out int series), set, series);
             set.AccuracyVsNoise[s] = name;
         }
         return set;
@@ -77,7 +93,9 @@ internal static class Plots
     }
 
     /// <summary>Test reliability before temperature scaling: per equal-width confidence bin, accuracy against mean confidence,
-    /// pooled over seeds; one line per loss, the diagonal is perfect calibration.</summary>
+    /// pooled over seeds; one line per loss, the diagonal is perfect calibration. Bars along the bottom show each loss's
+    /// share of test samples per bin (side by side within the bin; a bar 0.25 high holds them all); a bin holding fewer
+    /// than <see cref="MinBinSamplesPerRun"/> samples per run is an open marker.</summary>
     public static Plot ReliabilityDiagram(IReadOnlyList<SummaryRow> rows, string noise, IReadOnlyDictionary<string, Color> colours)
     {
         var plt = new Plot();
@@ -85,51 +103,81 @@ internal static class Plots
         diagonal.LinePattern = LinePattern.Dashed;
         diagonal.Color = Colors.Gray;
         diagonal.LegendText = "perfect calibration";
-        foreach (var row in rows)
+        const double barScale = 0.25;
+        var bars = new List<Bar>();
+        for (int i = 0; i < rows.Count; i++)
         {
-            var (conf, acc) = Pool(row.Runs);
-            if (conf.Length == 0) continue;
-            var sc = plt.Add.Scatter(conf, acc);
+            var row = rows[i];
+            var pooled = Pool(row.Runs);
+            if (pooled.Length == 0) continue;
+            var colour = colours[row.Loss];
+            var sc = plt.Add.Scatter(pooled.Select(b => b.Confidence).ToArray(), pooled.Select(b => b.Accuracy).ToArray());
             sc.LegendText = row.Loss;
-            sc.Color = colours[row.Loss];
+            sc.Color = colour;
             sc.MarkerSize = 5;
             sc.LineWidth = 1.5f;
+            double total = pooled.Sum(b => b.Count);
+            foreach (var b in pooled)
+            {
+                double width = (b.Upper - b.Lower) / rows.Count;
+                bars.Add(new Bar
+                {
+                    Position = b.Lower + width * (i + 0.5), Value = barScale * b.Count / total, Size = width * 0.9,
+                    FillColor = colour.WithAlpha(0.45), LineWidth = 0,
+                });
+                if (b.Count < MinBinSamplesPerRun * row.Runs.Count)
+                {
+                    var m = plt.Add.Marker(b.Confidence, b.Accuracy, MarkerShape.OpenCircle, 11);
+                    m.Color = colour;
+                }
+            }
         }
+        if (bars.Count > 0) plt.Add.Bars(bars);
+        var sparse = plt.Add.Marker(-1, -1, MarkerShape.OpenCircle, 11);
+        sparse.Color = Colors.Gray;
+        sparse.LegendText = $"< {MinBinSamplesPerRun} samples per run in the bin";
         plt.Axes.SetLimits(0, 1, 0, 1);
         plt.Title($"Test reliability (before temperature scaling), noise {noise}");
-        plt.XLabel("mean confidence in bin");
+        plt.XLabel("mean confidence in bin (bars: share of test samples per bin, 0.25 = all)");
         plt.YLabel("accuracy in bin");
-        Legend(plt, rows.Count + 1, Alignment.UpperLeft);
+        Legend(plt, rows.Count + 2, Alignment.UpperLeft);
         return plt;
     }
 
-    /// <summary>Pools the reliability bins of several runs: per bin, count-weighted confidence and accuracy; empty bins dropped.</summary>
-    public static (double[] Confidence, double[] Accuracy) Pool(IReadOnlyList<RunRecord> runs)
+    /// <summary>One reliability bin pooled over runs: its range, count-weighted confidence and accuracy, and its count.</summary>
+    public readonly record struct PooledBin(double Lower, double Upper, double Confidence, double Accuracy, int Count);
+
+    /// <summary>Pools the reliability bins of several runs: per bin, count-weighted confidence and accuracy and the total
+    /// count; empty bins dropped.</summary>
+    public static PooledBin[] Pool(IReadOnlyList<RunRecord> runs)
     {
         int bins = runs.Max(r => r.Reliability.Count);
-        var conf = new List<double>();
-        var acc = new List<double>();
+        var pooled = new List<PooledBin>();
         for (int b = 0; b < bins; b++)
         {
-            double n = 0, c = 0, a = 0;
+            double c = 0, a = 0, lower = double.NaN, upper = double.NaN;
+            int n = 0;
             foreach (var r in runs)
             {
                 if (b >= r.Reliability.Count) continue;
                 var bin = r.Reliability[b];
+                (lower, upper) = (bin.Lower, bin.Upper);
                 if (bin.Count == 0 || bin.Confidence is not { } bc || bin.Accuracy is not { } ba) continue;
                 n += bin.Count;
                 c += bin.Count * bc;
                 a += bin.Count * ba;
             }
             if (n == 0) continue;
-            conf.Add(c / n);
-            acc.Add(a / n);
+            pooled.Add(new PooledBin(lower, upper, c / n, a / n, n));
         }
-        return (conf.ToArray(), acc.ToArray());
+        return [.. pooled];
     }
 
     /// <summary>Mean test accuracy against noise rate, ± one standard deviation over seeds; one line per loss and noise kind.</summary>
-    public static Plot AccuracyVsNoise(IReadOnlyList<SummaryRow> rows, IReadOnlyDictionary<string, Color> colours)
+    public static Plot AccuracyVsNoise(IReadOnlyList<SummaryRow> rows, IReadOnlyDictionary<string, Color> colours) => AccuracyVsNoise(rows, colours, out _);
+
+    /// <summary>The same, with the number of legend entries.</summary>
+    public static Plot AccuracyVsNoise(IReadOnlyList<SummaryRow> rows, IReadOnlyDictionary<string, Color> colours, out int series)
     {
         var plt = new Plot();
         var kinds = rows.Where(r => r.NoiseRate > 0).Select(r => Kind(r.Noise)).Distinct().ToArray();
@@ -163,14 +211,17 @@ internal static class Plots
         plt.XLabel("noise rate");
         plt.YLabel("test accuracy");
         Legend(plt, colour, Alignment.LowerLeft);
+        series = colour;
         return plt;
     }
 
     /// <summary>A legend inside the plot at <paramref name="corner"/> for a few series; outside on the right for more,
-    /// where it cannot hide the data.</summary>
+    /// where it cannot hide the data, in a figure widened to hold it (<see cref="SizeFor"/>). The title is centred on the
+    /// whole figure, not on the data area, so a wide legend cannot push it off the figure.</summary>
     private static void Legend(Plot plt, int series, Alignment corner)
     {
-        if (series > 6) plt.ShowLegend(Edge.Right);
+        plt.Axes.Title.FullFigureCenter = true;
+        if (series > LegendInsideMax) plt.ShowLegend(Edge.Right);
         else plt.ShowLegend(corner);
     }
 
@@ -197,12 +248,13 @@ internal static class Plots
         return new string(chars).Trim('-');
     }
 
-    private static void Save(string dir, string name, Plot plot, PlotSet set)
+    private static void Save(string dir, string name, Plot plot, PlotSet set, int series)
     {
         string png = Path.Combine(dir, name + ".png");
         string svg = Path.Combine(dir, name + ".svg");
-        AtomicFile.Write(png, tmp => plot.SavePng(tmp, Width, Height));
-        AtomicFile.Write(svg, tmp => plot.SaveSvg(tmp, Width, Height));
+        var (width, height) = SizeFor(plot, series);
+        AtomicFile.Write(png, tmp => plot.SavePng(tmp, width, height));
+        AtomicFile.Write(svg, tmp => plot.SaveSvg(tmp, width, height));
         set.Files.Add(png);
         set.Files.Add(svg);
     }

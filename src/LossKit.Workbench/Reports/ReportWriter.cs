@@ -25,7 +25,8 @@ public static class ReportWriter
     /// <param name="dir">Output folder.</param>
     /// <param name="records">The runs to report.</param>
     /// <param name="command">The command that produced the runs, quoted in summary.md (optional).</param>
-    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null)
+    /// <param name="notes">Sentences printed under the command (e.g. how a default was chosen).</param>
+    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null, IReadOnlyList<string>? notes = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(records);
@@ -33,7 +34,7 @@ public static class ReportWriter
         var summary = Summary.Build(records);
         var plots = Plots.WriteAll(dir, summary);
         string md = Path.Combine(dir, "summary.md");
-        AtomicFile.WriteText(md, Markdown(summary, plots, command));
+        AtomicFile.WriteText(md, Markdown(summary, plots, command, notes));
         string csv = Path.Combine(dir, "summary.csv");
         AtomicFile.WriteText(csv, SummaryCsv(summary));
         string runs = Path.Combine(dir, "runs.csv");
@@ -41,21 +42,31 @@ public static class ReportWriter
         return new ReportFiles(md, csv, runs, plots.Files);
     }
 
+    /// <summary>How the reports' intervals are computed, in one sentence.</summary>
+    public const string IntervalText =
+        "95% confidence interval of the mean over seeds (Student's t with n − 1 degrees of freedom, none for a single seed), computed on the " +
+        "logit scale for the metrics bounded to [0, 1] (Brier: [0, 2]) and on the log scale for NLL, the temperature and the epoch, then mapped " +
+        "back, so that it never leaves the metric's range (values within half a test sample, 0.5/n, of a bound are taken at that distance).";
+
     // ------------------------------------------------------------------ Markdown
 
-    internal static string Markdown(Summary summary, PlotSet plots, string? command)
+    internal static string Markdown(Summary summary, PlotSet plots, string? command, IReadOnlyList<string>? notes = null)
     {
         var sb = new StringBuilder();
         int runs = summary.Rows.Sum(r => r.N);
         sb.AppendLine("# LossKit workbench report").AppendLine();
-        if (command is not null) sb.AppendLine($"Produced by `{command}`.").AppendLine();
+        if (command is not null) sb.AppendLine("Produced by").AppendLine().AppendLine("```sh").AppendLine(command).AppendLine("```").AppendLine();
+        foreach (string note in notes ?? []) sb.AppendLine(note).AppendLine();
         sb.AppendLine($"{runs} runs. Each cell is the mean ± sample standard deviation of the test metric over seeds; the bracket below is the " +
-            "95% confidence interval of the mean (Student's t with n − 1 degrees of freedom; none for a single seed). " +
+            IntervalText + " " +
             "**Bold** marks the best mean of the column within a noise setting. \"(TS)\" columns are after temperature scaling " +
             "fitted on the validation split. Label noise is applied to the training split only; validation and test labels are clean.").AppendLine();
         for (int s = 0; s < summary.Scenarios.Count; s++)
         {
             sb.AppendLine($"## {(summary.Scenarios.Count > 1 ? $"Scenario {s + 1}: " : "")}{summary.Scenarios[s]}").AppendLine();
+            var first = summary.Rows.First(r => r.ScenarioIndex == s).Runs[0];
+            if (first.Dataset.ClassNames is { Count: > 0 } classes)
+                sb.AppendLine($"Classes ({classes.Count}): {ClassList(classes)}.").AppendLine();
             foreach (var group in summary.ByNoise().Where(g => g.Key.Scenario == s))
             {
                 var rows = group.ToArray();
@@ -92,15 +103,19 @@ public static class ReportWriter
             foreach (string c in columns)
             {
                 if (!r.Metrics.TryGetValue(c, out var m)) { sb.Append(" – |"); continue; }
-                string cell = Summary.Cell(m);
+                string cell = Summary.Cell(m, Summary.FormatOf(c));
                 if (summary.IsBest(r, c)) cell = $"**{cell}**";
-                string ci = Summary.Interval(m);
+                string ci = Summary.Interval(m, Summary.FormatOf(c));
                 sb.Append(' ').Append(cell).Append(ci.Length > 0 ? "<br>" + ci : "").Append(" |");
             }
             sb.AppendLine();
         }
         sb.AppendLine();
     }
+
+    /// <summary>Class names with their indices: <c>0 = setosa, 1 = versicolor, …</c> (the first 20, then a count).</summary>
+    public static string ClassList(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(20).Select((n, i) => $"{i} = {n}")) + (names.Count > 20 ? $", … ({names.Count} classes)" : "");
 
     // ------------------------------------------------------------------ CSV
 

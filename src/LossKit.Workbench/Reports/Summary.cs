@@ -11,7 +11,10 @@ namespace LossKit.Workbench.Reports;
 /// <param name="Get">Its value in a record (null when the record has none, e.g. <c>auroc</c> for K &gt; 2).</param>
 /// <param name="Title">Header text.</param>
 /// <param name="Ranked">Whether a best value is marked (not for the temperature, the epoch or the time).</param>
-public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title, bool Ranked = true);
+/// <param name="Lower">The smallest value the metric can take (−∞: none).</param>
+/// <param name="Upper">The largest value the metric can take (+∞: none); the interval stays within [Lower, Upper].</param>
+public sealed record MetricColumn(string Name, bool HigherIsBetter, Func<RunRecord, double?> Get, string Title, bool Ranked = true,
+    double Lower = double.NegativeInfinity, double Upper = double.PositiveInfinity);
 
 /// <summary>The runs of one loss × noise setting within one scenario, summarised over seeds.</summary>
 public sealed record SummaryRow(
@@ -36,7 +39,7 @@ public sealed class Summary
     public static IReadOnlyList<MetricColumn> Columns { get; } = BuildColumns();
 
     /// <summary>The columns of the main table (terminal and Markdown).</summary>
-    public static IReadOnlyList<string> MainColumns { get; } = ["accuracy", "macro_f1", "nll", "brier", "ece", "ece_ts"];
+    public static IReadOnlyList<string> MainColumns { get; } = ["accuracy", "macro_f1", "nll", "brier", "ece", "ece_ts", "best_epoch"];
 
     /// <summary>The columns of the calibration table (Markdown).</summary>
     public static IReadOnlyList<string> CalibrationColumns { get; } = ["ece", "adaptive_ece", "classwise_ece", "mce", "nll_ts", "ece_ts", "adaptive_ece_ts", "temperature"];
@@ -87,7 +90,9 @@ public sealed class Summary
             foreach (var col in Columns)
             {
                 var values = list.Select(col.Get).Where(v => v.HasValue).Select(v => v!.Value).ToArray();
-                if (values.Length > 0) metrics[col.Name] = MeanStats.Of(values);
+                // Half a test sample: the resolution of the counted metrics, and the margin kept from a bound.
+                double margin = 0.5 / Math.Max(1, list.Min(r => r.Dataset.TestRows));
+                if (values.Length > 0) metrics[col.Name] = MeanStats.Of(values, col.Lower, col.Upper, col.Lower == 0 && col.Upper <= 2 || col.Name is "nll" or "nll_ts" ? margin : 0);
             }
             rows.Add(new SummaryRow(s, scenarioLabels[s], loss, noise, list[0].Noise.Rate, list.Select(r => r.Config.Seed).ToArray(),
                 list.Average(r => r.Noise.RealisedRate), metrics, list));
@@ -127,6 +132,9 @@ public sealed class Summary
 
     private static double Round(double v) => Math.Round(v, 4);
 
+    /// <summary>The number format of a column's cells: whole-ish numbers for the epoch, 4 decimals for the rest.</summary>
+    public static string FormatOf(string column) => column == "best_epoch" ? "0.#" : "0.0000";
+
     /// <summary>Formats a metric cell: mean ± std (4 decimals), or just the mean for one run.</summary>
     public static string Cell(MeanStats m, string format = "0.0000") =>
         m.N < 2 || double.IsNaN(m.Std)
@@ -142,15 +150,29 @@ public sealed class Summary
 
     private static IReadOnlyList<MetricColumn> BuildColumns()
     {
+        // Ranges: NLL ≥ 0 (log-scale interval), Brier in its multi-class sum form in [0, 2], every other test metric in
+        // [0, 1] (logit-scale interval); the temperature, epoch and time are positive.
+        static (double, double) Range(string metric) => metric switch
+        {
+            "nll" => (0, double.PositiveInfinity),
+            "brier" => (0, 2),
+            _ => (0, 1),
+        };
         var cols = new List<MetricColumn>();
         foreach (var (name, higher, get) in TestMetrics.Columns)
-            cols.Add(new MetricColumn(name, higher, r => get(r.Test), name));
+        {
+            var (lo, hi) = Range(name);
+            cols.Add(new MetricColumn(name, higher, r => get(r.Test), name, Lower: lo, Upper: hi));
+        }
         foreach (var (name, higher, get) in TestMetrics.Columns)
             if (name is not "accuracy" and not "macro_f1" and not "top5" and not "auroc") // unchanged by a temperature
-                cols.Add(new MetricColumn(name + "_ts", higher, r => get(r.TestCalibrated), name + " (TS)"));
-        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T", Ranked: false));
-        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch", Ranked: false));
-        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s", Ranked: false));
+            {
+                var (lo, hi) = Range(name);
+                cols.Add(new MetricColumn(name + "_ts", higher, r => get(r.TestCalibrated), name + " (TS)", Lower: lo, Upper: hi));
+            }
+        cols.Add(new MetricColumn("temperature", false, r => r.Temperature, "T", Ranked: false, Lower: 0));
+        cols.Add(new MetricColumn("best_epoch", false, r => r.BestEpoch, "epoch", Ranked: false, Lower: 0));
+        cols.Add(new MetricColumn("train_seconds", false, r => r.TrainSeconds, "train s", Ranked: false, Lower: 0));
         return cols;
     }
 
@@ -171,6 +193,7 @@ public sealed class Summary
         if (c.Schedule != d.Schedule) parts.Add($"{c.Schedule} schedule");
         if (c.Warmup != d.Warmup) parts.Add($"warmup={G(c.Warmup)}");
         if (c.EarlyStop != d.EarlyStop) parts.Add($"early stop {c.EarlyStop} (patience {c.Patience})");
+        else if (c.ModelEpoch != d.ModelEpoch) parts.Add($"model of the {c.ModelEpoch} epoch");
         if (c.Split != d.Split) parts.Add($"split {c.Split}");
         if (c.Init != d.Init) parts.Add($"init {c.Init}");
         if (c.Bins != d.Bins) parts.Add($"{c.Bins} bins");

@@ -12,6 +12,16 @@ using LossKit.Workbench.Models;
 
 namespace LossKit.Workbench.Training;
 
+/// <summary>Which epoch's parameters a run evaluates on the test split.</summary>
+public enum ModelEpochKind
+{
+    /// <summary>The epoch with the best validation accuracy (ties: lower validation NLL, then the earlier epoch); under
+    /// early stopping, the best epoch of its criterion.</summary>
+    Best,
+    /// <summary>The last epoch trained.</summary>
+    Last,
+}
+
 /// <summary>When to stop before the last epoch.</summary>
 public enum EarlyStopKind
 {
@@ -32,10 +42,14 @@ public enum EarlyStopKind
 public sealed record RunConfig
 {
     /// <summary>Bumped whenever a change to the trainer changes results, so old results are not taken for new ones.</summary>
-    public const int TrainerVersion = 2;
+    public const int TrainerVersion = 3;
 
     /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
     public string Data { get; init; } = "digits";
+
+    /// <summary>The target column of a data file (<c>--target</c>); null: the file's last column. Null for the
+    /// built-in sets (and then left out of the JSON, so their keys are unchanged).</summary>
+    public string? Target { get; init; }
 
     /// <summary>Folder to read the data set from instead of the default (not part of the key).</summary>
     public string? DataDir { get; init; }
@@ -78,6 +92,10 @@ public sealed record RunConfig
 
     /// <summary><c>none</c>, <c>val_loss</c> or <c>val_accuracy</c>.</summary>
     public string EarlyStop { get; init; } = "none";
+
+    /// <summary><c>best</c> (the epoch with the best validation accuracy) or <c>last</c>: whose parameters are
+    /// evaluated on the test split. Early stopping always restores its best epoch.</summary>
+    public string ModelEpoch { get; init; } = "best";
 
     /// <summary>Epochs without improvement before early stopping.</summary>
     public int Patience { get; init; } = 5;
@@ -161,6 +179,13 @@ public sealed record RunConfig
         _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy."),
     };
 
+    public ModelEpochKind ParseModelEpoch() => ModelEpoch.Trim().ToLowerInvariant() switch
+    {
+        "best" => ModelEpochKind.Best,
+        "last" => ModelEpochKind.Last,
+        _ => throw new ArgumentException($"unknown model epoch '{ModelEpoch}'; valid values are: best, last."),
+    };
+
     public InitScheme ParseInit() => Init.Trim().ToLowerInvariant() switch
     {
         "auto" => InitScheme.Auto,
@@ -200,16 +225,19 @@ public sealed record RunConfig
             EarlyStop = ParseEarlyStop() switch { EarlyStopKind.ValLoss => "val_loss", EarlyStopKind.ValAccuracy => "val_accuracy", _ => "none" },
             Split = split.ToString(),
             Init = ParseInit().ToString().ToLowerInvariant(),
+            ModelEpoch = ParseModelEpoch() == ModelEpochKind.Best ? "best" : "last",
         };
     }
 
-    /// <summary>The data set's name as <see cref="DatasetCatalog.Names"/> lists it; an unknown name lists the valid ones.</summary>
+    /// <summary>The data set's name as <see cref="DatasetCatalog.Names"/> lists it, or a data file's path as given; an
+    /// unknown name lists the valid ones.</summary>
     public static string CanonicalDataName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (DatasetCatalog.IsFile(name)) return name.Trim();
         static string Norm(string s) => s.Trim().ToLowerInvariant().Replace('-', '_');
         return DatasetCatalog.Names.FirstOrDefault(n => Norm(n) == Norm(name))
-            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}.");
+            ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}, or a data file (.csv, .tsv or .jsonl; see docs/data.md).");
     }
 
     /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/>) and <see cref="TrainerVersion"/>:

@@ -46,8 +46,19 @@ public sealed record BinRecord(double Lower, double Upper, int Count, double? Co
         new(b.Lower, b.Upper, b.Count, b.Count == 0 ? null : b.MeanConfidence, b.Count == 0 ? null : b.Accuracy);
 }
 
+/// <summary>Where a training run's loss stopped being finite.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">1-based minibatch step within the epoch.</param>
+/// <param name="GlobalStep">1-based step counted from the start of training.</param>
+/// <param name="Value">The loss's value there (<c>NaN</c>, <c>∞</c> or <c>-∞</c>).</param>
+public sealed record DivergenceInfo(int Epoch, int Step, int GlobalStep, string Value);
+
 /// <summary>Shape of the data a run saw.</summary>
-public sealed record DataInfo(string Name, int Features, int Classes, int TrainRows, int ValRows, int TestRows, bool ProvidedTest);
+public sealed record DataInfo(string Name, int Features, int Classes, int TrainRows, int ValRows, int TestRows, bool ProvidedTest)
+{
+    /// <summary>Class names by class index (the labels of a data file as found in it, mapped as docs/data.md says).</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+}
 
 /// <summary>Label noise as applied: the setting and the fraction of training labels it actually changed.</summary>
 public sealed record NoiseInfo(string Spec, double Rate, double RealisedRate, int Changed);
@@ -66,11 +77,14 @@ public sealed record RunRecord
     public required DataInfo Dataset { get; init; }
     public required NoiseInfo Noise { get; init; }
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
-    /// <summary>Epoch whose parameters were evaluated (the last one, or the best one under early stopping).</summary>
+    /// <summary>Epoch whose parameters were evaluated: the best on validation (<see cref="RunConfig.ModelEpoch"/>
+    /// <c>best</c>, the default, or under early stopping) or the last one.</summary>
     public int BestEpoch { get; init; }
     public bool StoppedEarly { get; init; }
     /// <summary>True when a training loss became NaN or infinite and training stopped.</summary>
     public bool Diverged { get; init; }
+    /// <summary>Where the loss became non-finite; null when it never did.</summary>
+    public DivergenceInfo? Divergence { get; init; }
     /// <summary>Temperature fitted on the validation logits (1 when it could not be fitted).</summary>
     public double Temperature { get; init; } = 1;
     public required TestMetrics Test { get; init; }

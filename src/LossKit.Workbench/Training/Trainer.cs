@@ -43,7 +43,7 @@ public static class Trainer
     {
         ArgumentNullException.ThrowIfNull(config);
         var c = config.Canonical();
-        source ??= DatasetCatalog.Load(c.Data, c.DataDir);
+        source ??= DatasetCatalog.Load(c.Data, c.DataDir, c.Target);
         return (c, PreparedData.Create(source, c.Seed, c.ParseSplit(), c.ParseNoise()));
     }
 
@@ -91,10 +91,12 @@ public static class Trainer
         var valY = data.Validation.RequireLabels();
         var trainY = train.RequireLabels();
         var earlyStop = c.ParseEarlyStop();
-        float[]? best = earlyStop == EarlyStopKind.None ? null : new float[model.Parameters.Length];
-        double bestScore = double.NaN;
+        bool keepBest = earlyStop != EarlyStopKind.None || c.ParseModelEpoch() == ModelEpochKind.Best;
+        float[]? best = keepBest ? new float[model.Parameters.Length] : null;
+        double bestScore = double.NaN, bestTie = double.NaN;
         int bestEpoch = 0, sinceBest = 0;
         bool diverged = false, stoppedEarly = false;
+        DivergenceInfo? divergence = null;
         var epochs = new List<EpochRecord>(c.Epochs);
         int step = 0;
         var sw = new Stopwatch();
@@ -116,7 +118,13 @@ public static class Trainer
                 }
                 var x = batchX.AsSpan(0, rows * d);
                 float value = head is null ? Step(model, ws, x, rows, loss, batchY) : FusedStep(model, ws, x, rows, head, batchY);
-                if (!float.IsFinite(value)) { diverged = true; lossSum = double.NaN; break; }
+                if (!float.IsFinite(value))
+                {
+                    diverged = true;
+                    divergence = new DivergenceInfo(epoch, start / batch + 1, step + 1, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    lossSum = double.NaN;
+                    break;
+                }
                 lossSum += (double)value * rows;
                 lr = schedule.At(step++);
                 optimizer.Step(model.Parameters, model.Gradients, lr);
@@ -137,15 +145,19 @@ public static class Trainer
 
             if (best is not null)
             {
+                // Lower is better: the early-stopping criterion, else validation accuracy with ties to the lower
+                // validation NLL (then the earlier epoch).
                 double score = earlyStop == EarlyStopKind.ValLoss ? valLoss : -valAcc;
-                if (double.IsNaN(bestScore) || score < bestScore)
+                double tie = earlyStop == EarlyStopKind.None ? valNll : 0;
+                if (bestEpoch == 0 || score < bestScore || (score == bestScore && tie < bestTie))
                 {
                     bestScore = score;
+                    bestTie = tie;
                     bestEpoch = epoch;
                     sinceBest = 0;
                     model.Parameters.CopyTo(best, 0);
                 }
-                else if (++sinceBest >= c.Patience)
+                else if (earlyStop != EarlyStopKind.None && ++sinceBest >= c.Patience)
                 {
                     stoppedEarly = true;
                     break;
@@ -177,12 +189,13 @@ public static class Trainer
         {
             Key = c.Key(),
             Config = c,
-            Dataset = new DataInfo(c.Data, d, k, n, data.Validation.Rows, test.Rows, data.UsesProvidedTest),
+            Dataset = new DataInfo(c.Data, d, k, n, data.Validation.Rows, test.Rows, data.UsesProvidedTest) { ClassNames = train.ClassNames },
             Noise = new NoiseInfo(data.Noise.Spec.ToString(), data.Noise.Spec.Rate, data.Noise.RealisedRate, data.Noise.Changed),
             Epochs = epochs,
             BestEpoch = bestEpoch,
             StoppedEarly = stoppedEarly,
             Diverged = diverged,
+            Divergence = divergence,
             Temperature = temperature,
             Test = TestMetrics.From(ClassificationReport.Evaluate<float>(testLogits, k, testY, c.Bins)),
             TestCalibrated = TestMetrics.From(ClassificationReport.Evaluate<float>(scaled, k, testY, c.Bins)),

@@ -103,8 +103,9 @@ public static partial class Conformance
 
     /// <summary>
     /// Each bad input must throw an <see cref="ArgumentException"/> whose parameter name is an input of the kind: every
-    /// required input left out (naming it), every input one row short, and every label input (class indices, 0/1
-    /// targets, multi-hot rows) holding 10⁶, −3 or NaN in one place (naming that input).
+    /// required input left out (naming it), every input one row short, every label input (class indices, 0/1
+    /// targets, multi-hot rows) holding 10⁶, −3 or NaN in one place, and every differentiable input holding NaN in one
+    /// place (naming that input: a NaN is refused where the inputs are prepared, never turned into a NaN loss).
     /// </summary>
     private static ConformanceResult BadInputs(Subject s, int seed)
     {
@@ -127,6 +128,14 @@ public static partial class Conformance
                 var shorter = Subject.Copy(inputs);
                 shorter[input.Name] = new LossTensor(tensor.Values[..(tensor.Length / tensor.Shape[0] * shape[0])], shape);
                 cases.Add(($"{input.Name} {ShapeText(shape)} instead of {tensor.ShapeText}", shorter, names));
+            }
+            if (input.Differentiable && tensor.Length > 0)
+            {
+                var values = (double[])tensor.Values.Clone();
+                values[values.Length / 2] = double.NaN;
+                var bad = Subject.Copy(inputs);
+                bad[input.Name] = new LossTensor(values, tensor.Shape);
+                cases.Add(($"{input.Name}[{values.Length / 2}] = NaN", bad, new HashSet<string> { input.Name }));
             }
             if (Subject.IsLabels(input, tensor))
                 foreach (double value in new[] { 1e6, s.IgnoreIndex == -3 ? -4 : -3, double.NaN })
@@ -152,7 +161,7 @@ public static partial class Conformance
             catch (Exception e) { failures.Add($"{what}: {e.GetType().Name} instead of an ArgumentException"); }
         }
         return Count(ConformanceChecks.BadInputs, name, failures.Count,
-            failures.Count == 0 ? $"{cases.Count} cases: missing inputs, one row short, out-of-range labels" : string.Join("; ", failures));
+            failures.Count == 0 ? $"{cases.Count} cases: missing inputs, one row short, out-of-range labels, NaN inputs" : string.Join("; ", failures));
     }
 
     private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";

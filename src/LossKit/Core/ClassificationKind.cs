@@ -29,7 +29,7 @@ public sealed class ClassificationKind : LossKind
         {
             if (soft is not null)
                 throw new ArgumentException("the input has both \"targets\" and \"soft_targets\": give one of them.", "soft_targets");
-            int[] y = ClassIndices(targets, rows);
+            int[] y = ClassIndices(targets, rows, rowsFrom: logits);
             return new LogitsCall<T>([rows, classes], [rows], BytesOf(z) + BytesOf(y),
                 (perRow, gradient) => classification.Compute<T>(z, classes, y, perRow, gradient));
         }

@@ -12,7 +12,9 @@ public static class InputChecks
         if (classes < 1) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes = {classes}: expected at least 1.");
         if (rows == 0) throw new ArgumentException($"{rowsFrom} is empty: a batch needs at least one row.", rowsFrom);
         if ((long)rows * classes != logitsLength)
-            throw new ArgumentException($"logits has {logitsLength} values but {rowsFrom} has {rows} rows × {classes} classes = {(long)rows * classes}; shapes must agree.", "logits");
+            throw new ArgumentException(logitsLength % classes == 0
+                ? $"logits has {logitsLength / classes} rows of {classes} classes ({logitsLength} values) but {rowsFrom} has {rows} rows; give one row of logits per row of {rowsFrom}."
+                : $"logits has {logitsLength} values, not a whole number of rows of {classes} classes; {rowsFrom} has {rows} rows, so logits needs {rows} × {classes} = {(long)rows * classes}.", "logits");
         if (rowLossesLength != 0 && rowLossesLength != rows)
             throw new ArgumentException($"rowLosses has {rowLossesLength} values; expected {rows} (one per row) or none.", "rowLosses");
         if (gradientLength != 0 && gradientLength != logitsLength)

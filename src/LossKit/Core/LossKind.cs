@@ -67,7 +67,10 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
 
     /// <summary>Checks that every input is one of <see cref="Inputs"/> (an unknown name is an error that names it and
     /// lists the kind's inputs), converts the inputs to <typeparamref name="T"/> (float, double or Half), checks their
-    /// shapes, and returns a call that runs the loss on them into buffers it owns (no allocation per run).</summary>
+    /// shapes, and returns a call that runs the loss on them into buffers it owns (no allocation per run). A NaN in any
+    /// input is an error naming the element (<c>logits[3][7] is NaN</c>): a loss of NaN says nothing, so the named-input
+    /// path refuses it here, once, before the kernels (which propagate NaN and never scan for it). ±∞ passes on to the
+    /// loss, which defines it where it can (−∞ masks a class).</summary>
     public LossCall Prepare<T>(ILoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(loss);
@@ -75,6 +78,9 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
         foreach (string key in inputs.Keys)
             if (!Inputs.Any(i => i.Name == key))
                 throw new ArgumentException($"\"{key}\" is not an input of {Name} losses: they take {InputsText}.", key);
+        foreach (var (key, tensor) in inputs)
+            if (tensor.IndexOfNaN() is int at and >= 0)
+                throw new ArgumentException($"{key}{tensor.IndexText(at)} is NaN: inputs must be numbers (±∞ is allowed where the loss defines it).", key);
         return PrepareCall<T>(loss, inputs);
     }
 
@@ -120,7 +126,8 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
     /// the input holds (<paramref name="what"/>, e.g. <c>one row of K logits per sample, N×K</c>).</summary>
     protected static (int Rows, int Columns) Matrix(LossTensor tensor, string name, string what) =>
         tensor.Rank == 2 ? (tensor.Shape[0], tensor.Shape[1])
-        : throw new ArgumentException($"{name} has shape {tensor.ShapeText}: expected {what}.", name);
+        : throw new ArgumentException($"{name} has shape {tensor.ShapeText}: expected {what}" +
+            (tensor.Rank == 1 ? $" (one sample of {tensor.Length} values is [[...]], shape [1, {tensor.Length}])." : "."), name);
 
     /// <summary>Throws unless <paramref name="tensor"/> has the shape of <paramref name="like"/> (named <paramref name="likeName"/>).</summary>
     protected static void SameShape(LossTensor tensor, string name, LossTensor like, string likeName)
@@ -131,10 +138,12 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
 
     /// <summary>One class index per row: a vector of <paramref name="rows"/> whole numbers (an error names the first
     /// value that is not one); whether each is a valid class is the loss's check.</summary>
-    protected static int[] ClassIndices(LossTensor targets, int rows, string name = "targets")
+    protected static int[] ClassIndices(LossTensor targets, int rows, string name = "targets", LossTensor? rowsFrom = null, string rowsName = "logits")
     {
         if (targets.Rank != 1 || targets.Length != rows)
-            throw new ArgumentException($"{name} has shape {targets.ShapeText} but there are {rows} rows; give one class index per row, [{rows}].", name);
+            throw new ArgumentException($"{name} has shape {targets.ShapeText} but " +
+                (rowsFrom is null ? $"there are {rows} rows" : $"{rowsName} has shape {rowsFrom.ShapeText} ({rows} rows)") +
+                $"; give one class index per row, [{rows}].", name);
         return targets.AsIntegers(name);
     }
 

@@ -56,6 +56,22 @@ public sealed class LossTensor
         return new LossTensor(result, shape);
     }
 
+    /// <summary>The index of the first NaN value, or −1.</summary>
+    public int IndexOfNaN() => Array.FindIndex(Values, double.IsNaN);
+
+    /// <summary>The position of value <paramref name="index"/> (row-major) as PyTorch prints it: <c>[3][7]</c> in a
+    /// <c>[N, K]</c> tensor, <c>[3]</c> in a vector, empty for a scalar.</summary>
+    public string IndexText(int index)
+    {
+        var parts = new int[Rank];
+        for (int d = Rank - 1; d >= 0; d--)
+        {
+            parts[d] = Shape[d] == 0 ? 0 : index % Shape[d];
+            index = Shape[d] == 0 ? index : index / Shape[d];
+        }
+        return string.Concat(parts.Select(p => "[" + p.ToString(CultureInfo.InvariantCulture) + "]"));
+    }
+
     /// <summary>The values as integers; a value that is not a whole number is an error naming the tensor and the index.</summary>
     public int[] AsIntegers(string name)
     {
@@ -64,7 +80,8 @@ public sealed class LossTensor
         {
             double v = Values[i];
             if (v != Math.Floor(v) || v < int.MinValue || v > int.MaxValue)
-                throw new ArgumentException($"{name}[{i}] = {v.ToString(CultureInfo.InvariantCulture)} is not an integer.", name);
+                throw new ArgumentException(double.IsNaN(v) ? $"{name}{IndexText(i)} is NaN: expected an integer."
+                    : $"{name}{IndexText(i)} = {v.ToString(CultureInfo.InvariantCulture)} is not an integer.", name);
             result[i] = (int)v;
         }
         return result;

@@ -10,7 +10,10 @@ namespace LossKit.LargeVocabulary;
 /// <c>shift</c>, also written as <c>per_row</c>), <c>grad_hidden</c>, <c>grad_weight</c> and <c>grad_bias</c> (the
 /// gradient a bias would get, also when none is given). Half inputs give float losses and gradients, as the library does.
 /// Its calls offer the materialised path (<see cref="LinearCrossEntropyLoss.ComputeMaterialized{T}"/>)
-/// as their <see cref="LossCall.Baseline"/>.
+/// as their <see cref="LossCall.Baseline"/>. A problem so small that the fused path's scratch (a chunk of logits and its
+/// ∂H partial sums) would be at least the materialised path's 2·N·V values runs the materialised path instead (its
+/// <see cref="LossCall.Method"/> says so), so the fused call never needs more extra memory than its baseline; a spec
+/// that sets <c>chunk_rows</c> or <c>vocab_block</c> always runs fused.
 /// </summary>
 public sealed class LinearCrossEntropyKind : LossKind
 {
@@ -72,6 +75,7 @@ public sealed class LinearCrossEntropyKind : LossKind
         private readonly int _rows, _dim, _vocab;
         private readonly TOut[] _rowLosses, _gradHidden, _gradWeight, _gradBias;
         private bool _materialized;
+        private readonly bool _fallback;
         private Call<TIn, TOut>? _baseline;
         private double _value;
 
@@ -83,7 +87,22 @@ public sealed class LinearCrossEntropyKind : LossKind
             _gradHidden = OutputBuffer<TOut>(hidden.Length);
             _gradWeight = OutputBuffer<TOut>(weight.Length);
             _gradBias = OutputBuffer<TOut>(_vocab);
+            // Only with automatic sizes: a chunk_rows or vocab_block given in the spec asks for the fused path as configured.
+            _fallback = loss.ChunkRows == 0 && loss.VocabBlock == 0 && FusedScratchBytes() >= MaterializedScratchBytes();
         }
+
+        private int Predictions => _loss.Shift ? _rows - 1 : _rows;
+
+        /// <summary>The fused path's scratch: a chunk of rows × (V, or a vocabulary block, + 3·d) values.</summary>
+        private long FusedScratchBytes()
+        {
+            int size = SizeOf<TOut>(), predictions = Math.Max(Predictions, 1);
+            int block = _loss.VocabBlockFor(_vocab, _dim, size);
+            return (long)_loss.ChunkRowsFor(predictions, _vocab, _dim, size) * ((block > 0 ? block : _vocab) + 3L * _dim) * size;
+        }
+
+        /// <summary>The materialised path's scratch: the N×V logits and their gradient.</summary>
+        private long MaterializedScratchBytes() => 2L * Math.Max(Predictions, 1) * _vocab * SizeOf<TOut>();
 
         public override double Run(RunOutputs outputs)
         {
@@ -97,13 +116,13 @@ public sealed class LinearCrossEntropyKind : LossKind
         /// <summary>The library call, fused (or materialised for the baseline), with the buffers as their actual types.</summary>
         private double Compute(Span<TOut> r, Span<TOut> gh, Span<TOut> gw, Span<TOut> gb) => _hidden switch
         {
-            double[] h => _materialized
+            double[] h => _materialized || _fallback
                 ? _loss.ComputeMaterialized(h, In<double>(_weight), In<double>(_bias), _rows, _dim, _vocab, _targets, Out<double>(r), Out<double>(gh), Out<double>(gw), Out<double>(gb))
                 : _loss.Compute(h, In<double>(_weight), In<double>(_bias), _rows, _dim, _vocab, _targets, Out<double>(r), Out<double>(gh), Out<double>(gw), Out<double>(gb)),
-            Half[] h => _materialized
+            Half[] h => _materialized || _fallback
                 ? _loss.ComputeMaterialized(h, In<Half>(_weight), In<Half>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb))
                 : _loss.Compute(h, In<Half>(_weight), In<Half>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb)),
-            _ => _materialized
+            _ => _materialized || _fallback
                 ? _loss.ComputeMaterialized(In<float>(_hidden), In<float>(_weight), In<float>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb))
                 : _loss.Compute(In<float>(_hidden), In<float>(_weight), In<float>(_bias), _rows, _dim, _vocab, _targets, Out<float>(r), Out<float>(gh), Out<float>(gw), Out<float>(gb)),
         };
@@ -144,7 +163,7 @@ public sealed class LinearCrossEntropyKind : LossKind
             return baseline;
         }
 
-        public override string Method => _materialized ? "materialised" : "fused";
+        public override string Method => _materialized ? "materialised" : _fallback ? "materialised (smaller than one fused chunk)" : "fused";
 
         public override IReadOnlyList<KeyValuePair<string, int>> Settings =>
         [

@@ -80,9 +80,9 @@ public sealed class CsvDatasetTests : IDisposable
         var e = Assert.Throws<DataFormatException>(() => CsvDataset.Load(p, "label"));
         Assert.Equal(new[] { 3, 4, 6, 7, 8, 9, 10 }, e.Lines);
         Assert.Equal(p, e.Source);
-        Assert.StartsWith($"{p}: 7 bad lines, nothing loaded: line 3: expected 3 columns, found 2; line 4: column 'b' value 'abc' is not a number; ", e.Message);
-        Assert.Contains("line 6: column 'b' is empty", e.Message);
-        Assert.Contains("line 7: column 'a' value 'NaN' is not finite", e.Message);
+        Assert.StartsWith($"{p}: 7 bad lines, nothing loaded: line 3: expected 3 columns, found 2; line 4, column 2: column 'b' value 'abc' is not a number; ", e.Message);
+        Assert.Contains("line 6, column 2: column 'b' is empty", e.Message);
+        Assert.Contains("line 7, column 1: column 'a' value 'NaN' is not finite", e.Message);
         Assert.Contains("and 2 more (lines 9, 10)", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -23,7 +23,7 @@ public class ReportTests
         var files = ReportWriter.Write(tmp.Path, loaded.Records, "losskit test");
 
         string md = File.ReadAllText(files.Markdown);
-        Assert.Contains("Produced by `losskit test`", md);
+        Assert.Contains("Produced by\n\n```sh\nlosskit test\n```", md);
         Assert.Contains("### Noise: none", md);
         Assert.Contains("### Noise: symmetric:0.3", md);
         Assert.Contains("| `ce` | 2 |", md);
@@ -98,10 +98,11 @@ public class ReportTests
     {
         using var tmp = new TempDir();
         var records = SmallResults(tmp.Path).Take(2).ToArray();
-        var (conf, acc) = Plots.Pool(records);
-        Assert.Equal(conf.Length, acc.Length);
-        Assert.All(conf, c => Assert.InRange(c, 0, 1));
+        var pooled = Plots.Pool(records);
+        Assert.All(pooled, b => Assert.InRange(b.Confidence, b.Lower, b.Upper));
+        Assert.All(pooled, b => Assert.InRange(b.Accuracy, 0, 1));
         int total = records.Sum(r => r.Reliability.Sum(b => b.Count));
         Assert.Equal(records.Sum(r => r.Dataset.TestRows), total);
+        Assert.Equal(total, pooled.Sum(b => b.Count));
     }
 }

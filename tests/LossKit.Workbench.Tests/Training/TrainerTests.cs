@@ -157,7 +157,35 @@ public class TrainerTests
         var r = Trainer.Run(Small());
         Assert.False(r.StoppedEarly);
         Assert.Equal(4, r.Epochs.Count);
-        Assert.Equal(4, r.BestEpoch);
+        Assert.Equal(4, Trainer.Run(Small() with { ModelEpoch = "last" }).BestEpoch);
+    }
+
+    [Fact]
+    public void The_tested_model_is_the_best_validation_epoch_by_default()
+    {
+        // wine: validation accuracy peaks before the last of 40 epochs (the 0.943 against 0.886).
+        var config = new RunConfig { Data = "wine", Epochs = 40 };
+        var best = Trainer.Run(config);
+        var last = Trainer.Run(config with { ModelEpoch = "last" });
+        Assert.Equal(40, last.BestEpoch);
+        double top = best.Epochs.Max(e => e.ValAccuracy);
+        Assert.Equal(top, best.Epochs[best.BestEpoch - 1].ValAccuracy);
+        Assert.Equal(best.Epochs.First(e => e.ValAccuracy == top && e.ValNll == best.Epochs.Where(x => x.ValAccuracy == top).Min(x => x.ValNll)).Epoch, best.BestEpoch);
+        Assert.True(best.BestEpoch < 40, $"best epoch {best.BestEpoch}");
+        Assert.Equal(best.Epochs.Select(e => e.ValAccuracy), last.Epochs.Select(e => e.ValAccuracy));   // same training, another epoch tested
+        Assert.Throws<ArgumentException>(() => (config with { ModelEpoch = "first" }).Canonical());
+    }
+
+    [Fact]
+    public void A_diverged_run_records_the_epoch_and_step()
+    {
+        var r = Trainer.Run(new RunConfig { Data = "wine", Lr = 1e6, Epochs = 5, Model = "mlp:8" });
+        Assert.True(r.Diverged);
+        var d = Assert.IsType<DivergenceInfo>(r.Divergence);
+        Assert.Equal(r.Epochs.Count, d.Epoch);
+        Assert.InRange(d.Step, 1, 4);   // 106 training rows in batches of 32
+        Assert.True(d.GlobalStep >= d.Step);
+        Assert.Null(Trainer.Run(Small()).Divergence);
     }
 
     [Theory]
