@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
@@ -42,6 +43,7 @@ internal static class WorkbenchCommands
         o.AddTo(cmd);
         cmd.SetAction(p =>
         {
+            if (IsRankingData(p, o)) return TrainRanking(p, o, loss, seed, json, noise, threads, allowDivergence);
             var b = new RunConfig();
             var config = o.Apply(p, b) with
             {
@@ -103,6 +105,84 @@ internal static class WorkbenchCommands
         return cmd;
     }
 
+    // ------------------------------------------------------------------ ranking data
+
+    /// <summary>The losses compare runs on a ranking set when none are given (beside the random and mse baselines).</summary>
+    public static IReadOnlyList<string> DefaultRankingLosses { get; } = ["ranknet", "listnet", "listmle", "softmax_rank", "lambdarank"];
+
+    private static bool IsRankingData(ParseResult p, WorkbenchOptions o) => p.GetValue(o.Data) is { } d && SvmLight.Embedded.Contains(d);
+
+    /// <summary>The ranking run the options describe: ranking defaults where an option is not given.</summary>
+    private static RankingRunConfig RankingConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
+    {
+        var d = new RankingRunConfig();
+        foreach (Option unsupported in new Option[] { o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead }.Concat(others))
+            if (p.GetResult(unsupported) is { Implicit: false })
+                throw new ArgumentException($"{unsupported.Name} does not apply to the ranking set {p.GetValue(o.Data)}: ranking runs train on clean labels with AdamW, hold out a fifth of the training queries and test the epoch of best validation NDCG@5 (docs/ranking.md).");
+        return d with
+        {
+            Data = p.GetValue(o.Data)!,
+            Model = p.GetValue(o.Model) ?? d.Model,
+            Epochs = p.GetValue(o.Epochs) ?? d.Epochs,
+            QueriesPerBatch = p.GetValue(o.BatchSize) ?? d.QueriesPerBatch,
+            Lr = p.GetValue(o.Lr) ?? d.Lr,
+            WeightDecay = p.GetValue(o.WeightDecay) ?? d.WeightDecay,
+        };
+    }
+
+    private static int TrainRanking(ParseResult p, WorkbenchOptions o, Option<string?> loss, Option<int?> seed, Option<bool> json, params Option[] unsupported)
+    {
+        var c = RankingConfig(p, o, unsupported) with { Loss = p.GetValue(loss) ?? new RankingRunConfig().Loss, Seed = p.GetValue(seed) ?? 0 };
+        var output = p.InvocationConfiguration.Output;
+        if (p.GetValue(json))
+        {
+            output.WriteLine(RankingTrainer.Run(c).ToJson());
+            return 0;
+        }
+        output.WriteLine($"train: {c.Data} (ranking), model {c.Model}, loss {c.Loss}, seed {c.Seed}; AdamW lr={G(c.Lr)}, {c.Epochs} epochs of {c.QueriesPerBatch} queries");
+        var r = RankingTrainer.Run(c, (e, l, v) => output.WriteLine(FormattableString.Invariant($"epoch {e,3}/{c.Epochs}  train loss {l:0.0000}  val NDCG@5 {v:0.0000}")));
+        output.WriteLine($"{r.TrainQueries} train / {r.ValidationQueries} validation / {r.TestQueries} test queries, {r.Features} features; tested epoch {r.BestEpoch} (best validation NDCG@5)");
+        var table = new TextTable([.. RankingRunRecord.MetricNames]) { Title = "test", RightAligned = [.. Enumerable.Range(0, RankingRunRecord.MetricNames.Count)] };
+        table.Add([.. RankingRunRecord.MetricNames.Select(m => (TableCell)r.Test[m].ToString("0.0000", CultureInfo.InvariantCulture))]);
+        Tables.Write(output, table, Tables.Format(p));
+        return 0;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    private static int CompareRanking(ParseResult p, WorkbenchOptions o, GridOptions g, Option<bool> json)
+    {
+        var c = RankingConfig(p, o, g.Noise, g.Append, g.Parallel, g.Force);
+        var losses = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
+        if (losses.Length == 0) losses = [.. DefaultRankingLosses];
+        int seeds = p.GetValue(g.Seeds) ?? DefaultSeeds;
+        string dir = p.GetValue(g.Out) ?? OutputFolder.Default(c.Data, DateTime.Now);
+        var output = p.InvocationConfiguration.Output;
+        bool quiet = p.GetValue(json);
+        var rows = RankingComparison.Run(c, losses, seeds, dir,
+            r => { if (!quiet) output.WriteLine(FormattableString.Invariant($"  {r.Config.Loss}, seed {r.Config.Seed}: NDCG@5 {r.Test["ndcg_at_5"]:0.0000} ({r.Seconds:0.0} s)")); });
+        if (quiet)
+        {
+            output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
+            {
+                loss = r.Loss, baseline = r.Baseline, seeds = r.Seeds,
+                metrics = r.Metrics.ToDictionary(m => m.Key, m => new
+                {
+                    mean = Finite(m.Value.Mean), sd = Finite(m.Value.Std), se = Finite(m.Value.Std / Math.Sqrt(m.Value.N)),
+                    ci = new[] { Finite(m.Value.CiLow), Finite(m.Value.CiHigh) },   // null with one seed
+                }),
+            })));
+            return 0;
+        }
+        var table = new TextTable(["loss", .. RankingRunRecord.MetricNames]) { RightAligned = [.. Enumerable.Range(1, RankingRunRecord.MetricNames.Count)] };
+        foreach (var r in rows)
+            table.Add([r.Baseline ? r.Loss + " (baseline)" : r.Loss, .. RankingRunRecord.MetricNames.Select(m => (TableCell)RankingComparison.Cell(r.Metrics[m]))]);
+        Tables.Write(output, table, Tables.Format(p));
+        output.WriteLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]");
+        output.WriteLine($"report: {Path.Combine(dir, "summary.md")} (ndcg-at-k.png/.svg, results.jsonl)");
+        return 0;
+    }
+
     // ------------------------------------------------------------------ compare and sweep
 
     private sealed class GridOptions
@@ -151,6 +231,7 @@ internal static class WorkbenchCommands
         g.AddTo(cmd);
         cmd.SetAction(p =>
         {
+            if (IsRankingData(p, o)) return CompareRanking(p, o, g, json);
             var spec = g.Apply(p, new SweepSpec
             {
                 Base = o.Apply(p, new RunConfig()),

@@ -204,3 +204,46 @@ public sealed class WorkbenchCliTests() : CliHarness("losskit-cli-")
         AssertOneLineError(Run("report", Path.Combine(Tmp, "missing")), "does not exist");
     }
 }
+
+public class RankingCliTests
+{
+    [Fact]
+    public void TrainOnTheRankingSetPrintsTheTestMetricsAsJson()
+    {
+        var (code, output, _) = CliHarness.Run("train", "--data", "letor-sample", "--loss", "listnet", "--epochs", "2", "--json");
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var test = doc.RootElement.GetProperty("test");
+        foreach (string m in new[] { "ndcg_at_1", "ndcg_at_3", "ndcg_at_5", "ndcg_at_10", "mrr" })
+            Assert.InRange(test.GetProperty(m).GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public void CompareOnTheRankingSetReportsBaselinesAndLosses()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "losskit-rankcli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, output, _) = CliHarness.Run("compare", "--data", "letor-sample", "--losses", "ranknet; lambdarank", "--seeds", "1",
+                "--epochs", "2", "--out", dir, "--json");
+            Assert.Equal(0, code);
+            using var doc = System.Text.Json.JsonDocument.Parse(output);
+            string[] losses = [.. doc.RootElement.EnumerateArray().Select(r => r.GetProperty("loss").GetString()!)];
+            Assert.Equal(["random", "mse", "ranknet", "lambdarank"], losses);
+            Assert.True(doc.RootElement[3].GetProperty("metrics").GetProperty("ndcg_at_5").TryGetProperty("ci", out _));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void OptionsThatDoNotApplyToRankingAreOneLineErrors()
+    {
+        var (code, _, error) = CliHarness.Run("train", "--data", "letor-sample", "--noise", "symmetric:0.2");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--noise does not apply to the ranking set", error);
+        var (code2, _, error2) = CliHarness.Run("train", "--data", "letor-sample", "--split", "0.6/0.2/0.2");
+        Assert.NotEqual(0, code2);
+        Assert.Contains("--split does not apply to the ranking set", error2);
+        Assert.Single(error2.Trim().Split('\n'));
+    }
+}
