@@ -3,6 +3,7 @@ using LossKit.Core;
 using LossKit.Distillation;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
+using LossKit.Regression;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
@@ -35,6 +36,9 @@ public static class LossRegistry
         SquaredHingeLoss.Registration, SmoothedHingeLoss.Registration, ModifiedHuberLoss.Registration,
         ExponentialLoss.Registration, LogisticLoss.Registration, AsymmetricLoss.Registration, AucMarginLoss.Registration,
         AnyLoss.Registration, EnsLoss.Registration,
+        // Regression (element-wise)
+        MseLoss.Registration, L1Loss.Registration, HuberLoss.Registration, SmoothL1Loss.Registration,
+        PoissonNllLoss.Registration, GaussianNllLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -115,12 +115,16 @@ internal sealed class Subject
         return first.Rank >= 2 ? first.Shape[^1] : 1;
     }
 
-    /// <summary><paramref name="inputs"/> with every differentiable input mapped by <paramref name="map"/>.</summary>
+    /// <summary><paramref name="inputs"/> with every differentiable input mapped by <paramref name="map"/> (and kept ≥ 0,
+    /// as |map(x)|, where the input is <see cref="LossInput.NonNegative"/>).</summary>
     public LossInputs MapDifferentiable(LossInputs inputs, Func<double, double> map)
     {
         var result = Copy(inputs);
         foreach (string name in Differentiable(inputs))
-            result[name] = new LossTensor(inputs[name].Values.Select(map).ToArray(), inputs[name].Shape);
+        {
+            bool nonNegative = Kind.Inputs.First(i => i.Name == name).NonNegative;
+            result[name] = new LossTensor(inputs[name].Values.Select(v => nonNegative ? Math.Abs(map(v)) : map(v)).ToArray(), inputs[name].Shape);
+        }
         return result;
     }
 
