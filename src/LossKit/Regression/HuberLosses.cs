@@ -8,7 +8,7 @@ namespace LossKit.Regression;
 /// <summary>
 /// <c>k·smooth_l1_β(r)</c>: <c>k·r²/(2β)</c> for |r| &lt; β, else <c>k·(|r| − β/2)</c>; gradient <c>k·r/β</c> inside,
 /// <c>k·sign(r)</c> outside (and at |r| = β, as PyTorch). k = 1 is <c>smooth_l1</c>, k = β = δ is <c>huber</c>; β = 0 is
-/// L1 (the quadratic branch never applies).
+/// L1 (the quadratic branch never applies) with PyTorch's gradient −1 at r = 0 (its backward tests r ≤ −β first).
 /// </summary>
 internal readonly struct SmoothL1Op(double beta, double k) : IElementFunction
 {
@@ -22,7 +22,9 @@ internal readonly struct SmoothL1Op(double beta, double k) : IElementFunction
         TV quadratic = TOps.Multiply(TOps.Multiply(TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), r), r), curvature);
         TV linear = TOps.Multiply(slope, TOps.Subtract(a, RegressionMath<TV, T, TOps>.C(0.5 * beta)));
         loss = TOps.Select(inner, quadratic, linear);
-        dx = TOps.Select(inner, TOps.Multiply(r, curvature), TOps.Multiply(slope, RegressionMath<TV, T, TOps>.Sign(r)));
+        // PyTorch's backward: r ≤ −β gives −k (tested first, so r = 0 with β = 0 gives −k), r ≥ β gives k, else k·r/β.
+        dx = TOps.Select(TOps.LessThanOrEqual(r, RegressionMath<TV, T, TOps>.Negate(b)), RegressionMath<TV, T, TOps>.Negate(slope),
+            TOps.Select(TOps.GreaterThanOrEqual(r, b), slope, TOps.Multiply(r, curvature)));
         dp = dq = dx;
     }
 }
@@ -34,7 +36,7 @@ public sealed class SmoothL1Loss : RegressionLoss
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: where the quadratic part meets the linear one (0: L1)") { Default = 1, Min = 0 };
 
     public static LossCard Definition { get; } = RegressionCard("smooth_l1", "Smooth L1",
-        "ℓ = r²/(2β) if |r| < β else |r| − β/2, r = ŷ − y", "∂ℓ/∂ŷ = r/β if |r| < β else sign(r)",
+        "ℓ = r²/(2β) if |r| < β else |r| − β/2, r = ŷ − y", "∂ℓ/∂ŷ = r/β if |r| < β else sign(r); −1 at r = 0 when β = 0 (PyTorch's backward)",
         "PyTorch torch.nn.SmoothL1Loss (Girshick 2015, Fast R-CNN); same semantics, beta = 0 is L1",
         LossProperties.NonNegative | LossProperties.ConvexInLogits, "", Beta);
 
