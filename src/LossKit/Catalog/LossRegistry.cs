@@ -37,8 +37,12 @@ public static class LossRegistry
         ExponentialLoss.Registration, LogisticLoss.Registration, AsymmetricLoss.Registration, AucMarginLoss.Registration,
         AnyLoss.Registration, EnsLoss.Registration,
         // Regression (element-wise)
-        MseLoss.Registration, L1Loss.Registration, HuberLoss.Registration, SmoothL1Loss.Registration,
-        PoissonNllLoss.Registration, GaussianNllLoss.Registration,
+        MseLoss.Registration, L1Loss.Registration, HuberLoss.Registration, SmoothL1Loss.Registration, LogCoshLoss.Registration,
+        QuantileLoss.Registration, EpsInsensitiveLoss.Registration, MapeLoss.Registration, SmapeLoss.Registration,
+        MsleLoss.Registration, CauchyLoss.Registration, WelschLoss.Registration, TukeyLoss.Registration, BarronLoss.Registration,
+        PoissonNllLoss.Registration, GaussianNllLoss.Registration, LaplaceNllLoss.Registration, GeneralizedGaussianNllLoss.Registration,
+        TweedieLoss.Registration, GammaDevianceLoss.Registration, ItakuraSaitoLoss.Registration, MadlLoss.Registration,
+        MadlSmoothLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -29,6 +29,8 @@ public sealed class RegressionKind : LossKind
         var regression = Expect<IRegressionLoss>(loss);
         LossTensor input = inputs.Required("input", this), target = inputs.Required("target", this);
         SameShape(target, "target", input, "input");
+        if (loss.FixedWidth is int columns && (input.Rank == 0 || input.Shape[^1] != columns))
+            throw new ArgumentException($"input has shape {input.ShapeText}: {loss.Spec} has {columns} columns, so the last dimension must be {columns}.", "input");
         var predicted = new List<(string Name, int[] Shape, T[] Values)>();
         foreach (LossInput p in regression.Predicted)
         {

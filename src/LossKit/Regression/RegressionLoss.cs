@@ -91,6 +91,12 @@ public abstract class RegressionLoss : IRegressionLoss
     /// linearly; a square says 1e18; an exponential says less).</summary>
     public virtual double FiniteInputScale => 1e30;
 
+    /// <summary>The number of columns (the input's last dimension) this configuration requires — a per-column option
+    /// (<c>quantile</c>'s list of τ) fixes it — or null for any shape.</summary>
+    public virtual int? FixedColumnCount => null;
+
+    int? ILoss.FixedWidth => FixedColumnCount;
+
     /// <summary>The predicted parameters this configuration takes (none by default).</summary>
     public virtual IReadOnlyList<LossInput> Predicted => [];
 
@@ -118,6 +124,8 @@ public abstract class RegressionLoss : IRegressionLoss
         Expect(batch.Target.Length, n, "target", "one target per prediction (the input's shape)", allowEmpty: false);
         Expect(batch.Unreduced.Length, n, "unreduced", "one per prediction, or none", allowEmpty: true);
         Expect(batch.GradInput.Length, n, "gradInput", "the input's shape, or none", allowEmpty: true);
+        if (FixedColumnCount is int columns && n % columns != 0)
+            throw new ArgumentException($"input has {n} values, which is not a whole number of rows of {columns} columns ({Card.Name}'s configuration has {columns}).", "input");
         CheckPredicted(batch.First, batch.GradFirst, 0, n);
         CheckPredicted(batch.Second, batch.GradSecond, 1, n);
         return Evaluate(batch);
@@ -151,12 +159,17 @@ public abstract class RegressionLoss : IRegressionLoss
 
     /// <summary>The kernel call for subclasses: <paramref name="function"/> over the batch, the inputs checked against
     /// this loss's domains.</summary>
-    private protected T Run<T, TF>(TF function, in RegressionBatch<T> b) where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IElementFunction
+    /// <param name="function">The element function.</param>
+    /// <param name="b">The checked batch.</param>
+    /// <param name="columns">A per-column pattern read as stream x2 where the loss has no first predicted parameter
+    /// (<c>quantile</c>'s τ per column), or null.</param>
+    private protected T Run<T, TF>(TF function, in RegressionBatch<T> b, ElementwiseKernel.Tiles? columns = null)
+        where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IElementFunction
     {
         IReadOnlyList<LossInput> predicted = Predicted;
         var op = new DomainOp<TF>(function, Card.Name, InputDomain, TargetDomain,
             predicted.Count > 0 ? predicted[0].Name : "", DomainOf(predicted, 0), predicted.Count > 1 ? predicted[1].Name : "", DomainOf(predicted, 1));
-        return ElementwiseKernel.Run(op, ElementwiseKernel.Tiles.None, Reduction,
+        return ElementwiseKernel.Run(op, columns ?? ElementwiseKernel.Tiles.None, Reduction,
             new ElementStreams<T>(b.Input, b.Target, b.First, b.Second, b.Unreduced, b.GradInput, b.GradFirst, b.GradSecond));
     }
 
