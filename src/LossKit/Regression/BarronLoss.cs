@@ -24,8 +24,8 @@ public sealed class BarronLoss : RegressionLoss
         "ℓ = |α−2|/α·(((r/c)²/|α−2| + 1)^{α/2} − 1), r = ŷ − y; α = 2: ½(r/c)²; α = 0: log(½(r/c)² + 1); α = −∞: 1 − e^{−½(r/c)²}; α = +∞: e^{½(r/c)²} − 1",
         "∂ℓ/∂ŷ = (r/c²)·((r/c)²/|α−2| + 1)^{α/2 − 1} (and the limits' derivatives)",
         "Barron 2019, A general and adaptive robust loss function (CVPR), eq. 1–3 and its limits",
-        LossProperties.NonNegative | LossProperties.ConvexInLogits | LossProperties.Bounded,
-        "Convex for α ≥ 1, bounded (by |α−2|/|α|, 1 at −∞) for α < 0; the configured loss claims only what its α gives.",
+        LossProperties.NonNegative | LossProperties.ConvexInLogits,
+        "Convex for α ≥ 1 (the default's claim), bounded (by |α−2|/|α|, 1 at −∞) for α < 0: the configured loss claims what its α gives.",
         Alpha, C, Limit) with { UpperBound = (l, _) => ((BarronLoss)l).Bound };
 
     public static LossDefinition Registration { get; } = new(Definition, a => new BarronLoss(a.Number(Alpha), a.Number(C), a.Choice(Limit), a.Reduction()));
@@ -54,9 +54,8 @@ public sealed class BarronLoss : RegressionLoss
 
     public override LossCard Card => Definition;
 
-    public override LossProperties Properties => Card.Properties
-        & ~(Shape >= 1 ? LossProperties.None : LossProperties.ConvexInLogits)
-        & ~(Shape < 0 ? LossProperties.None : LossProperties.Bounded);
+    public override LossProperties Properties => (Card.Properties | (Shape < 0 ? LossProperties.Bounded : LossProperties.None))
+        & ~(Shape >= 1 ? LossProperties.None : LossProperties.ConvexInLogits);
 
     public override IEnumerable<ParameterValue> ParameterValues => [Alpha.Of(AlphaValue), C.Of(CValue), Limit.Of(LimitValue), .. base.ParameterValues];
 

@@ -27,7 +27,7 @@ public sealed class GaussianNllLoss : RegressionLoss, IBroadcastParameter
         "ℓ = ½(log v + r²/v), v = max(var, eps), r = ŷ − y; full: + ½·log 2π",
         "∂ℓ/∂ŷ = r/v; ∂ℓ/∂var = ½(1/v − r²/v²) (through the clamp, as PyTorch)",
         "PyTorch torch.nn.GaussianNLLLoss (Nix & Weigend 1994); same semantics, var broadcasting and clamp",
-        LossProperties.None, "Predicts the mean (input) and the variance (var).", Full, Eps);
+        LossProperties.None, "Predicts the mean (input) and the variance (var). Below eps the returned gradient by var is PyTorch's pass-through, not the derivative of the clamped loss (which is 0 there).", Full, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GaussianNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 

@@ -24,7 +24,7 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
         "ratio: ℓ = u/v − log(u/v) − 1 (u = y > 0, v = max(ŷ, eps)); exp_utility: ℓ = e^δ − 1 − δ, δ = β(y − ŷ)",
         "ratio: ∂ℓ/∂ŷ = (1 − u/v)/v; exp_utility: ∂ℓ/∂ŷ = −β(e^δ − 1)",
         "Itakura & Saito 1968 (the divergence); Févotte, Bertin & Durrieu 2009, NMF with the Itakura-Saito divergence; the exponential-utility form of Itakura–Saito losses for risk-averse RL (2025)",
-        LossProperties.NonNegative | LossProperties.ConvexInLogits, "ratio: not convex in v (convex for v < 2u); exp_utility: convex in V.", Form, Beta, Eps);
+        LossProperties.NonNegative, "ratio: not convex in v (convex for v < 2u); exp_utility: convex in V (that form claims it).", Form, Beta, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new ItakuraSaitoLoss(a.Choice(Form), a.Number(Beta), a.Number(Eps), a.Reduction()));
 
@@ -46,7 +46,7 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
 
     public override LossCard Card => Definition;
 
-    public override LossProperties Properties => IsRatio ? Card.Properties & ~LossProperties.ConvexInLogits : Card.Properties;
+    public override LossProperties Properties => IsRatio ? Card.Properties : Card.Properties | LossProperties.ConvexInLogits;
 
     public override IEnumerable<ParameterValue> ParameterValues => [Form.Of(FormValue), Beta.Of(BetaValue), Eps.Of(EpsValue), .. base.ParameterValues];
 
