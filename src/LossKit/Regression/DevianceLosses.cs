@@ -11,7 +11,7 @@ namespace LossKit.Regression;
 /// 1 &lt; p &lt; 2 (compound Poisson–gamma: exact zeros and positive amounts), ≥ 0 and 0 at μ = y.
 /// ∂ℓ/∂η = 2(μ^{2−p} − y·μ^{1−p}). Targets finite and ≥ 0.
 /// </summary>
-public sealed class TweedieLoss : RegressionLoss
+public sealed class TweedieLoss(double? power = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Power, power, reduction)
 {
     public static readonly LossParameter Power = new("power", ParameterKind.Number, "p: the variance power, Var = φ·μ^p (1 < p < 2)")
     { Default = 1.5, Min = 1, Max = 2, MinExclusive = true, MaxExclusive = true };
@@ -24,15 +24,10 @@ public sealed class TweedieLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new TweedieLoss(a.Number(Power), a.Reduction()));
 
-    /// <param name="power">1 &lt; p &lt; 2.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public TweedieLoss(double? power = null, Reduction reduction = Reduction.Mean) : base(reduction) => PowerValue = Power.Resolve(power);
-
-    public double PowerValue { get; }
+    /// <summary>1 &lt; p &lt; 2.</summary>
+    public double PowerValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Power.Of(PowerValue), .. base.ParameterValues];
 
     /// <summary>e^{η(2−p)} and e^{η(1−p)} overflow float beyond 88.</summary>
     public override double FiniteInputScale => Math.Min(80 / (2 - PowerValue), 80 / (PowerValue - 1));

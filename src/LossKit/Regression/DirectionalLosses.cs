@@ -38,7 +38,7 @@ public sealed class MadlLoss(Reduction reduction = Reduction.Mean) : RegressionL
 
 /// <summary>Smoothed mean absolute directional loss, spec <c>madl_smooth(k=10)</c>: <c>ℓ = −tanh(k·R̂)·R</c>, MADL with
 /// tanh(kR̂) for sign(R̂) (→ madl as k → ∞); ∂ℓ/∂R̂ = −k·R·(1 − tanh²(kR̂)).</summary>
-public sealed class MadlSmoothLoss : RegressionLoss
+public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(K, k, reduction)
 {
     public static readonly LossParameter K = new("k", ParameterKind.Number, "k: the steepness of tanh(k·R̂) replacing sign(R̂)") { Default = 10, Min = 0, MinExclusive = true };
 
@@ -49,15 +49,10 @@ public sealed class MadlSmoothLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MadlSmoothLoss(a.Number(K), a.Reduction()));
 
-    /// <param name="k">k &gt; 0.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public MadlSmoothLoss(double? k = null, Reduction reduction = Reduction.Mean) : base(reduction) => KValue = K.Resolve(k);
-
-    public double KValue { get; }
+    /// <summary>k &gt; 0.</summary>
+    public double KValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [K.Of(KValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(KValue), batch);
 

@@ -7,7 +7,7 @@ namespace LossKit.Regression;
 
 /// <summary>ε-insensitive loss of support vector regression, spec <c>eps_insensitive(eps=0.1)</c>:
 /// <c>ℓ = max(0, |r| − ε)</c>; ∂ℓ/∂ŷ = sign(r) where |r| &gt; ε, else 0.</summary>
-public sealed class EpsInsensitiveLoss : RegressionLoss
+public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Eps, eps, reduction)
 {
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "ε: the half-width of the zone without loss") { Default = 0.1, Min = 0 };
 
@@ -18,15 +18,10 @@ public sealed class EpsInsensitiveLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new EpsInsensitiveLoss(a.Number(Eps), a.Reduction()));
 
-    /// <param name="eps">ε ≥ 0.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public EpsInsensitiveLoss(double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction) => EpsValue = Eps.Resolve(eps);
-
-    public double EpsValue { get; }
+    /// <summary>ε ≥ 0.</summary>
+    public double EpsValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Eps.Of(EpsValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(EpsValue), batch);
 

@@ -15,7 +15,8 @@ namespace LossKit.Regression;
 /// error naming the element; the clamp at eps is made without gradient tracking, so the gradient by var is that at the
 /// clamped value, passed straight through the clamp: <c>½(1/v − r²/v²)</c> even where var &lt; eps.
 /// </summary>
-public sealed class GaussianNllLoss : RegressionLoss, IBroadcastParameter
+public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
+    : FlooredNllLoss(Full, Eps, full, eps, reduction), IBroadcastParameter
 {
     public static readonly LossParameter Full = RegressionParameters.Full("½·log 2π");
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "var is clamped at eps (the gradient passes through the clamp, as PyTorch)") { Default = 1e-6, Min = 0, MinExclusive = true };
@@ -31,21 +32,7 @@ public sealed class GaussianNllLoss : RegressionLoss, IBroadcastParameter
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GaussianNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 
-    /// <param name="full">True: add ½·log 2π.</param>
-    /// <param name="eps">&gt; 0: the variance's floor.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public GaussianNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction)
-    {
-        IsFull = full;
-        EpsValue = Eps.Resolve(eps);
-    }
-
-    public bool IsFull { get; }
-    public double EpsValue { get; }
-
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Full.Of(IsFull), Eps.Of(EpsValue), .. base.ParameterValues];
 
     public override double FiniteInputScale => 1e18;
 

@@ -31,7 +31,7 @@ internal readonly struct SmoothL1Op(double beta, double k) : IElementFunction
 
 /// <summary>Smooth L1, spec <c>smooth_l1(beta=1)</c>: PyTorch <c>SmoothL1Loss</c> — <c>r²/(2β)</c> for |r| &lt; β, else
 /// <c>|r| − β/2</c>; β = 0 is exactly L1.</summary>
-public sealed class SmoothL1Loss : RegressionLoss
+public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Beta, beta, reduction)
 {
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: where the quadratic part meets the linear one (0: L1)") { Default = 1, Min = 0 };
 
@@ -42,22 +42,17 @@ public sealed class SmoothL1Loss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new SmoothL1Loss(a.Number(Beta), a.Reduction()));
 
-    /// <param name="beta">β ≥ 0.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : base(reduction) => BetaValue = Beta.Resolve(beta);
-
-    public double BetaValue { get; }
+    /// <summary>β ≥ 0.</summary>
+    public double BetaValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Beta.Of(BetaValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new SmoothL1Op(BetaValue, 1), batch);
 }
 
 /// <summary>Huber loss, spec <c>huber(delta=1)</c>: PyTorch <c>HuberLoss</c> — <c>r²/2</c> for |r| &lt; δ, else
 /// <c>δ(|r| − δ/2)</c>, which is δ·smooth_l1(β = δ).</summary>
-public sealed class HuberLoss : RegressionLoss
+public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Delta, delta, reduction)
 {
     public static readonly LossParameter Delta = new("delta", ParameterKind.Number, "δ: where the quadratic part meets the linear one") { Default = 1, Min = 0, MinExclusive = true };
 
@@ -68,15 +63,10 @@ public sealed class HuberLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new HuberLoss(a.Number(Delta), a.Reduction()));
 
-    /// <param name="delta">δ &gt; 0.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : base(reduction) => DeltaValue = Delta.Resolve(delta);
-
-    public double DeltaValue { get; }
+    /// <summary>δ &gt; 0.</summary>
+    public double DeltaValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Delta.Of(DeltaValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new SmoothL1Op(DeltaValue, DeltaValue), batch);
 }

@@ -11,7 +11,8 @@ namespace LossKit.Regression;
 /// <c>gaussian_nll</c> treats var: <c>scale</c> has the input's shape, a negative scale is an error naming the element,
 /// and the clamp passes the gradient through. ∂ℓ/∂ŷ = sign(r)/b, ∂ℓ/∂scale = (1 − |r|/b)/b.
 /// </summary>
-public sealed class LaplaceNllLoss : RegressionLoss
+public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
+    : FlooredNllLoss(Full, Eps, full, eps, reduction)
 {
     public static readonly LossParameter Full = RegressionParameters.Full("log 2");
     public static readonly LossParameter Eps = GaussianNllLoss.Eps with { Description = "scale is clamped at eps (the gradient passes through the clamp, as gaussian_nll's var)" };
@@ -26,21 +27,7 @@ public sealed class LaplaceNllLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LaplaceNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 
-    /// <param name="full">True: add log 2.</param>
-    /// <param name="eps">&gt; 0: the scale's floor.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public LaplaceNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction)
-    {
-        IsFull = full;
-        EpsValue = Eps.Resolve(eps);
-    }
-
-    public bool IsFull { get; }
-    public double EpsValue { get; }
-
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Full.Of(IsFull), Eps.Of(EpsValue), .. base.ParameterValues];
 
     public override IReadOnlyList<LossInput> Predicted => [Scale];
 

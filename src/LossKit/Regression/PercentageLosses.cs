@@ -7,7 +7,7 @@ namespace LossKit.Regression;
 
 /// <summary>Mean absolute percentage error, spec <c>mape(eps=2.220446049250313e-16)</c>: <c>ℓ = |r| / max(|y|, ε)</c>
 /// (a fraction, not ×100), as scikit-learn's <c>mean_absolute_percentage_error</c>; ∂ℓ/∂ŷ = sign(r)/max(|y|, ε).</summary>
-public sealed class MapeLoss : RegressionLoss
+public sealed class MapeLoss(double? eps = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Eps, eps, reduction)
 {
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "ε: the floor of |y| in the denominator (scikit-learn: machine epsilon)")
     { Default = 2.220446049250313e-16, Min = 0, MinExclusive = true };
@@ -19,15 +19,10 @@ public sealed class MapeLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MapeLoss(a.Number(Eps), a.Reduction()));
 
-    /// <param name="eps">ε &gt; 0.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public MapeLoss(double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction) => EpsValue = Eps.Resolve(eps);
-
-    public double EpsValue { get; }
+    /// <summary>ε &gt; 0.</summary>
+    public double EpsValue => Value;
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Eps.Of(EpsValue), .. base.ParameterValues];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(EpsValue), batch);
 

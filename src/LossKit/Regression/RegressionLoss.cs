@@ -216,6 +216,49 @@ public abstract class RegressionLoss : IRegressionLoss
     }
 }
 
+/// <summary>Base of the regression losses with one number parameter (<c>huber</c>'s δ, <c>smooth_l1</c>'s β, the robust
+/// losses' c, ...): the parameter is declared once by the loss and resolved, reported and printed here.</summary>
+public abstract class OneParameterRegressionLoss : RegressionLoss
+{
+    private readonly LossParameter _parameter;
+
+    /// <param name="parameter">The loss's parameter declaration.</param>
+    /// <param name="value">Its value (null: the default), checked against its range.</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    private protected OneParameterRegressionLoss(LossParameter parameter, double? value, Reduction reduction) : base(reduction)
+    {
+        _parameter = parameter;
+        Value = parameter.Resolve(value);
+    }
+
+    /// <summary>The parameter's configured value.</summary>
+    public double Value { get; }
+
+    public override IEnumerable<ParameterValue> ParameterValues => [_parameter.Of(Value), .. base.ParameterValues];
+}
+
+/// <summary>Base of the negative log-likelihoods with a predicted, floored spread (<c>gaussian_nll</c>'s var,
+/// <c>laplace_nll</c>'s scale): the <c>full</c> flag and the floor <c>eps</c>.</summary>
+public abstract class FlooredNllLoss : RegressionLoss
+{
+    private readonly LossParameter _full, _eps;
+
+    private protected FlooredNllLoss(LossParameter fullParameter, LossParameter epsParameter, bool full, double? eps, Reduction reduction) : base(reduction)
+    {
+        (_full, _eps) = (fullParameter, epsParameter);
+        IsFull = full;
+        EpsValue = epsParameter.Resolve(eps);
+    }
+
+    /// <summary>True when the constant term is added.</summary>
+    public bool IsFull { get; }
+
+    /// <summary>The spread's floor.</summary>
+    public double EpsValue { get; }
+
+    public override IEnumerable<ParameterValue> ParameterValues => [_full.Of(IsFull), _eps.Of(EpsValue), .. base.ParameterValues];
+}
+
 /// <summary>Parameters shared by the regression losses.</summary>
 public static class RegressionParameters
 {

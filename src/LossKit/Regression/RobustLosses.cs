@@ -28,20 +28,10 @@ internal readonly struct RobustOp<TRho>(TRho rho, double c) : IElementFunction w
 /// Base of the robust M-estimator losses with a scale c (<c>cauchy</c>, <c>welsch</c>, <c>tukey</c>): the parameter, the
 /// card and the kernel call; each loss is its ρ and ψ.
 /// </summary>
-public abstract class RobustLoss : RegressionLoss
+public abstract class RobustLoss(LossParameter c, double? value, Reduction reduction) : OneParameterRegressionLoss(c, value, reduction)
 {
-    private protected RobustLoss(LossParameter c, double? value, Reduction reduction) : base(reduction)
-    {
-        Scale = c;
-        CValue = c.Resolve(value);
-    }
-
-    private LossParameter Scale { get; }
-
     /// <summary>The scale c &gt; 0.</summary>
-    public double CValue { get; }
-
-    public override IEnumerable<ParameterValue> ParameterValues => [Scale.Of(CValue), .. base.ParameterValues];
+    public double CValue => Value;
 
     /// <summary>The scale parameter c with a default.</summary>
     private protected static LossParameter ScaleParameter(double defaultValue) =>
