@@ -30,8 +30,7 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
             TV big = TOps.Subtract(TOps.Add(a, VectorMath<TV, T, TOps>.Log1p(TOps.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
                 RegressionMath<TV, T, TOps>.C(Math.Log(2)));
             TV a2 = TOps.Multiply(a, a);
-            TV series = TOps.Multiply(a2, TOps.Add(RegressionMath<TV, T, TOps>.C(0.5),
-                TOps.Multiply(a2, TOps.Add(RegressionMath<TV, T, TOps>.C(-1.0 / 12), TOps.Multiply(a2, RegressionMath<TV, T, TOps>.C(1.0 / 45))))));
+            TV series = TOps.Multiply(a2, RegressionMath<TV, T, TOps>.Polynomial(a2, 0.5, -1.0 / 12, 1.0 / 45));
             loss = TOps.Select(TOps.LessThan(a, RegressionMath<TV, T, TOps>.C(0.01)), series, big);
             RegressionMath<TV, T, TOps>.Tanh(r, out dx, out _);
             dp = dq = dx;

@@ -21,6 +21,15 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
         return TOps.Select(TOps.EqualTo(x, x), s, x);
     }
 
+    /// <summary>c₀ + c₁x + c₂x² + … by Horner's rule (coefficients lowest first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial(TV x, params ReadOnlySpan<double> c)
+    {
+        TV p = C(c[^1]);
+        for (int k = c.Length - 2; k >= 0; k--) p = TOps.Add(TOps.Multiply(p, x), C(c[k]));
+        return p;
+    }
+
     /// <summary>−x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Negate(TV x) => TOps.Subtract(TOps.Broadcast(T.Zero), x);
@@ -36,7 +45,7 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
         TV big = TOps.Divide(TOps.Subtract(one, e), u);
         TV a2 = TOps.Multiply(a, a);
         // tanh a = a − a³/3 + 2a⁵/15 − 17a⁷/315 for small a.
-        TV series = TOps.Multiply(a, TOps.Add(one, TOps.Multiply(a2, TOps.Add(C(-1.0 / 3), TOps.Multiply(a2, TOps.Add(C(2.0 / 15), TOps.Multiply(a2, C(-17.0 / 315))))))));
+        TV series = TOps.Multiply(a, Polynomial(a2, 1, -1.0 / 3, 2.0 / 15, -17.0 / 315));
         TV t = TOps.Select(TOps.LessThan(a, C(0.01)), series, big);
         tanh = TOps.Select(TOps.LessThan(x, TOps.Broadcast(T.Zero)), Negate(t), TOps.Select(TOps.EqualTo(x, x), t, x));
         sech2 = TOps.Divide(TOps.Multiply(C(4), e), TOps.Multiply(u, u));
@@ -49,15 +58,7 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
     {
         TV one = TOps.Broadcast(T.One);
         // Σ_{k≥2} δ^k/k! to k = 10 (truncation below 1e-17 relative for |δ| < 0.1).
-        TV p = C(1.0 / 3628800);
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 362880));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 40320));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 5040));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 720));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 120));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 24));
-        p = TOps.Add(TOps.Multiply(p, delta), C(1.0 / 6));
-        p = TOps.Add(TOps.Multiply(p, delta), C(0.5));
+        TV p = Polynomial(delta, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800);
         TV series = TOps.Multiply(TOps.Multiply(p, delta), delta);
         TV small = TOps.LessThan(TOps.Abs(delta), C(0.1));
         TV direct = TOps.Subtract(expDelta, one);
@@ -73,11 +74,7 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
         TV p1 = TOps.Multiply(TOps.Multiply(TOps.Multiply(x, TOps.Add(x, C(1))), TOps.Multiply(TOps.Add(x, C(2)), TOps.Add(x, C(3)))), TOps.Add(x, C(4)));
         TV p2 = TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Add(x, C(5)), TOps.Add(x, C(6))), TOps.Multiply(TOps.Add(x, C(7)), TOps.Add(x, C(8)))), TOps.Add(x, C(9)));
         TV inv = TOps.Divide(TOps.Broadcast(T.One), y), inv2 = TOps.Multiply(inv, inv);
-        TV series = TOps.Add(TOps.Multiply(C(1.0 / 1188), inv2), C(-1.0 / 1680));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(1.0 / 1260));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(-1.0 / 360));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(1.0 / 12));
-        series = TOps.Multiply(series, inv);
+        TV series = TOps.Multiply(Polynomial(inv2, 1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188), inv);
         TV stirling = TOps.Add(TOps.Subtract(TOps.Multiply(TOps.Subtract(y, C(0.5)), TOps.Log(y)), y), TOps.Add(C(0.5 * Math.Log(2 * Math.PI)), series));
         return TOps.Subtract(stirling, TOps.Add(TOps.Log(p1), TOps.Log(p2)));
     }
@@ -91,11 +88,7 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
         for (int k = 0; k < 10; k++) sum = TOps.Add(sum, TOps.Divide(one, TOps.Add(x, C(k))));
         TV y = TOps.Add(x, C(10));
         TV inv = TOps.Divide(one, y), inv2 = TOps.Multiply(inv, inv);
-        TV series = TOps.Add(TOps.Multiply(C(-1.0 / 132), inv2), C(1.0 / 240));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(-1.0 / 252));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(1.0 / 120));
-        series = TOps.Add(TOps.Multiply(series, inv2), C(-1.0 / 12));
-        series = TOps.Multiply(series, inv2);
+        TV series = TOps.Multiply(Polynomial(inv2, -1.0 / 12, 1.0 / 120, -1.0 / 252, 1.0 / 240, -1.0 / 132), inv2);
         return TOps.Subtract(TOps.Add(TOps.Subtract(TOps.Log(y), TOps.Multiply(C(0.5), inv)), series), sum);
     }
 
