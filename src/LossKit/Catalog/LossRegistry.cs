@@ -42,7 +42,7 @@ public static class LossRegistry
         MsleLoss.Registration, CauchyLoss.Registration, WelschLoss.Registration, TukeyLoss.Registration, BarronLoss.Registration,
         PoissonNllLoss.Registration, GaussianNllLoss.Registration, LaplaceNllLoss.Registration, GeneralizedGaussianNllLoss.Registration,
         TweedieLoss.Registration, GammaDevianceLoss.Registration, ItakuraSaitoLoss.Registration, MadlLoss.Registration,
-        MadlSmoothLoss.Registration,
+        MadlSmoothLoss.Registration, BagLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -31,7 +31,7 @@ public sealed class RegressionKind : LossKind
         SameShape(target, "target", input, "input");
         if (loss.FixedWidth is int columns && (input.Rank == 0 || input.Shape[^1] != columns))
             throw new ArgumentException($"input has shape {input.ShapeText}: {loss.Spec} has {columns} columns, so the last dimension must be {columns}.", "input");
-        var predicted = new List<(string Name, int[] Shape, T[] Values)>();
+        var given = new List<(LossInput Input, LossTensor? Tensor)>();
         foreach (LossInput p in regression.Predicted)
         {
             LossTensor? tensor = p.Optional ? inputs.Optional(p.Name) : inputs.Required(p.Name, this);
@@ -40,9 +40,15 @@ public sealed class RegressionKind : LossKind
                 if (regression is IBroadcastParameter broadcast) broadcast.CheckShape(p.Name, tensor, input);
                 else SameShape(tensor, p.Name, input, "input");
             }
-            predicted.Add(tensor is null ? (p.Name, [], []) : (p.Name, tensor.Shape, ValuesAs<T>(tensor)));
+            given.Add((p, tensor));
         }
-        return new RegressionCall<T>(regression, input.Shape, ValuesAs<T>(input), ValuesAs<T>(target), predicted);
+        T[] x = ValuesAs<T>(input), y = ValuesAs<T>(target);
+        T[] first = given.Count > 0 && given[0].Tensor is { } t0 ? ValuesAs<T>(t0) : [];
+        T[] second = given.Count > 1 && given[1].Tensor is { } t1 ? ValuesAs<T>(t1) : [];
+        return new RegressionCall<T>(input.Shape, input.Shape, BytesOf(x, y, first, second),
+            given.Where(g => g.Tensor is not null).Select(g => (g.Input.Name, g.Tensor!.Shape)),
+            (unreduced, gradInput, gradFirst, gradSecond) => regression.Compute(new RegressionBatch<T>(x, y, unreduced, gradInput,
+                first, first.Length == 0 ? default : gradFirst, second, second.Length == 0 ? default : gradSecond)));
     }
 
     public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
@@ -94,56 +100,58 @@ public interface IBroadcastParameter
     void CheckShape(string name, LossTensor tensor, LossTensor input);
 }
 
-/// <summary>The <see cref="LossCall"/> of a regression loss: owns the converted inputs and the output buffers (the
-/// unreduced losses and one gradient per differentiable input given) and calls <see cref="IRegressionLoss.Compute{T}"/>.</summary>
+/// <summary>The library call of a regression kind on prepared inputs: writes the unreduced losses and the gradients by
+/// the input and by up to two predicted parameters (each span may be empty, to skip it) and returns the reduced loss.</summary>
+internal delegate T RegressionCompute<T>(Span<T> unreduced, Span<T> gradInput, Span<T> gradFirst, Span<T> gradSecond)
+    where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>The <see cref="LossCall"/> of the regression kinds (element-wise and bag): owns the output buffers (the
+/// unreduced losses and one gradient per differentiable input given), hands them to the library call as the
+/// <see cref="RunOutputs"/> ask, and reads them back as <c>unreduced</c>, <c>grad_input</c> and <c>grad_&lt;parameter&gt;</c>.</summary>
 internal sealed class RegressionCall<T> : LossCall where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly IRegressionLoss _loss;
-    private readonly int[] _shape;
-    private readonly T[] _input, _target, _unreduced, _gradInput;
-    private readonly (string Name, int[] Shape, T[] Values, T[] Gradient)[] _predicted;
+    private readonly int[] _shape, _unreducedShape;
+    private readonly long _inputBytes;
+    private readonly T[] _unreduced, _gradInput;
+    private readonly (string Name, int[] Shape, T[] Gradient)[] _predicted;
+    private readonly RegressionCompute<T> _compute;
     private T _value;
 
-    /// <param name="loss">The loss.</param>
-    /// <param name="shape">The input's shape (and the target's, the unreduced losses' and grad_input's).</param>
-    /// <param name="input">The predictions.</param>
-    /// <param name="target">The targets.</param>
-    /// <param name="predicted">Each predicted parameter of the loss: name, shape and values (empty when not given).</param>
-    public RegressionCall(IRegressionLoss loss, int[] shape, T[] input, T[] target, List<(string Name, int[] Shape, T[] Values)> predicted)
+    /// <param name="shape">The input's shape (and grad_input's).</param>
+    /// <param name="unreducedShape">The shape of the unreduced losses.</param>
+    /// <param name="inputBytes">The bytes of all inputs a run reads.</param>
+    /// <param name="predicted">Each predicted parameter given: name and shape (its gradient's).</param>
+    /// <param name="compute">The library call.</param>
+    public RegressionCall(int[] shape, int[] unreducedShape, long inputBytes, IEnumerable<(string Name, int[] Shape)> predicted, RegressionCompute<T> compute)
     {
-        _loss = loss;
-        _shape = shape;
-        _input = input;
-        _target = target;
-        _unreduced = OutputBuffer<T>(_input.Length);
-        _gradInput = OutputBuffer<T>(_input.Length);
-        _predicted = predicted.Select(p => (p.Name, p.Shape, p.Values, OutputBuffer<T>(p.Values.Length))).ToArray();
+        (_shape, _unreducedShape, _inputBytes, _compute) = (shape, unreducedShape, inputBytes, compute);
+        _unreduced = OutputBuffer<T>(Count(unreducedShape));
+        _gradInput = OutputBuffer<T>(Count(shape));
+        _predicted = predicted.Select(p => (p.Name, p.Shape, OutputBuffer<T>(Count(p.Shape)))).ToArray();
     }
 
-    private ReadOnlySpan<T> Values(int i) => i < _predicted.Length ? _predicted[i].Values : default;
+    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
+
     private Span<T> Gradient(int i, bool wanted) => wanted && i < _predicted.Length ? _predicted[i].Gradient : default;
 
     public override double Run(RunOutputs outputs)
     {
         bool gradients = outputs != RunOutputs.Loss;
-        _value = _loss.Compute(new RegressionBatch<T>(_input, _target, outputs == RunOutputs.All ? _unreduced : default,
-            gradients ? _gradInput : default, Values(0), Gradient(0, gradients), Values(1), Gradient(1, gradients)));
+        _value = _compute(outputs == RunOutputs.All ? _unreduced : default, gradients ? _gradInput : default, Gradient(0, gradients), Gradient(1, gradients));
         return double.CreateTruncating(_value);
     }
 
     public override LossOutputs Outputs()
     {
         var gradients = new Dictionary<string, LossTensor> { ["input"] = LossTensor.From<T>(_gradInput, _shape) };
-        foreach (var p in _predicted)
-            if (p.Values.Length > 0) gradients[p.Name] = LossTensor.From<T>(p.Gradient, p.Shape);
-        return new LossOutputs(double.CreateTruncating(_value), LossTensor.From<T>(_unreduced, _shape), gradients);
+        foreach (var p in _predicted) gradients[p.Name] = LossTensor.From<T>(p.Gradient, p.Shape);
+        return new LossOutputs(double.CreateTruncating(_value), LossTensor.From<T>(_unreduced, _unreducedShape), gradients);
     }
 
     public override long Bytes(RunOutputs outputs)
     {
-        long inputs = (long)SizeOf<T>() * (_input.Length + _target.Length + _predicted.Sum(p => (long)p.Values.Length));
         long gradients = (long)SizeOf<T>() * (_gradInput.Length + _predicted.Sum(p => (long)p.Gradient.Length));
-        return inputs + outputs switch
+        return _inputBytes + outputs switch
         {
             RunOutputs.Loss => 0,
             RunOutputs.Gradients => gradients,

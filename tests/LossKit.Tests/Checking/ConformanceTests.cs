@@ -30,6 +30,7 @@ public sealed class ConformanceTests
         "barron(alpha=0)", "barron(alpha=2)", "barron(alpha=-2)", "barron(alpha=4, c=0.5)", "barron(limit=minus_inf)", "barron(limit=plus_inf)",
         "laplace_nll(full=true, reduction=none)", "gg_nll(beta=0.7)", "gg_nll(predict=alpha)", "gg_nll(predict=beta)", "gg_nll(beta=1.5, predict=both)",
         "tweedie(power=1.2)", "itakura_saito(form=exp_utility, beta=0.5)", "madl_smooth(k=2, reduction=sum)",
+        "bag(rho=0)", "bag(rho=0.4, reduction=none)",
     ]);
 
     [Theory, MemberData(nameof(Registered))]

@@ -45,6 +45,7 @@ public sealed class DigestTests
         "gaussian_nll(full=true, eps=0.01, reduction=sum)", "quantile(tau=[0.1,0.5,0.9])", "barron(alpha=0)", "barron(alpha=2)", "barron(alpha=-2)",
         "barron(limit=minus_inf)", "barron(limit=plus_inf)", "laplace_nll(full=true)", "gg_nll(predict=alpha)", "gg_nll(predict=beta)",
         "gg_nll(beta=1.5, predict=both)", "tweedie(power=1.2)", "itakura_saito(form=exp_utility, beta=0.5)", "madl_smooth(k=2)",
+        "bag(rho=0)", "bag(rho=0.3, reduction=sum)",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
@@ -206,6 +207,19 @@ public sealed class DigestTests
                     sink.Add<float>(per); sink.Add<float>(gh); sink.Add<float>(gw); sink.Add<float>(gb);
                 }
                 yield return ($"{rows}x{dim}x{vocab}", sink.Bytes());
+                break;
+            }
+            case IBagLoss bag:
+            {
+                foreach (int bags in new[] { 7, 257 })
+                {
+                    LossInputs x = bag.Kind.Sample(bag, new SampleSize(bags, 3), new Random(bags + 13), 3);
+                    T[] input = ToType<T>(x["input"].Values), per = new T[bags], g = new T[input.Length];
+                    var sink = new Sink();
+                    sink.Add(bag.Compute<T>(input, ToType<T>(x["target"].Values), x["bags"].AsIntegers("bags"), per, g));
+                    sink.Add<T>(per); sink.Add<T>(g);
+                    yield return ($"{bags}x3", sink.Bytes());
+                }
                 break;
             }
             case IRegressionLoss r:

@@ -21,7 +21,7 @@ public class LossKindTests
     [
         "ce(weight=[1,2,0.5,1,3])", "ce(reduction=none, smoothing=0.1)", "focal(reduction=sum)", "bce(pos_weight=[2,0.5,1], weight=[1,2,3])",
         "kd(temperature=2, alpha=0.3)", "decoupled_softmax(tau=0.5, reduction=sum)", "linear_ce(shift=true)", "linear_ce(vocab_block=2)",
-        "linear_ce(reduction=none, softcap=3)", "ensloss(period=2, seed=3)", "gaussian_nll(full=true, reduction=sum)", "poisson_nll(log_input=false)",
+        "linear_ce(reduction=none, softcap=3)", "ensloss(period=2, seed=3)", "gaussian_nll(full=true, reduction=sum)", "poisson_nll(log_input=false)", "bag(rho=0.3, reduction=none)",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
@@ -64,7 +64,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression" }, kinds);
     }
 
     [Theory]
@@ -293,6 +293,12 @@ public class LossKindTests
                     : T.CreateTruncating(l.Compute((float[])(object)h, (float[])(object)w, (float[])(object)bias, rows, dim, vocab, y,
                         (float[])(object)per, (float[])(object)gh, (float[])(object)gw, (float[])(object)gb));
                 return Outputs(value, per, [per.Length], ("hidden", gh, [rows, dim]), ("weight", gw, [vocab, dim]), ("bias", gb, [vocab]));
+            }
+            case IBagLoss bag:
+            {
+                T[] input = As<T>(x["input"]), per = new T[x["target"].Length], g = new T[input.Length];
+                T value = bag.Compute<T>(input, As<T>(x["target"]), x["bags"].AsIntegers("bags"), per, g);
+                return Outputs(value, per, [per.Length], ("input", g, [input.Length]));
             }
             case IRegressionLoss r:
             {
