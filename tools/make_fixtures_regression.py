@@ -35,26 +35,17 @@ Usage: /usr/bin/python3 tools/make_fixtures_regression.py [--out PATH]
 import argparse
 import json
 import os
-import zlib
 
 import torch
 import torch.nn.functional as F
+
+from make_fixtures_binary import flat, gen_for  # the per-case seeding and flattening of the binary fixtures
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "tests", "LossKit.Tests", "Fixtures", "regression.json")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 REDUCTIONS = ["mean", "sum", "none"]
 SHAPES = {"flat": [9], "matrix": [4, 5]}
-
-
-def gen_for(name):
-    g = torch.Generator()
-    g.manual_seed(zlib.crc32(name.encode("utf-8")))
-    return g
-
-
-def flat(t):
-    return [float(v) for v in t.detach().double().reshape(-1).tolist()]
 
 
 def spec_of(name, options, reduction):
