@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -84,8 +85,30 @@ public sealed class BagLoss : IBagLoss
             double y = double.CreateTruncating(target[j]);
             if (!double.IsFinite(y)) throw new RowException("target", j, $"target[{j}] = {y.ToString("G9", CultureInfo.InvariantCulture)} is out of range for bag: expected a finite number.");
         }
-        var count = new int[b];
-        var mean = new double[b];
+        int[] countBuffer = ArrayPool<int>.Shared.Rent(b);
+        double[] sums = ArrayPool<double>.Shared.Rent(2 * b);
+        try
+        {
+            Span<int> count = countBuffer.AsSpan(0, b);
+            Span<double> mean = sums.AsSpan(0, b), spread = sums.AsSpan(b, b);
+            count.Clear();
+            mean.Clear();
+            spread.Clear();
+            return Evaluate(input, target, bags, unreduced, gradInput, count, mean, spread);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(countBuffer);
+            ArrayPool<double>.Shared.Return(sums);
+        }
+    }
+
+    /// <summary>The two passes over the instances (per-bag counts and means, then squared deviations) and the outputs,
+    /// in pooled per-bag scratch.</summary>
+    private T Evaluate<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, ReadOnlySpan<int> bags, Span<T> unreduced, Span<T> gradInput,
+        Span<int> count, Span<double> mean, Span<double> spread) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = input.Length, b = target.Length;
         for (int i = 0; i < n; i++)
         {
             int bag = bags[i];
@@ -94,7 +117,6 @@ public sealed class BagLoss : IBagLoss
             mean[bag] += double.CreateTruncating(input[i]);
         }
         for (int j = 0; j < b; j++) if (count[j] > 0) mean[j] /= count[j];
-        var spread = new double[b];
         for (int i = 0; i < n; i++)
         {
             double d = double.CreateTruncating(target[bags[i]]) - double.CreateTruncating(input[i]);

@@ -36,7 +36,9 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
 
     public override double FiniteInputScale => 1e18;
 
-    public override IReadOnlyList<LossInput> Predicted => [Var];
+    public override IReadOnlyList<LossInput> Predicted => s_predicted;
+
+    private static readonly LossInput[] s_predicted = [Var];
 
     /// <summary>PyTorch's rule: var's shape is the input's, or the input's with the last dimension dropped or 1.</summary>
     public void CheckShape(string name, LossTensor tensor, LossTensor input)

@@ -62,11 +62,13 @@ public sealed class GeneralizedGaussianNllLoss : RegressionLoss
 
     public override IReadOnlyList<LossInput> Predicted => PredictValue switch
     {
-        "alpha" => [AlphaInput],
-        "beta" => [BetaInput],
-        "both" => [AlphaInput, BetaInput],
+        "alpha" => s_alpha,
+        "beta" => s_beta,
+        "both" => s_both,
         _ => [],
     };
+
+    private static readonly LossInput[] s_alpha = [AlphaInput], s_beta = [BetaInput], s_both = [AlphaInput, BetaInput];
 
     /// <summary>(|r|/α)^β stays finite in float: for fixed parameters up to 0.25·α·1e36^{1/β}; with a predicted shape the
     /// shape itself is an input, so 20.</summary>

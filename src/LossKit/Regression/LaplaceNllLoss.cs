@@ -29,7 +29,9 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
 
     public override LossCard Card => Definition;
 
-    public override IReadOnlyList<LossInput> Predicted => [Scale];
+    public override IReadOnlyList<LossInput> Predicted => s_predicted;
+
+    private static readonly LossInput[] s_predicted = [Scale];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(IsFull, EpsValue), batch);
 
