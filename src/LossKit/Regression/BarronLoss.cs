@@ -67,15 +67,14 @@ public sealed class BarronLoss : RegressionLoss
         _ => 1e18,
     };
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(Shape, CValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(Shape, CValue), batch);
 
-    private readonly struct Op(double alpha, double c) : IElementFunction
+    private readonly struct Op(double alpha, double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV r = TOps.Subtract(x, y);
             TV z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
             TV slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²
             TV half = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), z);
@@ -108,7 +107,6 @@ public sealed class BarronLoss : RegressionLoss
                 loss = TOps.Multiply(RegressionMath<TV, T, TOps>.C(b / alpha), expm1);
                 dx = TOps.Multiply(slope, TOps.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
             }
-            dp = dq = dx;
         }
     }
 }

@@ -23,19 +23,18 @@ public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction =
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(EpsValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(EpsValue), batch);
 
-    private readonly struct Op(double eps) : IElementFunction
+    private readonly struct Op(double eps) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV r = TOps.Subtract(x, y), excess = TOps.Subtract(TOps.Abs(r), RegressionMath<TV, T, TOps>.C(eps));
+            TV excess = TOps.Subtract(TOps.Abs(r), RegressionMath<TV, T, TOps>.C(eps));
             TV zero = TOps.Broadcast(T.Zero), outside = TOps.GreaterThan(excess, zero);
             loss = TOps.Select(outside, excess, TOps.Select(TOps.EqualTo(r, r), zero, r));
             dx = TOps.Select(outside, RegressionMath<TV, T, TOps>.Sign(r), TOps.Select(TOps.EqualTo(r, r), zero, r));
-            dp = dq = dx;
         }
     }
 }

@@ -10,13 +10,13 @@ namespace LossKit.Regression;
 /// <c>k·sign(r)</c> outside (and at |r| = β, as PyTorch). k = 1 is <c>smooth_l1</c>, k = β = δ is <c>huber</c>; β = 0 is
 /// L1 (the quadratic branch never applies) with PyTorch's gradient −1 at r = 0 (its backward tests r ≤ −β first).
 /// </summary>
-internal readonly struct SmoothL1Op(double beta, double k) : IElementFunction
+internal readonly struct SmoothL1Op(double beta, double k) : IResidualFunction
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+    public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
     {
-        TV r = TOps.Subtract(x, y), a = TOps.Abs(r);
+        TV a = TOps.Abs(r);
         TV b = RegressionMath<TV, T, TOps>.C(beta), inner = TOps.LessThan(a, b);
         TV curvature = RegressionMath<TV, T, TOps>.C(k / beta), slope = RegressionMath<TV, T, TOps>.C(k);
         TV quadratic = TOps.Multiply(TOps.Multiply(TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), r), r), curvature);
@@ -25,7 +25,6 @@ internal readonly struct SmoothL1Op(double beta, double k) : IElementFunction
         // PyTorch's backward: r ≤ −β gives −k (tested first, so r = 0 with β = 0 gives −k), r ≥ β gives k, else k·r/β.
         dx = TOps.Select(TOps.LessThanOrEqual(r, RegressionMath<TV, T, TOps>.Negate(b)), RegressionMath<TV, T, TOps>.Negate(slope),
             TOps.Select(TOps.GreaterThanOrEqual(r, b), slope, TOps.Multiply(r, curvature)));
-        dp = dq = dx;
     }
 }
 
@@ -47,7 +46,7 @@ public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Redu
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new SmoothL1Op(BetaValue, 1), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(BetaValue, 1), batch);
 }
 
 /// <summary>Huber loss, spec <c>huber(delta=1)</c>: PyTorch <c>HuberLoss</c> — <c>r²/2</c> for |r| &lt; δ, else
@@ -68,5 +67,5 @@ public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduct
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new SmoothL1Op(DeltaValue, DeltaValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(DeltaValue, DeltaValue), batch);
 }

@@ -18,22 +18,21 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV r = TOps.Subtract(x, y), a = TOps.Abs(r);
+            TV a = TOps.Abs(r);
             TV big = TOps.Subtract(TOps.Add(a, VectorMath<TV, T, TOps>.Log1p(TOps.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
                 RegressionMath<TV, T, TOps>.C(Math.Log(2)));
             TV a2 = TOps.Multiply(a, a);
             TV series = TOps.Multiply(a2, RegressionMath<TV, T, TOps>.Polynomial(a2, 0.5, -1.0 / 12, 1.0 / 45));
             loss = TOps.Select(TOps.LessThan(a, RegressionMath<TV, T, TOps>.C(0.01)), series, big);
             RegressionMath<TV, T, TOps>.Tanh(r, out dx, out _);
-            dp = dq = dx;
         }
     }
 }

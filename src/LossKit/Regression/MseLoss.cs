@@ -17,18 +17,16 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLo
 
     public override double FiniteInputScale => 1e18;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV r = TOps.Subtract(x, y);
             loss = TOps.Multiply(r, r);
             dx = TOps.Add(r, r);
-            dp = dq = dx;
         }
     }
 }

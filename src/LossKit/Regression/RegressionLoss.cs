@@ -173,6 +173,10 @@ public abstract class RegressionLoss : IRegressionLoss
             new ElementStreams<T>(b.Input, b.Target, b.First, b.Second, b.Unreduced, b.GradInput, b.GradFirst, b.GradSecond));
     }
 
+    /// <summary>The kernel call of a loss of the residual alone: ℓ = ρ(ŷ − y), ∂ℓ/∂ŷ = ψ.</summary>
+    private protected T RunResidual<T, TF>(TF function, in RegressionBatch<T> b)
+        where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IResidualFunction => Run(new ResidualOp<TF>(function), b);
+
     private static RegressionDomain DomainOf(IReadOnlyList<LossInput> predicted, int i) =>
         i < predicted.Count && predicted[i].NonNegative ? RegressionDomain.NonNegative : RegressionDomain.Any;
 
@@ -213,6 +217,25 @@ public abstract class RegressionLoss : IRegressionLoss
             new(name, index, $"{name}[{index}] = {value.ToString("G9", CultureInfo.InvariantCulture)} is out of range for {loss}: expected {domain.Text}.");
 
         public double Pad(int stream) => 1;
+    }
+}
+
+/// <summary>ρ(r) and ψ = dρ/dr of the residual r = ŷ − y, lane by lane: a loss of the residual alone.</summary>
+internal interface IResidualFunction
+{
+    void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
+}
+
+/// <summary>ℓ = ρ(ŷ − y), ∂ℓ/∂ŷ = ψ(ŷ − y).</summary>
+internal readonly struct ResidualOp<TF>(TF function) : IElementFunction where TF : struct, IResidualFunction
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+    {
+        function.Rho<TV, T, TOps>(TOps.Subtract(x, y), out loss, out dx);
+        dp = dq = dx;
     }
 }
 

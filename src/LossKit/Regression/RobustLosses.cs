@@ -5,28 +5,9 @@ using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
-/// <summary>A robust ρ(r) with scale c, lane by lane: its value and ψ = ∂ρ/∂r.</summary>
-internal interface IRobustFunction
-{
-    void Rho<TV, T, TOps>(TV r, double c, out TV rho, out TV psi)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
-}
-
-/// <summary>ℓ = ρ(ŷ − y) with scale c; ∂ℓ/∂ŷ = ψ.</summary>
-internal readonly struct RobustOp<TRho>(TRho rho, double c) : IElementFunction where TRho : struct, IRobustFunction
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
-    {
-        rho.Rho<TV, T, TOps>(TOps.Subtract(x, y), c, out loss, out dx);
-        dp = dq = dx;
-    }
-}
-
 /// <summary>
 /// Base of the robust M-estimator losses with a scale c (<c>cauchy</c>, <c>welsch</c>, <c>tukey</c>): the parameter, the
-/// card and the kernel call; each loss is its ρ and ψ.
+/// card; each loss is its ρ and ψ (an <see cref="IResidualFunction"/>).
 /// </summary>
 public abstract class RobustLoss(LossParameter c, double? value, Reduction reduction) : OneParameterRegressionLoss(c, value, reduction)
 {
@@ -37,8 +18,6 @@ public abstract class RobustLoss(LossParameter c, double? value, Reduction reduc
     private protected static LossParameter ScaleParameter(double defaultValue) =>
         new("c", ParameterKind.Number, "c: the scale of the residual (where the loss stops growing like r²)") { Default = defaultValue, Min = 0, MinExclusive = true };
 
-    private protected T RunRobust<T, TRho>(TRho rho, in RegressionBatch<T> batch) where T : unmanaged, IFloatingPointIeee754<T> where TRho : struct, IRobustFunction =>
-        Run(new RobustOp<TRho>(rho, CValue), batch);
 }
 
 /// <summary>Cauchy (Lorentzian) loss, spec <c>cauchy(c=1)</c>: <c>ρ = (c²/2)·log(1 + (r/c)²)</c>, ψ = r / (1 + (r/c)²).</summary>
@@ -57,12 +36,12 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
 
     public override double FiniteInputScale => 1e18;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
 
-    private readonly struct Function : IRobustFunction
+    private readonly struct Function(double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, double c, out TV rho, out TV psi)
+        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
@@ -88,12 +67,12 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
 
-    private readonly struct Function : IRobustFunction
+    private readonly struct Function(double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, double c, out TV rho, out TV psi)
+        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
@@ -120,12 +99,12 @@ public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.
 
     public override LossCard Card => Definition;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
 
-    private readonly struct Function : IRobustFunction
+    private readonly struct Function(double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, double c, out TV rho, out TV psi)
+        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV one = TOps.Broadcast(T.One), cap = RegressionMath<TV, T, TOps>.C(c * c / 6);
