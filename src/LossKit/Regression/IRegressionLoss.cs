@@ -9,37 +9,26 @@ namespace LossKit.Regression;
 /// or <c>alpha</c>; <see cref="Second"/>: <c>beta</c>; empty where the loss has none or they are fixed), and the outputs:
 /// the unreduced losses and the gradient of the reduced loss by each differentiable input (each empty to skip it).
 /// </summary>
-public readonly ref struct RegressionBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
+public readonly ref struct RegressionBatch<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> unreduced = default, Span<T> gradInput = default,
+    ReadOnlySpan<T> first = default, Span<T> gradFirst = default, ReadOnlySpan<T> second = default, Span<T> gradSecond = default)
+    where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public RegressionBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> target, Span<T> unreduced = default, Span<T> gradInput = default,
-        ReadOnlySpan<T> first = default, Span<T> gradFirst = default, ReadOnlySpan<T> second = default, Span<T> gradSecond = default)
-    {
-        Input = input;
-        Target = target;
-        Unreduced = unreduced;
-        GradInput = gradInput;
-        First = first;
-        GradFirst = gradFirst;
-        Second = second;
-        GradSecond = gradSecond;
-    }
-
     /// <summary>The predictions ŷ.</summary>
-    public ReadOnlySpan<T> Input { get; }
+    public readonly ReadOnlySpan<T> Input = input;
     /// <summary>The targets y, one per prediction.</summary>
-    public ReadOnlySpan<T> Target { get; }
+    public readonly ReadOnlySpan<T> Target = target;
     /// <summary>Empty, or one per prediction: receives the unreduced losses.</summary>
-    public Span<T> Unreduced { get; }
+    public readonly Span<T> Unreduced = unreduced;
     /// <summary>Empty, or one per prediction: receives ∂(reduced loss)/∂ŷ.</summary>
-    public Span<T> GradInput { get; }
+    public readonly Span<T> GradInput = gradInput;
     /// <summary>The loss's first predicted parameter (<see cref="IRegressionLoss.Predicted"/>[0]), or empty.</summary>
-    public ReadOnlySpan<T> First { get; }
+    public readonly ReadOnlySpan<T> First = first;
     /// <summary>Empty, or the first parameter's length: receives its gradient.</summary>
-    public Span<T> GradFirst { get; }
+    public readonly Span<T> GradFirst = gradFirst;
     /// <summary>The loss's second predicted parameter, or empty.</summary>
-    public ReadOnlySpan<T> Second { get; }
+    public readonly ReadOnlySpan<T> Second = second;
     /// <summary>Empty, or the second parameter's length: receives its gradient.</summary>
-    public Span<T> GradSecond { get; }
+    public readonly Span<T> GradSecond = gradSecond;
 }
 
 /// <summary>

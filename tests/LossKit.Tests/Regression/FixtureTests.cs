@@ -72,13 +72,6 @@ public class FixtureTests
         else Assert.Equal(["input"], o.Gradients.Keys);
     }
 
-    /// <summary>Norm-wise: |got − ref| ≤ tol·max(1, max|ref|) for the whole array.</summary>
-    private static void AssertClose(double[] expected, double[] actual, double tol, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double norm = Math.Max(1, expected.Max(Math.Abs));
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * norm,
-                $"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R} (tolerance {tol * norm:G3})");
-    }
+    private static void AssertClose(double[] expected, double[] actual, double tol, string what) =>
+        LossKit.Tests.Binary.FixtureTests.AssertClose(expected, actual, tol, what);
 }

@@ -85,12 +85,7 @@ public class ReferenceTests
         return spec.EndsWith(')') ? spec[..^1] + $", reduction={reduction})" : $"{spec}(reduction={reduction})";
     }
 
-    /// <summary>Norm-wise: |got − ref| ≤ tol·max(1, max|ref|).</summary>
-    internal static void Close(double[] expected, double[] actual, double tol, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double norm = Math.Max(1, expected.Max(Math.Abs));
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * norm, $"{what}[{i}]: expected {expected[i]:R}, got {actual[i]:R}");
-    }
+    /// <summary>Norm-wise: |got − ref| ≤ tol·max(1, max|ref|) (the binary fixtures' comparison).</summary>
+    internal static void Close(double[] expected, double[] actual, double tol, string what) =>
+        LossKit.Tests.Binary.FixtureTests.AssertClose(expected, actual, tol, what);
 }
