@@ -73,6 +73,9 @@ public class LossKindTests
     [InlineData("kd")]
     [InlineData("decoupled_softmax")]
     [InlineData("linear_ce")]
+    [InlineData("gaussian_nll")]
+    [InlineData("gg_nll(predict=both)")]
+    [InlineData("bag")]
     public void Each_RunOutputs_writes_what_it_says(string spec)
     {
         ILoss loss = LossRegistry.Create(spec);

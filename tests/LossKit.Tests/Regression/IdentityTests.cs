@@ -168,3 +168,20 @@ public class IdentityTests
         return result;
     }
 }
+
+/// <summary>What a regression call reads and writes, for the bandwidth figures of <c>losskit bench</c>.</summary>
+public class RegressionCallTests
+{
+    [Fact]
+    public void A_call_counts_every_input_once_and_every_output_it_writes()
+    {
+        ILoss loss = LossRegistry.Create("gaussian_nll");
+        LossCall call = loss.Kind.Prepare<float>(loss, loss.Kind.Sample(loss, new SampleSize(10, 30), new Random(1)));
+        long n = 10 * 30 * sizeof(float);
+        Assert.Equal(3 * n, call.Bytes(RunOutputs.Loss));                 // input, target, var
+        Assert.Equal(5 * n, call.Bytes(RunOutputs.Gradients));            // + grad_input, grad_var
+        Assert.Equal(6 * n, call.Bytes(RunOutputs.All));                  // + unreduced
+        Assert.Equal(0, call.Flops(RunOutputs.Gradients));
+        Assert.Null(call.Baseline);
+    }
+}
