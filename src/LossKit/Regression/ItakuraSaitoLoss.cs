@@ -9,22 +9,26 @@ namespace LossKit.Regression;
 /// Itakura–Saito loss, spec <c>itakura_saito(form=ratio, beta=1, eps=1e-8)</c>. <c>form=ratio</c>: the Itakura–Saito
 /// divergence of the positive target u from the positive prediction v, <c>ℓ = u/v − log(u/v) − 1</c> (v clamped at eps,
 /// the gradient passing through as <c>gaussian_nll</c>'s var; ∂ℓ/∂v = (1 − u/v)/v). <c>form=exp_utility</c>: its
-/// exponential-utility form for risk-averse value learning, <c>ℓ = e^δ − 1 − δ</c> with <c>δ = β(G − V)</c> for the
-/// target return G and the predicted value V (any reals); ∂ℓ/∂V = −β(e^δ − 1). Both are e^δ − 1 − δ of a log-ratio
-/// (δ = log(u/v)), computed with a series where δ is small so that a near-perfect prediction keeps its precision.
+/// exponential-utility form for risk-averse value learning (Udovichenko et al. 2025), the divergence of
+/// u = e^{−βG} from v = e^{−βV} for the target return G and the predicted value V (any reals):
+/// <c>ℓ = e^δ − 1 − δ</c> with <c>δ = log(u/v) = β(V − G)</c>; ∂ℓ/∂V = β(e^δ − 1). Its minimiser over V is the risk-averse
+/// certainty equivalent V = −(1/β)·log E[e^{−βG}] (β &gt; 0 is the risk aversion). The catalog writes δ = β(G − V): that
+/// sign gives the risk-seeking certainty equivalent (1/β)·log E[e^{βG}], so LossKit follows the paper. Both forms are
+/// e^δ − 1 − δ of a log-ratio, computed with a series where δ is small so that a near-perfect prediction keeps its
+/// precision.
 /// </summary>
 public sealed class ItakuraSaitoLoss : RegressionLoss
 {
     public static readonly LossParameter Form = new("form", ParameterKind.Choice,
-        "ratio: u/v − log(u/v) − 1 for target u > 0 and prediction v ≥ 0; exp_utility: e^δ − 1 − δ, δ = β(G − V)") { Choices = ["ratio", "exp_utility"] };
-    public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: the risk aversion of the exp_utility form") { Default = 1, Min = 0, MinExclusive = true };
+        "ratio: u/v − log(u/v) − 1 for target u > 0 and prediction v ≥ 0; exp_utility: e^δ − 1 − δ, δ = β(V − G)") { Choices = ["ratio", "exp_utility"] };
+    public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: the risk aversion of the exp_utility form (u = e^{−βG}, v = e^{−βV})") { Default = 1, Min = 0, MinExclusive = true };
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "the ratio form clamps v at eps (the gradient passes through)") { Default = 1e-8, Min = 0, MinExclusive = true };
 
     public static LossCard Definition { get; } = RegressionCard("itakura_saito", "Itakura–Saito loss",
-        "ratio: ℓ = u/v − log(u/v) − 1 (u = y > 0, v = max(ŷ, eps)); exp_utility: ℓ = e^δ − 1 − δ, δ = β(y − ŷ)",
-        "ratio: ∂ℓ/∂ŷ = (1 − u/v)/v; exp_utility: ∂ℓ/∂ŷ = −β(e^δ − 1)",
-        "Itakura & Saito 1968 (the divergence); Févotte, Bertin & Durrieu 2009, NMF with the Itakura-Saito divergence; the exponential-utility form of Itakura–Saito losses for risk-averse RL (2025)",
-        LossProperties.NonNegative, "ratio: not convex in v (convex for v < 2u); exp_utility: convex in V (that form claims it).", Form, Beta, Eps);
+        "ratio: ℓ = u/v − log(u/v) − 1 (u = y > 0, v = max(ŷ, eps)); exp_utility: ℓ = e^δ − 1 − δ, δ = β(ŷ − y)",
+        "ratio: ∂ℓ/∂ŷ = (1 − u/v)/v; exp_utility: ∂ℓ/∂ŷ = β(e^δ − 1)",
+        "Itakura & Saito 1968 (the divergence); Févotte, Bertin & Durrieu 2009, NMF with the Itakura-Saito divergence; Udovichenko, Croissant, Toleutaeva, Burnaev & Korotin 2025, Risk-averse reinforcement learning with Itakura-Saito loss (arXiv:2505.16925), the exp_utility form",
+        LossProperties.NonNegative, "ratio: not convex in v (convex for v < 2u); exp_utility: convex in V (that form claims it), minimised by V = −(1/β)·log E[e^{−βG}]; the catalog's δ = β(G − V) would be risk-seeking, so the paper's sign is used.", Form, Beta, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new ItakuraSaitoLoss(a.Choice(Form), a.Number(Beta), a.Number(Eps), a.Reduction()));
 
@@ -76,9 +80,9 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
             else
             {
                 TV b = RegressionMath<TV, T, TOps>.C(beta);
-                TV delta = TOps.Multiply(b, TOps.Subtract(y, x));
+                TV delta = TOps.Multiply(b, TOps.Subtract(x, y));                          // log(e^{−βG}/e^{−βV})
                 RegressionMath<TV, T, TOps>.ExpRemainders(delta, TOps.Exp(delta), out loss, out TV expm1);
-                dx = RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(b, expm1));
+                dx = TOps.Multiply(b, expm1);
             }
             dp = dq = dx;
         }

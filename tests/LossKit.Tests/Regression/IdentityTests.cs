@@ -87,15 +87,28 @@ public class IdentityTests
         LossInputs x = Sample("gamma_dev", 6);
         var ratio = Subject(x, x["input"].Values.Select(Math.Exp).ToArray());
         ReferenceTests.Close(Eval("itakura_saito", ratio).Unreduced.Values.Select(v => 2 * v).ToArray(), Eval("gamma_dev", x).Unreduced.Values, 1e-12, "2·IS");
-        // exp_utility with β: e^δ − 1 − δ, δ = β(G − V) = log(u/v) for u = e^{βG}, v = e^{βV}.
+        // exp_utility with β: e^δ − 1 − δ, δ = β(V − G) = log(u/v) for u = e^{−βG}, v = e^{−βV}.
         LossInputs values = Sample("itakura_saito(form=exp_utility)", 7, scale: 1);
         const double beta = 0.5;
         var asRatio = new LossInputs
         {
-            ["input"] = new(values["input"].Values.Select(v => Math.Exp(beta * v)).ToArray(), values["input"].Shape),
-            ["target"] = new(values["target"].Values.Select(v => Math.Exp(beta * v)).ToArray(), values["input"].Shape),
+            ["input"] = new(values["input"].Values.Select(v => Math.Exp(-beta * v)).ToArray(), values["input"].Shape),
+            ["target"] = new(values["target"].Values.Select(v => Math.Exp(-beta * v)).ToArray(), values["input"].Shape),
         };
         ReferenceTests.Close(Eval("itakura_saito", asRatio).Unreduced.Values, Eval($"itakura_saito(form=exp_utility, beta={beta})", values).Unreduced.Values, 1e-12, "exp_utility");
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(2)]
+    public void Exp_utility_is_minimised_by_the_risk_averse_certainty_equivalent(double beta)
+    {
+        double[] returns = [-1.5, 0.2, 0.7, 2.5, -0.3];
+        double ce = -Math.Log(returns.Average(g => Math.Exp(-beta * g))) / beta;      // below the mean for β > 0
+        Assert.True(ce < returns.Average());
+        ILoss loss = LossRegistry.Create($"itakura_saito(form=exp_utility, beta={beta})");
+        var x = new LossInputs { ["input"] = LossTensor.Vector(Enumerable.Repeat(ce, returns.Length).ToArray()), ["target"] = LossTensor.Vector(returns) };
+        Assert.Equal(0, loss.Kind.Evaluate<double>(loss, x).Gradients["input"].Values.Sum(), 1e-12);
     }
 
     [Fact]

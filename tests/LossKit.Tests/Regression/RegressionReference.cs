@@ -44,7 +44,7 @@ internal static class RegressionReference
             "gamma_dev" => (x, y, _, _) => 2 * (y / Math.Exp(x) - Math.Log(y / Math.Exp(x)) - 1),
             "itakura_saito" => v["form"] == "ratio"
                 ? (x, y, _, _) => y / x - Math.Log(y / x) - 1
-                : (x, y, _, _) => Math.Exp(N("beta") * (y - x)) - 1 - N("beta") * (y - x),
+                : (x, y, _, _) => Math.Exp(N("beta") * (x - y)) - 1 - N("beta") * (x - y),
             "madl" => (x, y, _, _) => -Math.Sign(x * y) * Math.Abs(y),
             "madl_smooth" => (x, y, _, _) => -Math.Tanh(N("k") * x) * y,
             _ => throw new ArgumentException($"no reference for {name}"),
