@@ -45,7 +45,7 @@ public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduc
     public static LossCard Definition { get; } = RegressionCard("madl_smooth", "Smoothed mean absolute directional loss",
         "ℓ = −tanh(k·R̂)·R, R = y, R̂ = ŷ", "∂ℓ/∂ŷ = −k·R·(1 − tanh²(k·R̂))",
         "Michańków, Sakowski & Ślepaczuk 2024 (MADL), with tanh(k·R̂) for sign(R̂) so that it can be trained",
-        LossProperties.None, "", K);
+        LossProperties.None, "The catalog's smoothing of MADL; the authors' own differentiable variant, GMADL (Michańków et al. 2024, arXiv:2412.18405), is −(σ(a·R·R̂) − ½)·|R|^b.", K);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MadlSmoothLoss(a.Number(K), a.Reduction()));
 
