@@ -30,7 +30,7 @@ public sealed class DigestTests
         "ce(ignore_index=1)", "focal(gamma=0)", "focal(gamma=0.5, alpha=[0.25])", "focal(weight=[1,2,0.5,1,3], reduction=sum)",
         "poly(eps=2)", "polyn(eps=[1,0.5])", "gce(q=0.3)", "gce(q=0.7, k=0.5)", "mae(reduction=none)", "compsum(tau=0.5)", "compsum(tau=1.5)",
         "sce(alpha=0.5, beta=2)", "logit_adjusted(priors=[5,3,1,1,0.5], tau=1.5)", "ldr_kl(lambda=2, margin=0.5)",
-        "squentropy(weight=[1,2,0.5,1,3])", "kd(temperature=2, alpha=0.3)", "ntl_mse(classes=[1,2,3], values=[1,2,3], lambda=0.5)",
+        "squentropy(weight=[1,2,0.5,1,3])", "kd(temperature=2, alpha=0.3)", "kd(divergence=jsd(beta=0.3))", "ntl_mse(classes=[1,2,3], values=[1,2,3], lambda=0.5)",
         "ntl_was(classes=[0,2,4], values=[0,1,5])", "decoupled_softmax(tau=0.5, reduction=sum)",
         "hinge_cs(margin=2, weight=[1,2,0.5,1,3], reduction=sum)", "hinge_ww(margin=0.25)", "multimargin(p=2, margin=0.5, weight=[1,2,0.5,1,3])",
         "ovr_sq_hinge(weight=[1,2,0.5,1,3], reduction=none)", "perceptron(reduction=sum)", "taylor(reduction=sum)", "spherical(eps=0.01)",
