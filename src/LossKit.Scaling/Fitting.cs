@@ -89,14 +89,12 @@ public sealed class FitResult
     /// 95% bootstrap interval of the prediction when the fit was bootstrapped.</summary>
     public (double Value, Interval? Interval) Predict(params double[] x)
     {
-        if (Law.Card.IsCurveLaw) throw new ArgumentException($"{Law.Spec} is a curve law: it predicts along a schedule (the rows of a learning curve), not at one point.");
-        if (x.Length != Law.Variables.Count) throw new ArgumentException($"{Law.Spec} takes {Law.Variables.Count} value(s) ({string.Join(", ", Law.Variables)}); got {x.Length}.");
+        ArgumentNullException.ThrowIfNull(x);
         foreach (double v in x)
             if (!(v > 0) || !double.IsFinite(v)) throw new ArgumentException($"Cannot predict at {LossParameter.FormatNumber(v)}: every variable must be a positive finite number.");
-        var point = new LawData(Law.Variables, [.. x.Select(v => new[] { v })], [1]);
-        double value = Law.Predict(point, Values)[0];
+        double value = Law.PredictAt(Values, x);
         if (BootstrapParameters.Count == 0) return (value, null);
-        return (value, Fitter.Percentiles([.. BootstrapParameters.Select(p => Law.Predict(point, p)[0])]));
+        return (value, Fitter.Percentiles([.. BootstrapParameters.Select(p => Law.PredictAt(p, x))]));
     }
 }
 
@@ -186,6 +184,7 @@ public static class Fitter
         law.LogPredict(data, theta, logL, jac);
         if (!gradient.IsEmpty) gradient.Clear();
         double total = 0, delta = options.Delta;
+        double[] logY = data.LogY;
         for (int i = 0; i < n; i++)
         {
             double w = weights[i];
@@ -194,7 +193,7 @@ public static class Fitter
             double coef;
             if (options.Objective == FitObjective.Huber)
             {
-                double r = logL[i] - Math.Log(data.Y[i]);
+                double r = logL[i] - logY[i];
                 double a = Math.Abs(r);
                 total += w * (a <= delta ? 0.5 * r * r : delta * (a - 0.5 * delta));
                 coef = w * (a <= delta ? r : delta * Math.Sign(r));
@@ -227,7 +226,7 @@ public static class Fitter
             if (value < bestValue) { bestValue = value; bestTheta = t; }
             return (value, Vector<double>.Build.Dense(g));
         });
-        var minimizer = new LimitedMemoryBfgsMinimizer(gradientTolerance: 1e-12, parameterTolerance: 1e-12, functionProgressTolerance: 1e-15,
+        var minimizer = new LimitedMemoryBfgsMinimizer(gradientTolerance: 1e-9, parameterTolerance: 1e-10, functionProgressTolerance: 1e-12,
             memory: 10, maximumIterations: options.MaxIterations);
         try
         {

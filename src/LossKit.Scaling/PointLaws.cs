@@ -36,10 +36,10 @@ public sealed class PowerLaw(string x = "N") : ScalingLaw
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
         Span<double> u = stackalloc double[2], w = stackalloc double[2];
-        double[] x = data.X[0];
+        double[] logX = data.LogX(0);
         for (int i = 0; i < data.Rows; i++)
         {
-            double lx = Math.Log(x[i]);
+            double lx = logX[i];
             u[0] = t[0] - t[2] * lx;
             u[1] = t[1];
             logL[i] = LogSumExp(u, w);
@@ -91,10 +91,10 @@ public sealed class ChinchillaLaw : ScalingLaw
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
         Span<double> u = stackalloc double[3], w = stackalloc double[3];
-        double[] n = data.X[0], d = data.X[1];
+        double[] logN = data.LogX(0), logD = data.LogX(1);
         for (int i = 0; i < data.Rows; i++)
         {
-            double ln = Math.Log(n[i]), ld = Math.Log(d[i]);
+            double ln = logN[i], ld = logD[i];
             u[0] = t[0] - t[3] * ln;
             u[1] = t[1] - t[4] * ld;
             u[2] = t[2];
@@ -151,13 +151,13 @@ public sealed class KaplanLaw : ScalingLaw
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
         Span<double> u = stackalloc double[2], w = stackalloc double[2];
-        double[] n = data.X[0], d = data.X[1];
+        double[] logN = data.LogX(0), logD = data.LogX(1);
         double aN = t[2], aD = t[3], r = aN / aD;
         for (int i = 0; i < data.Rows; i++)
         {
-            double q = t[0] - Math.Log(n[i]);
+            double q = t[0] - logN[i];
             u[0] = r * q;
-            u[1] = t[1] - Math.Log(d[i]);
+            u[1] = t[1] - logD[i];
             double s = LogSumExp(u, w);
             logL[i] = aD > 0 ? aD * s : double.NaN;
             if (jacobian.IsEmpty) continue;
@@ -286,11 +286,11 @@ public sealed class BrokenPowerLaw : ScalingLaw
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
         Span<double> u = stackalloc double[2], w = stackalloc double[2];
-        double[] x = data.X[0];
+        double[] logX = data.LogX(0);
         double c0 = t[2], c1 = t[3], ld = t[4], f = Math.Exp(t[5]);
         for (int i = 0; i < data.Rows; i++)
         {
-            double lx = Math.Log(x[i]);
+            double lx = logX[i];
             double z = (lx - ld) / f;
             double sp = Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z)));
             double sig = 1 / (1 + Math.Exp(-z));

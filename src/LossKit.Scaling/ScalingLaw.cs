@@ -53,6 +53,16 @@ public abstract class ScalingLaw
         return logL;
     }
 
+    /// <summary>The law's value at one point (values of <see cref="Variables"/> in order) for the card's parameters; a
+    /// curve law has no value at one point (it needs the schedule before it).</summary>
+    public double PredictAt(ReadOnlySpan<double> parameters, params double[] x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (Card.IsCurveLaw) throw new ArgumentException($"{Spec} is a curve law: it predicts along a schedule (the rows of a learning curve), not at one point.");
+        if (x.Length != Variables.Count) throw new ArgumentException($"{Spec} takes {Variables.Count} value(s) ({string.Join(", ", Variables)}); got {x.Length}.");
+        return Predict(new LawData(Variables, [.. x.Select(v => new[] { v })], [1]), parameters)[0];
+    }
+
     /// <summary>Checks each parameter against the card's range; returns them.</summary>
     protected double[] Checked(ReadOnlySpan<double> parameters)
     {
@@ -108,6 +118,19 @@ public sealed class LawData
     public double[] Y { get; }
     public string YName { get; }
     public int Rows => Y.Length;
+
+    private double[]?[]? _logX;
+    private double[]? _logY;
+
+    /// <summary>log of the losses, computed once.</summary>
+    internal double[] LogY => _logY ??= [.. Y.Select(v => Math.Log(v))];
+
+    /// <summary>log of variable <paramref name="v"/>, computed once (the laws are fitted in logs).</summary>
+    internal double[] LogX(int v)
+    {
+        _logX ??= new double[]?[X.Count];
+        return _logX[v] ??= [.. X[v].Select(v => Math.Log(v))];
+    }
 
     /// <summary>These rows only (in the given order).</summary>
     public LawData Subset(IReadOnlyList<int> rows) =>
