@@ -69,7 +69,7 @@ public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
         Parameters = [Fitted("L0", "irreducible loss", 0, true), Fitted("A", "amplitude", 0, true), Fitted("alpha", "exponent α"), Fitted("C", "annealing coefficient")],
         Options = [LambdaOption],
         Fitting = "θ = (log L0, log A, α, C); log L = log(L0 + A·S1^(−α) − C·S2); " +
-            "starts: L0 ∈ {0.3, 0.6, 0.9}·(smallest loss), α ∈ {0.2, 0.5, 1}, A through the first point, C ∈ {0, 0.5, 2}·(loss range)/max S2",
+            "starts: L0 ∈ {0.3, 0.6, 0.9, 0.97}·(smallest loss), α ∈ {0.2, 0.5, 1}, A through the first point, C ∈ {0, 0.5, 2}·(loss range)/max S2",
         Reference = "Tissue, Wang & Wang 2024, Scaling law with learning rate annealing (arXiv:2408.11029)",
         Verified = "L(s) = L0 + A·S1^(−α) − C·S2 from the paper's abstract (S1 the area under the LR curve, S2 the annealing area); S2's momentum form " +
             "m_i = λ·m_{i−1} + (η_{i−1} − η_i), λ = 0.999, as in a public reproduction (zkshan2002/ScalingLaw, _mtl_prepare), except that m starts " +
@@ -128,7 +128,7 @@ public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
         double maxS2 = AnnealingArea(s).Max(), range = data.Y.Max() - data.Y.Min();
         double cScale = maxS2 > 0 ? range / maxS2 : 0;
         var starts = new List<double[]>();
-        foreach (double fraction in (double[])[0.3, 0.6, 0.9])
+        foreach (double fraction in (double[])[0.3, 0.6, 0.9, 0.97])
             foreach (double alpha in (double[])[0.2, 0.5, 1])
                 foreach (double c in (double[])[0, 0.5, 2])
                 {
@@ -161,7 +161,7 @@ public sealed class MultiPowerLaw(double? warmupSum = null) : ScalingLaw
         ],
         Options = [WarmupSumOption],
         Fitting = "θ = (log L0, log A, α, log B, log C, β, γ); log L = log(L0 + A·(S1 + S_W)^(−α) − LD); " +
-            "starts: L0 ∈ {0.5, 0.8}·(smallest loss), α ∈ {0.3, 0.6}, A through the first point, B ∈ {0.5, 2}·(loss range)/Σ|drops|, C ∈ {0.5, 2}, β = 0.5, γ ∈ {0.3, 0.6}",
+            "starts: L0 ∈ {0.5, 0.8, 0.97}·(smallest loss), α ∈ {0.3, 0.6}, A through the first point, B ∈ {0.05, 0.2, 1}·(loss range)/Σ|drops|, C ∈ {0.5, 2, 8}, β = 0.5, γ ∈ {0.3, 0.6}",
         Reference = "Luo, Wen, Hu, Sun, Liu, Sun, Lyu & Chen 2025, A multi-power law for loss curve prediction across learning rate schedules (arXiv:2503.12811)",
         Verified = "Checked term by term against the authors' code (thu-yao-01-luo/MultiPowerLaw, src/evaluation.py: " +
             "LD[i] = Σ lr_gap[1:s+1]·(1 − (1 + C·lrs[1:s+1]^(−γ)·(lr_sum[s] − lr_sum[:s]))^(−β)), pred = L0 + A·S1^(−α) + B·LD with lr_gap = diff(lrs), " +
@@ -229,10 +229,10 @@ public sealed class MultiPowerLaw(double? warmupSum = null) : ScalingLaw
         double totalDrop = s.Drop.Sum(Math.Abs), range = data.Y.Max() - data.Y.Min();
         double bScale = totalDrop > 0 ? range / totalDrop : 1;
         var starts = new List<double[]>();
-        foreach (double fraction in (double[])[0.5, 0.8])
+        foreach (double fraction in (double[])[0.5, 0.8, 0.97])
             foreach (double alpha in (double[])[0.3, 0.6])
-                foreach (double bf in (double[])[0.5, 2])
-                    foreach (double c in (double[])[0.5, 2])
+                foreach (double bf in (double[])[0.05, 0.2, 1])
+                    foreach (double c in (double[])[0.5, 2, 8])
                         foreach (double gamma in (double[])[0.3, 0.6])
                         {
                             var (l0, a) = Schedule.Through(data, s, fraction, alpha);
