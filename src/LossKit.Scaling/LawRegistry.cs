@@ -22,20 +22,20 @@ public static class LawRegistry
     /// <summary>The definition with this spec name; an unknown name lists the valid ones.</summary>
     public static LawDefinition Find(string name) =>
         All.FirstOrDefault(d => d.Card.Name == name)
-        ?? throw new ArgumentException($"Unknown law '{name}'. Valid laws: {string.Join(", ", All.Select(d => d.Card.Name))}.", "spec");
+        ?? throw new ArgumentException($"Unknown law '{name}'. Valid laws: {string.Join(", ", All.Select(d => d.Card.Name))}.");
 
     /// <summary>Builds a law from a spec string such as <c>power(x=N)</c>.</summary>
     public static ScalingLaw Create(string spec)
     {
         ParsedSpec parsed;
         try { parsed = SpecParser.Parse(spec); }
-        catch (ArgumentException e) { throw new ArgumentException(e.Message.Replace("loss spec", "law spec").Replace("a loss name", "a law name"), "spec"); }
+        catch (ArgumentException e) { throw new ArgumentException(e.Message.Replace("loss spec", "law spec").Replace("a loss name", "a law name")); }
         LawDefinition def = Find(parsed.Name);
         foreach (string key in parsed.Arguments.Keys)
             if (def.Card.Options.All(o => o.Name != key))
                 throw new ArgumentException(def.Card.Options.Count == 0
                     ? $"{def.Card.Name} has no options (got '{key}')."
-                    : $"{def.Card.Name} has no option '{key}'. Valid options: {string.Join(", ", def.Card.Options.Select(p => p.Name))}.", "spec");
+                    : $"{def.Card.Name} has no option '{key}'. Valid options: {string.Join(", ", def.Card.Options.Select(p => p.Name))}.");
         return def.Create(new SpecArguments(spec, def.Card.OptionsCard, parsed.Arguments));
     }
 }
