@@ -44,10 +44,11 @@ internal static class FitCommand
         var holdout = new Option<string?>("--holdout-above") { Description = "Extrapolation check: fit on the rows with COLUMN ≤ VALUE (e.g. flops=1e21, params=1e9, step=5000), predict the rest." };
         var plots = new Option<string?>("--plots") { Description = "Folder for PNG and SVG plots: the law over the points, iso-loss contours with the frontier, residuals, predicted vs observed." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: law, n_points, params, ci, objective, warnings (and predictions, frontier, extrapolation when asked)." };
+        var given = new Option<string?>("--params") { Description = "Evaluate these parameters instead of fitting (e.g. E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28): the objective on the data, predictions, frontier, plots." };
         var laws = new Option<bool>("--list-laws") { Description = "Print every law's card (formula, parameters with ranges, reference, what was verified) and exit." };
         var cmd = new Command("fit", "Fit a scaling law or loss-curve law the way the papers fit it: Huber on log-loss, L-BFGS from a grid, bootstrap intervals, " +
             "predictions, the compute-optimal frontier, an extrapolation check, plots.")
-            { law, data, x, y, objective, delta, bootstrap, seed, drop, predict, frontier, k, holdout, plots, json, laws };
+            { law, data, x, y, objective, delta, bootstrap, seed, drop, predict, frontier, k, holdout, plots, json, given, laws };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
@@ -72,7 +73,12 @@ internal static class FitCommand
 
             ExtrapolationCheck? check = null;
             FitResult fit;
-            if (p.GetValue(holdout) is { } h)
+            if (p.GetValue(given) is { } g)
+            {
+                if (p.GetValue(holdout) is not null) throw new ArgumentException("--params and --holdout-above: an extrapolation check fits on the points below the threshold; given parameters are not fitted.");
+                fit = Fitter.Evaluate(scalingLaw, lawData, ParseParameters(g, scalingLaw), options);
+            }
+            else if (p.GetValue(holdout) is { } h)
             {
                 var (column, threshold) = ParseThreshold(h);
                 check = Extrapolation.Check(scalingLaw, lawData, table.Column(column), column, threshold, options);
@@ -107,6 +113,22 @@ internal static class FitCommand
         }
         return [.. law.Variables.Select(n => values.TryGetValue(n, out double v) ? v
             : throw new ArgumentException($"--predict '{text}': no value for {n} ({law.Spec} takes {string.Join(", ", law.Variables)})."))];
+    }
+
+    private static double[] ParseParameters(string text, ScalingLaw law)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw new ArgumentException($"--params '{text}': write {string.Join(",", law.Card.Parameters.Select(n => n.Name + "=VALUE"))}.");
+            if (law.Card.Parameter(kv[0]) is null)
+                throw new ArgumentException($"--params: {law.Spec} has no parameter '{kv[0]}' (its parameters: {string.Join(", ", law.Card.Parameters.Select(n => n.Name))}).");
+            values[kv[0]] = v;
+        }
+        return [.. law.Card.Parameters.Select(prm => values.TryGetValue(prm.Name, out double v) ? v
+            : throw new ArgumentException($"--params '{text}': no value for {prm.Name}."))];
     }
 
     private static double[] ParseNumbers(string text, string option) =>
@@ -145,14 +167,14 @@ internal static class FitCommand
     {
         var con = CatalogCommands.Console(output);
         var o = fit.Options;
-        output.WriteLine($"{fit.Law.Spec} on {table.Name} ({string.Join(", ", fit.Data.Names)} → {fit.Data.YName}): {fit.Used.Count} points fitted" +
+        output.WriteLine($"{fit.Law.Spec} on {table.Name} ({string.Join(", ", fit.Data.Names)} → {fit.Data.YName}): {fit.Used.Count} points {(fit.Starts == 0 ? "evaluated" : "fitted")}" +
             (check is null ? "" : $" (the {check.Fit.Used.Count + check.Fit.Dropped.Count} with {check.Column} ≤ {G(check.Threshold)})"));
         output.WriteLine($"objective: {(o.Objective == FitObjective.Huber ? $"Huber (δ = {G(o.Delta)}) on log-loss residuals" : "least squares on the loss")} = {fit.Objective:G6}; " +
-            $"L-BFGS from {fit.Starts} starts" + (o.Bootstrap > 0 ? $"; bootstrap {o.Bootstrap} resamples (seed {o.Seed})" : ""));
+            (fit.Starts == 0 ? "parameters given, not fitted" : $"L-BFGS from {fit.Starts} starts") + (o.Bootstrap > 0 ? $"; bootstrap {o.Bootstrap} resamples (seed {o.Seed})" : ""));
         var t = new Table().AddColumns("parameter", "value", "95% interval", "valid");
         foreach (var prm in fit.Law.Card.Parameters)
             AddRow(t, prm.Name, G(fit.Parameters[prm.Name]),
-                fit.Intervals.TryGetValue(prm.Name, out var ci) ? $"[{G(ci.Low)}, {G(ci.High)}]" : "(--bootstrap N)", prm.RangeText);
+                fit.Intervals.TryGetValue(prm.Name, out var ci) ? $"[{G(ci.Low)}, {G(ci.High)}]" : fit.Starts == 0 ? "" : "(--bootstrap N)", prm.RangeText);
         con.Write(t);
         foreach (string w in fit.Warnings) output.WriteLine("warning: " + w);
         if (predictions.Length > 0)
@@ -166,14 +188,13 @@ internal static class FitCommand
         {
             output.WriteLine($"compute-optimal frontier under C = {G(front.FlopsPerParameterToken)}·N·D: N_opt ∝ C^{front.ExponentN:F3}{IntervalText(front.ExponentNInterval, "F3")}, " +
                 $"D_opt ∝ C^{front.ExponentD:F3}{IntervalText(front.ExponentDInterval, "F3")}");
-            var ft = new Table().AddColumns("C", "N_opt", "D_opt", "D/N", "loss");
             for (int i = 0; i < front.Points.Count; i++)
             {
                 var q = front.Points[i];
                 var iv = front.PointIntervals?[i];
-                AddRow(ft, G(q.Compute), G(q.N) + IntervalText(iv?.N, "G3"), G(q.D) + IntervalText(iv?.D, "G3"), G(q.TokensPerParameter) + IntervalText(iv?.TokensPerParameter, "G3"), G(q.Loss));
+                output.WriteLine($"  C = {G(q.Compute)}: N_opt = {G(q.N)}{IntervalText(iv?.N, "G3")}, D_opt = {G(q.D)}{IntervalText(iv?.D, "G3")}, " +
+                    $"D/N = {G(q.TokensPerParameter)}{IntervalText(iv?.TokensPerParameter, "G3")}, loss {G(q.Loss)}");
             }
-            con.Write(ft);
         }
         if (check is not null)
         {

@@ -162,10 +162,38 @@ public static class Fitter
             warnings.AddRange(CorrelationWarnings(law, boot));
         }
         if (dropped.Length > 0)
-            warnings.Insert(0, $"dropped the {dropped.Length} point(s) with the highest {data.YName} before fitting (rows {string.Join(", ", dropped.Select(r => r + 1))}; " +
-                $"{data.YName} {string.Join(", ", dropped.Select(r => LossParameter.FormatNumber(data.Y[r])))}).");
+            warnings.Insert(0, DroppedText(data, dropped));
         return new FitResult(law, data, options, used, dropped, theta, objective, grid.Count, boot, warnings);
     }
+
+    /// <summary>
+    /// No fitting: the card's <paramref name="parameters"/> (e.g. a paper's published estimates) evaluated on the rows of
+    /// <paramref name="data"/> (less the highest losses when <see cref="FitOptions.DropHighestLoss"/> says so): the objective
+    /// there, and a result that predicts, plots and gives a frontier like a fit (no bootstrap: there is nothing to refit).
+    /// </summary>
+    public static FitResult Evaluate(ScalingLaw law, LawData data, IReadOnlyList<double> parameters, FitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(law);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(parameters);
+        options ??= new FitOptions();
+        options.Check();
+        if (options.Bootstrap > 0) throw new ArgumentException("Given parameters are not fitted: bootstrap does not apply to them.");
+        if (options.DropHighestLoss >= data.Rows) throw new ArgumentException($"drop-highest-loss = {options.DropHighestLoss} leaves no points of {data.Rows}.");
+        int[] dropped = [.. Enumerable.Range(0, data.Rows).OrderByDescending(r => data.Y[r]).ThenBy(r => r).Take(options.DropHighestLoss).Order()];
+        int[] used = [.. Enumerable.Range(0, data.Rows).Except(dropped)];
+        var weights = new double[data.Rows];
+        foreach (int r in used) weights[r] = 1;
+        double[] theta = law.ToTheta([.. parameters]);
+        double objective = Objective(law, data, weights, options, theta, default);
+        var warnings = new List<string> { "parameters given, not fitted." };
+        if (dropped.Length > 0) warnings.Insert(0, DroppedText(data, dropped, "evaluating"));
+        return new FitResult(law, data, options, used, dropped, theta, objective, 0, [], warnings);
+    }
+
+    private static string DroppedText(LawData data, int[] dropped, string before = "fitting") =>
+        $"dropped the {dropped.Length} point(s) with the highest {data.YName} before {before} (rows {string.Join(", ", dropped.Select(r => r + 1))}; " +
+        $"{data.YName} {string.Join(", ", dropped.Select(r => LossParameter.FormatNumber(data.Y[r])))}).";
 
     /// <summary>
     /// The objective at θ over rows weighted by <paramref name="weights"/> (0: left out; bootstrap: the draw counts),

@@ -38,6 +38,25 @@ public class FitterTests
         Assert.Contains(fit.Warnings, w => w.StartsWith("dropped the 5 point(s) with the highest loss", StringComparison.Ordinal));
     }
 
+    /// <summary>The published estimates evaluated on the same 240 points: Hoffmann et al.'s fit the data four times worse
+    /// than the replication's refit; the replication's published (maximum-likelihood) estimates are close to the minimum.</summary>
+    [Fact]
+    public void EvaluatesPublishedParametersWithoutFitting()
+    {
+        var law = new ChinchillaLaw();
+        LawData data = Chinchilla(law);
+        var options = new FitOptions { DropHighestLoss = 5 };
+        FitResult hoffmann = Fitter.Evaluate(law, data, [1.69, 406.4, 410.7, 0.34, 0.28], options);
+        FitResult besiroglu = Fitter.Evaluate(law, data, [1.82, 482.01, 2085.43, 0.3478, 0.3658], options);
+        Assert.Equal(0, hoffmann.Starts);
+        Assert.Equal(240, hoffmann.Used.Count);
+        Assert.Equal(1.69, hoffmann.Parameters["E"]);
+        Assert.Equal(0.00412101, hoffmann.Objective, 1e-8);
+        Assert.Equal(0.00106743, besiroglu.Objective, 1e-8);
+        Assert.Contains("parameters given, not fitted.", hoffmann.Warnings);
+        Assert.Throws<ArgumentException>(() => Fitter.Evaluate(law, data, [1.69, 406.4, 410.7, 0.34, 0.28], options with { Bootstrap = 10 }));
+    }
+
     [Fact]
     public void BootstrapIsSeededAndWarnsOfUnidentifiablePairs()
     {

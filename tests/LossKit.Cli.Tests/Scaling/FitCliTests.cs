@@ -6,30 +6,13 @@ namespace LossKit.Cli.Tests.Scaling;
 /// <summary><c>losskit fit</c>: the JSON object's shape and names, the tables, plots, and one-line errors.</summary>
 public sealed class FitCliTests : IDisposable
 {
-    private readonly string _tmp = Path.Combine(Path.GetTempPath(), "losskit-fit-" + Guid.NewGuid().ToString("N"));
+    private readonly string _tmp = Directory.CreateTempSubdirectory("losskit-fit-").FullName;
 
-    public FitCliTests() => Directory.CreateDirectory(_tmp);
+    public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_tmp, recursive: true); } catch (IOException) { }
-    }
+    private static CliRunner.Result Run(params string[] args) => CliRunner.Run(args);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Cli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    private static void AssertOneLineError((int Code, string Out, string Err) r, string expected)
-    {
-        Assert.Equal(1, r.Code);
-        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.Equal("losskit: " + expected, lines[0].TrimEnd('\r'));
-    }
+    private static void AssertOneLineError(CliRunner.Result r, string expected) => CliRunner.AssertOneLineError(r, expected);
 
     /// <summary>A CSV of L = E + A·N^(−α) + B·D^(−β) at Chinchilla's published parameters on a 6×6 grid of (N, D).</summary>
     private string ChinchillaCsv(Func<int, double, double, double>? loss = null)
@@ -112,6 +95,19 @@ public sealed class FitCliTests : IDisposable
         foreach (string name in new[] { "fit", "contours", "residuals", "predicted-vs-observed" })
             foreach (string ext in new[] { ".png", ".svg" })
                 Assert.True(new FileInfo(Path.Combine(dir, name + ext)).Length > 1000, name + ext);
+    }
+
+    [Fact]
+    public void GivenParametersAreEvaluatedNotFitted()
+    {
+        var r = Run("fit", "--data", "chinchilla", "--drop-highest-loss", "5", "--params", "E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        Assert.Equal(0, doc.RootElement.GetProperty("starts").GetInt32());
+        Assert.Equal(406.4, doc.RootElement.GetProperty("params").GetProperty("A").GetDouble(), 1e-9);   // through log A and back
+        Assert.Equal(0.00412101, doc.RootElement.GetProperty("objective").GetDouble(), 1e-8);
+        AssertOneLineError(Run("fit", "--params", "E=1.69,A=406.4"), "--params 'E=1.69,A=406.4': no value for B.");
+        AssertOneLineError(Run("fit", "--params", "E=1.69,Q=2"), "--params: chinchilla has no parameter 'Q' (its parameters: E, A, B, alpha, beta).");
     }
 
     [Fact]
