@@ -44,17 +44,24 @@ internal static class FitCommand
         var holdout = new Option<string?>("--holdout-above") { Description = "Extrapolation check: fit on the rows with COLUMN ≤ VALUE (e.g. flops=1e21, params=1e9, step=5000), predict the rest." };
         var plots = new Option<string?>("--plots") { Description = "Folder for PNG and SVG plots: the law over the points, iso-loss contours with the frontier, residuals, predicted vs observed." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: law, n_points, params, ci, objective, warnings (and predictions, frontier, extrapolation when asked)." };
+        var where = new Option<string[]>("--where") { Description = "Keep the rows with COLUMN=VALUE (repeatable), e.g. config.loss=ce in a workbench results.jsonl.", AllowMultipleArgumentsPerToken = true };
         var given = new Option<string?>("--params") { Description = "Evaluate these parameters instead of fitting (e.g. E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28): the objective on the data, predictions, frontier, plots." };
         var laws = new Option<bool>("--list-laws") { Description = "Print every law's card (formula, parameters with ranges, reference, what was verified) and exit." };
         var cmd = new Command("fit", "Fit a scaling law or loss-curve law the way the papers fit it: Huber on log-loss, L-BFGS from a grid, bootstrap intervals, " +
             "predictions, the compute-optimal frontier, an extrapolation check, plots.")
-            { law, data, x, y, objective, delta, bootstrap, seed, drop, predict, frontier, k, holdout, plots, json, given, laws };
+            { law, data, x, y, where, objective, delta, bootstrap, seed, drop, predict, frontier, k, holdout, plots, json, given, laws };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
             if (p.GetValue(laws)) { ListLaws(output); return 0; }
             ScalingLaw scalingLaw = LawRegistry.Create(p.GetValue(law)!);
-            ScalingTable table = ScalingTable.Load(p.GetValue(data)!);
+            ScalingTable table = WorkbenchColumns(ScalingTable.Load(p.GetValue(data)!));
+            foreach (string w in p.GetValue(where) ?? [])
+            {
+                var kv = w.Split('=', 2, StringSplitOptions.TrimEntries);
+                if (kv.Length != 2 || kv[0].Length == 0) throw new ArgumentException($"--where '{w}': write COLUMN=VALUE, e.g. config.loss=ce.");
+                table = table.Where(kv[0], kv[1]);
+            }
             string[] xColumns = p.GetValue(x) is { } xs ? [.. xs.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)] : DefaultX(scalingLaw, table);
             LawData lawData = LawData.From(table, scalingLaw, xColumns, p.GetValue(y)!);
             var options = new FitOptions
@@ -95,6 +102,23 @@ internal static class FitCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>A workbench results.jsonl gets the columns a scaling fit needs: <c>params</c> (the model's parameter
+    /// count, from config.model and the data set's features and classes) and <c>test.error</c> (1 − test.accuracy).</summary>
+    private static ScalingTable WorkbenchColumns(ScalingTable table)
+    {
+        if (!table.TextColumns.Contains("config.model") || !table.Columns.Contains("dataset.features") || !table.Columns.Contains("dataset.classes")) return table;
+        string[] model = table.TextColumn("config.model");
+        double[] features = table.Column("dataset.features"), classes = table.Column("dataset.classes");
+        double[] count = [.. Enumerable.Range(0, table.Rows).Select(r =>
+        {
+            int[] sizes = Workbench.Models.ModelSpec.Parse(model[r]).LayerSizes((int)features[r], (int)classes[r]);
+            return (double)Enumerable.Range(0, sizes.Length - 1).Sum(i => (long)(sizes[i] + 1) * sizes[i + 1]);
+        })];
+        table = table.With("params", count);
+        if (table.Columns.Contains("test.accuracy")) table = table.With("test.error", [.. table.Column("test.accuracy").Select(a => 1 - a)]);
+        return table;
     }
 
     private static string[] DefaultX(ScalingLaw law, ScalingTable table) =>

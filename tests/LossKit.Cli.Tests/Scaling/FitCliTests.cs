@@ -110,6 +110,39 @@ public sealed class FitCliTests : IDisposable
         AssertOneLineError(Run("fit", "--params", "E=1.69,Q=2"), "--params: chinchilla has no parameter 'Q' (its parameters: E, A, B, alpha, beta).");
     }
 
+    /// <summary>A workbench results.jsonl: <c>params</c> comes from config.model and the data set's shape, <c>test.error</c>
+    /// from test.accuracy, and --where picks one loss's runs.</summary>
+    [Fact]
+    public void WorkbenchResultsAreFittedPerLoss()
+    {
+        string path = Path.Combine(_tmp, "results.jsonl");
+        var lines = new List<string>();
+        foreach (string loss in new[] { "ce", "focal(gamma=2)" })
+            foreach (int width in new[] { 8, 16, 32, 64, 128 })
+                foreach (int rows in new[] { 1000, 2000, 4000, 8000, 16000 })
+                {
+                    double n = 785.0 * width + (width + 1) * 10;
+                    double nll = (loss == "ce" ? 0.3 : 0.35) + 50 * Math.Pow(n, -0.5) + 20 * Math.Pow(rows, -0.4);
+                    lines.Add("{\"config\":{\"model\":\"mlp:" + width + "\",\"loss\":\"" + loss + "\"},\"dataset\":{\"features\":784,\"classes\":10,\"train_rows\":" + rows +
+                        "},\"test\":{\"accuracy\":0.8,\"nll\":" + nll.ToString("R", CultureInfo.InvariantCulture) + "}}");
+                }
+        File.WriteAllLines(path, lines);
+        var r = Run("fit", "--data", path, "--where", "config.loss=ce", "--x", "params,dataset.train_rows", "--y", "test.nll", "--json");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Equal(25, root.GetProperty("n_points").GetInt32());
+        Assert.Equal(0.3, root.GetProperty("params").GetProperty("E").GetDouble(), 1e-4);
+        Assert.Equal(0.5, root.GetProperty("params").GetProperty("alpha").GetDouble(), 1e-4);
+        Assert.Equal(0.4, root.GetProperty("params").GetProperty("beta").GetDouble(), 1e-4);
+        Assert.Equal($"{path} where config.loss = ce", root.GetProperty("data").GetString());
+        var focal = Run("fit", "--data", path, "--where", "config.loss=focal(gamma=2)", "--x", "params,dataset.train_rows", "--y", "test.nll", "--json");
+        using var focalDoc = JsonDocument.Parse(focal.Out);
+        Assert.Equal(0.35, focalDoc.RootElement.GetProperty("params").GetProperty("E").GetDouble(), 1e-4);
+        AssertOneLineError(Run("fit", "--data", path, "--where", "config.loss=mae"), $"{path}: no row has config.loss = mae. Its values: ce, focal(gamma=2).");
+        AssertOneLineError(Run("fit", "--data", path, "--where", "config.loss"), "--where 'config.loss': write COLUMN=VALUE, e.g. config.loss=ce.");
+    }
+
     [Fact]
     public void ListLawsShowsEveryCard()
     {
