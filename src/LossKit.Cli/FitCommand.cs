@@ -125,34 +125,25 @@ internal static class FitCommand
         [.. law.Variables.Select(v => DefaultColumns.GetValueOrDefault(v, [v]).FirstOrDefault(c => table.Columns.Contains(c))
             ?? throw new ArgumentException($"{law.Spec} needs a column for {v}: {table.Name} has none of the usual names ({string.Join(", ", DefaultColumns.GetValueOrDefault(v, [v]))}); give --x (its columns: {string.Join(", ", table.Columns)})."))];
 
-    private static double[] ParsePoint(string text, ScalingLaw law)
-    {
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                throw new ArgumentException($"--predict '{text}': write {string.Join(",", law.Variables.Select(n => n + "=VALUE"))}.");
-            values[kv[0]] = v;
-        }
-        return [.. law.Variables.Select(n => values.TryGetValue(n, out double v) ? v
-            : throw new ArgumentException($"--predict '{text}': no value for {n} ({law.Spec} takes {string.Join(", ", law.Variables)})."))];
-    }
+    private static double[] ParsePoint(string text, ScalingLaw law) => ParseNamed(text, "--predict", law, law.Variables, "variable");
 
-    private static double[] ParseParameters(string text, ScalingLaw law)
+    private static double[] ParseParameters(string text, ScalingLaw law) =>
+        ParseNamed(text, "--params", law, [.. law.Card.Parameters.Select(prm => prm.Name)], "parameter");
+
+    /// <summary>NAME=VALUE,NAME=VALUE,... into values in the order of <paramref name="names"/>; each name once, none missing.</summary>
+    private static double[] ParseNamed(string text, string option, ScalingLaw law, IReadOnlyList<string> names, string noun)
     {
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
             if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                throw new ArgumentException($"--params '{text}': write {string.Join(",", law.Card.Parameters.Select(n => n.Name + "=VALUE"))}.");
-            if (law.Card.Parameter(kv[0]) is null)
-                throw new ArgumentException($"--params: {law.Spec} has no parameter '{kv[0]}' (its parameters: {string.Join(", ", law.Card.Parameters.Select(n => n.Name))}).");
+                throw new ArgumentException($"{option} '{text}': write {string.Join(",", names.Select(n => n + "=VALUE"))}.");
+            if (!names.Contains(kv[0]))
+                throw new ArgumentException($"{option}: {law.Spec} has no {noun} '{kv[0]}' (its {noun}s: {string.Join(", ", names)}).");
             values[kv[0]] = v;
         }
-        return [.. law.Card.Parameters.Select(prm => values.TryGetValue(prm.Name, out double v) ? v
-            : throw new ArgumentException($"--params '{text}': no value for {prm.Name}."))];
+        return [.. names.Select(n => values.TryGetValue(n, out double v) ? v : throw new ArgumentException($"{option} '{text}': no value for {n}."))];
     }
 
     private static double[] ParseNumbers(string text, string option) =>
