@@ -70,7 +70,7 @@ internal static class FitPlots
         }
         else
         {
-            ys = [.. xs.Select(v => Math.Log10(fit.Law.PredictAt(fit.Values, Math.Pow(10, v))))];
+            ys = [.. xs.Select(v => Math.Log10(fit.At(Math.Pow(10, v))))];
             label = fit.Law.Spec;
         }
         var line = plt.Add.ScatterLine(xs, ys);
@@ -127,7 +127,7 @@ internal static class FitPlots
     /// <summary>log10 D where L(N, D) = level (bisection in log D; the law falls as D grows), or null when out of range.</summary>
     private static double? DataFor(FitResult fit, double n, double level, double lo, double hi)
     {
-        double F(double logD) => fit.Law.PredictAt(fit.Values, n, Math.Pow(10, logD)) - level;
+        double F(double logD) => fit.At(n, Math.Pow(10, logD)) - level;
         double flo = F(lo), fhi = F(hi);
         if (!(flo > 0 && fhi < 0)) return null;
         for (int i = 0; i < 60; i++)

@@ -83,7 +83,10 @@ public sealed class FitResult
     public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>The fitted law at every row of <see cref="Data"/> (a curve law: along the logged schedule).</summary>
-    public double[] Fitted() => Law.Predict(Data, Values);
+    public double[] Fitted() => Law.PredictTheta(Data, Theta);
+
+    /// <summary>The fitted law's value at one point of a point law (no interval).</summary>
+    public double At(params double[] x) => Law.PredictAtTheta(Theta, x);
 
     /// <summary>The fitted law at one point of a point law (values of <see cref="ScalingLaw.Variables"/> in order), with the
     /// 95% bootstrap interval of the prediction when the fit was bootstrapped.</summary>
@@ -92,9 +95,9 @@ public sealed class FitResult
         ArgumentNullException.ThrowIfNull(x);
         foreach (double v in x)
             if (!(v > 0) || !double.IsFinite(v)) throw new ArgumentException($"Cannot predict at {LossParameter.FormatNumber(v)}: every variable must be a positive finite number.");
-        double value = Law.PredictAt(Values, x);
-        if (BootstrapParameters.Count == 0) return (value, null);
-        return (value, Fitter.Percentiles([.. BootstrapParameters.Select(p => Law.PredictAt(p, x))]));
+        double value = Law.PredictAtTheta(Theta, x);
+        if (BootstrapTheta.Count == 0) return (value, null);
+        return (value, Fitter.Percentiles([.. BootstrapTheta.Select(t => Law.PredictAtTheta(t, x))]));
     }
 }
 

@@ -44,23 +44,30 @@ public abstract class ScalingLaw
     public virtual void Validate(LawData data) { }
 
     /// <summary>The law's value L at every row for the card's parameters.</summary>
-    public double[] Predict(LawData data, ReadOnlySpan<double> parameters)
+    public double[] Predict(LawData data, ReadOnlySpan<double> parameters) => PredictTheta(data, ToTheta(parameters));
+
+    /// <summary>The law's value L at every row at fitting coordinates θ (a fit's own θ: no round trip through the
+    /// card's parameters, which may have left their range, e.g. E = e^e underflowing to 0 when e runs to −∞).</summary>
+    internal double[] PredictTheta(LawData data, ReadOnlySpan<double> theta)
     {
         ArgumentNullException.ThrowIfNull(data);
         var logL = new double[data.Rows];
-        LogPredict(data, ToTheta(parameters), logL, default);
+        LogPredict(data, theta, logL, default);
         for (int i = 0; i < logL.Length; i++) logL[i] = Math.Exp(logL[i]);
         return logL;
     }
 
     /// <summary>The law's value at one point (values of <see cref="Variables"/> in order) for the card's parameters; a
     /// curve law has no value at one point (it needs the schedule before it).</summary>
-    public double PredictAt(ReadOnlySpan<double> parameters, params double[] x)
+    public double PredictAt(ReadOnlySpan<double> parameters, params double[] x) => PredictAtTheta(ToTheta(parameters), x);
+
+    /// <summary><see cref="PredictAt"/> at fitting coordinates θ.</summary>
+    internal double PredictAtTheta(ReadOnlySpan<double> theta, params double[] x)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (Card.IsCurveLaw) throw new ArgumentException($"{Spec} is a curve law: it predicts along a schedule (the rows of a learning curve), not at one point.");
         if (x.Length != Variables.Count) throw new ArgumentException($"{Spec} takes {Variables.Count} value(s) ({string.Join(", ", Variables)}); got {x.Length}.");
-        return Predict(new LawData(Variables, [.. x.Select(v => new[] { v })], [1]), parameters)[0];
+        return PredictTheta(new LawData(Variables, [.. x.Select(v => new[] { v })], [1]), theta)[0];
     }
 
     /// <summary>Checks each parameter against the card's range; returns them.</summary>

@@ -87,6 +87,22 @@ public class FitterTests
         Assert.DoesNotContain(inside.Warnings, w => w.Contains("alpha", StringComparison.Ordinal));
     }
 
+    /// <summary>A fit whose e = log E runs far below −745 has E = 0, outside the card's range (E &gt; 0); its fitted
+    /// values and predictions come from θ itself and still work (the workbench sweep of docs/scaling.md has such fits).</summary>
+    [Fact]
+    public void FitWithUnderflowedParameterStillPredicts()
+    {
+        var law = new ChinchillaLaw();
+        var x = Generated.Grid2(Generated.LogSpace(1e7, 1e10, 5), Generated.LogSpace(1e8, 1e11, 5));
+        double[] y = [.. Enumerable.Range(0, 25).Select(i => 400 * Math.Pow(x[0][i], -0.3) + 400 * Math.Pow(x[1][i], -0.3))];
+        LawData data = new(law.Variables, x, y);
+        FitResult fit = Fitter.Fit(law, data, new FitOptions { Grid = [[Math.Log(400), Math.Log(400), -800, 0.3, 0.3]] });
+        Assert.Equal(0, fit.Parameters["E"]);
+        Assert.Equal(y, fit.Fitted(), (a, b) => Math.Abs(a - b) <= 1e-6 * a);
+        Assert.Equal(400 * Math.Pow(7e10, -0.3) + 400 * Math.Pow(1.4e12, -0.3), fit.At(7e10, 1.4e12), 1e-6);
+        Assert.Equal(fit.At(7e10, 1.4e12), fit.Predict(7e10, 1.4e12).Value);
+    }
+
     [Fact]
     public void PredictionHasABootstrapInterval()
     {
