@@ -11,7 +11,7 @@ using LossKit.Workbench.Training;
 namespace LossKit.Cli;
 
 /// <summary>train, compare, sweep, report: the workbench (see docs/workbench.md).</summary>
-internal static class WorkbenchCommands
+internal static partial class WorkbenchCommands
 {
     public static IEnumerable<Command> All() => [Train(), Compare(), Sweep(), Report()];
 
@@ -44,6 +44,7 @@ internal static class WorkbenchCommands
         cmd.SetAction(p =>
         {
             if (IsRankingData(p, o)) return TrainRanking(p, o, loss, seed, json, noise, threads, allowDivergence);
+            if (IsRegressionData(p, o)) return TrainRegression(p, o, loss, seed, json, noise, threads, allowDivergence);
             var b = new RunConfig();
             var config = o.Apply(p, b) with
             {
@@ -232,6 +233,7 @@ internal static class WorkbenchCommands
         cmd.SetAction(p =>
         {
             if (IsRankingData(p, o)) return CompareRanking(p, o, g, json);
+            if (IsRegressionData(p, o)) return CompareRegression(p, o, g, json);
             var spec = g.Apply(p, new SweepSpec
             {
                 Base = o.Apply(p, new RunConfig()),
