@@ -23,9 +23,8 @@ internal static partial class WorkbenchCommands
     private static RegressionRunConfig RegressionConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RegressionRunConfig();
-        foreach (Option unsupported in new Option[] { o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead }.Concat(others))
-            if (p.GetResult(unsupported) is { Implicit: false })
-                throw new ArgumentException($"{unsupported.Name} does not apply to the regression set {p.GetValue(o.Data)}: regression runs train with AdamW at a constant rate for the set's epochs and test the last epoch (docs/regression.md).");
+        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, .. others],
+            $"does not apply to the regression set {p.GetValue(o.Data)}: regression runs train with AdamW at a constant rate for the set's epochs and test the last epoch (docs/regression.md).");
         return d with
         {
             Model = p.GetValue(o.Model),
@@ -34,6 +33,13 @@ internal static partial class WorkbenchCommands
             Lr = p.GetValue(o.Lr) ?? d.Lr,
             WeightDecay = p.GetValue(o.WeightDecay) ?? d.WeightDecay,
         };
+    }
+
+    /// <summary>A one-line error "OPTION WHY" for the first of <paramref name="options"/> given on the command line.</summary>
+    private static void RefuseGiven(ParseResult p, IEnumerable<Option> options, string why)
+    {
+        foreach (Option option in options)
+            if (p.GetResult(option) is { Implicit: false }) throw new ArgumentException($"{option.Name} {why}");
     }
 
     private static object MetricJson(MeanStats s) => new
