@@ -30,6 +30,8 @@ public static class RegressionComparison
     {
         foreach (string n in noise) RegressionNoise.Parse(n);
         Directory.CreateDirectory(outDir);
+        string partial = Path.Combine(outDir, "results.partial.jsonl");   // the runs so far, one per line, while the comparison runs
+        File.Delete(partial);
         var runs = new List<RegressionRunRecord>();
         var lines = new StringBuilder();
         foreach (string d in data)
@@ -44,12 +46,12 @@ public static class RegressionComparison
                         var record = RegressionTrainer.Run(baseConfig with { Data = set.Name, Loss = loss, Noise = nz, Split = s }, set);
                         runs.Add(record);
                         lines.AppendLine(record.ToJson());
-                        File.AppendAllText(Path.Combine(outDir, "results.partial.jsonl"), record.ToJson() + "\n");
+                        File.AppendAllText(partial, record.ToJson() + "\n");
                         onRun?.Invoke(record);
                     }
         }
         File.WriteAllText(Path.Combine(outDir, "results.jsonl"), lines.ToString());
-        File.Delete(Path.Combine(outDir, "results.partial.jsonl"));
+        File.Delete(partial);
         var rows = runs.GroupBy(r => (r.Config.Data, r.Config.Loss, r.Config.Noise)).Select(g =>
         {
             var mine = g.ToList();
