@@ -11,7 +11,7 @@ using LossKit.Workbench.Training;
 namespace LossKit.Cli;
 
 /// <summary>train, compare, sweep, report: the workbench (see docs/workbench.md).</summary>
-internal static class WorkbenchCommands
+internal static partial class WorkbenchCommands
 {
     public static IEnumerable<Command> All() => [Train(), Compare(), Sweep(), Report()];
 
@@ -44,6 +44,7 @@ internal static class WorkbenchCommands
         cmd.SetAction(p =>
         {
             if (IsRankingData(p, o)) return TrainRanking(p, o, loss, seed, json, noise, threads, allowDivergence);
+            if (IsRegressionData(p, o)) return TrainRegression(p, o, loss, seed, json, noise, threads, allowDivergence);
             var b = new RunConfig();
             var config = o.Apply(p, b) with
             {
@@ -116,9 +117,8 @@ internal static class WorkbenchCommands
     private static RankingRunConfig RankingConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RankingRunConfig();
-        foreach (Option unsupported in new Option[] { o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead }.Concat(others))
-            if (p.GetResult(unsupported) is { Implicit: false })
-                throw new ArgumentException($"{unsupported.Name} does not apply to the ranking set {p.GetValue(o.Data)}: ranking runs train on clean labels with AdamW, hold out a fifth of the training queries and test the epoch of best validation NDCG@5 (docs/ranking.md).");
+        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead, .. others],
+            $"does not apply to the ranking set {p.GetValue(o.Data)}: ranking runs train on clean labels with AdamW, hold out a fifth of the training queries and test the epoch of best validation NDCG@5 (docs/ranking.md).");
         return d with
         {
             Data = p.GetValue(o.Data)!,
@@ -166,11 +166,7 @@ internal static class WorkbenchCommands
             output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
                 loss = r.Loss, baseline = r.Baseline, seeds = r.Seeds,
-                metrics = r.Metrics.ToDictionary(m => m.Key, m => new
-                {
-                    mean = Finite(m.Value.Mean), sd = Finite(m.Value.Std), se = Finite(m.Value.Std / Math.Sqrt(m.Value.N)),
-                    ci = new[] { Finite(m.Value.CiLow), Finite(m.Value.CiHigh) },   // null with one seed
-                }),
+                metrics = r.Metrics.ToDictionary(m => m.Key, m => MetricJson(m.Value)),   // ci null with one seed
             })));
             return 0;
         }
@@ -232,6 +228,7 @@ internal static class WorkbenchCommands
         cmd.SetAction(p =>
         {
             if (IsRankingData(p, o)) return CompareRanking(p, o, g, json);
+            if (IsRegressionData(p, o)) return CompareRegression(p, o, g, json);
             var spec = g.Apply(p, new SweepSpec
             {
                 Base = o.Apply(p, new RunConfig()),

@@ -55,7 +55,7 @@ public sealed class WorkbenchCliTests() : CliHarness("losskit-cli-")
 
     [Fact]
     public void RegressionDataIsRejected() =>
-        AssertOneLineError(Run("train", "--data", "diabetes", "--epochs", "1"), "regression");
+        AssertOneLineError(Run("train", "--data", "diabetes", "--loss", "ce", "--epochs", "1"), "regression");
 
     [Fact]
     public void NonClassificationLossSaysSo()
