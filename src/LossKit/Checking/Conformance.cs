@@ -72,8 +72,8 @@ public static class ConformanceChecks
 /// zero, with one class, and with masked (−∞) non-target classes, whose gradient must be exactly 0. With label smoothing
 /// (<c>smoothing</c> &gt; 0 in the spec) a masked class has target mass: that row's loss must be +∞, never NaN.</item>
 /// <item><b>bad inputs</b>: a missing input, any input one row short, and a label input (class indices, 0/1 targets,
-/// multi-hot rows) holding 10⁶, −3 or NaN must each throw an <see cref="ArgumentException"/> whose parameter name is an
-/// input of the kind (for a bad label: that input).</item>
+/// multi-hot rows) holding 10⁶, −3 or NaN, and a NaN in any differentiable input, must each throw an
+/// <see cref="ArgumentException"/> whose parameter name is an input of the kind (for a bad value: that input).</item>
 /// <item><b>property</b>: each property the configured loss claims (<see cref="LossProperties"/>): shift and scale
 /// invariance, non-negativity, the card's bound (times the largest class weight), convexity along random segments —
 /// through the kind for every kind; symmetry (rows of K logits), classification calibration (rows of K logits, or
