@@ -2,6 +2,7 @@ using LossKit.Binary;
 using LossKit.Core;
 using LossKit.Distillation;
 using LossKit.Divergence;
+using LossKit.Embedding;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
 using LossKit.Preference;
@@ -46,6 +47,8 @@ public static class LossRegistry
         SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration,
         // Preference pairs
         DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
+        // Embeddings and metric learning: PyTorch's pair and triplet criteria
+        MarginRankingLoss.Registration, CosineEmbeddingLoss.Registration, HingeEmbeddingLoss.Registration, TripletMarginLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];
