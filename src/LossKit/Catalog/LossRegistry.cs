@@ -49,6 +49,9 @@ public static class LossRegistry
         DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
         // Embeddings and metric learning: PyTorch's pair and triplet criteria
         MarginRankingLoss.Registration, CosineEmbeddingLoss.Registration, HingeEmbeddingLoss.Registration, TripletMarginLoss.Registration,
+        // Embeddings with labels: pair, triplet and anchor losses
+        ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
+        NtXentLoss.Registration, SupConLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];
