@@ -296,6 +296,12 @@ internal sealed class Mining
             ForEachTriplet((a, p, q) => (Pos[a * n + p], Neg[a * n + q]) = (true, true));
     }
 
+    /// <summary>True when some positive pair is kept.</summary>
+    public bool HasPositive => Array.IndexOf(Pos, true) >= 0;
+
+    /// <summary>True when some negative pair is kept.</summary>
+    public bool HasNegative => Array.IndexOf(Neg, true) >= 0;
+
     /// <summary>Kept positive pairs (a, p), N×N.</summary>
     public bool[] Pos { get; }
 

@@ -115,8 +115,10 @@ public abstract class AnchorLoss : EmbeddingLoss
         var un = new double[n];
         var dp = new double[n];
         var dn = new double[n];
+        bool active = Active(m);
         for (int a = 0; a < n; a++)
         {
+            if (!active) { r.Visit(0, a, 0); continue; }
             pos.Clear();
             neg.Clear();
             for (int j = 0; j < n; j++)
@@ -131,6 +133,9 @@ public abstract class AnchorLoss : EmbeddingLoss
             for (int k = 0; k < neg.Count; k++) g[a * n + neg[k]] += toV * dn[k];
         }
     }
+
+    /// <summary>False when the whole batch gives 0 (every anchor visited with ℓ = 0).</summary>
+    private protected virtual bool Active(Mining m) => true;
 
     /// <summary>One anchor: its kept positives' and negatives' similarities; visits its element(s) through
     /// <paramref name="r"/> and writes the weighted ∂/∂u of each (<paramref name="any"/>: some weight is non-zero).</summary>
@@ -168,7 +173,7 @@ public sealed class MultiSimilarityLoss : AnchorLoss
         "ℓ = (1/α)·log(1 + Σ_p e^{−α(s_p − λ)}) + (1/β)·log(1 + Σ_n e^{β(s_n − λ)}) per anchor",
         "∂ℓ/∂s_p = −e^{−α(s_p−λ)}/(1 + Σ_p ...), ∂ℓ/∂s_n = e^{β(s_n−λ)}/(1 + Σ_n ...)",
         "Wang et al. 2019 (CVPR); pytorch-metric-learning MultiSimilarityLoss", LossProperties.NonNegative,
-        "With a distance, s = −d.", s_parts, Alpha, Beta, Base);
+        "With a distance (pytorch-metric-learning's distance.margin): (1/α)·log(1 + Σ_p e^{α(d_p − λ)}) + (1/β)·log(1 + Σ_n e^{β(λ − d_n)}).", s_parts, Alpha, Beta, Base);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new MultiSimilarityLoss(a.Number(Alpha), a.Number(Beta), a.Number(Base), s_parts.Read(a)));
@@ -187,9 +192,12 @@ public sealed class MultiSimilarityLoss : AnchorLoss
     {
         Span<double> tp = up.Length <= 256 ? stackalloc double[up.Length] : new double[up.Length];
         Span<double> tn = un.Length <= 256 ? stackalloc double[un.Length] : new double[un.Length];
-        for (int i = 0; i < up.Length; i++) tp[i] = -AlphaValue * (up[i] - BaseValue);
-        for (int i = 0; i < un.Length; i++) tn[i] = BetaValue * (un[i] - BaseValue);
-        double l = LogSumExp(tp, 0, dp) / AlphaValue + LogSumExp(tn, 0, dn) / BetaValue;
+        // pytorch-metric-learning's distance.margin(v, λ) and margin(λ, v): for a similarity −α(s − λ) and β(s − λ); for a
+        // distance α(d − λ) and β(λ − d), which in u = −d is the same with −λ.
+        double lambda = Inverted ? BaseValue : -BaseValue;
+        for (int i = 0; i < up.Length; i++) tp[i] = -AlphaValue * (up[i] - lambda);
+        for (int i = 0; i < un.Length; i++) tn[i] = BetaValue * (un[i] - lambda);
+        double l = LogSumExp(tp, 0, dp) / AlphaValue + LogSumExp(tn, 0, dn) / BetaValue;   // log(1 + Σ e^t): the constant e^0
         double w = r.Visit(0, a, l);
         any = w != 0;
         for (int i = 0; i < dp.Length; i++) dp[i] *= -w;
@@ -269,7 +277,7 @@ public sealed class SupConLoss : AnchorLoss
         "ℓ = −(1/|P|)·Σ_p (s_p/τ − log Σ_{j ∈ P∪N} e^{s_j/τ}) per anchor",
         "∂ℓ/∂s_j = (softmax_j − [j ∈ P]/|P|)/τ",
         "Khosla et al. 2020 (NeurIPS); pytorch-metric-learning SupConLoss", LossProperties.NonNegative,
-        "An anchor without a kept positive gives 0. With a distance, s = −d.", s_parts, Tau);
+        "An anchor without a kept positive gives 0, and so does a batch without a kept negative pair (as pytorch-metric-learning). With a distance, s = −d.", s_parts, Tau);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new SupConLoss(a.Number(Tau), s_parts.Read(a)));
@@ -279,6 +287,9 @@ public sealed class SupConLoss : AnchorLoss
     public double TauValue { get; }
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Tau.Of(TauValue)];
+
+    /// <summary>As pytorch-metric-learning: 0 unless the batch has a kept positive and a kept negative pair.</summary>
+    private protected override bool Active(Mining m) => m.HasPositive && m.HasNegative;
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
         Span<double> dp, Span<double> dn, out bool any)

@@ -63,7 +63,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
     }
 
     [Theory]
@@ -338,6 +338,13 @@ public class LossKindTests
                 T[] per = new T[sh[0]], ga = new T[sh[0] * sh[1]], gp = new T[ga.Length], gn = new T[ga.Length];
                 T value = tm.Compute<T>(As<T>(x["anchor"]), As<T>(x["positive"]), As<T>(x["negative"]), sh[1], per, ga, gp, gn);
                 return Outputs(value, per, [sh[0]], ("anchor", ga, sh), ("positive", gp, sh), ("negative", gn, sh));
+            }
+            case LossKit.Embedding.EmbeddingLoss em:
+            {
+                int[] sh = x["embeddings"].Shape;
+                T[] per = new T[sh[0]], g = new T[sh[0] * sh[1]];
+                T value = em.Compute<T>(As<T>(x["embeddings"]), sh[1], x["labels"].AsIntegers("labels"), per, g);
+                return Outputs(value, per, [sh[0]], ("embeddings", g, sh));
             }
             case LinearCrossEntropyLoss l:
             {
