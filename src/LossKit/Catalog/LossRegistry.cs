@@ -51,7 +51,7 @@ public static class LossRegistry
         MarginRankingLoss.Registration, CosineEmbeddingLoss.Registration, HingeEmbeddingLoss.Registration, TripletMarginLoss.Registration,
         // Embeddings with labels: pair, triplet and anchor losses
         ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
-        NtXentLoss.Registration, SupConLoss.Registration,
+        NtXentLoss.Registration, SupConLoss.Registration, LiftedStructureLoss.Registration, NPairLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -144,7 +144,10 @@ public abstract class AnchorLoss : EmbeddingLoss
 
     /// <summary>log(e^c + Σ e^tᵢ) (c = −∞: without the constant term) and the softmax weights e^tᵢ / (e^c + Σ e^t) into
     /// <paramref name="weights"/>; −∞ for an empty sum.</summary>
-    private protected static double LogSumExp(ReadOnlySpan<double> t, double c, Span<double> weights)
+    private protected static double LogSumExp(ReadOnlySpan<double> t, double c, Span<double> weights) => LogSumExpOf(t, c, weights);
+
+    /// <summary>The same, for the losses of this folder that are not anchor losses.</summary>
+    internal static double LogSumExpOf(ReadOnlySpan<double> t, double c, Span<double> weights)
     {
         double top = c;
         foreach (double v in t) top = Math.Max(top, v);
@@ -351,6 +354,109 @@ public sealed class NtXentLoss : AnchorLoss
             any = true;
             dp[k] += w * (soft[0] - 1) / TauValue;
             for (int i = 0; i < un.Length; i++) dn[i] += w * soft[1 + i] / TauValue;
+        }
+    }
+}
+
+/// <summary>
+/// Lifted structure loss, spec <c>lifted(pos_margin=0, neg_margin=1, distance=euclidean, reducer=mean, ...)</c>: per
+/// kept positive pair (a, p), <c>ℓ = ½·[log Σ_{(i,n)} e^{m_neg − d(i,n)} + d(a,p) − m_pos]₊²</c> over the kept negative
+/// pairs of a and of p (similarities: <c>e^{s(i,n) − m_neg}</c> and <c>m_pos − s(a,p)</c>). Reference: Oh Song et al. 2016,
+/// Deep metric learning via lifted structured feature embedding; pytorch-metric-learning <c>LiftedStructureLoss</c>.
+/// </summary>
+public sealed class LiftedStructureLoss : EmbeddingLoss
+{
+    private static readonly EmbeddingParameters s_parts = new("euclidean", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("lifted", "Lifted structured loss",
+        "ℓ = ½·[log Σ_{(i,n) ∈ N(a) ∪ N(p)} e^{m_neg − d(i,n)} + d(a,p) − m_pos]₊² per positive pair (a, p)",
+        "∂ℓ/∂d(a,p) = h, ∂ℓ/∂d(i,n) = −h·softmax(i,n), h = [·]₊ the bracket",
+        "Oh Song et al. 2016 (CVPR); pytorch-metric-learning LiftedStructureLoss", LossProperties.NonNegative,
+        "Each ordered positive pair counts (hence the ½, as pytorch-metric-learning). A positive pair without negatives gives 0.",
+        s_parts, ContrastiveLoss.PosMargin, ContrastiveLoss.NegMargin);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition,
+        a => new LiftedStructureLoss(a.Number(ContrastiveLoss.PosMargin), a.Number(ContrastiveLoss.NegMargin), s_parts.Read(a)));
+
+    public LiftedStructureLoss(double? posMargin = null, double? negMargin = null, EmbeddingOptions? options = null) : base(s_parts, options) =>
+        (PosMarginValue, NegMarginValue) = (ContrastiveLoss.PosMargin.Resolve(posMargin), ContrastiveLoss.NegMargin.Resolve(negMargin));
+
+    public double PosMarginValue { get; }
+    public double NegMarginValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [ContrastiveLoss.PosMargin.Of(PosMarginValue), ContrastiveLoss.NegMargin.Of(NegMarginValue)];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        var index = new List<int>(2 * n);
+        var t = new double[2 * n];
+        var soft = new double[2 * n];
+        bool anyNegative = m.HasNegative;
+        for (int a = 0; a < n; a++)
+            for (int p = 0; p < n; p++)
+            {
+                if (!m.Pos[a * n + p]) continue;
+                if (!anyNegative) { r.Visit(0, a, 0); continue; }
+                index.Clear();
+                foreach (int i in (ReadOnlySpan<int>)[a, p])
+                    for (int q = 0; q < n; q++)
+                        if (m.Neg[i * n + q]) { t[index.Count] = b.Margin(NegMarginValue, b.V[i * n + q]); index.Add(i * n + q); }
+                if (index.Count == 0) { r.Visit(0, a, 0); continue; }
+                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, index.Count), double.NegativeInfinity, soft) + b.Margin(b.V[a * n + p], PosMarginValue);
+                double l = h > 0 ? 0.5 * h * h : 0, w = r.Visit(0, a, l);
+                if (w == 0 || h <= 0) continue;
+                g[a * n + p] += w * h * b.MarginSign;
+                for (int k = 0; k < index.Count; k++) g[index[k]] -= w * h * soft[k] * b.MarginSign;
+            }
+    }
+}
+
+/// <summary>
+/// N-pair loss, spec <c>npair(distance=dot, reducer=mean, ...)</c>: one kept positive pair (a_c, p_c) per class (the
+/// first in row order, as pytorch-metric-learning), then cross-entropy of each anchor against all the chosen positives:
+/// <c>ℓ_c = −log(e^{s(a_c,p_c)} / Σ_k e^{s(a_c,p_k)})</c>. Reference: Sohn 2016, Improved deep metric learning with
+/// multi-class N-pair loss objective; pytorch-metric-learning <c>NPairsLoss</c> (whose embedding L2 regulariser is
+/// not part of this loss).
+/// </summary>
+public sealed class NPairLoss : EmbeddingLoss
+{
+    private static readonly EmbeddingParameters s_parts = new("dot", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("npair", "N-pair loss",
+        "ℓ_c = −log(e^{s(a_c,p_c)} / Σ_k e^{s(a_c,p_k)}), one positive pair per class",
+        "∂ℓ_c/∂s(a_c,p_k) = softmax_k − [k = c]",
+        "Sohn 2016 (NeurIPS); pytorch-metric-learning NPairsLoss", LossProperties.NonNegative,
+        "With a distance, s = −d. A batch without a kept positive pair gives 0; so does one whose kept positives are all of one class (one chosen pair).", s_parts);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new NPairLoss(s_parts.Read(a)));
+
+    public NPairLoss(EmbeddingOptions? options = null) : base(s_parts, options) { }
+
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        var anchors = new List<int>();
+        var positives = new List<int>();
+        var seen = new HashSet<int>();
+        for (int a = 0; a < n; a++)
+            for (int p = 0; p < n; p++)
+                if (m.Pos[a * n + p] && seen.Add(b.Labels[a])) { anchors.Add(a); positives.Add(p); }
+        int k = anchors.Count;
+        var t = new double[k];
+        var soft = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            int a = anchors[c];
+            for (int j = 0; j < k; j++) t[j] = -b.D(a, positives[j]);
+            double l = AnchorLoss.LogSumExpOf(t, double.NegativeInfinity, soft) - t[c], w = r.Visit(0, a, l);
+            if (w == 0) continue;
+            for (int j = 0; j < k; j++) g[a * n + positives[j]] += w * (soft[j] - (j == c ? 1 : 0)) * -b.MarginSign;
         }
     }
 }

@@ -25,6 +25,8 @@ public class EmbeddingLossTests
         "circle", "circle(m=0.25, gamma=16)", "circle(miner=multi_similarity)", "circle(distance=euclidean, gamma=4)",
         "ntxent", "ntxent(tau=0.5, distance=dot)", "ntxent(miner=pair_margin, miner_pos_margin=0.9, miner_neg_margin=0.1)", "ntxent(distance=squared, tau=2)",
         "supcon", "supcon(tau=0.5, reducer=mean)", "supcon(miner=semihard, miner_margin=0.3)", "supcon(distance=euclidean, tau=1)",
+        "lifted", "lifted(distance=cosine, pos_margin=0.8, neg_margin=0.2, miner=multi_similarity)", "lifted(distance=squared, reducer=nonzero_mean)",
+        "npair", "npair(normalize=false)", "npair(distance=euclidean, miner=batch_hard)", "npair(distance=cosine, reducer=sum)",
     ]);
 
     private static (double[] X, int[] Y) Batch(int seed, int n = 12, int d = 4, int classes = 3)
@@ -72,6 +74,8 @@ public class EmbeddingLossTests
     [InlineData("circle")]
     [InlineData("ntxent")]
     [InlineData("supcon")]
+    [InlineData("lifted")]
+    [InlineData("npair")]
     public void A_batch_without_a_positive_pair_gives_zero_and_no_NaN(string spec)
     {
         var loss = (EmbeddingLoss)LossRegistry.Create(spec);
@@ -81,7 +85,7 @@ public class EmbeddingLossTests
         Assert.True(double.IsFinite(value), $"{spec}: {value}");
         Assert.All(gradient, g => Assert.True(double.IsFinite(g)));
         if (spec != "contrastive" && spec != "multi_similarity") Assert.Equal(0, value);   // those two still push negatives apart
-        if (spec is "triplet" or "circle" or "ntxent" or "supcon") Assert.All(gradient, g => Assert.Equal(0, g));
+        if (spec is "triplet" or "circle" or "ntxent" or "supcon" or "lifted" or "npair") Assert.All(gradient, g => Assert.Equal(0, g));
     }
 
     [Theory]

@@ -137,6 +137,24 @@ internal static class EmbeddingReference
                     groups[0].Add(-(zp - Math.Log(den)));
                 }
                 break;
+            case LiftedStructureLoss li:
+                if (neg.Count == 0) break;
+                foreach (var (a, p) in pos.OrderBy(e => e))
+                {
+                    var terms = neg.Where(e => e.Item1 == a || e.Item1 == p).Select(e => Math.Exp(Margin(li.NegMarginValue, V(e.Item1, e.Item2)))).ToList();
+                    double h = terms.Count == 0 ? 0 : Math.Max(Math.Log(terms.Sum()) + Margin(V(a, p), li.PosMarginValue), 0);
+                    groups[0].Add(0.5 * h * h);
+                }
+                break;
+            case NPairLoss:
+            {
+                var chosen = new List<(int A, int P)>();
+                foreach (var (a, p) in pos.OrderBy(e => e))
+                    if (!chosen.Any(c => y[c.A] == y[a])) chosen.Add((a, p));
+                foreach (var (a, p) in chosen)
+                    groups[0].Add(-S(a, p) + Math.Log(chosen.Sum(c => Math.Exp(S(a, c.P)))));
+                break;
+            }
             default:
                 throw new ArgumentException(loss.Spec);
         }
