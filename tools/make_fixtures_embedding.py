@@ -19,6 +19,7 @@ Usage: /usr/bin/python3 tools/make_fixtures_embedding.py [--out PATH]
 
 import argparse
 import json
+import math
 import os
 import zlib
 
@@ -30,6 +31,26 @@ torch.set_num_threads(1)
 
 def sign_targets(gen, n):
     return (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(torch.float64)
+
+
+def margin_logits(loss, x, w, labels, kw):
+    """The logits of the proxy losses: s·cos θ with the margin on the label's column (InsightFace's ArcFace)."""
+    c = F.normalize(x, dim=1) @ F.normalize(w, dim=1).t()
+    onehot = F.one_hot(labels, c.shape[1]).to(torch.bool)
+    if loss == 'normface':
+        return kw['s'] * c
+    if loss == 'proxy_nca':
+        return 2 * kw['scale'] * c
+    if loss == 'cosface':
+        return kw['s'] * torch.where(onehot, c - kw['m'], c)
+    m = kw['m']
+    sine = torch.sqrt((1 - c * c).clamp(0, 1))
+    phi = c * math.cos(m) - sine * math.sin(m)
+    if kw.get('easy_margin'):
+        phi = torch.where(c > 0, phi, c)
+    else:
+        phi = torch.where(c > math.cos(math.pi - m), phi, c - math.sin(math.pi - m) * m)
+    return kw['s'] * torch.where(onehot, phi, c)
 
 
 def case(name, spec, loss, reduction, dtype, n=7, d=5, **kw):
@@ -50,6 +71,14 @@ def case(name, spec, loss, reduction, dtype, n=7, d=5, **kw):
         x = {'input': rnd(n).abs() * 1.5}
         t = {'target': sign_targets(gen, n)}
         f = lambda a, red: F.hinge_embedding_loss(a['input'], t['target'].to(dtype), margin=kw['margin'], reduction=red)
+    elif loss in ('normface', 'cosface', 'arcface', 'proxy_nca'):
+        k = kw.get('k', 4)
+        x = {'embeddings': rnd(n, d), 'proxies': rnd(k, d)}
+        if kw.get('zero_row'):
+            x['embeddings'][0] = 0
+        labels = torch.randint(0, k, (n,), generator=gen)
+        t = {'labels': labels.to(torch.float64)}
+        f = lambda a, red: F.cross_entropy(margin_logits(loss, a['embeddings'], a['proxies'], labels, kw), labels, reduction=red)
     elif loss == 'triplet_margin':
         x = {'anchor': rnd(n, d), 'positive': rnd(n, d), 'negative': rnd(n, d)}
         t = {}
@@ -86,6 +115,12 @@ def main():
         ('triplet_margin', {'margin': 2.0, 'p': 1.0, 'eps': 1e-6, 'swap': False}, 'margin=2, p=1'),
         ('triplet_margin', {'margin': 1.5, 'p': 3.0, 'eps': 1e-3, 'swap': True}, 'margin=1.5, p=3, eps=0.001, swap=true'),
         ('triplet_margin', {'margin': 3.0, 'p': 2.0, 'eps': 0.0, 'swap': True}, 'margin=3, eps=0, swap=true'),
+        ('normface', {'s': 16}, ''), ('normface', {'s': 5, 'zero_row': True}, 's=5'),
+        ('cosface', {'s': 64, 'm': 0.35}, ''), ('cosface', {'s': 10, 'm': 0.2, 'k': 7}, 's=10, m=0.2'),
+        ('arcface', {'s': 64, 'm': 0.5}, ''), ('arcface', {'s': 8, 'm': 0.3, 'k': 3}, 's=8, m=0.3'),
+        ('arcface', {'s': 8, 'm': 0.5, 'easy_margin': True}, 's=8, easy_margin=true'),
+        ('arcface', {'s': 4, 'm': 1.2}, 's=4, m=1.2'),
+        ('proxy_nca', {'scale': 1}, ''), ('proxy_nca', {'scale': 3}, 'scale=3'),
     ]
     cases = []
     for loss, kw, args in variants:

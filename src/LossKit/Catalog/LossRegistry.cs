@@ -52,6 +52,8 @@ public static class LossRegistry
         // Embeddings with labels: pair, triplet and anchor losses
         ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
         NtXentLoss.Registration, SupConLoss.Registration, LiftedStructureLoss.Registration, NPairLoss.Registration,
+        // Embeddings against class proxies: margin-softmax and proxy losses
+        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, ProxyNcaLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -31,7 +31,7 @@ public abstract class EmbeddingLoss : ILoss
     public const int MaxLabel = 999_999;
 
     /// <summary>The ε of normalisation, x / max(‖x‖, ε), as PyTorch's <c>F.normalize</c>.</summary>
-    public const double NormalizeEpsilon = 1e-12;
+    public const double NormalizeEpsilon = UnitRows.Epsilon;
 
     private protected EmbeddingLoss(EmbeddingParameters parameters, EmbeddingOptions? options)
     {
@@ -126,25 +126,15 @@ public abstract class EmbeddingLoss : ILoss
 /// distance (or similarity) and the way back from ∂loss/∂v to the embeddings.</summary>
 internal sealed class EmbeddingBatch
 {
-    private readonly double[] _x, _unit, _norm;
-    private readonly bool _normalize;
+    private readonly double[] _unit;
+    private readonly UnitRows? _rows;
     private readonly string _distance;
 
     public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels)
     {
-        (N, Dim, Labels, Inverted, _x, _distance) = (n, dim, labels, loss.Inverted, x, loss.Options.Distance!);
-        _normalize = loss.Options.Normalize == true || _distance == "cosine";
-        _norm = new double[n];
-        _unit = _normalize ? new double[x.Length] : x;
-        if (_normalize)
-            for (int i = 0; i < n; i++)
-            {
-                double s = 0;
-                for (int j = 0; j < dim; j++) s += x[i * dim + j] * x[i * dim + j];
-                _norm[i] = Math.Sqrt(s);
-                double scale = 1 / Math.Max(_norm[i], EmbeddingLoss.NormalizeEpsilon);
-                for (int j = 0; j < dim; j++) _unit[i * dim + j] = x[i * dim + j] * scale;
-            }
+        (N, Dim, Labels, Inverted, _distance) = (n, dim, labels, loss.Inverted, loss.Options.Distance!);
+        _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
+        _unit = _rows?.Values ?? x;
         Gram = new double[(long)n * n];
         Gemm.Multiply<double>(_unit, _unit, Gram, n, n, dim, transposeB: true);
         V = _distance switch
@@ -219,22 +209,7 @@ internal sealed class EmbeddingBatch
                 for (int j = 0; j < n; j++) rowSum += w[i * n + j];
                 for (int k = 0; k < d; k++) gu[i * d + k] = rowSum * _unit[i * d + k] - gu[i * d + k];
             }
-        if (!_normalize) return gu;
-        var gx = new double[n * d];
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<double> u = _unit.AsSpan(i * d, d), gi = gu.AsSpan(i * d, d);
-            Span<double> o = gx.AsSpan(i * d, d);
-            if (_norm[i] < EmbeddingLoss.NormalizeEpsilon)
-            {
-                for (int k = 0; k < d; k++) o[k] = gi[k] / EmbeddingLoss.NormalizeEpsilon;
-                continue;
-            }
-            double radial = 0;
-            for (int k = 0; k < d; k++) radial += u[k] * gi[k];
-            for (int k = 0; k < d; k++) o[k] = (gi[k] - radial * u[k]) / _norm[i];
-        }
-        return gx;
+        return _rows is null ? gu : _rows.Backward(gu);
     }
 }
 
@@ -358,7 +333,7 @@ internal sealed class ElementReducer(EmbeddingOptions o, int anchors)
     /// <summary>Records (first pass) or weighs (second pass) one element's loss; returns its weight (0 in the first pass).</summary>
     public double Visit(int group, int anchor, double loss)
     {
-        bool inRange = loss > _low && loss < _high;
+        bool inRange = loss > _low && (_high == 0 || loss < _high);
         if (!_weighing)
         {
             _count[group]++;

@@ -16,7 +16,7 @@ namespace LossKit.Embedding;
 /// <param name="MinerNegMargin">The pair-margin miner's negative margin.</param>
 /// <param name="Reducer"><c>mean</c>, <c>nonzero_mean</c>, <c>threshold</c> or <c>sum</c>.</param>
 /// <param name="ReducerLow">The threshold reducer's lower bound (exclusive).</param>
-/// <param name="ReducerHigh">The threshold reducer's upper bound (exclusive).</param>
+/// <param name="ReducerHigh">The threshold reducer's upper bound (exclusive); 0: none.</param>
 public sealed record EmbeddingOptions(string? Distance = null, bool? Normalize = null, string? Miner = null, double? MinerMargin = null,
     double? MinerEpsilon = null, double? MinerPosMargin = null, double? MinerNegMargin = null, string? Reducer = null,
     double? ReducerLow = null, double? ReducerHigh = null);
@@ -65,7 +65,7 @@ public sealed class EmbeddingParameters
     public static readonly LossParameter MinerNegMargin = new("miner_neg_margin", ParameterKind.Number, "pair_margin miner: negatives closer than this (similarities: more similar) are kept") { Default = 0.8 };
     public LossParameter Reducer { get; }
     public static readonly LossParameter ReducerLow = new("reducer_low", ParameterKind.Number, "threshold reducer: keep element losses above this") { Default = 0 };
-    public static readonly LossParameter ReducerHigh = new("reducer_high", ParameterKind.Number, "threshold reducer: keep element losses below this") { Default = 1e30 };
+    public static readonly LossParameter ReducerHigh = new("reducer_high", ParameterKind.Number, "threshold reducer: keep element losses below this; 0 = no upper bound") { Default = 0, Min = 0 };
 
     /// <summary>The parameters in card order.</summary>
     public IReadOnlyList<LossParameter> All { get; }
@@ -81,7 +81,7 @@ public sealed class EmbeddingParameters
         var resolved = new EmbeddingOptions(Distance.Resolve(o.Distance), Normalize.Resolve(o.Normalize is { } n ? (n ? "true" : "false") : null) == "true",
             Miner.Resolve(o.Miner), MinerMargin.Resolve(o.MinerMargin), MinerEpsilon.Resolve(o.MinerEpsilon), MinerPosMargin.Resolve(o.MinerPosMargin),
             MinerNegMargin.Resolve(o.MinerNegMargin), Reducer.Resolve(o.Reducer), ReducerLow.Resolve(o.ReducerLow), ReducerHigh.Resolve(o.ReducerHigh));
-        if (!(resolved.ReducerLow < resolved.ReducerHigh))
+        if (resolved.ReducerHigh > 0 && !(resolved.ReducerLow < resolved.ReducerHigh))
             throw new ArgumentException($"reducer_low = {resolved.ReducerLow} must be below reducer_high = {resolved.ReducerHigh}.", "reducer_low");
         return resolved;
     }

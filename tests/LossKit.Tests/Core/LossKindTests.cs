@@ -339,6 +339,13 @@ public class LossKindTests
                 T value = tm.Compute<T>(As<T>(x["anchor"]), As<T>(x["positive"]), As<T>(x["negative"]), sh[1], per, ga, gp, gn);
                 return Outputs(value, per, [sh[0]], ("anchor", ga, sh), ("positive", gp, sh), ("negative", gn, sh));
             }
+            case LossKit.Embedding.ProxyLoss px:
+            {
+                int[] sh = x["embeddings"].Shape, ph = x["proxies"].Shape;
+                T[] per = new T[sh[0]], ge = new T[sh[0] * sh[1]], gp = new T[ph[0] * ph[1]];
+                T value = px.Compute<T>(As<T>(x["embeddings"]), sh[1], x["labels"].AsIntegers("labels"), As<T>(x["proxies"]), per, ge, gp);
+                return Outputs(value, per, [sh[0]], ("embeddings", ge, sh), ("proxies", gp, ph));
+            }
             case LossKit.Embedding.EmbeddingLoss em:
             {
                 int[] sh = x["embeddings"].Shape;

@@ -166,7 +166,7 @@ internal static class EmbeddingReference
         List<double> kept = o.Reducer switch
         {
             "nonzero_mean" => losses.Where(l => l > 0).ToList(),
-            "threshold" => losses.Where(l => l > o.ReducerLow && l < o.ReducerHigh).ToList(),
+            "threshold" => losses.Where(l => l > o.ReducerLow && (o.ReducerHigh == 0 || l < o.ReducerHigh)).ToList(),
             _ => losses,
         };
         if (o.Reducer == "sum") return losses.Sum();

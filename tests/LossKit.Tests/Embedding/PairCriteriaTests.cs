@@ -6,8 +6,9 @@ using LossKit.Tests.Checking;
 
 namespace LossKit.Tests.Embedding;
 
-/// <summary>PyTorch's pair and triplet criteria against Debian's PyTorch (<c>tools/make_fixtures_embedding.py</c>):
-/// every reduction, float64 and float32, through the kind (the path of <c>losskit eval</c>).</summary>
+/// <summary>PyTorch's pair and triplet criteria, and the proxy losses (their logits and cross-entropy written in torch),
+/// against Debian's PyTorch (<c>tools/make_fixtures_embedding.py</c>): every reduction, float64 and float32, through the
+/// kind (the path of <c>losskit eval</c>).</summary>
 public class PairCriteriaTests
 {
     private sealed record Tensor(int[] shape, double[] values);
@@ -25,11 +26,12 @@ public class PairCriteriaTests
     [Fact]
     public void Fixtures_cover_every_criterion_and_reduction()
     {
-        foreach (string loss in new[] { "margin_ranking", "cosine_embedding", "hinge_embedding", "triplet_margin" })
+        foreach (string loss in new[] { "margin_ranking", "cosine_embedding", "hinge_embedding", "triplet_margin", "normface", "cosface", "arcface", "proxy_nca" })
             foreach (string reduction in new[] { "mean", "sum", "none" })
                 Assert.Contains(s_cases.Value, c => c.spec.StartsWith(loss, StringComparison.Ordinal)
                     && (reduction == "mean" ? !c.spec.Contains("reduction=", StringComparison.Ordinal) : c.spec.Contains("reduction=" + reduction, StringComparison.Ordinal)));
         Assert.Contains(s_cases.Value, c => c.spec.Contains("swap=true", StringComparison.Ordinal));
+        Assert.Contains(s_cases.Value, c => c.spec.Contains("easy_margin=true", StringComparison.Ordinal));
         Assert.Contains(s_cases.Value, c => c.dtype == "float32");
     }
 
@@ -90,5 +92,26 @@ public class PairCriteriaTests
             Assert.Equal(0.2, ga[0], 12);
             Assert.Equal(-1.4, ga[1], 12);
         }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ArcFace_is_finite_at_cos_theta_plus_and_minus_one_exactly(bool easyMargin)
+    {
+        var loss = new ArcFaceLoss(s: 8, m: 0.5, easyMargin: easyMargin);
+        // Row 0 is proxy 0 (cos θ = 1), row 1 is −proxy 1 (cos θ = −1), row 2 is a hair away from proxy 0.
+        double[] x = [2, 0, 0, -3, 1, 1e-9], w = [1, 0, 0, 1];
+        double[] unreduced = new double[3], gx = new double[6], gw = new double[4];
+        double value = loss.Compute<double>(x, 2, [0, 1, 0], w, unreduced, gx, gw);
+        Assert.True(double.IsFinite(value));
+        Assert.All(unreduced.Concat(gx).Concat(gw), v => Assert.True(double.IsFinite(v), $"{v}"));
+        // At cos θ = 1 the label column's slope is projected out: row 0's gradient is the other column's alone,
+        // (1/3)·s·p₁·(0, 1)/‖x‖ with p₁ = softmax of (s·cos(m), 0).
+        double p1 = 1 / (1 + Math.Exp(8 * Math.Cos(0.5)));
+        Assert.Equal(0, gx[0], 15);
+        Assert.Equal(8 * p1 / 3 / 2, gx[1], 12);
+        // A hair away, the gradient stays bounded by s·(cos m + sin m + 1)/‖x‖ (over the mean's 3 rows).
+        Assert.True(Math.Abs(gx[4]) + Math.Abs(gx[5]) <= 8 * (Math.Cos(0.5) + Math.Sin(0.5) + 1) / 3 * 2);
     }
 }
