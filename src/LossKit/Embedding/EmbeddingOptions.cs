@@ -74,16 +74,14 @@ public sealed class EmbeddingParameters
     public EmbeddingOptions Read(SpecArguments a) => new(a.Choice(Distance), a.Flag(Normalize), a.Choice(Miner), a.Number(MinerMargin),
         a.Number(MinerEpsilon), a.Number(MinerPosMargin), a.Number(MinerNegMargin), a.Choice(Reducer), a.Number(ReducerLow), a.Number(ReducerHigh));
 
-    /// <summary>Every option resolved: null fields get the defaults, given ones are checked.</summary>
+    /// <summary>Every option resolved: null fields get the defaults, given ones are checked (each against its own range:
+    /// a threshold with reducer_low ≥ reducer_high keeps no element, and the loss is 0, as pytorch-metric-learning's).</summary>
     public EmbeddingOptions Resolve(EmbeddingOptions? o)
     {
         o ??= new EmbeddingOptions();
-        var resolved = new EmbeddingOptions(Distance.Resolve(o.Distance), Normalize.Resolve(o.Normalize is { } n ? (n ? "true" : "false") : null) == "true",
+        return new EmbeddingOptions(Distance.Resolve(o.Distance), Normalize.Resolve(o.Normalize is { } n ? (n ? "true" : "false") : null) == "true",
             Miner.Resolve(o.Miner), MinerMargin.Resolve(o.MinerMargin), MinerEpsilon.Resolve(o.MinerEpsilon), MinerPosMargin.Resolve(o.MinerPosMargin),
             MinerNegMargin.Resolve(o.MinerNegMargin), Reducer.Resolve(o.Reducer), ReducerLow.Resolve(o.ReducerLow), ReducerHigh.Resolve(o.ReducerHigh));
-        if (resolved.ReducerHigh > 0 && !(resolved.ReducerLow < resolved.ReducerHigh))
-            throw new ArgumentException($"reducer_low = {resolved.ReducerLow} must be below reducer_high = {resolved.ReducerHigh}.", "reducer_low");
-        return resolved;
     }
 
     /// <summary>The configured values, for <see cref="ILoss.ParameterValues"/>.</summary>

@@ -126,6 +126,8 @@ public class EmbeddingLossTests
         Assert.Equal(loss.Spec, LossRegistry.Create(loss.Spec).Spec);
         Assert.Equal("multi_similarity", LossRegistry.Create("multi_similarity(reducer=mean, distance=cosine)").Spec);
         Assert.Throws<ArgumentException>(() => LossRegistry.Create("triplet(miner=random)"));
-        Assert.Throws<ArgumentException>(() => new SupConLoss(options: new EmbeddingOptions(ReducerLow: 2, ReducerHigh: 1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SupConLoss(options: new EmbeddingOptions(ReducerHigh: -1)));
+        var (x, y) = Batch(4);
+        Assert.Equal(0, new SupConLoss(options: new EmbeddingOptions(Reducer: "threshold", ReducerLow: 2, ReducerHigh: 1)).Compute<double>(x, 4, y));
     }
 }
