@@ -53,6 +53,22 @@ def margin_logits(loss, x, w, labels, kw):
     return kw['s'] * torch.where(onehot, phi, c)
 
 
+def proxy_anchor(x, w, labels, delta, alpha, reduction):
+    """Kim et al. 2020 as pytorch-metric-learning: each proxy's log(1 + Σ e) over its positives (proxies with one) and
+    its negatives; reduction='none' gives LossKit's per-row shares (each term split in proportion to the exponentials)."""
+    c = F.normalize(x, dim=1) @ F.normalize(w, dim=1).t()
+    pos = F.one_hot(labels, c.shape[1]).to(c.dtype)
+    with_pos = pos.sum(0) > 0
+    ep = torch.exp(-alpha * (c - delta)) * pos
+    en = torch.exp(alpha * (c + delta)) * (1 - pos)
+    tp = torch.log1p(ep.sum(0)) / with_pos.sum()
+    tn = torch.log1p(en.sum(0)) / c.shape[1]
+    if reduction != 'none':
+        return tp[with_pos].sum() + tn.sum()
+    share = lambda e, term: (e / torch.where(e.sum(0) > 0, e.sum(0), torch.ones_like(term)) * term).sum(1)
+    return share(ep, torch.where(with_pos, tp, torch.zeros_like(tp))) + share(en, tn)
+
+
 def case(name, spec, loss, reduction, dtype, n=7, d=5, **kw):
     gen = torch.Generator().manual_seed(zlib.crc32(name.encode()))
     rnd = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)
@@ -79,6 +95,12 @@ def case(name, spec, loss, reduction, dtype, n=7, d=5, **kw):
         labels = torch.randint(0, k, (n,), generator=gen)
         t = {'labels': labels.to(torch.float64)}
         f = lambda a, red: F.cross_entropy(margin_logits(loss, a['embeddings'], a['proxies'], labels, kw), labels, reduction=red)
+    elif loss == 'proxy_anchor':
+        k = kw.get('k', 4)
+        x = {'embeddings': rnd(n, d), 'proxies': rnd(k, d)}
+        labels = torch.randint(0, k - 1, (n,), generator=gen)   # the last proxy has no positive
+        t = {'labels': labels.to(torch.float64)}
+        f = lambda a, red: proxy_anchor(a['embeddings'], a['proxies'], labels, kw['margin'], kw['alpha'], red)
     elif loss == 'triplet_margin':
         x = {'anchor': rnd(n, d), 'positive': rnd(n, d), 'negative': rnd(n, d)}
         t = {}
@@ -121,12 +143,13 @@ def main():
         ('arcface', {'s': 8, 'm': 0.5, 'easy_margin': True}, 's=8, easy_margin=true'),
         ('arcface', {'s': 4, 'm': 1.2}, 's=4, m=1.2'),
         ('proxy_nca', {'scale': 1}, ''), ('proxy_nca', {'scale': 3}, 'scale=3'),
+        ('proxy_anchor', {'margin': 0.1, 'alpha': 32}, ''), ('proxy_anchor', {'margin': 0.3, 'alpha': 4, 'k': 6}, 'margin=0.3, alpha=4'),
     ]
     cases = []
     for loss, kw, args in variants:
-        for reduction in ['mean', 'sum', 'none']:
+        for reduction in (['sum'] if loss == 'proxy_anchor' else ['mean', 'sum', 'none']):
             for dtype in [torch.float64, torch.float32]:
-                parts = [a for a in [args, '' if reduction == 'mean' else f'reduction={reduction}'] if a]
+                parts = [a for a in [args, '' if reduction == 'mean' or loss == 'proxy_anchor' else f'reduction={reduction}'] if a]
                 spec = loss + (f"({', '.join(parts)})" if parts else '')
                 name = f"{spec} {str(dtype).replace('torch.', '')}"
                 cases.append(case(name, spec, loss, reduction, dtype, **kw))

@@ -53,7 +53,7 @@ public static class LossRegistry
         ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
         NtXentLoss.Registration, SupConLoss.Registration, LiftedStructureLoss.Registration, NPairLoss.Registration,
         // Embeddings against class proxies: margin-softmax and proxy losses
-        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, ProxyNcaLoss.Registration,
+        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, ProxyNcaLoss.Registration, ProxyAnchorLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -79,22 +79,15 @@ public abstract class ProxyLoss : ILoss
         var c = new double[(long)n * k];
         Gemm.Multiply<double>(x.Values, w.Values, c, n, k, dim, transposeB: true);
         var g = new double[c.Length];
-        var z = new double[k];
+        var losses = new double[n];
+        Rows(c, n, k, labels, losses, g);
         double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1, total = 0;
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<double> ci = c.AsSpan(i * k, k);
-            Span<double> gi = g.AsSpan(i * k, k);
-            int y = labels[i];
-            for (int j = 0; j < k; j++) z[j] = ScaleValue * (j == y ? Target(ci[j]) : ci[j]);
-            double top = double.NegativeInfinity, sum = 0;
-            foreach (double v in z) top = Math.Max(top, v);
-            for (int j = 0; j < k; j++) sum += gi[j] = Math.Exp(z[j] - top);
-            double loss = top + Math.Log(sum) - z[y];
-            total += loss;
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(loss);
-            for (int j = 0; j < k; j++) gi[j] = scale * ScaleValue * (gi[j] / sum - (j == y ? 1 : 0)) * (j == y ? TargetSlope(ci[j]) : 1);
+            total += losses[i];
+            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
         }
+        if (scale != 1) for (int i = 0; i < g.Length; i++) g[i] *= scale;
         if (!gradEmbeddings.IsEmpty)
         {
             var gu = new double[n * dim];
@@ -108,6 +101,23 @@ public abstract class ProxyLoss : ILoss
             Write(w.Backward(gv), gradProxies);
         }
         return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>Each row's loss into <paramref name="losses"/> and ∂(Σ losses)/∂c into <paramref name="g"/> (N×K), from the
+    /// cosines <paramref name="c"/> (N×K): by default the softmax cross-entropy over s·f(c) with f on the label's column.</summary>
+    private protected virtual void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
+    {
+        var z = new double[k];
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<double> ci = c.AsSpan(i * k, k);
+            Span<double> gi = g.AsSpan(i * k, k);
+            int y = labels[i];
+            for (int j = 0; j < k; j++) z[j] = ScaleValue * (j == y ? Target(ci[j]) : ci[j]);
+            double lse = AnchorLoss.LogSumExpOf(z, double.NegativeInfinity, gi);
+            losses[i] = lse - z[y];
+            for (int j = 0; j < k; j++) gi[j] = ScaleValue * (gi[j] - (j == y ? 1 : 0)) * (j == y ? TargetSlope(ci[j]) : 1);
+        }
     }
 
     /// <summary>f(c): the label column's logit before the scale s (c itself for no margin).</summary>
@@ -266,4 +276,66 @@ public sealed class ProxyNcaLoss : ProxyLoss
     public override IEnumerable<ParameterValue> ParameterValues => [SoftmaxScale.Of(ScaleValue / 2), ReductionParameter.Of(Reduction)];
     private protected override double Target(double c) => c;
     private protected override double TargetSlope(double c) => 1;
+}
+
+/// <summary>
+/// Proxy-Anchor, spec <c>proxy_anchor(margin=0.1, alpha=32)</c>: each proxy is an anchor for the whole batch,
+/// <c>ℓ = (1/|P⁺|)·Σ_{k ∈ P⁺} log(1 + Σ_{i: yᵢ = k} e^{−α(cos θ_ik − δ)}) + (1/K)·Σ_k log(1 + Σ_{i: yᵢ ≠ k} e^{α(cos θ_ik + δ)})</c>,
+/// P⁺ the proxies with a positive in the batch. A batch-level loss: <c>unreduced</c> gives each row its share of every
+/// proxy's term (in proportion to its exponential), so the rows' values add up to the loss. Reference: Kim et al. 2020,
+/// Proxy anchor loss for deep metric learning; pytorch-metric-learning <c>ProxyAnchorLoss</c>.
+/// </summary>
+public sealed class ProxyAnchorLoss : ProxyLoss
+{
+    public static readonly LossParameter Delta = new("margin", ParameterKind.Number, "δ: the margin") { Default = 0.1, Min = 0 };
+    public static readonly LossParameter Alpha = new("alpha", ParameterKind.Number, "α: the scale") { Default = 32, Min = 0, MinExclusive = true };
+
+    public static LossCard Definition { get; } = LossCard.ForFamily("metric learning (embeddings, labels and class proxies)", "proxy_anchor", "Proxy-Anchor loss",
+        "ℓ = (1/|P⁺|)·Σ_{k∈P⁺} log(1 + Σ_{yᵢ=k} e^{−α(c_ik − δ)}) + (1/K)·Σ_k log(1 + Σ_{yᵢ≠k} e^{α(c_ik + δ)})",
+        "∂ℓ/∂c_ik = −α·w⁺_ik/|P⁺| (yᵢ = k), α·w⁻_ik/K (yᵢ ≠ k); w the softmax weights of each log(1 + Σ e)",
+        "Kim et al. 2020 (CVPR); pytorch-metric-learning ProxyAnchorLoss", LossProperties.NonNegative, [Delta, Alpha],
+        "Batch-level: no reduction option; unreduced holds each row's share of the proxies' terms.");
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new ProxyAnchorLoss(a.Number(Delta), a.Number(Alpha)));
+
+    public ProxyAnchorLoss(double? margin = null, double? alpha = null) : base(Alpha.Resolve(alpha), Reduction.Sum) => DeltaValue = Delta.Resolve(margin);
+
+    public double DeltaValue { get; }
+    public override LossCard Card => Definition;
+    public override IEnumerable<ParameterValue> ParameterValues => [Delta.Of(DeltaValue), Alpha.Of(ScaleValue)];
+    private protected override double Target(double c) => c;
+    private protected override double TargetSlope(double c) => 1;
+
+    private protected override void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
+    {
+        var withPositive = new bool[k];
+        foreach (int y in labels) withPositive[y] = true;
+        int positives = withPositive.Count(p => p);
+        var t = new double[n];
+        var weights = new double[n];
+        var rows = new int[n];
+        for (int j = 0; j < k; j++)
+            foreach (bool positive in new[] { true, false })
+            {
+                if (positive && !withPositive[j]) continue;
+                int count = 0;
+                for (int i = 0; i < n; i++)
+                    if ((labels[i] == j) == positive)
+                    {
+                        double cij = c[i * k + j];
+                        t[count] = positive ? -ScaleValue * (cij - DeltaValue) : ScaleValue * (cij + DeltaValue);
+                        rows[count++] = i;
+                    }
+                double divisor = positive ? positives : k;
+                double term = AnchorLoss.LogSumExpOf(t.AsSpan(0, count), 0, weights) / divisor, sumWeights = 0;
+                for (int r = 0; r < count; r++) sumWeights += weights[r];
+                for (int r = 0; r < count; r++)
+                {
+                    int i = rows[r];
+                    if (sumWeights > 0) losses[i] += term * weights[r] / sumWeights;
+                    g[i * k + j] += (positive ? -ScaleValue : ScaleValue) * weights[r] / divisor;
+                }
+            }
+    }
 }

@@ -32,6 +32,7 @@ public class PairCriteriaTests
                     && (reduction == "mean" ? !c.spec.Contains("reduction=", StringComparison.Ordinal) : c.spec.Contains("reduction=" + reduction, StringComparison.Ordinal)));
         Assert.Contains(s_cases.Value, c => c.spec.Contains("swap=true", StringComparison.Ordinal));
         Assert.Contains(s_cases.Value, c => c.spec.Contains("easy_margin=true", StringComparison.Ordinal));
+        Assert.Contains(s_cases.Value, c => c.spec.StartsWith("proxy_anchor", StringComparison.Ordinal));
         Assert.Contains(s_cases.Value, c => c.dtype == "float32");
     }
 
