@@ -7,6 +7,7 @@ using LossKit.LargeVocabulary;
 using LossKit.Margin;
 using LossKit.Preference;
 using LossKit.Ranking;
+using LossKit.Regression;
 using LossKit.Softmax;
 using LossKit.Sparse;
 
@@ -39,6 +40,13 @@ public static class LossRegistry
         SquaredHingeLoss.Registration, SmoothedHingeLoss.Registration, ModifiedHuberLoss.Registration,
         ExponentialLoss.Registration, LogisticLoss.Registration, AsymmetricLoss.Registration, AucMarginLoss.Registration,
         AnyLoss.Registration, EnsLoss.Registration,
+        // Regression (element-wise)
+        MseLoss.Registration, L1Loss.Registration, HuberLoss.Registration, SmoothL1Loss.Registration, LogCoshLoss.Registration,
+        QuantileLoss.Registration, EpsInsensitiveLoss.Registration, MapeLoss.Registration, SmapeLoss.Registration,
+        MsleLoss.Registration, CauchyLoss.Registration, WelschLoss.Registration, TukeyLoss.Registration, BarronLoss.Registration,
+        PoissonNllLoss.Registration, GaussianNllLoss.Registration, LaplaceNllLoss.Registration, GeneralizedGaussianNllLoss.Registration,
+        TweedieLoss.Registration, GammaDevianceLoss.Registration, ItakuraSaitoLoss.Registration, MadlLoss.Registration,
+        MadlSmoothLoss.Registration, BagLoss.Registration,
         // Divergences between distributions
         KlDivergenceLoss.Registration, ReverseKlDivergenceLoss.Registration, JsdLoss.Registration, TvdLoss.Registration,
         HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,

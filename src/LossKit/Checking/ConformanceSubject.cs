@@ -115,15 +115,17 @@ internal sealed class Subject
         return first.Rank >= 2 ? first.Shape[^1] : 1;
     }
 
-    /// <summary><paramref name="inputs"/> with every differentiable input mapped by <paramref name="map"/> (and kept ≤ 0,
-    /// as −|map(x)|, where the input is <see cref="LossInput.NonPositive"/>).</summary>
+    /// <summary><paramref name="inputs"/> with every differentiable input mapped by <paramref name="map"/>, kept ≥ 0 (as
+    /// |map(x)|) where the input is <see cref="LossInput.NonNegative"/> and ≤ 0 (as −|map(x)|) where it is
+    /// <see cref="LossInput.NonPositive"/>.</summary>
     public LossInputs MapDifferentiable(LossInputs inputs, Func<double, double> map)
     {
         var result = Copy(inputs);
         foreach (string name in Differentiable(inputs))
         {
-            bool nonPositive = Kind.Inputs.First(i => i.Name == name).NonPositive;
-            result[name] = new LossTensor(inputs[name].Values.Select(v => nonPositive ? -Math.Abs(map(v)) : map(v)).ToArray(), inputs[name].Shape);
+            LossInput input = Kind.Inputs.First(i => i.Name == name);
+            Func<double, double> kept = input.NonNegative ? v => Math.Abs(map(v)) : input.NonPositive ? v => -Math.Abs(map(v)) : map;
+            result[name] = new LossTensor(inputs[name].Values.Select(kept).ToArray(), inputs[name].Shape);
         }
         return result;
     }

@@ -39,7 +39,10 @@ public sealed class SpecArguments(string spec, LossCard card, IReadOnlyDictionar
     {
         var v = Get(p);
         if (v is null) return p.Choices[0];
-        if (v.Identifier is not { } id || !p.Choices.Contains(id)) throw WrongKind(p, v, "an identifier");
+        if (v.Identifier is not { } id) throw WrongKind(p, v, "an identifier");
+        int open = id.IndexOf('(');
+        if (open >= 0 && !p.NestedSpec) throw WrongKind(p, v, "an identifier without arguments");
+        if (!p.Choices.Contains(open >= 0 ? id[..open] : id)) throw WrongKind(p, v, "an identifier");
         return id;
     }
 

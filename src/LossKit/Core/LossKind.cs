@@ -13,6 +13,10 @@ public sealed record LossInput(string Name, string Shape, bool Differentiable, s
     /// <summary>True when the input may be left out (or given instead of another, like <c>soft_targets</c>).</summary>
     public bool Optional { get; init; }
 
+    /// <summary>True when the input's values must be ≥ 0 (a variance, a scale, a prediction of a positive quantity): a
+    /// negative value is an error naming the element. Checks and samples keep such an input ≥ 0 (they use |x|).</summary>
+    public bool NonNegative { get; init; }
+
     /// <summary>True when the input's values must be ≤ 0 (log-probabilities): a positive value is an error naming the
     /// element. Checks keep such an input ≤ 0 (they use −|x|).</summary>
     public bool NonPositive { get; init; }

@@ -22,6 +22,10 @@ public sealed record LossParameter(string Name, ParameterKind Kind, string Descr
     public double Max { get; init; } = double.PositiveInfinity;
     public bool MinExclusive { get; init; }
     public bool MaxExclusive { get; init; }
+    /// <summary>For a <see cref="ParameterKind.Choice"/> of loss names: the chosen name may carry its own arguments, as a
+    /// nested spec (<c>divergence=jsd(beta=0.5)</c>); the name before the parenthesis must be one of <see cref="Choices"/>.</summary>
+    public bool NestedSpec { get; init; }
+
     /// <summary>Valid identifiers for <see cref="ParameterKind.Choice"/>; the first is the default.</summary>
     public IReadOnlyList<string> Choices { get; init; } = [];
 
@@ -57,7 +61,7 @@ public sealed record LossParameter(string Name, ParameterKind Kind, string Descr
     {
         get
         {
-            if (Kind == ParameterKind.Choice) return "one of " + string.Join(", ", Choices);
+            if (Kind == ParameterKind.Choice) return "one of " + string.Join(", ", Choices) + (NestedSpec ? " (with arguments, e.g. name(key=value))" : "");
             double lo = LowerBound, hi = UpperBound;
             bool hasLo = !double.IsNegativeInfinity(lo), hasHi = !double.IsPositiveInfinity(hi);
             if (Kind == ParameterKind.Integer && lo == int.MinValue && hi == int.MaxValue) return "any 32-bit integer";

@@ -12,7 +12,7 @@ public sealed record SpecValue(double? Number, string? Identifier, IReadOnlyList
 public sealed record ParsedSpec(string Name, IReadOnlyDictionary<string, SpecValue> Arguments);
 
 /// <summary>
-/// Parses <c>name</c> or <c>name(key=value, ...)</c>. Grammar: value := number | identifier | '[' number (',' number)* ']'.
+/// Parses <c>name</c> or <c>name(key=value, ...)</c>. Grammar: value := number | identifier | identifier '(' args ')' (a nested spec, e.g. <c>divergence=jsd(beta=0.5)</c>) | '[' number (',' number)* ']'.
 /// Errors are <see cref="ArgumentException"/>s (parameter name <c>spec</c>) that quote the spec and the position.
 /// </summary>
 public static class SpecParser
@@ -86,7 +86,25 @@ public static class SpecParser
                     Expect(',');
                 }
             }
-            if (_i < text.Length && (char.IsLetter(text[_i]) || text[_i] == '_')) return new SpecValue(null, Identifier("a value"), null);
+            if (_i < text.Length && (char.IsLetter(text[_i]) || text[_i] == '_'))
+            {
+                int start = _i;
+                Identifier("a value");
+                if (_i >= text.Length || text[_i] != '(') return new SpecValue(null, text[start.._i], null);
+                // A nested spec, e.g. divergence=jsd(beta=0.5): the value is its text, checked by parsing it.
+                int depth = 0;
+                do
+                {
+                    if (text[_i] == '(') depth++;
+                    else if (text[_i] == ')') depth--;
+                    _i++;
+                } while (depth > 0 && _i < text.Length);
+                if (depth > 0) throw Error("expected ')' to close the nested spec");
+                string nested = text[start.._i];
+                try { Parse(nested); }
+                catch (ArgumentException e) { throw Error($"the nested spec '{nested}' is malformed ({e.Message})"); }
+                return new SpecValue(null, nested, null);
+            }
             return new SpecValue(Number(), null, null);
         }
 

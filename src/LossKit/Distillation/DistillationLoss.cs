@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Numerics;
 using LossKit.Core;
+using LossKit.Divergence;
 using LossKit.Kernels;
 
 namespace LossKit.Distillation;
@@ -27,6 +28,15 @@ public sealed class DistillationLoss : IDistillationLoss
     public static readonly LossParameter AlphaParameter = new("alpha", ParameterKind.Number,
         "α: weight of the KD term (1 − α on the hard-label cross-entropy)") { Default = 0.5, Min = 0, Max = 1 };
 
+    /// <summary>The divergence of the KD term: <c>kl</c> (Hinton et al.), or any divergence of the catalog with its own
+    /// arguments, e.g. <c>divergence=jsd(beta=0.5)</c> (GKD) or <c>divergence=reverse_kl</c>.</summary>
+    public static readonly LossParameter DivergenceParameter = new("divergence", ParameterKind.Choice,
+        "the KD term's divergence D(teacher ‖ student) on the softened distributions, e.g. jsd(beta=0.5)")
+    {
+        Choices = ["kl", "reverse_kl", "jsd", "tvd", "hellinger", "cauchy_schwarz", "wasserstein1"],
+        NestedSpec = true,
+    };
+
     public static LossCard Definition { get; } = new()
     {
         Name = "kd",
@@ -35,25 +45,40 @@ public sealed class DistillationLoss : IDistillationLoss
         Formula = "ℓ = α·τ²·Σ_k q_k (log q_k − log p^τ_k) + (1−α)·(lse(z) − z_y), q = softmax(t/τ), p^τ = softmax(z/τ)",
         Gradient = "∇ = α·τ·(p^τ − q) + (1−α)·(softmax(z) − e_y)",
         Reference = "Hinton, Vinyals & Dean 2015, Distilling the knowledge in a neural network; PyTorch F.kl_div(F.log_softmax(z/τ), F.softmax(t/τ), reduction='batchmean')·τ² + F.cross_entropy",
-        Parameters = [TemperatureParameter, AlphaParameter, CommonParameters.IgnoreIndex, CommonParameters.Reduction],
+        Parameters = [TemperatureParameter, AlphaParameter, DivergenceParameter, CommonParameters.IgnoreIndex, CommonParameters.Reduction],
         Properties = LossProperties.NonNegative | LossProperties.ConvexInLogits,
         Notes = "ignore_index drops the whole row (KD part too) and the mean divides by the kept rows. No class weights. "
-              + "The KD term is shift-invariant in z and in t, the CE term in z. Teacher classes at −∞ carry no mass.",
+              + "The KD term is shift-invariant in z and in t, the CE term in z. Teacher classes at −∞ carry no mass. "
+              + "divergence= replaces KL by another divergence D(input = log softmax(z/τ), target = softmax(t/τ)) of the catalog "
+              + "(with its own arguments, e.g. jsd(beta=0.5) as in GKD): ℓ = α·τ²·D + (1−α)·CE, its gradient chained through the log-softmax.",
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new DistillationLoss(a.Number(TemperatureParameter),
-        a.Number(AlphaParameter), a.IgnoreIndex(), a.Reduction()));
+        a.Number(AlphaParameter), a.IgnoreIndex(), a.Reduction(), a.Choice(DivergenceParameter)));
 
     /// <summary>A null option takes its default from the card.</summary>
+    /// <param name="temperature">τ &gt; 0 (null: 4).</param>
+    /// <param name="alpha">α in [0, 1] (null: ½).</param>
+    /// <param name="ignoreIndex">Target value whose rows are dropped.</param>
+    /// <param name="reduction">mean over kept rows, sum or none.</param>
+    /// <param name="divergence">The KD term's divergence as a spec (null or <c>kl</c>: Hinton et al.'s KL), e.g. <c>jsd(beta=0.5)</c>.</param>
     public DistillationLoss(double? temperature = null, double? alpha = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-        Reduction reduction = Reduction.Mean)
+        Reduction reduction = Reduction.Mean, string? divergence = null)
     {
+        DivergenceSpec = divergence ?? DivergenceParameter.Choices[0];
+        _divergence = DivergenceSpec == "kl" ? null : DivergenceLoss.FromSpec(DivergenceSpec, "divergence");
+        if (_divergence is not null) DivergenceSpec = _divergence.Spec;
         TemperatureValue = TemperatureParameter.Resolve(temperature);
         Alpha = AlphaParameter.Resolve(alpha);
         IgnoreIndex = ignoreIndex;
         Reduction = CommonParameters.Resolve(reduction);
     }
+
+    private readonly DivergenceLoss? _divergence;
+
+    /// <summary>The KD term's divergence, as a spec (<c>kl</c> by default).</summary>
+    public string DivergenceSpec { get; }
 
     public double TemperatureValue { get; }
     public double Alpha { get; }
@@ -63,11 +88,19 @@ public sealed class DistillationLoss : IDistillationLoss
 
     public IEnumerable<ParameterValue> ParameterValues =>
     [
-        TemperatureParameter.Of(TemperatureValue), AlphaParameter.Of(Alpha), CommonParameters.IgnoreIndex.Of(IgnoreIndex),
+        TemperatureParameter.Of(TemperatureValue), AlphaParameter.Of(Alpha), DivergenceParameter.Of(DivergenceSpec), CommonParameters.IgnoreIndex.Of(IgnoreIndex),
         CommonParameters.Reduction.Of(Reduction),
     ];
 
     public string Spec => LossSpec.Of(this);
+
+    /// <summary>Finite for logits up to ±1e30, except with a divergence that is +∞ on disjoint supports
+    /// (<c>cauchy_schwarz</c>): the softened distributions stop overlapping once logit gaps exceed about 700·τ.</summary>
+    public double FiniteInputScale => _divergence is { FiniteOnDisjointSupports: false } ? 300 * TemperatureValue : 1e30;
+
+    /// <summary>The card's properties; with another divergence than KL the KD term is no longer convex in z (reverse KL,
+    /// TVD, ...), so that claim is dropped (every divergence of the catalog stays ≥ 0).</summary>
+    public LossProperties Properties => _divergence is null ? Definition.Properties : Definition.Properties & ~LossProperties.ConvexInLogits;
 
     public override string ToString() => Spec;
 
@@ -115,6 +148,7 @@ public sealed class DistillationLoss : IDistillationLoss
         }
         if (!RowRunner.Softmax(t, tau, lpt, pt, out _)) { g.Fill(double.NaN); return double.NaN; }
         double loss = 0;
+        if (alpha > 0 && _divergence is not null) return loss + DivergenceRow(y, z, g, scratch, scale, lps, ps, lpt, pt, lp1, p1);
         if (alpha > 0)
         {
             double kl = 0;
@@ -141,6 +175,38 @@ public sealed class DistillationLoss : IDistillationLoss
                 double c = (1 - alpha) * scale;
                 for (int j = 0; j < k; j++) g[j] += c * p1[j];
                 g[y] -= c;
+            }
+        }
+        return loss;
+    }
+
+    /// <summary>A row with another divergence D: α·τ²·D(log p^τ, q) + (1 − α)·CE, with ∂D/∂(log p^τ) = d chained through
+    /// the log-softmax: ∂/∂z = α·τ·(d − p^τ·Σd) (the τ² of the loss times the 1/τ of the softening).</summary>
+    private double DivergenceRow(int y, ReadOnlySpan<double> z, Span<double> g, Span<double> scratch, double scale,
+        Span<double> lps, Span<double> ps, Span<double> lpt, Span<double> pt, Span<double> lp1, Span<double> p1)
+    {
+        int k = z.Length;
+        double tau = TemperatureValue, alpha = Alpha;
+        Span<double> d = scratch.Slice(6 * k, k), work = scratch.Slice(7 * k, k);
+        d.Clear();
+        double loss = alpha * tau * tau * _divergence!.RowValue(lps, pt, lpt, d, work);
+        if (alpha < 1)
+        {
+            if (tau == 1) { lp1 = lps; p1 = ps; }
+            else RowRunner.Softmax(z, 1, lp1, p1, out _);
+            loss += (1 - alpha) * -lp1[y];
+        }
+        if (!g.IsEmpty)
+        {
+            double sum = 0;
+            for (int j = 0; j < k; j++) sum += d[j];
+            double c = alpha * tau * scale;
+            for (int j = 0; j < k; j++) g[j] = c * (d[j] - ps[j] * sum);
+            if (alpha < 1)
+            {
+                double h = (1 - alpha) * scale;
+                for (int j = 0; j < k; j++) g[j] += h * p1[j];
+                g[y] -= h;
             }
         }
         return loss;

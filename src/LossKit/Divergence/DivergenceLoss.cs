@@ -90,6 +90,10 @@ public abstract class DivergenceLoss : ILoss
     /// <inheritdoc/>
     public virtual double FiniteInputScale => 80;
 
+    /// <summary>False for a divergence that is +∞ when p and q have disjoint supports (<c>cauchy_schwarz</c>): a loss that
+    /// composes it on softmax outputs is then finite only while those overlap.</summary>
+    public virtual bool FiniteOnDisjointSupports => true;
+
     /// <summary>
     /// The divergence of each row of <paramref name="input"/> (log q, row-major <c>[rows, classes]</c>) from the same row
     /// of <paramref name="target"/>.
@@ -115,6 +119,32 @@ public abstract class DivergenceLoss : ILoss
         Span<T> rowLosses = ElementwiseUnreduced ? default : unreduced, elements = ElementwiseUnreduced ? unreduced : default;
         double total = Run(input, target, rows, classes, rowLosses, gradient, elements, scale);
         return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>One row's divergence and ∂/∂x (unscaled) in double, for a loss that composes a divergence (<c>kd</c>):
+    /// <paramref name="x"/> = log q, <paramref name="p"/> and <paramref name="logP"/> the target row; <paramref name="scratch"/>
+    /// holds K doubles.</summary>
+    internal abstract double RowValue(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> scratch);
+
+    /// <summary>The divergences by name, for specs that name one (<c>kd(divergence=jsd(beta=0.5))</c>).</summary>
+    public static IReadOnlyList<LossDefinition> Registrations =>
+    [
+        KlDivergenceLoss.Registration, ReverseKlDivergenceLoss.Registration, JsdLoss.Registration, TvdLoss.Registration,
+        HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,
+    ];
+
+    /// <summary>The divergence a nested spec names, with its own parameters only: <c>log_target</c> and <c>reduction</c>
+    /// belong to the loss that composes it.</summary>
+    public static DivergenceLoss FromSpec(string spec, string parameter)
+    {
+        ParsedSpec parsed = SpecParser.Parse(spec);
+        LossDefinition definition = Registrations.FirstOrDefault(d => d.Card.Name == parsed.Name)
+            ?? throw new ArgumentException($"{parameter}={spec}: '{parsed.Name}' is not a divergence; expected one of {string.Join(", ", Registrations.Select(d => d.Card.Name))}.", "spec");
+        foreach (string key in parsed.Arguments.Keys)
+            if (key is "log_target" or "reduction" || definition.Card.Parameter(key) is null)
+                throw new ArgumentException($"{parameter}={spec}: '{key}' is not a parameter {parsed.Name} takes here" +
+                    (definition.Card.Parameters.Count > 2 ? $" (it takes {string.Join(", ", definition.Card.Parameters.SkipLast(2).Select(q => q.Name))})." : " (it takes none)."), "spec");
+        return (DivergenceLoss)definition.Create(new SpecArguments(spec, definition.Card, parsed.Arguments));
     }
 
     /// <summary>Runs the loss's row math on the rows driver (<see cref="DivergenceLoss{TRow}"/> does it for a row struct).</summary>
@@ -173,7 +203,7 @@ public interface IDivergenceRow
 {
     /// <summary><paramref name="x"/> = log q (the input row), <paramref name="p"/> and <paramref name="logP"/> the target
     /// row (log p = −∞ where p = 0). Writes ∂ℓ/∂x into <paramref name="gradient"/> and each element's loss into
-    /// <paramref name="elements"/> when they are not empty; returns the row's loss. <paramref name="scratch"/> holds 4·K doubles.</summary>
+    /// <paramref name="elements"/> when they are not empty; returns the row's loss. <paramref name="scratch"/> holds at least K doubles.</summary>
     double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch);
 }
 
@@ -191,4 +221,7 @@ public abstract class DivergenceLoss<TRow>(LossCard card, TRow row, bool logTarg
     private protected sealed override double Run<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, Span<T> rowLosses,
         Span<T> gradient, Span<T> elements, double scale) =>
         RowRunner.Run(input, target, rows, classes, rowLosses, gradient, new Rows<TRow>(RowMath, LogTarget, scale), elements);
+
+    internal sealed override double RowValue(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> scratch) =>
+        RowMath.Row(x, p, logP, gradient, default, scratch);
 }

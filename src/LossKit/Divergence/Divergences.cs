@@ -232,6 +232,9 @@ public sealed class CauchySchwarzLoss(bool logTarget = false, DivergenceReductio
     /// <inheritdoc/>
     public override double FiniteInputScale => 1e30;
 
+    /// <inheritdoc/>
+    public override bool FiniteOnDisjointSupports => false;
+
 
     public readonly struct CauchySchwarz : IDivergenceRow
     {

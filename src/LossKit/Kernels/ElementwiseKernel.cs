@@ -24,9 +24,50 @@ internal interface IBinaryElementOp
         where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
 }
 
+/// <summary>The math of an element function of up to four inputs: ℓ(x0, x1, x2, x3) and its partial derivatives by x0,
+/// x2 and x3 (x1 is the target), lane by lane over <see cref="ISimd{TVec,T}"/>.</summary>
+internal interface IElementFunction
+{
+    /// <summary>ℓ and ∂ℓ/∂x0, ∂ℓ/∂x2, ∂ℓ/∂x3 per lane (the last two may be anything when the op has no such stream).</summary>
+    void Evaluate<TV, T, TOps>(TV x0, TV x1, TV x2, TV x3, out TV loss, out TV d0, out TV d2, out TV d3)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
+}
+
 /// <summary>
-/// The one fused kernel of every element-wise binary loss: reads each logit and target once, checks the target,
-/// writes the per-element loss and the gradient of the reduced loss, and sums the losses — vectorised
+/// The general element function the kernel runs: up to four input streams read lane by lane (x0, x1 always present;
+/// x2, x3 where the caller gives them, else the op's padding value), the loss and up to three partial derivatives
+/// (∂ℓ/∂x0 and the derivatives by the two optional streams), and the domain check of the inputs: <see cref="Valid"/> may
+/// flag lanes conservatively (a NaN, say), <see cref="Invalid"/> decides. Binary losses run
+/// through it as (logit, target, pos_weight); regression losses as (input, target, first and second predicted parameter).
+/// </summary>
+internal interface IElementOp : IElementFunction
+{
+
+    /// <summary>A mask, all bits set in the lanes whose inputs are in the op's domain (e.g. a target in [0, 1]).</summary>
+    TV Valid<TV, T, TOps>(TV x0, TV x1, TV x2, TV x3)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
+
+    /// <summary>The error for element <paramref name="index"/> holding these values, or null when they are valid
+    /// (the scalar twin of <see cref="Valid"/>, which finds the element that failed).</summary>
+    RowException? Invalid(int index, double x0, double x1, double x2, double x3);
+
+    /// <summary>The value stream <paramref name="stream"/> takes in the padded lanes of a tail and wherever the stream
+    /// is absent: a valid point of the domain.</summary>
+    double Pad(int stream);
+}
+
+/// <summary>The input streams of one kernel run (x0, x1 of the batch's length; x2, x3 of the batch's length or empty)
+/// and the outputs (each empty or of the batch's length).</summary>
+internal readonly ref struct ElementStreams<T>(ReadOnlySpan<T> x0, ReadOnlySpan<T> x1, ReadOnlySpan<T> x2, ReadOnlySpan<T> x3,
+    Span<T> losses, Span<T> d0, Span<T> d2, Span<T> d3)
+{
+    public readonly ReadOnlySpan<T> X0 = x0, X1 = x1, X2 = x2, X3 = x3;
+    public readonly Span<T> Losses = losses, D0 = d0, D2 = d2, D3 = d3;
+}
+
+/// <summary>
+/// The one fused kernel of every element-wise loss (binary and regression): reads each input once, checks its domain,
+/// writes the per-element loss and the gradients of the reduced loss, and sums the losses — vectorised
 /// (Vector512/256/128; the tail is padded to a full vector, so there is no separate scalar code path), parallel
 /// over fixed blocks of elements, and deterministic: block boundaries depend only on the column count, each
 /// block sums in a fixed order, and block sums are added in block order, so any thread count gives the same bits.
@@ -40,9 +81,13 @@ internal static class ElementwiseKernel
     /// <summary>The block length for a column count: a multiple of it, so a block starts at column 0.</summary>
     public static int BlockElements(int columns) => Math.Max(1, TargetBlockElements / columns) * columns;
 
-    /// <summary>Per-element patterns (pos_weight, weight) tiled to one block's length, in float and double.</summary>
+    /// <summary>Per-element patterns (stream x2, e.g. pos_weight; a weight multiplying loss and gradients) tiled to one
+    /// block's length, in float and double.</summary>
     internal sealed class Tiles
     {
+        /// <summary>No patterns, one column: every element alike (the regression losses).</summary>
+        public static Tiles None { get; } = new(null, null, 1);
+
         public Tiles(double[]? posWeight, double[]? weight, int columns)
         {
             Columns = columns;
@@ -65,28 +110,57 @@ internal static class ElementwiseKernel
         }
     }
 
+    /// <summary>A binary element function as a general one: (s, t, pos_weight), the target checked to be in [0, 1].</summary>
+    private readonly struct BinaryOp<TOp>(TOp op, int columns) : IElementOp where TOp : struct, IBinaryElementOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Evaluate<TV, T, TOps>(TV x0, TV x1, TV x2, TV x3, out TV loss, out TV d0, out TV d2, out TV d3)
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        {
+            op.Evaluate<TV, T, TOps>(x0, x1, x2, out loss, out d0);
+            d2 = d0;
+            d3 = d0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Valid<TV, T, TOps>(TV x0, TV x1, TV x2, TV x3)
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T> =>
+            TOps.And(TOps.GreaterThanOrEqual(x1, TOps.Broadcast(T.Zero)), TOps.LessThanOrEqual(x1, TOps.Broadcast(T.One)));
+
+        public RowException? Invalid(int index, double x0, double x1, double x2, double x3) =>
+            x1 >= 0 && x1 <= 1 ? null : BinaryInput.BadTarget(index, x1, columns);
+
+        public double Pad(int stream) => stream == 2 ? 1 : 0;
+    }
+
+    /// <summary>Runs a binary <paramref name="op"/> over the batch and returns the reduced loss.</summary>
+    public static T Run<T, TOp>(TOp op, Tiles tiles, Reduction reduction, ReadOnlySpan<T> logits, ReadOnlySpan<T> targets,
+        Span<T> losses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IBinaryElementOp =>
+        Run(new BinaryOp<TOp>(op, tiles.Columns), tiles, reduction, new ElementStreams<T>(logits, targets, default, default, losses, gradient, default, default));
+
     private unsafe struct Job<T> where T : unmanaged
     {
-        public T* Logits, Targets, Losses, Gradient;
+        public T* X0, X1, X2, X3, Losses, D0, D2, D3;
         public int Length, BlockLength, Columns;
-        public bool HasLosses, HasGradient;
         public double Scale;
     }
 
-    /// <summary>Runs <paramref name="op"/> over the batch and returns the reduced loss.</summary>
-    public static unsafe T Run<T, TOp>(TOp op, Tiles tiles, Reduction reduction, ReadOnlySpan<T> logits, ReadOnlySpan<T> targets,
-        Span<T> losses, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IBinaryElementOp
+    /// <summary>Runs <paramref name="op"/> over the streams and returns the reduced loss: mean divides by the number of
+    /// elements (the gradients are those of the reduced loss), sum and none return the sum.</summary>
+    public static unsafe T Run<T, TOp>(TOp op, Tiles tiles, Reduction reduction, in ElementStreams<T> streams)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOp
     {
-        int n = logits.Length;
+        int n = streams.X0.Length;
         int blockLength = BlockElements(tiles.Columns);
         double scale = reduction == Reduction.Mean ? 1.0 / n : 1.0;
         double total;
-        fixed (T* ps = logits, pt = targets, pl = losses, pg = gradient)
+        fixed (T* x0 = streams.X0, x1 = streams.X1, x2 = streams.X2, x3 = streams.X3)
+        fixed (T* pl = streams.Losses, g0 = streams.D0, g2 = streams.D2, g3 = streams.D3)
         {
             var job = new Job<T>
             {
-                Logits = ps, Targets = pt, Losses = pl, Gradient = pg, Length = n, BlockLength = blockLength, Columns = tiles.Columns,
-                HasLosses = !losses.IsEmpty, HasGradient = !gradient.IsEmpty, Scale = scale,
+                X0 = x0, X1 = x1, X2 = x2, X3 = x3, Losses = pl, D0 = g0, D2 = g2, D3 = g3,
+                Length = n, BlockLength = blockLength, Columns = tiles.Columns, Scale = scale,
             };
             try
             {
@@ -94,73 +168,94 @@ internal static class ElementwiseKernel
             }
             catch (RowException) when (n > blockLength)
             {
-                // A parallel run may stop before reaching an earlier bad target: report the first one, as one thread would.
-                throw FirstBadTarget(targets, tiles.Columns) ?? throw new InvalidOperationException("A target check failed but no target is out of range.");
+                // A parallel run may stop before reaching an earlier bad input: report the first one, as one thread would.
+                throw FirstInvalid(op, job) ?? throw new InvalidOperationException("An input check failed but no input is out of range.");
             }
         }
         return T.CreateTruncating(reduction == Reduction.Mean ? total * scale : total);
     }
 
-    /// <summary>The exception for the first target that is NaN or outside [0, 1], or null.</summary>
-    private static RowException? FirstBadTarget<T>(ReadOnlySpan<T> targets, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The error of the first element outside the op's domain, or null.</summary>
+    private static unsafe RowException? FirstInvalid<T, TOp>(TOp op, Job<T> job) where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOp
     {
-        for (int i = 0; i < targets.Length; i++)
-        {
-            double t = double.CreateTruncating(targets[i]);
-            if (!(t >= 0 && t <= 1)) return BinaryInput.BadTarget(i, t, columns);
-        }
+        for (int i = 0; i < job.Length; i++)
+            if (op.Invalid(i, Value(job.X0, i), Value(job.X1, i), job.X2 is null ? op.Pad(2) : Value(job.X2, i),
+                    job.X3 is null ? op.Pad(3) : Value(job.X3, i)) is { } e) return e;
         return null;
     }
 
+    private static unsafe double Value<T>(T* p, int i) where T : unmanaged, IFloatingPointIeee754<T> => double.CreateTruncating(p[i]);
+
     private static unsafe double Block<T, TOp>(TOp op, Tiles tiles, Job<T> job, int block)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IBinaryElementOp
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOp
     {
         int start = block * job.BlockLength;
         int count = Math.Min(job.BlockLength, job.Length - start);
+        T* At(T* p) => p is null ? null : p + start;
         if (typeof(T) == typeof(float) || typeof(T) == typeof(double))
         {
-            T* l = job.HasLosses ? job.Losses + start : null, g = job.HasGradient ? job.Gradient + start : null;
             if (typeof(T) == typeof(float))
                 fixed (float* pw = tiles.PosWeightF) fixed (float* w = tiles.WeightF)
-                    return Width(op, new Chunk<float>((float*)(job.Logits + start), (float*)(job.Targets + start), pw, w, (float*)l, (float*)g,
-                        count, (float)job.Scale, start, job.Columns));
+                    return Width(op, new Chunk<float>((float*)At(job.X0), (float*)At(job.X1), job.X2 is null ? pw : (float*)At(job.X2),
+                        (float*)At(job.X3), w, (float*)At(job.Losses), (float*)At(job.D0), (float*)At(job.D2), (float*)At(job.D3),
+                        count, (float)job.Scale, start));
             fixed (double* pw = tiles.PosWeightD) fixed (double* w = tiles.WeightD)
-                return Width(op, new Chunk<double>((double*)(job.Logits + start), (double*)(job.Targets + start), pw, w, (double*)l, (double*)g,
-                    count, job.Scale, start, job.Columns));
+                return Width(op, new Chunk<double>((double*)At(job.X0), (double*)At(job.X1), job.X2 is null ? pw : (double*)At(job.X2),
+                    (double*)At(job.X3), w, (double*)At(job.Losses), (double*)At(job.D0), (double*)At(job.D2), (double*)At(job.D3),
+                    count, job.Scale, start));
         }
 
-        // Half: convert this block to float scratch, compute in float, convert the outputs back.
-        float[] scratch = ArrayPool<float>.Shared.Rent(4 * count);
+        // Half: convert this block's streams to float scratch, compute in float, convert the outputs back.
+        float[] scratch = ArrayPool<float>.Shared.Rent(8 * count);
         try
         {
             fixed (float* f = scratch)
             fixed (float* pw = tiles.PosWeightF)
             fixed (float* w = tiles.WeightF)
             {
-                var s = new Span<float>(f, count);
-                var t = new Span<float>(f + count, count);
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(job.Logits + start, count), s);
-                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(job.Targets + start, count), t);
-                double sum = Width(op, new Chunk<float>(f, f + count, pw, w, job.HasLosses ? f + 2 * count : null,
-                    job.HasGradient ? f + 3 * count : null, count, (float)job.Scale, start, job.Columns));
-                if (job.HasLosses) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(f + 2 * count, count), new Span<Half>(job.Losses + start, count));
-                if (job.HasGradient) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(f + 3 * count, count), new Span<Half>(job.Gradient + start, count));
+                float* x2 = ToFloat(job.X2, start, count, f + 2 * count);
+                double sum = Width(op, new Chunk<float>(ToFloat(job.X0, start, count, f), ToFloat(job.X1, start, count, f + count),
+                    x2 is null ? pw : x2, ToFloat(job.X3, start, count, f + 3 * count), w,
+                    Slot(job.Losses, f + 4 * count), Slot(job.D0, f + 5 * count), Slot(job.D2, f + 6 * count), Slot(job.D3, f + 7 * count),
+                    count, (float)job.Scale, start));
+                ToHalf(job.Losses, start, count, f + 4 * count);
+                ToHalf(job.D0, start, count, f + 5 * count);
+                ToHalf(job.D2, start, count, f + 6 * count);
+                ToHalf(job.D3, start, count, f + 7 * count);
                 return sum;
             }
         }
         finally { ArrayPool<float>.Shared.Return(scratch); }
     }
 
-    /// <summary>One block's pointers: inputs, optional patterns (null: absent) and optional outputs (null: not wanted).</summary>
-    private readonly unsafe struct Chunk<TC>(TC* s, TC* t, TC* posWeight, TC* weight, TC* losses, TC* gradient, int count, TC scale, int start, int columns)
-        where TC : unmanaged
+    /// <summary>A Half stream's block (null: absent) converted into <paramref name="slot"/>; returns the slot or null.</summary>
+    private static unsafe float* ToFloat<T>(T* p, int start, int count, float* slot) where T : unmanaged
     {
-        public readonly TC* S = s, T = t, PosWeight = posWeight, Weight = weight, Losses = losses, Gradient = gradient;
-        public readonly int Count = count, Start = start, Columns = columns;
+        if (p is null) return null;
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(p + start, count), new Span<float>(slot, count));
+        return slot;
+    }
+
+    /// <summary>The float scratch of a wanted Half output, or null when the output is not wanted.</summary>
+    private static unsafe float* Slot<T>(T* p, float* slot) where T : unmanaged => p is null ? null : slot;
+
+    /// <summary>Writes a wanted Half output's block back from its float scratch.</summary>
+    private static unsafe void ToHalf<T>(T* p, int start, int count, float* slot) where T : unmanaged
+    {
+        if (p is not null) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(slot, count), new Span<Half>(p + start, count));
+    }
+
+    /// <summary>One block's pointers: inputs (x2, x3 null: absent), the optional weight pattern (null: none) and the
+    /// optional outputs (null: not wanted).</summary>
+    private readonly unsafe struct Chunk<TC>(TC* x0, TC* x1, TC* x2, TC* x3, TC* weight, TC* losses, TC* d0, TC* d2, TC* d3,
+        int count, TC scale, int start) where TC : unmanaged
+    {
+        public readonly TC* X0 = x0, X1 = x1, X2 = x2, X3 = x3, Weight = weight, Losses = losses, D0 = d0, D2 = d2, D3 = d3;
+        public readonly int Count = count, Start = start;
         public readonly TC Scale = scale;
     }
 
-    private static double Width<TC, TOp>(TOp op, in Chunk<TC> c) where TC : unmanaged, IFloatingPointIeee754<TC> where TOp : struct, IBinaryElementOp
+    private static double Width<TC, TOp>(TOp op, in Chunk<TC> c) where TC : unmanaged, IFloatingPointIeee754<TC> where TOp : struct, IElementOp
     {
         if (Vector512.IsHardwareAccelerated) return Loop<TC, Vector512<TC>, Simd512<TC>, TOp>(op, c);
         if (Vector256.IsHardwareAccelerated) return Loop<TC, Vector256<TC>, Simd256<TC>, TOp>(op, c);
@@ -172,27 +267,33 @@ internal static class ElementwiseKernel
 
     [SkipLocalsInit]
     private static unsafe double Loop<TC, TV, TOps, TOp>(TOp op, in Chunk<TC> c)
-        where TC : unmanaged, IFloatingPointIeee754<TC> where TV : struct where TOps : ISimd<TV, TC> where TOp : struct, IBinaryElementOp
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TV : struct where TOps : ISimd<TV, TC> where TOp : struct, IElementOp
     {
         int w = TOps.Count, n = c.Count, i = 0, pending = 0;
-        TV zero = TOps.Broadcast(TC.Zero), one = TOps.Broadcast(TC.One), scale = TOps.Broadcast(c.Scale);
+        TV zero = TOps.Broadcast(TC.Zero), scale = TOps.Broadcast(c.Scale);
+        TV pad2 = TOps.Broadcast(TC.CreateTruncating(op.Pad(2))), pad3 = TOps.Broadcast(TC.CreateTruncating(op.Pad(3)));
         TV acc = zero;
         double sum = 0;
         for (; i <= n - w; i += w)
         {
-            TV s = TOps.Load(ref *c.S, (nuint)i);
-            TV t = TOps.Load(ref *c.T, (nuint)i);
-            if (!TOps.AllTrue(TOps.And(TOps.GreaterThanOrEqual(t, zero), TOps.LessThanOrEqual(t, one)))) ThrowBadTarget(c, i, w);
-            TV pw = c.PosWeight is null ? one : TOps.Load(ref *c.PosWeight, (nuint)i);
-            op.Evaluate<TV, TC, TOps>(s, t, pw, out TV loss, out TV grad);
+            TV x0 = TOps.Load(ref *c.X0, (nuint)i);
+            TV x1 = TOps.Load(ref *c.X1, (nuint)i);
+            TV x2 = c.X2 is null ? pad2 : TOps.Load(ref *c.X2, (nuint)i);
+            TV x3 = c.X3 is null ? pad3 : TOps.Load(ref *c.X3, (nuint)i);
+            if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, w);
+            op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
+            TV factor = scale;
             if (c.Weight is not null)
             {
                 TV wt = TOps.Load(ref *c.Weight, (nuint)i);
                 loss = TOps.Multiply(loss, wt);
-                grad = TOps.Multiply(grad, wt);
+                d0 = TOps.Multiply(d0, wt);
+                if (c.D2 is not null || c.D3 is not null) factor = TOps.Multiply(wt, scale);   // (d·w)·scale below for d0 as before
             }
             if (c.Losses is not null) TOps.Store(loss, ref *c.Losses, (nuint)i);
-            if (c.Gradient is not null) TOps.Store(TOps.Multiply(grad, scale), ref *c.Gradient, (nuint)i);
+            if (c.D0 is not null) TOps.Store(TOps.Multiply(d0, scale), ref *c.D0, (nuint)i);
+            if (c.D2 is not null) TOps.Store(TOps.Multiply(d2, factor), ref *c.D2, (nuint)i);
+            if (c.D3 is not null) TOps.Store(TOps.Multiply(d3, factor), ref *c.D3, (nuint)i);
             acc = TOps.Add(acc, loss);
             if (++pending == FlushEvery)
             {
@@ -205,27 +306,34 @@ internal static class ElementwiseKernel
         int rest = n - i;
         if (rest > 0)
         {
-            // Tail: pad to one full vector (s = 0, t = 0, unit weights) and keep only the real lanes.
-            TC* buffer = stackalloc TC[6 * w];
-            TC* bs = buffer, bt = buffer + w, bpw = buffer + 2 * w, bw = buffer + 3 * w, bl = buffer + 4 * w, bg = buffer + 5 * w;
+            // Tail: pad to one full vector (the op's valid padding, unit weights) and keep only the real lanes.
+            TC* buffer = stackalloc TC[9 * w];
+            TC* b0 = buffer, b1 = buffer + w, b2 = buffer + 2 * w, b3 = buffer + 3 * w, bw = buffer + 4 * w;
+            TC* bl = buffer + 5 * w, bd0 = buffer + 6 * w, bd2 = buffer + 7 * w, bd3 = buffer + 8 * w;
+            TC p0 = TC.CreateTruncating(op.Pad(0)), p1 = TC.CreateTruncating(op.Pad(1)), p2 = TC.CreateTruncating(op.Pad(2)), p3 = TC.CreateTruncating(op.Pad(3));
             for (int k = 0; k < w; k++)
             {
                 bool real = k < rest;
-                bs[k] = real ? c.S[i + k] : TC.Zero;
-                bt[k] = real ? c.T[i + k] : TC.Zero;
-                bpw[k] = real && c.PosWeight is not null ? c.PosWeight[i + k] : TC.One;
+                b0[k] = real ? c.X0[i + k] : p0;
+                b1[k] = real ? c.X1[i + k] : p1;
+                b2[k] = real && c.X2 is not null ? c.X2[i + k] : p2;
+                b3[k] = real && c.X3 is not null ? c.X3[i + k] : p3;
                 bw[k] = real && c.Weight is not null ? c.Weight[i + k] : TC.One;
             }
-            TV t = TOps.Load(ref *bt, 0);
-            if (!TOps.AllTrue(TOps.And(TOps.GreaterThanOrEqual(t, zero), TOps.LessThanOrEqual(t, one)))) ThrowBadTarget(c, i, rest);
-            op.Evaluate<TV, TC, TOps>(TOps.Load(ref *bs, 0), t, TOps.Load(ref *bpw, 0), out TV loss, out TV grad);
+            TV x0 = TOps.Load(ref *b0, 0), x1 = TOps.Load(ref *b1, 0), x2 = TOps.Load(ref *b2, 0), x3 = TOps.Load(ref *b3, 0);
+            if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, rest);
+            op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
             TV wt = TOps.Load(ref *bw, 0);
             TOps.Store(TOps.Multiply(loss, wt), ref *bl, 0);
-            TOps.Store(TOps.Multiply(TOps.Multiply(grad, wt), scale), ref *bg, 0);
+            TOps.Store(TOps.Multiply(TOps.Multiply(d0, wt), scale), ref *bd0, 0);
+            TOps.Store(TOps.Multiply(TOps.Multiply(d2, wt), scale), ref *bd2, 0);
+            TOps.Store(TOps.Multiply(TOps.Multiply(d3, wt), scale), ref *bd3, 0);
             for (int k = 0; k < rest; k++)
             {
                 if (c.Losses is not null) c.Losses[i + k] = bl[k];
-                if (c.Gradient is not null) c.Gradient[i + k] = bg[k];
+                if (c.D0 is not null) c.D0[i + k] = bd0[k];
+                if (c.D2 is not null) c.D2[i + k] = bd2[k];
+                if (c.D3 is not null) c.D3[i + k] = bd3[k];
                 sum += double.CreateTruncating(bl[k]);
             }
         }
@@ -233,12 +341,14 @@ internal static class ElementwiseKernel
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static unsafe void ThrowBadTarget<TC>(in Chunk<TC> c, int offset, int count) where TC : unmanaged, IFloatingPointIeee754<TC>
+    private static unsafe void ThrowInvalid<TC, TOp>(TOp op, in Chunk<TC> c, int offset, int count)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TOp : struct, IElementOp
     {
         for (int k = 0; k < count; k++)
         {
-            double t = double.CreateTruncating(c.T[offset + k]);
-            if (!(t >= 0 && t <= 1)) throw BinaryInput.BadTarget(c.Start + offset + k, t, c.Columns);
+            int j = offset + k;
+            double x2 = c.X2 is null ? op.Pad(2) : double.CreateTruncating(c.X2[j]), x3 = c.X3 is null ? op.Pad(3) : double.CreateTruncating(c.X3[j]);
+            if (op.Invalid(c.Start + j, double.CreateTruncating(c.X0[j]), double.CreateTruncating(c.X1[j]), x2, x3) is { } e) throw e;
         }
     }
 }

@@ -10,7 +10,7 @@ internal interface IDoubleRow
     /// <summary>Computes one row in double: <paramref name="a"/> and <paramref name="b"/> are the row's inputs
     /// (b empty when there is no second input), <paramref name="gradient"/> is empty or receives the row's gradient
     /// (already multiplied by the reduction's factor), <paramref name="elements"/> is empty or receives the loss of each
-    /// element of the row (for losses whose unreduced output is element-wise), <paramref name="scratch"/> holds 6·K
+    /// element of the row (for losses whose unreduced output is element-wise), <paramref name="scratch"/> holds 8·K
     /// doubles. Returns the row's loss.</summary>
     double Evaluate(int row, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> gradient, Span<double> elements, Span<double> scratch);
 }
@@ -35,11 +35,11 @@ internal static class RowRunner
             return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
                 int k = classes;
-                double[] buffer = ArrayPool<double>.Shared.Rent(10 * k);
+                double[] buffer = ArrayPool<double>.Shared.Rent(12 * k);
                 try
                 {
-                    Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 6 * k);
-                    Span<double> de = hasE ? buffer.AsSpan(9 * k, k) : default;
+                    Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 8 * k);
+                    Span<double> de = hasE ? buffer.AsSpan(11 * k, k) : default;
                     double sum = 0;
                     for (int r = start; r < end; r++)
                     {

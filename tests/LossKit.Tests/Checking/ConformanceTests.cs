@@ -25,6 +25,12 @@ public sealed class ConformanceTests
         "sq_hinge(reduction=none)", "asl(gamma_pos=1, gamma_neg=2, clip=0.1)", "auc_m(imratio=0.3)", "anyloss(metric=fbeta, beta=2)",
         "ensloss(lambda=0.5, period=2, seed=3)", "linear_ce(smoothing=0.1, lse_sq=0.001)", "linear_ce(softcap=3, temperature=2, reduction=sum)",
         "linear_ce(shift=true, ignore_index=2)", "linear_ce(chunk_rows=2, vocab_block=16)", "linear_ce(weight=[1,2,0.5,1,3])",
+        "huber(delta=0.3, reduction=sum)", "smooth_l1(beta=0)", "poisson_nll(log_input=false, full=true, reduction=none)",
+        "poisson_nll(full=true)", "gaussian_nll(full=true, eps=0.001, reduction=sum)", "quantile(tau=[0.1,0.5,0.9])",
+        "barron(alpha=0)", "barron(alpha=2)", "barron(alpha=-2)", "barron(alpha=4, c=0.5)", "barron(limit=minus_inf)", "barron(limit=plus_inf)",
+        "laplace_nll(full=true, reduction=none)", "gg_nll(beta=0.7)", "gg_nll(predict=alpha)", "gg_nll(predict=beta)", "gg_nll(beta=1.5, predict=both)",
+        "tweedie(power=1.2)", "itakura_saito(form=exp_utility, beta=0.5)", "madl_smooth(k=2, reduction=sum)",
+        "bag(rho=0)", "bag(rho=0.4, reduction=none)",
     ]);
 
     [Theory, MemberData(nameof(Registered))]
@@ -49,7 +55,7 @@ public sealed class ConformanceTests
         {
             IClassificationLoss c => c.Properties,
             LossKit.Binary.BinaryLoss b => b.Properties,
-            _ => loss.Card.Properties,
+            _ => loss.Properties,
         };
         foreach (LossProperties p in Enum.GetValues<LossProperties>().Where(p => p != LossProperties.None))
             Assert.Equal(claimed.HasFlag(p), results.Any(r => r.Property == p));

@@ -8,6 +8,7 @@ using LossKit.Core;
 using LossKit.Distillation;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
+using LossKit.Regression;
 using LossKit.Softmax;
 
 namespace LossKit.Tests.Checking;
@@ -29,7 +30,7 @@ public sealed class DigestTests
         "ce(ignore_index=1)", "focal(gamma=0)", "focal(gamma=0.5, alpha=[0.25])", "focal(weight=[1,2,0.5,1,3], reduction=sum)",
         "poly(eps=2)", "polyn(eps=[1,0.5])", "gce(q=0.3)", "gce(q=0.7, k=0.5)", "mae(reduction=none)", "compsum(tau=0.5)", "compsum(tau=1.5)",
         "sce(alpha=0.5, beta=2)", "logit_adjusted(priors=[5,3,1,1,0.5], tau=1.5)", "ldr_kl(lambda=2, margin=0.5)",
-        "squentropy(weight=[1,2,0.5,1,3])", "kd(temperature=2, alpha=0.3)", "ntl_mse(classes=[1,2,3], values=[1,2,3], lambda=0.5)",
+        "squentropy(weight=[1,2,0.5,1,3])", "kd(temperature=2, alpha=0.3)", "kd(divergence=jsd(beta=0.3))", "ntl_mse(classes=[1,2,3], values=[1,2,3], lambda=0.5)",
         "ntl_was(classes=[0,2,4], values=[0,1,5])", "decoupled_softmax(tau=0.5, reduction=sum)",
         "hinge_cs(margin=2, weight=[1,2,0.5,1,3], reduction=sum)", "hinge_ww(margin=0.25)", "multimargin(p=2, margin=0.5, weight=[1,2,0.5,1,3])",
         "ovr_sq_hinge(weight=[1,2,0.5,1,3], reduction=none)", "perceptron(reduction=sum)", "taylor(reduction=sum)", "spherical(eps=0.01)",
@@ -40,6 +41,11 @@ public sealed class DigestTests
         "anyloss(metric=fbeta, beta=2)", "anyloss(metric=gmean, L=20)", "ensloss(lambda=0.5, period=2, seed=3)",
         "linear_ce(smoothing=0.1, lse_sq=0.001)", "linear_ce(softcap=3, temperature=2)", "linear_ce(shift=true)",
         "linear_ce(vocab_block=16)", "linear_ce(vocab_block=16, smoothing=0.1, weight=[" + string.Join(",", Enumerable.Range(0, 37).Select(i => 1 + i % 3)) + "])", "linear_ce(chunk_rows=2, reduction=sum)", "linear_ce(weight=[" + string.Join(",", Enumerable.Range(0, 37).Select(i => 1 + i % 3)) + "])",
+        "huber(delta=0.3, reduction=sum)", "smooth_l1(beta=0)", "poisson_nll(log_input=false, full=true, reduction=none)", "poisson_nll(full=true)",
+        "gaussian_nll(full=true, eps=0.01, reduction=sum)", "quantile(tau=[0.1,0.5,0.9])", "barron(alpha=0)", "barron(alpha=2)", "barron(alpha=-2)",
+        "barron(limit=minus_inf)", "barron(limit=plus_inf)", "laplace_nll(full=true)", "gg_nll(predict=alpha)", "gg_nll(predict=beta)",
+        "gg_nll(beta=1.5, predict=both)", "tweedie(power=1.2)", "itakura_saito(form=exp_utility, beta=0.5)", "madl_smooth(k=2)",
+        "bag(rho=0)", "bag(rho=0.3, reduction=sum)",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
@@ -201,6 +207,35 @@ public sealed class DigestTests
                     sink.Add<float>(per); sink.Add<float>(gh); sink.Add<float>(gw); sink.Add<float>(gb);
                 }
                 yield return ($"{rows}x{dim}x{vocab}", sink.Bytes());
+                break;
+            }
+            case IBagLoss bag:
+            {
+                foreach (int bags in new[] { 7, 257 })
+                {
+                    LossInputs x = bag.Kind.Sample(bag, new SampleSize(bags, 3), new Random(bags + 13), 3);
+                    T[] input = ToType<T>(x["input"].Values), per = new T[bags], g = new T[input.Length];
+                    var sink = new Sink();
+                    sink.Add(bag.Compute<T>(input, ToType<T>(x["target"].Values), x["bags"].AsIntegers("bags"), per, g));
+                    sink.Add<T>(per); sink.Add<T>(g);
+                    yield return ($"{bags}x3", sink.Bytes());
+                }
+                break;
+            }
+            case IRegressionLoss r:
+            {
+                foreach (int n in new[] { 30, 3 * 257 })
+                {
+                    // The kind's own sample (seeded, in each loss's domain), so every predicted parameter is given.
+                    LossInputs x = r.Kind.Sample(r, new SampleSize(n, 1), new Random(n + 11), 3);
+                    T[] input = ToType<T>(x["input"].Values), target = ToType<T>(x["target"].Values), per = new T[input.Length], g = new T[input.Length];
+                    T[] p = r.Predicted.Count > 0 ? ToType<T>(x[r.Predicted[0].Name].Values) : [], gp = new T[p.Length];
+                    T[] q = r.Predicted.Count > 1 ? ToType<T>(x[r.Predicted[1].Name].Values) : [], gq = new T[q.Length];
+                    var sink = new Sink();
+                    sink.Add(r.Compute(new RegressionBatch<T>(input, target, per, g, p, gp, q, gq)));
+                    sink.Add<T>(per); sink.Add<T>(g); sink.Add<T>(gp); sink.Add<T>(gq);
+                    yield return ($"{n}", sink.Bytes());
+                }
                 break;
             }
             default:

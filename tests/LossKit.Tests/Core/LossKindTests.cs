@@ -4,6 +4,7 @@ using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Distillation;
 using LossKit.LargeVocabulary;
+using LossKit.Regression;
 using LossKit.Softmax;
 
 namespace LossKit.Tests.Core;
@@ -20,7 +21,7 @@ public class LossKindTests
     [
         "ce(weight=[1,2,0.5,1,3])", "ce(reduction=none, smoothing=0.1)", "focal(reduction=sum)", "bce(pos_weight=[2,0.5,1], weight=[1,2,3])",
         "kd(temperature=2, alpha=0.3)", "decoupled_softmax(tau=0.5, reduction=sum)", "linear_ce(shift=true)", "linear_ce(vocab_block=2)",
-        "linear_ce(reduction=none, softcap=3)", "ensloss(period=2, seed=3)",
+        "linear_ce(reduction=none, softcap=3)", "ensloss(period=2, seed=3)", "gaussian_nll(full=true, reduction=sum)", "poisson_nll(log_input=false)", "bag(rho=0.3, reduction=none)",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
@@ -63,7 +64,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
     }
 
     [Theory]
@@ -72,6 +73,9 @@ public class LossKindTests
     [InlineData("kd")]
     [InlineData("decoupled_softmax")]
     [InlineData("linear_ce")]
+    [InlineData("gaussian_nll")]
+    [InlineData("gg_nll(predict=both)")]
+    [InlineData("bag")]
     public void Each_RunOutputs_writes_what_it_says(string spec)
     {
         ILoss loss = LossRegistry.Create(spec);
@@ -365,6 +369,25 @@ public class LossKindTests
                     : T.CreateTruncating(l.Compute((float[])(object)h, (float[])(object)w, (float[])(object)bias, rows, dim, vocab, y,
                         (float[])(object)per, (float[])(object)gh, (float[])(object)gw, (float[])(object)gb));
                 return Outputs(value, per, [per.Length], ("hidden", gh, [rows, dim]), ("weight", gw, [vocab, dim]), ("bias", gb, [vocab]));
+            }
+            case IBagLoss bag:
+            {
+                T[] input = As<T>(x["input"]), per = new T[x["target"].Length], g = new T[input.Length];
+                T value = bag.Compute<T>(input, As<T>(x["target"]), x["bags"].AsIntegers("bags"), per, g);
+                return Outputs(value, per, [per.Length], ("input", g, [input.Length]));
+            }
+            case IRegressionLoss r:
+            {
+                int[] inputShape = x["input"].Shape;
+                T[] input = As<T>(x["input"]), per = new T[input.Length], g = new T[input.Length];
+                LossTensor? first = r.Predicted.Count > 0 ? x.Optional(r.Predicted[0].Name) : null;
+                LossTensor? second = r.Predicted.Count > 1 ? x.Optional(r.Predicted[1].Name) : null;
+                T[] p = first is null ? [] : As<T>(first), gp = new T[p.Length], q = second is null ? [] : As<T>(second), gq = new T[q.Length];
+                T value = r.Compute(new RegressionBatch<T>(input, As<T>(x["target"]), per, g, p, gp, q, gq));
+                var grads = new List<(string, T[], int[])> { ("input", g, inputShape) };
+                if (first is not null) grads.Add((r.Predicted[0].Name, gp, first.Shape));
+                if (second is not null) grads.Add((r.Predicted[1].Name, gq, second.Shape));
+                return Outputs(value, per, inputShape, [.. grads]);
             }
             default:
                 throw new Xunit.Sdk.XunitException($"{loss.Spec}: this test has no typed call for a {loss.Kind.Name} loss; add one to Direct.");

@@ -153,3 +153,64 @@ public class KdTests
         Assert.Equal("temperature", Assert.ThrowsAny<ArgumentException>(() => new DistillationLoss(0)).ParamName);
     }
 }
+
+public class KdDivergenceTests
+{
+    private static double[] LogSoftmaxRows(double[] z, int k, double tau)
+    {
+        var r = new double[z.Length];
+        for (int row = 0; row < z.Length / k; row++)
+        {
+            var x = z.Skip(row * k).Take(k).Select(v => v / tau).ToArray();
+            double lse = x.Max() + Math.Log(x.Sum(v => Math.Exp(v - x.Max())));
+            for (int j = 0; j < k; j++) r[row * k + j] = x[j] - lse;
+        }
+        return r;
+    }
+
+    [Theory]
+    [InlineData("jsd(beta=0.5)", "jsd(reduction=batchmean)")]
+    [InlineData("jsd(beta=0.2, scaled=true)", "jsd(beta=0.2, scaled=true, reduction=batchmean)")]
+    [InlineData("reverse_kl", "reverse_kl(reduction=batchmean)")]
+    [InlineData("tvd", "tvd(reduction=batchmean)")]
+    [InlineData("wasserstein1", "wasserstein1(reduction=batchmean)")]
+    public void AlphaOneIsTauSquaredTimesTheDivergenceOfTheSoftenedDistributions(string divergence, string alone)
+    {
+        var rng = new Random(3);
+        int rows = 4, k = 6;
+        double tau = 2.5;
+        double[] z = [.. Enumerable.Range(0, rows * k).Select(_ => 4 * rng.NextDouble() - 2)], t = [.. Enumerable.Range(0, rows * k).Select(_ => 4 * rng.NextDouble() - 2)];
+        var kd = Assert.IsType<DistillationLoss>(LossKit.Catalog.LossRegistry.Create(FormattableString.Invariant($"kd(temperature={tau}, alpha=1, divergence={divergence})")));
+        double value = kd.Compute<double>(z, k, t, new int[rows]);
+        double[] p = [.. LogSoftmaxRows(t, k, tau).Select(Math.Exp)];
+        var d = Assert.IsAssignableFrom<LossKit.Divergence.DivergenceLoss>(LossKit.Catalog.LossRegistry.Create(alone));
+        Assert.Equal(tau * tau * d.Compute<double>(LogSoftmaxRows(z, k, tau), k, p), value, 12);
+    }
+
+    [Fact]
+    public void KlByNameIsTheDefaultBitForBit()
+    {
+        var rng = new Random(5);
+        double[] z = [.. Enumerable.Range(0, 30).Select(_ => 3 * rng.NextDouble())], t = [.. Enumerable.Range(0, 30).Select(_ => 3 * rng.NextDouble())];
+        int[] y = [0, 1, 2, 3, 4];
+        var g1 = new double[30];
+        var g2 = new double[30];
+        double a = new DistillationLoss().Compute<double>(z, 6, t, y, default, g1);
+        double b = new DistillationLoss(divergence: "kl").Compute<double>(z, 6, t, y, default, g2);
+        Assert.Equal(a, b);
+        Assert.Equal(g1, g2);
+        Assert.Equal("kd", new DistillationLoss(divergence: "kl").Spec);
+        Assert.Equal("kd(divergence=jsd(beta=0.3))", new DistillationLoss(divergence: "jsd(beta=0.3)").Spec);
+        Assert.Equal("kd(divergence=jsd(beta=0.3))", LossKit.Catalog.LossRegistry.Create("kd(divergence=jsd(beta=0.3))").Spec);
+    }
+
+    [Fact]
+    public void ANestedSpecTakesOnlyTheDivergencesOwnParameters()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LossKit.Catalog.LossRegistry.Create("kd(divergence=jsd(log_target=true))"));
+        Assert.Contains("'log_target' is not a parameter jsd takes here", e.Message);
+        Assert.Throws<ArgumentException>(() => LossKit.Catalog.LossRegistry.Create("kd(divergence=mse)"));
+        Assert.Throws<ArgumentException>(() => LossKit.Catalog.LossRegistry.Create("kd(divergence=jsd(beta=0.5)"));
+        Assert.Throws<ArgumentException>(() => LossKit.Catalog.LossRegistry.Create("ce(reduction=sum(x=1))"));
+    }
+}

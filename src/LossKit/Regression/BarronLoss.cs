@@ -1,0 +1,112 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using LossKit.Core;
+using LossKit.Kernels;
+
+namespace LossKit.Regression;
+
+/// <summary>
+/// Barron's general and adaptive robust loss with fixed shape, spec <c>barron(alpha=1, c=1, limit=none)</c>:
+/// <c>ρ(r, α, c) = |α−2|/α · (((r/c)²/|α−2| + 1)^{α/2} − 1)</c>, with its limits evaluated by their closed forms (never by
+/// plugging α near them): α = 2: ½(r/c)²; α = 0: log(½(r/c)² + 1); α = −∞ (<c>limit=minus_inf</c>): 1 − exp(−½(r/c)²);
+/// α = +∞ (<c>limit=plus_inf</c>): exp(½(r/c)²) − 1. ∂ρ/∂r = (r/c²)·((r/c)²/|α−2| + 1)^{α/2−1} (limits: r/c²,
+/// 2r/(r² + 2c²), (r/c²)·e^{∓½(r/c)²}). α = 1 is pseudo-Huber (Charbonnier), α = −2 Geman–McClure.
+/// The "− 1" is computed as expm1 (a series where small), so small residuals keep their precision.
+/// </summary>
+public sealed class BarronLoss : RegressionLoss
+{
+    public static readonly LossParameter Alpha = new("alpha", ParameterKind.Number, "α: the shape (2 = L2, 1 = pseudo-Huber, 0 = Cauchy, −2 = Geman–McClure)") { Default = 1 };
+    public static readonly LossParameter C = new("c", ParameterKind.Number, "c: the scale of the quadratic bowl near 0") { Default = 1, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Limit = new("limit", ParameterKind.Choice, "minus_inf or plus_inf: the α = −∞ or α = +∞ limit (then alpha is not given)")
+    { Choices = ["none", "minus_inf", "plus_inf"] };
+
+    public static LossCard Definition { get; } = RegressionCard("barron", "General robust loss (Barron)",
+        "ℓ = |α−2|/α·(((r/c)²/|α−2| + 1)^{α/2} − 1), r = ŷ − y; α = 2: ½(r/c)²; α = 0: log(½(r/c)² + 1); α = −∞: 1 − e^{−½(r/c)²}; α = +∞: e^{½(r/c)²} − 1",
+        "∂ℓ/∂ŷ = (r/c²)·((r/c)²/|α−2| + 1)^{α/2 − 1} (and the limits' derivatives)",
+        "Barron 2019, A general and adaptive robust loss function (CVPR), eq. 1–3 and its limits",
+        LossProperties.NonNegative | LossProperties.ConvexInLogits,
+        "Convex for α ≥ 1 (the default's claim), bounded (by |α−2|/|α|, 1 at −∞) for α < 0: the configured loss claims what its α gives.",
+        Alpha, C, Limit) with { UpperBound = (l, _) => ((BarronLoss)l).Bound };
+
+    public static LossDefinition Registration { get; } = new(Definition, a => new BarronLoss(a.Number(Alpha), a.Number(C), a.Choice(Limit), a.Reduction()));
+
+    /// <param name="alpha">α, any finite value (default 1); leave at 1 when <paramref name="limit"/> is given.</param>
+    /// <param name="c">c &gt; 0.</param>
+    /// <param name="limit"><c>none</c>, <c>minus_inf</c> (α = −∞) or <c>plus_inf</c> (α = +∞).</param>
+    /// <param name="reduction">none, sum or mean.</param>
+    public BarronLoss(double? alpha = null, double? c = null, string? limit = null, Reduction reduction = Reduction.Mean) : base(reduction)
+    {
+        AlphaValue = Alpha.Resolve(alpha);
+        CValue = C.Resolve(c);
+        LimitValue = Limit.Resolve(limit);
+        if (LimitValue != "none" && AlphaValue != Alpha.Default)
+            throw new ArgumentException($"barron: give alpha = {LossParameter.FormatNumber(AlphaValue)} or limit = {LimitValue}, not both.", "limit");
+    }
+
+    public double AlphaValue { get; }
+    public double CValue { get; }
+    public string LimitValue { get; }
+
+    /// <summary>α as a double, ±∞ for the limits.</summary>
+    public double Shape => LimitValue switch { "minus_inf" => double.NegativeInfinity, "plus_inf" => double.PositiveInfinity, _ => AlphaValue };
+
+    private double Bound => Shape < 0 ? (double.IsInfinity(Shape) ? 1 : Math.Abs(Shape - 2) / Math.Abs(Shape)) : double.PositiveInfinity;
+
+    public override LossCard Card => Definition;
+
+    public override LossProperties Properties => (Card.Properties | (Shape < 0 ? LossProperties.Bounded : LossProperties.None))
+        & ~(Shape >= 1 ? LossProperties.None : LossProperties.ConvexInLogits);
+
+    public override IEnumerable<ParameterValue> ParameterValues => [Alpha.Of(AlphaValue), C.Of(CValue), Limit.Of(LimitValue), .. base.ParameterValues];
+
+    /// <summary>Growth like (r/c)^α (α &gt; 2) or e^{½(r/c)²} (α = +∞) limits the finite range in float.</summary>
+    public override double FiniteInputScale => Shape switch
+    {
+        double.PositiveInfinity => 12 * CValue,
+        > 2 => Math.Min(1e18, CValue * Math.Pow(10, 36 / Shape) / 4),
+        _ => 1e18,
+    };
+
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(Shape, CValue), batch);
+
+    private readonly struct Op(double alpha, double c) : IResidualFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        {
+            TV z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
+            TV slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²
+            TV half = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), z);
+            if (alpha == 2)
+            {
+                loss = half;
+                dx = slope;
+            }
+            else if (alpha == 0)
+            {
+                TV u = TOps.Add(TOps.Broadcast(T.One), half);
+                loss = VectorMath<TV, T, TOps>.Log1p(half);
+                dx = TOps.Divide(slope, u);
+            }
+            else if (double.IsInfinity(alpha))
+            {
+                // ∓(e^{∓½z} − 1) and (r/c²)·e^{∓½z}.
+                TV delta = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(half) : half;
+                TV e = TOps.Exp(delta);
+                RegressionMath<TV, T, TOps>.ExpRemainders(delta, e, out _, out TV expm1);
+                loss = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(expm1) : expm1;
+                dx = TOps.Multiply(slope, e);
+            }
+            else
+            {
+                double b = Math.Abs(alpha - 2);
+                TV l = VectorMath<TV, T, TOps>.Log1p(TOps.Multiply(z, RegressionMath<TV, T, TOps>.C(1 / b)));   // log(z/|α−2| + 1)
+                TV delta = TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2));
+                RegressionMath<TV, T, TOps>.ExpRemainders(delta, TOps.Exp(delta), out _, out TV expm1);
+                loss = TOps.Multiply(RegressionMath<TV, T, TOps>.C(b / alpha), expm1);
+                dx = TOps.Multiply(slope, TOps.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
+            }
+        }
+    }
+}
