@@ -25,9 +25,10 @@ public sealed record EmbeddingOptions(string? Distance = null, bool? Normalize =
 /// The parameters of the composable parts, declared once; each loss makes its set with its own default distance and
 /// reducer (pytorch-metric-learning's defaults for that loss) and composes it into its card after its own parameters.
 /// </summary>
-/// <remarks>The spec grammar has no nested values, so a miner's or reducer's arguments are parameters of their own:
-/// <c>miner=multi_similarity, miner_epsilon=0.1</c> for pytorch-metric-learning's <c>MultiSimilarityMiner(epsilon=0.1)</c>,
-/// <c>miner=pair_margin, miner_pos_margin=0.2, miner_neg_margin=0.8</c>, <c>reducer=threshold, reducer_low=0, reducer_high=1</c>.</remarks>
+/// <remarks>A miner's or reducer's arguments are parameters of their own — <c>miner=multi_similarity, miner_epsilon=0.1</c>
+/// for pytorch-metric-learning's <c>MultiSimilarityMiner(epsilon=0.1)</c>, <c>miner=pair_margin, miner_pos_margin=0.2,
+/// miner_neg_margin=0.8</c>, <c>reducer=threshold, reducer_low=0, reducer_high=1</c> — which a spec may also give nested:
+/// <c>miner=multi_similarity(epsilon=0.1)</c>, <c>reducer=threshold(low=0, high=1)</c> (<see cref="Read"/>).</remarks>
 public sealed class EmbeddingParameters
 {
     /// <summary>The distances.</summary>
@@ -48,10 +49,10 @@ public sealed class EmbeddingParameters
             { Choices = [distance, .. Distances.Where(d => d != distance)] };
         Miner = new("miner", ParameterKind.Choice,
             "which pairs or triplets the loss uses, chosen without gradient: all; batch_hard (hardest positive and negative per anchor); semihard / hard triplets (0 < D(a,n) − D(a,p) ≤ miner_margin / D(a,n) ≤ D(a,p)); multi_similarity (miner_epsilon); pair_margin (miner_pos_margin, miner_neg_margin)")
-            { Choices = Miners };
+            { Choices = Miners, NestedSpec = true };
         Reducer = new("reducer", ParameterKind.Choice,
             "how element losses (pairs, triplets or anchors) become the loss: mean; nonzero_mean (mean over positive ones); threshold (mean over reducer_low < ℓ < reducer_high); sum")
-            { Choices = [reducer, .. Reducers.Where(r => r != reducer)] };
+            { Choices = [reducer, .. Reducers.Where(r => r != reducer)], NestedSpec = true };
         All = [Distance, Normalize, Miner, MinerMargin, MinerEpsilon, MinerPosMargin, MinerNegMargin, Reducer, ReducerLow, ReducerHigh];
     }
 
@@ -70,9 +71,54 @@ public sealed class EmbeddingParameters
     /// <summary>The parameters in card order.</summary>
     public IReadOnlyList<LossParameter> All { get; }
 
-    /// <summary>The options a spec gives (absent ones: the defaults).</summary>
-    public EmbeddingOptions Read(SpecArguments a) => new(a.Choice(Distance), a.Flag(Normalize), a.Choice(Miner), a.Number(MinerMargin),
-        a.Number(MinerEpsilon), a.Number(MinerPosMargin), a.Number(MinerNegMargin), a.Choice(Reducer), a.Number(ReducerLow), a.Number(ReducerHigh));
+    /// <summary>The options a spec gives (absent ones: the defaults). A miner or reducer may carry its arguments nested,
+    /// as pytorch-metric-learning's constructors: <c>miner=semihard(margin=0.2)</c>, <c>miner=hard(margin=0.2)</c>,
+    /// <c>miner=multi_similarity(epsilon=0.1)</c>, <c>miner=pair_margin(pos_margin=0.2, neg_margin=0.8)</c>,
+    /// <c>reducer=threshold(low=0, high=1)</c> — the same as the flat <c>miner_margin</c>, <c>miner_epsilon</c>, ...
+    /// (giving both is an error); the loss's spec prints the flat form.</summary>
+    public EmbeddingOptions Read(SpecArguments a)
+    {
+        var given = SpecParser.Parse(a.ToString()).Arguments;
+        var (miner, minerArgs) = Nested(a.Choice(Miner), Miner.Name);
+        var (reducer, reducerArgs) = Nested(a.Choice(Reducer), Reducer.Name);
+        (string Key, LossParameter Flat)[] minerKeys = miner switch
+        {
+            "semihard" or "hard" => [("margin", MinerMargin)],
+            "multi_similarity" => [("epsilon", MinerEpsilon)],
+            "pair_margin" => [("pos_margin", MinerPosMargin), ("neg_margin", MinerNegMargin)],
+            _ => [],
+        };
+        (string Key, LossParameter Flat)[] reducerKeys = reducer == "threshold" ? [("low", ReducerLow), ("high", ReducerHigh)] : [];
+        double Value(IReadOnlyDictionary<string, SpecValue> nested, (string Key, LossParameter Flat)[] keys, LossParameter flat)
+        {
+            string? key = keys.FirstOrDefault(k => k.Flat == flat).Key;
+            if (key is null || !nested.TryGetValue(key, out SpecValue? v)) return a.Number(flat);
+            if (given.ContainsKey(flat.Name)) throw new ArgumentException($"{flat.Name} is given twice: as {flat.Name} and nested as {key}; give one.", flat.Name);
+            return flat.Check(v.Number ?? throw new ArgumentException($"{key} = {v}: expected a number.", flat.Name));
+        }
+        void Known(IReadOnlyDictionary<string, SpecValue> nested, (string Key, LossParameter Flat)[] keys, string name, string choice)
+        {
+            if (nested.Keys.FirstOrDefault(k => !keys.Any(x => x.Key == k)) is { } unknown)
+                throw new ArgumentException($"{name}={choice} takes {(keys.Length == 0 ? "no arguments" : string.Join(", ", keys.Select(k => k.Key)))}, not {unknown}.", name);
+        }
+        Known(minerArgs, minerKeys, Miner.Name, miner);
+        Known(reducerArgs, reducerKeys, Reducer.Name, reducer);
+        return new(a.Choice(Distance), a.Flag(Normalize), miner, Value(minerArgs, minerKeys, MinerMargin), Value(minerArgs, minerKeys, MinerEpsilon),
+            Value(minerArgs, minerKeys, MinerPosMargin), Value(minerArgs, minerKeys, MinerNegMargin), reducer,
+            Value(reducerArgs, reducerKeys, ReducerLow), Value(reducerArgs, reducerKeys, ReducerHigh));
+    }
+
+    /// <summary>A choice and its nested arguments: <c>semihard(margin=0.1)</c> → (<c>semihard</c>, {margin: 0.1}).</summary>
+    private static (string Name, IReadOnlyDictionary<string, SpecValue> Arguments) Nested(string choice, string parameter)
+    {
+        if (!choice.Contains('(')) return (choice, new Dictionary<string, SpecValue>());
+        try
+        {
+            ParsedSpec parsed = SpecParser.Parse(choice);
+            return (parsed.Name, parsed.Arguments);
+        }
+        catch (ArgumentException e) { throw new ArgumentException($"{parameter}={choice}: {e.Message}", parameter, e); }
+    }
 
     /// <summary>Every option resolved: null fields get the defaults, given ones are checked (each against its own range:
     /// a threshold with reducer_low ≥ reducer_high keeps no element, and the loss is 0, as pytorch-metric-learning's).</summary>

@@ -126,6 +126,15 @@ public class EmbeddingLossTests
         Assert.Equal(loss.Spec, LossRegistry.Create(loss.Spec).Spec);
         Assert.Equal("multi_similarity", LossRegistry.Create("multi_similarity(reducer=mean, distance=cosine)").Spec);
         Assert.Throws<ArgumentException>(() => LossRegistry.Create("triplet(miner=random)"));
+        // Nested arguments, as pytorch-metric-learning's constructors, print back flat.
+        Assert.Equal("triplet(miner=semihard, miner_margin=0.3)", LossRegistry.Create("triplet(miner=semihard(margin=0.3))").Spec);
+        Assert.Equal("contrastive(miner=pair_margin, miner_pos_margin=0.1, miner_neg_margin=0.9, reducer=threshold, reducer_low=0.1, reducer_high=2)",
+            LossRegistry.Create("contrastive(miner=pair_margin(pos_margin=0.1, neg_margin=0.9), reducer=threshold(low=0.1, high=2))").Spec);
+        Assert.Equal("multi_similarity(miner=multi_similarity, miner_epsilon=0.2)", LossRegistry.Create("multi_similarity(miner=multi_similarity(epsilon=0.2))").Spec);
+        Assert.Throws<ArgumentException>(() => LossRegistry.Create("triplet(miner=semihard(margin=0.3), miner_margin=0.2)"));
+        Assert.Throws<ArgumentException>(() => LossRegistry.Create("triplet(miner=semihard(eps=1))"));
+        Assert.Throws<ArgumentException>(() => LossRegistry.Create("triplet(miner=batch_hard(margin=1))"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LossRegistry.Create("triplet(miner=multi_similarity(epsilon=-1))"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SupConLoss(options: new EmbeddingOptions(ReducerHigh: -1)));
         var (x, y) = Batch(4);
         Assert.Equal(0, new SupConLoss(options: new EmbeddingOptions(Reducer: "threshold", ReducerLow: 2, ReducerHigh: 1)).Compute<double>(x, 4, y));
