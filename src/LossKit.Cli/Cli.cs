@@ -25,6 +25,7 @@ public static partial class Cli
         foreach (var c in new[] { CatalogCommands.List(), CatalogCommands.Describe(), EvalCommand.Create(), CheckCommand.Create(), BenchCommand.Create() })
             root.Subcommands.Add(c);
         foreach (var c in WorkbenchCommands.All()) root.Subcommands.Add(c);
+        root.Subcommands.Add(FitCommand.Create());
         return root;
     }
 

@@ -85,11 +85,23 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
         }
     }
 
-    /// <summary>Copies z − max into <paramref name="sorted"/> in descending order (−∞ last).</summary>
-    private protected static void SortDescending<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted) where TC : unmanaged, IFloatingPointIeee754<TC>
+    /// <summary>The candidates for the support, sorted: the values max − z_k that are at most <paramref name="bound"/>, in
+    /// ascending order (descending z), into the start of <paramref name="sorted"/>; returns their count. The support lies
+    /// within a known distance of the max (1 for sparsemax, 2 for 1.5-entmax in z's units), and every element beyond it
+    /// fails the threshold loops' test, which stop at their first failure: with a bound a little past that distance, the
+    /// loops see the same prefix as after a full sort, so τ is bit-identical — and only the candidates are sorted (all K
+    /// for logits within the bound of their max, few for a peaked row).</summary>
+    private protected static int SortedCandidates<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted, double bound) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        for (int k = 0; k < z.Length; k++) sorted[k] = max - z[k];   // ascending order of max − z = descending z
-        sorted.Sort();
+        TC limit = TC.CreateTruncating(bound);
+        int n = 0;
+        for (int k = 0; k < z.Length; k++)
+        {
+            TC d = max - z[k];
+            if (d <= limit) sorted[n++] = d;   // −∞ logits (d = +∞) and NaN are never candidates
+        }
+        sorted[..n].Sort();
+        return n;
     }
 
     private protected static LossCard SparseCard(string name, string title, string formula, string gradient, string reference, string notes) =>
@@ -125,10 +137,11 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
 
     private protected override double Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted)
     {
-        SortDescending(z, max, sorted);
+        // Every u_(k) < −1 fails the test below (Σ_{i≤k}(u_(i) − u_(k)) ≥ −u_(k) > 1): candidates within 1.5 of the max.
+        int n = SortedCandidates(z, max, sorted, 1.5);
         // sorted[i] = m − z_(i+1) ≥ 0; with u_(k) = −sorted[k−1]: support size k = largest k with 1 + k·u_(k) > Σ_{i≤k} u_(i).
         double cumulative = 0, tau = -1;
-        for (int k = 1; k <= sorted.Length; k++)
+        for (int k = 1; k <= n; k++)
         {
             double u = -double.CreateTruncating(sorted[k - 1]);
             if (double.IsNegativeInfinity(u)) break;
@@ -174,9 +187,11 @@ public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignor
 
     private protected override double Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted)
     {
-        SortDescending(z, max, sorted);
+        // Every x_(k) < −1 fails the test below (τ_k ≤ x_(k) < −1 would make (0 − τ_k)² alone exceed 1): candidates with
+        // x = (z − max)/2 ≥ −1.25, i.e. within 2.5 of the max.
+        int n = SortedCandidates(z, max, sorted, 2.5);
         double mean = 0, m2 = 0, tau = -1;
-        for (int k = 1; k <= sorted.Length; k++)
+        for (int k = 1; k <= n; k++)
         {
             double x = -0.5 * double.CreateTruncating(sorted[k - 1]);
             if (double.IsNegativeInfinity(x)) break;

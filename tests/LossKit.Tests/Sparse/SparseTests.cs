@@ -168,4 +168,39 @@ public class SparseTests
             Assert.Equal(d, (double)loss.ComputeSoft<Half>(z.Select(v => (Half)v).ToArray(), 4, q.Select(v => (Half)v).ToArray()), 2);
         }
     }
+
+    /// <summary>The previous algorithm, kept here as the reference: τ of sparsemax from a full descending sort.</summary>
+    private static double FullSortSparsemaxTau(double[] row)
+    {
+        double m = row.Max();
+        double[] sorted = [.. row.Select(v => m - v).Order()];
+        double cumulative = 0, tau = -1;
+        for (int k = 1; k <= sorted.Length; k++)
+        {
+            double u = -sorted[k - 1];
+            if (double.IsNegativeInfinity(u)) break;
+            cumulative += u;
+            if (1 + k * u > cumulative) tau = (cumulative - 1) / k;
+            else break;
+        }
+        return tau;
+    }
+
+    [Fact]
+    public void SortingOnlyTheCandidatesGivesTheFullSortsBits()
+    {
+        var rng = new Random(11);
+        const int K = 300;
+        foreach (double scale in new[] { 0.05, 0.3, 1, 3, 40 })
+            for (int rep = 0; rep < 20; rep++)
+            {
+                double[] row = [.. Enumerable.Range(0, K).Select(_ => scale * (2 * rng.NextDouble() - 1))];
+                row[rng.Next(K)] = double.NegativeInfinity;
+                var p = new double[K];
+                new SparsemaxLoss().Probabilities<double>(row, K, p);
+                double m = row.Max(), tau = FullSortSparsemaxTau(row);
+                for (int k = 0; k < K; k++)
+                    Assert.Equal(double.IsNegativeInfinity(row[k]) ? 0 : Math.Max(row[k] - m - tau, 0), p[k]);
+            }
+    }
 }
