@@ -2,6 +2,7 @@ using LossKit.Binary;
 using LossKit.Core;
 using LossKit.Distillation;
 using LossKit.Divergence;
+using LossKit.Embedding;
 using LossKit.LargeVocabulary;
 using LossKit.Margin;
 using LossKit.Preference;
@@ -54,6 +55,13 @@ public static class LossRegistry
         SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration,
         // Preference pairs
         DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
+        // Embeddings and metric learning: PyTorch's pair and triplet criteria
+        MarginRankingLoss.Registration, CosineEmbeddingLoss.Registration, HingeEmbeddingLoss.Registration, TripletMarginLoss.Registration,
+        // Embeddings with labels: pair, triplet and anchor losses
+        ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
+        NtXentLoss.Registration, SupConLoss.Registration, LiftedStructureLoss.Registration, NPairLoss.Registration,
+        // Embeddings against class proxies: margin-softmax and proxy losses
+        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, ProxyNcaLoss.Registration, ProxyAnchorLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

@@ -64,7 +64,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression", "divergence", "preference", "unpaired-preference", "ranking" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
     }
 
     [Theory]
@@ -314,6 +314,48 @@ public class LossKindTests
                 T value = pref.Compute<T>(Input("policy_chosen_logps"), Input("policy_rejected_logps"), Input("reference_chosen_logps"),
                     Input("reference_rejected_logps"), Input("chosen_lengths"), Input("rejected_lengths"), per, gc, gr);
                 return Outputs(value, per, [n], ("policy_chosen_logps", gc, [n]), ("policy_rejected_logps", gr, [n]));
+            }
+            case LossKit.Embedding.MarginRankingLoss mr:
+            {
+                int n = x["input1"].Length;
+                T[] per = new T[n], g1 = new T[n], g2 = new T[n];
+                T value = mr.Compute<T>(As<T>(x["input1"]), As<T>(x["input2"]), As<T>(x["target"]), per, g1, g2);
+                return Outputs(value, per, [n], ("input1", g1, [n]), ("input2", g2, [n]));
+            }
+            case LossKit.Embedding.CosineEmbeddingLoss ce:
+            {
+                int[] sh = x["input1"].Shape;
+                T[] per = new T[sh[0]], g1 = new T[sh[0] * sh[1]], g2 = new T[sh[0] * sh[1]];
+                T value = ce.Compute<T>(As<T>(x["input1"]), As<T>(x["input2"]), sh[1], As<T>(x["target"]), per, g1, g2);
+                return Outputs(value, per, [sh[0]], ("input1", g1, sh), ("input2", g2, sh));
+            }
+            case LossKit.Embedding.HingeEmbeddingLoss he:
+            {
+                int n = x["input"].Length;
+                T[] per = new T[n], g = new T[n];
+                T value = he.Compute<T>(As<T>(x["input"]), As<T>(x["target"]), per, g);
+                return Outputs(value, per, [n], ("input", g, [n]));
+            }
+            case LossKit.Embedding.TripletMarginLoss tm:
+            {
+                int[] sh = x["anchor"].Shape;
+                T[] per = new T[sh[0]], ga = new T[sh[0] * sh[1]], gp = new T[ga.Length], gn = new T[ga.Length];
+                T value = tm.Compute<T>(As<T>(x["anchor"]), As<T>(x["positive"]), As<T>(x["negative"]), sh[1], per, ga, gp, gn);
+                return Outputs(value, per, [sh[0]], ("anchor", ga, sh), ("positive", gp, sh), ("negative", gn, sh));
+            }
+            case LossKit.Embedding.ProxyLoss px:
+            {
+                int[] sh = x["embeddings"].Shape, ph = x["proxies"].Shape;
+                T[] per = new T[sh[0]], ge = new T[sh[0] * sh[1]], gp = new T[ph[0] * ph[1]];
+                T value = px.Compute<T>(As<T>(x["embeddings"]), sh[1], x["labels"].AsIntegers("labels"), As<T>(x["proxies"]), per, ge, gp);
+                return Outputs(value, per, [sh[0]], ("embeddings", ge, sh), ("proxies", gp, ph));
+            }
+            case LossKit.Embedding.EmbeddingLoss em:
+            {
+                int[] sh = x["embeddings"].Shape;
+                T[] per = new T[sh[0]], g = new T[sh[0] * sh[1]];
+                T value = em.Compute<T>(As<T>(x["embeddings"]), sh[1], x["labels"].AsIntegers("labels"), per, g);
+                return Outputs(value, per, [sh[0]], ("embeddings", g, sh));
             }
             case LinearCrossEntropyLoss l:
             {

@@ -1,0 +1,64 @@
+using LossKit.Core;
+
+namespace LossKit.Embedding;
+
+/// <summary>
+/// Embeddings with class labels (<see cref="EmbeddingLoss"/>, <see cref="ProxyLoss"/>): <c>embeddings</c> N×d and
+/// <c>labels</c> N (class ids; rows with equal labels are positives of each other), and for the proxy and margin-softmax
+/// losses <c>proxies</c> K×d (one per class; labels in [0, K)). Outputs <c>unreduced</c> (N: each anchor's share of the
+/// reduced loss, so that they add up to it; a proxy loss's per-row losses), <c>grad_embeddings</c> (N×d) and, for the
+/// proxy losses, <c>grad_proxies</c> (K×d).
+/// </summary>
+public sealed class EmbeddingKind : LossKind
+{
+    /// <summary>The one instance, shared by every embedding loss.</summary>
+    public static EmbeddingKind Instance { get; } = new();
+
+    private EmbeddingKind() : base("embeddings",
+    [
+        new("embeddings", "N×d", true, "one embedding per sample"),
+        new("labels", "N", false, $"the class id of each sample, a whole number in [0, {EmbeddingLoss.MaxLabel}] (proxy losses: [0, K))"),
+        new("proxies", "K×d", true, "one proxy (class weight) per class, for the proxy and margin-softmax losses") { Optional = true },
+    ]) { }
+
+    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    {
+        LossTensor x = inputs.Required("embeddings", this), labels = inputs.Required("labels", this);
+        var (rows, dim) = Matrix(x, "embeddings", "one row of d values per sample, N×d");
+        int[] y = ClassIndices(labels, rows, "labels");
+        T[] e = ValuesAs<T>(x);
+        LossTensor? proxies = inputs.Optional("proxies");
+        if (loss is ProxyLoss proxy)
+        {
+            LossTensor w = proxies ?? throw new ArgumentException($"proxies is required by {loss.Card.Name}: give one proxy of d = {dim} per class, K×{dim}.", "proxies");
+            var (classes, proxyDim) = Matrix(w, "proxies", "one row of d values per class, K×d");
+            if (proxyDim != dim) throw new ArgumentException($"proxies has shape {w.ShapeText} but the embeddings have d = {dim}; give K×{dim}.", "proxies");
+            T[] p = ValuesAs<T>(w);
+            return new GradientsCall<T>([("embeddings", [rows, dim]), ("proxies", [classes, dim])], [rows], BytesOf(e, p) + sizeof(int) * (long)rows,
+                (unreduced, g) => proxy.Compute<T>(e, dim, y, p, unreduced, g[0].Span, g[1].Span));
+        }
+        var embedding = Expect<EmbeddingLoss>(loss);
+        if (proxies is not null) throw new ArgumentException($"{loss.Card.Name} takes no proxies.", "proxies");
+        return new LogitsCall<T>([rows, dim], [rows], BytesOf(e) + sizeof(int) * (long)rows,
+            (unreduced, gradient) => embedding.Compute<T>(e, dim, y, unreduced, gradient), "embeddings");
+    }
+
+    /// <summary>N = rows samples of d = width values uniform in [−scale, scale], labels from max(2, N/4) classes with
+    /// rows 0 and 1 of one class and row 2 (when N ≥ 3) of another, so that a positive and a negative pair exist.</summary>
+    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    {
+        int classes = Math.Max(2, size.Rows / 4);
+        var labels = new double[size.Rows];
+        for (int i = 0; i < labels.Length; i++) labels[i] = random.Next(classes);
+        if (size.Rows >= 2) labels[1] = labels[0];
+        if (size.Rows >= 3) labels[2] = (labels[0] + 1) % classes;
+        var inputs = new LossInputs
+        {
+            ["embeddings"] = RandomMatrix(random, size.Rows, Math.Max(size.Width, 1), scale),
+            ["labels"] = LossTensor.Vector(labels),
+        };
+        if (loss is ProxyLoss) inputs["proxies"] = RandomMatrix(random, classes, Math.Max(size.Width, 1), scale);
+        else Expect<EmbeddingLoss>(loss);
+        return inputs;
+    }
+}

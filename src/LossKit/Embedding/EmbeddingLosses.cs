@@ -1,0 +1,462 @@
+using LossKit.Core;
+
+namespace LossKit.Embedding;
+
+/// <summary>
+/// Contrastive loss, spec <c>contrastive(pos_margin=0, neg_margin=1, distance=euclidean, reducer=nonzero_mean, ...)</c>:
+/// positive pairs <c>ℓ = [d − pos_margin]₊</c>, negative pairs <c>ℓ = [neg_margin − d]₊</c> (similarities: <c>[pos_margin − s]₊</c>,
+/// <c>[s − neg_margin]₊</c>); the two groups are reduced separately and added. Reference: Hadsell, Chopra &amp; LeCun 2006,
+/// Dimensionality reduction by learning an invariant mapping; pytorch-metric-learning <c>ContrastiveLoss</c> (its defaults).
+/// </summary>
+public sealed class ContrastiveLoss : EmbeddingLoss
+{
+    public static readonly LossParameter PosMargin = new("pos_margin", ParameterKind.Number, "positive pairs closer than this cost nothing") { Default = 0 };
+    public static readonly LossParameter NegMargin = new("neg_margin", ParameterKind.Number, "negative pairs farther than this cost nothing") { Default = 1 };
+    private static readonly EmbeddingParameters s_parts = new("euclidean", "nonzero_mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("contrastive", "Contrastive loss",
+        "ℓ = R_pos([d(a,p) − m_pos]₊) + R_neg([m_neg − d(a,n)]₊) over the mined positive and negative pairs (similarities: [m_pos − s]₊, [s − m_neg]₊)",
+        "∂ℓ/∂d = ±w per pair with a positive loss (w the reducer's weight)",
+        "Hadsell, Chopra & LeCun 2006; pytorch-metric-learning ContrastiveLoss", LossProperties.NonNegative,
+        "Every ordered pair counts (both (i, j) and (j, i)), as pytorch-metric-learning.", s_parts, PosMargin, NegMargin);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new ContrastiveLoss(a.Number(PosMargin), a.Number(NegMargin), s_parts.Read(a)));
+
+    /// <param name="posMargin">null: 0.</param>
+    /// <param name="negMargin">null: 1.</param>
+    /// <param name="options">Distance, miner and reducer (null fields: the defaults).</param>
+    public ContrastiveLoss(double? posMargin = null, double? negMargin = null, EmbeddingOptions? options = null) : base(s_parts, options) =>
+        (PosMarginValue, NegMarginValue) = (PosMargin.Resolve(posMargin), NegMargin.Resolve(negMargin));
+
+    public double PosMarginValue { get; }
+    public double NegMarginValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [PosMargin.Of(PosMarginValue), NegMargin.Of(NegMarginValue)];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        for (int a = 0; a < n; a++)
+            for (int j = 0; j < n; j++)
+            {
+                int k = a * n + j;
+                if (m.Pos[k])
+                {
+                    double l = Math.Max(b.Margin(b.V[k], PosMarginValue), 0), w = r.Visit(0, a, l);
+                    if (w != 0 && l > 0) g[k] += w * b.MarginSign;
+                }
+                if (m.Neg[k])
+                {
+                    double l = Math.Max(b.Margin(NegMarginValue, b.V[k]), 0), w = r.Visit(1, a, l);
+                    if (w != 0 && l > 0) g[k] -= w * b.MarginSign;
+                }
+            }
+    }
+}
+
+/// <summary>
+/// Triplet loss on the batch, spec <c>triplet(margin=0.2, distance=euclidean, miner=all, reducer=nonzero_mean, ...)</c>:
+/// <c>ℓ = [d(a,p) − d(a,n) + margin]₊</c> over the mined triplets (similarities: <c>[s(a,n) − s(a,p) + margin]₊</c>);
+/// <c>miner=all</c> is every triplet, visited without storing them (O(N²) memory). Reference: Schroff, Kalenichenko &amp;
+/// Philbin 2015, FaceNet; Hermans, Beyer &amp; Leibe 2017 (batch hard); pytorch-metric-learning <c>TripletMarginLoss</c>
+/// (whose default margin is 0.05; the catalog's is 0.2).
+/// </summary>
+public sealed class TripletLoss : EmbeddingLoss
+{
+    public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "the margin by which d(a, n) should exceed d(a, p)") { Default = 0.2 };
+    private static readonly EmbeddingParameters s_parts = new("euclidean", "nonzero_mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("triplet", "Triplet margin loss over a batch (mined)",
+        "ℓ = R([d(a,p) − d(a,n) + margin]₊) over the mined triplets (similarities: [s(a,n) − s(a,p) + margin]₊)",
+        "∂ℓ/∂d(a,p) = w, ∂ℓ/∂d(a,n) = −w for each triplet with a positive loss",
+        "Schroff et al. 2015 (FaceNet); Hermans et al. 2017 (batch hard); pytorch-metric-learning TripletMarginLoss", LossProperties.NonNegative,
+        "The issue's mining=all|hard|semihard is miner=all|batch_hard|semihard (and hard: every triplet with d(a,n) ≤ d(a,p)).", s_parts, Margin);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new TripletLoss(a.Number(Margin), s_parts.Read(a)));
+
+    /// <param name="margin">null: 0.2.</param>
+    /// <param name="options">Distance, miner and reducer (null fields: the defaults).</param>
+    public TripletLoss(double? margin = null, EmbeddingOptions? options = null) : base(s_parts, options) => MarginValue = Margin.Resolve(margin);
+
+    public double MarginValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        m.ForEachTriplet((a, p, q) =>
+        {
+            double l = Math.Max(b.Margin(b.V[a * n + p], b.V[a * n + q]) + MarginValue, 0), w = r.Visit(0, a, l);
+            if (w == 0 || l <= 0) return;
+            g[a * n + p] += w * b.MarginSign;
+            g[a * n + q] -= w * b.MarginSign;
+        });
+    }
+}
+
+/// <summary>
+/// The losses computed per anchor from its kept positives and negatives (multi-similarity, circle, SupCon) or per
+/// positive pair (NT-Xent): the base gathers each anchor's kept pairs and their similarities u = −D (the similarity
+/// itself for cosine and dot, −d for the distances) and adds ∂ℓ/∂u back to the coefficients.
+/// </summary>
+public abstract class AnchorLoss : EmbeddingLoss
+{
+    private protected AnchorLoss(EmbeddingParameters parts, EmbeddingOptions? options) : base(parts, options) { }
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        var pos = new List<int>(n);
+        var neg = new List<int>(n);
+        var up = new double[n];
+        var un = new double[n];
+        var dp = new double[n];
+        var dn = new double[n];
+        bool active = Active(m);
+        for (int a = 0; a < n; a++)
+        {
+            if (!active) { r.Visit(0, a, 0); continue; }
+            pos.Clear();
+            neg.Clear();
+            for (int j = 0; j < n; j++)
+            {
+                if (m.Pos[a * n + j]) { up[pos.Count] = -b.D(a, j); pos.Add(j); }
+                if (m.Neg[a * n + j]) { un[neg.Count] = -b.D(a, j); neg.Add(j); }
+            }
+            Anchor(a, up.AsSpan(0, pos.Count), un.AsSpan(0, neg.Count), r, dp.AsSpan(0, pos.Count), dn.AsSpan(0, neg.Count), out bool any);
+            if (!any) continue;
+            double toV = -b.MarginSign;   // ∂u/∂v
+            for (int k = 0; k < pos.Count; k++) g[a * n + pos[k]] += toV * dp[k];
+            for (int k = 0; k < neg.Count; k++) g[a * n + neg[k]] += toV * dn[k];
+        }
+    }
+
+    /// <summary>False when the whole batch gives 0 (every anchor visited with ℓ = 0).</summary>
+    private protected virtual bool Active(Mining m) => true;
+
+    /// <summary>One anchor: its kept positives' and negatives' similarities; visits its element(s) through
+    /// <paramref name="r"/> and writes the weighted ∂/∂u of each (<paramref name="any"/>: some weight is non-zero).</summary>
+    private protected abstract void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
+        Span<double> dp, Span<double> dn, out bool any);
+
+    /// <summary>log(e^c + Σ e^tᵢ) (c = −∞: without the constant term) and the softmax weights e^tᵢ / (e^c + Σ e^t) into
+    /// <paramref name="weights"/>; −∞ for an empty sum.</summary>
+    private protected static double LogSumExp(ReadOnlySpan<double> t, double c, Span<double> weights) => LogSumExpOf(t, c, weights);
+
+    /// <summary>The same, for the losses of this folder that are not anchor losses.</summary>
+    internal static double LogSumExpOf(ReadOnlySpan<double> t, double c, Span<double> weights)
+    {
+        double top = c;
+        foreach (double v in t) top = Math.Max(top, v);
+        if (double.IsNegativeInfinity(top)) { weights.Clear(); return double.NegativeInfinity; }
+        double sum = double.IsNegativeInfinity(c) ? 0 : Math.Exp(c - top);
+        for (int i = 0; i < t.Length; i++) sum += weights[i] = Math.Exp(t[i] - top);
+        for (int i = 0; i < t.Length; i++) weights[i] /= sum;
+        return top + Math.Log(sum);
+    }
+}
+
+/// <summary>
+/// Multi-similarity loss, spec <c>multi_similarity(alpha=2, beta=50, base=0.5, distance=cosine, reducer=mean, ...)</c>:
+/// per anchor, <c>ℓ = (1/α)·log(1 + Σ_p e^{−α(s_p − λ)}) + (1/β)·log(1 + Σ_n e^{β(s_n − λ)})</c>, λ = base. Reference: Wang
+/// et al. 2019, Multi-similarity loss with general pair weighting for deep metric learning; pytorch-metric-learning
+/// <c>MultiSimilarityLoss</c> (pair it with <c>miner=multi_similarity</c> for the paper's pair mining).
+/// </summary>
+public sealed class MultiSimilarityLoss : AnchorLoss
+{
+    public static readonly LossParameter Alpha = new("alpha", ParameterKind.Number, "α: the positive pairs' scale") { Default = 2, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: the negative pairs' scale") { Default = 50, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Base = new("base", ParameterKind.Number, "λ: the similarity the pairs are measured from") { Default = 0.5 };
+    private static readonly EmbeddingParameters s_parts = new("cosine", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("multi_similarity", "Multi-similarity loss",
+        "ℓ = (1/α)·log(1 + Σ_p e^{−α(s_p − λ)}) + (1/β)·log(1 + Σ_n e^{β(s_n − λ)}) per anchor",
+        "∂ℓ/∂s_p = −e^{−α(s_p−λ)}/(1 + Σ_p ...), ∂ℓ/∂s_n = e^{β(s_n−λ)}/(1 + Σ_n ...)",
+        "Wang et al. 2019 (CVPR); pytorch-metric-learning MultiSimilarityLoss", LossProperties.NonNegative,
+        "With a distance (pytorch-metric-learning's distance.margin): (1/α)·log(1 + Σ_p e^{α(d_p − λ)}) + (1/β)·log(1 + Σ_n e^{β(λ − d_n)}).", s_parts, Alpha, Beta, Base);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new MultiSimilarityLoss(a.Number(Alpha), a.Number(Beta), a.Number(Base), s_parts.Read(a)));
+
+    public MultiSimilarityLoss(double? alpha = null, double? beta = null, double? @base = null, EmbeddingOptions? options = null) : base(s_parts, options) =>
+        (AlphaValue, BetaValue, BaseValue) = (Alpha.Resolve(alpha), Beta.Resolve(beta), Base.Resolve(@base));
+
+    public double AlphaValue { get; }
+    public double BetaValue { get; }
+    public double BaseValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), Beta.Of(BetaValue), Base.Of(BaseValue)];
+
+    private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
+        Span<double> dp, Span<double> dn, out bool any)
+    {
+        Span<double> tp = up.Length <= 256 ? stackalloc double[up.Length] : new double[up.Length];
+        Span<double> tn = un.Length <= 256 ? stackalloc double[un.Length] : new double[un.Length];
+        // pytorch-metric-learning's distance.margin(v, λ) and margin(λ, v): for a similarity −α(s − λ) and β(s − λ); for a
+        // distance α(d − λ) and β(λ − d), which in u = −d is the same with −λ.
+        double lambda = Inverted ? BaseValue : -BaseValue;
+        for (int i = 0; i < up.Length; i++) tp[i] = -AlphaValue * (up[i] - lambda);
+        for (int i = 0; i < un.Length; i++) tn[i] = BetaValue * (un[i] - lambda);
+        double l = LogSumExp(tp, 0, dp) / AlphaValue + LogSumExp(tn, 0, dn) / BetaValue;   // log(1 + Σ e^t): the constant e^0
+        double w = r.Visit(0, a, l);
+        any = w != 0;
+        for (int i = 0; i < dp.Length; i++) dp[i] *= -w;
+        for (int i = 0; i < dn.Length; i++) dn[i] *= w;
+    }
+}
+
+/// <summary>
+/// Circle loss, spec <c>circle(m=0.4, gamma=80, distance=cosine, reducer=nonzero_mean, ...)</c>: per anchor with a
+/// positive and a negative, <c>ℓ = softplus(log Σ_p e^{−γ·α_p·(s_p − Δ_p)} + log Σ_n e^{γ·α_n·(s_n − Δ_n)})</c>,
+/// α_p = [1 + m − s_p]₊, α_n = [s_n + m]₊, Δ_p = 1 − m, Δ_n = m. The gradient is the exact gradient of this ℓ, the
+/// derivatives of α_p and α_n included; the paper and pytorch-metric-learning hold α constant (<c>detach</c>), which
+/// is not the gradient of any loss value and would fail LossKit's finite-difference check. Reference: Sun et al. 2020, Circle loss: a unified perspective of pair similarity optimization;
+/// pytorch-metric-learning <c>CircleLoss</c>.
+/// </summary>
+public sealed class CircleLoss : AnchorLoss
+{
+    public static readonly LossParameter M = new("m", ParameterKind.Number, "the relaxation margin m") { Default = 0.4, Min = 0 };
+    public static readonly LossParameter Gamma = new("gamma", ParameterKind.Number, "γ: the scale") { Default = 80, Min = 0, MinExclusive = true };
+    private static readonly EmbeddingParameters s_parts = new("cosine", "nonzero_mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("circle", "Circle loss",
+        "ℓ = softplus(lse_p(−γ·α_p·(s_p − 1 + m)) + lse_n(γ·α_n·(s_n − m))), α_p = [1 + m − s_p]₊, α_n = [s_n + m]₊ per anchor",
+        "∂ℓ/∂s_p = −σ(z)·softmax_p·γ·(α_p − (s_p − Δ_p)·[α_p > 0]), ∂ℓ/∂s_n = σ(z)·softmax_n·γ·(α_n + (s_n − Δ_n)·[α_n > 0]) (exact: α differentiated)",
+        "Sun et al. 2020 (CVPR); pytorch-metric-learning CircleLoss", LossProperties.NonNegative,
+        "An anchor without a kept positive or negative gives 0. With a distance, s = −d. The gradient includes α's derivative, " +
+        "where the paper and pytorch-metric-learning hold α constant: training follows a slightly different direction.", s_parts, M, Gamma);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new CircleLoss(a.Number(M), a.Number(Gamma), s_parts.Read(a)));
+
+    public CircleLoss(double? m = null, double? gamma = null, EmbeddingOptions? options = null) : base(s_parts, options) =>
+        (MValue, GammaValue) = (M.Resolve(m), Gamma.Resolve(gamma));
+
+    public double MValue { get; }
+    public double GammaValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [M.Of(MValue), Gamma.Of(GammaValue)];
+
+    private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
+        Span<double> dp, Span<double> dn, out bool any)
+    {
+        if (up.IsEmpty || un.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
+        double m = MValue, gamma = GammaValue;
+        Span<double> tp = up.Length <= 256 ? stackalloc double[up.Length] : new double[up.Length];
+        Span<double> tn = un.Length <= 256 ? stackalloc double[un.Length] : new double[un.Length];
+        for (int i = 0; i < up.Length; i++) tp[i] = -gamma * Math.Max(1 + m - up[i], 0) * (up[i] - (1 - m));
+        for (int i = 0; i < un.Length; i++) tn[i] = gamma * Math.Max(un[i] + m, 0) * (un[i] - m);
+        double z = LogSumExp(tp, double.NegativeInfinity, dp) + LogSumExp(tn, double.NegativeInfinity, dn);
+        double l = z > 0 ? z + Math.Log(1 + Math.Exp(-z)) : Math.Log(1 + Math.Exp(z)), w = r.Visit(0, a, l);
+        any = w != 0;
+        double s = w * (z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z)));
+        for (int i = 0; i < dp.Length; i++)
+        {
+            double alpha = Math.Max(1 + m - up[i], 0);
+            dp[i] *= -s * gamma * (alpha - (alpha > 0 ? up[i] - (1 - m) : 0));
+        }
+        for (int i = 0; i < dn.Length; i++)
+        {
+            double alpha = Math.Max(un[i] + m, 0);
+            dn[i] *= s * gamma * (alpha + (alpha > 0 ? un[i] - m : 0));
+        }
+    }
+}
+
+/// <summary>
+/// Supervised contrastive loss, spec <c>supcon(tau=0.1, distance=cosine, reducer=nonzero_mean, ...)</c>: per anchor with
+/// positives, <c>ℓ = −(1/|P|)·Σ_p log(e^{s_p/τ} / Σ_{j ∈ P ∪ N} e^{s_j/τ})</c> over the anchor's kept pairs. Reference:
+/// Khosla et al. 2020, Supervised contrastive learning; pytorch-metric-learning <c>SupConLoss</c>.
+/// </summary>
+public sealed class SupConLoss : AnchorLoss
+{
+    public static readonly LossParameter Tau = new("tau", ParameterKind.Number, "τ: the temperature") { Default = 0.1, Min = 0, MinExclusive = true };
+    private static readonly EmbeddingParameters s_parts = new("cosine", "nonzero_mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("supcon", "Supervised contrastive loss (SupCon)",
+        "ℓ = −(1/|P|)·Σ_p (s_p/τ − log Σ_{j ∈ P∪N} e^{s_j/τ}) per anchor",
+        "∂ℓ/∂s_j = (softmax_j − [j ∈ P]/|P|)/τ",
+        "Khosla et al. 2020 (NeurIPS); pytorch-metric-learning SupConLoss", LossProperties.NonNegative,
+        "An anchor without a kept positive gives 0, and so does a batch without a kept negative pair (as pytorch-metric-learning). With a distance, s = −d.", s_parts, Tau);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new SupConLoss(a.Number(Tau), s_parts.Read(a)));
+
+    public SupConLoss(double? tau = null, EmbeddingOptions? options = null) : base(s_parts, options) => TauValue = Tau.Resolve(tau);
+
+    public double TauValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [Tau.Of(TauValue)];
+
+    /// <summary>As pytorch-metric-learning: 0 unless the batch has a kept positive and a kept negative pair.</summary>
+    private protected override bool Active(Mining m) => m.HasPositive && m.HasNegative;
+
+    private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
+        Span<double> dp, Span<double> dn, out bool any)
+    {
+        if (up.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
+        int np = up.Length;
+        double[] t = new double[np + un.Length], soft = new double[t.Length];
+        for (int i = 0; i < np; i++) t[i] = up[i] / TauValue;
+        for (int i = 0; i < un.Length; i++) t[np + i] = un[i] / TauValue;
+        double lse = LogSumExp(t, double.NegativeInfinity, soft), l = 0;
+        for (int i = 0; i < np; i++) l += lse - t[i];
+        l /= np;
+        double w = r.Visit(0, a, l);
+        any = w != 0;
+        for (int i = 0; i < np; i++) dp[i] = w * (soft[i] - 1.0 / np) / TauValue;
+        for (int i = 0; i < un.Length; i++) dn[i] = w * soft[np + i] / TauValue;
+    }
+}
+
+/// <summary>
+/// NT-Xent / InfoNCE, spec <c>ntxent(tau=0.1, distance=cosine, reducer=mean, ...)</c>: per positive pair (a, p),
+/// <c>ℓ = −log(e^{s_ap/τ} / (e^{s_ap/τ} + Σ_{n} e^{s_an/τ}))</c> over a's kept negatives. The two-view form (SimCLR) is
+/// labels that give rows 2i and 2i + 1 one class each. Reference: Chen et al. 2020, A simple framework for contrastive
+/// learning of visual representations (SimCLR); van den Oord et al. 2018 (InfoNCE); pytorch-metric-learning
+/// <c>NTXentLoss</c> (default τ = 0.07; the catalog's 0.1 here).
+/// </summary>
+public sealed class NtXentLoss : AnchorLoss
+{
+    private static readonly EmbeddingParameters s_parts = new("cosine", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("ntxent", "NT-Xent / InfoNCE",
+        "ℓ = −log(e^{s_ap/τ} / (e^{s_ap/τ} + Σ_n e^{s_an/τ})) per positive pair",
+        "∂ℓ/∂s_ap = (softmax_p − 1)/τ, ∂ℓ/∂s_an = softmax_n/τ",
+        "Chen et al. 2020 (SimCLR); van den Oord et al. 2018 (InfoNCE); pytorch-metric-learning NTXentLoss", LossProperties.NonNegative,
+        "Elements are positive pairs (each ordered pair once). With a distance, s = −d.", s_parts, SupConLoss.Tau);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new NtXentLoss(a.Number(SupConLoss.Tau), s_parts.Read(a)));
+
+    public NtXentLoss(double? tau = null, EmbeddingOptions? options = null) : base(s_parts, options) => TauValue = SupConLoss.Tau.Resolve(tau);
+
+    public double TauValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [SupConLoss.Tau.Of(TauValue)];
+
+    private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
+        Span<double> dp, Span<double> dn, out bool any)
+    {
+        any = false;
+        dp.Clear();
+        dn.Clear();
+        double[] t = new double[1 + un.Length], soft = new double[t.Length];
+        for (int i = 0; i < un.Length; i++) t[1 + i] = un[i] / TauValue;
+        for (int k = 0; k < up.Length; k++)
+        {
+            t[0] = up[k] / TauValue;
+            double l = LogSumExp(t, double.NegativeInfinity, soft) - t[0], w = r.Visit(0, a, l);
+            if (w == 0) continue;
+            any = true;
+            dp[k] += w * (soft[0] - 1) / TauValue;
+            for (int i = 0; i < un.Length; i++) dn[i] += w * soft[1 + i] / TauValue;
+        }
+    }
+}
+
+/// <summary>
+/// Lifted structure loss, spec <c>lifted(pos_margin=0, neg_margin=1, distance=euclidean, reducer=mean, ...)</c>: per
+/// kept positive pair (a, p), <c>ℓ = ½·[log Σ_{(i,n)} e^{m_neg − d(i,n)} + d(a,p) − m_pos]₊²</c> over the kept negative
+/// pairs of a and of p (similarities: <c>e^{s(i,n) − m_neg}</c> and <c>m_pos − s(a,p)</c>). Reference: Oh Song et al. 2016,
+/// Deep metric learning via lifted structured feature embedding; pytorch-metric-learning <c>LiftedStructureLoss</c>.
+/// </summary>
+public sealed class LiftedStructureLoss : EmbeddingLoss
+{
+    private static readonly EmbeddingParameters s_parts = new("euclidean", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("lifted", "Lifted structured loss",
+        "ℓ = ½·[log Σ_{(i,n) ∈ N(a) ∪ N(p)} e^{m_neg − d(i,n)} + d(a,p) − m_pos]₊² per positive pair (a, p)",
+        "∂ℓ/∂d(a,p) = h, ∂ℓ/∂d(i,n) = −h·softmax(i,n), h = [·]₊ the bracket",
+        "Oh Song et al. 2016 (CVPR); pytorch-metric-learning LiftedStructureLoss", LossProperties.NonNegative,
+        "Each ordered positive pair counts (hence the ½, as pytorch-metric-learning). A positive pair without negatives gives 0.",
+        s_parts, ContrastiveLoss.PosMargin, ContrastiveLoss.NegMargin);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition,
+        a => new LiftedStructureLoss(a.Number(ContrastiveLoss.PosMargin), a.Number(ContrastiveLoss.NegMargin), s_parts.Read(a)));
+
+    public LiftedStructureLoss(double? posMargin = null, double? negMargin = null, EmbeddingOptions? options = null) : base(s_parts, options) =>
+        (PosMarginValue, NegMarginValue) = (ContrastiveLoss.PosMargin.Resolve(posMargin), ContrastiveLoss.NegMargin.Resolve(negMargin));
+
+    public double PosMarginValue { get; }
+    public double NegMarginValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [ContrastiveLoss.PosMargin.Of(PosMarginValue), ContrastiveLoss.NegMargin.Of(NegMarginValue)];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        var index = new List<int>(2 * n);
+        var t = new double[2 * n];
+        var soft = new double[2 * n];
+        bool anyNegative = m.HasNegative;
+        for (int a = 0; a < n; a++)
+            for (int p = 0; p < n; p++)
+            {
+                if (!m.Pos[a * n + p]) continue;
+                if (!anyNegative) { r.Visit(0, a, 0); continue; }
+                index.Clear();
+                foreach (int i in (ReadOnlySpan<int>)[a, p])
+                    for (int q = 0; q < n; q++)
+                        if (m.Neg[i * n + q]) { t[index.Count] = b.Margin(NegMarginValue, b.V[i * n + q]); index.Add(i * n + q); }
+                if (index.Count == 0) { r.Visit(0, a, 0); continue; }
+                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, index.Count), double.NegativeInfinity, soft) + b.Margin(b.V[a * n + p], PosMarginValue);
+                double l = h > 0 ? 0.5 * h * h : 0, w = r.Visit(0, a, l);
+                if (w == 0 || h <= 0) continue;
+                g[a * n + p] += w * h * b.MarginSign;
+                for (int k = 0; k < index.Count; k++) g[index[k]] -= w * h * soft[k] * b.MarginSign;
+            }
+    }
+}
+
+/// <summary>
+/// N-pair loss, spec <c>npair(distance=dot, reducer=mean, ...)</c>: one kept positive pair (a_c, p_c) per class (the
+/// first in row order, as pytorch-metric-learning), then cross-entropy of each anchor against all the chosen positives:
+/// <c>ℓ_c = −log(e^{s(a_c,p_c)} / Σ_k e^{s(a_c,p_k)})</c>. Reference: Sohn 2016, Improved deep metric learning with
+/// multi-class N-pair loss objective; pytorch-metric-learning <c>NPairsLoss</c> (whose embedding L2 regulariser is
+/// not part of this loss).
+/// </summary>
+public sealed class NPairLoss : EmbeddingLoss
+{
+    private static readonly EmbeddingParameters s_parts = new("dot", "mean");
+
+    public static LossCard Definition { get; } = EmbeddingCard("npair", "N-pair loss",
+        "ℓ_c = −log(e^{s(a_c,p_c)} / Σ_k e^{s(a_c,p_k)}), one positive pair per class",
+        "∂ℓ_c/∂s(a_c,p_k) = softmax_k − [k = c]",
+        "Sohn 2016 (NeurIPS); pytorch-metric-learning NPairsLoss", LossProperties.NonNegative,
+        "With a distance, s = −d. A batch without a kept positive pair gives 0; so does one whose kept positives are all of one class (one chosen pair).", s_parts);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new NPairLoss(s_parts.Read(a)));
+
+    public NPairLoss(EmbeddingOptions? options = null) : base(s_parts, options) { }
+
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [];
+
+    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    {
+        int n = b.N;
+        var anchors = new List<int>();
+        var positives = new List<int>();
+        var seen = new HashSet<int>();
+        for (int a = 0; a < n; a++)
+            for (int p = 0; p < n; p++)
+                if (m.Pos[a * n + p] && seen.Add(b.Labels[a])) { anchors.Add(a); positives.Add(p); }
+        int k = anchors.Count;
+        var t = new double[k];
+        var soft = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            int a = anchors[c];
+            for (int j = 0; j < k; j++) t[j] = -b.D(a, positives[j]);
+            double l = AnchorLoss.LogSumExpOf(t, double.NegativeInfinity, soft) - t[c], w = r.Visit(0, a, l);
+            if (w == 0) continue;
+            for (int j = 0; j < k; j++) g[a * n + positives[j]] += w * (soft[j] - (j == c ? 1 : 0)) * -b.MarginSign;
+        }
+    }
+}
