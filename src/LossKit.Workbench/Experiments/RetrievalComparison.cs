@@ -25,6 +25,7 @@ public static class RetrievalComparison
         Directory.CreateDirectory(outDir);
         var baselines = RetrievalTrainer.Baselines;
         var all = baselines.Concat(losses.Where(l => !baselines.Contains(l))).ToList();
+        bool IsBaseline(string l) => RetrievalTrainer.IsBaseline(l);
         var runs = new List<RetrievalRunRecord>();
         var lines = new StringBuilder();
         foreach (string loss in all)
@@ -41,7 +42,7 @@ public static class RetrievalComparison
             var mine = runs.Where(r => r.Config.Loss == loss).ToList();
             var metrics = RetrievalRunRecord.MetricNames.ToDictionary(m => m,
                 m => MeanStats.Of(mine.Select(r => r.Test[m]).ToList(), 0, 1, 0.5 / mine[0].TestRows));
-            return new RetrievalSummaryRow(loss, baselines.Contains(loss), mine.Count, mine[0].Distance, metrics);
+            return new RetrievalSummaryRow(loss, IsBaseline(loss), mine.Count, mine[0].Distance, metrics);
         }).ToList();
         WritePlot(outDir, rows);
         File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds, runs));
@@ -89,7 +90,7 @@ public static class RetrievalComparison
         var sb = new StringBuilder();
         sb.AppendLine($"# Retrieval comparison on {c.Data}");
         sb.AppendLine();
-        sb.AppendLine(FormattableString.Invariant($"Split {c.Split} ({runs[0].TrainRows} training / {runs[0].TestRows} test images), model {c.Model} with a {c.Embed}-d embedding head, AdamW lr {c.Lr}, {c.Epochs} epochs of batches of {c.PerClass} images × min(K, {c.BatchSize}/{c.PerClass}) classes, {seeds} seeds; the last epoch is tested. Each test image is a query against all other test images. Baselines: raw standardised features and the untrained (random) trunk, both by euclidean distance."));
+        sb.AppendLine(FormattableString.Invariant($"Split {c.Split} ({runs[0].TrainRows} training / {runs[0].TestRows} test images), model {c.Model} with a {c.Embed}-d embedding head, AdamW lr {c.Lr}, {c.Epochs} epochs of batches of {c.PerClass} images × min(K, {c.BatchSize}/{c.PerClass}) classes, {seeds} seeds; the last epoch is tested. Each test image is a query against all other test images. Baselines: raw standardised features and the untrained (random) trunk, by euclidean distance (raw:cosine, random_trunk:cosine: by cosine similarity)."));
         sb.AppendLine();
         sb.AppendLine("| loss | distance | " + string.Join(" | ", RetrievalRunRecord.MetricNames) + " |");
         sb.AppendLine("|---|---|" + string.Concat(RetrievalRunRecord.MetricNames.Select(_ => "---:|")));

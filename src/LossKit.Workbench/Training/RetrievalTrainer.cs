@@ -88,7 +88,8 @@ public sealed record RetrievalRunRecord(RetrievalRunConfig Config, int Features,
 /// AdamW steps. Proxy losses (normface, cosface, arcface, proxy_nca, proxy_anchor) get a trainable K×d proxy matrix
 /// (seeded N(0, 1) start, AdamW without weight decay). The last epoch is tested: each test image is a query against all
 /// other test images, by cosine similarity when the loss uses cosine (or normalises, or is a proxy loss) and by
-/// euclidean distance otherwise; the baselines use euclidean distance.
+/// euclidean distance otherwise; the baselines use euclidean distance (<c>raw:cosine</c> and <c>random_trunk:cosine</c>
+/// retrieve by cosine similarity).
 /// </summary>
 public static class RetrievalTrainer
 {
@@ -98,10 +99,14 @@ public static class RetrievalTrainer
     /// <summary>k of the k-NN accuracy.</summary>
     public const int Knn = 5;
 
+    /// <summary>A baseline, optionally retrieved by cosine similarity instead of euclidean distance: <c>raw</c>,
+    /// <c>random_trunk</c>, <c>raw:cosine</c>, <c>random_trunk:cosine</c>.</summary>
+    public static bool IsBaseline(string spec) => Baselines.Contains(spec) || (spec.EndsWith(":cosine", StringComparison.Ordinal) && Baselines.Contains(spec[..^7]));
+
     /// <summary>True when <paramref name="spec"/> is a baseline or creates a loss of the embeddings kind.</summary>
     public static bool IsRetrievalLoss(string spec)
     {
-        if (Baselines.Contains(spec)) return true;
+        if (IsBaseline(spec)) return true;
         try { return LossRegistry.Create(spec).Kind == EmbeddingKind.Instance; }
         catch (ArgumentException) { return false; }
         catch (FormatException) { return false; }
@@ -136,9 +141,11 @@ public static class RetrievalTrainer
         if (config.PerClass < 2) throw new ArgumentOutOfRangeException(nameof(config), config.PerClass, $"--per-class {config.PerClass}: expected at least 2 (a class needs a positive pair).");
         if (config.BatchSize < 2 * config.PerClass)
             throw new ArgumentOutOfRangeException(nameof(config), config.BatchSize, $"--batch-size {config.BatchSize}: expected at least 2 × --per-class = {2 * config.PerClass} (two classes per batch).");
-        ILoss? loss = Baselines.Contains(config.Loss) ? null : LossRegistry.Create(config.Loss);
+        bool baselineCosine = config.Loss.EndsWith(":cosine", StringComparison.Ordinal);
+        string baseline = IsBaseline(config.Loss) ? (baselineCosine ? config.Loss[..^7] : config.Loss) : "";
+        ILoss? loss = IsBaseline(config.Loss) ? null : LossRegistry.Create(config.Loss);
         if (loss is not null && loss.Kind != EmbeddingKind.Instance)
-            throw new ArgumentException($"'{config.Loss}' is not an embedding loss: use one of kind embeddings (contrastive, triplet, multi_similarity, supcon, arcface, ...) or a baseline, raw or random_trunk.");
+            throw new ArgumentException($"'{config.Loss}' is not an embedding loss: use one of kind embeddings (contrastive, triplet, multi_similarity, supcon, arcface, ...) or a baseline, raw or random_trunk (with :cosine to retrieve by cosine similarity).");
         var data = DatasetCatalog.Load(config.Data);
         if (!data.IsClassification) throw new ArgumentException($"{config.Data} is not a classification set: retrieval needs class labels.");
         int f = data.FeatureCount;
@@ -165,13 +172,14 @@ public static class RetrievalTrainer
         standardizer.TransformInPlace(testX);
         int[] testY = [.. testRows.Select(i => y[i])];
 
-        if (config.Loss == "raw")
-            return Record(config, f, trainRows.Length, testRows.Length, "euclidean", [], Metrics(testX, f, testY, cosine: false), clock);
+        string baselineDistance = baselineCosine ? "cosine" : "euclidean";
+        if (baseline == "raw")
+            return Record(config, f, trainRows.Length, testRows.Length, baselineDistance, [], Metrics(testX, f, testY, baselineCosine), clock);
         var model = Mlp.Create(ModelSpec.Parse(config.Model), f, config.Embed);
         model.Initialize(SeededRng.ForPurpose(config.Seed, "init"));
         var evalWs = model.CreateWorkspace(testRows.Length);
         Dictionary<string, double> Evaluate(bool cosine) => Metrics(model.Forward(evalWs, testX, testRows.Length).ToArray(), config.Embed, testY, cosine);
-        if (loss is null) return Record(config, f, trainRows.Length, testRows.Length, "euclidean", [], Evaluate(false), clock);
+        if (loss is null) return Record(config, f, trainRows.Length, testRows.Length, baselineDistance, [], Evaluate(baselineCosine), clock);
 
         bool cosine = loss switch
         {

@@ -69,6 +69,17 @@ public class RetrievalTrainerTests
         Assert.False(RetrievalTrainer.IsRetrievalLoss("ce"));
         Assert.True(RetrievalTrainer.IsRetrievalLoss("multi_similarity"));
         Assert.True(RetrievalTrainer.IsRetrievalLoss("random_trunk"));
+        Assert.True(RetrievalTrainer.IsRetrievalLoss("raw:cosine"));
+        Assert.False(RetrievalTrainer.IsRetrievalLoss("raw:manhattan"));
+    }
+
+    [Fact]
+    public void CosineBaselinesRetrieveByCosine()
+    {
+        var e = RetrievalTrainer.Run(Short with { Loss = "raw" });
+        var c = RetrievalTrainer.Run(Short with { Loss = "raw:cosine" });
+        Assert.Equal(("euclidean", "cosine"), (e.Distance, c.Distance));
+        Assert.NotEqual(e.Test["map_at_r"], c.Test["map_at_r"]);
     }
 
     [Fact]
