@@ -45,6 +45,7 @@ public static class RetrievalComparison
             return new RetrievalSummaryRow(loss, IsBaseline(loss), mine.Count, mine[0].Distance, metrics);
         }).ToList();
         WritePlot(outDir, rows);
+        foreach (string loss in all) WritePca(outDir, runs.First(r => r.Config.Loss == loss));
         File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds, runs));
         return rows;
     }
@@ -77,6 +78,54 @@ public static class RetrievalComparison
         return plt;
     }
 
+    /// <summary>The file name of a loss's PCA plot: <c>pca-LOSS</c> with every character outside [A-Za-z0-9_] as '_'.</summary>
+    public static string PcaName(string loss) => "pca-" + new string([.. loss.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_' ? ch : '_')]).TrimEnd('_');
+
+    /// <summary>The test embeddings of one run (unit rows when it retrieves by cosine) projected on their first two
+    /// principal components, coloured by class.</summary>
+    public static Plot Pca(RetrievalRunRecord run)
+    {
+        var plt = new Plot();
+        float[] x = run.TestEmbeddings;
+        int d = run.EmbeddingDim;
+        if (run.Distance == "cosine")   // retrieval saw the unit vectors: project those
+        {
+            x = (float[])x.Clone();
+            for (int i = 0; i < x.Length / d; i++)
+            {
+                var row = x.AsSpan(i * d, d);
+                double norm = 0;
+                foreach (float v in row) norm += (double)v * v;
+                norm = Math.Max(Math.Sqrt(norm), 1e-12);
+                for (int j = 0; j < d; j++) row[j] = (float)(row[j] / norm);
+            }
+        }
+        var (px, py) = RetrievalTrainer.Pca2(x, d);
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (int c in run.TestLabels.Distinct().Order())
+        {
+            int[] at = [.. Enumerable.Range(0, run.TestLabels.Length).Where(i => run.TestLabels[i] == c)];
+            var sc = plt.Add.ScatterPoints(at.Select(i => px[i]).ToArray(), at.Select(i => py[i]).ToArray());
+            sc.Color = palette.GetColor(c % 10);
+            sc.MarkerSize = 4;
+            sc.LegendText = c.ToString(CultureInfo.InvariantCulture);
+        }
+        plt.Title($"{run.Config.Loss}: test embeddings, PCA (seed {run.Config.Seed}, split {run.Config.Split})");
+        plt.XLabel("PC 1");
+        plt.YLabel("PC 2");
+        plt.Axes.Title.FullFigureCenter = true;
+        plt.ShowLegend(Edge.Right);
+        return plt;
+    }
+
+    private static void WritePca(string dir, RetrievalRunRecord run)
+    {
+        Plot plot = Pca(run);
+        string name = PcaName(run.Config.Loss);
+        plot.SavePng(Path.Combine(dir, name + ".png"), 700, 500);
+        plot.SaveSvg(Path.Combine(dir, name + ".svg"), 700, 500);
+    }
+
     private static void WritePlot(string dir, IReadOnlyList<RetrievalSummaryRow> rows)
     {
         Plot plot = RecallAtK(rows);
@@ -97,7 +146,7 @@ public static class RetrievalComparison
         foreach (var r in rows)
             sb.AppendLine($"| {r.Loss}{(r.Baseline ? " (baseline)" : "")} | {r.Distance} | " + string.Join(" | ", RetrievalRunRecord.MetricNames.Select(m => RankingComparison.Cell(r.Metrics[m]))) + " |");
         sb.AppendLine();
-        sb.AppendLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]. Plot: recall-at-k.png / .svg; runs: results.jsonl.");
+        sb.AppendLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]. Plots: recall-at-k.png / .svg; pca-LOSS.png / .svg (the first seed's test embeddings on their first two principal components, by class); runs: results.jsonl.");
         return sb.ToString();
     }
 }

@@ -53,6 +53,15 @@ public sealed record RetrievalRunConfig
 public sealed record RetrievalRunRecord(RetrievalRunConfig Config, int Features, int TrainRows, int TestRows, string Distance,
     IReadOnlyList<double> TrainLoss, IReadOnlyDictionary<string, double> Test, double Seconds)
 {
+    /// <summary>The test embeddings (TestRows × <see cref="EmbeddingDim"/>, row-major) the metrics were computed on; not in the JSON.</summary>
+    public float[] TestEmbeddings { get; init; } = [];
+
+    /// <summary>The dimension of <see cref="TestEmbeddings"/> (the input features for <c>raw</c>).</summary>
+    public int EmbeddingDim { get; init; }
+
+    /// <summary>The class of each test image.</summary>
+    public int[] TestLabels { get; init; } = [];
+
     /// <summary>The cut-offs of Recall@k.</summary>
     public static readonly int[] RecallKs = [1, 2, 4, 8];
 
@@ -174,12 +183,18 @@ public static class RetrievalTrainer
 
         string baselineDistance = baselineCosine ? "cosine" : "euclidean";
         if (baseline == "raw")
-            return Record(config, f, trainRows.Length, testRows.Length, baselineDistance, [], Metrics(testX, f, testY, baselineCosine), clock);
+            return Record(config, f, trainRows.Length, testRows.Length, baselineDistance, [], Metrics(testX, f, testY, baselineCosine), clock) with
+                { TestEmbeddings = testX, EmbeddingDim = f, TestLabels = testY };
         var model = Mlp.Create(ModelSpec.Parse(config.Model), f, config.Embed);
         model.Initialize(SeededRng.ForPurpose(config.Seed, "init"));
         var evalWs = model.CreateWorkspace(testRows.Length);
-        Dictionary<string, double> Evaluate(bool cosine) => Metrics(model.Forward(evalWs, testX, testRows.Length).ToArray(), config.Embed, testY, cosine);
-        if (loss is null) return Record(config, f, trainRows.Length, testRows.Length, baselineDistance, [], Evaluate(baselineCosine), clock);
+        RetrievalRunRecord Tested(string distance, IReadOnlyList<double> losses)
+        {
+            float[] e = model.Forward(evalWs, testX, testRows.Length).ToArray();
+            return Record(config, f, trainRows.Length, testRows.Length, distance, losses, Metrics(e, config.Embed, testY, distance == "cosine"), clock) with
+                { TestEmbeddings = e, EmbeddingDim = config.Embed, TestLabels = testY };
+        }
+        if (loss is null) return Tested(baselineDistance, []);
 
         bool cosine = loss switch
         {
@@ -267,11 +282,52 @@ public static class RetrievalTrainer
             trainLoss.Add(sum / steps);
             onEpoch?.Invoke(epoch, sum / steps);
         }
-        return Record(config, f, trainRows.Length, testRows.Length, cosine ? "cosine" : "euclidean", trainLoss, Evaluate(cosine), clock);
+        return Tested(cosine ? "cosine" : "euclidean", trainLoss);
     }
 
     private static RetrievalRunRecord Record(RetrievalRunConfig c, int f, int train, int test, string distance, IReadOnlyList<double> trainLoss,
         Dictionary<string, double> metrics, Stopwatch clock) => new(c, f, train, test, distance, trainLoss, metrics, clock.Elapsed.TotalSeconds);
+
+    /// <summary>The first two principal components of <paramref name="x"/> (n×<paramref name="dim"/>): each row's
+    /// coordinates on them, by power iteration with deflation on the covariance in double (deterministic start).</summary>
+    public static (double[] X, double[] Y) Pca2(float[] x, int dim)
+    {
+        int n = x.Length / dim;
+        var mean = new double[dim];
+        for (int i = 0; i < n; i++) for (int j = 0; j < dim; j++) mean[j] += x[i * dim + j] / (double)n;
+        var cov = new double[dim, dim];
+        for (int i = 0; i < n; i++)
+            for (int a = 0; a < dim; a++)
+            {
+                double da = x[i * dim + a] - mean[a];
+                for (int b = 0; b < dim; b++) cov[a, b] += da * (x[i * dim + b] - mean[b]);
+            }
+        double[] Top(double[]? deflate)
+        {
+            var v = Enumerable.Range(0, dim).Select(j => 1.0 + 0.01 * j).ToArray();
+            for (int it = 0; it < 300; it++)
+            {
+                if (deflate is not null) { double p = 0; for (int j = 0; j < dim; j++) p += v[j] * deflate[j]; for (int j = 0; j < dim; j++) v[j] -= p * deflate[j]; }
+                var w = new double[dim];
+                for (int a = 0; a < dim; a++) for (int b = 0; b < dim; b++) w[a] += cov[a, b] * v[b];
+                double norm = Math.Sqrt(w.Sum(t => t * t));
+                if (norm == 0) return v;
+                for (int j = 0; j < dim; j++) v[j] = w[j] / norm;
+            }
+            return v;
+        }
+        double[] u1 = Top(null), u2 = Top(u1);
+        var px = new double[n];
+        var py = new double[n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < dim; j++)
+            {
+                double c = x[i * dim + j] - mean[j];
+                px[i] += c * u1[j];
+                py[i] += c * u2[j];
+            }
+        return (px, py);
+    }
 
     /// <summary>The retrieval metrics of the test embeddings, flat (recall_at_k one entry per k).</summary>
     public static Dictionary<string, double> Metrics(float[] embeddings, int dim, int[] labels, bool cosine)

@@ -50,6 +50,18 @@ public class RetrievalTrainerTests
         Assert.True(r.Test["precision_at_1"] > 0.8, r.Test["precision_at_1"].ToString());
     }
 
+    [Fact]
+    public void PcaFindsTheDirectionsOfLargestVariance()
+    {
+        // Points spread 10 along (1, 1)/√2 and 1 along (1, −1)/√2: PC 1 coordinates are ±10, PC 2 ±1 (up to sign).
+        float s = (float)(1 / Math.Sqrt(2));
+        float[] x = [10 * s, 10 * s, -10 * s, -10 * s, s, -s, -s, s];
+        var (px, py) = RetrievalTrainer.Pca2(x, 2);
+        Assert.Equal([10, 10, 0, 0], px.Select(v => Math.Round(Math.Abs(v), 6)));
+        Assert.Equal([0, 0, 1, 1], py.Select(v => Math.Round(Math.Abs(v), 6)));
+        Assert.Equal("pca-triplet_miner_semihard", RetrievalComparison.PcaName("triplet(miner=semihard)"));
+    }
+
     [Theory]
     [InlineData("classes:0-4", "expected plain or classes:A-B/C-D")]
     [InlineData("classes:4-0/5-9", "is empty")]
@@ -91,7 +103,7 @@ public class RetrievalTrainerTests
             var rows = RetrievalComparison.Run(Short with { Epochs = 2 }, ["contrastive"], 2, dir);
             Assert.Equal(["raw", "random_trunk", "contrastive"], rows.Select(r => r.Loss));
             Assert.Equal([true, true, false], rows.Select(r => r.Baseline));
-            foreach (string f in new[] { "results.jsonl", "summary.md", "recall-at-k.png", "recall-at-k.svg" })
+            foreach (string f in new[] { "results.jsonl", "summary.md", "recall-at-k.png", "recall-at-k.svg", "pca-raw.png", "pca-random_trunk.svg", "pca-contrastive.png" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), f);
             Assert.Equal(6, File.ReadAllLines(Path.Combine(dir, "results.jsonl")).Length);
         }
