@@ -21,12 +21,15 @@ internal static partial class WorkbenchCommands
             cmd.Options.Add(PerClass);
         }
 
+        /// <summary>True when --embed or --per-class is on the command line.</summary>
+        public bool Given(ParseResult p) => p.GetResult(Embed) is { Implicit: false } || p.GetResult(PerClass) is { Implicit: false };
+
         /// <summary>One-line error when an option of the retrieval workbench is given to another workbench.</summary>
         public void Refuse(ParseResult p) =>
             RefuseGiven(p, [Embed, PerClass], "applies to the embedding losses only (kind embeddings: contrastive, triplet, supcon, arcface, ...; docs/metric-learning.md).");
     }
 
-    /// <summary>The losses compare runs with the embedding losses when none are given (beside the raw and random_trunk baselines).</summary>
+    /// <summary>The losses compare runs when --embed or --per-class is given without --losses (beside the raw and random_trunk baselines).</summary>
     public static IReadOnlyList<string> DefaultRetrievalLosses { get; } = ["contrastive", "triplet(miner=semihard)", "multi_similarity", "supcon", "arcface"];
 
     /// <summary>True when every given loss is an embedding loss or a retrieval baseline (raw, random_trunk).</summary>

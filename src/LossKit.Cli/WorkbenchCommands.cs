@@ -237,6 +237,7 @@ internal static partial class WorkbenchCommands
             if (IsRegressionData(p, o)) { r.Refuse(p); return CompareRegression(p, o, g, json); }
             var given = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
             if (IsRetrieval(given)) return CompareRetrieval(p, o, r, g, json, given);
+            if (given.Length == 0 && r.Given(p)) return CompareRetrieval(p, o, r, g, json, DefaultRetrievalLosses);
             r.Refuse(p);
             var spec = g.Apply(p, new SweepSpec
             {

@@ -47,6 +47,22 @@ public class RetrievalCliTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
 
+    [Fact]
+    public void CompareWithEmbedAndNoLossesRunsTheDefaultEmbeddingLosses()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "losskit-retcli-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, output, _) = CliHarness.Run("compare", "--data", "digits", "--embed", "8", "--model", "mlp:16", "--epochs", "1", "--seeds", "1",
+                "--split", "classes:0-4/5-9", "--out", dir, "--json");
+            Assert.Equal(0, code);
+            using var doc = JsonDocument.Parse(output);
+            Assert.Equal(["raw", "random_trunk", "contrastive", "triplet(miner=semihard)", "multi_similarity", "supcon", "arcface"],
+                doc.RootElement.EnumerateArray().Select(r => r.GetProperty("loss").GetString()));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+    }
+
     [Theory]
     [InlineData(new[] { "train", "--data", "digits", "--loss", "ce", "--embed", "8" }, "--embed applies to the embedding losses only")]
     [InlineData(new[] { "train", "--data", "digits", "--loss", "supcon", "--split", "classes:0-4" }, "expected plain or classes:A-B/C-D")]
