@@ -41,10 +41,14 @@ internal static partial class WorkbenchCommands
         var cmd = new Command("train", "Train one model on one data set with one loss; print per-epoch progress and test metrics before and after temperature scaling.")
             { loss, noise, seed, json, threads, allowDivergence };
         o.AddTo(cmd);
+        var r = new RetrievalOptions();
+        r.AddTo(cmd);
         cmd.SetAction(p =>
         {
-            if (IsRankingData(p, o)) return TrainRanking(p, o, loss, seed, json, noise, threads, allowDivergence);
-            if (IsRegressionData(p, o)) return TrainRegression(p, o, loss, seed, json, noise, threads, allowDivergence);
+            if (IsRankingData(p, o)) { r.Refuse(p); return TrainRanking(p, o, loss, seed, json, noise, threads, allowDivergence); }
+            if (IsRegressionData(p, o)) { r.Refuse(p); return TrainRegression(p, o, loss, seed, json, noise, threads, allowDivergence); }
+            if (p.GetValue(loss) is { } l && IsRetrieval([l])) return TrainRetrieval(p, o, r, loss, seed, json, noise, threads, allowDivergence);
+            r.Refuse(p);
             var b = new RunConfig();
             var config = o.Apply(p, b) with
             {
@@ -225,10 +229,16 @@ internal static partial class WorkbenchCommands
             "(fewer classes: half-way to chance, (K−1)/2K), 3 seeds.") { json };
         o.AddTo(cmd);
         g.AddTo(cmd);
+        var r = new RetrievalOptions();
+        r.AddTo(cmd);
         cmd.SetAction(p =>
         {
-            if (IsRankingData(p, o)) return CompareRanking(p, o, g, json);
-            if (IsRegressionData(p, o)) return CompareRegression(p, o, g, json);
+            if (IsRankingData(p, o)) { r.Refuse(p); return CompareRanking(p, o, g, json); }
+            if (IsRegressionData(p, o)) { r.Refuse(p); return CompareRegression(p, o, g, json); }
+            var given = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
+            if (IsRetrieval(given)) return CompareRetrieval(p, o, r, g, json, given);
+            if (given.Length == 0 && r.Given(p)) return CompareRetrieval(p, o, r, g, json, DefaultRetrievalLosses);
+            r.Refuse(p);
             var spec = g.Apply(p, new SweepSpec
             {
                 Base = o.Apply(p, new RunConfig()),

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text;
+using LossKit.Workbench.Reports;
+using LossKit.Workbench.Training;
+using ScottPlot;
+
+namespace LossKit.Workbench.Experiments;
+
+/// <summary>One loss of a retrieval comparison: each test metric's statistics over the seeds.</summary>
+public sealed record RetrievalSummaryRow(string Loss, bool Baseline, int Seeds, string Distance, IReadOnlyDictionary<string, MeanStats> Metrics);
+
+/// <summary>
+/// Compares embedding losses by retrieval: every loss × seed is a <see cref="RetrievalTrainer"/> run, always beside the
+/// two baselines (<c>raw</c> standardised features and the untrained <c>random_trunk</c>), and each test metric is
+/// summarised over the seeds (mean, standard deviation, 95% interval on the logit scale: the metrics lie in [0, 1]).
+/// Writes <c>results.jsonl</c>, <c>summary.md</c> and the Recall@k-against-k plot (PNG and SVG) to the output folder.
+/// </summary>
+public static class RetrievalComparison
+{
+    /// <summary>Runs the comparison; <paramref name="onRun"/> is told of each finished run.</summary>
+    public static IReadOnlyList<RetrievalSummaryRow> Run(RetrievalRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
+        Action<RetrievalRunRecord>? onRun = null)
+    {
+        if (seeds < 1) throw new ArgumentOutOfRangeException(nameof(seeds), seeds, $"--seeds {seeds}: expected at least 1.");
+        Directory.CreateDirectory(outDir);
+        var baselines = RetrievalTrainer.Baselines;
+        var all = baselines.Concat(losses.Where(l => !baselines.Contains(l))).ToList();
+        bool IsBaseline(string l) => RetrievalTrainer.IsBaseline(l);
+        var runs = new List<RetrievalRunRecord>();
+        var lines = new StringBuilder();
+        foreach (string loss in all)
+            for (int seed = 0; seed < seeds; seed++)
+            {
+                var record = RetrievalTrainer.Run(baseConfig with { Loss = loss, Seed = seed });
+                runs.Add(record);
+                lines.AppendLine(record.ToJson());
+                onRun?.Invoke(record);
+            }
+        File.WriteAllText(Path.Combine(outDir, "results.jsonl"), lines.ToString());
+        var rows = all.Select(loss =>
+        {
+            var mine = runs.Where(r => r.Config.Loss == loss).ToList();
+            var metrics = RetrievalRunRecord.MetricNames.ToDictionary(m => m,
+                m => MeanStats.Of(mine.Select(r => r.Test[m]).ToList(), 0, 1, 0.5 / mine[0].TestRows));
+            return new RetrievalSummaryRow(loss, IsBaseline(loss), mine.Count, mine[0].Distance, metrics);
+        }).ToList();
+        WritePlot(outDir, rows);
+        foreach (string loss in all) WritePca(outDir, runs.First(r => r.Config.Loss == loss));
+        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds, runs));
+        return rows;
+    }
+
+    /// <summary>Recall@k against k, one line per loss (mean over seeds, ± 1 std).</summary>
+    public static Plot RecallAtK(IReadOnlyList<RetrievalSummaryRow> rows)
+    {
+        var plt = new Plot();
+        var colours = Plots.LossColours(rows.Select(r => r.Loss));
+        double[] ks = [.. RetrievalRunRecord.RecallKs.Select(k => (double)k)];
+        foreach (var row in rows)
+        {
+            double[] ys = [.. RetrievalRunRecord.RecallKs.Select(k => row.Metrics[$"recall_at_{k}"].Mean)];
+            double[] err = [.. RetrievalRunRecord.RecallKs.Select(k => row.Metrics[$"recall_at_{k}"].Std is var s && double.IsFinite(s) ? s : 0)];
+            var sc = plt.Add.Scatter(ks, ys);
+            sc.Color = colours[row.Loss];
+            sc.LineWidth = row.Baseline ? 1 : 2;
+            sc.MarkerSize = 6;
+            if (row.Baseline) sc.MarkerShape = MarkerShape.OpenCircle;
+            sc.LegendText = row.Baseline ? row.Loss + " (baseline)" : row.Loss;
+            var eb = plt.Add.ErrorBar(ks, ys, err);
+            eb.Color = colours[row.Loss];
+        }
+        plt.Title("Test Recall@k (mean over seeds, ± 1 std)");
+        plt.XLabel("k");
+        plt.YLabel("Recall@k");
+        plt.Axes.Title.FullFigureCenter = true;
+        if (rows.Count > Plots.LegendInsideMax) plt.ShowLegend(Edge.Right);
+        else plt.ShowLegend(Alignment.LowerRight);
+        return plt;
+    }
+
+    /// <summary>The file name of a loss's PCA plot: <c>pca-LOSS</c> with every character outside [A-Za-z0-9_] as '_'.</summary>
+    public static string PcaName(string loss) => "pca-" + new string([.. loss.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_' ? ch : '_')]).TrimEnd('_');
+
+    /// <summary>The test embeddings of one run (unit rows when it retrieves by cosine) projected on their first two
+    /// principal components, coloured by class.</summary>
+    public static Plot Pca(RetrievalRunRecord run)
+    {
+        var plt = new Plot();
+        float[] x = run.TestEmbeddings;
+        int d = run.EmbeddingDim;
+        if (run.Distance == "cosine")   // retrieval saw the unit vectors: project those
+        {
+            x = (float[])x.Clone();
+            for (int i = 0; i < x.Length / d; i++)
+            {
+                var row = x.AsSpan(i * d, d);
+                double norm = 0;
+                foreach (float v in row) norm += (double)v * v;
+                norm = Math.Max(Math.Sqrt(norm), 1e-12);
+                for (int j = 0; j < d; j++) row[j] = (float)(row[j] / norm);
+            }
+        }
+        var (px, py) = RetrievalTrainer.Pca2(x, d);
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (int c in run.TestLabels.Distinct().Order())
+        {
+            int[] at = [.. Enumerable.Range(0, run.TestLabels.Length).Where(i => run.TestLabels[i] == c)];
+            var sc = plt.Add.ScatterPoints(at.Select(i => px[i]).ToArray(), at.Select(i => py[i]).ToArray());
+            sc.Color = palette.GetColor(c % 10);
+            sc.MarkerSize = 4;
+            sc.LegendText = c.ToString(CultureInfo.InvariantCulture);
+        }
+        plt.Title($"{run.Config.Loss}: test embeddings, PCA (seed {run.Config.Seed}, split {run.Config.Split})");
+        plt.XLabel("PC 1");
+        plt.YLabel("PC 2");
+        plt.Axes.Title.FullFigureCenter = true;
+        plt.ShowLegend(Edge.Right);
+        return plt;
+    }
+
+    private static void WritePca(string dir, RetrievalRunRecord run)
+    {
+        Plot plot = Pca(run);
+        string name = PcaName(run.Config.Loss);
+        plot.SavePng(Path.Combine(dir, name + ".png"), 700, 500);
+        plot.SaveSvg(Path.Combine(dir, name + ".svg"), 700, 500);
+    }
+
+    private static void WritePlot(string dir, IReadOnlyList<RetrievalSummaryRow> rows)
+    {
+        Plot plot = RecallAtK(rows);
+        var (width, height) = Plots.SizeFor(plot, rows.Count);
+        plot.SavePng(Path.Combine(dir, "recall-at-k.png"), width, height);
+        plot.SaveSvg(Path.Combine(dir, "recall-at-k.svg"), width, height);
+    }
+
+    private static string Markdown(RetrievalRunConfig c, IReadOnlyList<RetrievalSummaryRow> rows, int seeds, IReadOnlyList<RetrievalRunRecord> runs)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# Retrieval comparison on {c.Data}");
+        sb.AppendLine();
+        sb.AppendLine(FormattableString.Invariant($"Split {c.Split} ({runs[0].TrainRows} training / {runs[0].TestRows} test images), model {c.Model} with a {c.Embed}-d embedding head, AdamW lr {c.Lr}, {c.Epochs} epochs of batches of {c.PerClass} images × min(K, {c.BatchSize}/{c.PerClass}) classes, {seeds} seeds; the last epoch is tested. Each test image is a query against all other test images. Baselines: raw standardised features and the untrained (random) trunk, by euclidean distance (raw:cosine, random_trunk:cosine: by cosine similarity)."));
+        sb.AppendLine();
+        sb.AppendLine("| loss | distance | " + string.Join(" | ", RetrievalRunRecord.MetricNames) + " |");
+        sb.AppendLine("|---|---|" + string.Concat(RetrievalRunRecord.MetricNames.Select(_ => "---:|")));
+        foreach (var r in rows)
+            sb.AppendLine($"| {r.Loss}{(r.Baseline ? " (baseline)" : "")} | {r.Distance} | " + string.Join(" | ", RetrievalRunRecord.MetricNames.Select(m => RankingComparison.Cell(r.Metrics[m]))) + " |");
+        sb.AppendLine();
+        sb.AppendLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]. Plots: recall-at-k.png / .svg; pca-LOSS.png / .svg (the first seed's test embeddings on their first two principal components, by class); runs: results.jsonl.");
+        return sb.ToString();
+    }
+}
