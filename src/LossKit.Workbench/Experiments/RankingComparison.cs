@@ -52,32 +52,9 @@ public static class RankingComparison
     }
 
     /// <summary>NDCG@k against k, one line per loss (mean over seeds, ± 1 std).</summary>
-    public static Plot NdcgAtK(IReadOnlyList<RankingSummaryRow> rows)
-    {
-        var plt = new Plot();
-        var colours = Plots.LossColours(rows.Select(r => r.Loss));
-        double[] ks = [.. RankingTrainer.NdcgCutoffs.Select(k => (double)k)];
-        foreach (var row in rows)
-        {
-            double[] ys = [.. RankingTrainer.NdcgCutoffs.Select(k => row.Metrics[$"ndcg_at_{k}"].Mean)];
-            double[] err = [.. RankingTrainer.NdcgCutoffs.Select(k => row.Metrics[$"ndcg_at_{k}"].Std is var s && double.IsFinite(s) ? s : 0)];
-            var sc = plt.Add.Scatter(ks, ys);
-            sc.Color = colours[row.Loss];
-            sc.LineWidth = row.Baseline ? 1 : 2;
-            sc.MarkerSize = 6;
-            if (row.Baseline) sc.MarkerShape = MarkerShape.OpenCircle;
-            sc.LegendText = row.Baseline ? row.Loss + " (baseline)" : row.Loss;
-            var eb = plt.Add.ErrorBar(ks, ys, err);
-            eb.Color = colours[row.Loss];
-        }
-        plt.Title("Test NDCG@k (mean over seeds, ± 1 std)");
-        plt.XLabel("k");
-        plt.YLabel("NDCG@k");
-        plt.Axes.Title.FullFigureCenter = true;
-        if (rows.Count > Plots.LegendInsideMax) plt.ShowLegend(Edge.Right);
-        else plt.ShowLegend(Alignment.LowerRight);
-        return plt;
-    }
+    public static Plot NdcgAtK(IReadOnlyList<RankingSummaryRow> rows) =>
+        Plots.AtK(rows.Select(r => (r.Loss, r.Baseline, r.Metrics)), RankingTrainer.NdcgCutoffs, k => $"ndcg_at_{k}",
+            "Test NDCG@k (mean over seeds, ± 1 std)", "NDCG@k");
 
     private static void WritePlot(string dir, IReadOnlyList<RankingSummaryRow> rows)
     {

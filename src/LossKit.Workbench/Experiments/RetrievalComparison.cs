@@ -51,32 +51,9 @@ public static class RetrievalComparison
     }
 
     /// <summary>Recall@k against k, one line per loss (mean over seeds, ± 1 std).</summary>
-    public static Plot RecallAtK(IReadOnlyList<RetrievalSummaryRow> rows)
-    {
-        var plt = new Plot();
-        var colours = Plots.LossColours(rows.Select(r => r.Loss));
-        double[] ks = [.. RetrievalRunRecord.RecallKs.Select(k => (double)k)];
-        foreach (var row in rows)
-        {
-            double[] ys = [.. RetrievalRunRecord.RecallKs.Select(k => row.Metrics[$"recall_at_{k}"].Mean)];
-            double[] err = [.. RetrievalRunRecord.RecallKs.Select(k => row.Metrics[$"recall_at_{k}"].Std is var s && double.IsFinite(s) ? s : 0)];
-            var sc = plt.Add.Scatter(ks, ys);
-            sc.Color = colours[row.Loss];
-            sc.LineWidth = row.Baseline ? 1 : 2;
-            sc.MarkerSize = 6;
-            if (row.Baseline) sc.MarkerShape = MarkerShape.OpenCircle;
-            sc.LegendText = row.Baseline ? row.Loss + " (baseline)" : row.Loss;
-            var eb = plt.Add.ErrorBar(ks, ys, err);
-            eb.Color = colours[row.Loss];
-        }
-        plt.Title("Test Recall@k (mean over seeds, ± 1 std)");
-        plt.XLabel("k");
-        plt.YLabel("Recall@k");
-        plt.Axes.Title.FullFigureCenter = true;
-        if (rows.Count > Plots.LegendInsideMax) plt.ShowLegend(Edge.Right);
-        else plt.ShowLegend(Alignment.LowerRight);
-        return plt;
-    }
+    public static Plot RecallAtK(IReadOnlyList<RetrievalSummaryRow> rows) =>
+        Plots.AtK(rows.Select(r => (r.Loss, r.Baseline, r.Metrics)), RetrievalRunRecord.RecallKs, k => $"recall_at_{k}",
+            "Test Recall@k (mean over seeds, ± 1 std)", "Recall@k");
 
     /// <summary>The file name of a loss's PCA plot: <c>pca-LOSS</c> with every character outside [A-Za-z0-9_] as '_'.</summary>
     public static string PcaName(string loss) => "pca-" + new string([.. loss.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_' ? ch : '_')]).TrimEnd('_');

@@ -259,5 +259,36 @@ internal static class Plots
         set.Files.Add(svg);
     }
 
+    /// <summary>A metric at several cut-offs k, one line per loss (mean over seeds, ± 1 std); baselines drawn thin with
+    /// open markers. <paramref name="metric"/> maps k to the metric's name (<c>ndcg_at_5</c>, <c>recall_at_2</c>, ...).</summary>
+    public static Plot AtK(IEnumerable<(string Loss, bool Baseline, IReadOnlyDictionary<string, Experiments.MeanStats> Metrics)> rows,
+        IReadOnlyList<int> cutoffs, Func<int, string> metric, string title, string yLabel)
+    {
+        var list = rows.ToList();
+        var plt = new Plot();
+        var colours = LossColours(list.Select(r => r.Loss));
+        double[] ks = [.. cutoffs.Select(k => (double)k)];
+        foreach (var row in list)
+        {
+            double[] ys = [.. cutoffs.Select(k => row.Metrics[metric(k)].Mean)];
+            double[] err = [.. cutoffs.Select(k => row.Metrics[metric(k)].Std is var s && double.IsFinite(s) ? s : 0)];
+            var sc = plt.Add.Scatter(ks, ys);
+            sc.Color = colours[row.Loss];
+            sc.LineWidth = row.Baseline ? 1 : 2;
+            sc.MarkerSize = 6;
+            if (row.Baseline) sc.MarkerShape = MarkerShape.OpenCircle;
+            sc.LegendText = row.Baseline ? row.Loss + " (baseline)" : row.Loss;
+            var eb = plt.Add.ErrorBar(ks, ys, err);
+            eb.Color = colours[row.Loss];
+        }
+        plt.Title(title);
+        plt.XLabel("k");
+        plt.YLabel(yLabel);
+        plt.Axes.Title.FullFigureCenter = true;
+        if (list.Count > LegendInsideMax) plt.ShowLegend(Edge.Right);
+        else plt.ShowLegend(Alignment.LowerRight);
+        return plt;
+    }
+
     internal static string Invariant(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

@@ -33,6 +33,22 @@ internal abstract class Optimizer
     /// <summary>One update with learning rate <paramref name="lr"/>.</summary>
     public abstract void Step(Span<float> parameters, ReadOnlySpan<float> gradients, float lr);
 
+    /// <summary>The optimizer of <paramref name="model"/>'s parameters: <paramref name="weightDecay"/> on the weight
+    /// matrices, none on the biases.</summary>
+    public static Optimizer ForModel(Models.Mlp model, OptimizerKind kind, double weightDecay, double momentum = 0)
+    {
+        var segments = new List<ParameterSegment>();
+        int at = 0;
+        foreach (var (offset, length) in model.WeightRanges())
+        {
+            if (offset > at) segments.Add(new ParameterSegment(at, offset - at, 0));
+            segments.Add(new ParameterSegment(offset, length, (float)weightDecay));
+            at = offset + length;
+        }
+        if (at < model.Parameters.Length) segments.Add(new ParameterSegment(at, model.Parameters.Length - at, 0));
+        return Create(kind, model.Parameters.Length, segments, (float)momentum);
+    }
+
     public static Optimizer Create(OptimizerKind kind, int count, IReadOnlyList<ParameterSegment> segments, float momentum) => kind switch
     {
         OptimizerKind.Sgd => new SgdMomentum(count, segments, momentum),

@@ -106,16 +106,7 @@ public static class RankingTrainer
             var rng = SeededRng.ForPurpose(config.Seed, "random-scores");
             return Record(config, f, train.Count, validation.Count, testQueries.Count, 0, [], [], Metrics(testQueries, q => RandomScores(q, rng)), clock);
         }
-        var segments = new List<ParameterSegment>();
-        int at = 0;
-        foreach (var (offset, length) in model.WeightRanges())
-        {
-            if (offset > at) segments.Add(new ParameterSegment(at, offset - at, 0));
-            segments.Add(new ParameterSegment(offset, length, (float)config.WeightDecay));
-            at = offset + length;
-        }
-        if (at < model.Parameters.Length) segments.Add(new ParameterSegment(at, model.Parameters.Length - at, 0));
-        var optimizer = Optimizer.Create(OptimizerKind.AdamW, model.Parameters.Length, segments, 0);
+        var optimizer = Optimizer.ForModel(model, OptimizerKind.AdamW, config.WeightDecay);
 
         int maxItems = train.Concat(validation).Concat(testQueries).Max(q => q.Items);
         int batchQueries = Math.Min(config.QueriesPerBatch, train.Count);

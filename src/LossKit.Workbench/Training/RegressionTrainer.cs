@@ -133,14 +133,7 @@ public static class RegressionTrainer
 
         var model = Mlp.Create(ModelSpec.Parse(modelText), f, head.Outputs);
         model.Initialize(SeededRng.ForPurpose(config.Seed * 1000 + config.Split, "init"));
-        var segments = new List<ParameterSegment>();
-        int layer = 0;
-        foreach (var (offset, length) in model.WeightRanges())
-        {
-            segments.Add(new ParameterSegment(offset, length, (float)config.WeightDecay));
-            segments.Add(new ParameterSegment(offset + length, model.LayerSizes[++layer], 0));   // the layer's bias follows its weights
-        }
-        var optimizer = Optimizer.Create(OptimizerKind.AdamW, model.Parameters.Length, segments, 0);
+        var optimizer = Optimizer.ForModel(model, OptimizerKind.AdamW, config.WeightDecay);
 
         int n = yStd.Length, batch = Math.Min(config.BatchSize, n);
         var ws = model.CreateWorkspace(batch);

@@ -209,16 +209,7 @@ public static class RetrievalTrainer
         int batchRows = batchClasses * perClass;
         int steps = Math.Max(1, (int)Math.Ceiling(trainRows.Length / (double)batchRows));
 
-        var segments = new List<ParameterSegment>();
-        int at = 0;
-        foreach (var (offset, length) in model.WeightRanges())
-        {
-            if (offset > at) segments.Add(new ParameterSegment(at, offset - at, 0));
-            segments.Add(new ParameterSegment(offset, length, (float)config.WeightDecay));
-            at = offset + length;
-        }
-        if (at < model.Parameters.Length) segments.Add(new ParameterSegment(at, model.Parameters.Length - at, 0));
-        var optimizer = Optimizer.Create(OptimizerKind.AdamW, model.Parameters.Length, segments, 0);
+        var optimizer = Optimizer.ForModel(model, OptimizerKind.AdamW, config.WeightDecay);
         float[] proxies = [], proxyGrad = [];
         Optimizer? proxyOptimizer = null;
         if (loss is ProxyLoss)

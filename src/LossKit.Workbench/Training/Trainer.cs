@@ -68,17 +68,7 @@ public static class Trainer
         int batch = Math.Min(c.BatchSize, n);
         int stepsPerEpoch = (n + batch - 1) / batch;
         var schedule = new LearningRateSchedule(c.Lr, stepsPerEpoch * c.Epochs, c.Warmup, c.ParseSchedule());
-        var segments = new List<ParameterSegment>();
-        var weightRanges = model.WeightRanges().ToArray();
-        int at = 0;
-        foreach (var (offset, length) in weightRanges)
-        {
-            if (offset > at) segments.Add(new ParameterSegment(at, offset - at, 0));
-            segments.Add(new ParameterSegment(offset, length, (float)c.WeightDecay));
-            at = offset + length;
-        }
-        if (at < model.Parameters.Length) segments.Add(new ParameterSegment(at, model.Parameters.Length - at, 0));
-        var optimizer = Optimizer.Create(c.ParseOptimizer(), model.Parameters.Length, segments, (float)c.Momentum);
+        var optimizer = Optimizer.ForModel(model, c.ParseOptimizer(), c.WeightDecay, c.Momentum);
 
         var ws = model.CreateWorkspace(batch);
         var evalWs = model.CreateWorkspace(Math.Min(EvalBatch, Math.Max(data.Validation.Rows, data.Test.Rows)));
