@@ -25,20 +25,8 @@ public static class RankingComparison
     public static IReadOnlyList<RankingSummaryRow> Run(RankingRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
         Action<RankingRunRecord>? onRun = null)
     {
-        if (seeds < 1) throw new ArgumentOutOfRangeException(nameof(seeds), seeds, $"--seeds {seeds}: expected at least 1.");
-        Directory.CreateDirectory(outDir);
         var all = Baselines.Concat(losses.Where(l => !Baselines.Contains(l))).ToList();
-        var runs = new List<RankingRunRecord>();
-        var lines = new StringBuilder();
-        foreach (string loss in all)
-            for (int seed = 0; seed < seeds; seed++)
-            {
-                var record = RankingTrainer.Run(baseConfig with { Loss = loss, Seed = seed });
-                runs.Add(record);
-                lines.AppendLine(record.ToJson());
-                onRun?.Invoke(record);
-            }
-        File.WriteAllText(Path.Combine(outDir, "results.jsonl"), lines.ToString());
+        var runs = SeedGrid.Run(all, seeds, outDir, (loss, seed) => RankingTrainer.Run(baseConfig with { Loss = loss, Seed = seed }), r => r.ToJson(), onRun);
         var rows = all.Select(loss =>
         {
             var mine = runs.Where(r => r.Config.Loss == loss).ToList();

@@ -21,22 +21,10 @@ public static class RetrievalComparison
     public static IReadOnlyList<RetrievalSummaryRow> Run(RetrievalRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
         Action<RetrievalRunRecord>? onRun = null)
     {
-        if (seeds < 1) throw new ArgumentOutOfRangeException(nameof(seeds), seeds, $"--seeds {seeds}: expected at least 1.");
-        Directory.CreateDirectory(outDir);
         var baselines = RetrievalTrainer.Baselines;
         var all = baselines.Concat(losses.Where(l => !baselines.Contains(l))).ToList();
         bool IsBaseline(string l) => RetrievalTrainer.IsBaseline(l);
-        var runs = new List<RetrievalRunRecord>();
-        var lines = new StringBuilder();
-        foreach (string loss in all)
-            for (int seed = 0; seed < seeds; seed++)
-            {
-                var record = RetrievalTrainer.Run(baseConfig with { Loss = loss, Seed = seed });
-                runs.Add(record);
-                lines.AppendLine(record.ToJson());
-                onRun?.Invoke(record);
-            }
-        File.WriteAllText(Path.Combine(outDir, "results.jsonl"), lines.ToString());
+        var runs = SeedGrid.Run(all, seeds, outDir, (loss, seed) => RetrievalTrainer.Run(baseConfig with { Loss = loss, Seed = seed }), r => r.ToJson(), onRun);
         var rows = all.Select(loss =>
         {
             var mine = runs.Where(r => r.Config.Loss == loss).ToList();
