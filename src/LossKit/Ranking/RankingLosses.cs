@@ -3,6 +3,13 @@ using LossKit.Core;
 
 namespace LossKit.Ranking;
 
+/// <summary>A pairwise ranking function of the score gap d = s_i − s_j: its value and slope.</summary>
+internal interface IPairFunction
+{
+    double Value(double d);
+    double Slope(double d);
+}
+
 /// <summary>
 /// RankNet, spec <c>ranknet</c>: the pairwise logistic loss summed over the list's ordered pairs,
 /// <c>ℓ = Σ_{y_i &gt; y_j} log(1 + e^{−(s_i − s_j)})</c>. Reference: Burges et al. 2005, Learning to rank using gradient
@@ -21,23 +28,32 @@ public sealed class RankNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     public override LossCard Card => Definition;
 
     private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch) =>
-        Pairs(s, y, g, d => Softplus(-d), d => -Sigmoid(-d), (a, b) => a > b);
+        Pairs(s, y, g, new Logistic());
 
-    /// <summary>Σ over pairs (i, j) with <paramref name="ordered"/>(y_i, y_j) of φ(s_i − s_j), and its gradient.</summary>
-    internal static double Pairs(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Func<double, double> phi, Func<double, double> slope,
-        Func<double, double, bool> ordered, double pairScale = 1)
+    /// <summary>Σ over the ordered pairs (i, j) — y_i &gt; y_j, or with <paramref name="binary"/> y_i &gt; 0 = y_j — of
+    /// φ(s_i − s_j), and its gradient: the pair function is an operator struct, so the O(L²) loop makes no call through
+    /// a delegate.</summary>
+    internal static double Pairs<TPhi>(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, TPhi phi,
+        bool binary = false, double pairScale = 1) where TPhi : struct, IPairFunction
     {
         double sum = 0;
         for (int i = 0; i < s.Length; i++)
             for (int j = 0; j < s.Length; j++)
             {
-                if (!ordered(y[i], y[j])) continue;
-                double d = s[i] - s[j], dl = pairScale * slope(d);
-                sum += pairScale * phi(d);
+                if (binary ? !(y[i] > 0 && y[j] == 0) : !(y[i] > y[j])) continue;
+                double d = s[i] - s[j], dl = pairScale * phi.Slope(d);
+                sum += pairScale * phi.Value(d);
                 g[i] += dl;
                 g[j] -= dl;
             }
         return sum;
+    }
+
+    /// <summary>φ(d) = log(1 + e^{−d}), φ'(d) = −σ(−d).</summary>
+    internal readonly struct Logistic : IPairFunction
+    {
+        public double Value(double d) => Softplus(-d);
+        public double Slope(double d) => -Sigmoid(-d);
     }
 
     internal static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
@@ -76,8 +92,14 @@ public sealed class PairHingeLoss : RankingLoss
 
     private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
     {
-        double m = MarginValue;
-        return RankNetLoss.Pairs(s, y, g, d => Math.Max(0, m - d), d => m - d > 0 ? -1 : 0, (a, b) => a > b);
+        return RankNetLoss.Pairs(s, y, g, new Hinge(MarginValue));
+    }
+
+    /// <summary>φ(d) = max(0, m − d), φ'(d) = −1 inside the margin, 0 at the kink and beyond.</summary>
+    private readonly struct Hinge(double margin) : IPairFunction
+    {
+        public double Value(double d) => Math.Max(0, margin - d);
+        public double Slope(double d) => margin - d > 0 ? -1 : 0;
     }
 }
 
@@ -104,7 +126,7 @@ public sealed class BprLoss(Reduction reduction = Reduction.Mean) : RankingLoss(
         int positives = 0;
         foreach (double v in y) if (v > 0) positives++;
         long pairs = (long)positives * (y.Length - positives);
-        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, g, d => RankNetLoss.Softplus(-d), d => -RankNetLoss.Sigmoid(-d), (a, b) => a > 0 && b == 0, 1.0 / pairs);
+        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, g, new RankNetLoss.Logistic(), binary: true, pairScale: 1.0 / pairs);
     }
 }
 
