@@ -46,10 +46,7 @@ public static class RankingComparison
 
     private static void WritePlot(string dir, IReadOnlyList<RankingSummaryRow> rows)
     {
-        Plot plot = NdcgAtK(rows);
-        var (width, height) = Plots.SizeFor(plot, rows.Count);
-        plot.SavePng(Path.Combine(dir, "ndcg-at-k.png"), width, height);
-        plot.SaveSvg(Path.Combine(dir, "ndcg-at-k.svg"), width, height);
+        Plots.Save(dir, "ndcg-at-k", NdcgAtK(rows), rows.Count);
     }
 
     private static string Markdown(RankingRunConfig c, IReadOnlyList<RankingSummaryRow> rows, int seeds)

@@ -100,12 +100,7 @@ public static class RegressionComparison
     {
         bool manyData = rows.Select(r => r.Data).Distinct().Count() > 1, manyNoise = rows.Select(r => r.Noise).Distinct().Count() > 1;
         var colours = Plots.LossColours(rows.Select(r => Label(r, manyData, manyNoise)));
-        void Save(string name, Plot plot, int series)
-        {
-            var (w, h) = Plots.SizeFor(plot, series);
-            plot.SavePng(Path.Combine(dir, name + ".png"), w, h);
-            plot.SaveSvg(Path.Combine(dir, name + ".svg"), w, h);
-        }
+        void Save(string name, Plot plot, int series) => Plots.Save(dir, name, plot, series);
         void Finish(Plot plt, string title, string x, string y, int series, Alignment corner)
         {
             plt.Title(title);

@@ -93,10 +93,7 @@ public static class RetrievalComparison
 
     private static void WritePlot(string dir, IReadOnlyList<RetrievalSummaryRow> rows)
     {
-        Plot plot = RecallAtK(rows);
-        var (width, height) = Plots.SizeFor(plot, rows.Count);
-        plot.SavePng(Path.Combine(dir, "recall-at-k.png"), width, height);
-        plot.SaveSvg(Path.Combine(dir, "recall-at-k.svg"), width, height);
+        Plots.Save(dir, "recall-at-k", RecallAtK(rows), rows.Count);
     }
 
     private static string Markdown(RetrievalRunConfig c, IReadOnlyList<RetrievalSummaryRow> rows, int seeds, IReadOnlyList<RetrievalRunRecord> runs)

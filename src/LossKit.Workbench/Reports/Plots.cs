@@ -248,15 +248,18 @@ internal static class Plots
         return new string(chars).Trim('-');
     }
 
-    private static void Save(string dir, string name, Plot plot, PlotSet set, int series)
+    private static void Save(string dir, string name, Plot plot, PlotSet set, int series) => set.Files.AddRange(Save(dir, name, plot, series));
+
+    /// <summary>Writes <paramref name="plot"/> as <c>name.png</c> and <c>name.svg</c> in <paramref name="dir"/>, sized for
+    /// <paramref name="series"/> legend entries; returns the two paths.</summary>
+    internal static string[] Save(string dir, string name, Plot plot, int series)
     {
         string png = Path.Combine(dir, name + ".png");
         string svg = Path.Combine(dir, name + ".svg");
         var (width, height) = SizeFor(plot, series);
         AtomicFile.Write(png, tmp => plot.SavePng(tmp, width, height));
         AtomicFile.Write(svg, tmp => plot.SaveSvg(tmp, width, height));
-        set.Files.Add(png);
-        set.Files.Add(svg);
+        return [png, svg];
     }
 
     /// <summary>A metric at several cut-offs k, one line per loss (mean over seeds, ± 1 std); baselines drawn thin with
