@@ -93,11 +93,10 @@ public static partial class Cli
     /// <summary>A message without what <see cref="ArgumentException"/> and <see cref="ArgumentOutOfRangeException"/> append.</summary>
     private static string Strip(string message, string? paramName, object? actual)
     {
-        if (actual is not null)
-        {
-            int at = message.LastIndexOf("Actual value was", StringComparison.Ordinal);
-            if (at >= 0) message = message[..at];
-        }
+        // Also when an out-of-range message was wrapped in another exception's (a nested spec's error): the tail then
+        // follows a line break inside the message.
+        int at = message.LastIndexOf("Actual value was", StringComparison.Ordinal);
+        if (at >= 0 && (actual is not null || (at > 0 && message[at - 1] == '\n'))) message = message[..at];
         message = message.TrimEnd();
         if (paramName is not null && message.EndsWith($"(Parameter '{paramName}')", StringComparison.Ordinal))
             message = message[..^$"(Parameter '{paramName}')".Length];

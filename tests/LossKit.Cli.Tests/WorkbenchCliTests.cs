@@ -247,3 +247,20 @@ public class RankingCliTests
         Assert.Single(error2.Trim().Split('\n'));
     }
 }
+
+public class NestedSpecErrorTests
+{
+    [Fact]
+    public void AnOutOfRangeValueInANestedSpecIsOneLineThatNamesTheNesting()
+    {
+        string file = Path.Combine(Path.GetTempPath(), "losskit-nested-" + Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(file, """{"logits": [[1, 2]], "teacher_logits": [[2, 1]], "targets": [0]}""");
+        try
+        {
+            var (code, _, error) = CliHarness.Run("eval", "--loss", "kd(divergence=jsd(beta=2))", "--input", file);
+            Assert.NotEqual(0, code);
+            Assert.Equal("losskit: divergence=jsd(beta=2): beta = 2 is out of range: expected 0 ≤ value ≤ 1.", error.Trim());
+        }
+        finally { File.Delete(file); }
+    }
+}

@@ -144,7 +144,8 @@ public abstract class DivergenceLoss : ILoss
             if (key is "log_target" or "reduction" || definition.Card.Parameter(key) is null)
                 throw new ArgumentException($"{parameter}={spec}: '{key}' is not a parameter {parsed.Name} takes here" +
                     (definition.Card.Parameters.Count > 2 ? $" (it takes {string.Join(", ", definition.Card.Parameters.SkipLast(2).Select(q => q.Name))})." : " (it takes none)."), "spec");
-        return (DivergenceLoss)definition.Create(new SpecArguments(spec, definition.Card, parsed.Arguments));
+        try { return (DivergenceLoss)definition.Create(new SpecArguments(spec, definition.Card, parsed.Arguments)); }
+        catch (ArgumentException e) { throw new ArgumentException($"{parameter}={spec}: {e.Message}", "spec", e); }
     }
 
     /// <summary>Runs the loss's row math on the rows driver (<see cref="DivergenceLoss{TRow}"/> does it for a row struct).</summary>
