@@ -198,10 +198,20 @@ internal static partial class WorkbenchCommands
         public Option<bool> Append { get; } = new("--append") { Description = "Add these runs to a --out folder that holds runs of other losses, noise or seeds (every other setting must match); the report covers all of them." };
         public Option<int?> Parallel { get; } = new("--parallel") { Description = "Runs trained at once (each with cores/N kernel threads); default: 1 for the large image sets, else the number of cores." };
         public Option<bool> Force { get; } = new("--force") { Description = "Retrain runs already in the output folder's results files." };
+        public Option<string?> Tune { get; } = new("--tune")
+        {
+            Description = "Tune every loss alike before comparing: a grid such as \"lr=1e-3,3e-3,1e-2; gamma=1,2,5; q=0.3,0.7\" (lr and weight_decay " +
+                "apply to every loss, other keys to the losses that have that parameter); each loss gets the same number of trials, the best " +
+                "on the validation split (--select) is rerun over the seeds. Trials go to tuning.jsonl (resumable, shardable).",
+        };
+        public Option<int?> Trials { get; } = new("--trials") { Description = "Trials per loss with --tune (default: the smallest grid's size; larger grids are sampled at random, seeded)." };
+        public Option<string?> Select { get; } = new("--select") { Description = "Validation metric tuning selects on: val_accuracy or val_nll (default: val_accuracy)." };
+        public Option<int?> TuneSeeds { get; } = new("--tune-seeds") { Description = "Seeds each trial trains on, the first N of the comparison's seeds; selection uses their mean (default: 1)." };
+        public Option<string?> Baseline { get; } = new("--baseline") { Description = $"The loss every other loss is paired against in the report (default: {PairedReport.DefaultBaseline})." };
 
         public void AddTo(Command cmd)
         {
-            foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Append, Parallel, Force }) cmd.Options.Add(x);
+            foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Append, Parallel, Force, Tune, Trials, Select, TuneSeeds, Baseline }) cmd.Options.Add(x);
         }
 
         public SweepSpec Apply(ParseResult p, SweepSpec s)
@@ -301,42 +311,106 @@ internal static partial class WorkbenchCommands
         var console = WorkbenchOutput.Console(output);
         if (shard is not null && spec.Out is null)
             throw new ArgumentException("--shard needs --out DIR (or \"out\" in the sweep file), the one folder every shard writes to.");
+        var notes = new List<string>();
+        if (note is not null) notes.Add(note);
+        string baseline = p.GetValue(g.Baseline) ?? PairedReport.DefaultBaseline;
+        string? tuneText = p.GetValue(g.Tune);
+        if (tuneText is null && (p.GetValue(g.Trials) is not null || p.GetValue(g.Select) is not null || p.GetValue(g.TuneSeeds) is not null))
+            throw new ArgumentException("--trials, --select and --tune-seeds go with --tune \"lr=1e-3,3e-3,1e-2; ...\".");
         var grid = spec.Expand();
         string dir = spec.Out ?? OutputFolder.Default(grid[0].Data, DateTime.Now);
-        var runs = shard is { } sh ? sh.Select(grid) : grid;
-        int parallel = p.GetValue(g.Parallel) ?? DefaultParallel(runs);
+        int parallel = p.GetValue(g.Parallel) ?? DefaultParallel(grid);
         if (parallel < 1) throw new ArgumentException($"--parallel {parallel}: expected at least 1.");
         bool append = p.GetValue(g.Append);
         ResultsStore.EnsureWritable(dir);
+        IReadOnlyDictionary<string, RunRecord>? reuse = null;
+        if (tuneText is not null)
+        {
+            var tuned = Tune(p, spec, shard, g, json, dir, parallel, TuneSpec.Parse(tuneText), notes);
+            if (tuned is null) return 0;   // a shard whose tuning trials are not all done yet
+            (grid, reuse) = tuned.Value;
+        }
+        var runs = shard is { } sh ? sh.Select(grid) : grid;
         OutputFolder.Check(dir, grid, append);
         if (!json)
         {
             console.WriteLine($"{verb}: {runs.Count} runs" + (shard is { } s2 ? $" (shard {s2} of a {grid.Count}-run grid)" : "") +
-                $" ({spec.Losses.SelectMany(LossGrid.Expand).Distinct().Count()} losses × {spec.Noise.Count} noise × {spec.Seeds.Count} seeds), " +
+                $" ({grid.Select(Summary.NameOf).Distinct().Count()} losses × {spec.Noise.Count} noise × {spec.Seeds.Count} seeds), " +
                 $"{parallel} at a time, into {dir}");
-            if (note is not null) console.WriteLine(note);
+            foreach (string n in notes) console.WriteLine(n);
         }
         var outcome = ExperimentRunner.Run(runs, dir, shard?.FileName ?? ResultsStore.DefaultFileName, parallel, p.GetValue(g.Force), e =>
         {
             if (json) return;
             if (e.Skipped) return;
             output.WriteLine(WorkbenchOutput.RunLine(e));
-        });
+        }, reuse: reuse);
         if (!json)
-            console.WriteLine($"{outcome.Ran} runs trained, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
+            console.WriteLine($"{outcome.Ran} runs trained or reused, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
         ReportFiles? files = null;
         var records = append ? ResultsStore.Load(dir).Records : outcome.Records;
-        if (report) files = ReportWriter.Write(dir, records, CommandLine(p), note is null ? [] : [note]);
+        var environment = RunEnvironment.Current() with { Threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, Math.Min(parallel, runs.Count))) };
+        if (report) files = ReportWriter.Write(dir, records, CommandLine(p), notes, new ReportOptions(baseline, environment));
         var summary = Summary.Build(records);
+        var paired = PairedReport.Build(summary, baseline);
         if (json)
         {
-            output.WriteLine(WorkbenchOutput.SummaryJson(summary));
+            output.WriteLine(WorkbenchOutput.SummaryJson(summary, paired));
             return 0;
         }
         WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
+        WorkbenchOutput.WritePairedTables(output, console, summary, paired, baseline, Tables.Format(p));
         if (files is not null) console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
         else console.WriteLine($"no report for a shard; when every shard is done run: losskit report {dir}");
         return 0;
+    }
+
+    /// <summary>
+    /// The tuning phase of a comparison: plans every loss's trials, runs them (this shard's share) into tuning*.jsonl, and
+    /// returns the final runs (the selected configuration of each loss × noise over every seed) with the trial records to
+    /// reuse; null when a shard finds trials of other shards still missing.
+    /// </summary>
+    private static (IReadOnlyList<RunConfig> Grid, IReadOnlyDictionary<string, RunRecord> Trials)? Tune(ParseResult p, SweepSpec spec, Shard? shard,
+        GridOptions g, bool json, string dir, int parallel, TuneSpec tune, List<string> notes)
+    {
+        var output = p.InvocationConfiguration.Output;
+        var console = WorkbenchOutput.Console(output);
+        var select = Tuner.ParseSelect(p.GetValue(g.Select) ?? "val_accuracy");
+        int tuneSeedCount = p.GetValue(g.TuneSeeds) ?? 1;
+        if (tuneSeedCount < 1 || tuneSeedCount > spec.Seeds.Count)
+            throw new ArgumentException($"--tune-seeds {tuneSeedCount}: expected 1 to {spec.Seeds.Count} (the comparison's seeds; tuning uses the first N).");
+        var tuneSeeds = spec.Seeds.Take(tuneSeedCount).ToArray();
+        var plans = Tuner.Plan(spec, tune, p.GetValue(g.Trials));
+        var trials = Tuner.Trials(plans, tuneSeeds);
+        var mine = shard is { } sh ? sh.Select(trials) : trials;
+        var sizes = plans.Select(x => x.GridSize).Distinct().Order().ToArray();
+        int perLoss = plans.Max(x => x.Candidates.Count);
+        string how = sizes.Length == 1
+            ? $"each loss's whole grid of {sizes[0]} configurations"
+            : $"{perLoss} configurations per loss, a seeded random sample where its grid is larger (grids of {string.Join(", ", sizes)})" +
+              (plans.Any(x => x.Candidates.Count < perLoss) ? "; losses whose grid is smaller run all of it: they have nothing more to try" : "");
+        notes.Add($"Tuning ({tune}): {how}, on seed(s) {string.Join(", ", tuneSeeds)}, selected by {Tuner.Name(select)} on the validation split; " +
+            "the selected configuration is rerun over every seed.");
+        if (!json)
+            console.WriteLine($"tuning: {mine.Count} trial runs" + (shard is { } s2 ? $" (shard {s2} of {trials.Count})" : "") + $" into {Path.Combine(dir, ResultsStore.TuningFileName)}");
+        string file = shard is { } s3 ? $"tuning.shard-{s3.Index}-of-{s3.Count}.jsonl" : ResultsStore.TuningFileName;
+        ExperimentRunner.Run(mine, dir, file, parallel, p.GetValue(g.Force), e =>
+        {
+            if (!json && !e.Skipped) output.WriteLine("tune " + WorkbenchOutput.RunLine(e));
+        }, ResultsStore.TuningPattern);
+        var done = ResultsStore.Load(dir, ResultsStore.TuningPattern).Records.ToDictionary(r => r.Key, StringComparer.Ordinal);
+        int missing = trials.Count(t => !done.ContainsKey(t.Key()));
+        if (missing > 0)
+        {
+            if (!json) console.WriteLine($"{missing} tuning trials of other shards are not done yet; when every shard's trials are, run each shard again for its final runs.");
+            return null;
+        }
+        var selected = Tuner.Select(plans, tuneSeeds, done, select);
+        var grid = new List<RunConfig>();
+        foreach (var c in selected)
+            foreach (int seed in spec.Seeds)
+                grid.Add((c with { Seed = seed }).Canonical());
+        return (grid, done);
     }
 
     /// <summary>Small data sets train fastest with one run per core (each kernel call is too small to split); the image sets
@@ -350,7 +424,11 @@ internal static partial class WorkbenchCommands
     {
         var dir = new Argument<string>("dir") { Description = "Folder holding results*.jsonl (shards are merged)." };
         var json = new Option<bool>("--json") { Description = "Print the summary rows as JSON instead of the table." };
-        var cmd = new Command("report", "Read every results*.jsonl in DIR and write summary.md, summary.csv, runs.csv and PNG + SVG plots there.") { dir, json };
+        var baseline = new Option<string?>("--baseline") { Description = $"The loss every other loss is paired against (default: {PairedReport.DefaultBaseline})." };
+        var verify = new Option<int?>("--verify") { Description = "Rerun N randomly chosen runs of DIR and check that their records are bit-identical apart from timings (exit 1 if not)." };
+        var verifySeed = new Option<int?>("--verify-seed") { Description = "Seed of the choice of runs to rerun (default: 0)." };
+        var cmd = new Command("report", "Read every results*.jsonl in DIR and write summary.md, summary.csv, runs.csv and PNG + SVG plots there; " +
+            "--verify N reruns N of the runs to check they reproduce.") { dir, json, baseline, verify, verifySeed };
         cmd.SetAction(p =>
         {
             string d = p.GetValue(dir)!;
@@ -358,20 +436,43 @@ internal static partial class WorkbenchCommands
             var loaded = ResultsStore.Load(d);
             if (loaded.Records.Count == 0)
                 throw new InvalidDataException($"no run records in '{d}' (looked in {loaded.Files.Count} results*.jsonl files).");
-            ResultsStore.EnsureWritable(d);
-            var files = ReportWriter.Write(d, loaded.Records, CommandLine(p));
             var output = p.InvocationConfiguration.Output;
-            var summary = Summary.Build(loaded.Records);
-            if (p.GetValue(json)) { output.WriteLine(WorkbenchOutput.SummaryJson(summary)); return 0; }
             var console = WorkbenchOutput.Console(output);
+            if (p.GetValue(verify) is { } n) return Verify(output, loaded.Records, n, p.GetValue(verifySeed) ?? 0);
+            ResultsStore.EnsureWritable(d);
+            string b = p.GetValue(baseline) ?? PairedReport.DefaultBaseline;
+            var files = ReportWriter.Write(d, loaded.Records, CommandLine(p), null, new ReportOptions(b));
+            var summary = Summary.Build(loaded.Records);
+            var paired = PairedReport.Build(summary, b);
+            if (p.GetValue(json)) { output.WriteLine(WorkbenchOutput.SummaryJson(summary, paired)); return 0; }
             console.WriteLine($"{loaded.Records.Count} runs from {loaded.Files.Count} files" +
                 (loaded.BadLines > 0 ? $", {loaded.BadLines} unreadable lines skipped" : "") +
                 (loaded.PartialLines > 0 ? $", {loaded.PartialLines} cut-off last lines ignored" : ""));
             WorkbenchOutput.WriteSummaryTables(output, console, summary, Tables.Format(p));
+            WorkbenchOutput.WritePairedTables(output, console, summary, paired, b, Tables.Format(p));
             console.WriteLine($"report: {files.Markdown} ({files.Plots.Count} plot files)");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>report --verify: reruns the chosen runs one after another, one line each; exit 1 when any differs.</summary>
+    private static int Verify(TextWriter output, IReadOnlyList<RunRecord> records, int count, int seed)
+    {
+        var chosen = Verification.Choose(records, count, seed);
+        output.WriteLine($"verify: rerunning {chosen.Count} of {records.Count} runs (seed {seed})");
+        int differ = 0;
+        foreach (var r in chosen)
+        {
+            var v = Verification.Verify(r);
+            if (!v.Identical) differ++;
+            output.WriteLine(FormattableString.Invariant(
+                $"  {r.Key}  {Summary.NameOf(r.Config)}, {r.Config.Noise}, seed {r.Config.Seed}: {(v.Identical ? "identical" : "DIFFERS: " + v.Difference)} ({v.Seconds:0.0} s)"));
+        }
+        output.WriteLine(differ == 0
+            ? $"verify: all {chosen.Count} reruns are bit-identical to their records (timings aside)"
+            : $"verify: {differ} of {chosen.Count} reruns differ from their records");
+        return differ == 0 ? 0 : 1;
     }
 
     /// <summary>The command line of <paramref name="p"/>, each argument quoted for a POSIX shell where it needs it, so

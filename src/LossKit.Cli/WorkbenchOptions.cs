@@ -28,6 +28,11 @@ internal sealed class WorkbenchOptions
     public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without improvement before early stopping." + Def(D.Patience) };
     public Option<string?> Split { get; } = new("--split") { Description = "train/validation/test fractions, e.g. 0.6/0.2/0.2." + Def(D.Split) };
     public Option<string?> Init { get; } = new("--init") { Description = "auto (He for ReLU layers, Xavier for the output), he or xavier." + Def(D.Init) };
+    public Option<string?> ValidationNoise { get; } = new("--validation-noise")
+    {
+        Description = "same: the validation labels get the training labels' noise (independent draw), so early stopping, the tested epoch, tuning and " +
+            "temperature scaling see what a user with noisy labels sees; clean: an oracle validation split, for studies. Test labels are always clean." + Def(D.ValidationNoise),
+    };
     public Option<int?> Bins { get; } = new("--bins") { Description = "Bins of the calibration metrics and reliability diagrams." + Def(D.Bins) };
 
     public Option<bool?> FusedHead { get; } = new("--fused-head")
@@ -36,7 +41,7 @@ internal sealed class WorkbenchOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, ModelEpoch, Patience, Split, Init, Bins, FusedHead];
+    public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, ModelEpoch, Patience, Split, Init, Bins, ValidationNoise, FusedHead];
 
     public void AddTo(Command command)
     {
@@ -64,6 +69,7 @@ internal sealed class WorkbenchOptions
         Split = p.GetValue(Split) ?? b.Split,
         Init = p.GetValue(Init) ?? b.Init,
         Bins = p.GetValue(Bins) ?? b.Bins,
+        ValidationNoise = p.GetValue(ValidationNoise) ?? b.ValidationNoise,
         FusedHead = p.GetValue(FusedHead) ?? b.FusedHead,
     };
 

@@ -83,8 +83,51 @@ internal static class WorkbenchOutput
             "* = best in its noise setting; (TS) = after temperature scaling; epoch = the epoch tested.");
     }
 
-    /// <summary>The summary as a JSON array: one object per row with mean, std, ci_low, ci_high per metric.</summary>
-    public static string SummaryJson(Summary summary)
+    /// <summary>Per noise setting, the paired comparison against the baseline: a row per loss, a column per metric (the
+    /// difference with its interval below, then the Holm-corrected p and the verdict).</summary>
+    public static void WritePairedTables(TextWriter output, IAnsiConsole console, Summary summary, IReadOnlyList<PairedGroup> paired, string baseline, TableFormat format)
+    {
+        if (paired.Count == 0)
+        {
+            if (summary.Rows.Select(r => r.Loss).Distinct().Count() > 1)
+                console.WriteLine($"no paired comparison: no loss is the baseline '{baseline}' (--baseline names one of the compared losses).");
+            return;
+        }
+        foreach (var g in paired)
+        {
+            var metrics = PairedReport.Metrics.Where(g.ByMetric.ContainsKey).ToArray();
+            if (metrics.Length == 0) continue;
+            var t = new TextTable(["loss", "n", .. metrics.Select(m => "Δ " + Summary.Column(m).Title)])
+            {
+                Title = $"{summary.Scenarios[g.Scenario]} — noise {g.Noise} — paired against {g.Baseline}",
+                RightAligned = [.. Enumerable.Range(1, metrics.Length + 1)],
+            };
+            foreach (var first in g.ByMetric[metrics[0]])
+            {
+                var cells = new List<TableCell> { first.Loss, first.N.ToString(CultureInfo.InvariantCulture) };
+                foreach (string m in metrics)
+                {
+                    var d = g.ByMetric[m].FirstOrDefault(x => x.Loss == first.Loss);
+                    if (d is null) { cells.Add("–"); continue; }
+                    string ci = double.IsNaN(d.CiLow) ? "" : $"[{ReportWriter.Signed(d.CiLow)}, {ReportWriter.Signed(d.CiHigh)}]";
+                    cells.Add(new TableCell($"{ReportWriter.Signed(d.DiffMean)} p_H {ReportWriter.P(d.PHolm)} {PairedReport.VerdictText(d.Verdict)}",
+                        ci.Length > 0 ? ci : null, d.Verdict is Verdict.Better or Verdict.Worse));
+                }
+                t.Add([.. cells]);
+            }
+            Tables.Write(output, t, format);
+            if (g.Unpaired > 0) console.WriteLine($"warning: {g.Unpaired} run(s) left unpaired (their split, labels, initial weights or batch order differ from the baseline's).");
+        }
+        int n = paired.SelectMany(g => g.ByMetric.Values).SelectMany(x => x).Select(d => d.N).DefaultIfEmpty(0).Min();
+        console.WriteLine($"Δ = mean paired difference (loss − {paired[0].Baseline}) over seeds [95% t interval]; p_H = paired t test's p, Holm-corrected " +
+            "across the losses; verdict at p_H < 0.05" + (n < PairedComparison.MinSeedsForVerdict
+                ? $". With {n} seed(s) no test can reach significance: run --seeds {PairedComparison.MinSeedsForVerdict} or more for a verdict."
+                : "."));
+    }
+
+    /// <summary>The summary as a JSON array: one object per row with mean, std, ci_low, ci_high per metric, and, when a
+    /// baseline is compared, <c>paired: {vs, METRIC: {n, diff_mean, ci, p, p_wilcoxon, p_holm, verdict}}</c>.</summary>
+    public static string SummaryJson(Summary summary, IReadOnlyList<PairedGroup>? paired = null)
     {
         var array = new JsonArray();
         foreach (var r in summary.Rows)
@@ -103,6 +146,26 @@ internal static class WorkbenchOutput
                 ["metrics"] = metrics,
                 ["best"] = new JsonArray(summary.Present(Summary.Columns.Select(c => c.Name)).Where(c => summary.IsBest(r, c)).Select(c => (JsonNode)c!).ToArray()),
             });
+            var row = (JsonObject)array[^1]!;
+            if (r.Runs[0].Config.Tuning is { } tuning)
+                row["tuning"] = new JsonObject
+                {
+                    ["trials"] = tuning.Trials, ["select"] = tuning.Select, ["value"] = Num(tuning.Value), ["chosen"] = tuning.Chosen,
+                    ["spec"] = r.Runs[0].Config.Loss, ["lr"] = r.Runs[0].Config.Lr,
+                };
+            if (paired?.FirstOrDefault(g => g.Scenario == r.ScenarioIndex && g.Noise == r.Noise) is { } group && r.Loss != group.Baseline)
+            {
+                var obj = new JsonObject { ["vs"] = group.Baseline };
+                foreach (var (metric, diffs) in group.ByMetric)
+                    if (diffs.FirstOrDefault(d => d.Loss == r.Loss) is { } d)
+                        obj[metric] = new JsonObject
+                        {
+                            ["n"] = d.N, ["diff_mean"] = Num(d.DiffMean), ["ci"] = new JsonArray(Num(d.CiLow), Num(d.CiHigh)),
+                            ["p"] = Num(d.PT), ["p_wilcoxon"] = Num(d.PWilcoxon), ["p_holm"] = Num(d.PHolm),
+                            ["verdict"] = PairedReport.VerdictText(d.Verdict),
+                        };
+                row["paired"] = obj;
+            }
         }
         return array.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
     }

@@ -21,6 +21,12 @@ public enum NoiseKind
 /// </summary>
 public readonly record struct NoiseSpec
 {
+    /// <summary>The random stream of the training labels' noise.</summary>
+    public const string TrainPurpose = "label-noise";
+
+    /// <summary>The random stream of the validation labels' noise (<c>--validation-noise same</c>).</summary>
+    public const string ValidationPurpose = "label-noise-validation";
+
     /// <summary>The kinds as written in text, for messages and help.</summary>
     public static IReadOnlyList<string> KindNames { get; } = ["none", "symmetric", "pairflip"];
 
@@ -86,8 +92,13 @@ public readonly record struct NoiseSpec
     /// seeded from <paramref name="seed"/>; the input is not modified. The same labels, spec and seed always give
     /// the same result.
     /// </summary>
+    /// <param name="labels">Clean labels.</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="purpose">Names the random stream (<see cref="SeededRng.ForPurpose"/>): the training labels use
+    /// <c>label-noise</c>, the validation labels <c>label-noise-validation</c>, so the two draws are independent.</param>
     /// <exception cref="ArgumentException">A label is outside [0, classes), or noise needs at least 2 classes.</exception>
-    public NoisyLabels Apply(ReadOnlySpan<int> labels, int classes, int seed)
+    public NoisyLabels Apply(ReadOnlySpan<int> labels, int classes, int seed, string purpose = TrainPurpose)
     {
         if (classes < 1)
             throw new ArgumentException($"classes is {classes}; it must be at least 1.", nameof(classes));
@@ -100,7 +111,7 @@ public readonly record struct NoiseSpec
         var noisy = (int[])clean.Clone();
         if (Kind != NoiseKind.None && Rate > 0)
         {
-            var rng = SeededRng.ForPurpose(seed, "label-noise");
+            var rng = SeededRng.ForPurpose(seed, purpose);
             for (int i = 0; i < noisy.Length; i++)
             {
                 if (rng.NextDouble() >= Rate) continue;
@@ -160,7 +171,7 @@ public sealed class NoisyLabels
     public bool IsChanged(int i) => Labels[i] != CleanLabels[i];
 }
 
-/// <summary>Applies label noise to the training split only.</summary>
+/// <summary>Applies label noise to the training split, and optionally to the validation split; never to the test split.</summary>
 public static class LabelNoise
 {
     /// <summary>
@@ -177,5 +188,17 @@ public static class LabelNoise
             throw new InvalidOperationException($"label noise needs a classification data set; '{train.Name}' is a regression data set.");
         var noise = spec.Apply(train.RequireLabels(), train.Classes, seed);
         return (splits with { Train = train.WithLabels(noise.Labels) }, noise);
+    }
+
+    /// <summary>
+    /// The validation split's labels corrupted by the same setting as the training labels, from an independent stream
+    /// (<see cref="NoiseSpec.ValidationPurpose"/>): what a user whose labels are all noisy holds out for validation.
+    /// </summary>
+    public static (DatasetSplits Splits, NoisyLabels Noise) ApplyToValidation(DatasetSplits splits, NoiseSpec spec, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(splits);
+        var validation = splits.Validation;
+        var noise = spec.Apply(validation.RequireLabels(), validation.Classes, seed, NoiseSpec.ValidationPurpose);
+        return (splits with { Validation = validation.WithLabels(noise.Labels) }, noise);
     }
 }

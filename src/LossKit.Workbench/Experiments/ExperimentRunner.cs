@@ -34,8 +34,12 @@ public static class ExperimentRunner
     /// <param name="parallelRuns">Runs trained at once; each gets ⌊cores / parallelRuns⌋ kernel threads (at least 1).</param>
     /// <param name="force">Retrain runs that are already in the folder.</param>
     /// <param name="progress">Called after each run (from the thread that ran it; calls are serialised).</param>
+    /// <param name="filePattern">The files of the folder whose records count as done (tuning trials live in <c>tuning*.jsonl</c>).</param>
+    /// <param name="reuse">Records by key that are taken instead of training (with the run's own configuration, whose
+    /// label and tuning note may differ): tuning's trial on a tuning seed is the selected configuration's run there.</param>
     public static ExperimentOutcome Run(IReadOnlyList<RunConfig> runs, string dir, string fileName = ResultsStore.DefaultFileName,
-        int parallelRuns = 1, bool force = false, Action<RunProgress>? progress = null)
+        int parallelRuns = 1, bool force = false, Action<RunProgress>? progress = null, string filePattern = ResultsStore.Pattern,
+        IReadOnlyDictionary<string, RunRecord>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(runs);
         if (parallelRuns < 1) throw new ArgumentException($"parallel runs is {parallelRuns}; it must be at least 1.");
@@ -55,7 +59,7 @@ public static class ExperimentRunner
                 throw new ArgumentException($"data set '{c.Data}' is a regression data set; the workbench trains classifiers.");
         }
 
-        var existing = force ? new Dictionary<string, RunRecord>() : ResultsStore.Load(dir).Records.ToDictionary(r => r.Key, StringComparer.Ordinal);
+        var existing = force ? new Dictionary<string, RunRecord>() : ResultsStore.Load(dir, filePattern).Records.ToDictionary(r => r.Key, StringComparer.Ordinal);
         var results = new RunRecord?[grid.Length];
         var pending = new List<int>();
         for (int i = 0; i < grid.Length; i++)
@@ -76,7 +80,9 @@ public static class ExperimentRunner
             void RunOne(int i)
             {
                 var c = grid[i];
-                var record = Trainer.Run(c, data[(c.Data, c.DataDir, c.Target)]);
+                var record = reuse is not null && reuse.TryGetValue(keys[i], out var earlier)
+                    ? earlier with { Config = c }
+                    : Trainer.Run(c, data[(c.Data, c.DataDir, c.Target)]);
                 writer.Append(record);
                 ReleaseRunMemory();
                 lock (gate)

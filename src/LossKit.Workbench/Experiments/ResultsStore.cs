@@ -25,19 +25,29 @@ public static class ResultsStore
     /// <summary>The default results file name.</summary>
     public const string DefaultFileName = "results.jsonl";
 
-    /// <summary>Results files in <paramref name="dir"/>: every <c>results*.jsonl</c>, in ordinal name order.</summary>
-    public static IReadOnlyList<string> Files(string dir) =>
+    /// <summary>The results files' name pattern.</summary>
+    public const string Pattern = "results*.jsonl";
+
+    /// <summary>The tuning trials' file name (shards: <c>tuning.shard-i-of-n.jsonl</c>); not part of a report.</summary>
+    public const string TuningFileName = "tuning.jsonl";
+
+    /// <summary>The tuning files' name pattern.</summary>
+    public const string TuningPattern = "tuning*.jsonl";
+
+    /// <summary>Files in <paramref name="dir"/> matching <paramref name="pattern"/> (every <c>results*.jsonl</c> by default), in ordinal name order.</summary>
+    public static IReadOnlyList<string> Files(string dir, string pattern = Pattern) =>
         Directory.Exists(dir)
-            ? Directory.GetFiles(dir, "results*.jsonl").Order(StringComparer.Ordinal).ToArray()
+            ? Directory.GetFiles(dir, pattern).Order(StringComparer.Ordinal).ToArray()
             : [];
 
-    /// <summary>Reads every results file in <paramref name="dir"/> (a missing folder has none).</summary>
-    public static LoadedResults Load(string dir)
+    /// <summary>Reads every results file in <paramref name="dir"/> (a missing folder has none); <paramref name="pattern"/>
+    /// picks other files of the same format (<see cref="TuningPattern"/>).</summary>
+    public static LoadedResults Load(string dir, string pattern = Pattern)
     {
         var byKey = new Dictionary<string, RunRecord>(StringComparer.Ordinal);
         var order = new List<string>();
         int bad = 0, partial = 0;
-        var files = Files(dir);
+        var files = Files(dir, pattern);
         foreach (string file in files)
         {
             var (records, badLines, partialLine) = ReadFile(file);

@@ -10,6 +10,8 @@ internal sealed class PlotSet
     public Dictionary<(int Scenario, string Noise), string> Curves { get; } = [];
     public Dictionary<(int Scenario, string Noise), string> Reliability { get; } = [];
     public Dictionary<int, string> AccuracyVsNoise { get; } = [];
+    /// <summary>Forest plots of paired differences per scenario: (metric, base name) pairs.</summary>
+    public Dictionary<int, List<(string Metric, string Name)>> Forest { get; } = [];
     public List<string> Files { get; } = [];
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LossKit.Workbench.Experiments;
 using LossKit.Workbench.Training;
 
 namespace LossKit.Workbench.Reports;
@@ -14,6 +15,11 @@ public sealed record ReportFiles(string Markdown, string Csv, string RunsCsv, IR
     public IEnumerable<string> All => [Markdown, Csv, RunsCsv, .. Plots];
 }
 
+/// <summary>What a report states besides the runs.</summary>
+/// <param name="Baseline">The loss every other loss is paired against (<c>--baseline</c>).</param>
+/// <param name="Environment">Where the report was made (version, commit, CPU, threads); null: this process's.</param>
+public sealed record ReportOptions(string Baseline = PairedReport.DefaultBaseline, RunEnvironment? Environment = null);
+
 /// <summary>
 /// Writes a report of run records into a folder: <c>summary.md</c> (tables and links to the plots), <c>summary.csv</c>,
 /// <c>runs.csv</c>, and PNG + SVG plots (learning curves, reliability diagrams, test accuracy against noise rate). Each file is
@@ -26,15 +32,20 @@ public static class ReportWriter
     /// <param name="records">The runs to report.</param>
     /// <param name="command">The command that produced the runs, quoted in summary.md (optional).</param>
     /// <param name="notes">Sentences printed under the command (e.g. how a default was chosen).</param>
-    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null, IReadOnlyList<string>? notes = null)
+    /// <param name="options">Baseline of the paired comparison and the environment to state.</param>
+    public static ReportFiles Write(string dir, IReadOnlyList<RunRecord> records, string? command = null, IReadOnlyList<string>? notes = null,
+        ReportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) throw new ArgumentException($"there are no run records to report in '{dir}'.");
+        options ??= new ReportOptions();
         var summary = Summary.Build(records);
+        var paired = PairedReport.Build(summary, options.Baseline);
         var plots = Plots.WriteAll(dir, summary);
+        WriteForestPlots(dir, summary, paired, plots);
         string md = Path.Combine(dir, "summary.md");
-        AtomicFile.WriteText(md, Markdown(summary, plots, command, notes));
+        AtomicFile.WriteText(md, Markdown(summary, plots, command, notes, paired, options));
         string csv = Path.Combine(dir, "summary.csv");
         AtomicFile.WriteText(csv, SummaryCsv(summary));
         string runs = Path.Combine(dir, "runs.csv");
@@ -50,17 +61,25 @@ public static class ReportWriter
 
     // ------------------------------------------------------------------ Markdown
 
-    internal static string Markdown(Summary summary, PlotSet plots, string? command, IReadOnlyList<string>? notes = null)
+    internal static string Markdown(Summary summary, PlotSet plots, string? command, IReadOnlyList<string>? notes = null,
+        IReadOnlyList<PairedGroup>? paired = null, ReportOptions? options = null)
     {
         var sb = new StringBuilder();
-        int runs = summary.Rows.Sum(r => r.N);
+        options ??= new ReportOptions();
+        paired ??= [];
+        var all = summary.Rows.SelectMany(r => r.Runs).ToArray();
+        int runs = all.Length;
         sb.AppendLine("# LossKit workbench report").AppendLine();
         if (command is not null) sb.AppendLine("Produced by").AppendLine().AppendLine("```sh").AppendLine(command).AppendLine("```").AppendLine();
+        sb.AppendLine($"Made with {options.Environment ?? RunEnvironment.Current()}. " +
+            $"Seeds: {string.Join(", ", all.Select(r => r.Config.Seed).Distinct().Order())}.").AppendLine();
         foreach (string note in notes ?? []) sb.AppendLine(note).AppendLine();
+        sb.AppendLine("**Validation labels**: " + ValidationText(all)).AppendLine();
         sb.AppendLine($"{runs} runs. Each cell is the mean ± sample standard deviation of the test metric over seeds; the bracket below is the " +
             IntervalText + " " +
             "**Bold** marks the best mean of the column within a noise setting. \"(TS)\" columns are after temperature scaling " +
-            "fitted on the validation split. Label noise is applied to the training split only; validation and test labels are clean.").AppendLine();
+            "fitted on the validation split. Test labels are always clean.").AppendLine();
+        TuningTable(sb, summary);
         for (int s = 0; s < summary.Scenarios.Count; s++)
         {
             sb.AppendLine($"## {(summary.Scenarios.Count > 1 ? $"Scenario {s + 1}: " : "")}{summary.Scenarios[s]}").AppendLine();
@@ -75,10 +94,19 @@ public static class ReportWriter
                 Table(sb, summary, rows, summary.Present([.. Summary.MainColumns, "top5", "auroc"]));
                 sb.AppendLine("Calibration (lower is better), before and after temperature scaling:").AppendLine();
                 Table(sb, summary, rows, summary.Present(Summary.CalibrationColumns));
+                if (paired.FirstOrDefault(p => p.Scenario == s && p.Noise == group.Key.Noise) is { } pg) PairedTable(sb, pg, options.Baseline);
                 if (plots.Curves.TryGetValue((s, group.Key.Noise), out string? curve))
                     sb.AppendLine($"![validation accuracy per epoch, {group.Key.Noise}]({curve}.png) ([SVG]({curve}.svg))").AppendLine();
                 if (plots.Reliability.TryGetValue((s, group.Key.Noise), out string? rel))
                     sb.AppendLine($"![reliability diagram, {group.Key.Noise}]({rel}.png) ([SVG]({rel}.svg))").AppendLine();
+            }
+            if (plots.Forest.TryGetValue(s, out var forest) && forest.Count > 0)
+            {
+                sb.AppendLine($"### Paired differences against `{paired.First(p => p.Scenario == s).Baseline}`").AppendLine();
+                sb.AppendLine("Mean paired difference over seeds with its 95% interval, one row per loss, one colour per noise setting; " +
+                    "filled markers: a difference the Holm-corrected test calls significant.").AppendLine();
+                foreach (var (metric, name) in forest)
+                    sb.AppendLine($"![paired differences in {metric}]({name}.png) ([SVG]({name}.svg))").AppendLine();
             }
             if (plots.AccuracyVsNoise.TryGetValue(s, out string? acc))
                 sb.AppendLine("### Test accuracy against noise rate").AppendLine()
@@ -87,6 +115,98 @@ public static class ReportWriter
         }
         sb.AppendLine("Files: [summary.csv](summary.csv) (these tables with mean, std and interval per metric), [runs.csv](runs.csv) (one row per run).");
         return sb.ToString();
+    }
+
+    /// <summary>What the runs' validation labels were, in a sentence.</summary>
+    internal static string ValidationText(IReadOnlyList<RunRecord> runs)
+    {
+        bool same = runs.Any(r => r.Config.ValidationNoise == "same"), clean = runs.Any(r => r.Config.ValidationNoise == "clean");
+        const string sameText = "as noisy as the training labels (`--validation-noise same`, the default): each run's validation labels get the " +
+            "same noise setting as its training labels, in an independent draw, so early stopping, the tested epoch, tuning and temperature " +
+            "scaling see only what a user with noisy labels would see.";
+        const string cleanText = "clean (`--validation-noise clean`): model selection and temperature scaling saw clean labels, which a user with " +
+            "noisy labels does not have; the results are optimistic for every loss.";
+        return same && clean ? "mixed: some runs had " + sameText + " Others had " + cleanText : same ? sameText : cleanText;
+    }
+
+    /// <summary>The tuning of each tuned loss: trials, the selected values and their validation score.</summary>
+    private static void TuningTable(StringBuilder sb, Summary summary)
+    {
+        var tuned = summary.Rows.Where(r => r.Runs[0].Config.Tuning is not null).ToArray();
+        if (tuned.Length == 0) return;
+        var t0 = tuned[0].Runs[0].Config.Tuning!;
+        sb.AppendLine("## Tuning").AppendLine();
+        sb.AppendLine($"Every loss was tuned alike: each configuration of its grid (or the same number drawn from it at random when grids differ " +
+            $"in size) trained on tuning seed(s) {string.Join(", ", t0.Seeds)}, the best mean {t0.Select} over them selected, and that configuration " +
+            "rerun over the seeds below (its run on a tuning seed is the trial itself).").AppendLine();
+        sb.AppendLine($"| loss | noise | trials | selected | {t0.Select} | spec trained |").AppendLine("|---|---|---:|---|---:|---|");
+        foreach (var r in tuned)
+        {
+            var t = r.Runs[0].Config.Tuning!;
+            sb.AppendLine($"| `{r.Loss}` | {r.Noise} | {t.Trials} | {t.Chosen} | {Summary.Fmt(t.Value)} | `{r.Runs[0].Config.Loss}`, lr {r.Runs[0].Config.Lr.ToString("G6", CultureInfo.InvariantCulture)} |");
+        }
+        sb.AppendLine();
+    }
+
+    /// <summary>The paired comparison of one noise setting: a row per loss, a column per metric.</summary>
+    private static void PairedTable(StringBuilder sb, PairedGroup g, string baseline)
+    {
+        var metrics = PairedReport.Metrics.Where(g.ByMetric.ContainsKey).ToArray();
+        if (metrics.Length == 0) return;
+        sb.AppendLine($"Paired against `{g.Baseline}` (difference loss − {g.Baseline} over the same seeds; [95% t interval]; p: paired t / Wilcoxon; " +
+            "Holm-corrected t; verdict):").AppendLine();
+        sb.Append("| loss | n |");
+        foreach (string m in metrics) sb.Append($" Δ {Summary.Column(m).Title} |");
+        sb.AppendLine().Append("|---|---:|");
+        foreach (string _ in metrics) sb.Append("---:|");
+        sb.AppendLine();
+        foreach (string loss in g.ByMetric[metrics[0]].Select(d => d.Loss))
+        {
+            int n = g.ByMetric[metrics[0]].First(d => d.Loss == loss).N;
+            sb.Append($"| `{loss}` | {n} |");
+            foreach (string m in metrics)
+            {
+                var d = g.ByMetric[m].FirstOrDefault(x => x.Loss == loss);
+                sb.Append(d is null ? " – |" : $" {PairedCell(d)} |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine();
+        if (g.Unpaired > 0)
+            sb.AppendLine($"**Warning**: {g.Unpaired} run(s) were left unpaired: their split, labels, initial weights or batch order differ from the " +
+                "baseline's run of the same seed (results of different LossKit versions or settings mixed in one folder?).").AppendLine();
+    }
+
+    /// <summary>A paired cell: <c>+0.0123 [−0.0020, 0.0266]</c>, then <c>p 0.031 / 0.063, Holm 0.094: no evidence</c>.</summary>
+    public static string PairedCell(PairedDifference d) =>
+        $"{Signed(d.DiffMean)}" + (double.IsNaN(d.CiLow) ? "" : $" [{Signed(d.CiLow)}, {Signed(d.CiHigh)}]") +
+        $"<br>p {P(d.PT)} / {P(d.PWilcoxon)}, Holm {P(d.PHolm)}: {(d.Verdict is Verdict.Better or Verdict.Worse ? $"**{PairedReport.VerdictText(d.Verdict)}**" : PairedReport.VerdictText(d.Verdict))}";
+
+    /// <summary>A difference with its sign: <c>+0.0123</c>, <c>−0.0040</c>.</summary>
+    public static string Signed(double v) => double.IsNaN(v) ? "NaN" : (v >= 0 ? "+" : "−") + Math.Abs(v).ToString("0.0000", CultureInfo.InvariantCulture);
+
+    /// <summary>A p-value: three significant digits, <c>&lt;0.001</c> below that.</summary>
+    public static string P(double p) => double.IsNaN(p) ? "–" : p < 0.001 ? "<0.001" : p.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static void WriteForestPlots(string dir, Summary summary, IReadOnlyList<PairedGroup> paired, PlotSet plots)
+    {
+        bool many = summary.Scenarios.Count > 1;
+        foreach (var scenario in paired.GroupBy(p => p.Scenario))
+        {
+            var groups = scenario.ToArray();
+            var list = new List<(string Metric, string Name)>();
+            foreach (string metric in PairedReport.Metrics)
+            {
+                var byNoise = groups.Where(g => g.ByMetric.TryGetValue(metric, out var rows) && rows.Count > 0)
+                    .Select(g => (g.Noise, g.ByMetric[metric])).ToArray();
+                if (byNoise.Length == 0) continue;
+                string name = (many ? $"s{scenario.Key + 1}-" : "") + "forest-" + Plots.Slug(metric);
+                var plot = ForestPlot.Create(Summary.Column(metric).Title, groups[0].Baseline, byNoise, Summary.Column(metric).HigherIsBetter);
+                plots.Files.AddRange(Plots.Save(dir, name, plot, byNoise.Length));
+                list.Add((metric, name));
+            }
+            plots.Forest[scenario.Key] = list;
+        }
     }
 
     private static void Table(StringBuilder sb, Summary summary, SummaryRow[] rows, IReadOnlyList<string> columns)
@@ -147,7 +267,7 @@ public static class ReportWriter
     {
         var cols = summary.Present(Summary.Columns.Select(c => c.Name));
         var sb = new StringBuilder();
-        var head = new List<string> { "key", "scenario", "loss", "noise", "seed", "realised_noise", "stopped_early", "diverged" };
+        var head = new List<string> { "key", "scenario", "name", "loss", "lr", "noise", "seed", "realised_noise", "stopped_early", "diverged" };
         head.AddRange(cols);
         sb.AppendLine(string.Join(",", head.Select(Csv)));
         foreach (var row in summary.Rows)
@@ -155,7 +275,7 @@ public static class ReportWriter
             {
                 var f = new List<string>
                 {
-                    r.Key, row.Scenario, r.Config.Loss, r.Config.Noise, r.Config.Seed.ToString(CultureInfo.InvariantCulture),
+                    r.Key, row.Scenario, row.Loss, r.Config.Loss, Num(r.Config.Lr), r.Config.Noise, r.Config.Seed.ToString(CultureInfo.InvariantCulture),
                     Num(r.Noise.RealisedRate), r.StoppedEarly ? "true" : "false", r.Diverged ? "true" : "false",
                 };
                 foreach (string c in cols) f.Add(Summary.Column(c).Get(r) is { } v ? Num(v) : "");

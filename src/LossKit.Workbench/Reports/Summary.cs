@@ -77,8 +77,9 @@ public sealed class Summary
                 scenarioKeys.Add(key);
                 scenarioLabels.Add(ScenarioLabel(r.Config));
             }
-            lossOrder.TryAdd(r.Config.Loss, lossOrder.Count);
-            var g = (s, r.Config.Loss, r.Config.Noise);
+            string name = NameOf(r.Config);
+            lossOrder.TryAdd(name, lossOrder.Count);
+            var g = (s, name, r.Config.Noise);
             if (!groups.TryGetValue(g, out var list)) groups[g] = list = [];
             list.Add(r);
         }
@@ -176,9 +177,18 @@ public sealed class Summary
         return cols;
     }
 
-    /// <summary>Everything of a configuration except loss, noise, seed and data folder, as canonical JSON.</summary>
-    public static string ScenarioKey(RunConfig c) =>
-        JsonSerializer.Serialize(c with { Loss = "", Noise = "", Seed = 0, DataDir = null }, RecordJson.Options);
+    /// <summary>The name a summary row shows for a run: its <see cref="RunConfig.Label"/> (a tuned loss: the spec the user
+    /// wrote), else its loss spec.</summary>
+    public static string NameOf(RunConfig c) => c.Label ?? c.Loss;
+
+    /// <summary>Everything of a configuration except loss, noise, seed, data folder and the label; for a tuned run also
+    /// except the settings tuning chooses (learning rate, weight decay), as canonical JSON.</summary>
+    public static string ScenarioKey(RunConfig c)
+    {
+        var k = c with { Loss = "", Noise = "", Seed = 0, DataDir = null, Label = null, Tuning = null };
+        if (c.Tuning is not null) k = k with { Lr = 0, WeightDecay = 0 };
+        return JsonSerializer.Serialize(k, RecordJson.Options);
+    }
 
     /// <summary>A readable scenario description: data, model, optimizer, learning rate, batch, epochs, and any other setting that differs from the defaults.</summary>
     public static string ScenarioLabel(RunConfig c)
@@ -186,9 +196,9 @@ public sealed class Summary
         var d = new RunConfig();
         var parts = new List<string>
         {
-            c.Data, c.Model, $"{c.Optimizer} lr={G(c.Lr)}", $"batch {c.BatchSize}", $"{c.Epochs} epochs",
+            c.Data, c.Model, c.Tuning is null ? $"{c.Optimizer} lr={G(c.Lr)}" : $"{c.Optimizer}, tuned per loss", $"batch {c.BatchSize}", $"{c.Epochs} epochs",
         };
-        if (c.WeightDecay != d.WeightDecay) parts.Add($"wd={G(c.WeightDecay)}");
+        if (c.WeightDecay != d.WeightDecay && c.Tuning is null) parts.Add($"wd={G(c.WeightDecay)}");
         if (c.Optimizer == "sgd" && c.Momentum != d.Momentum) parts.Add($"momentum={G(c.Momentum)}");
         if (c.Schedule != d.Schedule) parts.Add($"{c.Schedule} schedule");
         if (c.Warmup != d.Warmup) parts.Add($"warmup={G(c.Warmup)}");
@@ -197,6 +207,7 @@ public sealed class Summary
         if (c.Split != d.Split) parts.Add($"split {c.Split}");
         if (c.Init != d.Init) parts.Add($"init {c.Init}");
         if (c.Bins != d.Bins) parts.Add($"{c.Bins} bins");
+        parts.Add(c.ValidationNoise == "same" ? "noisy validation labels" : "clean validation labels");
         return string.Join(", ", parts);
     }
 

@@ -42,7 +42,7 @@ public enum EarlyStopKind
 public sealed record RunConfig
 {
     /// <summary>Bumped whenever a change to the trainer changes results, so old results are not taken for new ones.</summary>
-    public const int TrainerVersion = 3;
+    public const int TrainerVersion = 4;
 
     /// <summary>Data set name (see <see cref="DatasetCatalog.Names"/>).</summary>
     public string Data { get; init; } = "digits";
@@ -62,6 +62,20 @@ public sealed record RunConfig
 
     /// <summary>Label noise on the training split: <c>none</c>, <c>symmetric:R</c>, <c>pairflip:R</c>.</summary>
     public string Noise { get; init; } = "none";
+
+    /// <summary><c>same</c> (the default): the validation labels receive the same label noise as the training labels
+    /// (an independent draw of the same setting), so early stopping, the tested epoch, tuning and temperature scaling see
+    /// only what a user with noisy labels has; <c>clean</c>: validation labels stay clean (an oracle, for studies). Test
+    /// labels are always clean.</summary>
+    public string ValidationNoise { get; init; } = "same";
+
+    /// <summary>The name a comparison shows for this run instead of its loss spec, e.g. <c>focal</c> for the configuration
+    /// tuning selected for the loss the user wrote as <c>focal</c> (null: the loss spec). A name, not a setting: it is not
+    /// part of the <see cref="Key"/>.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>How <c>compare --tune</c> chose this configuration (null: not tuned). A note, not a setting: not part of the <see cref="Key"/>.</summary>
+    public TuningInfo? Tuning { get; init; }
 
     /// <summary>Seed of the split, the noise, the initialisation and the minibatch order.</summary>
     public int Seed { get; init; }
@@ -179,6 +193,14 @@ public sealed record RunConfig
         _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy."),
     };
 
+    /// <summary>True when the validation labels receive the training labels' noise (<see cref="ValidationNoise"/> <c>same</c>).</summary>
+    public bool ParseValidationNoise() => ValidationNoise.Trim().ToLowerInvariant() switch
+    {
+        "same" => true,
+        "clean" => false,
+        _ => throw new ArgumentException($"unknown validation noise '{ValidationNoise}'; valid values are: same (the training labels' noise), clean."),
+    };
+
     public ModelEpochKind ParseModelEpoch() => ModelEpoch.Trim().ToLowerInvariant() switch
     {
         "best" => ModelEpochKind.Best,
@@ -226,6 +248,8 @@ public sealed record RunConfig
             Split = split.ToString(),
             Init = ParseInit().ToString().ToLowerInvariant(),
             ModelEpoch = ParseModelEpoch() == ModelEpochKind.Best ? "best" : "last",
+            ValidationNoise = ParseValidationNoise() ? "same" : "clean",
+            Label = string.IsNullOrWhiteSpace(Label) ? null : Label.Trim(),
         };
     }
 
@@ -240,11 +264,11 @@ public sealed record RunConfig
             ?? throw new ArgumentException($"unknown data set '{name}'; valid names are: {string.Join(", ", DatasetCatalog.Names)}, or a data file (.csv, .tsv or .jsonl; see docs/data.md).");
     }
 
-    /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/>) and <see cref="TrainerVersion"/>:
+    /// <summary>A 16-hex-digit hash of the canonical configuration (without <see cref="DataDir"/> and <see cref="Label"/>) and <see cref="TrainerVersion"/>:
     /// the identity of a run in results files.</summary>
     public string Key()
     {
-        var c = Canonical() with { DataDir = null };
+        var c = Canonical() with { DataDir = null, Label = null, Tuning = null };
         string text = $"trainer={TrainerVersion};" + JsonSerializer.Serialize(c, RecordJson.Options);
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
         return Convert.ToHexStringLower(hash)[..16];

@@ -7,7 +7,8 @@ namespace LossKit.Workbench.Training;
 /// <summary>One epoch of a run.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="TrainLoss">Mean training loss over the epoch's minibatches (on the possibly noisy training labels).</param>
-/// <param name="ValLoss">The training loss function on the clean validation split after the epoch.</param>
+/// <param name="ValLoss">The training loss function on the validation split after the epoch (on its noisy labels under
+/// <c>--validation-noise same</c>).</param>
 /// <param name="ValAccuracy">Validation accuracy after the epoch.</param>
 /// <param name="ValNll">Validation negative log-likelihood (softmax cross-entropy) after the epoch.</param>
 /// <param name="Lr">Learning rate of the epoch's last step.</param>
@@ -53,6 +54,14 @@ public sealed record BinRecord(double Lower, double Upper, int Count, double? Co
 /// <param name="Value">The loss's value there (<c>NaN</c>, <c>∞</c> or <c>-∞</c>).</param>
 public sealed record DivergenceInfo(int Epoch, int Step, int GlobalStep, string Value);
 
+/// <summary>How <c>compare --tune</c> chose a configuration for one loss.</summary>
+/// <param name="Trials">Configurations tried (each on every tuning seed).</param>
+/// <param name="Seeds">The tuning seeds.</param>
+/// <param name="Select">The validation metric selected on (<c>val_accuracy</c>, <c>val_nll</c>).</param>
+/// <param name="Value">The selected configuration's mean of that metric over the tuning seeds.</param>
+/// <param name="Chosen">The selected values, e.g. <c>lr=0.01, gamma=2</c>.</param>
+public sealed record TuningInfo(int Trials, IReadOnlyList<int> Seeds, string Select, double Value, string Chosen);
+
 /// <summary>Shape of the data a run saw.</summary>
 public sealed record DataInfo(string Name, int Features, int Classes, int TrainRows, int ValRows, int TestRows, bool ProvidedTest)
 {
@@ -76,6 +85,10 @@ public sealed record RunRecord
     public required RunConfig Config { get; init; }
     public required DataInfo Dataset { get; init; }
     public required NoiseInfo Noise { get; init; }
+    /// <summary>Label noise of the validation labels (<see cref="RunConfig.ValidationNoise"/> <c>same</c>); null when they are clean.</summary>
+    public NoiseInfo? ValidationNoise { get; init; }
+    /// <summary>Hashes of what the seed fixed: split, labels, initial weights, batch order (null in records of older versions).</summary>
+    public Fingerprint? Fingerprint { get; init; }
     public required IReadOnlyList<EpochRecord> Epochs { get; init; }
     /// <summary>Epoch whose parameters were evaluated: the best on validation (<see cref="RunConfig.ModelEpoch"/>
     /// <c>best</c>, the default, or under early stopping) or the last one.</summary>

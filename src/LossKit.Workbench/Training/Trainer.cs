@@ -44,7 +44,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(config);
         var c = config.Canonical();
         source ??= DatasetCatalog.Load(c.Data, c.DataDir, c.Target);
-        return (c, PreparedData.Create(source, c.Seed, c.ParseSplit(), c.ParseNoise()));
+        return (c, PreparedData.Create(source, c.Seed, c.ParseSplit(), c.ParseNoise(), c.ParseValidationNoise()));
     }
 
     /// <summary>Runs the canonical <paramref name="c"/> on data from <see cref="Prepare"/>; <paramref name="total"/>, when given,
@@ -62,6 +62,8 @@ public static class Trainer
             throw new ArgumentException($"loss '{c.Loss}' is a binary loss, but data set '{c.Data}' has {k} classes; use it on a two-class data set such as breast_cancer.");
         var model = Mlp.Create(c.ParseModel(), d, k);
         model.Initialize(SeededRng.ForPurpose(c.Seed, "init"), c.ParseInit());
+        string initHash = Fingerprint.Of(model.Parameters);
+        string orderHash = "";
 
         var train = data.Train;
         int n = train.Rows;
@@ -95,6 +97,7 @@ public static class Trainer
         {
             sw.Restart();
             shuffle.Shuffle(order.AsSpan());
+            if (epoch == 1) orderHash = Fingerprint.Of(order);
             double lossSum = 0;
             float lr = 0;
             for (int start = 0; start < n; start += batch)
@@ -181,6 +184,8 @@ public static class Trainer
             Config = c,
             Dataset = new DataInfo(c.Data, d, k, n, data.Validation.Rows, test.Rows, data.UsesProvidedTest) { ClassNames = train.ClassNames },
             Noise = new NoiseInfo(data.Noise.Spec.ToString(), data.Noise.Spec.Rate, data.Noise.RealisedRate, data.Noise.Changed),
+            ValidationNoise = data.ValidationNoise is { } vn ? new NoiseInfo(vn.Spec.ToString(), vn.Spec.Rate, vn.RealisedRate, vn.Changed) : null,
+            Fingerprint = new Fingerprint(data.SplitHash, Fingerprint.Of(trainY), Fingerprint.Of(valY), initHash, orderHash),
             Epochs = epochs,
             BestEpoch = bestEpoch,
             StoppedEarly = stoppedEarly,
