@@ -37,7 +37,14 @@ public class ReportTests
             string svg = File.ReadAllText(Path.Combine(tmp.Path, name + ".svg"));
             Assert.Contains("<svg", svg);
         }
-        Assert.Equal(10, files.Plots.Count);
+        // Paired against ce (the default baseline): a table per noise setting and a forest plot per metric.
+        Assert.Contains("Paired against `ce`", md);
+        Assert.Contains("| `mae` | 2 |", md[md.IndexOf("Paired against `ce`", StringComparison.Ordinal)..]);
+        foreach (string metric in PairedReport.Metrics)
+            Assert.Contains($"(forest-{Plots.Slug(metric)}.png)", md);
+        Assert.Equal(10 + 2 * PairedReport.Metrics.Count, files.Plots.Count);
+        Assert.Contains("**Validation labels**", md);
+        Assert.Contains("Made with LossKit", md);
 
         var csv = File.ReadAllLines(files.Csv);
         Assert.Equal(1 + 4, csv.Length);
