@@ -346,7 +346,7 @@ internal static partial class WorkbenchCommands
             output.WriteLine(WorkbenchOutput.RunLine(e));
         }, reuse: reuse);
         if (!json)
-            console.WriteLine($"{outcome.Ran} runs trained or reused, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
+            console.WriteLine($"{outcome.Ran} runs trained{(reuse is null ? "" : " (or taken from the tuning trials)")}, {outcome.Skipped} already done, in {outcome.Seconds:0.0} s; results in {outcome.ResultsFile}");
         ReportFiles? files = null;
         var records = append ? ResultsStore.Load(dir).Records : outcome.Records;
         var environment = RunEnvironment.Current() with { Threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, Math.Min(parallel, runs.Count))) };

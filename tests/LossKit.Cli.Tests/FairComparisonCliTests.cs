@@ -58,6 +58,29 @@ public sealed class FairComparisonCliTests() : CliHarness("losskit-fair-")
     }
 
     [Fact]
+    public void TuningIsShardable()
+    {
+        string dir = Path.Combine(Tmp, "shards");
+        string[] Sweep(string shard) => ["sweep", .. Small, "--losses", "ce; mae", "--seeds", "2", "--tune", "lr=1e-3,1e-2", "--out", dir, "--shard", shard];
+        var first = Run(Sweep("0/2"));
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains("tuning: 2 trial runs (shard 0/2 of 4)", first.Out);
+        Assert.Contains("2 tuning trials of other shards are not done yet", first.Out);
+        Assert.False(File.Exists(Path.Combine(dir, "results.shard-0-of-2.jsonl")));
+        var second = Run(Sweep("1/2"));                    // its trials complete the tuning: its final runs follow
+        Assert.True(second.Code == 0, second.Err);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "results.shard-1-of-2.jsonl")).Length);
+        var again = Run(Sweep("0/2"));                     // trials done: shard 0's final runs
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "results.shard-0-of-2.jsonl")).Length);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir, "tuning.shard-0-of-2.jsonl")).Length);
+        var report = Run("report", dir);
+        Assert.True(report.Code == 0, report.Err);
+        Assert.Contains("4 runs from 2 files", report.Out);
+        Assert.Contains("## Tuning", File.ReadAllText(Path.Combine(dir, "summary.md")));
+    }
+
+    [Fact]
     public void BaselineAndValidationNoiseOptions()
     {
         string dir = Path.Combine(Tmp, "clean");
