@@ -158,7 +158,7 @@ public static class PairedTests
     /// <summary>
     /// Two-sided Student-t interval of the mean difference at <paramref name="level"/>:
     /// d̄ ± t((1 + level)/2, n − 1)·s/√n, s the sample standard deviation (divisor n − 1). (NaN, NaN) when n &lt; 2; the
-    /// single point (d̄, d̄) when all differences are equal.
+    /// single point (d, d) when all differences equal d.
     /// </summary>
     /// <exception cref="ArgumentException">A difference is NaN or infinite.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="level"/> is not strictly between 0 and 1.</exception>
@@ -167,8 +167,8 @@ public static class PairedTests
         if (!(level > 0 && level < 1)) throw new ArgumentOutOfRangeException(nameof(level), level, "level must be strictly between 0 and 1.");
         int n = CheckFinite(diffs);
         if (n < 2) return (double.NaN, double.NaN);
+        if (AllEqual(diffs)) return (diffs[0], diffs[0]);
         var (mean, sd) = MeanSd(diffs);
-        if (AllEqual(diffs)) return (mean, mean);
         double half = MathNetStudentT.InvCDF(0, 1, n - 1, (1 + level) / 2) * sd / Math.Sqrt(n);
         return (mean - half, mean + half);
     }
