@@ -69,7 +69,9 @@ public static class PairedTests
     /// <summary>
     /// Two-sided p-value of the Wilcoxon signed-rank test. Zero differences are dropped first (Wilcoxon's own convention,
     /// scipy's default <c>zero_method='wilcox'</c> and R's <c>wilcox.test</c>); n is then the number of nonzero
-    /// differences, ranked 1..n by |d| (ties get their average rank), and T⁺ is the sum of the ranks of the positive ones.
+    /// differences, ranked 1..n by |d| (ties get their average rank; |d| equal to a relative 1e-9 count as tied, since
+    /// differences of equal value computed from different metric values can differ in the last bits), and T⁺ is the sum
+    /// of the ranks of the positive ones.
     /// <list type="bullet">
     /// <item>n ≤ <see cref="ExactWilcoxonMaxN"/> and no ties in |d|: the exact null distribution. Under the null each of
     /// the 2^n sign patterns is equally likely, so P(T⁺ = t) = c_n(t)/2^n with c_n(t) the number of subsets of {1..n}
@@ -198,7 +200,12 @@ public static class PairedTests
         return (mean, Math.Sqrt(ss / (values.Count - 1)));
     }
 
-    /// <summary>Ranks 1..n of |values| (average ranks for ties) and the sizes of the tied groups (size ≥ 2).</summary>
+    /// <summary>Relative tolerance within which two |d| count as tied: a difference of two accuracies, k/n − j/n, can
+    /// come out an ulp or two away from an equal one computed from other counts (0.3 − 0.1 is 0.19999999999999998).</summary>
+    internal const double TieTolerance = 1e-9;
+
+    /// <summary>Ranks 1..n of |values| (average ranks for ties, |d| within <see cref="TieTolerance"/> of the smallest of its
+    /// group counting as tied) and the sizes of the tied groups (size ≥ 2).</summary>
     private static (double[] Ranks, List<int> TieGroups) AbsRanks(double[] values)
     {
         int n = values.Length;
@@ -208,7 +215,8 @@ public static class PairedTests
         for (int start = 0; start < n;)
         {
             int end = start + 1;
-            while (end < n && Math.Abs(values[order[end]]) == Math.Abs(values[order[start]])) end++;
+            double first = Math.Abs(values[order[start]]);
+            while (end < n && Math.Abs(values[order[end]]) - first <= TieTolerance * first) end++;
             double rank = (start + 1 + end) / 2.0; // average of ranks start+1..end
             for (int k = start; k < end; k++) ranks[order[k]] = rank;
             if (end - start > 1) ties.Add(end - start);

@@ -201,6 +201,19 @@ public class PairedStatisticsTests
         Assert.Equal(0.0801958441734314, PairedTests.WilcoxonSignedRank(diffs[..25]), 15);
     }
 
+    /// <summary>0.3 − 0.1 is 0.19999999999999998, not 0.2: differences of equal size computed from different metric
+    /// values are ties all the same (average ranks and the normal approximation), not an order decided by rounding.</summary>
+    [Fact]
+    public void Differences_equal_up_to_rounding_are_ties()
+    {
+        double[] rounded = [0.3 - 0.1, 0.2, 0.05, 0.4, -0.1, 0.6];
+        double[] exact = [0.2, 0.2, 0.05, 0.4, -0.1, 0.6];
+        Assert.NotEqual(rounded[0], rounded[1]);
+        Assert.Equal(PairedTests.WilcoxonSignedRank(exact), PairedTests.WilcoxonSignedRank(rounded), 15);
+        // Tied, so not the exact table: T⁺ = 19 of 21 (−0.1 has rank 2), one group of 2 ties, normal approximation (mpmath).
+        Assert.Equal(0.0925915957502300, PairedTests.WilcoxonSignedRank(exact), 12);
+    }
+
     [Fact]
     public void Wilcoxon_edge_cases()
     {
