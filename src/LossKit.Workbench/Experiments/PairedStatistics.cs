@@ -38,7 +38,8 @@ public sealed record PairedDifference(string Loss, string Baseline, string Metri
 
 /// <summary>
 /// Tests on paired differences d_1..d_n (one per seed: the loss's metric minus the baseline's on the same seed, so that
-/// what a seed fixes for both, the split, the initial weights, the batch order and the noise draw, cancels).
+/// the part of the metric's variation that a seed gives both losses alike, through its split, initial weights, batch
+/// order and noise draw, cancels).
 /// The t and normal distributions come from MathNet.Numerics.
 /// </summary>
 public static class PairedTests
