@@ -121,7 +121,8 @@ internal static class WorkbenchOutput
         int n = paired.SelectMany(g => g.ByMetric.Values).SelectMany(x => x).Select(d => d.N).DefaultIfEmpty(0).Min();
         console.WriteLine($"Δ = mean paired difference (loss − {paired[0].Baseline}) over seeds [95% t interval]; p_H = paired t test's p, Holm-corrected " +
             "across the losses; verdict at p_H < 0.05" + (n < PairedComparison.MinSeedsForVerdict
-                ? $". With {n} seed(s) no test can reach significance: run --seeds {PairedComparison.MinSeedsForVerdict} or more for a verdict."
+                ? $". With {n} seed(s) no verdict is given: the signed-rank test cannot reach p < 0.05 below 6 pairs and a t test on so few differences " +
+                  $"rests on a normality assumption nobody can check; run --seeds {PairedComparison.MinSeedsForVerdict} or more (6 or more for the signed-rank test too)."
                 : "."));
     }
 

@@ -16,7 +16,7 @@ public sealed class FairComparisonCliTests() : CliHarness("losskit-fair-")
         Assert.Contains("tuning: 6 trial runs", r.Out);                 // 3 losses × 2 trials × 1 tuning seed
         Assert.Contains("2 configurations per loss", r.Out);
         Assert.Contains("paired against ce", r.Out);
-        Assert.Contains("no test can reach significance", r.Out);      // 2 seeds
+        Assert.Contains("With 2 seed(s) no verdict is given", r.Out);
         Assert.Equal(6, File.ReadAllLines(Path.Combine(dir, "tuning.jsonl")).Length);
         Assert.Equal(6, File.ReadAllLines(Path.Combine(dir, "results.jsonl")).Length);
         string md = File.ReadAllText(Path.Combine(dir, "summary.md"));

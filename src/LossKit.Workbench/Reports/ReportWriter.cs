@@ -201,8 +201,7 @@ public static class ReportWriter
                     .Select(g => (g.Noise, g.ByMetric[metric])).ToArray();
                 if (byNoise.Length == 0) continue;
                 string name = (many ? $"s{scenario.Key + 1}-" : "") + "forest-" + Plots.Slug(metric);
-                var plot = ForestPlot.Create(Summary.Column(metric).Title, groups[0].Baseline, byNoise, Summary.Column(metric).HigherIsBetter);
-                plots.Files.AddRange(Plots.Save(dir, name, plot, byNoise.Length));
+                plots.Files.AddRange(ForestPlot.Write(dir, name, Summary.Column(metric).Title, groups[0].Baseline, byNoise, Summary.Column(metric).HigherIsBetter));
                 list.Add((metric, name));
             }
             plots.Forest[scenario.Key] = list;
