@@ -21,7 +21,12 @@ internal static partial class WorkbenchCommands
     /// <summary>The noise settings compare runs when none are given.</summary>
     public static IReadOnlyList<string> DefaultCompareNoise { get; } = ["none", "symmetric:0.4"];
 
+    /// <summary>Seeds of the ranking and retrieval comparisons when none are given.</summary>
     public const int DefaultSeeds = 3;
+
+    /// <summary>Seeds of the classification comparison when none are given: 5, the fewest with which its paired
+    /// comparison against the baseline gives a verdict.</summary>
+    public const int DefaultCompareSeeds = PairedComparison.MinSeedsForVerdict;
     public const string DefaultOut = OutputFolder.DefaultRoot;
 
     // ------------------------------------------------------------------ train
@@ -236,7 +241,7 @@ internal static partial class WorkbenchCommands
         var cmd = new Command("compare",
             "Train every loss × noise × seed and compare test metrics (mean ± std, 95% CI); writes results.jsonl and the report (summary.md, CSV, plots) to a new folder or --out. " +
             "With no arguments: digits, losses ce; focal(gamma=2); poly(eps=1); gce(q=0.7); mae; sce, noise none and symmetric:R with R = 0.4 from 5 classes on " +
-            "(fewer classes: half-way to chance, (K−1)/2K), 3 seeds.") { json };
+            "(fewer classes: half-way to chance, (K−1)/2K), 5 seeds, validation labels as noisy as the training labels, paired against ce.") { json };
         o.AddTo(cmd);
         g.AddTo(cmd);
         var r = new RetrievalOptions();
@@ -254,7 +259,7 @@ internal static partial class WorkbenchCommands
                 Base = o.Apply(p, new RunConfig()),
                 Losses = DefaultCompareLosses,
                 Noise = DefaultCompareNoise,
-                Seeds = SweepSpec.SeedRange(DefaultSeeds),
+                Seeds = SweepSpec.SeedRange(DefaultCompareSeeds),
             });
             string? note = null;
             if (WorkbenchOptions.SplitList(p.GetValue(g.Noise), commas: true).Length == 0)

@@ -110,7 +110,8 @@ internal static class WorkbenchOutput
                     var d = g.ByMetric[m].FirstOrDefault(x => x.Loss == first.Loss);
                     if (d is null) { cells.Add("–"); continue; }
                     string ci = double.IsNaN(d.CiLow) ? "" : $"[{ReportWriter.Signed(d.CiLow)}, {ReportWriter.Signed(d.CiHigh)}]";
-                    cells.Add(new TableCell($"{ReportWriter.Signed(d.DiffMean)} p_H {ReportWriter.P(d.PHolm)} {PairedReport.VerdictText(d.Verdict)}",
+                    string verdict = d.Verdict == Verdict.TooFewSeeds ? "" : " " + PairedReport.VerdictText(d.Verdict);
+                    cells.Add(new TableCell($"{ReportWriter.Signed(d.DiffMean)} p_H {ReportWriter.P(d.PHolm)}{verdict}",
                         ci.Length > 0 ? ci : null, d.Verdict is Verdict.Better or Verdict.Worse));
                 }
                 t.Add([.. cells]);

@@ -172,6 +172,10 @@ public static class ReportWriter
             sb.AppendLine();
         }
         sb.AppendLine();
+        int fewest = g.ByMetric.Values.SelectMany(x => x).Select(d => d.N).DefaultIfEmpty(0).Min();
+        if (fewest < PairedComparison.MinSeedsForVerdict)
+            sb.AppendLine($"No verdict with {fewest} paired seed(s): the signed-rank test cannot reach p < 0.05 below 6 pairs, and a t test on fewer than " +
+                $"{PairedComparison.MinSeedsForVerdict} differences rests on a normality assumption nobody can check; rerun with `--seeds 5` or more.").AppendLine();
         if (g.Unpaired > 0)
             sb.AppendLine($"**Warning**: {g.Unpaired} run(s) were left unpaired: their split, labels, initial weights or batch order differ from the " +
                 "baseline's run of the same seed (results of different LossKit versions or settings mixed in one folder?).").AppendLine();
@@ -180,7 +184,12 @@ public static class ReportWriter
     /// <summary>A paired cell: <c>+0.0123 [−0.0020, 0.0266]</c>, then <c>p 0.031 / 0.063, Holm 0.094: no evidence</c>.</summary>
     public static string PairedCell(PairedDifference d) =>
         $"{Signed(d.DiffMean)}" + (double.IsNaN(d.CiLow) ? "" : $" [{Signed(d.CiLow)}, {Signed(d.CiHigh)}]") +
-        $"<br>p {P(d.PT)} / {P(d.PWilcoxon)}, Holm {P(d.PHolm)}: {(d.Verdict is Verdict.Better or Verdict.Worse ? $"**{PairedReport.VerdictText(d.Verdict)}**" : PairedReport.VerdictText(d.Verdict))}";
+        $"<br>p {P(d.PT)} / {P(d.PWilcoxon)}, Holm {P(d.PHolm)}" + d.Verdict switch
+        {
+            Verdict.Better or Verdict.Worse => $": **{PairedReport.VerdictText(d.Verdict)}**",
+            Verdict.NoEvidence => ": no evidence",
+            _ => "",   // too few seeds: the table's note says so once
+        };
 
     /// <summary>A difference with its sign: <c>+0.0123</c>, <c>−0.0040</c>.</summary>
     public static string Signed(double v) => double.IsNaN(v) ? "NaN" : (v >= 0 ? "+" : "−") + Math.Abs(v).ToString("0.0000", CultureInfo.InvariantCulture);

@@ -207,7 +207,7 @@ public sealed class Summary
         if (c.Split != d.Split) parts.Add($"split {c.Split}");
         if (c.Init != d.Init) parts.Add($"init {c.Init}");
         if (c.Bins != d.Bins) parts.Add($"{c.Bins} bins");
-        parts.Add(c.ValidationNoise == "same" ? "noisy validation labels" : "clean validation labels");
+        parts.Add(c.ValidationNoise == "same" ? "validation noise same as training" : "clean validation labels");
         return string.Join(", ", parts);
     }
 
