@@ -86,7 +86,7 @@ public sealed class FairComparisonCliTests() : CliHarness("losskit-fair-")
         string dir = Path.Combine(Tmp, "clean");
         var r = Run(["compare", .. Small, "--losses", "ce; mae", "--seeds", "1", "--validation-noise", "clean", "--baseline", "mae", "--out", dir]);
         Assert.True(r.Code == 0, r.Err);
-        Assert.Contains("paired against mae", r.Out);
+        Assert.Contains("Δ = mean paired difference (loss − mae)", r.Out);
         Assert.Contains("clean (`--validation-noise clean`)", File.ReadAllText(Path.Combine(dir, "summary.md")));
         var none = Run(["compare", .. Small, "--losses", "ce; mae", "--seeds", "1", "--baseline", "focal", "--out", Path.Combine(Tmp, "nobase")]);
         Assert.True(none.Code == 0, none.Err);

@@ -191,8 +191,13 @@ public static class ReportWriter
             _ => "",   // too few seeds: the table's note says so once
         };
 
-    /// <summary>A difference with its sign: <c>+0.0123</c>, <c>−0.0040</c>.</summary>
-    public static string Signed(double v) => double.IsNaN(v) ? "NaN" : (v >= 0 ? "+" : "−") + Math.Abs(v).ToString("0.0000", CultureInfo.InvariantCulture);
+    /// <summary>A difference with its sign: <c>+0.0123</c>, <c>−0.0040</c>; <c>0.0000</c> when it rounds to zero.</summary>
+    public static string Signed(double v)
+    {
+        if (double.IsNaN(v)) return "NaN";
+        string body = Math.Abs(v).ToString("0.0000", CultureInfo.InvariantCulture);
+        return body == "0.0000" ? body : (v > 0 ? "+" : "−") + body;
+    }
 
     /// <summary>A p-value: three significant digits, <c>&lt;0.001</c> below that.</summary>
     public static string P(double p) => double.IsNaN(p) ? "–" : p < 0.001 ? "<0.001" : p.ToString("0.###", CultureInfo.InvariantCulture);
