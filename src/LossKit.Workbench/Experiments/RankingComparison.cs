@@ -21,6 +21,10 @@ public static class RankingComparison
     /// <summary>The baselines every comparison includes, first.</summary>
     public static IReadOnlyList<string> Baselines { get; } = ["random", "mse"];
 
+    /// <summary>The loss every ranking loss is paired against in the report: the pointwise regression, which a list-wise
+    /// loss must beat to earn its place.</summary>
+    public const string PairedBaseline = "mse";
+
     /// <summary>Runs the comparison; <paramref name="onRun"/> is told of each finished run.</summary>
     public static IReadOnlyList<RankingSummaryRow> Run(RankingRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
         Action<RankingRunRecord>? onRun = null)
@@ -35,7 +39,10 @@ public static class RankingComparison
             return new RankingSummaryRow(loss, Baselines.Contains(loss), mine.Count, metrics, mine.Average(r => r.BestEpoch));
         }).ToList();
         WritePlot(outDir, rows);
-        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds));
+        string paired = PairedReport.MarkdownSection(
+            runs.Select(r => ("", r.Config.Loss, r.Config.Seed, (IReadOnlyDictionary<string, double>)r.Test)).ToArray(),
+            PairedBaseline, RankingRunRecord.MetricNames.Select(m => (m, true)).ToArray(), "seed");
+        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds) + (paired.Length > 0 ? "\n" + paired : ""));
         return rows;
     }
 

@@ -62,9 +62,17 @@ public static class RegressionComparison
                 RegressionMetrics.PitHistogram(pooled), calibration);
         }).ToList();
         WritePlots(outDir, rows, runs);
-        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows));
+        // Paired over the benchmark's standard splits against the first loss listed.
+        string paired = PairedReport.MarkdownSection(
+            runs.Select(r => ($"{r.Config.Data}, noise {r.Config.Noise}", r.Config.Loss, r.Config.Split, r.Test)).ToArray(),
+            losses[0], PairedMetrics.Select(m => (m, false)).ToArray(), "split");
+        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows) + (paired.Length > 0 ? "\n" + paired : ""));
         return rows;
     }
+
+    /// <summary>The metrics of the paired comparison (all lower-is-better; interval coverage and width are not
+    /// compared: a wider interval is not worse when the narrower one under-covers).</summary>
+    public static IReadOnlyList<string> PairedMetrics { get; } = ["rmse", "mae", "nll", "crps"];
 
     /// <summary>Parses <c>standard</c> (null: every split), <c>standard:i</c>, <c>standard:a-b</c> or <c>standard:i,j,...</c>.</summary>
     public static IReadOnlyList<int>? ParseSplits(string? text)

@@ -78,6 +78,53 @@ public static class PairedReport
         return groups;
     }
 
+    /// <summary>
+    /// The paired comparison of a ranking, retrieval or regression comparison as a Markdown section: for each group (a
+    /// data set × noise setting, or the single group "") and each metric, every loss against <paramref name="baseline"/>
+    /// over the units (seeds, or the benchmark's standard splits) both ran, as <see cref="Build"/> does for classification.
+    /// Empty when the baseline is not among the losses.
+    /// </summary>
+    /// <param name="runs">One entry per run: its group, loss, unit (seed or split) and test metrics.</param>
+    /// <param name="baseline">The reference loss.</param>
+    /// <param name="metrics">The metrics compared, with their direction.</param>
+    /// <param name="unit">What pairs two runs: <c>seed</c> or <c>split</c>.</param>
+    public static string MarkdownSection(IReadOnlyList<(string Group, string Loss, int Unit, IReadOnlyDictionary<string, double> Metrics)> runs,
+        string baseline, IReadOnlyList<(string Name, bool HigherIsBetter)> metrics, string unit)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if (!runs.Any(r => r.Loss == baseline) || runs.Select(r => r.Loss).Distinct().Count() < 2) return "";
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"## Paired against `{baseline}`").AppendLine();
+        sb.AppendLine($"Difference loss − {baseline} on the same {unit}s [95% t interval]; p: paired t / Wilcoxon signed-rank; Holm-corrected t across " +
+            $"the losses; verdict at Holm p < 0.05 (none with fewer than {PairedComparison.MinSeedsForVerdict} {unit}s). " +
+            $"The same {unit} gives every loss the same data and batch order, and the same initial weights where the models have the same shape.").AppendLine();
+        foreach (var group in runs.GroupBy(r => r.Group))
+        {
+            if (!group.Any(r => r.Loss == baseline)) continue;
+            if (group.Key.Length > 0) sb.AppendLine($"### {group.Key}").AppendLine();
+            var results = new Dictionary<string, IReadOnlyList<PairedDifference>>(StringComparer.Ordinal);
+            foreach (var (name, higher) in metrics)
+            {
+                var values = group.GroupBy(r => r.Loss).ToDictionary(g => g.Key,
+                    g => (IReadOnlyDictionary<int, double>)g.Where(r => r.Metrics.ContainsKey(name)).ToDictionary(r => r.Unit, r => r.Metrics[name]),
+                    StringComparer.Ordinal);
+                results[name] = PairedComparison.Compare(values, baseline, name, higher);
+            }
+            sb.Append("| loss | n |");
+            foreach (var (name, _) in metrics) sb.Append($" Δ {name} |");
+            sb.AppendLine().Append("|---|---:|").AppendLine(string.Concat(metrics.Select(_ => "---:|")));
+            foreach (var first in results[metrics[0].Name])
+            {
+                sb.Append($"| `{first.Loss}` | {first.N} |");
+                foreach (var (name, _) in metrics)
+                    sb.Append(results[name].FirstOrDefault(d => d.Loss == first.Loss) is { } d ? $" {ReportWriter.PairedCell(d)} |" : " – |");
+                sb.AppendLine();
+            }
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
     /// <summary>A verdict as a table shows it.</summary>
     public static string VerdictText(Verdict v) => v switch
     {
