@@ -71,10 +71,10 @@ public abstract class RankingLoss : ILoss
         {
             nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg;
             bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty;
-            int length = listLength;
+            int length = listLength, scratchLength = ScratchLength(listLength);
             total = Parallelism.SumBlocks(lists, length, (_, start, end) =>
             {
-                double[] buffer = ArrayPool<double>.Shared.Rent(6 * length);
+                double[] buffer = ArrayPool<double>.Shared.Rent(3 * length + scratchLength);
                 int[] items = ArrayPool<int>.Shared.Rent(length);
                 try
                 {
@@ -89,7 +89,7 @@ public abstract class RankingLoss : ILoss
                         for (int k = 0; k < n; k++)
                             (ls[k], ly[k]) = (double.CreateTruncating(((T*)s)[offset + items[k]]), double.CreateTruncating(((T*)y)[offset + items[k]]));
                         lg.Clear();
-                        double loss = n == 0 ? 0 : List(ls, ly, lg, buffer.AsSpan(3 * length, 3 * length));
+                        double loss = n == 0 ? 0 : List(ls, ly, lg, buffer.AsSpan(3 * length, scratchLength));
                         if (hasU) ((T*)u)[r] = T.CreateTruncating(loss);
                         if (hasG)
                         {
@@ -111,8 +111,12 @@ public abstract class RankingLoss : ILoss
     }
 
     /// <summary>The loss of one list of n real items and ∂loss/∂s into <paramref name="gradient"/> (zeroed on entry);
-    /// <paramref name="scratch"/> holds 3·L doubles.</summary>
+    /// <paramref name="scratch"/> holds <see cref="ScratchLength"/>(L) doubles.</summary>
     private protected abstract double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> gradient, Span<double> scratch);
+
+    /// <summary>The doubles of scratch <see cref="List"/> needs for lists of up to <paramref name="listLength"/> items
+    /// (3·L unless a loss needs more; pooled per block of lists).</summary>
+    private protected virtual int ScratchLength(int listLength) => 3 * listLength;
 
     /// <summary>The exponential gain 2^y − 1.</summary>
     private protected static double Gain(double y) => Math.Pow(2, y) - 1;

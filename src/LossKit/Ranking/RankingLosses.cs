@@ -385,3 +385,91 @@ public sealed class ApproxNdcgLoss : RankingLoss
         return loss;
     }
 }
+
+/// <summary>
+/// Pairwise softmax loss, spec <c>psl(tau=1, activation=tanh)</c>: the softmax loss with its exponential replaced by a
+/// surrogate activation σ of the score gap d_ij = s_j − s_i, summed over the list's positives (y_i &gt; 0):
+/// <c>ℓ = Σ_{i: y_i &gt; 0} log Σ_j σ(s_j − s_i)^{1/τ}</c>, j over every real item of the list (i itself included:
+/// σ(0) = 1), with <c>tanh</c>: σ(d) = tanh(d) + 1, <c>atan</c>: σ(d) = max(0, arctan(d) + 1), <c>relu</c>:
+/// σ(d) = max(0, d + 1). With σ = exp it is the softmax loss Σ_i −log softmax(s/τ)_i. A list without a positive has
+/// loss 0. Reference: Yang, Chen, Xin, Zhou, Hu, Feng, Chen &amp; Wang 2024, PSL: Rethinking and improving softmax loss
+/// from pairwise perspective for recommendation (NeurIPS 2024), Eq. (4.1) and the three activations of its Section 4.1;
+/// the authors' code, IR-Benchmark <c>optim_PSL.py</c> (<c>method=1</c>). Where they differ: the code sums over sampled
+/// negatives only (no j = i term, so with <c>relu</c> its sum can be 0 and its loss −∞) and averages over (user, positive)
+/// pairs, i.e. this loss's <c>sum</c> divided by the number of positives; it scales cosine scores by 1/τ_score before
+/// the activation, which here is the scorer's business. The paper's arctan(d) + 1 is negative for d &lt; −tan 1 ≈ −1.557
+/// (its power 1/τ undefined); LossKit clips it at 0, so that a pair that far apart contributes nothing, as with relu.
+/// </summary>
+public sealed class PslLoss : RankingLoss
+{
+    public static readonly LossParameter Tau = new("tau", ParameterKind.Number,
+        "τ: the temperature, applied outside the activation (σ(d)^{1/τ}; the paper reports τ ≈ 0.2 best with cosine scores)") { Default = 1, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Activation = new("activation", ParameterKind.Choice,
+        "σ: tanh (tanh(d) + 1), atan (max(0, arctan(d) + 1)) or relu (max(0, d + 1))") { Choices = ["tanh", "atan", "relu"] };
+
+    public static LossCard Definition { get; } = RankingCard("psl", "PSL (pairwise softmax loss)",
+        "ℓ = Σ_{i: y_i > 0} log Σ_j σ(s_j − s_i)^{1/τ}, σ = tanh(d) + 1, max(0, arctan(d) + 1) or max(0, d + 1)",
+        "∂ℓ/∂s_j = Σ_i w_ij·(log σ)'(s_j − s_i)/τ, ∂ℓ/∂s_i = −Σ_j w_ij·(log σ)'(s_j − s_i)/τ, w_i· = softmax_j(log σ(s_j − s_i)/τ)",
+        "Yang et al. 2024, PSL: Rethinking and improving softmax loss from pairwise perspective for recommendation, Eq. (4.1); IR-Benchmark optim_PSL.py",
+        "Binary relevance: y > 0 is a positive; j runs over every real item (the paper's Σ_{j∈I}; the authors' code sums over sampled negatives only). " +
+        "arctan(d) + 1 is clipped at 0 below d = −tan 1. Lists without a positive give 0.", Tau, Activation);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new PslLoss(a.Number(Tau), a.Choice(Activation), a.Reduction()));
+
+    /// <param name="tau">τ &gt; 0 (null: 1).</param>
+    /// <param name="activation">tanh, atan or relu (null: tanh).</param>
+    /// <param name="reduction">mean over lists, sum or none.</param>
+    public PslLoss(double? tau = null, string? activation = null, Reduction reduction = Reduction.Mean) : base(reduction) =>
+        (TauValue, ActivationName) = (Tau.Resolve(tau), Activation.Resolve(activation));
+
+    /// <summary>τ.</summary>
+    public double TauValue { get; }
+
+    /// <summary>The surrogate activation: tanh, atan or relu.</summary>
+    public string ActivationName { get; }
+
+    /// <inheritdoc/>
+    public override LossCard Card => Definition;
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Tau.Of(TauValue), Activation.Of(ActivationName), .. base.ParameterValues];
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    {
+        int n = s.Length;
+        Span<double> a = scratch[..n];
+        double loss = 0, tau = TauValue;
+        for (int i = 0; i < n; i++)
+        {
+            if (!(y[i] > 0)) continue;
+            for (int j = 0; j < n; j++) a[j] = LogActivation(s[j] - s[i]) / tau;
+            double lse = ListNetLoss.LogSumExp(a);   // finite: a[i] = log σ(0)/τ = 0
+            loss += lse;
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i || double.IsNegativeInfinity(a[j])) continue;
+                double c = Math.Exp(a[j] - lse) / tau * LogActivationSlope(s[j] - s[i]);
+                g[j] += c;
+                g[i] -= c;
+            }
+        }
+        return loss;
+    }
+
+    /// <summary>log σ(d): tanh(d) + 1 = 2σ(2d), so log 2 − softplus(−2d); −∞ where atan and relu are clipped.</summary>
+    private double LogActivation(double d) => ActivationName switch
+    {
+        "tanh" => Math.Log(2) - RankNetLoss.Softplus(-2 * d),
+        "atan" => Math.Atan(d) + 1 > 0 ? Math.Log(Math.Atan(d) + 1) : double.NegativeInfinity,
+        _ => d > -1 ? Math.Log(d + 1) : double.NegativeInfinity,
+    };
+
+    /// <summary>(log σ)'(d): 2σ(−2d) for tanh, 1/((1 + d²)(arctan(d) + 1)) for atan, 1/(d + 1) for relu (0 where clipped).</summary>
+    private double LogActivationSlope(double d) => ActivationName switch
+    {
+        "tanh" => 2 * RankNetLoss.Sigmoid(-2 * d),
+        "atan" => Math.Atan(d) + 1 > 0 ? 1 / ((1 + d * d) * (Math.Atan(d) + 1)) : 0,
+        _ => d > -1 ? 1 / (d + 1) : 0,
+    };
+}
