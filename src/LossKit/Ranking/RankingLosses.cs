@@ -412,7 +412,7 @@ public sealed class PslLoss : RankingLoss
         "∂ℓ/∂s_j = Σ_i w_ij·(log σ)'(s_j − s_i)/τ, ∂ℓ/∂s_i = −Σ_j w_ij·(log σ)'(s_j − s_i)/τ, w_i· = softmax_j(log σ(s_j − s_i)/τ)",
         "Yang et al. 2024, PSL: Rethinking and improving softmax loss from pairwise perspective for recommendation, Eq. (4.1); IR-Benchmark optim_PSL.py",
         "Binary relevance: y > 0 is a positive; j runs over every real item (the paper's Σ_{j∈I}; the authors' code sums over sampled negatives only). " +
-        "arctan(d) + 1 is clipped at 0 below d = −tan 1. Lists without a positive give 0.", Tau, Activation);
+        "arctan(d) + 1 is clipped at 0 below d = −tan 1. ≥ 0 (each sum holds σ(0)^{1/τ} = 1); lists without a positive give 0.", Tau, Activation);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new PslLoss(a.Number(Tau), a.Choice(Activation), a.Reduction()));
