@@ -58,19 +58,23 @@ public abstract class RankingLoss : ILoss
     /// <param name="listLength">L ≥ 1.</param>
     /// <param name="labels">N×L relevance labels in [0, 30].</param>
     /// <param name="mask">N×L of 1 (real item) or 0 (padding), or empty when every item is real.</param>
-    /// <param name="unreduced">Empty, or N: the loss of each list.</param>
+    /// <param name="unreduced">Empty, or N: the (weighted) loss of each list.</param>
     /// <param name="gradient">Empty, or N×L: ∂(reduced loss)/∂scores (0 on padding).</param>
+    /// <param name="weights">Empty, or N finite weights ≥ 0, one per list: list n contributes w_n·ℓ_n to
+    /// <paramref name="unreduced"/>, to the reduction and to the gradient; <c>mean</c> still divides by N (as Rax's
+    /// mean over weighted losses, not by Σw).</param>
     /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
     public unsafe T Compute<T>(ReadOnlySpan<T> scores, int listLength, ReadOnlySpan<T> labels, ReadOnlySpan<T> mask,
-        Span<T> unreduced = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> unreduced = default, Span<T> gradient = default, ReadOnlySpan<T> weights = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lists = CheckInputs(scores, listLength, labels, mask, unreduced.Length, gradient.Length);
+        CheckWeights(weights, lists);
         double scale = Reduction == Reduction.Mean ? (lists > 0 ? 1.0 / lists : 0) : 1;
         double total;
-        fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient)
+        fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient, pw = weights)
         {
-            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg;
-            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty;
+            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg, w = (nint)pw;
+            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty, hasW = !weights.IsEmpty;
             int length = listLength, scratchLength = ScratchLength(listLength);
             total = Parallelism.SumBlocks(lists, length, (_, start, end) =>
             {
@@ -89,12 +93,13 @@ public abstract class RankingLoss : ILoss
                         for (int k = 0; k < n; k++)
                             (ls[k], ly[k]) = (double.CreateTruncating(((T*)s)[offset + items[k]]), double.CreateTruncating(((T*)y)[offset + items[k]]));
                         lg.Clear();
-                        double loss = n == 0 ? 0 : List(ls, ly, lg, buffer.AsSpan(3 * length, scratchLength));
+                        double weight = hasW ? double.CreateTruncating(((T*)w)[r]) : 1;   // ×1 leaves every bit as it was
+                        double loss = n == 0 || weight == 0 ? 0 : weight * List(ls, ly, lg, buffer.AsSpan(3 * length, scratchLength));
                         if (hasU) ((T*)u)[r] = T.CreateTruncating(loss);
                         if (hasG)
                         {
                             new Span<T>((T*)g + offset, length).Clear();
-                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * lg[k]);
+                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * weight * lg[k]);
                         }
                         sum += loss;
                     }
@@ -144,6 +149,20 @@ public abstract class RankingLoss : ILoss
             int j = i;
             for (; j > 0 && key[order[j - 1]] < key[i]; j--) order[j] = order[j - 1];
             order[j] = i;
+        }
+    }
+
+    private static void CheckWeights<T>(ReadOnlySpan<T> weights, int lists) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (weights.IsEmpty) return;
+        if (weights.Length != lists)
+            throw new ArgumentException($"weights has {weights.Length} values but there are {lists} lists; give one weight per list or none.", "weights");
+        for (int r = 0; r < lists; r++)
+        {
+            double v = double.CreateTruncating(weights[r]);
+            if (!(v >= 0 && double.IsFinite(v)))
+                throw new RowException("weights", r, string.Create(CultureInfo.InvariantCulture,
+                    $"weights[{r}] = {v}: expected a finite weight ≥ 0 for list {r}."));
         }
     }
 
