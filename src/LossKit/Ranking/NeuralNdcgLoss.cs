@@ -86,7 +86,7 @@ public sealed class NeuralNdcgLoss : RankingLoss
         return (int)length;
     }
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length, iterations = IterationCount, k = Truncation == 0 ? n : Math.Min(Truncation, n);
         double idcg = IdealDcg(y, k, scratch);

@@ -27,25 +27,31 @@ public sealed class RankNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch) =>
-        Pairs(s, y, g, new Logistic());
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch) =>
+        Pairs(s, y, w, g, new Logistic());
 
     /// <summary>Σ over the ordered pairs (i, j) — y_i &gt; y_j, or with <paramref name="binary"/> y_i &gt; 0 = y_j — of
-    /// φ(s_i − s_j), and its gradient: the pair function is an operator struct, so the O(L²) loop makes no call through
-    /// a delegate.</summary>
-    internal static double Pairs<TPhi>(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, TPhi phi,
+    /// w_i·φ(s_i − s_j) (w_i = 1 when <paramref name="w"/> is empty: Rax's pair weight, the weight of the preferred
+    /// item), and its gradient: the pair function is an operator struct, so the O(L²) loop makes no call through a delegate.</summary>
+    internal static double Pairs<TPhi>(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, TPhi phi,
         bool binary = false, double pairScale = 1) where TPhi : struct, IPairFunction
     {
         double sum = 0;
         for (int i = 0; i < s.Length; i++)
+        {
+            double scale = w.IsEmpty ? pairScale : pairScale * w[i];
             for (int j = 0; j < s.Length; j++)
             {
                 if (binary ? !(y[i] > 0 && y[j] == 0) : !(y[i] > y[j])) continue;
-                double d = s[i] - s[j], dl = pairScale * phi.Slope(d);
-                sum += pairScale * phi.Value(d);
+                double d = s[i] - s[j], dl = scale * phi.Slope(d);
+                sum += scale * phi.Value(d);
                 g[i] += dl;
                 g[j] -= dl;
             }
+        }
         return sum;
     }
 
@@ -87,12 +93,15 @@ public sealed class PairHingeLoss : RankingLoss
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
-        return RankNetLoss.Pairs(s, y, g, new Hinge(MarginValue));
+        return RankNetLoss.Pairs(s, y, w, g, new Hinge(MarginValue));
     }
 
     /// <summary>φ(d) = max(0, m − d), φ'(d) = −1 inside the margin, 0 at the kink and beyond.</summary>
@@ -121,12 +130,15 @@ public sealed class BprLoss(Reduction reduction = Reduction.Mean) : RankingLoss(
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int positives = 0;
         foreach (double v in y) if (v > 0) positives++;
         long pairs = (long)positives * (y.Length - positives);
-        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, g, new RankNetLoss.Logistic(), binary: true, pairScale: 1.0 / pairs);
+        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, w, g, new RankNetLoss.Logistic(), binary: true, pairScale: 1.0 / pairs);
     }
 }
 
@@ -147,7 +159,7 @@ public sealed class ListNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         Span<double> target = scratch[..y.Length];
         double lseY = LogSumExp(y);
@@ -195,7 +207,7 @@ public sealed class SoftmaxRankLoss(Reduction reduction = Reduction.Mean) : Rank
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         double total = 0;
         foreach (double v in y) total += v;
@@ -225,7 +237,7 @@ public sealed class ListMleLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         Span<int> order = MemoryMarshal.Cast<double, int>(scratch[..n])[..n];
@@ -293,10 +305,13 @@ public sealed class LambdaRankLoss : RankingLoss
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Sigma.Of(SigmaValue), Truncation.Of(TruncationLevel), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         double idcg = IdealDcg(y, TruncationLevel, scratch);
@@ -311,6 +326,7 @@ public sealed class LambdaRankLoss : RankingLoss
             {
                 if (!(y[i] > y[j]) || Math.Min(rank[i], rank[j]) > TruncationLevel) continue;
                 double delta = Math.Abs(Gain(y[i]) - Gain(y[j])) * Math.Abs(Discount(rank[i]) - Discount(rank[j])) / idcg;
+                if (!w.IsEmpty) delta *= w[i];
                 double d = sigma * (s[i] - s[j]);
                 loss += delta * RankNetLoss.Softplus(-d);
                 double lambda = -sigma * delta * RankNetLoss.Sigmoid(-d);
@@ -353,7 +369,7 @@ public sealed class ApproxNdcgLoss : RankingLoss
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Tau.Of(TauValue), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         double idcg = IdealDcg(y, n, scratch);
@@ -435,7 +451,7 @@ public sealed class PslLoss : RankingLoss
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Tau.Of(TauValue), Activation.Of(ActivationName), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         Span<double> a = scratch[..n];

@@ -6,7 +6,9 @@ using LossKit.Ranking;
 namespace LossKit.Tests.Ranking;
 
 /// <summary>Per-list weights (the optional <c>weights</c> input, one per list) for every ranking loss: each list's loss
-/// and gradient are multiplied by its weight, a whole-number weight is the list repeated, weight 0 removes the list.</summary>
+/// and gradient are multiplied by its weight, a whole-number weight is the list repeated, weight 0 removes the list.
+/// Pair weights (<c>item_weights</c>, Rax's item weights) for the pairwise losses: pair (i, j) with y_i &gt; y_j is
+/// weighted by w_i.</summary>
 public class RankingWeightTests
 {
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Where(name => LossRegistry.Create(name) is RankingLoss));
@@ -83,5 +85,63 @@ public class RankingWeightTests
         Assert.Contains("weights[1] = -0.5", negative.Message);
         Assert.Contains("weights[2] = NaN", Assert.Throws<RowException>(() => loss.Compute<double>(s, 5, y, mask, default, default, [1.0, 1, double.NaN])).Message);
         Assert.Equal("weights", Assert.Throws<ArgumentException>(() => loss.Compute<double>(s, 5, y, mask, default, default, [1.0, 1])).ParamName);
+    }
+
+    public static TheoryData<string> PairwiseSpecs => new("ranknet", "pair_hinge", "bpr", "lambdarank");
+
+    private static double[] ItemWeights() => [.. Enumerable.Range(0, 15).Select(i => 0.25 + (i * 7 % 5) * 0.5)];
+
+    [Fact]
+    public void PairWeightsAreThePreferredItemsWeight()
+    {
+        // One list, written out: ranknet Σ_{y_i > y_j} w_i·log(1 + e^{−(s_i − s_j)}); bpr the mean over (y_i > 0 = y_j) of w_i·(−log σ).
+        double[] s = [0.3, -1.2, 2, 0.7], y = [2, 0, 1, 0], w = [1.5, 0.2, 3, 0.7];
+        double ranknet = 0, bpr = 0;
+        int bprPairs = 0;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+            {
+                if (y[i] > y[j]) ranknet += w[i] * Math.Log(1 + Math.Exp(-(s[i] - s[j])));
+                if (y[i] > 0 && y[j] == 0) { bpr += w[i] * Math.Log(1 + Math.Exp(-(s[i] - s[j]))); bprPairs++; }
+            }
+        Assert.Equal(ranknet, new RankNetLoss().Compute<double>(s, 4, y, [], default, default, default, w), 14);
+        Assert.Equal(bpr / bprPairs, new BprLoss().Compute<double>(s, 4, y, [], default, default, default, w), 14);
+        // LambdaRank: zero weight on every relevant item leaves no pair; a constant weight scales the loss.
+        var lambda = new LambdaRankLoss();
+        Assert.Equal(0, lambda.Compute<double>(s, 4, y, [], default, default, default, [0.0, 5, 0, 5]));
+        Assert.Equal(2.5 * lambda.Compute<double>(s, 4, y, []), lambda.Compute<double>(s, 4, y, [], default, default, default, [2.5, 2.5, 2.5, 2.5]), 14);
+    }
+
+    [Theory]
+    [MemberData(nameof(PairwiseSpecs))]
+    public void PairWeightsOfOneChangeNoBitAndTheGradientStaysExact(string spec)
+    {
+        var (s, y, mask) = Batch();
+        var loss = Assert.IsAssignableFrom<RankingLoss>(LossRegistry.Create(spec));
+        double[] g = new double[15], g1 = new double[15];
+        double[] ones = [.. Enumerable.Repeat(1.0, 15)];
+        Assert.Equal(loss.Compute<double>(s, 5, y, mask, default, g), loss.Compute<double>(s, 5, y, mask, default, g1, default, ones));
+        Assert.Equal(g, g1);
+        var inputs = new LossInputs
+        {
+            ["scores"] = LossTensor.Matrix(s, 3, 5), ["labels"] = LossTensor.Matrix(y, 3, 5), ["mask"] = LossTensor.Matrix(mask, 3, 5),
+            ["weights"] = LossTensor.Vector([0.5, 1, 2]), ["item_weights"] = LossTensor.Matrix(ItemWeights(), 3, 5),
+        };
+        Assert.All(GradientCheck.Check(loss, inputs), r => Assert.True(r.Passed, r.ToString()));
+    }
+
+    [Fact]
+    public void ItemWeightsAreRefusedWhereTheyMeanNothingAndCheckedWhereTheyDo()
+    {
+        var (s, y, mask) = Batch();
+        var listwise = Assert.Throws<ArgumentException>(() => new ListNetLoss().Compute<double>(s, 5, y, mask, default, default, default, ItemWeights()));
+        Assert.Equal("item_weights", listwise.ParamName);
+        Assert.Contains("pairwise losses", listwise.Message);
+        double[] bad = ItemWeights();
+        bad[7] = -1;
+        var negative = Assert.Throws<RowException>(() => new RankNetLoss().Compute<double>(s, 5, y, mask, default, default, default, bad));
+        Assert.Equal("item_weights", negative.ParamName);
+        Assert.Contains("item_weights[1][2] = -1", negative.Message);
+        Assert.Equal("item_weights", Assert.Throws<ArgumentException>(() => new RankNetLoss().Compute<double>(s, 5, y, mask, default, default, default, [1.0, 2])).ParamName);
     }
 }
