@@ -162,13 +162,36 @@ public sealed class OrpoLoss : PreferenceLoss
 
     private protected override double Reward(double policy, double reference, double length) => BetaValue * policy / length;
 
+    /// <summary>TRL's two further ORPO metrics over the pairs: <c>log_odds_ratio</c>, the mean of log σ(L), and
+    /// <c>log_odds_chosen</c>, the mean log odds ratio L (inputs as for <see cref="PreferenceLoss.Compute{T}"/>).</summary>
+    public (double LogOddsRatio, double LogOddsChosen) LogOdds(ReadOnlySpan<double> policyChosen, ReadOnlySpan<double> policyRejected,
+        ReadOnlySpan<double> chosenLengths = default, ReadOnlySpan<double> rejectedLengths = default)
+    {
+        PreferencePairs p = Read(policyChosen, policyRejected, default, default, chosenLengths, rejectedLengths);
+        double ratio = 0, odds = 0;
+        for (int i = 0; i < p.Count; i++)
+        {
+            double logOdds = LogOddsRatio(p, i);
+            (ratio, odds) = (ratio + Logistic.LogSigmoid(logOdds), odds + logOdds);
+        }
+        return p.Count == 0 ? default : (ratio / p.Count, odds / p.Count);
+    }
+
+    /// <summary>L of pair i, on the capped averages.</summary>
+    private static double LogOddsRatio(PreferencePairs p, int i)
+    {
+        double chosen = Math.Min(p.Chosen[i] / p.ChosenLength[i], MaxAverageLogProbability);
+        double rejected = Math.Min(p.Rejected[i] / p.RejectedLength[i], MaxAverageLogProbability);
+        return (chosen - Log1mExp(chosen)) - (rejected - Log1mExp(rejected));
+    }
+
     private protected override void Evaluate(PreferencePairs p, Span<double> loss, Span<double> dChosen, Span<double> dRejected)
     {
         for (int i = 0; i < p.Count; i++)
         {
             double chosen = Math.Min(p.Chosen[i] / p.ChosenLength[i], MaxAverageLogProbability);
             double rejected = Math.Min(p.Rejected[i] / p.RejectedLength[i], MaxAverageLogProbability);
-            double logOdds = (chosen - Log1mExp(chosen)) - (rejected - Log1mExp(rejected));
+            double logOdds = LogOddsRatio(p, i);
             loss[i] = -BetaValue * Logistic.LogSigmoid(logOdds);
             // ∂L/∂ā = 1/(1 − e^ā) = −1/expm1(ā) for the chosen sequence, its negative for the rejected one; 0 through the cap.
             double slope = -BetaValue * Logistic.Sigmoid(-logOdds);

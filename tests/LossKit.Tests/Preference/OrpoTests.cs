@@ -105,6 +105,19 @@ public class OrpoTests
     }
 
     [Fact]
+    public void LogOddsAreTrlsTwoFurtherMetrics()
+    {
+        var (ratio, odds) = new OrpoLoss(beta: 0.2).LogOdds(Chosen, Rejected, ChosenLengths, RejectedLengths);
+        double[] logOdds = [.. Enumerable.Range(0, 4).Select(i =>
+        {
+            double c = Chosen[i] / ChosenLengths[i], r = Rejected[i] / RejectedLengths[i];
+            return (c - r) - (Math.Log(1 - Math.Exp(c)) - Math.Log(1 - Math.Exp(r)));
+        })];
+        Assert.Equal(logOdds.Average(), odds, 13);
+        Assert.Equal(logOdds.Average(l => -Math.Log(1 + Math.Exp(-l))), ratio, 13);
+    }
+
+    [Fact]
     public void TheKindTakesLengthsAndGivesBothGradients()
     {
         var inputs = new LossInputs
