@@ -52,9 +52,9 @@ public static class LossRegistry
         HellingerLoss.Registration, CauchySchwarzLoss.Registration, Wasserstein1Loss.Registration,
         // Ranking lists
         RankNetLoss.Registration, PairHingeLoss.Registration, BprLoss.Registration, ListNetLoss.Registration, ListMleLoss.Registration,
-        SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration,
+        SoftmaxRankLoss.Registration, LambdaRankLoss.Registration, ApproxNdcgLoss.Registration, NeuralNdcgLoss.Registration, PslLoss.Registration,
         // Preference pairs
-        DpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
+        DpoLoss.Registration, OrpoLoss.Registration, SimPoLoss.Registration, CpoLoss.Registration, KtoLoss.Registration, NpoLoss.Registration,
         // Embeddings and metric learning: PyTorch's pair and triplet criteria
         MarginRankingLoss.Registration, CosineEmbeddingLoss.Registration, HingeEmbeddingLoss.Registration, TripletMarginLoss.Registration,
         // Embeddings with labels: pair, triplet and anchor losses

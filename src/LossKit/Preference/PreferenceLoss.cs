@@ -110,10 +110,7 @@ public abstract class PreferenceLoss : ILoss
         ReadOnlySpan<double> chosenLengths = default, ReadOnlySpan<double> rejectedLengths = default)
     {
         int n = policyChosen.Length;
-        var p = new PreferencePairs(
-            LogProbabilities(policyChosen, n, "policy_chosen_logps", true), LogProbabilities(policyRejected, n, "policy_rejected_logps", true),
-            LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference), LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference),
-            Lengths(chosenLengths, n, "chosen_lengths"), Lengths(rejectedLengths, n, "rejected_lengths"));
+        PreferencePairs p = Read(policyChosen, policyRejected, referenceChosen, referenceRejected, chosenLengths, rejectedLengths);
         double chosen = 0, rejected = 0, correct = 0;
         for (int i = 0; i < n; i++)
         {
@@ -121,6 +118,17 @@ public abstract class PreferenceLoss : ILoss
             (chosen, rejected, correct) = (chosen + c, rejected + r, correct + (c > r ? 1 : 0));
         }
         return n == 0 ? default : new PreferenceRewards(chosen / n, rejected / n, (chosen - rejected) / n, correct / n);
+    }
+
+    /// <summary>A batch of pairs in double, checked as <see cref="Compute{T}"/> checks its inputs.</summary>
+    private protected PreferencePairs Read(ReadOnlySpan<double> policyChosen, ReadOnlySpan<double> policyRejected, ReadOnlySpan<double> referenceChosen,
+        ReadOnlySpan<double> referenceRejected, ReadOnlySpan<double> chosenLengths, ReadOnlySpan<double> rejectedLengths)
+    {
+        int n = policyChosen.Length;
+        return new PreferencePairs(
+            LogProbabilities(policyChosen, n, "policy_chosen_logps", true), LogProbabilities(policyRejected, n, "policy_rejected_logps", true),
+            LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference), LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference),
+            Lengths(chosenLengths, n, "chosen_lengths"), Lengths(rejectedLengths, n, "rejected_lengths"));
     }
 
     private static double[] LogProbabilities<T>(ReadOnlySpan<T> values, int n, string name, bool required) where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,4 +1,5 @@
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Preference;
 
@@ -112,4 +113,93 @@ public sealed class CpoLoss : PreferenceLoss
             (dChosen[i], dRejected[i]) = (b * slope - AlphaValue / p.ChosenLength[i], -b * slope);
         }
     }
+}
+
+/// <summary>
+/// ORPO's odds-ratio term, spec <c>orpo(beta=0.1)</c>: on the per-token average log-probabilities ā = log π/|y|,
+/// <c>ℓ = −β·log σ(L)</c> with the log odds ratio <c>L = (ā_c − log(1 − e^{ā_c})) − (ā_r − log(1 − e^{ā_r}))</c>.
+/// This is the term TRL's <c>ORPOTrainer.odds_ratio_loss</c> returns (as <c>β·log σ(L)</c>, which the trainer
+/// subtracts); the full ORPO objective adds the chosen sequence's SFT negative log-likelihood, which this loss does not
+/// include: TRL computes it as a separate cross-entropy over the chosen sequence's prompt and completion tokens (the
+/// paper's L_SFT over the completion), which per-sequence log-probabilities cannot give — add it with <c>ce</c> or
+/// <c>linear_ce</c> on the chosen tokens. Reference: Hong, Lee &amp; Thorne 2024, ORPO: monolithic preference optimization
+/// without reference model, Eqs. (4) and (7), the equations TRL's comment cites (λ there is β here); TRL <c>trl/experimental/orpo/orpo_trainer.py</c>.
+/// <para>Odds p/(1 − p) are infinite at a sequence probability of 1, so ā is capped at −10⁻⁷ before the odds are taken:
+/// an average log-probability in [−10⁻⁷, 0] (a sequence the model is certain of, to float rounding) gets log odds
+/// 10⁻⁷ − log(1 − e^{−10⁻⁷}) ≈ 16.1 and no gradient through the cap, so loss and gradient are finite for every valid
+/// input (TRL caps nothing: it returns ±∞ and NaN gradients at ā = 0); ā &gt; 0 is an error, as for every preference loss.
+/// log(1 − e^ā) is computed as TRL's <c>log1mexp</c> (log1p(−e^ā) below −ln 2, log(−expm1(ā)) above), so ā close to the
+/// cap stays accurate. Rewards are β·ā (TRL's <c>rewards/chosen</c>, <c>rewards/rejected</c>).</para>
+/// </summary>
+public sealed class OrpoLoss : PreferenceLoss
+{
+    public static readonly LossParameter Beta = new("beta", ParameterKind.Number,
+        "β: weight of the odds-ratio term (the paper's λ; TRL ORPOConfig beta)") { Default = 0.1, Min = 0, MinExclusive = true };
+
+    /// <summary>The cap on the average log-probability ā (odds are infinite at ā = 0).</summary>
+    public const double MaxAverageLogProbability = -1e-7;
+
+    public static LossCard Definition { get; } = PreferenceCard("orpo", "ORPO: odds-ratio preference term (without the SFT term)",
+        "ℓ = −β·log σ(L), L = log(odds ā_c) − log(odds ā_r), log odds ā = ā − log(1 − e^ā), ā = log π/|y|",
+        "∂ℓ/∂log π_c = −β·σ(−L)/((1 − e^{ā_c})·|y_c|), ∂ℓ/∂log π_r = β·σ(−L)/((1 − e^{ā_r})·|y_r|)",
+        "Hong, Lee & Thorne 2024, ORPO: monolithic preference optimization without reference model, Eqs. (4) and (7); TRL ORPOTrainer.odds_ratio_loss",
+        "Only the odds-ratio term: ORPO's SFT term (the chosen sequence's NLL, which TRL computes over prompt and completion tokens) is added by the caller. " +
+        "Give chosen_lengths and rejected_lengths for the per-token averages; without them the log-probabilities are taken as averages already. " +
+        "ā is capped at −1e-7 (odds ∞ at ā = 0; TRL does not cap), with no gradient through the cap. Rewards are β·log π/|y|.", Beta);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new OrpoLoss(a.Number(Beta), a.Reduction()));
+
+    /// <param name="beta">β &gt; 0 (null: 0.1).</param>
+    /// <param name="reduction">mean over pairs, sum or none.</param>
+    public OrpoLoss(double? beta = null, Reduction reduction = Reduction.Mean) : base(Beta.Resolve(beta), reduction) { }
+
+    /// <inheritdoc/>
+    public override LossCard Card => Definition;
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Beta.Of(BetaValue), ReductionParameter.Of(Reduction)];
+
+    private protected override double Reward(double policy, double reference, double length) => BetaValue * policy / length;
+
+    /// <summary>TRL's two further ORPO metrics over the pairs: <c>log_odds_ratio</c>, the mean of log σ(L), and
+    /// <c>log_odds_chosen</c>, the mean log odds ratio L (inputs as for <see cref="PreferenceLoss.Compute{T}"/>).</summary>
+    public (double LogOddsRatio, double LogOddsChosen) LogOdds(ReadOnlySpan<double> policyChosen, ReadOnlySpan<double> policyRejected,
+        ReadOnlySpan<double> chosenLengths = default, ReadOnlySpan<double> rejectedLengths = default)
+    {
+        PreferencePairs p = Read(policyChosen, policyRejected, default, default, chosenLengths, rejectedLengths);
+        double ratio = 0, odds = 0;
+        for (int i = 0; i < p.Count; i++)
+        {
+            double logOdds = LogOddsRatio(p, i);
+            (ratio, odds) = (ratio + Logistic.LogSigmoid(logOdds), odds + logOdds);
+        }
+        return p.Count == 0 ? default : (ratio / p.Count, odds / p.Count);
+    }
+
+    /// <summary>L of pair i, on the capped averages.</summary>
+    private static double LogOddsRatio(PreferencePairs p, int i)
+    {
+        double chosen = Math.Min(p.Chosen[i] / p.ChosenLength[i], MaxAverageLogProbability);
+        double rejected = Math.Min(p.Rejected[i] / p.RejectedLength[i], MaxAverageLogProbability);
+        return (chosen - Log1mExp(chosen)) - (rejected - Log1mExp(rejected));
+    }
+
+    private protected override void Evaluate(PreferencePairs p, Span<double> loss, Span<double> dChosen, Span<double> dRejected)
+    {
+        for (int i = 0; i < p.Count; i++)
+        {
+            double chosen = Math.Min(p.Chosen[i] / p.ChosenLength[i], MaxAverageLogProbability);
+            double rejected = Math.Min(p.Rejected[i] / p.RejectedLength[i], MaxAverageLogProbability);
+            double logOdds = LogOddsRatio(p, i);
+            loss[i] = -BetaValue * Logistic.LogSigmoid(logOdds);
+            // ∂L/∂ā = 1/(1 − e^ā) = −1/expm1(ā) for the chosen sequence, its negative for the rejected one; 0 through the cap.
+            double slope = -BetaValue * Logistic.Sigmoid(-logOdds);
+            dChosen[i] = p.Chosen[i] / p.ChosenLength[i] < MaxAverageLogProbability ? slope / -Scalar.Expm1(chosen) / p.ChosenLength[i] : 0;
+            dRejected[i] = p.Rejected[i] / p.RejectedLength[i] < MaxAverageLogProbability ? -slope / -Scalar.Expm1(rejected) / p.RejectedLength[i] : 0;
+        }
+    }
+
+    /// <summary>log(1 − e^x) for x &lt; 0, accurate on both sides of −ln 2 (TRL's log1mexp).</summary>
+    private static double Log1mExp(double x) => x < -Math.Log(2) ? Scalar.Log1p(-Math.Exp(x)) : Math.Log(-Scalar.Expm1(x));
 }

@@ -5,7 +5,8 @@ namespace LossKit.Ranking;
 /// <summary>
 /// Learning to rank on padded lists (<see cref="RankingLoss"/>): <c>scores</c> N×L (one row per query, one score per
 /// item), <c>labels</c> N×L (graded relevance 0..30) and an optional <c>mask</c> N×L (1 = a real item, 0 = padding;
-/// without it every item is real). Outputs <c>unreduced</c> (N, one loss per list) and <c>grad_scores</c> (N×L, 0 on padding).
+/// without it every item is real), optional per-list <c>weights</c> N (each list's loss is multiplied by its weight) and,
+/// for the pairwise losses, <c>item_weights</c> N×L (each pair weighted by its preferred item's weight, Rax). Outputs <c>unreduced</c> (N, one loss per list) and <c>grad_scores</c> (N×L, 0 on padding).
 /// </summary>
 public sealed class RankingKind : LossKind
 {
@@ -17,6 +18,8 @@ public sealed class RankingKind : LossKind
         new("scores", "N×L", true, "the model's score of each item, one row per list"),
         new("labels", "N×L", false, "graded relevance of each item, 0..30"),
         new("mask", "N×L", false, "1 for a real item, 0 for padding (all real when left out)") { Optional = true },
+        new("weights", "N", false, "a weight ≥ 0 per list, multiplying its loss (1 when left out)") { Optional = true, NonNegative = true },
+        new("item_weights", "N×L", false, "pairwise losses: a weight ≥ 0 per item; pair (i, j) with y_i > y_j is weighted by w_i (Rax)") { Optional = true, NonNegative = true },
     ]) { }
 
     protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
@@ -27,9 +30,15 @@ public sealed class RankingKind : LossKind
         SameShape(labels, "labels", scores, "scores");
         LossTensor? mask = inputs.Optional("mask");
         if (mask is not null) SameShape(mask, "mask", scores, "scores");
-        T[] s = ValuesAs<T>(scores), y = ValuesAs<T>(labels), m = mask is null ? [] : ValuesAs<T>(mask);
-        return new LogitsCall<T>([lists, length], [lists], BytesOf(s, y, m),
-            (unreduced, gradient) => ranking.Compute<T>(s, length, y, m, unreduced, gradient), "scores");
+        LossTensor? weights = inputs.Optional("weights");
+        if (weights is not null && (weights.Rank != 1 || weights.Length != lists))
+            throw new ArgumentException($"weights has shape {weights.ShapeText}: expected one weight per list, [{lists}].", "weights");
+        LossTensor? itemWeights = inputs.Optional("item_weights");
+        if (itemWeights is not null) SameShape(itemWeights, "item_weights", scores, "scores");
+        T[] s = ValuesAs<T>(scores), y = ValuesAs<T>(labels), m = mask is null ? [] : ValuesAs<T>(mask), w = weights is null ? [] : ValuesAs<T>(weights);
+        T[] v = itemWeights is null ? [] : ValuesAs<T>(itemWeights);
+        return new LogitsCall<T>([lists, length], [lists], BytesOf(s, y, m, w, v),
+            (unreduced, gradient) => ranking.Compute<T>(s, length, y, m, unreduced, gradient, w, v), "scores");
     }
 
     public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)

@@ -58,23 +58,32 @@ public abstract class RankingLoss : ILoss
     /// <param name="listLength">L ≥ 1.</param>
     /// <param name="labels">N×L relevance labels in [0, 30].</param>
     /// <param name="mask">N×L of 1 (real item) or 0 (padding), or empty when every item is real.</param>
-    /// <param name="unreduced">Empty, or N: the loss of each list.</param>
+    /// <param name="unreduced">Empty, or N: the (weighted) loss of each list.</param>
     /// <param name="gradient">Empty, or N×L: ∂(reduced loss)/∂scores (0 on padding).</param>
+    /// <param name="weights">Empty, or N finite weights ≥ 0, one per list: list n contributes w_n·ℓ_n to
+    /// <paramref name="unreduced"/>, to the reduction and to the gradient; <c>mean</c> still divides by N (as Rax's
+    /// mean over weighted losses, not by Σw).</param>
+    /// <param name="itemWeights">Empty, or N×L finite weights ≥ 0, for the pairwise losses only
+    /// (<see cref="TakesPairWeights"/>): pair (i, j) with y_i &gt; y_j is weighted by the preferred item's weight w_i, as
+    /// Rax's <c>weights</c> in its pairwise losses.</param>
     /// <returns>The reduced loss (the sum for <see cref="Reduction.None"/>).</returns>
     public unsafe T Compute<T>(ReadOnlySpan<T> scores, int listLength, ReadOnlySpan<T> labels, ReadOnlySpan<T> mask,
-        Span<T> unreduced = default, Span<T> gradient = default) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> unreduced = default, Span<T> gradient = default, ReadOnlySpan<T> weights = default, ReadOnlySpan<T> itemWeights = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int lists = CheckInputs(scores, listLength, labels, mask, unreduced.Length, gradient.Length);
+        CheckWeights(weights, lists);
+        CheckItemWeights(itemWeights, scores.Length, listLength);
         double scale = Reduction == Reduction.Mean ? (lists > 0 ? 1.0 / lists : 0) : 1;
         double total;
-        fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient)
+        fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient, pw = weights, pv = itemWeights)
         {
-            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg;
-            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty;
-            int length = listLength;
+            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg, w = (nint)pw, v = (nint)pv;
+            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty, hasW = !weights.IsEmpty, hasV = !itemWeights.IsEmpty;
+            int length = listLength, scratchLength = ScratchLength(listLength);
             total = Parallelism.SumBlocks(lists, length, (_, start, end) =>
             {
-                double[] buffer = ArrayPool<double>.Shared.Rent(6 * length);
+                double[] buffer = ArrayPool<double>.Shared.Rent(4 * length + scratchLength);
                 int[] items = ArrayPool<int>.Shared.Rent(length);
                 try
                 {
@@ -86,15 +95,18 @@ public abstract class RankingLoss : ILoss
                         for (int j = 0; j < length; j++)
                             if (!hasMask || ((T*)m)[offset + j] != T.Zero) items[n++] = j;
                         Span<double> ls = buffer.AsSpan(0, n), ly = buffer.AsSpan(length, n), lg = buffer.AsSpan(2 * length, n);
+                        Span<double> lv = hasV ? buffer.AsSpan(3 * length, n) : default;
                         for (int k = 0; k < n; k++)
                             (ls[k], ly[k]) = (double.CreateTruncating(((T*)s)[offset + items[k]]), double.CreateTruncating(((T*)y)[offset + items[k]]));
+                        for (int k = 0; k < lv.Length; k++) lv[k] = double.CreateTruncating(((T*)v)[offset + items[k]]);
                         lg.Clear();
-                        double loss = n == 0 ? 0 : List(ls, ly, lg, buffer.AsSpan(3 * length, 3 * length));
+                        double weight = hasW ? double.CreateTruncating(((T*)w)[r]) : 1;   // ×1 leaves every bit as it was
+                        double loss = n == 0 || weight == 0 ? 0 : weight * List(ls, ly, lv, lg, buffer.AsSpan(4 * length, scratchLength));
                         if (hasU) ((T*)u)[r] = T.CreateTruncating(loss);
                         if (hasG)
                         {
                             new Span<T>((T*)g + offset, length).Clear();
-                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * lg[k]);
+                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * weight * lg[k]);
                         }
                         sum += loss;
                     }
@@ -111,8 +123,17 @@ public abstract class RankingLoss : ILoss
     }
 
     /// <summary>The loss of one list of n real items and ∂loss/∂s into <paramref name="gradient"/> (zeroed on entry);
-    /// <paramref name="scratch"/> holds 3·L doubles.</summary>
-    private protected abstract double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> gradient, Span<double> scratch);
+    /// <paramref name="itemWeights"/> holds the items' pair weights (empty when none were given; only a loss that
+    /// <see cref="TakesPairWeights"/> is given them); <paramref name="scratch"/> holds <see cref="ScratchLength"/>(L) doubles.</summary>
+    private protected abstract double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> itemWeights, Span<double> gradient, Span<double> scratch);
+
+    /// <summary>True for the pairwise losses, which weight each pair by its preferred item's weight (Rax's item
+    /// <c>weights</c> in <c>pairwise_loss</c>); the others refuse <c>item_weights</c>.</summary>
+    private protected virtual bool TakesPairWeights => false;
+
+    /// <summary>The doubles of scratch <see cref="List"/> needs for lists of up to <paramref name="listLength"/> items
+    /// (3·L unless a loss needs more; pooled per block of lists).</summary>
+    private protected virtual int ScratchLength(int listLength) => 3 * listLength;
 
     /// <summary>The exponential gain 2^y − 1.</summary>
     private protected static double Gain(double y) => Math.Pow(2, y) - 1;
@@ -140,6 +161,37 @@ public abstract class RankingLoss : ILoss
             int j = i;
             for (; j > 0 && key[order[j - 1]] < key[i]; j--) order[j] = order[j - 1];
             order[j] = i;
+        }
+    }
+
+    private static void CheckWeights<T>(ReadOnlySpan<T> weights, int lists) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (weights.IsEmpty) return;
+        if (weights.Length != lists)
+            throw new ArgumentException($"weights has {weights.Length} values but there are {lists} lists; give one weight per list or none.", "weights");
+        for (int r = 0; r < lists; r++)
+        {
+            double v = double.CreateTruncating(weights[r]);
+            if (!(v >= 0 && double.IsFinite(v)))
+                throw new RowException("weights", r, string.Create(CultureInfo.InvariantCulture,
+                    $"weights[{r}] = {v}: expected a finite weight ≥ 0 for list {r}."));
+        }
+    }
+
+    private void CheckItemWeights<T>(ReadOnlySpan<T> itemWeights, int count, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (itemWeights.IsEmpty) return;
+        if (!TakesPairWeights)
+            throw new ArgumentException($"{Card.Name} takes no item_weights: pair weights apply to the pairwise losses (ranknet, pair_hinge, bpr, lambdarank); " +
+                "weight whole lists with weights.", "item_weights");
+        if (itemWeights.Length != count)
+            throw new ArgumentException($"item_weights has {itemWeights.Length} values but scores has {count}; they must have the same shape.", "item_weights");
+        for (int i = 0; i < count; i++)
+        {
+            double v = double.CreateTruncating(itemWeights[i]);
+            if (!(v >= 0 && double.IsFinite(v)))
+                throw new RowException("item_weights", i / length, string.Create(CultureInfo.InvariantCulture,
+                    $"item_weights[{i / length}][{i % length}] = {v}: expected a finite weight ≥ 0."));
         }
     }
 

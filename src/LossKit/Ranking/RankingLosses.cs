@@ -27,25 +27,31 @@ public sealed class RankNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch) =>
-        Pairs(s, y, g, new Logistic());
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch) =>
+        Pairs(s, y, w, g, new Logistic());
 
     /// <summary>Σ over the ordered pairs (i, j) — y_i &gt; y_j, or with <paramref name="binary"/> y_i &gt; 0 = y_j — of
-    /// φ(s_i − s_j), and its gradient: the pair function is an operator struct, so the O(L²) loop makes no call through
-    /// a delegate.</summary>
-    internal static double Pairs<TPhi>(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, TPhi phi,
+    /// w_i·φ(s_i − s_j) (w_i = 1 when <paramref name="w"/> is empty: Rax's pair weight, the weight of the preferred
+    /// item), and its gradient: the pair function is an operator struct, so the O(L²) loop makes no call through a delegate.</summary>
+    internal static double Pairs<TPhi>(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, TPhi phi,
         bool binary = false, double pairScale = 1) where TPhi : struct, IPairFunction
     {
         double sum = 0;
         for (int i = 0; i < s.Length; i++)
+        {
+            double scale = w.IsEmpty ? pairScale : pairScale * w[i];
             for (int j = 0; j < s.Length; j++)
             {
                 if (binary ? !(y[i] > 0 && y[j] == 0) : !(y[i] > y[j])) continue;
-                double d = s[i] - s[j], dl = pairScale * phi.Slope(d);
-                sum += pairScale * phi.Value(d);
+                double d = s[i] - s[j], dl = scale * phi.Slope(d);
+                sum += scale * phi.Value(d);
                 g[i] += dl;
                 g[j] -= dl;
             }
+        }
         return sum;
     }
 
@@ -87,12 +93,15 @@ public sealed class PairHingeLoss : RankingLoss
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
-        return RankNetLoss.Pairs(s, y, g, new Hinge(MarginValue));
+        return RankNetLoss.Pairs(s, y, w, g, new Hinge(MarginValue));
     }
 
     /// <summary>φ(d) = max(0, m − d), φ'(d) = −1 inside the margin, 0 at the kink and beyond.</summary>
@@ -121,12 +130,15 @@ public sealed class BprLoss(Reduction reduction = Reduction.Mean) : RankingLoss(
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int positives = 0;
         foreach (double v in y) if (v > 0) positives++;
         long pairs = (long)positives * (y.Length - positives);
-        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, g, new RankNetLoss.Logistic(), binary: true, pairScale: 1.0 / pairs);
+        return pairs == 0 ? 0 : RankNetLoss.Pairs(s, y, w, g, new RankNetLoss.Logistic(), binary: true, pairScale: 1.0 / pairs);
     }
 }
 
@@ -147,7 +159,7 @@ public sealed class ListNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         Span<double> target = scratch[..y.Length];
         double lseY = LogSumExp(y);
@@ -195,7 +207,7 @@ public sealed class SoftmaxRankLoss(Reduction reduction = Reduction.Mean) : Rank
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         double total = 0;
         foreach (double v in y) total += v;
@@ -225,7 +237,7 @@ public sealed class ListMleLoss(Reduction reduction = Reduction.Mean) : RankingL
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         Span<int> order = MemoryMarshal.Cast<double, int>(scratch[..n])[..n];
@@ -293,10 +305,13 @@ public sealed class LambdaRankLoss : RankingLoss
     /// <inheritdoc/>
     public override LossCard Card => Definition;
 
+    /// <summary>Pair (i, j) is weighted by item_weights[i], the preferred item's weight (Rax).</summary>
+    private protected override bool TakesPairWeights => true;
+
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Sigma.Of(SigmaValue), Truncation.Of(TruncationLevel), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         double idcg = IdealDcg(y, TruncationLevel, scratch);
@@ -311,6 +326,7 @@ public sealed class LambdaRankLoss : RankingLoss
             {
                 if (!(y[i] > y[j]) || Math.Min(rank[i], rank[j]) > TruncationLevel) continue;
                 double delta = Math.Abs(Gain(y[i]) - Gain(y[j])) * Math.Abs(Discount(rank[i]) - Discount(rank[j])) / idcg;
+                if (!w.IsEmpty) delta *= w[i];
                 double d = sigma * (s[i] - s[j]);
                 loss += delta * RankNetLoss.Softplus(-d);
                 double lambda = -sigma * delta * RankNetLoss.Sigmoid(-d);
@@ -353,7 +369,7 @@ public sealed class ApproxNdcgLoss : RankingLoss
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Tau.Of(TauValue), .. base.ParameterValues];
 
-    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, Span<double> g, Span<double> scratch)
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
         double idcg = IdealDcg(y, n, scratch);
@@ -384,4 +400,92 @@ public sealed class ApproxNdcgLoss : RankingLoss
         }
         return loss;
     }
+}
+
+/// <summary>
+/// Pairwise softmax loss, spec <c>psl(tau=1, activation=tanh)</c>: the softmax loss with its exponential replaced by a
+/// surrogate activation σ of the score gap d_ij = s_j − s_i, summed over the list's positives (y_i &gt; 0):
+/// <c>ℓ = Σ_{i: y_i &gt; 0} log Σ_j σ(s_j − s_i)^{1/τ}</c>, j over every real item of the list (i itself included:
+/// σ(0) = 1), with <c>tanh</c>: σ(d) = tanh(d) + 1, <c>atan</c>: σ(d) = max(0, arctan(d) + 1), <c>relu</c>:
+/// σ(d) = max(0, d + 1). With σ = exp it is the softmax loss Σ_i −log softmax(s/τ)_i. A list without a positive has
+/// loss 0. Reference: Yang, Chen, Xin, Zhou, Hu, Feng, Chen &amp; Wang 2024, PSL: Rethinking and improving softmax loss
+/// from pairwise perspective for recommendation (NeurIPS 2024), Eq. (4.1) and the three activations of its Section 4.1;
+/// the authors' code, IR-Benchmark <c>optim_PSL.py</c> (<c>method=1</c>). Where they differ: the code sums over sampled
+/// negatives only (no j = i term, so with <c>relu</c> its sum can be 0 and its loss −∞) and averages over (user, positive)
+/// pairs, i.e. this loss's <c>sum</c> divided by the number of positives; it scales cosine scores by 1/τ_score before
+/// the activation, which here is the scorer's business. The paper's arctan(d) + 1 is negative for d &lt; −tan 1 ≈ −1.557
+/// (its power 1/τ undefined); LossKit clips it at 0, so that a pair that far apart contributes nothing, as with relu.
+/// </summary>
+public sealed class PslLoss : RankingLoss
+{
+    public static readonly LossParameter Tau = new("tau", ParameterKind.Number,
+        "τ: the temperature, applied outside the activation (σ(d)^{1/τ}; the paper reports τ ≈ 0.2 best with cosine scores)") { Default = 1, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Activation = new("activation", ParameterKind.Choice,
+        "σ: tanh (tanh(d) + 1), atan (max(0, arctan(d) + 1)) or relu (max(0, d + 1))") { Choices = ["tanh", "atan", "relu"] };
+
+    public static LossCard Definition { get; } = RankingCard("psl", "PSL (pairwise softmax loss)",
+        "ℓ = Σ_{i: y_i > 0} log Σ_j σ(s_j − s_i)^{1/τ}, σ = tanh(d) + 1, max(0, arctan(d) + 1) or max(0, d + 1)",
+        "∂ℓ/∂s_j = Σ_i w_ij·(log σ)'(s_j − s_i)/τ, ∂ℓ/∂s_i = −Σ_j w_ij·(log σ)'(s_j − s_i)/τ, w_i· = softmax_j(log σ(s_j − s_i)/τ)",
+        "Yang et al. 2024, PSL: Rethinking and improving softmax loss from pairwise perspective for recommendation, Eq. (4.1); IR-Benchmark optim_PSL.py",
+        "Binary relevance: y > 0 is a positive; j runs over every real item (the paper's Σ_{j∈I}; the authors' code sums over sampled negatives only). " +
+        "arctan(d) + 1 is clipped at 0 below d = −tan 1. ≥ 0 (each sum holds σ(0)^{1/τ} = 1); lists without a positive give 0.", Tau, Activation);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new PslLoss(a.Number(Tau), a.Choice(Activation), a.Reduction()));
+
+    /// <param name="tau">τ &gt; 0 (null: 1).</param>
+    /// <param name="activation">tanh, atan or relu (null: tanh).</param>
+    /// <param name="reduction">mean over lists, sum or none.</param>
+    public PslLoss(double? tau = null, string? activation = null, Reduction reduction = Reduction.Mean) : base(reduction) =>
+        (TauValue, ActivationName) = (Tau.Resolve(tau), Activation.Resolve(activation));
+
+    /// <summary>τ.</summary>
+    public double TauValue { get; }
+
+    /// <summary>The surrogate activation: tanh, atan or relu.</summary>
+    public string ActivationName { get; }
+
+    /// <inheritdoc/>
+    public override LossCard Card => Definition;
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [Tau.Of(TauValue), Activation.Of(ActivationName), .. base.ParameterValues];
+
+    private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
+    {
+        int n = s.Length;
+        Span<double> a = scratch[..n];
+        double loss = 0, tau = TauValue;
+        for (int i = 0; i < n; i++)
+        {
+            if (!(y[i] > 0)) continue;
+            for (int j = 0; j < n; j++) a[j] = LogActivation(s[j] - s[i]) / tau;
+            double lse = ListNetLoss.LogSumExp(a);   // finite: a[i] = log σ(0)/τ = 0
+            loss += lse;
+            for (int j = 0; j < n; j++)
+            {
+                if (j == i || double.IsNegativeInfinity(a[j])) continue;
+                double c = Math.Exp(a[j] - lse) / tau * LogActivationSlope(s[j] - s[i]);
+                g[j] += c;
+                g[i] -= c;
+            }
+        }
+        return loss;
+    }
+
+    /// <summary>log σ(d): tanh(d) + 1 = 2σ(2d), so log 2 − softplus(−2d); −∞ where atan and relu are clipped.</summary>
+    private double LogActivation(double d) => ActivationName switch
+    {
+        "tanh" => Math.Log(2) - RankNetLoss.Softplus(-2 * d),
+        "atan" => Math.Atan(d) + 1 > 0 ? Math.Log(Math.Atan(d) + 1) : double.NegativeInfinity,
+        _ => d > -1 ? Math.Log(d + 1) : double.NegativeInfinity,
+    };
+
+    /// <summary>(log σ)'(d): 2σ(−2d) for tanh, 1/((1 + d²)(arctan(d) + 1)) for atan, 1/(d + 1) for relu (0 where clipped).</summary>
+    private double LogActivationSlope(double d) => ActivationName switch
+    {
+        "tanh" => 2 * RankNetLoss.Sigmoid(-2 * d),
+        "atan" => Math.Atan(d) + 1 > 0 ? 1 / ((1 + d * d) * (Math.Atan(d) + 1)) : 0,
+        _ => d > -1 ? 1 / (d + 1) : 0,
+    };
 }

@@ -75,11 +75,13 @@ public class RankingTests
                     return Gain(y[i]) / Math.Log2(1 + rank);
                 }) / idcg;
             }
+            case "neural_ndcg": return NeuralNdcgAndPslTests.NeuralNdcgReference(s, y, tau: 1, k: 0, iterations: 50);
+            case "psl": return NeuralNdcgAndPslTests.PslReference(s, y, tau: 1, "tanh");
             default: throw new ArgumentException(spec);
         }
     }
 
-    public static TheoryData<string> Specs => new("ranknet", "pair_hinge", "bpr", "listnet", "softmax_rank", "listmle", "lambdarank", "approx_ndcg");
+    public static TheoryData<string> Specs => new("ranknet", "pair_hinge", "bpr", "listnet", "softmax_rank", "listmle", "lambdarank", "approx_ndcg", "neural_ndcg", "psl");
 
     /// <summary>Three lists padded to 6: lengths 6, 4 and 3 (one without a relevant item), seeded.</summary>
     private static (double[] S, double[] Y, double[] Mask) Batch(int seed)
