@@ -52,6 +52,9 @@ public class RegressionCliTests
             foreach (string f in new[] { "results.jsonl", "summary.md", "predicted-vs-true.png", "pit-histogram.svg", "calibration.png", "rmse-vs-outliers.png" })
                 Assert.True(File.Exists(Path.Combine(dir, f)), f);
             Assert.Equal(12, File.ReadAllLines(Path.Combine(dir, "results.jsonl")).Length);
+            string md = File.ReadAllText(Path.Combine(dir, "summary.md"));
+            Assert.Contains("## Paired against `mse`", md);          // the first loss listed, over the standard splits
+            Assert.Contains("### yacht, noise outliers:0.2", md);
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }

@@ -49,6 +49,11 @@ public class RankingTrainerTests
             foreach (string file in new[] { "results.jsonl", "summary.md", "ndcg-at-k.png", "ndcg-at-k.svg" })
                 Assert.True(File.Exists(Path.Combine(dir, file)), file);
             Assert.Equal(6, File.ReadAllLines(Path.Combine(dir, "results.jsonl")).Length);
+            // Every loss paired against the pointwise mse over the same seeds.
+            string md = File.ReadAllText(Path.Combine(dir, "summary.md"));
+            Assert.Contains("## Paired against `mse`", md);
+            Assert.Contains("| `ranknet` | 2 |", md);
+            Assert.Contains("| `random` | 2 |", md);
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }

@@ -101,6 +101,9 @@ public class RetrievalTrainerTests
         try
         {
             var rows = RetrievalComparison.Run(Short with { Epochs = 2 }, ["contrastive"], 2, dir);
+            string md = File.ReadAllText(Path.Combine(dir, "summary.md"));
+            Assert.Contains("## Paired against `contrastive`", md);   // the first loss listed
+            Assert.Contains("| `raw` | 2 |", md);
             Assert.Equal(["raw", "random_trunk", "contrastive"], rows.Select(r => r.Loss));
             Assert.Equal([true, true, false], rows.Select(r => r.Baseline));
             foreach (string f in new[] { "results.jsonl", "summary.md", "recall-at-k.png", "recall-at-k.svg", "pca-raw.png", "pca-random_trunk.svg", "pca-contrastive.png" })
