@@ -40,11 +40,21 @@ public abstract class EmbeddingLoss : ILoss
         Inverted = Options.Distance is "cosine" or "dot";
     }
 
+    /// <summary>A loss without the composable parts (<see cref="WholeBatchLoss"/>): its fixed distance, on rows normalised
+    /// or not, is in <see cref="Options"/> (what a retrieval uses); it has no miner or reducer options.</summary>
+    private protected EmbeddingLoss(string distance, bool normalize)
+    {
+        Options = s_fixed.Resolve(new EmbeddingOptions(distance, normalize));
+        Inverted = Options.Distance is "cosine" or "dot";
+    }
+
+    private static readonly EmbeddingParameters s_fixed = new("euclidean", "mean");
+
     /// <summary>The configured distance, miner and reducer.</summary>
     public EmbeddingOptions Options { get; }
 
-    /// <summary>The loss's declarations of those parts.</summary>
-    private protected EmbeddingParameters Parts { get; }
+    /// <summary>The loss's declarations of those parts (null for a loss without them).</summary>
+    private protected EmbeddingParameters? Parts { get; }
 
     /// <summary>True for the similarities (cosine, dot): larger means closer.</summary>
     public bool Inverted { get; }
@@ -59,7 +69,7 @@ public abstract class EmbeddingLoss : ILoss
     public LossKind Kind => EmbeddingKind.Instance;
 
     /// <inheritdoc/>
-    public IEnumerable<ParameterValue> ParameterValues => [.. OwnValues, .. Parts.Values(Options)];
+    public IEnumerable<ParameterValue> ParameterValues => Parts is null ? OwnValues : [.. OwnValues, .. Parts.Values(Options)];
 
     /// <summary>The values of the loss's own parameters, in card order.</summary>
     private protected abstract IEnumerable<ParameterValue> OwnValues { get; }
@@ -95,25 +105,33 @@ public abstract class EmbeddingLoss : ILoss
 
         var x = new double[embeddings.Length];
         for (int i = 0; i < x.Length; i++) x[i] = double.CreateTruncating(embeddings[i]);
-        var batch = new EmbeddingBatch(this, x, n, dim, labels.ToArray());
+        var shares = new double[n];
+        double[]? gx = Run(x, n, dim, labels.ToArray(), shares, !gradient.IsEmpty);
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            total += shares[i];
+            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(shares[i]);
+        }
+        if (gx is not null)
+            for (int i = 0; i < gx.Length; i++) gradient[i] = T.CreateTruncating(gx[i]);
+        return T.CreateTruncating(total);
+    }
+
+    /// <summary>The loss in double: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
+    /// <paramref name="wantGradient"/> (else null). By default the composed path: the distance matrix, the miner, the
+    /// loss's <see cref="Evaluate"/> twice with the reducer, and the way back.</summary>
+    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient)
+    {
+        var batch = new EmbeddingBatch(this, x, n, dim, labels);
         var mined = new Mining(batch, Options);
         var reducer = new ElementReducer(Options, n);
         var g = new double[(long)n * n];
         Evaluate(batch, mined, reducer, g);
         reducer.Weigh();
         Evaluate(batch, mined, reducer, g);
-        double total = 0;
-        for (int i = 0; i < n; i++)
-        {
-            total += reducer.Unreduced[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(reducer.Unreduced[i]);
-        }
-        if (!gradient.IsEmpty)
-        {
-            double[] gx = batch.Backward(g);
-            for (int i = 0; i < gx.Length; i++) gradient[i] = T.CreateTruncating(gx[i]);
-        }
-        return T.CreateTruncating(total);
+        reducer.Unreduced.CopyTo(shares, 0);
+        return wantGradient ? batch.Backward(g) : null;
     }
 
     /// <summary>Visits every element (pair, triplet or anchor) of the loss: <c>w = r.Visit(group, anchor, ℓ)</c>, then,
