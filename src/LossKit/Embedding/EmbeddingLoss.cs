@@ -91,6 +91,11 @@ public abstract class EmbeddingLoss : ILoss
     /// <param name="gradient">Empty, or N×d: ∂loss/∂embeddings.</param>
     /// <returns>The reduced loss.</returns>
     public T Compute<T>(ReadOnlySpan<T> embeddings, int dim, ReadOnlySpan<int> labels, Span<T> unreduced = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T> => Compute(embeddings, dim, labels, null, unreduced, gradient);
+
+    /// <summary>The loss with the positive pairs given by <paramref name="pairs"/> (N×N, symmetric, false on the diagonal)
+    /// instead of by equal labels; every other pair of distinct rows is a negative. null: by the labels.</summary>
+    private protected T Compute<T>(ReadOnlySpan<T> embeddings, int dim, ReadOnlySpan<int> labels, bool[]? pairs, Span<T> unreduced, Span<T> gradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
@@ -106,7 +111,7 @@ public abstract class EmbeddingLoss : ILoss
         var x = new double[embeddings.Length];
         for (int i = 0; i < x.Length; i++) x[i] = double.CreateTruncating(embeddings[i]);
         var shares = new double[n];
-        double[]? gx = Run(x, n, dim, labels.ToArray(), shares, !gradient.IsEmpty);
+        double[]? gx = Run(x, n, dim, labels.ToArray(), pairs, shares, !gradient.IsEmpty);
         double total = 0;
         for (int i = 0; i < n; i++)
         {
@@ -120,10 +125,11 @@ public abstract class EmbeddingLoss : ILoss
 
     /// <summary>The loss in double: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
     /// <paramref name="wantGradient"/> (else null). By default the composed path: the distance matrix, the miner, the
-    /// loss's <see cref="Evaluate"/> twice with the reducer, and the way back.</summary>
-    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient)
+    /// loss's <see cref="Evaluate"/> twice with the reducer, and the way back. <paramref name="pairs"/>: the positive pairs
+    /// when given explicitly (N×N), else null.</summary>
+    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
     {
-        var batch = new EmbeddingBatch(this, x, n, dim, labels);
+        var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs);
         var mined = new Mining(batch, Options);
         var reducer = new ElementReducer(Options, n);
         var g = new double[(long)n * n];
@@ -147,10 +153,14 @@ internal sealed class EmbeddingBatch
     private readonly double[] _unit;
     private readonly UnitRows? _rows;
     private readonly string _distance;
+    private readonly bool[]? _pairs;
 
-    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels)
+    /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
+    /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
+    /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.</summary>
+    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null)
     {
-        (N, Dim, Labels, Inverted, _distance) = (n, dim, labels, loss.Inverted, loss.Options.Distance!);
+        (N, Dim, Labels, Inverted, _distance, _pairs) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
         _unit = _rows?.Values ?? x;
         Gram = new double[(long)n * n];
@@ -184,9 +194,11 @@ internal sealed class EmbeddingBatch
     /// <summary>∂Margin(x, y)/∂x (its ∂/∂y is the opposite).</summary>
     public double MarginSign => Inverted ? -1 : 1;
 
-    public bool Positive(int i, int j) => i != j && Labels[i] == Labels[j];
+    /// <summary>Rows i and j are a positive pair: equal labels (i ≠ j), or a given pair.</summary>
+    public bool Positive(int i, int j) => _pairs is null ? i != j && Labels[i] == Labels[j] : _pairs[i * N + j];
 
-    public bool Negative(int i, int j) => Labels[i] != Labels[j];
+    /// <summary>Rows i and j are a negative pair: different labels, or distinct rows that are not a given pair.</summary>
+    public bool Negative(int i, int j) => _pairs is null ? Labels[i] != Labels[j] : i != j && !_pairs[i * N + j];
 
     private double[] Distances(bool squared)
     {

@@ -8,7 +8,8 @@ namespace LossKit.Embedding;
 /// The embedding losses that are not a sum over mined pairs or triplets of one distance — they compare rows with class
 /// centroids (<c>proto_triplet</c>, <c>ge2e</c>) or take a log-mean over all pairs (<c>align_uniform</c>) — so they have
 /// no distance, miner or reducer options: each fixes its distance (in <see cref="EmbeddingLoss.Options"/>, which a
-/// retrieval reads) and computes its value, shares and gradient in double in <see cref="Run"/>. The checks of the
+/// retrieval reads) and computes its value, shares and gradient in double in <see cref="Run"/> (whose explicit pairs are
+/// always null here: only <c>ntxent</c> takes them). The checks of the
 /// labels and shapes, the conversions and <c>unreduced</c> (each row's share, adding up to the loss) come with
 /// <see cref="EmbeddingLoss"/>.
 /// </summary>
@@ -24,7 +25,7 @@ public abstract class WholeBatchLoss : EmbeddingLoss
     private protected sealed override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
         throw new UnreachableException("whole-batch losses compute in Run");
 
-    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient);
+    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient);
 }
 
 /// <summary>
@@ -134,7 +135,7 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
     {
         var centroids = new ClassCentroids(x, n, dim, labels);
         long triplets = 0;
@@ -223,7 +224,7 @@ public sealed class Ge2eLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
     {
         var unit = new UnitRows(x, n, dim);
         double[] u = unit.Values;
@@ -335,7 +336,7 @@ public sealed class AlignUniformLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), T.Of(TValue), Weights.Of(_givenWeights)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
     {
         var b = new EmbeddingBatch(this, x, n, dim, labels);
         double wa = WeightsValue[0], wu = WeightsValue[1];
