@@ -66,15 +66,7 @@ public class NtXentPairsTests
             double value = loss.ComputePairs<double>(x, 3, flat, unreduced, gradient);
             Assert.Equal(Reference(x, 3, 6, pairs, 0.5), value, 12);
             Assert.Equal(value, unreduced.Sum(), 12);
-            var numeric = new double[x.Length];
-            for (int i = 0; i < x.Length; i++)
-            {
-                const double h = 1e-6;
-                double[] plus = (double[])x.Clone(), minus = (double[])x.Clone();
-                plus[i] += h;
-                minus[i] -= h;
-                numeric[i] = (Reference(plus, 3, 6, pairs, 0.5) - Reference(minus, 3, 6, pairs, 0.5)) / (2 * h);
-            }
+            double[] numeric = EmbeddingReference.CentralDifferences(v => Reference(v, 3, 6, pairs, 0.5), x);
             Assert.True(TestChecks.NormError(gradient, numeric) <= 1e-6);
             Assert.Equal(value, loss.ComputePairs<double>(x, 3, [0, 1, 1, 0, 1, 2, 3, 4, 4, 3]));
         }

@@ -62,20 +62,6 @@ public class ScheduledMarginLossTests
         return mean ? total / n : total;
     }
 
-    private static double[] Numeric(Func<double[], double> f, double[] at)
-    {
-        var g = new double[at.Length];
-        for (int i = 0; i < at.Length; i++)
-        {
-            const double h = 1e-6;
-            double[] plus = (double[])at.Clone(), minus = (double[])at.Clone();
-            plus[i] += h;
-            minus[i] -= h;
-            g[i] = (f(plus) - f(minus)) / (2 * h);
-        }
-        return g;
-    }
-
     public static TheoryData<string> Specs => new(
     [
         "sphereface", "sphereface(s=8, m=2)", "sphereface(s=4, m=3, lambda_base=0, lambda_min=0)", "sphereface(s=16, m=1)",
@@ -101,8 +87,8 @@ public class ScheduledMarginLossTests
             double expected = Reference(label, loss.ScaleValue, mean, x, d, y, w);
             Assert.True(Math.Abs(value - expected) <= 1e-10 * Math.Max(1, Math.Abs(expected)), $"{spec}, seed {seed}: {value} vs reference {expected}");
             Assert.Equal(mean ? unreduced.Average() : unreduced.Sum(), value, 1e-12);
-            Assert.True(TestChecks.NormError(gx, Numeric(v => Reference(label, loss.ScaleValue, mean, v, d, y, w), x)) <= 1e-6, $"{spec}, seed {seed}: embeddings' gradient");
-            Assert.True(TestChecks.NormError(gw, Numeric(v => Reference(label, loss.ScaleValue, mean, x, d, y, v), w)) <= 1e-6, $"{spec}, seed {seed}: proxies' gradient");
+            Assert.True(TestChecks.NormError(gx, EmbeddingReference.CentralDifferences(v => Reference(label, loss.ScaleValue, mean, v, d, y, w), x)) <= 1e-6, $"{spec}, seed {seed}: embeddings' gradient");
+            Assert.True(TestChecks.NormError(gw, EmbeddingReference.CentralDifferences(v => Reference(label, loss.ScaleValue, mean, x, d, y, v), w)) <= 1e-6, $"{spec}, seed {seed}: proxies' gradient");
         }
     }
 

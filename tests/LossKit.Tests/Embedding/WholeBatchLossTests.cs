@@ -118,15 +118,7 @@ public class WholeBatchLossTests
             double expected = Reference(loss, x, d, y);
             Assert.True(Math.Abs(value - expected) <= 1e-10 * Math.Max(1, Math.Abs(expected)), $"{spec}, seed {seed}: {value} vs reference {expected}");
             Assert.Equal(value, unreduced.Sum(), 1e-12);
-            var numeric = new double[x.Length];
-            for (int i = 0; i < x.Length; i++)
-            {
-                const double h = 1e-6;
-                double[] plus = (double[])x.Clone(), minus = (double[])x.Clone();
-                plus[i] += h;
-                minus[i] -= h;
-                numeric[i] = (Reference(loss, plus, d, y) - Reference(loss, minus, d, y)) / (2 * h);
-            }
+            double[] numeric = EmbeddingReference.CentralDifferences(v => Reference(loss, v, d, y), x);
             Assert.True(TestChecks.NormError(gradient, numeric) <= 1e-6, $"{spec}, seed {seed}: gradient off by {TestChecks.NormError(gradient, numeric)}");
         }
     }
