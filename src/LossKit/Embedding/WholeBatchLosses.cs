@@ -98,38 +98,43 @@ internal sealed class ClassCentroids
 }
 
 /// <summary>
-/// Proto-triplet loss, spec <c>proto_triplet(margin=1)</c>: the triplet loss with class prototypes in place of the
+/// Proto-triplet loss, spec <c>proto_triplet(margin=0.5)</c>: the triplet loss with class prototypes in place of the
 /// positive and the negative — each row q is a query, its positive the prototype of its class computed without q, its
-/// negatives the prototypes of every other class of the batch:
-/// <c>ℓ = mean over (q, k ≠ y_q) of [‖q − c_{y_q}^{(−q)}‖² − ‖q − c_k‖² + margin]₊</c>, prototypes c = class means of the
-/// batch's raw embeddings, squared euclidean distance (Prototypical Networks' choice).
-/// <para><b>Decisions.</b> The reference builds on Prototypical Networks, where prototypes are the means of a support set
-/// and the queries are other samples, so a query is never part of its own prototype: here every row is a query and its
-/// own class's prototype leaves it out (the other classes' prototypes use all their rows). A row alone in its class has
-/// no positive prototype and gives no triplets; a batch without any triplet gives 0. The gradient flows through the
-/// prototypes into every row that forms them. The catalog marks the formula (verify): it could not be checked against
-/// the paper's equation here; this is the triplet loss of Prototypical Networks' episode as its abstract describes.</para>
+/// negative the nearest prototype of another class:
+/// <c>ℓ_q = [d(q, c_{y_q}^{(−q)}) − min_{k ≠ y_q} d(q, c_k) + margin]₊</c>, the loss the mean of ℓ_q over the queries,
+/// prototypes c = class means of the batch's raw embeddings, d(a, b) = √(‖a − b‖² + 10⁻⁶).
+/// <para><b>As the reference code.</b> The authors' <c>proto_triplet_loss</c> (Mendez-Ruiz, in the SuSana paper's code,
+/// <c>icnn.py</c>) takes each query's distance to its own class's prototype and to the nearest other prototype, with
+/// the euclidean distance of its <c>nearest_neighbors</c> (ε = 10⁻⁶ inside the square root), margin 0.5, and the mean
+/// over the queries. Its prototypes are the means of an episode's support set and its queries are other samples, so a
+/// query is never part of its own prototype: here every row is a query and its own class's prototype leaves it out (the
+/// other classes' prototypes use all their rows). A row alone in its class (no prototype without it), or in a batch of
+/// one class, is not a query; a batch without queries gives 0. The gradient flows through the prototypes into every row
+/// that forms them; the hardest negative is chosen without gradient (the first in order of appearance on a tie).</para>
 /// Reference: Mendez-Ruiz et al. 2023, SuSana Distancia is all you need: enforcing class separability in metric
-/// learning via two novel distance-based loss functions for few-shot image classification (arXiv 2305.09062);
-/// Snell et al. 2017, Prototypical networks for few-shot learning.
+/// learning via two novel distance-based loss functions for few-shot image classification (arXiv 2305.09062), and its
+/// code; Snell et al. 2017, Prototypical networks for few-shot learning.
 /// </summary>
 public sealed class ProtoTripletLoss : WholeBatchLoss
 {
-    public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "the margin by which ‖q − c_k‖² should exceed ‖q − c_y‖²") { Default = 1, Min = 0 };
+    /// <summary>The ε inside the distance's square root, as the reference's <c>nearest_neighbors</c>.</summary>
+    public const double DistanceEpsilon = 1e-6;
+
+    public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "the margin by which the nearest other prototype should be farther than the own") { Default = 0.5, Min = 0 };
 
     public static LossCard Definition { get; } = BatchCard("proto_triplet", "Proto-triplet loss (triplets on class prototypes)",
-        "ℓ = mean_{q, k ≠ y_q} [‖q − c_{y_q}^{(−q)}‖² − ‖q − c_k‖² + margin]₊, c_k = mean of class k's rows, c^{(−q)} without q",
-        "∂/∂q = 2(c_k − c_y)·w, ∂/∂c_y = −2(q − c_y)·w, ∂/∂c_k = 2(q − c_k)·w per active triplet (w = 1/#triplets), then each prototype to its rows",
-        "Mendez-Ruiz et al. 2023 (SuSana Distancia is all you need, arXiv 2305.09062); Snell et al. 2017 (Prototypical networks)",
+        "ℓ = mean_q [d(q, c_{y_q}^{(−q)}) − min_{k ≠ y_q} d(q, c_k) + margin]₊, d(a, b) = √(‖a − b‖² + 1e-6), c_k = mean of class k's rows, c^{(−q)} without q",
+        "∂/∂q = w·((q − c_y)/d_y − (q − c_n)/d_n), ∂/∂c_y = −w·(q − c_y)/d_y, ∂/∂c_n = w·(q − c_n)/d_n per active query (w = 1/#queries), then each prototype to its rows",
+        "Mendez-Ruiz et al. 2023 (SuSana Distancia is all you need, arXiv 2305.09062) and its proto_triplet_loss; Snell et al. 2017 (Prototypical networks)",
         LossProperties.NonNegative,
-        "Raw embeddings, squared euclidean. A query is left out of its own class's prototype (as a Prototypical-Networks query is not in the support set); " +
-        "a row alone in its class forms no triplet; no triplet at all gives 0.", Margin);
+        "Raw embeddings, euclidean distance with the reference's ε, the nearest other prototype as the negative. A query is left out of its own class's prototype " +
+        "(as a Prototypical-Networks query is not in the support set); a row alone in its class is no query; no query at all gives 0.", Margin);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new ProtoTripletLoss(a.Number(Margin)));
 
-    /// <param name="margin">null: 1.</param>
-    public ProtoTripletLoss(double? margin = null) : base("squared", false) => MarginValue = Margin.Resolve(margin);
+    /// <param name="margin">null: 0.5.</param>
+    public ProtoTripletLoss(double? margin = null) : base("euclidean", false) => MarginValue = Margin.Resolve(margin);
 
     public double MarginValue { get; }
     public override LossCard Card => Definition;
@@ -138,50 +143,48 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
     private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
     {
         var centroids = new ClassCentroids(x, n, dim, labels);
-        long triplets = 0;
+        int queries = 0;
         for (int q = 0; q < n; q++)
-            if (centroids.Count[centroids.Class[q]] > 1) triplets += centroids.Classes - 1;
+            if (centroids.Count[centroids.Class[q]] > 1 && centroids.Classes > 1) queries++;
         double[]? gx = wantGradient ? new double[x.Length] : null;
-        if (triplets == 0) return gx;
-        double w = 1.0 / triplets;
-        var positive = new double[dim];
-        var negative = new double[dim];
-        var gp = new double[dim];
-        var gn = new double[dim];
+        if (queries == 0) return gx;
+        double w = 1.0 / queries;
+        double[] positive = new double[dim], negative = new double[dim], candidate = new double[dim], g = new double[dim];
         for (int q = 0; q < n; q++)
         {
-            int y = centroids.Class[q];
-            if (!centroids.Centroid(y, q, positive)) continue;
+            int y = centroids.Class[q], nearest = -1;
+            if (centroids.Classes < 2 || !centroids.Centroid(y, q, positive)) continue;
             ReadOnlySpan<double> row = x.AsSpan(q * dim, dim);
-            double dp = SquaredDistance(row, positive);
-            Array.Clear(gp);
+            double dp = Distance(row, positive), dn = double.PositiveInfinity;
             for (int k = 0; k < centroids.Classes; k++)
             {
                 if (k == y) continue;
-                centroids.Centroid(k, -1, negative);
-                double l = dp - SquaredDistance(row, negative) + MarginValue;
-                if (l <= 0) continue;
-                shares[q] += w * l;
-                if (gx is null) continue;
-                for (int j = 0; j < dim; j++)
-                {
-                    gx[q * dim + j] += 2 * w * (negative[j] - positive[j]);
-                    gp[j] -= 2 * w * (row[j] - positive[j]);
-                    gn[j] = 2 * w * (row[j] - negative[j]);
-                }
-                centroids.AddBack(k, -1, gn, gx);
+                centroids.Centroid(k, -1, candidate);
+                double d = Distance(row, candidate);
+                if (d < dn) (dn, nearest, negative, candidate) = (d, k, candidate, negative);
             }
-            if (gx is not null) centroids.AddBack(y, q, gp, gx);
+            double l = dp - dn + MarginValue;
+            if (l <= 0) continue;
+            shares[q] = w * l;
+            if (gx is null) continue;
+            for (int j = 0; j < dim; j++)
+            {
+                gx[q * dim + j] += w * ((row[j] - positive[j]) / dp - (row[j] - negative[j]) / dn);
+                g[j] = -w * (row[j] - positive[j]) / dp;
+            }
+            centroids.AddBack(y, q, g, gx);
+            for (int j = 0; j < dim; j++) g[j] = w * (row[j] - negative[j]) / dn;
+            centroids.AddBack(nearest, -1, g, gx);
         }
         if (gx is not null) centroids.Finish(gx);
         return gx;
     }
 
-    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    private static double Distance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         double s = 0;
         for (int j = 0; j < a.Length; j++) s += (a[j] - b[j]) * (a[j] - b[j]);
-        return s;
+        return Math.Sqrt(s + DistanceEpsilon);
     }
 }
 

@@ -53,17 +53,15 @@ public class WholeBatchLossTests
         {
             case ProtoTripletLoss pt:
             {
+                // SuSana's proto_triplet_loss: own prototype (without the query) against the nearest other prototype.
+                double D(double[] a, double[] b) => Math.Sqrt(Squared(a, b) + 1e-6);
                 var losses = new List<double>();
                 for (int q = 0; q < n; q++)
                 {
                     var support = Enumerable.Range(0, n).Where(j => j != q && y[j] == y[q]).Select(j => rows[j]).ToList();
-                    if (support.Count == 0) continue;
-                    double[] positive = Mean(support);
-                    foreach (int k in classes.Where(k => k != y[q]))
-                    {
-                        double[] negative = Mean(Enumerable.Range(0, n).Where(j => y[j] == k).Select(j => rows[j]));
-                        losses.Add(Math.Max(Squared(rows[q], positive) - Squared(rows[q], negative) + pt.MarginValue, 0));
-                    }
+                    if (support.Count == 0 || classes.Length < 2) continue;
+                    double nearest = classes.Where(k => k != y[q]).Min(k => D(rows[q], Mean(Enumerable.Range(0, n).Where(j => y[j] == k).Select(j => rows[j]))));
+                    losses.Add(Math.Max(D(rows[q], Mean(support)) - nearest + pt.MarginValue, 0));
                 }
                 return losses.Count == 0 ? 0 : losses.Average();
             }
@@ -131,16 +129,17 @@ public class WholeBatchLossTests
         double value = loss.Compute<double>(x, 4, y);
         double[] shifted = x.Select((v, i) => v + (i % 4 + 1) * 10.0).ToArray();
         Assert.Equal(value, loss.Compute<double>(shifted, 4, y), 9);
-        // Two classes of two rows on a line: q = 0 with its class-mate at 1 (leaving q out: the positive prototype is 1,
-        // not 0.5), the other class at 3 and 4 (prototype 3.5): [1 − 12.25 + 20]₊ = 8.75 for q = 0; each share is 1/4 of its triplet.
-        double[] line = [0, 1, 3, 4];
-        int[] labels = [0, 0, 1, 1];
-        double[] shares = new double[4];
-        double l = new ProtoTripletLoss(margin: 20).Compute<double>(line, 1, labels, shares);
-        Assert.Equal(8.75 / 4, shares[0], 12);                                  // (1 − 0)² − (3.5 − 0)² + 20
-        Assert.Equal((1 - 6.25 + 20) / 4, shares[1], 12);                       // (0 − 1)² − (3.5 − 1)² + 20
-        Assert.Equal((1 - 6.25 + 20) / 4, shares[2], 12);                       // (4 − 3)² − (0.5 − 3)² + 20
-        Assert.Equal((1 - 12.25 + 20) / 4, shares[3], 12);                      // (3 − 4)² − (0.5 − 4)² + 20
+        // On a line: class 0 at 0 and 1, class 1 at 3 and 4, class 2 at 10. Query 0's prototype without it is 1 (not
+        // 0.5); the nearest other prototype is class 1's, 3.5 (class 2's is 10). Row 4 is alone in its class: no query.
+        static double D(double v) => Math.Sqrt(v * v + 1e-6);
+        double[] line = [0, 1, 3, 4, 10];
+        double[] shares = new double[5];
+        double l = new ProtoTripletLoss(margin: 20).Compute<double>(line, 1, [0, 0, 1, 1, 2], shares);
+        Assert.Equal((D(1) - D(3.5) + 20) / 4, shares[0], 12);
+        Assert.Equal((D(1) - D(2.5) + 20) / 4, shares[1], 12);
+        Assert.Equal((D(1) - D(2.5) + 20) / 4, shares[2], 12);                 // row 2 is at 3: its nearest other prototype is 0.5, not 10
+        Assert.Equal((D(1) - D(3.5) + 20) / 4, shares[3], 12);
+        Assert.Equal(0, shares[4]);
         Assert.Equal(shares.Sum(), l, 12);
     }
 
