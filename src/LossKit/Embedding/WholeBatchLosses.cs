@@ -103,8 +103,8 @@ internal sealed class ClassCentroids
 /// negative the nearest prototype of another class:
 /// <c>ℓ_q = [d(q, c_{y_q}^{(−q)}) − min_{k ≠ y_q} d(q, c_k) + margin]₊</c>, the loss the mean of ℓ_q over the queries,
 /// prototypes c = class means of the batch's raw embeddings, d(a, b) = √(‖a − b‖² + 10⁻⁶).
-/// <para><b>As the reference code.</b> The authors' <c>proto_triplet_loss</c> (Mendez-Ruiz, in the SuSana paper's code,
-/// <c>icnn.py</c>) takes each query's distance to its own class's prototype and to the nearest other prototype, with
+/// <para><b>As the reference code.</b> The authors' <c>proto_triplet_loss</c> (a public module by the paper's first
+/// author, Mendez-Ruiz, beside the paper's ICNN score) takes each query's distance to its own class's prototype and to the nearest other prototype, with
 /// the euclidean distance of its <c>nearest_neighbors</c> (ε = 10⁻⁶ inside the square root), margin 0.5, and the mean
 /// over the queries. Its prototypes are the means of an episode's support set and its queries are other samples, so a
 /// query is never part of its own prototype: here every row is a query and its own class's prototype leaves it out (the
