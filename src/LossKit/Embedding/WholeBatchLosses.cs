@@ -195,13 +195,17 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
 /// <c>S_ik = w·cos(ê_i, c_k) + b</c> and <c>ℓ_i = −S_{i,y_i} + log Σ_k e^{S_ik}</c> (eq. 6); the loss is the mean of ℓ_i.
 /// <para><b>Decisions.</b> w and b are the paper's learnable scalars, here parameters fixed for the call (the paper
 /// initialises them to 10 and −5 and keeps w &gt; 0); b cancels in the softmax variant (it shifts every S_ik of a row),
-/// so it changes neither value nor gradient and is kept for the spec's fidelity. The paper sums ℓ over the batch
-/// (L_G = Σ ℓ); this loss is the mean over the utterances that have an own centroid, as the common PyTorch
-/// implementations (<c>nn.CrossEntropyLoss</c>) do — multiply by their number for the sum. Speakers may have different
+/// so it changes neither value nor gradient and is kept for the spec's fidelity. The paper (and the reference code
+/// cvqluu/GE2E-Loss) sums ℓ over the batch (L_G = Σ ℓ); this loss is the mean over the utterances that have an own
+/// centroid, as ports built on <c>nn.CrossEntropyLoss</c> do — multiply by their number for the sum. The embeddings are
+/// normalised here (the paper's e_ji is the L2-normalised network output; the reference code takes them as given), and
+/// the reference code's clamp of the cosines at 10⁻⁶ from below (which stops the gradient of every negative cosine) is
+/// not copied. Speakers may have different
 /// numbers of utterances; an utterance that is its speaker's only one has no centroid without itself and gives no
 /// term (it still forms its speaker's centroid for the others); a batch without any such term gives 0. A zero centroid
 /// (utterances that cancel) is divided by max(‖c‖, 1e-12): finite.</para>
-/// Reference: Wan, Wang, Papir &amp; Lopez Moreno 2018, Generalized end-to-end loss for speaker verification (ICASSP).
+/// Reference: Wan, Wang, Papir &amp; Lopez Moreno 2018, Generalized end-to-end loss for speaker verification (ICASSP);
+/// github.com/cvqluu/GE2E-Loss (<c>ge2e.py</c>, softmax method).
 /// </summary>
 public sealed class Ge2eLoss : WholeBatchLoss
 {
@@ -211,8 +215,9 @@ public sealed class Ge2eLoss : WholeBatchLoss
     public static LossCard Definition { get; } = BatchCard("ge2e", "Generalized end-to-end loss (GE2E, softmax)",
         "ℓ = mean_i (log Σ_k e^{S_ik} − S_{i,y_i}), S_ik = w·cos(ê_i, c_k) + b, c_k = mean of class k's ê (own class: without i)",
         "∂ℓ_i/∂S_ik = p_ik − [k = y_i]; ∂cos/∂ê = ĉ, ∂cos/∂c = (ê − cos·ĉ)/‖c‖, then each centroid to its rows and back through the normalisation",
-        "Wan et al. 2018 (ICASSP), eq. 5, 6, 8", LossProperties.NonNegative,
-        "Mean over the utterances (the paper sums); an utterance alone in its class gives no term; b cancels in the softmax. w and b are fixed for the call.",
+        "Wan et al. 2018 (ICASSP), eq. 5, 6, 8; github.com/cvqluu/GE2E-Loss (softmax)", LossProperties.NonNegative,
+        "Mean over the utterances (the paper and cvqluu/GE2E-Loss sum); an utterance alone in its class gives no term; b cancels in the softmax. " +
+        "w and b are fixed for the call. Embeddings normalised; cosines not clamped (the reference code clamps them at 1e-6).",
         W, B);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
