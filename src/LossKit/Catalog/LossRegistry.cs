@@ -60,8 +60,11 @@ public static class LossRegistry
         // Embeddings with labels: pair, triplet and anchor losses
         ContrastiveLoss.Registration, TripletLoss.Registration, MultiSimilarityLoss.Registration, CircleLoss.Registration,
         NtXentLoss.Registration, SupConLoss.Registration, LiftedStructureLoss.Registration, NPairLoss.Registration,
+        // Embeddings with labels: class centroids and the whole batch
+        ProtoTripletLoss.Registration, Ge2eLoss.Registration, AlignUniformLoss.Registration,
         // Embeddings against class proxies: margin-softmax and proxy losses
-        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, ProxyNcaLoss.Registration, ProxyAnchorLoss.Registration,
+        NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, SphereFaceLoss.Registration,
+        ElasticFaceLoss.ArcRegistration, ElasticFaceLoss.CosRegistration, ProxyNcaLoss.Registration, ProxyAnchorLoss.Registration,
         // Large vocabulary
         LinearCrossEntropyLoss.Registration,
     ];

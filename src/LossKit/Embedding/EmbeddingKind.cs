@@ -19,14 +19,27 @@ public sealed class EmbeddingKind : LossKind
         new("embeddings", "N×d", true, "one embedding per sample"),
         new("labels", "N", false, $"the class id of each sample, a whole number in [0, {EmbeddingLoss.MaxLabel}] (proxy losses: [0, K))"),
         new("proxies", "K×d", true, "one proxy (class weight) per class, for the proxy and margin-softmax losses") { Optional = true },
+        new("pairs", "P×2", false, "ntxent only, in place of labels: explicit positive pairs of row indices; every other pair of rows is a negative") { Optional = true },
     ]) { }
 
     protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
     {
-        LossTensor x = inputs.Required("embeddings", this), labels = inputs.Required("labels", this);
+        LossTensor x = inputs.Required("embeddings", this);
         var (rows, dim) = Matrix(x, "embeddings", "one row of d values per sample, N×d");
-        int[] y = ClassIndices(labels, rows, "labels");
         T[] e = ValuesAs<T>(x);
+        if (inputs.Optional("pairs") is { } pairs)
+        {
+            if (loss is not NtXentLoss ntxent)
+                throw new ArgumentException($"{loss.Card.Name} takes no pairs: only ntxent takes explicit positive pairs; give labels.", "pairs");
+            if (inputs.Optional("labels") is not null)
+                throw new ArgumentException("labels and pairs are both given: give one (with pairs, every pair of rows not given is a negative).", "pairs");
+            var (_, columns) = Matrix(pairs, "pairs", "one positive pair of row indices per row, P×2");
+            if (columns != 2) throw new ArgumentException($"pairs has shape {pairs.ShapeText}: expected P×2, one pair of row indices per row.", "pairs");
+            int[] p = pairs.AsIntegers("pairs");
+            return new LogitsCall<T>([rows, dim], [rows], BytesOf(e) + sizeof(int) * (long)p.Length,
+                (unreduced, gradient) => ntxent.ComputePairs<T>(e, dim, p, unreduced, gradient), "embeddings");
+        }
+        int[] y = ClassIndices(inputs.Required("labels", this), rows, "labels");
         LossTensor? proxies = inputs.Optional("proxies");
         if (loss is ProxyLoss proxy)
         {

@@ -40,11 +40,21 @@ public abstract class EmbeddingLoss : ILoss
         Inverted = Options.Distance is "cosine" or "dot";
     }
 
+    /// <summary>A loss without the composable parts (<see cref="WholeBatchLoss"/>): its fixed distance, on rows normalised
+    /// or not, is in <see cref="Options"/> (what a retrieval uses); it has no miner or reducer options.</summary>
+    private protected EmbeddingLoss(string distance, bool normalize)
+    {
+        Options = s_fixed.Resolve(new EmbeddingOptions(distance, normalize));
+        Inverted = Options.Distance is "cosine" or "dot";
+    }
+
+    private static readonly EmbeddingParameters s_fixed = new("euclidean", "mean");
+
     /// <summary>The configured distance, miner and reducer.</summary>
     public EmbeddingOptions Options { get; }
 
-    /// <summary>The loss's declarations of those parts.</summary>
-    private protected EmbeddingParameters Parts { get; }
+    /// <summary>The loss's declarations of those parts (null for a loss without them).</summary>
+    private protected EmbeddingParameters? Parts { get; }
 
     /// <summary>True for the similarities (cosine, dot): larger means closer.</summary>
     public bool Inverted { get; }
@@ -59,7 +69,7 @@ public abstract class EmbeddingLoss : ILoss
     public LossKind Kind => EmbeddingKind.Instance;
 
     /// <inheritdoc/>
-    public IEnumerable<ParameterValue> ParameterValues => [.. OwnValues, .. Parts.Values(Options)];
+    public IEnumerable<ParameterValue> ParameterValues => Parts is null ? OwnValues : [.. OwnValues, .. Parts.Values(Options)];
 
     /// <summary>The values of the loss's own parameters, in card order.</summary>
     private protected abstract IEnumerable<ParameterValue> OwnValues { get; }
@@ -81,6 +91,11 @@ public abstract class EmbeddingLoss : ILoss
     /// <param name="gradient">Empty, or N×d: ∂loss/∂embeddings.</param>
     /// <returns>The reduced loss.</returns>
     public T Compute<T>(ReadOnlySpan<T> embeddings, int dim, ReadOnlySpan<int> labels, Span<T> unreduced = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T> => Compute(embeddings, dim, labels, null, unreduced, gradient);
+
+    /// <summary>The loss with the positive pairs given by <paramref name="pairs"/> (N×N, symmetric, false on the diagonal)
+    /// instead of by equal labels; every other pair of distinct rows is a negative. null: by the labels.</summary>
+    private protected T Compute<T>(ReadOnlySpan<T> embeddings, int dim, ReadOnlySpan<int> labels, bool[]? pairs, Span<T> unreduced, Span<T> gradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
@@ -95,25 +110,34 @@ public abstract class EmbeddingLoss : ILoss
 
         var x = new double[embeddings.Length];
         for (int i = 0; i < x.Length; i++) x[i] = double.CreateTruncating(embeddings[i]);
-        var batch = new EmbeddingBatch(this, x, n, dim, labels.ToArray());
+        var shares = new double[n];
+        double[]? gx = Run(x, n, dim, labels.ToArray(), pairs, shares, !gradient.IsEmpty);
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            total += shares[i];
+            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(shares[i]);
+        }
+        if (gx is not null)
+            for (int i = 0; i < gx.Length; i++) gradient[i] = T.CreateTruncating(gx[i]);
+        return T.CreateTruncating(total);
+    }
+
+    /// <summary>The loss in double: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
+    /// <paramref name="wantGradient"/> (else null). By default the composed path: the distance matrix, the miner, the
+    /// loss's <see cref="Evaluate"/> twice with the reducer, and the way back. <paramref name="pairs"/>: the positive pairs
+    /// when given explicitly (N×N), else null.</summary>
+    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    {
+        var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs);
         var mined = new Mining(batch, Options);
         var reducer = new ElementReducer(Options, n);
         var g = new double[(long)n * n];
         Evaluate(batch, mined, reducer, g);
         reducer.Weigh();
         Evaluate(batch, mined, reducer, g);
-        double total = 0;
-        for (int i = 0; i < n; i++)
-        {
-            total += reducer.Unreduced[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(reducer.Unreduced[i]);
-        }
-        if (!gradient.IsEmpty)
-        {
-            double[] gx = batch.Backward(g);
-            for (int i = 0; i < gx.Length; i++) gradient[i] = T.CreateTruncating(gx[i]);
-        }
-        return T.CreateTruncating(total);
+        reducer.Unreduced.CopyTo(shares, 0);
+        return wantGradient ? batch.Backward(g) : null;
     }
 
     /// <summary>Visits every element (pair, triplet or anchor) of the loss: <c>w = r.Visit(group, anchor, ℓ)</c>, then,
@@ -129,10 +153,14 @@ internal sealed class EmbeddingBatch
     private readonly double[] _unit;
     private readonly UnitRows? _rows;
     private readonly string _distance;
+    private readonly bool[]? _pairs;
 
-    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels)
+    /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
+    /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
+    /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.</summary>
+    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null)
     {
-        (N, Dim, Labels, Inverted, _distance) = (n, dim, labels, loss.Inverted, loss.Options.Distance!);
+        (N, Dim, Labels, Inverted, _distance, _pairs) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
         _unit = _rows?.Values ?? x;
         Gram = new double[(long)n * n];
@@ -166,9 +194,11 @@ internal sealed class EmbeddingBatch
     /// <summary>∂Margin(x, y)/∂x (its ∂/∂y is the opposite).</summary>
     public double MarginSign => Inverted ? -1 : 1;
 
-    public bool Positive(int i, int j) => i != j && Labels[i] == Labels[j];
+    /// <summary>Rows i and j are a positive pair: equal labels (i ≠ j), or a given pair.</summary>
+    public bool Positive(int i, int j) => _pairs is null ? i != j && Labels[i] == Labels[j] : _pairs[i * N + j];
 
-    public bool Negative(int i, int j) => Labels[i] != Labels[j];
+    /// <summary>Rows i and j are a negative pair: different labels, or distinct rows that are not a given pair.</summary>
+    public bool Negative(int i, int j) => _pairs is null ? Labels[i] != Labels[j] : i != j && !_pairs[i * N + j];
 
     private double[] Distances(bool squared)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using LossKit.Core;
 
 namespace LossKit.Embedding;
@@ -315,7 +317,8 @@ public sealed class SupConLoss : AnchorLoss
 /// <summary>
 /// NT-Xent / InfoNCE, spec <c>ntxent(tau=0.1, distance=cosine, reducer=mean, ...)</c>: per positive pair (a, p),
 /// <c>ℓ = −log(e^{s_ap/τ} / (e^{s_ap/τ} + Σ_{n} e^{s_an/τ}))</c> over a's kept negatives. The two-view form (SimCLR) is
-/// labels that give rows 2i and 2i + 1 one class each. Reference: Chen et al. 2020, A simple framework for contrastive
+/// labels that give rows 2i and 2i + 1 one class each, or explicit positive pairs (<see cref="ComputePairs{T}"/>, the
+/// kind's <c>pairs</c> input). Reference: Chen et al. 2020, A simple framework for contrastive
 /// learning of visual representations (SimCLR); van den Oord et al. 2018 (InfoNCE); pytorch-metric-learning
 /// <c>NTXentLoss</c> (default τ = 0.07; the catalog's 0.1 here).
 /// </summary>
@@ -327,7 +330,8 @@ public sealed class NtXentLoss : AnchorLoss
         "ℓ = −log(e^{s_ap/τ} / (e^{s_ap/τ} + Σ_n e^{s_an/τ})) per positive pair",
         "∂ℓ/∂s_ap = (softmax_p − 1)/τ, ∂ℓ/∂s_an = softmax_n/τ",
         "Chen et al. 2020 (SimCLR); van den Oord et al. 2018 (InfoNCE); pytorch-metric-learning NTXentLoss", LossProperties.NonNegative,
-        "Elements are positive pairs (each ordered pair once). With a distance, s = −d.", s_parts, SupConLoss.Tau);
+        "Elements are positive pairs (each ordered pair once). With a distance, s = −d. Positives from equal labels, or given explicitly by " +
+        "the pairs input (P×2 row indices, in place of labels): then every other pair of rows is a negative.", s_parts, SupConLoss.Tau);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => new NtXentLoss(a.Number(SupConLoss.Tau), s_parts.Read(a)));
@@ -337,6 +341,39 @@ public sealed class NtXentLoss : AnchorLoss
     public double TauValue { get; }
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [SupConLoss.Tau.Of(TauValue)];
+
+    /// <summary>NT-Xent with explicit positive pairs in place of labels (the kind's <c>pairs</c> input, <c>spec/io.md</c>):
+    /// each given pair (i, j) is a positive both ways; for an anchor a, every row that is neither a nor one of its given
+    /// positives is a negative. The pairs need not form classes (0–1 and 1–2 without 0–2 is allowed: then 2 is a
+    /// negative of 0). Distance, miner and reducer apply as with labels; <c>unreduced</c> is each anchor's share.</summary>
+    /// <param name="embeddings">N×d row-major.</param>
+    /// <param name="dim">d ≥ 1.</param>
+    /// <param name="pairs">P pairs of row indices, flat (i₀, j₀, i₁, j₁, …), each in [0, N), i ≠ j; a pair given twice counts once.</param>
+    /// <param name="unreduced">Empty, or N.</param>
+    /// <param name="gradient">Empty, or N×d.</param>
+    public T ComputePairs<T>(ReadOnlySpan<T> embeddings, int dim, ReadOnlySpan<int> pairs, Span<T> unreduced = default, Span<T> gradient = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
+        if (embeddings.Length % dim != 0)
+            throw new ArgumentException($"embeddings has {embeddings.Length} values: expected N×{dim}.", nameof(embeddings));
+        int n = embeddings.Length / dim;
+        if (pairs.Length % 2 != 0)
+            throw new ArgumentException($"pairs has {pairs.Length} values: expected two row indices per pair, P×2.", nameof(pairs));
+        var positive = new bool[(long)n * n];
+        for (int p = 0; p < pairs.Length / 2; p++)
+        {
+            int i = pairs[2 * p], j = pairs[2 * p + 1];
+            if ((uint)i >= (uint)n || (uint)j >= (uint)n)
+                throw new RowException(nameof(pairs), p, string.Create(CultureInfo.InvariantCulture, $"pairs[{p}] = ({i}, {j}): expected row indices in [0, {n})."));
+            if (i == j)
+                throw new RowException(nameof(pairs), p, string.Create(CultureInfo.InvariantCulture, $"pairs[{p}] = ({i}, {j}): a row is not its own positive; expected two different rows."));
+            positive[i * n + j] = positive[j * n + i] = true;
+        }
+        int[] rows = new int[n];
+        for (int i = 0; i < n; i++) rows[i] = i;   // labels are not read when the pairs are given
+        return Compute(embeddings, dim, rows, positive, unreduced, gradient);
+    }
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
         Span<double> dp, Span<double> dn, out bool any)

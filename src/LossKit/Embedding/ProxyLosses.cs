@@ -110,14 +110,22 @@ public abstract class ProxyLoss : ILoss
         var z = new double[k];
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<double> ci = c.AsSpan(i * k, k);
-            Span<double> gi = g.AsSpan(i * k, k);
             int y = labels[i];
-            for (int j = 0; j < k; j++) z[j] = ScaleValue * (j == y ? Target(ci[j]) : ci[j]);
-            double lse = AnchorLoss.LogSumExpOf(z, double.NegativeInfinity, gi);
-            losses[i] = lse - z[y];
-            for (int j = 0; j < k; j++) gi[j] = ScaleValue * (gi[j] - (j == y ? 1 : 0)) * (j == y ? TargetSlope(ci[j]) : 1);
+            double cy = c[i * k + y];
+            losses[i] = MarginRow(c.AsSpan(i * k, k), y, Target(cy), TargetSlope(cy), z, g.AsSpan(i * k, k));
         }
+    }
+
+    /// <summary>One row's softmax cross-entropy over the logits s·c_ij, the label column's replaced by s·φ: returns the
+    /// row's loss and writes ∂loss/∂c_i into <paramref name="gi"/> (the label column's through <paramref name="slope"/>
+    /// = dφ/dc). The one row kernel of every margin-softmax loss.</summary>
+    private protected double MarginRow(ReadOnlySpan<double> ci, int y, double phi, double slope, double[] z, Span<double> gi)
+    {
+        int k = ci.Length;
+        for (int j = 0; j < k; j++) z[j] = ScaleValue * (j == y ? phi : ci[j]);
+        double lse = AnchorLoss.LogSumExpOf(z, double.NegativeInfinity, gi);
+        for (int j = 0; j < k; j++) gi[j] = ScaleValue * (gi[j] - (j == y ? 1 : 0)) * (j == y ? slope : 1);
+        return lse - z[y];
     }
 
     /// <summary>f(c): the label column's logit before the scale s (c itself for no margin).</summary>
@@ -240,15 +248,33 @@ public sealed class ArcFaceLoss : ProxyLoss
     {
         c = Math.Clamp(c, -1, 1);
         if (!Angular(c)) return EasyMarginValue ? c : c - _linear;
-        return c * _cos - Math.Sqrt(Math.Max(1 - c * c, 0)) * _sin;
+        return AdditiveAngularMargin.Phi(c, _cos, _sin);
     }
 
     private protected override double TargetSlope(double c)
     {
         c = Math.Clamp(c, -1, 1);
-        if (!Angular(c)) return 1;
+        return Angular(c) ? AdditiveAngularMargin.Slope(c, _cos, _sin) : 1;
+    }
+}
+
+/// <summary>
+/// cos(θ + m) as a function of c = cos θ ∈ [−1, 1], and its slope, for ArcFace and ElasticFace-Arc:
+/// φ(c) = c·cos m − √(1 − c²)·sin m, φ'(c) = cos m + sin m·c/sin θ. At sin θ = 0 the slope is infinite, but c reaches
+/// the embedding and the proxy only through ∂c/∂x̂ = ŵ − c·x̂ (and ∂c/∂ŵ = x̂ − c·ŵ), which is the zero vector there: any
+/// finite slope gives the same gradient, and the slope cos m (the minimum-norm subgradient of the cone
+/// φ ≈ cos m − θ·sin m) is returned, so loss and gradients stay finite at cos θ = ±1 exactly.
+/// </summary>
+internal static class AdditiveAngularMargin
+{
+    /// <summary>φ(c) = cos(arccos c + m), given cos m and sin m; c in [−1, 1].</summary>
+    public static double Phi(double c, double cos, double sin) => c * cos - Math.Sqrt(Math.Max(1 - c * c, 0)) * sin;
+
+    /// <summary>φ'(c), the finite slope cos m where sin θ = 0.</summary>
+    public static double Slope(double c, double cos, double sin)
+    {
         double sine = Math.Sqrt(Math.Max(1 - c * c, 0));
-        return sine > 0 ? _cos + _sin * c / sine : _cos;
+        return sine > 0 ? cos + sin * c / sine : cos;
     }
 }
 

@@ -161,6 +161,20 @@ internal static class EmbeddingReference
         return groups.Sum(g => Reduce(g, o));
     }
 
+    /// <summary>∂f/∂x by central differences (step h) at <paramref name="at"/>: the gradient the tests compare with.</summary>
+    public static double[] CentralDifferences(Func<double[], double> f, double[] at, double h = 1e-6)
+    {
+        var g = new double[at.Length];
+        for (int i = 0; i < at.Length; i++)
+        {
+            double[] plus = (double[])at.Clone(), minus = (double[])at.Clone();
+            plus[i] += h;
+            minus[i] -= h;
+            g[i] = (f(plus) - f(minus)) / (2 * h);
+        }
+        return g;
+    }
+
     private static double Reduce(List<double> losses, EmbeddingOptions o)
     {
         List<double> kept = o.Reducer switch

@@ -1,0 +1,384 @@
+using System.Diagnostics;
+using System.Globalization;
+using LossKit.Core;
+
+namespace LossKit.Embedding;
+
+/// <summary>
+/// The embedding losses that are not a sum over mined pairs or triplets of one distance — they compare rows with class
+/// centroids (<c>proto_triplet</c>, <c>ge2e</c>) or take a log-mean over all pairs (<c>align_uniform</c>) — so they have
+/// no distance, miner or reducer options: each fixes its distance (in <see cref="EmbeddingLoss.Options"/>, which a
+/// retrieval reads) and computes its value, shares and gradient in double in <see cref="Run"/> (whose explicit pairs are
+/// always null here: only <c>ntxent</c> takes them). The checks of the
+/// labels and shapes, the conversions and <c>unreduced</c> (each row's share, adding up to the loss) come with
+/// <see cref="EmbeddingLoss"/>.
+/// </summary>
+public abstract class WholeBatchLoss : EmbeddingLoss
+{
+    private protected WholeBatchLoss(string distance, bool normalize) : base(distance, normalize) { }
+
+    /// <summary>The card of a whole-batch embedding loss: its own parameters only.</summary>
+    private protected static LossCard BatchCard(string name, string title, string formula, string gradient, string reference,
+        LossProperties properties, string notes, params LossParameter[] parameters) =>
+        LossCard.ForFamily("metric learning (embeddings and labels)", name, title, formula, gradient, reference, properties, parameters, notes);
+
+    private protected sealed override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
+        throw new UnreachableException("whole-batch losses compute in Run");
+
+    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient);
+}
+
+/// <summary>
+/// The class centroids of a batch of rows — each class's mean, or the mean of its other rows when a row is left out of
+/// its own class (GE2E's eq. 8, a query outside the support set of Prototypical Networks) — and the way back: gradients
+/// by centroids spread over their members. Classes are numbered in order of first appearance.
+/// </summary>
+internal sealed class ClassCentroids
+{
+    private readonly double[] _rows, _sum, _back;
+    private readonly int _dim;
+
+    public ClassCentroids(double[] rows, int n, int dim, int[] labels)
+    {
+        (_rows, _dim) = (rows, dim);
+        var index = new Dictionary<int, int>();
+        Class = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            if (!index.TryGetValue(labels[i], out int c)) index[labels[i]] = c = index.Count;
+            Class[i] = c;
+        }
+        Count = new int[index.Count];
+        _sum = new double[index.Count * dim];
+        _back = new double[_sum.Length];
+        for (int i = 0; i < n; i++)
+        {
+            Count[Class[i]]++;
+            for (int j = 0; j < dim; j++) _sum[Class[i] * dim + j] += rows[i * dim + j];
+        }
+    }
+
+    /// <summary>The number of classes in the batch.</summary>
+    public int Classes => Count.Length;
+
+    /// <summary>Each row's class number.</summary>
+    public int[] Class { get; }
+
+    /// <summary>Each class's number of rows.</summary>
+    public int[] Count { get; }
+
+    /// <summary>Writes the mean of class <paramref name="k"/>'s rows, without row <paramref name="except"/> (−1: all), into
+    /// <paramref name="centroid"/>; false (and nothing written) when no row is left.</summary>
+    public bool Centroid(int k, int except, Span<double> centroid)
+    {
+        int count = Count[k] - (except >= 0 ? 1 : 0);
+        if (count == 0) return false;
+        for (int j = 0; j < _dim; j++) centroid[j] = (_sum[k * _dim + j] - (except >= 0 ? _rows[except * _dim + j] : 0)) / count;
+        return true;
+    }
+
+    /// <summary>Takes ∂/∂(that centroid) back to its rows: each of them gets g/count; <paramref name="gradRows"/> gets the
+    /// left-out row's correction at once, the others' share at <see cref="Finish"/>.</summary>
+    public void AddBack(int k, int except, ReadOnlySpan<double> g, double[] gradRows)
+    {
+        double w = 1.0 / (Count[k] - (except >= 0 ? 1 : 0));
+        for (int j = 0; j < _dim; j++)
+        {
+            _back[k * _dim + j] += w * g[j];
+            if (except >= 0) gradRows[except * _dim + j] -= w * g[j];
+        }
+    }
+
+    /// <summary>Adds every row's share of its class's centroid gradients to <paramref name="gradRows"/>.</summary>
+    public void Finish(double[] gradRows)
+    {
+        for (int i = 0; i < Class.Length; i++)
+            for (int j = 0; j < _dim; j++) gradRows[i * _dim + j] += _back[Class[i] * _dim + j];
+    }
+}
+
+/// <summary>
+/// Proto-triplet loss, spec <c>proto_triplet(margin=0.5)</c>: the triplet loss with class prototypes in place of the
+/// positive and the negative — each row q is a query, its positive the prototype of its class computed without q, its
+/// negative the nearest prototype of another class:
+/// <c>ℓ_q = [d(q, c_{y_q}^{(−q)}) − min_{k ≠ y_q} d(q, c_k) + margin]₊</c>, the loss the mean of ℓ_q over the queries,
+/// prototypes c = class means of the batch's raw embeddings, d(a, b) = √(‖a − b‖² + 10⁻⁶).
+/// <para><b>As the reference code.</b> The authors' <c>proto_triplet_loss</c> (a public module by the paper's first
+/// author, Mendez-Ruiz, beside the paper's ICNN score) takes each query's distance to its own class's prototype and to the nearest other prototype, with
+/// the euclidean distance of its <c>nearest_neighbors</c> (ε = 10⁻⁶ inside the square root), margin 0.5, and the mean
+/// over the queries. Its prototypes are the means of an episode's support set and its queries are other samples, so a
+/// query is never part of its own prototype: here every row is a query and its own class's prototype leaves it out (the
+/// other classes' prototypes use all their rows). A row alone in its class (no prototype without it), or in a batch of
+/// one class, is not a query; a batch without queries gives 0. The gradient flows through the prototypes into every row
+/// that forms them; the hardest negative is chosen without gradient (the first in order of appearance on a tie).</para>
+/// Reference: Mendez-Ruiz et al. 2023, SuSana Distancia is all you need: enforcing class separability in metric
+/// learning via two novel distance-based loss functions for few-shot image classification (arXiv 2305.09062), and its
+/// code; Snell et al. 2017, Prototypical networks for few-shot learning.
+/// </summary>
+public sealed class ProtoTripletLoss : WholeBatchLoss
+{
+    /// <summary>The ε inside the distance's square root, as the reference's <c>nearest_neighbors</c>.</summary>
+    public const double DistanceEpsilon = 1e-6;
+
+    public static readonly LossParameter Margin = new("margin", ParameterKind.Number, "the margin by which the nearest other prototype should be farther than the own") { Default = 0.5, Min = 0 };
+
+    public static LossCard Definition { get; } = BatchCard("proto_triplet", "Proto-triplet loss (triplets on class prototypes)",
+        "ℓ = mean_q [d(q, c_{y_q}^{(−q)}) − min_{k ≠ y_q} d(q, c_k) + margin]₊, d(a, b) = √(‖a − b‖² + 1e-6), c_k = mean of class k's rows, c^{(−q)} without q",
+        "∂/∂q = w·((q − c_y)/d_y − (q − c_n)/d_n), ∂/∂c_y = −w·(q − c_y)/d_y, ∂/∂c_n = w·(q − c_n)/d_n per active query (w = 1/#queries), then each prototype to its rows",
+        "Mendez-Ruiz et al. 2023 (SuSana Distancia is all you need, arXiv 2305.09062) and its proto_triplet_loss; Snell et al. 2017 (Prototypical networks)",
+        LossProperties.NonNegative,
+        "Raw embeddings, euclidean distance with the reference's ε, the nearest other prototype as the negative. A query is left out of its own class's prototype " +
+        "(as a Prototypical-Networks query is not in the support set); a row alone in its class is no query; no query at all gives 0.", Margin);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new ProtoTripletLoss(a.Number(Margin)));
+
+    /// <param name="margin">null: 0.5.</param>
+    public ProtoTripletLoss(double? margin = null) : base("euclidean", false) => MarginValue = Margin.Resolve(margin);
+
+    public double MarginValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
+
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    {
+        var centroids = new ClassCentroids(x, n, dim, labels);
+        int queries = 0;
+        for (int q = 0; q < n; q++)
+            if (centroids.Count[centroids.Class[q]] > 1 && centroids.Classes > 1) queries++;
+        double[]? gx = wantGradient ? new double[x.Length] : null;
+        if (queries == 0) return gx;
+        double w = 1.0 / queries;
+        double[] positive = new double[dim], negative = new double[dim], candidate = new double[dim], g = new double[dim];
+        for (int q = 0; q < n; q++)
+        {
+            int y = centroids.Class[q], nearest = -1;
+            if (centroids.Classes < 2 || !centroids.Centroid(y, q, positive)) continue;
+            ReadOnlySpan<double> row = x.AsSpan(q * dim, dim);
+            double dp = Distance(row, positive), dn = double.PositiveInfinity;
+            for (int k = 0; k < centroids.Classes; k++)
+            {
+                if (k == y) continue;
+                centroids.Centroid(k, -1, candidate);
+                double d = Distance(row, candidate);
+                if (d < dn) (dn, nearest, negative, candidate) = (d, k, candidate, negative);
+            }
+            double l = dp - dn + MarginValue;
+            if (l <= 0) continue;
+            shares[q] = w * l;
+            if (gx is null) continue;
+            for (int j = 0; j < dim; j++)
+            {
+                gx[q * dim + j] += w * ((row[j] - positive[j]) / dp - (row[j] - negative[j]) / dn);
+                g[j] = -w * (row[j] - positive[j]) / dp;
+            }
+            centroids.AddBack(y, q, g, gx);
+            for (int j = 0; j < dim; j++) g[j] = w * (row[j] - negative[j]) / dn;
+            centroids.AddBack(nearest, -1, g, gx);
+        }
+        if (gx is not null) centroids.Finish(gx);
+        return gx;
+    }
+
+    private static double Distance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double s = 0;
+        for (int j = 0; j < a.Length; j++) s += (a[j] - b[j]) * (a[j] - b[j]);
+        return Math.Sqrt(s + DistanceEpsilon);
+    }
+}
+
+/// <summary>
+/// Generalized end-to-end loss, softmax variant, spec <c>ge2e(w=10, b=-5)</c> (speaker verification: labels are speakers,
+/// rows their utterances): on the normalised embeddings ê, with centroids c_k = mean of speaker k's ê and, for the
+/// utterance's own speaker, the centroid without it (the paper's eq. 8),
+/// <c>S_ik = w·cos(ê_i, c_k) + b</c> and <c>ℓ_i = −S_{i,y_i} + log Σ_k e^{S_ik}</c> (eq. 6); the loss is the mean of ℓ_i.
+/// <para><b>Decisions.</b> w and b are the paper's learnable scalars, here parameters fixed for the call (the paper
+/// initialises them to 10 and −5 and keeps w &gt; 0); b cancels in the softmax variant (it shifts every S_ik of a row),
+/// so it changes neither value nor gradient and is kept for the spec's fidelity. The paper (and the reference code
+/// cvqluu/GE2E-Loss) sums ℓ over the batch (L_G = Σ ℓ); this loss is the mean over the utterances that have an own
+/// centroid, as ports built on <c>nn.CrossEntropyLoss</c> do — multiply by their number for the sum. The embeddings are
+/// normalised here (the paper's e_ji is the L2-normalised network output; the reference code takes them as given), and
+/// the reference code's clamp of the cosines at 10⁻⁶ from below (which stops the gradient of every negative cosine) is
+/// not copied. Speakers may have different
+/// numbers of utterances; an utterance that is its speaker's only one has no centroid without itself and gives no
+/// term (it still forms its speaker's centroid for the others); a batch without any such term gives 0. A zero centroid
+/// (utterances that cancel) is divided by max(‖c‖, 1e-12): finite.</para>
+/// Reference: Wan, Wang, Papir &amp; Lopez Moreno 2018, Generalized end-to-end loss for speaker verification (ICASSP);
+/// github.com/cvqluu/GE2E-Loss (<c>ge2e.py</c>, softmax method).
+/// </summary>
+public sealed class Ge2eLoss : WholeBatchLoss
+{
+    public static readonly LossParameter W = new("w", ParameterKind.Number, "w: the scale of the cosine similarities (the paper's learnable w, > 0)") { Default = 10, Min = 0, MinExclusive = true };
+    public static readonly LossParameter B = new("b", ParameterKind.Number, "b: the offset of the similarities (the paper's learnable b; cancels in the softmax variant)") { Default = -5 };
+
+    public static LossCard Definition { get; } = BatchCard("ge2e", "Generalized end-to-end loss (GE2E, softmax)",
+        "ℓ = mean_i (log Σ_k e^{S_ik} − S_{i,y_i}), S_ik = w·cos(ê_i, c_k) + b, c_k = mean of class k's ê (own class: without i)",
+        "∂ℓ_i/∂S_ik = p_ik − [k = y_i]; ∂cos/∂ê = ĉ, ∂cos/∂c = (ê − cos·ĉ)/‖c‖, then each centroid to its rows and back through the normalisation",
+        "Wan et al. 2018 (ICASSP), eq. 5, 6, 8; github.com/cvqluu/GE2E-Loss (softmax)", LossProperties.NonNegative,
+        "Mean over the utterances (the paper and cvqluu/GE2E-Loss sum); an utterance alone in its class gives no term; b cancels in the softmax. " +
+        "w and b are fixed for the call. Embeddings normalised; cosines not clamped (the reference code clamps them at 1e-6).",
+        W, B);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new Ge2eLoss(a.Number(W), a.Number(B)));
+
+    /// <param name="w">null: 10.</param>
+    /// <param name="b">null: −5.</param>
+    public Ge2eLoss(double? w = null, double? b = null) : base("cosine", true) => (WValue, BValue) = (W.Resolve(w), B.Resolve(b));
+
+    public double WValue { get; }
+    public double BValue { get; }
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue)];
+
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    {
+        var unit = new UnitRows(x, n, dim);
+        double[] u = unit.Values;
+        var centroids = new ClassCentroids(u, n, dim, labels);
+        int terms = 0;
+        for (int i = 0; i < n; i++)
+            if (centroids.Count[centroids.Class[i]] > 1) terms++;
+        if (terms == 0) return wantGradient ? new double[x.Length] : null;
+        int classes = centroids.Classes;
+        var gu = new double[u.Length];
+        var c = new double[classes * dim];
+        var norm = new double[classes];
+        var radial = new bool[classes];
+        var cos = new double[classes];
+        var s = new double[classes];
+        var p = new double[classes];
+        var gc = new double[dim];
+        for (int i = 0; i < n; i++)
+        {
+            int y = centroids.Class[i];
+            if (centroids.Count[y] < 2) continue;
+            ReadOnlySpan<double> ui = u.AsSpan(i * dim, dim);
+            for (int k = 0; k < classes; k++)
+            {
+                Span<double> ck = c.AsSpan(k * dim, dim);
+                centroids.Centroid(k, k == y ? i : -1, ck);
+                double dot = 0, squares = 0;
+                for (int j = 0; j < dim; j++) { dot += ui[j] * ck[j]; squares += ck[j] * ck[j]; }
+                radial[k] = Math.Sqrt(squares) >= UnitRows.Epsilon;   // below ε the map is c/ε: no radial part
+                norm[k] = Math.Max(Math.Sqrt(squares), UnitRows.Epsilon);
+                cos[k] = dot / norm[k];
+                s[k] = WValue * cos[k] + BValue;
+            }
+            double l = AnchorLoss.LogSumExpOf(s, double.NegativeInfinity, p) - s[y];
+            shares[i] = l / terms;
+            if (!wantGradient) continue;
+            for (int k = 0; k < classes; k++)
+            {
+                double a = WValue * (p[k] - (k == y ? 1 : 0)) / terms;   // ∂loss/∂cos_ik
+                ReadOnlySpan<double> ck = c.AsSpan(k * dim, dim);
+                for (int j = 0; j < dim; j++)
+                {
+                    gu[i * dim + j] += a * ck[j] / norm[k];
+                    gc[j] = a * (ui[j] - (radial[k] ? cos[k] * ck[j] / norm[k] : 0)) / norm[k];
+                }
+                centroids.AddBack(k, k == y ? i : -1, gc, gu);
+            }
+        }
+        if (!wantGradient) return null;
+        centroids.Finish(gu);
+        return unit.Backward(gu);
+    }
+}
+
+/// <summary>
+/// Alignment and uniformity on the hypersphere, spec <c>align_uniform(alpha=2, t=2, weights=[1, 1])</c>: on the
+/// normalised embeddings x̂, <c>ℓ = w_a·mean_{(i,j) ∈ P} ‖x̂_i − x̂_j‖^α + w_u·log mean_{i&lt;j} e^{−t·‖x̂_i − x̂_j‖²}</c>,
+/// P the positive pairs (equal labels, i &lt; j).
+/// <para><b>Decisions.</b> The reference code takes two views x, y of one batch: alignment over the pairs (x_i, y_i),
+/// uniformity (log mean e^{−t·pdist²}) within x and within y, averaged. With labels, the positive pairs are every pair of
+/// equal labels (the two-view batch is labels giving rows 2i and 2i + 1 a class each: the same alignment), and the
+/// uniformity is over every pair of the batch — in the two-view case that includes the cross-view pairs, which the
+/// reference's two within-view terms leave out. A batch without a positive pair has alignment 0; one with fewer than
+/// two rows has uniformity 0. At distance 0 the alignment's gradient is 0 (the limit for α &gt; 1, the minimum-norm
+/// subgradient for α = 1; for α &lt; 1 the gradient is unbounded near 0). <c>unreduced</c> gives each row half of every
+/// pair term it belongs to, the uniformity split in proportion to the pairs' e^{−t·d²}.</para>
+/// Reference: Wang &amp; Isola 2020, Understanding contrastive representation learning through alignment and uniformity on
+/// the hypersphere (ICML); github.com/ssnl/align_uniform (<c>align_loss</c>, <c>uniform_loss</c>; <c>align_w</c>,
+/// <c>unif_w</c> = 1, α = 2, t = 2).
+/// </summary>
+public sealed class AlignUniformLoss : WholeBatchLoss
+{
+    public static readonly LossParameter Alpha = new("alpha", ParameterKind.Number, "α: the power of the positive pairs' distance") { Default = 2, Min = 0, MinExclusive = true };
+    public static readonly LossParameter T = new("t", ParameterKind.Number, "t: the uniformity's scale of the squared distances") { Default = 2, Min = 0, MinExclusive = true };
+    public static readonly LossParameter Weights = new("weights", ParameterKind.NumberList, "[w_a, w_u]: the weights of the alignment and the uniformity; absent: [1, 1]") { Min = 0 };
+
+    public static LossCard Definition { get; } = BatchCard("align_uniform", "Alignment and uniformity on the hypersphere",
+        "ℓ = w_a·mean_{positive pairs} ‖x̂_i − x̂_j‖^α + w_u·log mean_{i<j} e^{−t‖x̂_i − x̂_j‖²}, x̂ = x/‖x‖",
+        "∂ℓ/∂d²_ij = w_a·(α/2)·d^{α−2}/|P| (positives) − w_u·t·e^{−t d²_ij}/Σ e^{−t d²}, then back through the normalisation",
+        "Wang & Isola 2020 (ICML); github.com/ssnl/align_uniform", LossProperties.None,
+        "Positive pairs: equal labels. Uniformity over every pair of the batch (the reference: within each of two views). Negative values are normal (the log-mean is ≤ 0).",
+        Alpha, T, Weights);
+
+    /// <summary>How the registry builds this loss from a spec string.</summary>
+    public static LossDefinition Registration { get; } = new(Definition, a => new AlignUniformLoss(a.Number(Alpha), a.Number(T), a.List(Weights)));
+
+    /// <param name="alpha">null: 2.</param>
+    /// <param name="t">null: 2.</param>
+    /// <param name="weights">[w_a, w_u], each ≥ 0; null: [1, 1].</param>
+    public AlignUniformLoss(double? alpha = null, double? t = null, IReadOnlyList<double>? weights = null) : base("squared", true)
+    {
+        (AlphaValue, TValue) = (Alpha.Resolve(alpha), T.Resolve(t));
+        double[]? w = Weights.Resolve(weights);
+        if (w is not null && w.Length != 2)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"weights has {w.Length} values: expected 2, [alignment weight, uniformity weight]."), Weights.Name);
+        WeightsValue = w ?? [1, 1];
+        _givenWeights = w;
+    }
+
+    private readonly double[]? _givenWeights;
+
+    public double AlphaValue { get; }
+    public double TValue { get; }
+
+    /// <summary>[w_a, w_u].</summary>
+    public IReadOnlyList<double> WeightsValue { get; }
+
+    public override LossCard Card => Definition;
+    private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), T.Of(TValue), Weights.Of(_givenWeights)];
+
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    {
+        var b = new EmbeddingBatch(this, x, n, dim, labels);
+        double wa = WeightsValue[0], wu = WeightsValue[1];
+        var g = new double[(long)n * n];
+        long positives = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                if (labels[i] == labels[j]) positives++;
+        for (int i = 0; i < n && positives > 0; i++)
+            for (int j = i + 1; j < n; j++)
+            {
+                if (labels[i] != labels[j]) continue;
+                double d2 = b.V[i * n + j], l = wa * Math.Pow(d2, AlphaValue / 2) / positives;
+                shares[i] += l / 2;
+                shares[j] += l / 2;
+                if (d2 > 0) g[i * n + j] += wa * AlphaValue / 2 * Math.Pow(d2, AlphaValue / 2 - 1) / positives;
+            }
+        if (n >= 2)
+        {
+            var t = new double[(long)n * (n - 1) / 2];
+            var soft = new double[t.Length];
+            int p = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = i + 1; j < n; j++) t[p++] = -TValue * b.V[i * n + j];
+            double uniformity = AnchorLoss.LogSumExpOf(t, double.NegativeInfinity, soft) - Math.Log(t.Length);
+            p = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = i + 1; j < n; j++, p++)
+                {
+                    shares[i] += wu * uniformity * soft[p] / 2;
+                    shares[j] += wu * uniformity * soft[p] / 2;
+                    g[i * n + j] -= wu * TValue * soft[p];
+                }
+        }
+        return wantGradient ? b.Backward(g) : null;
+    }
+}
