@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using LossKit.Kernels;
+
 namespace LossKit.Metrics;
 
 /// <summary>The retrieval metrics of a set of labelled embeddings, each item a query against all the others.</summary>
@@ -18,7 +21,46 @@ public sealed record RetrievalReport(double PrecisionAt1, double RPrecision, dou
 /// </summary>
 public static class RetrievalMetrics
 {
-    /// <summary>The metrics of N = labels.Length embeddings (N×<paramref name="dim"/> row-major).</summary>
+    /// <summary>A neighbour of a query: its distance key (squared euclidean distance, or minus the cosine similarity)
+    /// and its index; ordered by key, ties by index.</summary>
+    private readonly record struct Neighbour(double Key, int Index) : IComparable<Neighbour>
+    {
+        public int CompareTo(Neighbour other)
+        {
+            int c = Key.CompareTo(other.Key);
+            return c != 0 ? c : Index.CompareTo(other.Index);
+        }
+    }
+
+    /// <summary>Moves the <paramref name="count"/> smallest items of <paramref name="items"/> (in <see cref="Neighbour"/>
+    /// order) to its front, in any order (Hoare's selection, median-of-three pivots: expected linear time).</summary>
+    private static void SelectSmallest(Neighbour[] items, int count)
+    {
+        int lo = 0, hi = items.Length - 1;
+        if (count <= 0 || count >= items.Length) return;
+        while (lo < hi)
+        {
+            int mid = lo + (hi - lo) / 2;
+            if (items[mid].CompareTo(items[lo]) < 0) (items[mid], items[lo]) = (items[lo], items[mid]);
+            if (items[hi].CompareTo(items[lo]) < 0) (items[hi], items[lo]) = (items[lo], items[hi]);
+            if (items[hi].CompareTo(items[mid]) < 0) (items[hi], items[mid]) = (items[mid], items[hi]);
+            var pivot = items[mid];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (items[i].CompareTo(pivot) < 0) i++;
+                while (items[j].CompareTo(pivot) > 0) j--;
+                if (i <= j) { (items[i], items[j]) = (items[j], items[i]); i++; j--; }
+            }
+            // [lo, j] ≤ pivot ≤ [i, hi]; the boundary count − 1 lies in one part or between them.
+            if (count - 1 <= j) hi = j;
+            else if (count - 1 >= i) lo = i;
+            else return;
+        }
+    }
+
+    /// <summary>The metrics of N = labels.Length embeddings (N×<paramref name="dim"/> row-major). Queries run in
+    /// parallel (<see cref="Parallelism.MaxThreads"/>); the result does not depend on the thread count.</summary>
     public static RetrievalReport Compute(ReadOnlySpan<float> embeddings, int dim, ReadOnlySpan<int> labels, bool cosine, IReadOnlyList<int> recallKs, int knn = 5)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
@@ -41,49 +83,76 @@ public static class RetrievalMetrics
         var counts = new Dictionary<int, int>();
         foreach (int l in y) counts[l] = counts.GetValueOrDefault(l) + 1;
         int maxK = Math.Max(knn, recallKs.Count == 0 ? 1 : recallKs.Max());
+        // Each query's results go to its own slot and are added in query order afterwards: the same numbers for any
+        // thread count. A query needs its neighbours in order only up to max(R, k): those are selected, then sorted.
+        var hit1 = new bool[n];
+        var recallHit = new bool[n, recallKs.Count];
+        var rPrec = new double[n];
+        var ap = new double[n];
+        var knnHit = new bool[n];
+        int[] rOf = [.. y.Select(l => counts[l] - 1)];
+        int queriesPerBlock = Math.Max(1, 65_536 / Math.Max(1, n));
+        Parallelism.ForElements(n, queriesPerBlock, (_, first, end) =>
+        {
+            var near = new Neighbour[n - 1];
+            var diff = cosine ? null : new double[dim];
+            for (int q = first; q < end; q++)
+            {
+                var xq = new ReadOnlySpan<double>(x, q * dim, dim);
+                int m = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    if (j == q) continue;
+                    var xj = new ReadOnlySpan<double>(x, j * dim, dim);
+                    double v;
+                    if (cosine) v = -TensorPrimitives.Dot(xq, xj);
+                    else
+                    {
+                        TensorPrimitives.Subtract(xq, xj, diff);
+                        v = TensorPrimitives.SumOfSquares<double>(diff);
+                    }
+                    near[m++] = new Neighbour(v, j);
+                }
+                int r = rOf[q];
+                int needed = Math.Min(m, Math.Max(r, maxK));
+                SelectSmallest(near, needed);
+                Array.Sort(near, 0, needed);
+                hit1[q] = y[near[0].Index] == y[q];
+                for (int k = 0; k < recallKs.Count; k++)
+                {
+                    int kk = Math.Min(recallKs[k], m);
+                    for (int i = 0; i < kk; i++) if (y[near[i].Index] == y[q]) { recallHit[q, k] = true; break; }
+                }
+                if (r > 0)
+                {
+                    int hits = 0;
+                    double sum = 0;
+                    for (int i = 0; i < r; i++)
+                        if (y[near[i].Index] == y[q]) { hits++; sum += hits / (double)(i + 1); }
+                    rPrec[q] = hits / (double)r;
+                    ap[q] = sum / r;
+                }
+                // k-NN majority vote; a tie goes to the tied label met first (nearest).
+                int kn = Math.Min(knn, m);
+                int winner = 0, top = 0;
+                for (int i = 0; i < kn; i++)
+                {
+                    int votes = 0;
+                    for (int t = 0; t < kn; t++) if (y[near[t].Index] == y[near[i].Index]) votes++;
+                    if (votes > top) { top = votes; winner = y[near[i].Index]; }
+                }
+                knnHit[q] = winner == y[q];
+            }
+        });
         double p1 = 0, rp = 0, map = 0, knnHits = 0;
         var recall = new double[recallKs.Count];
         int withR = 0;
-        var key = new double[n - 1];
-        var idx = new int[n - 1];
         for (int q = 0; q < n; q++)
         {
-            int m = 0;
-            for (int j = 0; j < n; j++)
-            {
-                if (j == q) continue;
-                double v = 0;
-                if (cosine) for (int t = 0; t < dim; t++) v -= x[q * dim + t] * x[j * dim + t];
-                else for (int t = 0; t < dim; t++) { double d = x[q * dim + t] - x[j * dim + t]; v += d * d; }
-                (key[m], idx[m]) = (v, j);
-                m++;
-            }
-            var order = Enumerable.Range(0, m).OrderBy(i => key[i]).ThenBy(i => idx[i]).Select(i => idx[i]).ToArray();
-            int r = counts[y[q]] - 1;
-            if (y[order[0]] == y[q]) p1++;
-            for (int k = 0; k < recallKs.Count; k++)
-            {
-                int kk = Math.Min(recallKs[k], order.Length);
-                for (int i = 0; i < kk; i++) if (y[order[i]] == y[q]) { recall[k]++; break; }
-            }
-            if (r > 0)
-            {
-                withR++;
-                int hits = 0;
-                double ap = 0;
-                for (int i = 0; i < r; i++)
-                    if (y[order[i]] == y[q]) { hits++; ap += hits / (double)(i + 1); }
-                rp += hits / (double)r;
-                map += ap / r;
-            }
-            // k-NN majority vote; a tie goes to the tied label met first (nearest).
-            var votes = new Dictionary<int, int>();
-            int kn = Math.Min(knn, order.Length);
-            for (int i = 0; i < kn; i++) votes[y[order[i]]] = votes.GetValueOrDefault(y[order[i]]) + 1;
-            int top = votes.Values.Max();
-            int winner = 0;
-            for (int i = 0; i < kn; i++) if (votes[y[order[i]]] == top) { winner = y[order[i]]; break; }
-            if (winner == y[q]) knnHits++;
+            if (hit1[q]) p1++;
+            for (int k = 0; k < recallKs.Count; k++) if (recallHit[q, k]) recall[k]++;
+            if (rOf[q] > 0) { withR++; rp += rPrec[q]; map += ap[q]; }
+            if (knnHit[q]) knnHits++;
         }
         return new RetrievalReport(p1 / n, withR == 0 ? 0 : rp / withR, withR == 0 ? 0 : map / withR,
             [.. recallKs.Select((k, i) => (k, recall[i] / n))], knnHits / n);
