@@ -27,7 +27,7 @@ public enum EarlyStopKind
 {
     /// <summary>Train all epochs.</summary>
     None,
-    /// <summary>Stop when the validation loss (the training loss function on the clean validation split) has not
+    /// <summary>Stop when the validation loss (the training loss function on the validation split) has not
     /// improved for <c>patience</c> epochs; the best epoch's parameters are restored.</summary>
     ValLoss,
     /// <summary>Stop when validation accuracy has not improved for <c>patience</c> epochs; the best epoch's parameters are restored.</summary>
