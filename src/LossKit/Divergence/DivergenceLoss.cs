@@ -108,7 +108,7 @@ public abstract class DivergenceLoss : ILoss
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = CheckShapes(input.Length, classes, target.Length, unreduced.Length, gradient.Length);
-        CheckTarget(target, classes);
+        if (!HasVectorPath || typeof(T) == typeof(double)) CheckTarget(target, classes, LogTarget);   // the vector path checks each row as it reads it
         double count = Reduction switch
         {
             DivergenceReduction.Mean => ElementwiseUnreduced ? (double)rows * classes : rows,
@@ -148,6 +148,10 @@ public abstract class DivergenceLoss : ILoss
         catch (ArgumentException e) { throw new ArgumentException($"{parameter}={spec}: {e.Message}", "spec", e); }
     }
 
+    /// <summary>True when float and Half inputs run on the vector kernel (<see cref="DivergenceKernel"/>), which checks the
+    /// target as it reads each row.</summary>
+    private protected abstract bool HasVectorPath { get; }
+
     /// <summary>Runs the loss's row math on the rows driver (<see cref="DivergenceLoss{TRow}"/> does it for a row struct).</summary>
     private protected abstract double Run<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, Span<T> rowLosses,
         Span<T> gradient, Span<T> elements, double scale) where T : unmanaged, IFloatingPointIeee754<T>;
@@ -186,15 +190,20 @@ public abstract class DivergenceLoss : ILoss
         return rows;
     }
 
-    private void CheckTarget<T>(ReadOnlySpan<T> target, int classes) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Throws the <see cref="RowException"/> of the first target outside the domain; <paramref name="target"/>
+    /// starts at row <paramref name="firstRow"/>.</summary>
+    internal static void CheckTarget<T>(ReadOnlySpan<T> target, int classes, bool logTarget, int firstRow = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < target.Length; i++)
         {
             T t = target[i];
-            bool valid = LogTarget ? t <= T.Zero : t >= T.Zero && t <= T.One;   // false for NaN
+            bool valid = logTarget ? t <= T.Zero : t >= T.Zero && t <= T.One;   // false for NaN
             if (!valid)
-                throw new RowException("target", i / classes, string.Create(CultureInfo.InvariantCulture,
-                    $"target[{i / classes}][{i % classes}] = {t}: expected {(LogTarget ? "a log-probability ≤ 0 (log_target=true)" : "a probability in [0, 1] (log_target=true for log-probabilities)")}."));
+            {
+                int row = firstRow + i / classes;
+                throw new RowException("target", row, string.Create(CultureInfo.InvariantCulture,
+                    $"target[{row}][{i % classes}] = {t}: expected {(logTarget ? "a log-probability ≤ 0 (log_target=true)" : "a probability in [0, 1] (log_target=true for log-probabilities)")}."));
+            }
         }
     }
 }
@@ -219,10 +228,46 @@ public abstract class DivergenceLoss<TRow>(LossCard card, TRow row, bool logTarg
     /// <inheritdoc/>
     public sealed override LossCard Card => card;
 
+    /// <summary>The vector form of the row math for float and Half inputs (<see cref="DivergenceKernel"/>), or null: then every
+    /// type runs the scalar reference row. Double inputs always run the reference, whose results are the recorded ones.</summary>
+    private protected virtual VectorPath<TRow>? Vector => null;
+
+    private protected sealed override bool HasVectorPath => Vector is not null;
+
     private protected sealed override double Run<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, Span<T> rowLosses,
         Span<T> gradient, Span<T> elements, double scale) =>
-        RowRunner.Run(input, target, rows, classes, rowLosses, gradient, new Rows<TRow>(RowMath, LogTarget, scale), elements);
+        typeof(T) != typeof(double) && Vector is { } vector
+            ? vector.Run(RowMath, input, target, rows, classes, LogTarget, rowLosses, gradient, elements, scale)
+            : RowRunner.Run(input, target, rows, classes, rowLosses, gradient, new Rows<TRow>(RowMath, LogTarget, scale), elements);
 
     internal sealed override double RowValue(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> scratch) =>
         RowMath.Row(x, p, logP, gradient, default, scratch);
+}
+
+/// <summary>How a divergence's row struct runs on the vector kernel: <see cref="ElementPath{TRow}"/> for a sum of element
+/// terms, <see cref="RowPath{TRow}"/> for a whole-row computation.</summary>
+internal abstract class VectorPath<TRow> where TRow : struct
+{
+    public abstract double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>An element-wise divergence on the kernel's one element loop.</summary>
+internal sealed class ElementPath<TRow> : VectorPath<TRow> where TRow : struct, IElementDivergence
+{
+    public static ElementPath<TRow> Instance { get; } = new();
+
+    public override double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) =>
+        DivergenceKernel.RunElements(row, input, target, rows, classes, logTarget, rowLosses, gradient, elements, scale);
+}
+
+/// <summary>A whole-row divergence on the kernel's row frame.</summary>
+internal sealed class RowPath<TRow> : VectorPath<TRow> where TRow : struct, IRowDivergence
+{
+    public static RowPath<TRow> Instance { get; } = new();
+
+    public override double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) =>
+        DivergenceKernel.RunRows(row, input, target, rows, classes, logTarget, rowLosses, gradient, scale);
 }
