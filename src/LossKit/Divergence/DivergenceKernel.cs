@@ -11,7 +11,10 @@ namespace LossKit.Divergence;
 /// The vector form of an element-wise divergence (ℓ = Σ_j term_j, ∂ℓ/∂x_j = slope_j): one lane per class, in double
 /// lanes, written once over <see cref="ISimd{TVec,T}"/> and run by the one loop of <see cref="DivergenceKernel"/>.
 /// Each op repeats its scalar reference row (<see cref="IDivergenceRow"/>) operation for operation, with LossKit's
-/// own exp and log in place of <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>.
+/// own exp and log in place of <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>. The transcendental functions
+/// are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional softplus of a lane
+/// function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
+/// function is plain arithmetic (small enough for the JIT to inline whole, and the exp/log loops overlap their lanes).
 /// </summary>
 internal interface IElementDivergence
 {
@@ -21,9 +24,18 @@ internal interface IElementDivergence
     /// <summary>Whether the op reads log p (else only p).</summary>
     bool NeedsLogP { get; }
 
+    /// <summary>c in q = exp(c·x) when the op reads q (1 for q itself, ½ for √q); 0 when it does not.</summary>
+    double QScale { get; }
+
+    /// <summary>Whether the op reads <c>aux</c> = log(1 + exp(<see cref="SoftplusArgument"/>)).</summary>
+    bool NeedsAux { get; }
+
+    /// <summary>The argument a of aux = log(1 + eᵃ) (computed as written, not as a stable softplus: the op chooses a ≤ 0).</summary>
+    TV SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, double>;
+
     /// <summary>Each lane's term of the row sum and its ∂/∂x, the latter already multiplied by any factor the row's value
     /// gets in <see cref="Finish"/> (as the scalar row does), before the reduction's scale.</summary>
-    void Element<TV, TOps>(TV x, TV p, TV logP, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, double>;
+    void Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, double>;
 
     /// <summary>The row's value from the sum of its terms.</summary>
     double Finish(double sum);
@@ -76,6 +88,15 @@ internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : I
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV C(double v) => TOps.Broadcast(v);
 
+    /// <summary>eˣ: LossKit's double exp (<see cref="VectorMath{TV,T,TOps}.Exp"/>), inlined so that the lanes of consecutive
+    /// vectors overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp(TV x) => VectorMath<TV, double, TOps>.ExpInline(x);
+
+    /// <summary>log x: LossKit's double log (<see cref="VectorMath{TV,T,TOps}.Log"/>), inlined.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Log(TV x) => VectorMath<TV, double, TOps>.LogInline(x);
+
     /// <summary>−a exactly (−0 for 0), as the scalar unary minus.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Negate(TV a) => TOps.Subtract(C(-0.0), a);
@@ -86,12 +107,12 @@ internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : I
         TOps.Select(TOps.GreaterThan(a, C(0)), TOps.Multiply(a, TOps.Subtract(logA, logB)),
             TOps.Select(TOps.EqualTo(a, C(0)), C(0), C(double.NaN)));
 
-    /// <summary>log(eᵃ + eᵇ), exact when either is −∞ (<see cref="Divergences.LogAddExp"/>).</summary>
+    /// <summary>log(eᵃ + eᵇ), exact when either is −∞ (<see cref="Divergences.LogAddExp"/>), given
+    /// <paramref name="softplus"/> = log(1 + exp(−|a − b|)) computed beforehand.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV LogAddExp(TV a, TV b)
+    public static TV LogAddExp(TV a, TV b, TV softplus)
     {
-        TV max = TOps.MaxPropagateNaN(a, b);
-        TV r = TOps.Add(max, TOps.Log(TOps.Add(C(1), TOps.Exp(Negate(TOps.Abs(TOps.Subtract(a, b)))))));
+        TV r = TOps.Add(TOps.MaxPropagateNaN(a, b), softplus);
         TV minusInfinity = C(double.NegativeInfinity);
         r = TOps.Select(TOps.EqualTo(b, minusInfinity), a, r);
         return TOps.Select(TOps.EqualTo(a, minusInfinity), b, r);
@@ -235,15 +256,6 @@ internal static class DivergenceKernel
         logTarget ? TFOps.LessThanOrEqual(t, TFOps.Broadcast(0f))
             : TFOps.And(TFOps.GreaterThanOrEqual(t, TFOps.Broadcast(0f)), TFOps.LessThanOrEqual(t, TFOps.Broadcast(1f)));
 
-    /// <summary>p and log p from a target lane: (eᵗ, t) for log-targets, (t, log t) otherwise; only the forms asked for
-    /// are computed (the others are left as t).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Forms<TV, TOps>(TV t, bool logTarget, bool needsP, bool needsLogP, out TV p, out TV logP) where TV : struct where TOps : ISimd<TV, double>
-    {
-        if (logTarget) (p, logP) = (needsP ? TOps.Exp(t) : t, t);
-        else (p, logP) = (t, needsLogP ? TOps.Log(t) : t);
-    }
-
     /// <summary>Stores two double vectors as 2·(double lanes) outputs of type <typeparamref name="TOut"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Store<TOut, TVf, TFOps, TV, TOps, TW>(TV lower, TV upper, TOut* destination)
@@ -257,65 +269,129 @@ internal static class DivergenceKernel
         }
     }
 
-    /// <summary>The one loop of the element-wise divergences: each vector of the row read once, checked, turned into terms
-    /// and slopes by the op, the slopes scaled and stored, the terms summed in double lanes (two accumulators, added
-    /// lane-wise at the end, then across lanes), the tail padded to a whole vector.</summary>
+    /// <summary>Classes per chunk of a row: the chunk's double scratch (x, p, log p, q, aux) stays in the L1 cache.</summary>
+    private const int Chunk = 512;
+
+    /// <summary>log of each of the <paramref name="n"/> doubles (a whole number of vectors) at <paramref name="source"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MapLog<TV, TOps>(double* source, double* destination, int n) where TV : struct where TOps : ISimd<TV, double>
+    {
+        for (int i = 0; i < n; i += TOps.Count)
+            TOps.Store(DivergenceLanes<TV, TOps>.Log(TOps.Load(ref *source, (nuint)i)), ref *destination, (nuint)i);
+    }
+
+    /// <summary>exp(<paramref name="c"/>·v) of each of the <paramref name="n"/> doubles (a whole number of vectors).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MapExp<TV, TOps>(double* source, double c, double* destination, int n) where TV : struct where TOps : ISimd<TV, double>
+    {
+        TV factor = TOps.Broadcast(c);
+        for (int i = 0; i < n; i += TOps.Count)
+        {
+            TV v = TOps.Load(ref *source, (nuint)i);
+            TOps.Store(DivergenceLanes<TV, TOps>.Exp(c == 1 ? v : TOps.Multiply(factor, v)), ref *destination, (nuint)i);
+        }
+    }
+
+    /// <summary>log(1 + eᵛ), as written, of each of the <paramref name="n"/> doubles, in place.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MapSoftplus<TV, TOps>(double* values, int n) where TV : struct where TOps : ISimd<TV, double>
+    {
+        TV one = TOps.Broadcast(1.0);
+        for (int i = 0; i < n; i += TOps.Count)
+            TOps.Store(DivergenceLanes<TV, TOps>.Log(TOps.Add(one, DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref *values, (nuint)i)))), ref *values, (nuint)i);
+    }
+
+    /// <summary>The one loop of the element-wise divergences. A row goes in chunks: the input and target read once, the
+    /// target checked and both widened into double scratch (padded to whole vectors); the transcendental lanes the op
+    /// declares computed by the map loops; then the op's arithmetic per lane, the slopes scaled and stored, the terms
+    /// summed in double lanes (two accumulators, added lane-wise at the end, then across lanes; padding lanes masked).</summary>
     private readonly struct ElementRows<TOp>(TOp op) : IRowJob where TOp : struct, IElementDivergence
     {
-        public int Scratch(int k) => 0;
+        public int Scratch(int k) => 6 * Chunk;
 
         [SkipLocalsInit]
         public unsafe double Row<TOut, TVf, TFOps, TV, TOps, TW>(in RowData<TOut> d, bool logTarget, double scale, Span<double> scratch)
             where TOut : unmanaged where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
-            int w = TFOps.Count, half = TOps.Count, k = d.K, i = 0;
-            bool needsP = op.NeedsP, needsLogP = op.NeedsLogP;
-            TV scaleV = TOps.Broadcast(scale), acc0 = TOps.Broadcast(0.0), acc1 = acc0;
-            for (; i <= k - w; i += w)
+            int w = TFOps.Count, dl = TOps.Count, k = d.K;
+            bool needsP = op.NeedsP, needsLogP = op.NeedsLogP, needsAux = op.NeedsAux;
+            double qScale = op.QScale;
+            TV scaleV = TOps.Broadcast(scale), zero = TOps.Broadcast(0.0), acc0 = zero, acc1 = zero;
+            double* lanes = stackalloc double[4 * 8];   // the last partial vector pair of a row (at most 8 double lanes a vector)
+            fixed (double* buffer = scratch)
             {
-                TVf tf = TFOps.Load(ref *d.T, (nuint)i);
-                if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(tf, logTarget))) throw new InvalidTargetException();
-                TW.Widen(TFOps.Load(ref *d.X, (nuint)i), out TV x0, out TV x1);
-                TW.Widen(tf, out TV t0, out TV t1);
-                Forms<TV, TOps>(t0, logTarget, needsP, needsLogP, out TV p0, out TV logP0);
-                Forms<TV, TOps>(t1, logTarget, needsP, needsLogP, out TV p1, out TV logP1);
-                op.Element<TV, TOps>(x0, p0, logP0, out TV term0, out TV slope0);
-                op.Element<TV, TOps>(x1, p1, logP1, out TV term1, out TV slope1);
-                acc0 = TOps.Add(acc0, term0);
-                acc1 = TOps.Add(acc1, term1);
-                if (d.Gradient is not null)
-                    Store<TOut, TVf, TFOps, TV, TOps, TW>(TOps.Multiply(slope0, scaleV), TOps.Multiply(slope1, scaleV), d.Gradient + i);
-                if (d.Elements is not null) Store<TOut, TVf, TFOps, TV, TOps, TW>(term0, term1, d.Elements + i);
-            }
-            double sum = TOps.Sum(TOps.Add(acc0, acc1));
-            int rest = k - i;
-            if (rest > 0)
-            {
-                // Tail: padded to one full vector (x = 0, t = 0: a valid target), only the real lanes kept, their terms added in order.
-                float* bx = stackalloc float[w], bt = stackalloc float[w];
-                double* terms = stackalloc double[w], slopes = stackalloc double[w];
-                for (int j = 0; j < w; j++) (bx[j], bt[j]) = j < rest ? (d.X[i + j], d.T[i + j]) : (0f, 0f);
-                TVf tf = TFOps.Load(ref *bt, 0);
-                if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(tf, logTarget))) throw new InvalidTargetException();
-                TW.Widen(TFOps.Load(ref *bx, 0), out TV x0, out TV x1);
-                TW.Widen(tf, out TV t0, out TV t1);
-                Forms<TV, TOps>(t0, logTarget, needsP, needsLogP, out TV p0, out TV logP0);
-                Forms<TV, TOps>(t1, logTarget, needsP, needsLogP, out TV p1, out TV logP1);
-                op.Element<TV, TOps>(x0, p0, logP0, out TV term0, out TV slope0);
-                op.Element<TV, TOps>(x1, p1, logP1, out TV term1, out TV slope1);
-                TOps.Store(term0, ref *terms, 0);
-                TOps.Store(term1, ref *terms, (nuint)half);
-                TOps.Store(TOps.Multiply(slope0, scaleV), ref *slopes, 0);
-                TOps.Store(TOps.Multiply(slope1, scaleV), ref *slopes, (nuint)half);
-                for (int j = 0; j < rest; j++)
+                double* xs = buffer, ts = buffer + Chunk, ps = buffer + 2 * Chunk, lps = buffer + 3 * Chunk, qs = buffer + 4 * Chunk, aux = buffer + 5 * Chunk;
+                for (int c0 = 0; c0 < k; c0 += Chunk)
                 {
-                    sum += terms[j];
-                    if (d.Gradient is not null) d.Gradient[i + j] = Narrow<TOut>(slopes[j]);
-                    if (d.Elements is not null) d.Elements[i + j] = Narrow<TOut>(terms[j]);
+                    int n = Math.Min(Chunk, k - c0), padded = (n + w - 1) / w * w, i = 0;
+                    float* x = d.X + c0, t = d.T + c0;
+                    for (; i <= n - w; i += w)
+                    {
+                        TVf tf = TFOps.Load(ref *t, (nuint)i);
+                        if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(tf, logTarget))) throw new InvalidTargetException();
+                        TW.Widen(TFOps.Load(ref *x, (nuint)i), out TV x0, out TV x1);
+                        TW.Widen(tf, out TV t0, out TV t1);
+                        TOps.Store(x0, ref *xs, (nuint)i);
+                        TOps.Store(x1, ref *xs, (nuint)(i + dl));
+                        TOps.Store(t0, ref *ts, (nuint)i);
+                        TOps.Store(t1, ref *ts, (nuint)(i + dl));
+                    }
+                    for (; i < padded; i++)
+                    {
+                        // Tail: padded with x = 0, t = 0 (a valid target); the padding lanes' terms are masked below.
+                        float tv = i < n ? t[i] : 0f;
+                        if (!(logTarget ? tv <= 0 : tv >= 0 && tv <= 1)) throw new InvalidTargetException();
+                        (xs[i], ts[i]) = (i < n ? x[i] : 0f, tv);
+                    }
+                    double* p = ts, logP = ts;
+                    if (logTarget && needsP) MapExp<TV, TOps>(ts, 1, p = ps, padded);
+                    if (!logTarget && needsLogP) MapLog<TV, TOps>(ts, logP = lps, padded);
+                    if (qScale != 0) MapExp<TV, TOps>(xs, qScale, qs, padded);
+                    if (needsAux)
+                    {
+                        for (int j = 0; j < padded; j += dl)
+                            TOps.Store(op.SoftplusArgument<TV, TOps>(TOps.Load(ref *xs, (nuint)j), TOps.Load(ref *p, (nuint)j), TOps.Load(ref *logP, (nuint)j),
+                                TOps.Load(ref *qs, (nuint)j)), ref *aux, (nuint)j);
+                        MapSoftplus<TV, TOps>(aux, padded);
+                    }
+                    TOut* gradient = d.Gradient is null ? null : d.Gradient + c0, elements = d.Elements is null ? null : d.Elements + c0;
+                    for (i = 0; i < padded; i += w)
+                    {
+                        nuint i0 = (nuint)i, i1 = (nuint)(i + dl);
+                        op.Element<TV, TOps>(TOps.Load(ref *xs, i0), TOps.Load(ref *p, i0), TOps.Load(ref *logP, i0), TOps.Load(ref *qs, i0),
+                            TOps.Load(ref *aux, i0), out TV term0, out TV slope0);
+                        op.Element<TV, TOps>(TOps.Load(ref *xs, i1), TOps.Load(ref *p, i1), TOps.Load(ref *logP, i1), TOps.Load(ref *qs, i1),
+                            TOps.Load(ref *aux, i1), out TV term1, out TV slope1);
+                        slope0 = TOps.Multiply(slope0, scaleV);
+                        slope1 = TOps.Multiply(slope1, scaleV);
+                        if (i + w <= n)
+                        {
+                            acc0 = TOps.Add(acc0, term0);
+                            acc1 = TOps.Add(acc1, term1);
+                            if (gradient is not null) Store<TOut, TVf, TFOps, TV, TOps, TW>(slope0, slope1, gradient + i);
+                            if (elements is not null) Store<TOut, TVf, TFOps, TV, TOps, TW>(term0, term1, elements + i);
+                        }
+                        else
+                        {
+                            // The last, partial vector pair: its real lanes only.
+                            TOps.Store(term0, ref *lanes, 0);
+                            TOps.Store(term1, ref *lanes, (nuint)dl);
+                            TOps.Store(slope0, ref *lanes, (nuint)(2 * dl));
+                            TOps.Store(slope1, ref *lanes, (nuint)(3 * dl));
+                            for (int j = n - i; j < w; j++) lanes[j] = 0;
+                            acc0 = TOps.Add(acc0, TOps.Load(ref *lanes, 0));
+                            acc1 = TOps.Add(acc1, TOps.Load(ref *lanes, (nuint)dl));
+                            for (int j = 0; j < n - i; j++)
+                            {
+                                if (gradient is not null) gradient[i + j] = Narrow<TOut>(lanes[2 * dl + j]);
+                                if (elements is not null) elements[i + j] = Narrow<TOut>(lanes[j]);
+                            }
+                        }
+                    }
                 }
             }
-            return op.Finish(sum);
+            return op.Finish(TOps.Sum(TOps.Add(acc0, acc1)));
         }
     }
 

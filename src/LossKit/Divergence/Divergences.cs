@@ -36,8 +36,14 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
 
         bool IElementDivergence.NeedsLogP => true;
 
+        double IElementDivergence.QScale => 0;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, out TV term, out TV slope)
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
         {
             term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
             slope = DivergenceLanes<TV, TOps>.Negate(p);
@@ -135,8 +141,17 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
 
     bool IElementDivergence.NeedsLogP => true;
 
+    double IElementDivergence.QScale => beta == 0 ? 0 : 1;
+
+    bool IElementDivergence.NeedsAux => beta > 0 && beta < 1;
+
+    /// <summary>−|a − b| of log m = LogAddExp(a, b), a = log β + log p, b = log(1 − β) + x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, out TV term, out TV slope)
+    TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) =>
+        DivergenceLanes<TV, TOps>.Negate(TOps.Abs(TOps.Subtract(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x))));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
     {
         if (beta == 0)
         {
@@ -145,7 +160,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
         }
         else
         {
-            TV q = TOps.Exp(x), zero = TOps.Broadcast(0.0), positive = TOps.GreaterThan(q, zero);
+            TV zero = TOps.Broadcast(0.0), positive = TOps.GreaterThan(q, zero);
             if (beta == 1)
             {
                 term = DivergenceLanes<TV, TOps>.PLogPOverQ(q, x, logP);
@@ -153,7 +168,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
             }
             else
             {
-                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x));
+                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x), aux);
                 slope = TOps.Select(positive, TOps.Multiply(TOps.Multiply(TOps.Broadcast(1 - beta), q), TOps.Subtract(x, logM)), zero);
                 term = TOps.Add(TOps.Multiply(TOps.Broadcast(beta), DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, logM)), slope);
             }
@@ -219,10 +234,16 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
 
         bool IElementDivergence.NeedsLogP => false;
 
+        double IElementDivergence.QScale => 1;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, out TV term, out TV slope)
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
         {
-            TV q = TOps.Exp(x), d = TOps.Subtract(q, p), half = TOps.Broadcast(0.5);
+            TV d = TOps.Subtract(q, p), half = TOps.Broadcast(0.5);
             term = TOps.Multiply(half, TOps.Abs(d));
             slope = TOps.Multiply(TOps.Multiply(half, DivergenceLanes<TV, TOps>.Sign(d)), q);
         }
@@ -267,10 +288,16 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
 
         bool IElementDivergence.NeedsLogP => false;
 
+        double IElementDivergence.QScale => 0.5;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, out TV term, out TV slope)
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
         {
-            TV half = TOps.Broadcast(0.5), rootQ = TOps.Exp(TOps.Multiply(half, x));
+            TV half = TOps.Broadcast(0.5);
             TV d = TOps.Subtract(rootQ, DivergenceLanes<TV, TOps>.Sqrt(p));
             term = TOps.Multiply(TOps.Multiply(half, d), d);
             slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
@@ -330,7 +357,7 @@ public sealed class CauchySchwarzLoss(bool logTarget = false, DivergenceReductio
             bool keep = !gradient.IsEmpty;
             for (int i = 0; i < n; i += c)
             {
-                TV q = TOps.Exp(TOps.Subtract(TOps.Load(ref rx, (nuint)i), max)), pv = TOps.Load(ref rp, (nuint)i);
+                TV q = DivergenceLanes<TV, TOps>.Exp(TOps.Subtract(TOps.Load(ref rx, (nuint)i), max)), pv = TOps.Load(ref rp, (nuint)i);
                 pq = TOps.Add(pq, TOps.Multiply(pv, q));
                 pp = TOps.Add(pp, TOps.Multiply(pv, pv));
                 qq = TOps.Add(qq, TOps.Multiply(q, q));
@@ -398,7 +425,7 @@ public sealed class Wasserstein1Loss(bool logTarget = false, DivergenceReduction
         {
             int n = x.Length, c = TOps.Count;
             ref double rx = ref x[0];
-            for (int i = 0; i < n; i += c) TOps.Store(TOps.Exp(TOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
+            for (int i = 0; i < n; i += c) TOps.Store(DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
             Span<double> q = x;
             double cumulative = 0, sum = 0;
             bool keep = !gradient.IsEmpty;
