@@ -178,6 +178,24 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
 
     double IElementDivergence.Finish(double sum) => Factor * sum;
 
+    /// <summary>Offered: β = 0 is KL(p ‖ q), ∂/∂p_j = log p_j − x_j + 1; β = 1 is KL(q ‖ p), ∂/∂p_j = −q_j/p_j; otherwise
+    /// ∂/∂p_j = β·(log p_j − log m_j); times 1/(β(1 − β)) when scaled.</summary>
+    public bool HasTargetGradient => true;
+
+    /// <inheritdoc cref="IDivergenceRow.TargetGradient"/>
+    public void TargetGradient(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient)
+    {
+        double logBeta = Math.Log(beta), logRest = Math.Log(1 - beta), factor = Factor;
+        for (int j = 0; j < x.Length; j++)
+        {
+            double g;
+            if (beta == 0) g = logP[j] - x[j] + 1;
+            else if (beta == 1) g = -Math.Exp(x[j]) / p[j];
+            else g = beta * (logP[j] - Divergences.LogAddExp(logBeta + logP[j], logRest + x[j]));
+            gradient[j] = factor * g;
+        }
+    }
+
     /// <summary>β.</summary>
     public double Beta => beta;
 

@@ -226,4 +226,66 @@ public class DivergenceTests
         LossOutputs tvd = DivergenceKind.Instance.Evaluate<double>(Create("tvd"), inputs);
         Assert.Equal([2], tvd.Unreduced.Shape);
     }
+
+    [Theory]
+    [InlineData("jsd(beta=0.5)")]
+    [InlineData("jsd(beta=0.3, reduction=sum)")]
+    [InlineData("jsd(beta=0.8, scaled=true, reduction=batchmean)")]
+    [InlineData("jsd(beta=0, reduction=sum)")]
+    [InlineData("jsd(beta=1)")]
+    [InlineData("reverse_kl(reduction=sum)")]
+    [InlineData("reverse_kl(reduction=batchmean)")]
+    public void TargetGradientMatchesFiniteDifferences(string spec)
+    {
+        foreach (bool logTarget in new[] { false, true })
+        {
+            var (x, p) = Pair(3, 5, 11);
+            double[] t = logTarget ? [.. p.Select(v => Math.Log(v))] : p;
+            DivergenceLoss loss = Create(spec[..^1] + (spec.EndsWith("()") || !spec.Contains('(') ? "" : ", ") + $"log_target={(logTarget ? "true" : "false")})");
+            Assert.True(loss.OffersTargetGradient);
+            var g = new double[t.Length];
+            double value = loss.Compute<double>(x, 5, t, targetGradient: g);
+            Assert.Equal(value, loss.Compute<double>(x, 5, t), 15);   // asking for grad_target changes nothing else
+            for (int i = 0; i < t.Length; i++)
+            {
+                const double h = 1e-6;
+                double[] up = [.. t], down = [.. t];
+                up[i] += h;
+                down[i] -= h;
+                double numeric = (loss.Compute<double>(x, 5, up) - loss.Compute<double>(x, 5, down)) / (2 * h);
+                Assert.True(Math.Abs(numeric - g[i]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)),
+                    $"{loss.Spec}: ∂/∂target[{i}] = {g[i]}, finite difference {numeric}");
+            }
+        }
+    }
+
+    [Fact]
+    public void TargetGradientInFloatMatchesDouble()
+    {
+        var (x, p) = Pair(4, 37, 12);
+        var loss = new JsdLoss(0.4);
+        var gd = new double[x.Length];
+        loss.Compute<double>(x, 37, p, targetGradient: gd);
+        var gf = new float[x.Length];
+        float[] xf = [.. x.Select(v => (float)v)], pf = [.. p.Select(v => (float)v)];
+        var inputGradient = new float[x.Length];
+        loss.Compute<float>(xf, 37, pf, gradient: inputGradient, targetGradient: gf);
+        Assert.True(TestChecks.NormError([.. gf.Select(v => (double)v)], gd) <= 1e-5);
+    }
+
+    [Fact]
+    public void TargetGradientIsRefusedWhereNotOffered()
+    {
+        var (x, p) = Pair(2, 3, 13);
+        foreach (string name in new[] { "kl", "tvd", "hellinger", "cauchy_schwarz", "wasserstein1" })
+        {
+            DivergenceLoss loss = Create(name);
+            Assert.False(loss.OffersTargetGradient);
+            var e = Assert.Throws<ArgumentException>(() => loss.Compute<double>(x, 3, p, targetGradient: new double[6]));
+            Assert.Equal("targetGradient", e.ParamName);
+            Assert.Contains("grad_target", e.Message);
+        }
+        var shape = Assert.Throws<ArgumentException>(() => new JsdLoss().Compute<double>(x, 3, p, targetGradient: new double[5]));
+        Assert.Equal("targetGradient", shape.ParamName);
+    }
 }
