@@ -103,12 +103,20 @@ public abstract class DivergenceLoss : ILoss
     /// <param name="target">Probabilities in [0, 1] (log-probabilities ≤ 0 with <see cref="LogTarget"/>), same shape.</param>
     /// <param name="unreduced">Empty, or the unreduced values: rows × classes when <see cref="ElementwiseUnreduced"/>, else rows.</param>
     /// <param name="gradient">Empty (forward only), or rows × classes: receives ∂(reduced loss)/∂input.</param>
+    /// <param name="targetGradient">Empty, or rows × classes: receives ∂(reduced loss)/∂target (<c>grad_target</c>) — by
+    /// the log-probabilities with <see cref="LogTarget"/> — where the divergence offers it (<see cref="OffersTargetGradient"/>:
+    /// <c>jsd</c> and <c>reverse_kl</c>, as io.md says; computed in double from the scalar reference rows).</param>
     /// <returns>The reduced loss (the sum for <see cref="DivergenceReduction.None"/>).</returns>
-    public T Compute<T>(ReadOnlySpan<T> input, int classes, ReadOnlySpan<T> target, Span<T> unreduced = default, Span<T> gradient = default)
+    public T Compute<T>(ReadOnlySpan<T> input, int classes, ReadOnlySpan<T> target, Span<T> unreduced = default, Span<T> gradient = default,
+        Span<T> targetGradient = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = CheckShapes(input.Length, classes, target.Length, unreduced.Length, gradient.Length);
-        CheckTarget(target, classes);
+        if (!targetGradient.IsEmpty && targetGradient.Length != input.Length)
+            throw new ArgumentException($"targetGradient has {targetGradient.Length} values: expected {input.Length} (target's shape) or none.", nameof(targetGradient));
+        if (!targetGradient.IsEmpty && !OffersTargetGradient)
+            throw new ArgumentException($"{Card.Name} does not offer the gradient by its target (grad_target): jsd and reverse_kl do.", nameof(targetGradient));
+        if (!HasVectorPath || typeof(T) == typeof(double)) CheckTarget(target, classes, LogTarget);   // the vector path checks each row as it reads it
         double count = Reduction switch
         {
             DivergenceReduction.Mean => ElementwiseUnreduced ? (double)rows * classes : rows,
@@ -118,7 +126,38 @@ public abstract class DivergenceLoss : ILoss
         double scale = count > 0 ? 1 / count : 0;
         Span<T> rowLosses = ElementwiseUnreduced ? default : unreduced, elements = ElementwiseUnreduced ? unreduced : default;
         double total = Run(input, target, rows, classes, rowLosses, gradient, elements, scale);
+        if (!targetGradient.IsEmpty) RunTargetGradient(input, target, rows, classes, targetGradient, scale);
         return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>True when <see cref="Compute{T}"/> can give the gradient by the target (<c>grad_target</c>).</summary>
+    public abstract bool OffersTargetGradient { get; }
+
+    /// <summary>∂(reduced loss)/∂target into <paramref name="targetGradient"/>, row by row in double on the rows driver.</summary>
+    private protected abstract void RunTargetGradient<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes,
+        Span<T> targetGradient, double scale) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>The target-gradient rows: the row's ∂ℓ/∂p (by p, or by log p with <c>log_target</c>) times the reduction's factor.</summary>
+    internal readonly struct TargetRows<TOp>(TOp op, bool logTarget, double scale) : IDoubleRow where TOp : struct, IDivergenceRow
+    {
+        public double Evaluate(int row, ReadOnlySpan<double> x, ReadOnlySpan<double> target, Span<double> gradient, Span<double> elements, Span<double> scratch)
+        {
+            int k = x.Length;
+            Span<double> p = scratch[..k], logP = scratch.Slice(k, k);
+            for (int j = 0; j < k; j++)
+            {
+                double t = target[j];
+                (p[j], logP[j]) = logTarget ? (Math.Exp(t), t) : (t, Math.Log(t));
+            }
+            op.TargetGradient(x, p, logP, gradient);
+            for (int j = 0; j < k; j++)
+            {
+                // By log p: ∂/∂(log p) = p·∂/∂p, 0 where p = 0 (the limit of p·log p terms).
+                double g = logTarget ? (p[j] > 0 ? p[j] * gradient[j] : 0) : gradient[j];
+                gradient[j] = g * scale;
+            }
+            return 0;
+        }
     }
 
     /// <summary>One row's divergence and ∂/∂x (unscaled) in double, for a loss that composes a divergence (<c>kd</c>):
@@ -147,6 +186,10 @@ public abstract class DivergenceLoss : ILoss
         try { return (DivergenceLoss)definition.Create(new SpecArguments(spec, definition.Card, parsed.Arguments)); }
         catch (ArgumentException e) { throw new ArgumentException($"{parameter}={spec}: {e.Message}", "spec", e); }
     }
+
+    /// <summary>True when float and Half inputs run on the vector kernel (<see cref="DivergenceKernel"/>), which checks the
+    /// target as it reads each row.</summary>
+    private protected abstract bool HasVectorPath { get; }
 
     /// <summary>Runs the loss's row math on the rows driver (<see cref="DivergenceLoss{TRow}"/> does it for a row struct).</summary>
     private protected abstract double Run<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, Span<T> rowLosses,
@@ -186,15 +229,20 @@ public abstract class DivergenceLoss : ILoss
         return rows;
     }
 
-    private void CheckTarget<T>(ReadOnlySpan<T> target, int classes) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Throws the <see cref="RowException"/> of the first target outside the domain; <paramref name="target"/>
+    /// starts at row <paramref name="firstRow"/>.</summary>
+    internal static void CheckTarget<T>(ReadOnlySpan<T> target, int classes, bool logTarget, int firstRow = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < target.Length; i++)
         {
             T t = target[i];
-            bool valid = LogTarget ? t <= T.Zero : t >= T.Zero && t <= T.One;   // false for NaN
+            bool valid = logTarget ? t <= T.Zero : t >= T.Zero && t <= T.One;   // false for NaN
             if (!valid)
-                throw new RowException("target", i / classes, string.Create(CultureInfo.InvariantCulture,
-                    $"target[{i / classes}][{i % classes}] = {t}: expected {(LogTarget ? "a log-probability ≤ 0 (log_target=true)" : "a probability in [0, 1] (log_target=true for log-probabilities)")}."));
+            {
+                int row = firstRow + i / classes;
+                throw new RowException("target", row, string.Create(CultureInfo.InvariantCulture,
+                    $"target[{row}][{i % classes}] = {t}: expected {(logTarget ? "a log-probability ≤ 0 (log_target=true)" : "a probability in [0, 1] (log_target=true for log-probabilities)")}."));
+            }
         }
     }
 }
@@ -206,6 +254,13 @@ public interface IDivergenceRow
     /// row (log p = −∞ where p = 0). Writes ∂ℓ/∂x into <paramref name="gradient"/> and each element's loss into
     /// <paramref name="elements"/> when they are not empty; returns the row's loss. <paramref name="scratch"/> holds at least K doubles.</summary>
     double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch);
+
+    /// <summary>Whether <see cref="TargetGradient"/> is implemented.</summary>
+    bool HasTargetGradient => false;
+
+    /// <summary>∂ℓ/∂p_j of the row (by the probabilities, whatever form the target came in) into <paramref name="gradient"/>.</summary>
+    void TargetGradient(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient) =>
+        throw new NotSupportedException("This divergence does not offer the gradient by its target.");
 }
 
 /// <summary>A divergence given by its card and its row math <typeparamref name="TRow"/>: options, target checks,
@@ -219,10 +274,53 @@ public abstract class DivergenceLoss<TRow>(LossCard card, TRow row, bool logTarg
     /// <inheritdoc/>
     public sealed override LossCard Card => card;
 
+    /// <summary>The vector form of the row math for float and Half inputs (<see cref="DivergenceKernel"/>), or null: then every
+    /// type runs the scalar reference row. Double inputs always run the reference, whose results are the recorded ones.</summary>
+    private protected virtual VectorPath<TRow>? Vector => null;
+
+    private protected sealed override bool HasVectorPath => Vector is not null;
+
+    /// <inheritdoc/>
+    public sealed override bool OffersTargetGradient => RowMath.HasTargetGradient;
+
+    private protected sealed override void RunTargetGradient<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes,
+        Span<T> targetGradient, double scale) =>
+        RowRunner.Run(input, target, rows, classes, default, targetGradient, new TargetRows<TRow>(RowMath, LogTarget, scale));
+
     private protected sealed override double Run<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, Span<T> rowLosses,
         Span<T> gradient, Span<T> elements, double scale) =>
-        RowRunner.Run(input, target, rows, classes, rowLosses, gradient, new Rows<TRow>(RowMath, LogTarget, scale), elements);
+        typeof(T) != typeof(double) && Vector is { } vector
+            ? vector.Run(RowMath, input, target, rows, classes, LogTarget, rowLosses, gradient, elements, scale)
+            : RowRunner.Run(input, target, rows, classes, rowLosses, gradient, new Rows<TRow>(RowMath, LogTarget, scale), elements);
 
     internal sealed override double RowValue(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> scratch) =>
         RowMath.Row(x, p, logP, gradient, default, scratch);
+}
+
+/// <summary>How a divergence's row struct runs on the vector kernel: <see cref="ElementPath{TRow}"/> for a sum of element
+/// terms, <see cref="RowPath{TRow}"/> for a whole-row computation.</summary>
+internal abstract class VectorPath<TRow> where TRow : struct
+{
+    public abstract double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>An element-wise divergence on the kernel's one element loop.</summary>
+internal sealed class ElementPath<TRow> : VectorPath<TRow> where TRow : struct, IElementDivergence
+{
+    public static ElementPath<TRow> Instance { get; } = new();
+
+    public override double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) =>
+        DivergenceKernel.RunElements(row, input, target, rows, classes, logTarget, rowLosses, gradient, elements, scale);
+}
+
+/// <summary>A whole-row divergence on the kernel's row frame.</summary>
+internal sealed class RowPath<TRow> : VectorPath<TRow> where TRow : struct, IRowDivergence
+{
+    public static RowPath<TRow> Instance { get; } = new();
+
+    public override double Run<T>(TRow row, ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes, bool logTarget,
+        Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) =>
+        DivergenceKernel.RunRows(row, input, target, rows, classes, logTarget, rowLosses, gradient, scale);
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -27,9 +28,29 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
     /// <inheritdoc/>
     public override bool ElementwiseUnreduced => true;
 
+    private protected override VectorPath<Kl> Vector => ElementPath<Kl>.Instance;
 
-    public readonly struct Kl : IDivergenceRow
+    public readonly struct Kl : IDivergenceRow, IElementDivergence
     {
+        bool IElementDivergence.NeedsP => true;
+
+        bool IElementDivergence.NeedsLogP => true;
+
+        double IElementDivergence.QScale => 0;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        {
+            term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
+            slope = DivergenceLanes<TV, TOps>.Negate(p);
+        }
+
+        double IElementDivergence.Finish(double sum) => sum;
+
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
             double sum = 0;
@@ -61,6 +82,7 @@ public sealed class ReverseKlDivergenceLoss(bool logTarget = false, DivergenceRe
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => FromSpec(a, (t, r) => new ReverseKlDivergenceLoss(t, r)));
 
+    private protected override VectorPath<Jsd> Vector => ElementPath<Jsd>.Instance;
 
 }
 
@@ -106,11 +128,74 @@ public sealed class JsdLoss(double? beta = null, bool scaled = false, bool logTa
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Beta.Of(BetaValue), Scaled.Of(IsScaled), .. base.ParameterValues];
 
+    private protected override VectorPath<Jsd> Vector => ElementPath<Jsd>.Instance;
+
 }
 
 /// <summary>The generalised JSD row (also <c>reverse_kl</c>, its β = 1).</summary>
-public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow
+public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementDivergence
 {
+    private double Factor => scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
+
+    bool IElementDivergence.NeedsP => beta != 1;
+
+    bool IElementDivergence.NeedsLogP => true;
+
+    double IElementDivergence.QScale => beta == 0 ? 0 : 1;
+
+    bool IElementDivergence.NeedsAux => beta > 0 && beta < 1;
+
+    /// <summary>−|a − b| of log m = LogAddExp(a, b), a = log β + log p, b = log(1 − β) + x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) =>
+        DivergenceLanes<TV, TOps>.Negate(TOps.Abs(TOps.Subtract(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x))));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+    {
+        if (beta == 0)
+        {
+            term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
+            slope = DivergenceLanes<TV, TOps>.Negate(p);
+        }
+        else
+        {
+            TV zero = TOps.Broadcast(0.0), positive = TOps.GreaterThan(q, zero);
+            if (beta == 1)
+            {
+                term = DivergenceLanes<TV, TOps>.PLogPOverQ(q, x, logP);
+                slope = TOps.Select(positive, TOps.Multiply(q, TOps.Add(TOps.Subtract(x, logP), TOps.Broadcast(1.0))), zero);
+            }
+            else
+            {
+                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x), aux);
+                slope = TOps.Select(positive, TOps.Multiply(TOps.Multiply(TOps.Broadcast(1 - beta), q), TOps.Subtract(x, logM)), zero);
+                term = TOps.Add(TOps.Multiply(TOps.Broadcast(beta), DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, logM)), slope);
+            }
+        }
+        slope = TOps.Multiply(TOps.Broadcast(Factor), slope);
+    }
+
+    double IElementDivergence.Finish(double sum) => Factor * sum;
+
+    /// <summary>Offered: β = 0 is KL(p ‖ q), ∂/∂p_j = log p_j − x_j + 1; β = 1 is KL(q ‖ p), ∂/∂p_j = −q_j/p_j; otherwise
+    /// ∂/∂p_j = β·(log p_j − log m_j); times 1/(β(1 − β)) when scaled.</summary>
+    public bool HasTargetGradient => true;
+
+    /// <inheritdoc cref="IDivergenceRow.TargetGradient"/>
+    public void TargetGradient(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient)
+    {
+        double logBeta = Math.Log(beta), logRest = Math.Log(1 - beta), factor = Factor;
+        for (int j = 0; j < x.Length; j++)
+        {
+            double g;
+            if (beta == 0) g = logP[j] - x[j] + 1;
+            else if (beta == 1) g = -Math.Exp(x[j]) / p[j];
+            else g = beta * (logP[j] - Divergences.LogAddExp(logBeta + logP[j], logRest + x[j]));
+            gradient[j] = factor * g;
+        }
+    }
+
     /// <summary>β.</summary>
     public double Beta => beta;
 
@@ -159,10 +244,30 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => FromSpec(a, (t, r) => new TvdLoss(t, r)));
 
+    private protected override VectorPath<Tvd> Vector => ElementPath<Tvd>.Instance;
 
-
-    public readonly struct Tvd : IDivergenceRow
+    public readonly struct Tvd : IDivergenceRow, IElementDivergence
     {
+        bool IElementDivergence.NeedsP => true;
+
+        bool IElementDivergence.NeedsLogP => false;
+
+        double IElementDivergence.QScale => 1;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        {
+            TV d = TOps.Subtract(q, p), half = TOps.Broadcast(0.5);
+            term = TOps.Multiply(half, TOps.Abs(d));
+            slope = TOps.Multiply(TOps.Multiply(half, DivergenceLanes<TV, TOps>.Sign(d)), q);
+        }
+
+        double IElementDivergence.Finish(double sum) => sum;
+
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
             double sum = 0;
@@ -193,10 +298,31 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => FromSpec(a, (t, r) => new HellingerLoss(t, r)));
 
+    private protected override VectorPath<Hellinger> Vector => ElementPath<Hellinger>.Instance;
 
-
-    public readonly struct Hellinger : IDivergenceRow
+    public readonly struct Hellinger : IDivergenceRow, IElementDivergence
     {
+        bool IElementDivergence.NeedsP => true;
+
+        bool IElementDivergence.NeedsLogP => false;
+
+        double IElementDivergence.QScale => 0.5;
+
+        bool IElementDivergence.NeedsAux => false;
+
+        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
+        {
+            TV half = TOps.Broadcast(0.5);
+            TV d = TOps.Subtract(rootQ, DivergenceLanes<TV, TOps>.Sqrt(p));
+            term = TOps.Multiply(TOps.Multiply(half, d), d);
+            slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
+        }
+
+        double IElementDivergence.Finish(double sum) => sum;
+
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
             double sum = 0;
@@ -235,9 +361,40 @@ public sealed class CauchySchwarzLoss(bool logTarget = false, DivergenceReductio
     /// <inheritdoc/>
     public override bool FiniteOnDisjointSupports => false;
 
+    private protected override VectorPath<CauchySchwarz> Vector => RowPath<CauchySchwarz>.Instance;
 
-    public readonly struct CauchySchwarz : IDivergenceRow
+    public readonly struct CauchySchwarz : IDivergenceRow, IRowDivergence
     {
+        double IRowDivergence.Row<TV, TOps>(int k, Span<double> x, Span<double> p, Span<double> gradient)
+        {
+            int n = x.Length, c = TOps.Count;
+            ref double rx = ref x[0], rp = ref p[0];
+            TV maxV = TOps.Broadcast(double.NegativeInfinity);
+            for (int i = 0; i < n; i += c) maxV = TOps.MaxPropagateNaN(maxV, TOps.Load(ref rx, (nuint)i));
+            TV max = TOps.Broadcast(TOps.MaxAcross(maxV)), pq = TOps.Broadcast(0.0), pp = pq, qq = pq;
+            bool keep = !gradient.IsEmpty;
+            for (int i = 0; i < n; i += c)
+            {
+                TV q = DivergenceLanes<TV, TOps>.Exp(TOps.Subtract(TOps.Load(ref rx, (nuint)i), max)), pv = TOps.Load(ref rp, (nuint)i);
+                pq = TOps.Add(pq, TOps.Multiply(pv, q));
+                pp = TOps.Add(pp, TOps.Multiply(pv, pv));
+                qq = TOps.Add(qq, TOps.Multiply(q, q));
+                if (keep) TOps.Store(q, ref gradient[0], (nuint)i);
+            }
+            double spq = TOps.Sum(pq), spp = TOps.Sum(pp), sqq = TOps.Sum(qq);
+            if (keep)
+            {
+                TV two = TOps.Broadcast(2.0), vqq = TOps.Broadcast(sqq), vpq = TOps.Broadcast(spq);
+                for (int i = 0; i < n; i += c)
+                {
+                    TV q = TOps.Load(ref gradient[0], (nuint)i), pv = TOps.Load(ref rp, (nuint)i);
+                    TOps.Store(TOps.Multiply(q, TOps.Subtract(TOps.Divide(TOps.Multiply(two, q), vqq), TOps.Divide(TOps.Multiply(two, pv), vpq))),
+                        ref gradient[0], (nuint)i);
+                }
+            }
+            return -2 * Math.Log(spq) + Math.Log(spp) + Math.Log(sqq);
+        }
+
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
             int k = x.Length;
@@ -278,10 +435,37 @@ public sealed class Wasserstein1Loss(bool logTarget = false, DivergenceReduction
     /// <summary>How the registry builds this loss from a spec string.</summary>
     public static LossDefinition Registration { get; } = new(Definition, a => FromSpec(a, (t, r) => new Wasserstein1Loss(t, r)));
 
+    private protected override VectorPath<Wasserstein1> Vector => RowPath<Wasserstein1>.Instance;
 
-
-    public readonly struct Wasserstein1 : IDivergenceRow
+    public readonly struct Wasserstein1 : IDivergenceRow, IRowDivergence
     {
+        double IRowDivergence.Row<TV, TOps>(int k, Span<double> x, Span<double> p, Span<double> gradient)
+        {
+            int n = x.Length, c = TOps.Count;
+            ref double rx = ref x[0];
+            for (int i = 0; i < n; i += c) TOps.Store(DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
+            Span<double> q = x;
+            double cumulative = 0, sum = 0;
+            bool keep = !gradient.IsEmpty;
+            for (int j = 0; j < k - 1; j++)
+            {
+                cumulative += q[j] - p[j];
+                sum += Math.Abs(cumulative);
+                if (keep) gradient[j] = Divergences.Sign(cumulative);
+            }
+            if (keep)
+            {
+                gradient[k - 1] = 0;
+                double suffix = 0;
+                for (int j = k - 1; j >= 0; j--)
+                {
+                    suffix += gradient[j];
+                    gradient[j] = q[j] * suffix;
+                }
+            }
+            return sum;
+        }
+
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
             int k = x.Length;

@@ -20,7 +20,12 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
     // Not inlined: one call per vector is cheap, and inlining these into a kernel exhausts the JIT's inlining budget
     // there, leaving the small vector operations as calls. Optimised at once (no tier-0 code).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static TV Exp(TV x)
+    public static TV Exp(TV x) => ExpInline(x);
+
+    /// <summary><see cref="Exp"/> inlined into the caller (the same operations, so the same bits): for a loop whose
+    /// throughput is that of its exp, where the call would keep consecutive calls from overlapping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV ExpInline(TV x)
     {
         bool isDouble = typeof(T) == typeof(double);
         TV xc = TOps.MinPropagateNaN(TOps.MaxPropagateNaN(x, C(isDouble ? -746 : -104)), C(isDouble ? 710 : 89));
@@ -68,7 +73,11 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
     // Not inlined: one call per vector is cheap, and inlining these into a kernel exhausts the JIT's inlining budget
     // there, leaving the small vector operations as calls. Optimised at once (no tier-0 code).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static TV Log(TV x)
+    public static TV Log(TV x) => LogInline(x);
+
+    /// <summary><see cref="Log"/> inlined into the caller (the same operations, so the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV LogInline(TV x)
     {
         bool isDouble = typeof(T) == typeof(double);
         TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);

@@ -3,6 +3,7 @@ using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Tests.Checking;
 using LossKit.Divergence;
+using LossKit.Kernels;
 
 namespace LossKit.Tests.Divergence;
 
@@ -225,5 +226,137 @@ public class DivergenceTests
         Assert.Equal([2, 3], kl.Gradients["input"].Shape);
         LossOutputs tvd = DivergenceKind.Instance.Evaluate<double>(Create("tvd"), inputs);
         Assert.Equal([2], tvd.Unreduced.Shape);
+    }
+
+    [Theory]
+    [InlineData("jsd(beta=0.5)")]
+    [InlineData("jsd(beta=0.3, reduction=sum)")]
+    [InlineData("jsd(beta=0.8, scaled=true, reduction=batchmean)")]
+    [InlineData("jsd(beta=0, reduction=sum)")]
+    [InlineData("jsd(beta=1)")]
+    [InlineData("reverse_kl(reduction=sum)")]
+    [InlineData("reverse_kl(reduction=batchmean)")]
+    public void TargetGradientMatchesFiniteDifferences(string spec)
+    {
+        foreach (bool logTarget in new[] { false, true })
+        {
+            var (x, p) = Pair(3, 5, 11);
+            double[] t = logTarget ? [.. p.Select(v => Math.Log(v))] : p;
+            DivergenceLoss loss = Create(spec[..^1] + (spec.EndsWith("()") || !spec.Contains('(') ? "" : ", ") + $"log_target={(logTarget ? "true" : "false")})");
+            Assert.True(loss.OffersTargetGradient);
+            var g = new double[t.Length];
+            double value = loss.Compute<double>(x, 5, t, targetGradient: g);
+            Assert.Equal(value, loss.Compute<double>(x, 5, t), 15);   // asking for grad_target changes nothing else
+            for (int i = 0; i < t.Length; i++)
+            {
+                const double h = 1e-6;
+                double[] up = [.. t], down = [.. t];
+                up[i] += h;
+                down[i] -= h;
+                double numeric = (loss.Compute<double>(x, 5, up) - loss.Compute<double>(x, 5, down)) / (2 * h);
+                Assert.True(Math.Abs(numeric - g[i]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)),
+                    $"{loss.Spec}: ∂/∂target[{i}] = {g[i]}, finite difference {numeric}");
+            }
+        }
+    }
+
+    [Fact]
+    public void TargetGradientInFloatMatchesDouble()
+    {
+        var (x, p) = Pair(4, 37, 12);
+        var loss = new JsdLoss(0.4);
+        var gd = new double[x.Length];
+        loss.Compute<double>(x, 37, p, targetGradient: gd);
+        var gf = new float[x.Length];
+        float[] xf = [.. x.Select(v => (float)v)], pf = [.. p.Select(v => (float)v)];
+        var inputGradient = new float[x.Length];
+        loss.Compute<float>(xf, 37, pf, gradient: inputGradient, targetGradient: gf);
+        Assert.True(TestChecks.NormError([.. gf.Select(v => (double)v)], gd) <= 1e-5);
+    }
+
+    [Fact]
+    public void TargetGradientIsRefusedWhereNotOffered()
+    {
+        var (x, p) = Pair(2, 3, 13);
+        foreach (string name in new[] { "kl", "tvd", "hellinger", "cauchy_schwarz", "wasserstein1" })
+        {
+            DivergenceLoss loss = Create(name);
+            Assert.False(loss.OffersTargetGradient);
+            var e = Assert.Throws<ArgumentException>(() => loss.Compute<double>(x, 3, p, targetGradient: new double[6]));
+            Assert.Equal("targetGradient", e.ParamName);
+            Assert.Contains("grad_target", e.Message);
+        }
+        var shape = Assert.Throws<ArgumentException>(() => new JsdLoss().Compute<double>(x, 3, p, targetGradient: new double[5]));
+        Assert.Equal("targetGradient", shape.ParamName);
+    }
+
+    /// <summary>The float and Half vector kernel against the double reference rows, on row lengths around the vector width
+    /// and the kernel's 512-class chunks, with −∞ inputs and zero targets, every divergence and both target forms.</summary>
+    [Theory]
+    [InlineData("kl")]
+    [InlineData("reverse_kl")]
+    [InlineData("jsd")]
+    [InlineData("jsd(beta=0)")]
+    [InlineData("jsd(beta=0.7, scaled=true)")]
+    [InlineData("tvd")]
+    [InlineData("hellinger")]
+    [InlineData("cauchy_schwarz")]
+    [InlineData("wasserstein1")]
+    public void FloatKernelMatchesTheDoubleReference(string spec)
+    {
+        foreach (int classes in new[] { 1, 7, 16, 17, 511, 512, 513, 1030 })
+            foreach (bool logTarget in new[] { false, true })
+            {
+                var (x, p) = Pair(3, classes, classes + 20);
+                x[1] = double.NegativeInfinity;                 // a masked class of the model (row 0)
+                if (classes > 3) p[classes + 2] = 0;            // a class without target mass (row 1)
+                double[] t = logTarget ? [.. p.Select(v => Math.Log(v))] : p;
+                string full = (spec.EndsWith(')') ? spec[..^1] + ", " : spec + "(") + $"log_target={(logTarget ? "true" : "false")}, reduction=sum)";
+                DivergenceLoss loss = Create(full);
+                int unreducedLength = loss.ElementwiseUnreduced ? x.Length : 3;
+                double[] ud = new double[unreducedLength], gd = new double[x.Length];
+                double vd = loss.Compute<double>(x, classes, t, ud, gd);
+                float[] uf = new float[unreducedLength], gf = new float[x.Length];
+                float vf = loss.Compute<float>([.. x.Select(v => (float)v)], classes, [.. t.Select(v => (float)v)], uf, gf);
+                Half[] uh = new Half[unreducedLength], gh = new Half[x.Length];
+                Half[] xh = [.. x.Select(v => (Half)v)], th = [.. t.Select(v => (Half)v)];
+                loss.Compute<Half>(xh, classes, th, uh, gh);
+                double[] gdh = new double[x.Length];   // the reference on the Half-rounded inputs (tvd's and wasserstein1's signs move with them)
+                loss.Compute<double>([.. xh.Select(v => (double)v)], classes, [.. th.Select(v => (double)v)], gradient: gdh);
+                foreach (var (name, expected, actual, tolerance) in new[]
+                {
+                    ("loss", new[] { vd }, new[] { (double)vf }, 1e-5),
+                    ("unreduced", ud, [.. uf.Select(v => (double)v)], 1e-5),
+                    ("gradient", gd, [.. gf.Select(v => (double)v)], 1e-5),
+                })
+                {
+                    for (int i = 0; i < expected.Length; i++)
+                    {
+                        double e = expected[i], a = actual[i];
+                        bool same = double.IsNaN(e) ? double.IsNaN(a) : double.IsInfinity(e) ? e == a : Math.Abs(a - e) <= tolerance * Math.Max(1, Math.Abs(e));
+                        Assert.True(same, $"{full}, K = {classes}: float {name}[{i}] = {a}, double {e}");
+                    }
+                }
+                Assert.All(gh.Select(v => (double)v).Zip(gdh), pair => Assert.True(double.IsNaN(pair.Second) ? double.IsNaN(pair.First) :
+                    Math.Abs(pair.First - pair.Second) <= 2e-3 * Math.Max(1, Math.Abs(pair.Second)) || double.IsInfinity(pair.Second),
+                    $"{full}, K = {classes}: Half gradient {pair.First}, double {pair.Second}"));
+            }
+    }
+
+    [Fact]
+    public void FloatKernelNamesTheFirstBadTargetInAnyRow()
+    {
+        const int classes = 600;
+        var (x, p) = Pair(40, classes, 14);
+        float[] xf = [.. x.Select(v => (float)v)], pf = [.. p.Select(v => (float)v)];
+        pf[17 * classes + 555] = 1.5f;
+        pf[31 * classes + 3] = -1f;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            Parallelism.MaxThreads = threads;
+            var e = Assert.Throws<RowException>(() => new KlDivergenceLoss().Compute<float>(xf, classes, pf, gradient: new float[xf.Length]));
+            Assert.Equal(17, e.Row);
+            Assert.Contains("target[17][555] = 1.5", e.Message);
+        }
     }
 }
