@@ -190,7 +190,7 @@ internal static class SparseThreshold
             if (largest > TC.Zero) InsertionSort(d);
             return d;
         }
-        int buckets = n;
+        int buckets = Math.Min(n, counts.Length - 1);
         TC scale = TC.CreateTruncating(buckets) / largest;
         Span<int> start = counts[..(buckets + 1)];
         start.Clear();
