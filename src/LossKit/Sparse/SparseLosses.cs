@@ -27,77 +27,18 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
     public T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T> => ComputeSoftCore(logits, classes, softTargets, rowLosses, gradient);
 
-    /// <summary>The threshold τ of the row (shifted by the row max m) by <see cref="SparseThreshold"/>: p_j = π(z_j − m − τ) with
-    /// π(u) = max(u, 0) for sparsemax, max(u/2, 0)²-style for entmax (see <see cref="Map"/>). <paramref name="work"/> is
-    /// scratch of <see cref="SparseThreshold.WorkLength"/> elements.</summary>
-    private protected abstract SparseThreshold.Result Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> work) where TC : unmanaged, IFloatingPointIeee754<TC>;
+    /// <summary>One row (see <see cref="RowLoss"/>), by <see cref="SparseRow.Evaluate{TC,TMap}"/> with the loss's map.</summary>
+    private protected abstract double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC>;
+
+    /// <summary>The row's max and τ by <see cref="SparseThreshold"/> (for <see cref="Probabilities{T}"/>).</summary>
+    private protected abstract (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work);
 
     /// <summary>p_j from the shifted logit u = z_j − m and the threshold τ.</summary>
     private protected abstract double Map(double u, double tau);
 
-    /// <summary>The row loss from p, q and the shifted logits: called once per row with running sums.</summary>
-    private protected abstract double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum);
-
-    protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
-    {
-        bool isSoft = target < 0;
-        // Target mass on a masked class: +∞.
-        if (!isSoft && TC.IsNegativeInfinity(z[target])) { gradient.Clear(); return double.PositiveInfinity; }
-        if (isSoft)
-            for (int k = 0; k < z.Length; k++)
-                if (soft[k] > TC.Zero && TC.IsNegativeInfinity(z[k])) { gradient.Clear(); return double.PositiveInfinity; }
-
-        TC max = System.Numerics.Tensors.TensorPrimitives.Max(z);
-        var threshold = Threshold(z, max, work);
-        var terms = new RowTerms(double.CreateTruncating(max), threshold.Tau, double.CreateTruncating(gradientScale), !gradient.IsEmpty);
-        if (!isSoft && threshold.Listed)
-        {
-            // Only the candidates (and the target) can have p or q nonzero: the gradient is s·0 elsewhere, and the sums
-            // visit the same entries in the same (index) order as the loop over the whole row below.
-            if (terms.HasGradient) gradient.Fill(TC.CreateTruncating(terms.Scale * 0.0));
-            ReadOnlySpan<int> candidates = SparseThreshold.Candidates(work, z.Length)[..threshold.Count];
-            bool targetSeen = false;
-            foreach (int k in candidates)
-            {
-                if (!targetSeen && k >= target)
-                {
-                    if (k > target) Visit(ref terms, z, target, 1, gradient);
-                    targetSeen = true;
-                }
-                Visit(ref terms, z, k, k == target ? 1 : 0, gradient);
-            }
-            if (!targetSeen) Visit(ref terms, z, target, 1, gradient);
-        }
-        else
-            for (int k = 0; k < z.Length; k++)
-                Visit(ref terms, z, k, isSoft ? double.CreateTruncating(soft[k]) : (k == target ? 1 : 0), gradient);
-        return Math.Max(Loss(terms.Dot, terms.Sq, terms.Hp, terms.Hq, terms.Hinge), 0);
-    }
-
-    /// <summary>One row's running sums (double, in index order).</summary>
-    private struct RowTerms(double max, double tau, double scale, bool hasGradient)
-    {
-        public readonly double Max = max, Tau = tau, Scale = scale;
-        public readonly bool HasGradient = hasGradient;
-        public double Dot, Sq, Hp, Hq, Hinge;
-    }
-
-    /// <summary>Entry k with target mass q: its gradient s·(p − q) and its terms of the loss.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void Visit<TC>(ref RowTerms t, ReadOnlySpan<TC> z, int k, double q, Span<TC> gradient) where TC : unmanaged, IFloatingPointIeee754<TC>
-    {
-        double zk = double.CreateTruncating(z[k]);
-        double p = double.IsNegativeInfinity(zk) ? 0 : Map(zk - t.Max, t.Tau);
-        double d = p - q;
-        if (t.HasGradient) gradient[k] = TC.CreateTruncating(t.Scale * d);
-        if (p == 0 && q == 0) return;
-        double u = zk - t.Max;
-        t.Dot += d * u;
-        t.Sq += d * d;
-        t.Hp += p - p * Math.Sqrt(p);
-        t.Hq += q - q * Math.Sqrt(q);
-        if (q > 0) t.Hinge += q * Math.Max(t.Tau - u, 0);
-    }
+    protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        Evaluate(z, target, soft, gradient, gradientScale, work);
 
     /// <summary>The map's probabilities p(z) of each row, by the same exact algorithm as the loss.</summary>
     public void Probabilities<T>(ReadOnlySpan<T> logits, int classes, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
@@ -108,9 +49,9 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
         for (int r = 0; r < rows; r++)
         {
             for (int k = 0; k < classes; k++) row[k] = double.CreateTruncating(logits[r * classes + k]);
-            double m = row.Max();
-            if (!double.IsFinite(m)) throw new RowException(nameof(logits), r, $"logits row {r} has max {m}: expected finite logits (−∞ masks a class, but not all).");
-            double tau = Threshold<double>(row, m, work).Tau;
+            double rowMax = row.Max();
+            if (!double.IsFinite(rowMax)) throw new RowException(nameof(logits), r, $"logits row {r} has max {rowMax}: expected finite logits (−∞ masks a class, but not all).");
+            var (m, tau) = Threshold(row, work);
             for (int k = 0; k < classes; k++)
                 destination[r * classes + k] = T.CreateTruncating(double.IsNegativeInfinity(row[k]) ? 0 : Map(row[k] - m, tau));
         }
@@ -147,13 +88,16 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
 
     public override LossCard Card => Definition;
 
-    private protected override SparseThreshold.Result Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> work) =>
-        SparseThreshold.Find<TC, SparsemaxMap>(z, max, work);
+    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        SparseRow.Evaluate<TC, SparsemaxMap>(z, target, soft, gradient, gradientScale, work);
+
+    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
+    {
+        var t = SparseThreshold.Find<double, SparsemaxMap>(z, work);
+        return (t.Max, t.Tau);
+    }
 
     private protected override double Map(double u, double tau) => SparsemaxMap.Map(u, tau);
-
-    private protected override double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
-        0.5 * sumPSquaredDiff + qHingeSum;
 }
 
 /// <summary>
@@ -183,11 +127,87 @@ public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignor
 
     public override LossCard Card => Definition;
 
-    private protected override SparseThreshold.Result Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> work) =>
-        SparseThreshold.Find<TC, Entmax15Map>(z, max, work);
+    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        SparseRow.Evaluate<TC, Entmax15Map>(z, target, soft, gradient, gradientScale, work);
+
+    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
+    {
+        var t = SparseThreshold.Find<double, Entmax15Map>(z, work);
+        return (t.Max, t.Tau);
+    }
 
     private protected override double Map(double u, double tau) => Entmax15Map.Map(u, tau);
+}
 
-    private protected override double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
-        pMinusQDotU + 4.0 / 3.0 * (entropyP - entropyQ);
+/// <summary>The row evaluation of both sparse losses, compiled once per map (its Map and Loss inlined).</summary>
+internal static class SparseRow
+{
+    /// <summary>One row: τ by <see cref="SparseThreshold"/>; then p = Map(z − m, τ), the gradient s·(p − q) and the loss's
+    /// sums, in double, in index order over the entries with p or q nonzero. With a class-index target and a listed
+    /// support, only the candidates and the target are visited (every other entry has p = q = 0 and gets s·0).</summary>
+    public static double Evaluate<TC, TMap>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TMap : struct, ISparseMap
+    {
+        bool isSoft = target < 0;
+        // Target mass on a masked class: +∞.
+        if (!isSoft && TC.IsNegativeInfinity(z[target])) { gradient.Clear(); return double.PositiveInfinity; }
+        if (isSoft)
+            for (int k = 0; k < z.Length; k++)
+                if (soft[k] > TC.Zero && TC.IsNegativeInfinity(z[k])) { gradient.Clear(); return double.PositiveInfinity; }
+
+        var threshold = SparseThreshold.Find<TC, TMap>(z, work);
+        var terms = new Terms(double.CreateTruncating(threshold.Max), threshold.Tau, double.CreateTruncating(gradientScale), !gradient.IsEmpty);
+        if (!isSoft && threshold.Listed)
+        {
+            if (terms.HasGradient) gradient.Fill(TC.CreateTruncating(terms.Scale * 0.0));
+            ReadOnlySpan<int> candidates = SparseThreshold.Candidates(work, z.Length)[..threshold.Count];
+            bool targetSeen = false;
+            foreach (int k in candidates)
+            {
+                if (!targetSeen && k >= target)
+                {
+                    if (k > target) Visit<TC, TMap>(ref terms, z, target, 1, gradient);
+                    targetSeen = true;
+                }
+                Visit<TC, TMap>(ref terms, z, k, k == target ? 1 : 0, gradient);
+            }
+            if (!targetSeen) Visit<TC, TMap>(ref terms, z, target, 1, gradient);
+        }
+        else
+            for (int k = 0; k < z.Length; k++)
+                Visit<TC, TMap>(ref terms, z, k, isSoft ? double.CreateTruncating(soft[k]) : (k == target ? 1 : 0), gradient);
+        return Math.Max(TMap.Loss(terms.Dot, terms.Sq, terms.Hp, terms.Hq, terms.Hinge), 0);
+    }
+
+    /// <summary>One row's running sums (double, in index order).</summary>
+    private struct Terms(double max, double tau, double scale, bool hasGradient)
+    {
+        public readonly double Max = max, Tau = tau, Scale = scale;
+        public readonly bool HasGradient = hasGradient;
+        public double Dot, Sq, Hp, Hq, Hinge;
+    }
+
+    /// <summary>Entry k with target mass q: its gradient s·(p − q) and its terms of the loss (only those the map's loss reads).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Visit<TC, TMap>(ref Terms t, ReadOnlySpan<TC> z, int k, double q, Span<TC> gradient)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TMap : struct, ISparseMap
+    {
+        double zk = double.CreateTruncating(z[k]);
+        double p = double.IsNegativeInfinity(zk) ? 0 : TMap.Map(zk - t.Max, t.Tau);
+        double d = p - q;
+        if (t.HasGradient) gradient[k] = TC.CreateTruncating(t.Scale * d);
+        if (p == 0 && q == 0) return;
+        double u = zk - t.Max;
+        if (TMap.UsesEntropies)
+        {
+            t.Dot += d * u;
+            t.Hp += p - p * Math.Sqrt(p);
+            t.Hq += q - q * Math.Sqrt(q);
+        }
+        else
+        {
+            t.Sq += d * d;
+            if (q > 0) t.Hinge += q * Math.Max(t.Tau - u, 0);
+        }
+    }
 }

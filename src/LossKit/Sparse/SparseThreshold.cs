@@ -38,6 +38,13 @@ internal interface ISparseMap
 
     /// <summary>p_j from the shifted logit u = z_j − m and τ.</summary>
     static abstract double Map(double u, double tau);
+
+    /// <summary>Whether <see cref="Loss"/> reads the entropy sums (1.5-entmax) or the squared distance and hinge (sparsemax).</summary>
+    static abstract bool UsesEntropies { get; }
+
+    /// <summary>The row loss from the row's sums over the entries with p or q nonzero: Σ(p − q)·u, Σ(p − q)², Σ(p − p^1.5),
+    /// Σ(q − q^1.5) and Σ q·max(τ − u, 0).</summary>
+    static abstract double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum);
 }
 
 internal readonly struct SparsemaxMap : ISparseMap
@@ -75,6 +82,13 @@ internal readonly struct SparsemaxMap : ISparseMap
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Map(double u, double tau) => Math.Max(u - tau, 0);
+
+    public static bool UsesEntropies => false;
+
+    /// <summary>½‖p − q‖² + Σ_j q_j·max(τ − u_j, 0) (see <see cref="SparsemaxLoss"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
+        0.5 * sumPSquaredDiff + qHingeSum;
 }
 
 internal readonly struct Entmax15Map : ISparseMap
@@ -121,6 +135,13 @@ internal readonly struct Entmax15Map : ISparseMap
         double v = Math.Max(0.5 * u - tau, 0);
         return v * v;
     }
+
+    public static bool UsesEntropies => true;
+
+    /// <summary>(p − q)·u + (4/3)(Σ(p − p^1.5) − Σ(q − q^1.5)) (see <see cref="Entmax15Loss"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
+        pMinusQDotU + 4.0 / 3.0 * (entropyP - entropyQ);
 }
 
 /// <summary>
@@ -132,11 +153,12 @@ internal readonly struct Entmax15Map : ISparseMap
 /// <para>Any subset S of the row has a threshold θ_S ≤ θ (Σ_{j∈S} h(z_j − θ) ≤ Σ_j h(z_j − θ), both decreasing in θ), and
 /// Newton's method on the convex, decreasing f(θ) = Σ h(z_j − θ) − 1 started left of its root stays left of it. So:</para>
 /// <list type="number">
-/// <item>one vector pass takes the row's lane maxima (4 vectors' worth, a subset S) and Newton on S gives a lower bound θ_S;</item>
+/// <item>one vector pass takes the row's max and its lane maxima (4 vectors' worth, a subset S), and Newton on S gives a lower
+/// bound θ_S;</item>
 /// <item>one vector pass copies the candidates z_j &gt; θ_S − margin (with their indices, in index order; a block of lanes
 /// with none costs one compare) and keeps the largest non-candidate;</item>
-/// <item>Newton on the candidates (they contain the support, so their root is θ) refines the bound, and the candidates below
-/// it are dropped;</item>
+/// <item>where there are more than 96 candidates, Newton on them (they contain the support, so their root is θ) refines the
+/// bound, and the candidates below it are dropped;</item>
 /// <item>the remaining candidates — the support and a few more — are sorted as values m − z and the sort-based loop runs over
 /// them and then over the largest non-candidate, the next value of the full sort. If the loop stops within them, τ is the
 /// full sort's to the bit (the loop saw the same prefix). If not (rounding at the margin; never seen in the tests), τ comes
@@ -147,9 +169,10 @@ internal readonly struct Entmax15Map : ISparseMap
 /// </remarks>
 internal static class SparseThreshold
 {
-    /// <summary>τ, and whether <c>Candidates(work)[..Count]</c> lists (in index order) every index whose p can be nonzero:
-    /// when <see cref="Listed"/> is false, p must be computed for every element.</summary>
-    internal readonly record struct Result(double Tau, int Count, bool Listed);
+    /// <summary>The row max m (the value <see cref="System.Numerics.Tensors.TensorPrimitives.Max{T}(ReadOnlySpan{T})"/> gives), τ,
+    /// and whether <c>Candidates(work)[..Count]</c> lists (in index order) every index whose p can be nonzero: when
+    /// <see cref="Listed"/> is false, p must be computed for every element.</summary>
+    internal readonly record struct Result<TC>(TC Max, double Tau, int Count, bool Listed);
 
     /// <summary>Scratch elements <see cref="Find{TC,TMap}"/> needs for a row of K.</summary>
     internal static int WorkLength(int classes) => 4 * classes;
@@ -158,9 +181,9 @@ internal static class SparseThreshold
     internal static ReadOnlySpan<int> Candidates<TC>(Span<TC> work, int classes) where TC : unmanaged =>
         MemoryMarshal.Cast<TC, int>(work.Slice(2 * classes, classes))[..classes];
 
-    /// <summary>τ of row <paramref name="z"/> (finite or −∞ entries, at least one finite; <paramref name="max"/> its max).
-    /// <paramref name="width"/>: the vector width in bits (512, 256, 128), 0 for the widest this machine accelerates.</summary>
-    internal static Result Find<TC, TMap>(ReadOnlySpan<TC> z, TC max, Span<TC> work, int width = 0)
+    /// <summary>The max and τ of row <paramref name="z"/> (finite or −∞ entries, at least one finite). <paramref name="width"/>:
+    /// the vector width in bits (512, 256, 128), 0 for the widest this machine accelerates.</summary>
+    internal static Result<TC> Find<TC, TMap>(ReadOnlySpan<TC> z, Span<TC> work, int width = 0)
         where TC : unmanaged, IFloatingPointIeee754<TC> where TMap : struct, ISparseMap
     {
         if (width == 0)
@@ -168,9 +191,9 @@ internal static class SparseThreshold
                 : Vector256.IsHardwareAccelerated && z.Length >= Vector256<TC>.Count ? 256 : 128;
         return width switch
         {
-            512 => Kernel<TC, Vector512<TC>, Simd512<TC>, TMap>.Find(z, max, work),
-            256 => Kernel<TC, Vector256<TC>, Simd256<TC>, TMap>.Find(z, max, work),
-            128 => Kernel<TC, Vector128<TC>, Simd128<TC>, TMap>.Find(z, max, work),
+            512 => Kernel<TC, Vector512<TC>, Simd512<TC>, TMap>.Find(z, work),
+            256 => Kernel<TC, Vector256<TC>, Simd256<TC>, TMap>.Find(z, work),
+            128 => Kernel<TC, Vector128<TC>, Simd128<TC>, TMap>.Find(z, work),
             _ => throw new ArgumentOutOfRangeException(nameof(width), width, "width must be 0, 512, 256 or 128."),
         };
     }
@@ -243,27 +266,35 @@ internal static class SparseThreshold
     internal static class Kernel<TC, TVec, TSimd, TMap>
         where TC : unmanaged, IFloatingPointIeee754<TC> where TVec : struct where TSimd : struct, ISimd<TVec, TC> where TMap : struct, ISparseMap
     {
-        public static Result Find(ReadOnlySpan<TC> z, TC max, Span<TC> work)
+        public static Result<TC> Find(ReadOnlySpan<TC> z, Span<TC> work)
         {
             int K = z.Length;
             Span<TC> values = work[..K], sorted = work.Slice(K, K);
             Span<int> indices = MemoryMarshal.Cast<TC, int>(work.Slice(2 * K, K))[..K];
+            // 1. The max and the lane maxima (a subset S of the row) in one pass. A zero max is taken again by TensorPrimitives,
+            //    whose +0/−0 choice the old code used (the hardware max may return either).
+            int lanes = LaneMaxima(z, values, out TC max);
+            if (lanes == 0 || max == TC.Zero) max = System.Numerics.Tensors.TensorPrimitives.Max(z);
             double m = double.CreateTruncating(max);
             // Rounding margin: the bounds are computed in double from TC values, then rounded to TC.
             double margin = (Math.Abs(m) + TMap.Reach) * (typeof(TC) == typeof(float) ? 1e-5 : 1e-13);
 
-            // 1. A lower bound from the lane maxima (a subset of the row).
+            // A lower bound from S (loose: step 3 refines it).
             double theta = m - TMap.Reach;
-            int lanes = LaneMaxima(z, values);
-            if (lanes > 0) theta = Newton(values[..lanes], theta, m);
+            if (lanes > 0) theta = Newton(values[..lanes], theta, m, 1e-2);
 
             // 2. The candidates above it, in index order, and the largest element that is not one.
             TC bound = TC.CreateTruncating(theta - margin);
             int count = Select(z, bound, values, indices, out TC rest);
 
-            // 3. Newton on the candidates (they hold the support), and only those above its bound kept.
-            theta = Newton(values[..count], theta, m);
-            TC refined = TC.CreateTruncating(theta - margin);
+            // 3. Newton on the candidates (they hold the support), and only those above its bound kept — where there are
+            //    enough of them for the sort and the loop to cost more than the refinement.
+            TC refined = bound;
+            if (count > 96)
+            {
+                theta = Newton(values[..count], theta, m, 1e-3);
+                refined = TC.CreateTruncating(theta - margin);
+            }
             if (refined > bound)
             {
                 int kept = 0;
@@ -287,18 +318,18 @@ internal static class SparseThreshold
             ReadOnlySpan<TC> ascending = SortValues(sorted[..count], largest, values, MemoryMarshal.Cast<TC, int>(work.Slice(3 * K, K)));
             bool hasNext = count < K;
             double tau = TMap.Scan(ascending, max - rest, hasNext, out bool conclusive);
-            if (!conclusive) return new Result(SortBased<TC, TMap>(z, max, sorted), 0, false);
+            if (!conclusive) return new Result<TC>(max, SortBased<TC, TMap>(z, max, sorted), 0, false);
             // Every non-candidate must get p = 0 (h is monotone, so the largest one tells).
             bool listed = !hasNext || TC.IsNegativeInfinity(rest) || TMap.Map(double.CreateTruncating(rest) - m, tau) == 0;
-            return new Result(tau, count, listed);
+            return new Result<TC>(max, tau, count, listed);
         }
 
         /// <summary>Newton's method on f(θ) = Σ h(v_j − θ) − 1 from a lower bound θ₀ (f(θ₀) ≥ 0), vectorised in TC: every
         /// iterate is a lower bound of the root (f is convex and decreasing), up to rounding, which the caller's margin covers.
-        /// Stops when a step is below 1e-3 of the distance to the max: the bound only has to be close enough that few
-        /// non-support elements lie between it and the root.</summary>
+        /// Stops when a step is below <paramref name="tolerance"/> of the distance to the max: the bound only has to be close
+        /// enough that few non-support elements lie between it and the root.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        internal static double Newton(ReadOnlySpan<TC> v, double theta, double m)
+        internal static double Newton(ReadOnlySpan<TC> v, double theta, double m, double tolerance)
         {
             ref TC src = ref MemoryMarshal.GetReference(v);
             int n = v.Length, w = TSimd.Count;
@@ -325,17 +356,18 @@ internal static class SparseThreshold
                 if (!(next > theta)) break;              // at the root, to rounding
                 double step = next - theta;
                 theta = next;
-                if (step <= 1e-3 * (m - theta)) break;
+                if (step <= tolerance * (m - theta)) break;
             }
             return theta;
         }
 
-        /// <summary>The lane-wise maxima of 4 vector accumulators into <paramref name="destination"/>; returns their count
-        /// (0 for a row shorter than 8 vectors, whose bound stays m − Reach).</summary>
+        /// <summary>The lane-wise maxima of 4 vector accumulators into <paramref name="destination"/> and the row's max;
+        /// returns their count (0 for a row shorter than 8 vectors, whose bound stays m − Reach, and whose max is not taken).</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        internal static int LaneMaxima(ReadOnlySpan<TC> z, Span<TC> destination)
+        internal static int LaneMaxima(ReadOnlySpan<TC> z, Span<TC> destination, out TC max)
         {
             int n = z.Length, w = TSimd.Count;
+            max = TC.NegativeInfinity;
             if (n < 8 * w) return 0;
             ref TC src = ref MemoryMarshal.GetReference(z);
             TVec a0 = TSimd.Load(ref src, 0), a1 = TSimd.Load(ref src, (nuint)w), a2 = TSimd.Load(ref src, (nuint)(2 * w)), a3 = TSimd.Load(ref src, (nuint)(3 * w));
@@ -348,6 +380,8 @@ internal static class SparseThreshold
                 a3 = TSimd.Max(a3, TSimd.Load(ref src, (nuint)(i + 3 * w)));
             }
             // Lanes stay distinct elements of the row (the tail is left out: S need only be a subset).
+            max = TSimd.MaxAcross(TSimd.Max(TSimd.Max(a0, a1), TSimd.Max(a2, a3)));
+            for (; i < n; i++) max = TC.Max(max, Unsafe.Add(ref src, i));
             ref TC dst = ref MemoryMarshal.GetReference(destination);
             TSimd.Store(a0, ref dst, 0);
             TSimd.Store(a1, ref dst, (nuint)w);

@@ -144,7 +144,8 @@ public class SparseThresholdTests
     {
         TC max = TensorPrimitives.Max<TC>(z);
         var work = new TC[SparseThreshold.WorkLength(z.Length)];
-        var result = entmax ? SparseThreshold.Find<TC, Entmax15Map>(z, max, work, width) : SparseThreshold.Find<TC, SparsemaxMap>(z, max, work, width);
+        var result = entmax ? SparseThreshold.Find<TC, Entmax15Map>(z, work, width) : SparseThreshold.Find<TC, SparsemaxMap>(z, work, width);
+        Assert.True(max.Equals(result.Max) && TC.IsNegative(max) == TC.IsNegative(result.Max), $"{name}: max {result.Max} against {max}");
         double expected = FullSortTau(z, entmax);
         string map = entmax ? "entmax15" : "sparsemax";
         Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(result.Tau),
