@@ -202,7 +202,7 @@ internal static class SparseRow
         {
             t.Dot += d * u;
             t.Hp += p - p * Math.Sqrt(p);
-            t.Hq += q - q * Math.Sqrt(q);
+            if (q != 0 && q != 1) t.Hq += q - q * Math.Sqrt(q);   // q − q√q is +0 for q ∈ {0, 1}: adding it changes nothing
         }
         else
         {

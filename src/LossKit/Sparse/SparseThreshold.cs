@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using LossKit.Kernels;
 
 namespace LossKit.Sparse;
@@ -410,6 +411,23 @@ internal static class SparseThreshold
             ref int idx = ref MemoryMarshal.GetReference(indices);
             int n = z.Length, w = TSimd.Count, i = 0, count = 0;
             TVec b = TSimd.Broadcast(bound), ninf = TSimd.Broadcast(TC.NegativeInfinity), acc = ninf;
+            if (Avx512F.IsSupported && typeof(TC) == typeof(float) && typeof(TVec) == typeof(Vector512<TC>))
+            {
+                // Branch-free: compress each vector's candidates and their indices to the end of the lists (the stores write
+                // a whole vector from position count ≤ i, so they stay within the K-element buffers).
+                ref float fval = ref Unsafe.As<TC, float>(ref val);
+                Vector512<int> lane = Vector512<int>.Indices;
+                for (; i <= n - w; i += w)
+                {
+                    TVec v = TSimd.Load(ref src, (nuint)i);
+                    acc = TSimd.Max(acc, TSimd.Select(TSimd.LessThanOrEqual(v, b), v, ninf));
+                    Vector512<float> above = Unsafe.As<TVec, Vector512<float>>(ref v);
+                    Vector512<float> mask = Vector512.GreaterThan(above, Unsafe.As<TVec, Vector512<float>>(ref b));
+                    Avx512F.Compress(Vector512<float>.Zero, mask, above).StoreUnsafe(ref fval, (nuint)count);
+                    Avx512F.Compress(Vector512<int>.Zero, mask.AsInt32(), lane + Vector512.Create(i)).StoreUnsafe(ref idx, (nuint)count);
+                    count += BitOperations.PopCount(mask.ExtractMostSignificantBits());
+                }
+            }
             for (; i <= n - w; i += w)
             {
                 TVec v = TSimd.Load(ref src, (nuint)i);
