@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -159,7 +160,7 @@ internal static class SparseRow
         var terms = new Terms(double.CreateTruncating(threshold.Max), threshold.Tau, double.CreateTruncating(gradientScale), !gradient.IsEmpty);
         if (!isSoft && threshold.Listed)
         {
-            if (terms.HasGradient) gradient.Fill(TC.CreateTruncating(terms.Scale * 0.0));
+            if (terms.HasGradient) FillGradient(gradient, TC.CreateTruncating(terms.Scale * 0.0));
             ReadOnlySpan<int> candidates = SparseThreshold.Candidates(work, z.Length)[..threshold.Count];
             bool targetSeen = false;
             foreach (int k in candidates)
@@ -177,6 +178,38 @@ internal static class SparseRow
             for (int k = 0; k < z.Length; k++)
                 Visit<TC, TMap>(ref terms, z, k, isSoft ? double.CreateTruncating(soft[k]) : (k == target ? 1 : 0), gradient);
         return Math.Max(TMap.Loss(terms.Dot, terms.Sq, terms.Hp, terms.Hq, terms.Hinge), 0);
+    }
+
+    /// <summary>Rows of at least this many bytes get their gradient's zeros with non-temporal stores: a batch of them would not
+    /// stay in cache (4096 such rows are 256 MiB), and the stores then need no read for ownership. (<c>ce</c> decides from the
+    /// whole gradient, ≥ 64 MiB; the row driver does not pass that down.)</summary>
+    internal const int StreamingRowBytes = 64 << 10;
+
+    /// <summary>Every entry of <paramref name="gradient"/> ← <paramref name="value"/>, streamed past the cache for long rows
+    /// (the support's entries written afterwards are then read back: a few hundred cache lines, against a whole row).</summary>
+    private static unsafe void FillGradient<TC>(Span<TC> gradient, TC value) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        if ((long)gradient.Length * sizeof(TC) < StreamingRowBytes) { gradient.Fill(value); return; }
+        if (Vector512.IsHardwareAccelerated) FillStreaming<TC, Vector512<TC>, Simd512<TC>>(gradient, value);
+        else if (Vector256.IsHardwareAccelerated) FillStreaming<TC, Vector256<TC>, Simd256<TC>>(gradient, value);
+        else gradient.Fill(value);
+    }
+
+    private static unsafe void FillStreaming<TC, TVec, TSimd>(Span<TC> destination, TC value)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TVec : struct where TSimd : struct, ISimd<TVec, TC>
+    {
+        fixed (TC* p = destination)
+        {
+            int n = destination.Length, w = TSimd.Count, bytes = w * sizeof(TC);
+            int head = (int)(((nuint)bytes - (nuint)p % (nuint)bytes) % (nuint)bytes);
+            if (head % sizeof(TC) != 0) { destination.Fill(value); return; }
+            head = Math.Min(head / sizeof(TC), n);
+            destination[..head].Fill(value);
+            TVec v = TSimd.Broadcast(value);
+            int i = head;
+            for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(v, p + i);
+            destination[i..].Fill(value);
+        }
     }
 
     /// <summary>One row's running sums (double, in index order).</summary>
