@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -6,102 +7,55 @@ namespace LossKit.Sparse;
 
 /// <summary>
 /// Fenchel–Young losses of sparse probability maps: <c>ℓ = Ω*(z) + Ω(q) − q·z</c> with
-/// gradient <c>∇ = p(z) − q</c>, where p(z) is sparsemax or 1.5-entmax, computed exactly by sorting the row.
+/// gradient <c>∇ = p(z) − q</c>, where p(z) is sparsemax or 1.5-entmax, computed exactly.
 /// Class-index targets are one-hot q; soft targets (<see cref="ISoftTargetLoss"/>) any probability row.
 /// </summary>
 /// <remarks>
 /// Both maps are shift-invariant, so each row is shifted by its max before projecting. A −∞ logit gets p = 0; target
-/// mass on a −∞ class (a masked class-index target, or q &gt; 0 there) gives loss +∞ and a zero gradient. Scratch per row:
-/// a sorted copy of the row. Sorting costs O(K log K) per row, in the compute type (float for float and Half); the
-/// row sums are accumulated in double.
+/// mass on a −∞ class (a masked class-index target, or q &gt; 0 there) gives loss +∞ and a zero gradient. The threshold τ
+/// is the exact sort-based algorithm's, to the bit, found without sorting the row (<see cref="SparseThreshold"/>: vector
+/// passes bracket the support and only about the support is sorted); the compute type is float for float and Half. The
+/// row sums are accumulated in double; with a class-index target they visit only the support and the target (every other
+/// entry has p = q = 0 and contributes nothing). Scratch per row: 3·K elements.
 /// </remarks>
 public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
 {
     private protected SparseFenchelYoungLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction) : base(weight, ignoreIndex, reduction) { }
 
-    protected override int WorkLength(int classes) => classes;
+    protected override int WorkLength(int classes) => SparseThreshold.WorkLength(classes);
 
     /// <inheritdoc/>
     public T ComputeSoft<T>(ReadOnlySpan<T> logits, int classes, ReadOnlySpan<T> softTargets, Span<T> rowLosses = default, Span<T> gradient = default)
         where T : unmanaged, IFloatingPointIeee754<T> => ComputeSoftCore(logits, classes, softTargets, rowLosses, gradient);
 
-    /// <summary>The threshold τ of the row (shifted by the row max m): p_j = π(z_j − m − τ) with π(u) = max(u, 0) for sparsemax,
-    /// max(u/2, 0)²-style for entmax (see <see cref="Map"/>). <paramref name="sorted"/> is scratch of length K.</summary>
-    private protected abstract double Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted) where TC : unmanaged, IFloatingPointIeee754<TC>;
+    /// <summary>One row (see <see cref="RowLoss"/>), by <see cref="SparseRow.Evaluate{TC,TMap}"/> with the loss's map.</summary>
+    private protected abstract double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC>;
+
+    /// <summary>The row's max and τ by <see cref="SparseThreshold"/> (for <see cref="Probabilities{T}"/>).</summary>
+    private protected abstract (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work);
 
     /// <summary>p_j from the shifted logit u = z_j − m and the threshold τ.</summary>
     private protected abstract double Map(double u, double tau);
 
-    /// <summary>The row loss from p, q and the shifted logits: called once per row with running sums.</summary>
-    private protected abstract double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum);
-
-    protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
-    {
-        bool isSoft = target < 0;
-        // Target mass on a masked class: +∞.
-        if (!isSoft && TC.IsNegativeInfinity(z[target])) { gradient.Clear(); return double.PositiveInfinity; }
-        if (isSoft)
-            for (int k = 0; k < z.Length; k++)
-                if (soft[k] > TC.Zero && TC.IsNegativeInfinity(z[k])) { gradient.Clear(); return double.PositiveInfinity; }
-
-        TC max = System.Numerics.Tensors.TensorPrimitives.Max(z);
-        double m = double.CreateTruncating(max);
-        double tau = Threshold(z, max, work);
-        double dot = 0, sq = 0, hp = 0, hq = 0, hinge = 0;
-        double s = double.CreateTruncating(gradientScale);
-        bool hasGradient = !gradient.IsEmpty;
-        for (int k = 0; k < z.Length; k++)
-        {
-            double zk = double.CreateTruncating(z[k]);
-            double q = isSoft ? double.CreateTruncating(soft[k]) : (k == target ? 1 : 0);
-            double p = double.IsNegativeInfinity(zk) ? 0 : Map(zk - m, tau);
-            double d = p - q;
-            if (hasGradient) gradient[k] = TC.CreateTruncating(s * d);
-            if (p == 0 && q == 0) continue;
-            double u = zk - m;
-            dot += d * u;
-            sq += d * d;
-            hp += p - p * Math.Sqrt(p);
-            hq += q - q * Math.Sqrt(q);
-            if (q > 0) hinge += q * Math.Max(tau - u, 0);
-        }
-        return Math.Max(Loss(dot, sq, hp, hq, hinge), 0);
-    }
+    protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        Evaluate(z, target, soft, gradient, gradientScale, work);
 
     /// <summary>The map's probabilities p(z) of each row, by the same exact algorithm as the loss.</summary>
     public void Probabilities<T>(ReadOnlySpan<T> logits, int classes, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = InputChecks.ProbabilityShape(logits.Length, classes, destination.Length);
         var row = new double[classes];
-        var sorted = new double[classes];
+        var work = new double[SparseThreshold.WorkLength(classes)];
         for (int r = 0; r < rows; r++)
         {
             for (int k = 0; k < classes; k++) row[k] = double.CreateTruncating(logits[r * classes + k]);
-            double m = row.Max();
-            if (!double.IsFinite(m)) throw new RowException(nameof(logits), r, $"logits row {r} has max {m}: expected finite logits (−∞ masks a class, but not all).");
-            double tau = Threshold<double>(row, m, sorted);
+            double rowMax = row.Max();
+            if (!double.IsFinite(rowMax)) throw new RowException(nameof(logits), r, $"logits row {r} has max {rowMax}: expected finite logits (−∞ masks a class, but not all).");
+            var (m, tau) = Threshold(row, work);
             for (int k = 0; k < classes; k++)
                 destination[r * classes + k] = T.CreateTruncating(double.IsNegativeInfinity(row[k]) ? 0 : Map(row[k] - m, tau));
         }
-    }
-
-    /// <summary>The candidates for the support, sorted: the values max − z_k that are at most <paramref name="bound"/>, in
-    /// ascending order (descending z), into the start of <paramref name="sorted"/>; returns their count. The support lies
-    /// within a known distance of the max (1 for sparsemax, 2 for 1.5-entmax in z's units), and every element beyond it
-    /// fails the threshold loops' test, which stop at their first failure: with a bound a little past that distance, the
-    /// loops see the same prefix as after a full sort, so τ is bit-identical — and only the candidates are sorted (all K
-    /// for logits within the bound of their max, few for a peaked row).</summary>
-    private protected static int SortedCandidates<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted, double bound) where TC : unmanaged, IFloatingPointIeee754<TC>
-    {
-        TC limit = TC.CreateTruncating(bound);
-        int n = 0;
-        for (int k = 0; k < z.Length; k++)
-        {
-            TC d = max - z[k];
-            if (d <= limit) sorted[n++] = d;   // −∞ logits (d = +∞) and NaN are never candidates
-        }
-        sorted[..n].Sort();
-        return n;
     }
 
     private protected static LossCard SparseCard(string name, string title, string formula, string gradient, string reference, string notes) =>
@@ -135,27 +89,16 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
 
     public override LossCard Card => Definition;
 
-    private protected override double Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted)
+    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        SparseRow.Evaluate<TC, SparsemaxMap>(z, target, soft, gradient, gradientScale, work);
+
+    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
     {
-        // Every u_(k) < −1 fails the test below (Σ_{i≤k}(u_(i) − u_(k)) ≥ −u_(k) > 1): candidates within 1.5 of the max.
-        int n = SortedCandidates(z, max, sorted, 1.5);
-        // sorted[i] = m − z_(i+1) ≥ 0; with u_(k) = −sorted[k−1]: support size k = largest k with 1 + k·u_(k) > Σ_{i≤k} u_(i).
-        double cumulative = 0, tau = -1;
-        for (int k = 1; k <= n; k++)
-        {
-            double u = -double.CreateTruncating(sorted[k - 1]);
-            if (double.IsNegativeInfinity(u)) break;
-            cumulative += u;
-            if (1 + k * u > cumulative) tau = (cumulative - 1) / k;
-            else break;
-        }
-        return tau;
+        var t = SparseThreshold.Find<double, SparsemaxMap>(z, work);
+        return (t.Max, t.Tau);
     }
 
-    private protected override double Map(double u, double tau) => Math.Max(u - tau, 0);
-
-    private protected override double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
-        0.5 * sumPSquaredDiff + qHingeSum;
+    private protected override double Map(double u, double tau) => SparsemaxMap.Map(u, tau);
 }
 
 /// <summary>
@@ -185,32 +128,119 @@ public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignor
 
     public override LossCard Card => Definition;
 
-    private protected override double Threshold<TC>(ReadOnlySpan<TC> z, TC max, Span<TC> sorted)
+    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        SparseRow.Evaluate<TC, Entmax15Map>(z, target, soft, gradient, gradientScale, work);
+
+    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
     {
-        // Every x_(k) < −1 fails the test below (τ_k ≤ x_(k) < −1 would make (0 − τ_k)² alone exceed 1): candidates with
-        // x = (z − max)/2 ≥ −1.25, i.e. within 2.5 of the max.
-        int n = SortedCandidates(z, max, sorted, 2.5);
-        double mean = 0, m2 = 0, tau = -1;
-        for (int k = 1; k <= n; k++)
+        var t = SparseThreshold.Find<double, Entmax15Map>(z, work);
+        return (t.Max, t.Tau);
+    }
+
+    private protected override double Map(double u, double tau) => Entmax15Map.Map(u, tau);
+}
+
+/// <summary>The row evaluation of both sparse losses, compiled once per map (its Map and Loss inlined).</summary>
+internal static class SparseRow
+{
+    /// <summary>One row: τ by <see cref="SparseThreshold"/>; then p = Map(z − m, τ), the gradient s·(p − q) and the loss's
+    /// sums, in double, in index order over the entries with p or q nonzero. With a class-index target and a listed
+    /// support, only the candidates and the target are visited (every other entry has p = q = 0 and gets s·0).</summary>
+    public static double Evaluate<TC, TMap>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TMap : struct, ISparseMap
+    {
+        bool isSoft = target < 0;
+        // Target mass on a masked class: +∞.
+        if (!isSoft && TC.IsNegativeInfinity(z[target])) { gradient.Clear(); return double.PositiveInfinity; }
+        if (isSoft)
+            for (int k = 0; k < z.Length; k++)
+                if (soft[k] > TC.Zero && TC.IsNegativeInfinity(z[k])) { gradient.Clear(); return double.PositiveInfinity; }
+
+        var threshold = SparseThreshold.Find<TC, TMap>(z, work);
+        var terms = new Terms(double.CreateTruncating(threshold.Max), threshold.Tau, double.CreateTruncating(gradientScale), !gradient.IsEmpty);
+        if (!isSoft && threshold.Listed)
         {
-            double x = -0.5 * double.CreateTruncating(sorted[k - 1]);
-            if (double.IsNegativeInfinity(x)) break;
-            double delta = x - mean;
-            mean += delta / k;
-            m2 += delta * (x - mean);                  // m2 = k·var_k
-            double tauK = mean - Math.Sqrt(Math.Max((1 - m2) / k, 0));
-            if (tauK <= x) tau = tauK;
-            else break;
+            if (terms.HasGradient) FillGradient(gradient, TC.CreateTruncating(terms.Scale * 0.0));
+            ReadOnlySpan<int> candidates = SparseThreshold.Candidates(work, z.Length)[..threshold.Count];
+            bool targetSeen = false;
+            foreach (int k in candidates)
+            {
+                if (!targetSeen && k >= target)
+                {
+                    if (k > target) Visit<TC, TMap>(ref terms, z, target, 1, gradient);
+                    targetSeen = true;
+                }
+                Visit<TC, TMap>(ref terms, z, k, k == target ? 1 : 0, gradient);
+            }
+            if (!targetSeen) Visit<TC, TMap>(ref terms, z, target, 1, gradient);
         }
-        return tau;
+        else
+            for (int k = 0; k < z.Length; k++)
+                Visit<TC, TMap>(ref terms, z, k, isSoft ? double.CreateTruncating(soft[k]) : (k == target ? 1 : 0), gradient);
+        return Math.Max(TMap.Loss(terms.Dot, terms.Sq, terms.Hp, terms.Hq, terms.Hinge), 0);
     }
 
-    private protected override double Map(double u, double tau)
+    /// <summary>Rows of at least this many bytes get their gradient's zeros with non-temporal stores: a batch of them would not
+    /// stay in cache (4096 such rows are 256 MiB), and the stores then need no read for ownership. (<c>ce</c> decides from the
+    /// whole gradient, ≥ 64 MiB; the row driver does not pass that down.)</summary>
+    internal const int StreamingRowBytes = 64 << 10;
+
+    /// <summary>Every entry of <paramref name="gradient"/> ← <paramref name="value"/>, streamed past the cache for long rows
+    /// (the support's entries written afterwards are then read back: a few hundred cache lines, against a whole row).</summary>
+    private static unsafe void FillGradient<TC>(Span<TC> gradient, TC value) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
-        double v = Math.Max(0.5 * u - tau, 0);
-        return v * v;
+        if ((long)gradient.Length * sizeof(TC) < StreamingRowBytes) { gradient.Fill(value); return; }
+        if (Vector512.IsHardwareAccelerated) FillStreaming<TC, Vector512<TC>, Simd512<TC>>(gradient, value);
+        else if (Vector256.IsHardwareAccelerated) FillStreaming<TC, Vector256<TC>, Simd256<TC>>(gradient, value);
+        else gradient.Fill(value);
     }
 
-    private protected override double Loss(double pMinusQDotU, double sumPSquaredDiff, double entropyP, double entropyQ, double qHingeSum) =>
-        pMinusQDotU + 4.0 / 3.0 * (entropyP - entropyQ);
+    private static unsafe void FillStreaming<TC, TVec, TSimd>(Span<TC> destination, TC value)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TVec : struct where TSimd : struct, ISimd<TVec, TC>
+    {
+        fixed (TC* p = destination)
+        {
+            int n = destination.Length, w = TSimd.Count, bytes = w * sizeof(TC);
+            int head = (int)(((nuint)bytes - (nuint)p % (nuint)bytes) % (nuint)bytes);
+            if (head % sizeof(TC) != 0) { destination.Fill(value); return; }
+            head = Math.Min(head / sizeof(TC), n);
+            destination[..head].Fill(value);
+            TVec v = TSimd.Broadcast(value);
+            int i = head;
+            for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(v, p + i);
+            destination[i..].Fill(value);
+        }
+    }
+
+    /// <summary>One row's running sums (double, in index order).</summary>
+    private struct Terms(double max, double tau, double scale, bool hasGradient)
+    {
+        public readonly double Max = max, Tau = tau, Scale = scale;
+        public readonly bool HasGradient = hasGradient;
+        public double Dot, Sq, Hp, Hq, Hinge;
+    }
+
+    /// <summary>Entry k with target mass q: its gradient s·(p − q) and its terms of the loss (only those the map's loss reads).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Visit<TC, TMap>(ref Terms t, ReadOnlySpan<TC> z, int k, double q, Span<TC> gradient)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TMap : struct, ISparseMap
+    {
+        double zk = double.CreateTruncating(z[k]);
+        double p = double.IsNegativeInfinity(zk) ? 0 : TMap.Map(zk - t.Max, t.Tau);
+        double d = p - q;
+        if (t.HasGradient) gradient[k] = TC.CreateTruncating(t.Scale * d);
+        if (p == 0 && q == 0) return;
+        double u = zk - t.Max;
+        if (TMap.UsesEntropies)
+        {
+            t.Dot += d * u;
+            t.Hp += p - p * Math.Sqrt(p);
+            if (q != 0 && q != 1) t.Hq += q - q * Math.Sqrt(q);   // q − q√q is +0 for q ∈ {0, 1}: adding it changes nothing
+        }
+        else
+        {
+            t.Sq += d * d;
+            if (q > 0) t.Hinge += q * Math.Max(t.Tau - u, 0);
+        }
+    }
 }
