@@ -35,7 +35,7 @@ public static class RetrievalComparison
         WritePlot(outDir, rows);
         foreach (string loss in all) WritePca(outDir, runs.First(r => r.Config.Loss == loss));
         // Paired against the first loss the user listed (the classic one, by convention: contrastive or triplet first).
-        string paired = losses.FirstOrDefault(l => !baselines.Contains(l)) is { } reference
+        string paired = losses.FirstOrDefault(l => !IsBaseline(l)) is { } reference
             ? PairedReport.MarkdownSection(runs.Select(r => ("", r.Config.Loss, r.Config.Seed, (IReadOnlyDictionary<string, double>)Flat(r.Test))).ToArray(),
                 reference, PairedMetrics.Select(m => (m, true)).ToArray(), "seed")
             : "";
