@@ -68,10 +68,76 @@ public sealed class LinearPreferenceKind : LossKind
                 return T.CreateTruncating(value);
             });
         }
-        T[] hT = ValuesAs<T>(hidden), wT = ValuesAs<T>(weight), bT = bias is null ? [] : ValuesAs<T>(bias);
+        T[] bT = bias is null ? [] : ValuesAs<T>(bias);
         T[] rcT = refChosen is null ? [] : ValuesAs<T>(refChosen), rrT = refRejected is null ? [] : ValuesAs<T>(refRejected);
-        return new GradientsCall<T>(gradients, [pairs], BytesOf(hT, wT, bT, rcT, rrT), (unreduced, g) =>
-            fused.Compute<T>(hT, wT, bT, pairs, tokens, dim, vocab, y, rcT, rrT, unreduced, g[0].Span, g[1].Span, g[2].Span));
+        return new Call<T>(fused, ValuesAs<T>(hidden), ValuesAs<T>(weight), bT, y, rcT, rrT, pairs, tokens, dim, vocab);
+    }
+
+    /// <summary>The fused library call on prepared float or double inputs; its <see cref="Baseline"/> is the materialised
+    /// path (<see cref="LinearPreferenceLoss.ComputeMaterialized{T}"/>) on the same inputs into the same buffers.</summary>
+    private sealed class Call<T>(LinearPreferenceLoss loss, T[] hidden, T[] weight, T[] bias, int[] targets, T[] referenceChosen,
+        T[] referenceRejected, int pairs, int tokens, int dim, int vocab) : LossCall where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly T[] _pairLosses = OutputBuffer<T>(pairs), _gradHidden = OutputBuffer<T>(hidden.Length),
+            _gradWeight = OutputBuffer<T>(weight.Length), _gradBias = OutputBuffer<T>(vocab);
+        private bool _materialized;
+        private Call<T>? _baseline;
+        private double _value;
+
+        private long Positions => 2L * pairs * tokens;
+
+        public override double Run(RunOutputs outputs)
+        {
+            bool all = outputs == RunOutputs.All, gradients = outputs != RunOutputs.Loss;
+            Span<T> per = all ? _pairLosses : default, gh = gradients ? _gradHidden : default, gw = gradients ? _gradWeight : default;
+            Span<T> gb = all || (gradients && bias.Length > 0) ? _gradBias : default;
+            _value = double.CreateTruncating(_materialized
+                ? loss.ComputeMaterialized<T>(hidden, weight, bias, pairs, tokens, dim, vocab, targets, referenceChosen, referenceRejected, per, gh, gw, gb)
+                : loss.Compute<T>(hidden, weight, bias, pairs, tokens, dim, vocab, targets, referenceChosen, referenceRejected, per, gh, gw, gb));
+            return _value;
+        }
+
+        public override LossOutputs Outputs() => new(_value, LossTensor.From<T>(_pairLosses, pairs), new Dictionary<string, LossTensor>
+        {
+            ["hidden"] = LossTensor.From<T>(_gradHidden, 2 * pairs, tokens, dim),
+            ["weight"] = LossTensor.From<T>(_gradWeight, vocab, dim),
+            ["bias"] = LossTensor.From<T>(_gradBias, vocab),
+        });
+
+        public override long Bytes(RunOutputs outputs)
+        {
+            long read = (long)SizeOf<T>() * (hidden.Length + weight.Length + bias.Length) + 4L * targets.Length, size = SizeOf<T>();
+            return outputs switch
+            {
+                RunOutputs.Loss => read,
+                RunOutputs.Gradients => read + size * (_gradHidden.Length + _gradWeight.Length + (bias.Length > 0 ? vocab : 0)),
+                _ => read + size * (_gradHidden.Length + _gradWeight.Length + vocab + pairs),
+            };
+        }
+
+        /// <summary>The useful work, as for linear_ce: 2·M·d·V for the logits and as much again for each of ∂H and ∂W
+        /// (M = 2N·T positions). The fused path computes the logits twice (8·M·d·V in all).</summary>
+        public override double Flops(RunOutputs outputs) => (outputs == RunOutputs.Loss ? 2.0 : 6.0) * Positions * dim * vocab;
+
+        public override LossCall? Baseline => _materialized ? null : _baseline ??= Materialized();
+
+        private Call<T> Materialized()
+        {
+            var baseline = (Call<T>)MemberwiseClone();
+            baseline._materialized = true;
+            return baseline;
+        }
+
+        public override string Method => _materialized ? "materialised" : "fused (two passes)";
+
+        public override IReadOnlyList<KeyValuePair<string, int>> Settings
+        {
+            get
+            {
+                var (chunk, block) = loss.ChunkingFor((int)Positions, vocab, dim, SizeOf<T>());
+                return [new("chunk_rows", chunk), new("vocab_block", block), new("tokens", tokens)];
+            }
+        }
     }
 
     private static void Round<T>(float[] from, Span<T> to) where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Numerics;
+using System.Numerics.Tensors;
 using LossKit.Core;
 using LossKit.Kernels;
 using LossKit.LargeVocabulary;
+using LossKit.Softmax;
 
 namespace LossKit.Preference;
 
@@ -170,9 +172,71 @@ public sealed class LinearPreferenceLoss : ILoss
             referenceRejected.Length, pairLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length, logProbabilities.Length, totalPairs);
         int rows = sequences * tokens;
         double[] tokenLosses = new double[rows];
+        bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
 
         // Pass 1: linear_ce's forward, every position's −log p(y).
         _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, default, tokenLosses);
+        double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs,
+            wantGrad, out double[]? rowScales);
+
+        // Pass 2: linear_ce's backward with the per-row factor −scale·∂loss/∂log π of the row's sequence.
+        if (wantGrad)
+            _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, rowScales, tokenLosses, gradHidden, gradWeight, gradBias);
+        return T.CreateTruncating(value);
+    }
+
+    /// <summary>
+    /// The same result the straightforward way, for benchmarks: the (2N·T)×V logits by one GEMM, <c>ce</c> on them
+    /// (per-position losses and the gradient softmax − e_y in a second array), the sequences' sums and the wrapped loss as in
+    /// <see cref="Compute{T}"/>, each row of the gradient scaled by its sequence's factor, and two GEMMs for ∂H and ∂W.
+    /// Allocates 2·(2N·T)·V values.
+    /// </summary>
+    public T ComputeMaterialized<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int pairs, int tokens, int dim, int vocab,
+        ReadOnlySpan<int> targets, ReadOnlySpan<T> referenceChosen, ReadOnlySpan<T> referenceRejected, Span<T> pairLosses = default,
+        Span<T> gradHidden = default, Span<T> gradWeight = default, Span<T> gradBias = default, Span<double> logProbabilities = default,
+        int totalPairs = 0) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"linear_preference computes in float or double, not {typeof(T).Name}.");
+        int sequences = Check(hidden.Length, weight.Length, bias.Length, pairs, tokens, dim, vocab, targets, referenceChosen.Length,
+            referenceRejected.Length, pairLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length, logProbabilities.Length, totalPairs);
+        int rows = sequences * tokens;
+        long size = (long)rows * vocab;
+        if (size > Array.MaxLength) throw new ArgumentException($"the materialised path needs {rows}×{vocab} = {size} logits, more than one array can hold.", nameof(pairs));
+        bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
+        var logits = new T[size];
+        Gemm.Multiply<T>(hidden, weight, logits, rows, vocab, dim, transposeB: true);
+        if (!bias.IsEmpty)
+            for (int r = 0; r < rows; r++) TensorPrimitives.Add(logits.AsSpan(r * vocab, vocab), bias, logits.AsSpan(r * vocab, vocab));
+        T[] g = wantGrad ? new T[size] : [], perRow = new T[rows];
+        new CrossEntropyLoss(ignoreIndex: IgnoreIndex, reduction: Reduction.Sum).Compute<T>(logits, vocab, targets, perRow, g);
+        var tokenLosses = new double[rows];
+        for (int r = 0; r < rows; r++) tokenLosses[r] = double.CreateTruncating(perRow[r]);
+        double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs,
+            wantGrad, out double[]? rowScales);
+        if (wantGrad)
+        {
+            for (int r = 0; r < rows; r++) TensorPrimitives.Multiply(g.AsSpan(r * vocab, vocab), T.CreateTruncating(rowScales![r]), g.AsSpan(r * vocab, vocab));
+            if (!gradHidden.IsEmpty) Gemm.Multiply<T>(g, weight, gradHidden, rows, dim, vocab);
+            if (!gradWeight.IsEmpty) Gemm.Multiply<T>(g, hidden, gradWeight, vocab, dim, rows, transposeA: true);
+            if (!gradBias.IsEmpty)
+            {
+                gradBias.Clear();
+                for (int r = 0; r < rows; r++) TensorPrimitives.Add(gradBias, g.AsSpan(r * vocab, vocab), gradBias);
+            }
+        }
+        return T.CreateTruncating(value);
+    }
+
+    /// <summary>From each position's −log p: the sequences' log-probabilities and token counts, the wrapped loss (summed
+    /// over pairs, the same <see cref="PreferenceLoss.Compute{T}"/> the unfused loss runs), this loss's reduction, and
+    /// (when <paramref name="wantGrad"/>) each position's gradient factor −scale·∂loss/∂log π of its sequence. Returns
+    /// the reduced loss.</summary>
+    private double Pairs<T>(double[] tokenLosses, ReadOnlySpan<int> targets, int pairs, int tokens, ReadOnlySpan<T> referenceChosen,
+        ReadOnlySpan<T> referenceRejected, Span<T> pairLosses, Span<double> logProbabilities, int totalPairs, bool wantGrad, out double[]? rowScales)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int sequences = 2 * pairs;
         double[] logp = new double[sequences], counts = new double[sequences];
         for (int s = 0; s < sequences; s++)
         {
@@ -188,27 +252,24 @@ public sealed class LinearPreferenceLoss : ILoss
         }
         if (!logProbabilities.IsEmpty) logp.CopyTo(logProbabilities);
 
-        // The wrapped loss on the pairs (summed over pairs; this loss reduces).
         double[] losses = new double[pairs], dChosen = new double[pairs], dRejected = new double[pairs];
-        double[] refChosen = ToDouble(referenceChosen), refRejected = ToDouble(referenceRejected);
-        double total = Summed.Compute<double>(logp.AsSpan(0, pairs), logp.AsSpan(pairs), refChosen, refRejected,
+        double total = Summed.Compute<double>(logp.AsSpan(0, pairs), logp.AsSpan(pairs), ToDouble(referenceChosen), ToDouble(referenceRejected),
             counts.AsSpan(0, pairs), counts.AsSpan(pairs), losses, dChosen, dRejected);
         double scale = Reduction == Reduction.Mean ? 1.0 / (totalPairs > 0 ? totalPairs : pairs) : 1;
         for (int i = 0; i < pairLosses.Length; i++) pairLosses[i] = T.CreateTruncating(losses[i]);
-
-        // Pass 2: linear_ce's backward with the per-row factor −scale·∂loss/∂log π of the row's sequence.
-        if (!gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty)
+        rowScales = null;
+        if (wantGrad)
         {
-            double[] rowScales = new double[rows];
+            rowScales = new double[sequences * tokens];
             for (int s = 0; s < sequences; s++)
-            {
-                double g = -scale * (s < pairs ? dChosen[s] : dRejected[s - pairs]);
-                Array.Fill(rowScales, g, s * tokens, tokens);
-            }
-            _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, rowScales, tokenLosses, gradHidden, gradWeight, gradBias);
+                Array.Fill(rowScales, -scale * (s < pairs ? dChosen[s] : dRejected[s - pairs]), s * tokens, tokens);
         }
-        return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+        return Reduction == Reduction.Mean ? total * scale : total;
     }
+
+    /// <summary>linear_ce's rows per chunk and vocabulary block for M positions (for benchmark reports).</summary>
+    internal (int ChunkRows, int VocabBlock) ChunkingFor(int positions, int vocab, int dim, int elementSize) =>
+        (_rows.ChunkRowsFor(positions, vocab, dim, elementSize), _rows.VocabBlockFor(vocab, dim, elementSize));
 
     private static double[] ToDouble<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -150,6 +150,32 @@ public class LinearPreferenceTests
         }
     }
 
+    [Theory]
+    [InlineData("dpo(beta=0.5)")]
+    [InlineData("simpo")]
+    [InlineData("dpo(loss_type=aot)")]
+    public void The_materialised_baseline_equals_the_unfused_reference(string inner)
+    {
+        Batch b = MakeBatch(71);
+        var loss = new LinearPreferenceLoss(inner);
+        int n = b.Pairs;
+        double[] pairs = new double[n], gh = new double[b.Hidden.Length], gw = new double[b.Weight.Length], gb = new double[b.Vocab];
+        double value = loss.ComputeMaterialized<double>(b.Hidden, b.Weight, b.Bias, n, b.Tokens, b.Dim, b.Vocab, b.Targets, b.RefChosen, b.RefRejected,
+            pairs, gh, gw, gb);
+        AssertClose(Unfused(inner, Reduction.Mean, b), new Result(value, pairs, gh, gw, gb), 1e-12, inner);
+        // Through the kind: the call's baseline is the materialised path, and agrees with the fused call.
+        LossInputs inputs = loss.Kind.Sample(loss, new SampleSize(3, 9, 4), new Random(2));
+        LossCall call = loss.Kind.Prepare<double>(loss, inputs);
+        call.Run(RunOutputs.All);
+        LossOutputs fused = call.Outputs();
+        Assert.NotNull(call.Baseline);
+        call.Baseline!.Run(RunOutputs.All);
+        LossOutputs materialised = call.Baseline.Outputs();
+        Assert.Equal(fused.Loss, materialised.Loss, 12);
+        foreach (string g in new[] { "hidden", "weight", "bias" })
+            Assert.True(Error(fused.Gradients[g].Values, materialised.Gradients[g].Values) < 1e-12, g);
+    }
+
     [Fact]
     public void Fused_equals_unfused_without_bias_and_with_several_slices_and_chunks()
     {
