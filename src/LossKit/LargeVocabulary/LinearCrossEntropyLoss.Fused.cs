@@ -35,7 +35,7 @@ public sealed partial class LinearCrossEntropyLoss
     private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias,
         bool half = false, ReadOnlySpan<Half> hiddenHalf = default, ReadOnlySpan<Half> weightHalf = default,
-        ReadOnlySpan<double> rowScales = default, Span<double> rowLossesDouble = default)
+        ReadOnlySpan<double> rowScales = default, Span<double> rowLossesDouble = default, bool reserveBackward = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
@@ -66,7 +66,7 @@ public sealed partial class LinearCrossEntropyLoss
                 Hidden = pHidden, Weight = pWeight, HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
                 Bias = pBias, BiasLength = bias.Length, Targets = pTargets + (Shift ? 1 : 0),
                 GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
-                RowScales = pRowScales, RowLossesDouble = pRowLossesDouble,
+                RowScales = pRowScales, RowLossesDouble = pRowLossesDouble, ReserveBackward = reserveBackward,
             };
             total = vocabBlock > 0
                 ? VocabBlocked(io, rowLosses, dim, vocab, n, scale, vocabBlock)
@@ -88,6 +88,9 @@ public sealed partial class LinearCrossEntropyLoss
         public double* RowScales;
         /// <summary>Null, or one per prediction: the per-row losses in double, as the kernel computed them.</summary>
         public double* RowLossesDouble;
+        /// <summary>A forward-only call followed by a call with ∂H: the chunk buffer is rented at the size the second call
+        /// needs (with the ∂H partial sums), so that the second call reuses it instead of allocating a larger one.</summary>
+        public bool ReserveBackward;
 
         public readonly bool WantsGradient => GradHidden != null || GradWeight != null || GradBias != null;
     }
@@ -104,7 +107,7 @@ public sealed partial class LinearCrossEntropyLoss
         int slices = (vocab + sliceWidth - 1) / sliceWidth;
         int groups = HiddenGroupCount(vocab);
 
-        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
         T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();

@@ -56,7 +56,7 @@ public sealed partial class LinearCrossEntropyLoss
         int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
         int groups = BlockGroups(vocab, block);
         long logitsLength = (long)groups * chunk * block;
-        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
         double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + VocabBlockWork<T>.RowFinalCount * chunk);
         double total = 0;

@@ -40,6 +40,12 @@ public sealed class LinearPreferenceLoss : ILoss
         NestedSpec = true,
     };
 
+    /// <summary>The common ignore_index, with its meaning here.</summary>
+    public static readonly LossParameter IgnoreIndexParameter = CommonParameters.IgnoreIndex with
+    {
+        Description = "token id of positions that count in no sequence's log-probability (prompt, padding)",
+    };
+
     public static LossCard Definition { get; } = new()
     {
         Name = "linear_preference",
@@ -50,7 +56,7 @@ public sealed class LinearPreferenceLoss : ILoss
         Reference = "Hsu et al. 2024, Liger Kernel (LigerFusedLinearDPOLoss, fused linear preference); Wijmans et al. 2024, Cut Your Losses in Large-Vocabulary Language Models; TRL DPOTrainer/CPOTrainer/ORPOTrainer (per-sequence log-probabilities)",
         Parameters =
         [
-            LossParameter, CommonParameters.IgnoreIndex, PreferenceLoss.ReductionParameter,
+            LossParameter, IgnoreIndexParameter, PreferenceLoss.ReductionParameter,
             LinearCrossEntropyLoss.ChunkRowsParameter, LinearCrossEntropyLoss.VocabBlockParameter,
         ],
         Properties = LossProperties.None,
@@ -61,7 +67,7 @@ public sealed class LinearPreferenceLoss : ILoss
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new LinearPreferenceLoss(a.Choice(LossParameter), a.IgnoreIndex(),
+    public static LossDefinition Registration { get; } = new(Definition, a => new LinearPreferenceLoss(a.Choice(LossParameter), a.Integer(IgnoreIndexParameter),
         a.Reduction(), a.Integer(LinearCrossEntropyLoss.ChunkRowsParameter), a.Integer(LinearCrossEntropyLoss.VocabBlockParameter)));
 
     private readonly LinearCrossEntropyLoss _rows;
@@ -103,7 +109,7 @@ public sealed class LinearPreferenceLoss : ILoss
     /// <inheritdoc/>
     public IEnumerable<ParameterValue> ParameterValues =>
     [
-        LossParameter.Of(Wrapped.Spec), CommonParameters.IgnoreIndex.Of(IgnoreIndex), PreferenceLoss.ReductionParameter.Of(Reduction),
+        LossParameter.Of(Wrapped.Spec), IgnoreIndexParameter.Of(IgnoreIndex), PreferenceLoss.ReductionParameter.Of(Reduction),
         LinearCrossEntropyLoss.ChunkRowsParameter.Of(ChunkRows), LinearCrossEntropyLoss.VocabBlockParameter.Of(VocabBlock),
     ];
 
@@ -175,7 +181,7 @@ public sealed class LinearPreferenceLoss : ILoss
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
 
         // Pass 1: linear_ce's forward, every position's −log p(y).
-        _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, default, tokenLosses);
+        _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, default, tokenLosses, reserveBackward: !gradHidden.IsEmpty);
         double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs,
             wantGrad, out double[]? rowScales);
 

@@ -286,6 +286,32 @@ public class LinearPreferenceTests
     }
 
     [Fact]
+    public void Extra_allocation_is_far_below_the_logits()
+    {
+        // 8 pairs × 256 positions = 4096 positions, V = 8192: the logits alone are 128 MiB. The two passes share one chunk
+        // buffer (the forward pass takes it at the size the gradient pass needs): about 17 MiB, plus the GEMM's packing pool.
+        const int pairs = 8, tokens = 256, dim = 64, vocab = 8192;
+        var rng = new Random(1);
+        float[] h = [.. Enumerable.Range(0, 2 * pairs * tokens * dim).Select(_ => (float)(rng.NextDouble() - 0.5))];
+        float[] w = [.. Enumerable.Range(0, vocab * dim).Select(_ => (float)(rng.NextDouble() - 0.5))];
+        int[] y = [.. Enumerable.Range(0, 2 * pairs * tokens).Select(i => i % tokens < 8 ? -100 : rng.Next(vocab))];
+        float[] gh = new float[h.Length], gw = new float[w.Length], gb = new float[vocab];
+        var loss = new LinearPreferenceLoss("dpo(reference_free=true)");
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            float value = loss.Compute<float>(h, w, default, pairs, tokens, dim, vocab, y, [], [], default, gh, gw, gb);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long logits = 2L * pairs * tokens * vocab * sizeof(float);
+            Assert.True(allocated < logits / 4, $"allocated {allocated} bytes; the logits alone are {logits}");
+            Assert.True(float.IsFinite(value));
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
     public void Sequence_log_probabilities_are_returned()
     {
         Batch b = MakeBatch(51);
