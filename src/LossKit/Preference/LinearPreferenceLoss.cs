@@ -254,6 +254,8 @@ public sealed class LinearPreferenceLoss : ILoss
                 sum -= tokenLosses[s * tokens + t];
                 count++;
             }
+            if (double.IsNaN(sum))
+                throw new RowException("hidden", s * tokens, $"sequence {s} ({Which(s, pairs)}) has a NaN log-probability: a NaN or +∞ in hidden, weight or bias reaches its logits (hidden rows {s * tokens} to {s * tokens + tokens - 1}).");
             (logp[s], counts[s]) = (sum, count);
         }
         if (!logProbabilities.IsEmpty) logp.CopyTo(logProbabilities);

@@ -356,6 +356,16 @@ public class LinearPreferenceTests
         row = Assert.Throws<RowException>(() => Run(b with { Targets = y }));
         Assert.Contains("targets[3] (sequence 3, the rejected sequence of pair 1) has no counted token", row.Message);
 
+        // A NaN hidden state at a counted position: an error naming hidden and the sequence (not a NaN loss, and not the
+        // wrapped loss's own input names).
+        y = [.. b.Targets];
+        (y[9], y[10], y[11]) = (-100, 1, 2);   // sequence 3: positions 1 and 2 counted
+        double[] h = [.. b.Hidden];
+        h[11 * 2] = double.NaN;                 // sequence 3, position 2
+        row = Assert.Throws<RowException>(() => Run(b with { Hidden = h, Targets = y }));
+        Assert.Equal("hidden", row.ParamName);
+        Assert.Contains("sequence 3 (the rejected sequence of pair 1) has a NaN log-probability", row.Message);
+
         Assert.Throws<ArgumentOutOfRangeException>(() => loss.Compute<double>(b.Hidden, b.Weight, b.Bias, b.Pairs, b.Tokens, b.Dim, b.Vocab, b.Targets,
             b.RefChosen, b.RefRejected, totalPairs: 1));
         Assert.Throws<NotSupportedException>(() => loss.Compute<Half>([], [], [], 1, 1, 1, 1, [0, 0], [], []));
