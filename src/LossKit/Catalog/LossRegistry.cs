@@ -66,7 +66,7 @@ public static class LossRegistry
         NormFaceLoss.Registration, CosFaceLoss.Registration, ArcFaceLoss.Registration, SphereFaceLoss.Registration,
         ElasticFaceLoss.ArcRegistration, ElasticFaceLoss.CosRegistration, ProxyNcaLoss.Registration, ProxyAnchorLoss.Registration,
         // Large vocabulary
-        LinearCrossEntropyLoss.Registration,
+        LinearCrossEntropyLoss.Registration, LinearPreferenceLoss.Registration,
     ];
 
     /// <summary>All registered losses, in catalog order.</summary>

@@ -34,13 +34,18 @@ public sealed partial class LinearCrossEntropyLoss
     /// <paramref name="weight"/> are empty): each chunk of H and each slice of W is converted to float as a task needs it.</summary>
     private unsafe T Fused<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, Span<T> rowLosses, Span<T> gradHidden, Span<T> gradWeight, Span<T> gradBias,
-        bool half = false, ReadOnlySpan<Half> hiddenHalf = default, ReadOnlySpan<Half> weightHalf = default)
+        bool half = false, ReadOnlySpan<Half> hiddenHalf = default, ReadOnlySpan<Half> weightHalf = default,
+        ReadOnlySpan<double> rowScales = default, Span<double> rowLossesDouble = default, bool reserveBackward = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"linear_ce computes in float or double, not {typeof(T).Name}.");
         var (n, denominator) = Validate(half ? hiddenHalf.Length : hidden.Length, half ? weightHalf.Length : weight.Length, bias.Length,
             rows, dim, vocab, targets, rowLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length);
+        if (!rowScales.IsEmpty && rowScales.Length != n)
+            throw new ArgumentException($"rowScales has {rowScales.Length} values; expected one per prediction ({n}).", nameof(rowScales));
+        if (!rowLossesDouble.IsEmpty && rowLossesDouble.Length != n)
+            throw new ArgumentException($"rowLossesDouble has {rowLossesDouble.Length} values; expected one per prediction ({n}).", nameof(rowLossesDouble));
         double scale = ReductionScale(denominator);
         int vocabBlock = VocabBlockFor(vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         double total;
@@ -53,12 +58,15 @@ public sealed partial class LinearCrossEntropyLoss
         fixed (T* pGradHidden = gradHidden)
         fixed (T* pGradWeight = gradWeight)
         fixed (T* pGradBias = gradBias)
+        fixed (double* pRowScales = rowScales)
+        fixed (double* pRowLossesDouble = rowLossesDouble)
         {
             var io = new Pinned<T>
             {
                 Hidden = pHidden, Weight = pWeight, HiddenHalf = half ? pHiddenHalf : null, WeightHalf = half ? pWeightHalf : null,
                 Bias = pBias, BiasLength = bias.Length, Targets = pTargets + (Shift ? 1 : 0),
                 GradHidden = pGradHidden, GradWeight = pGradWeight, GradBias = pGradBias,
+                RowScales = pRowScales, RowLossesDouble = pRowLossesDouble, ReserveBackward = reserveBackward,
             };
             total = vocabBlock > 0
                 ? VocabBlocked(io, rowLosses, dim, vocab, n, scale, vocabBlock)
@@ -75,6 +83,14 @@ public sealed partial class LinearCrossEntropyLoss
         public Half* HiddenHalf, WeightHalf;
         public int* Targets;
         public int BiasLength;
+        /// <summary>Null, or one gradient factor per prediction used instead of the reduction's factor (the fused
+        /// preference loss's ∂loss/∂log π of the row's sequence, negated).</summary>
+        public double* RowScales;
+        /// <summary>Null, or one per prediction: the per-row losses in double, as the kernel computed them.</summary>
+        public double* RowLossesDouble;
+        /// <summary>A forward-only call followed by a call with ∂H: the chunk buffer is rented at the size the second call
+        /// needs (with the ∂H partial sums), so that the second call reuses it instead of allocating a larger one.</summary>
+        public bool ReserveBackward;
 
         public readonly bool WantsGradient => GradHidden != null || GradWeight != null || GradBias != null;
     }
@@ -91,7 +107,7 @@ public sealed partial class LinearCrossEntropyLoss
         int slices = (vocab + sliceWidth - 1) / sliceWidth;
         int groups = HiddenGroupCount(vocab);
 
-        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
         T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
@@ -118,11 +134,13 @@ public sealed partial class LinearCrossEntropyLoss
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
                     Parallelism.ForTasks(slices, gemms.LogitsAction);
                     job.Targets = io.Targets + c0;
+                    job.Scales = io.RowScales == null ? null : io.RowScales + c0;
                     Parallelism.ForBlocks(r, vocab, job.Rows);
                     for (int i = 0; i < r; i++)
                     {
                         total += losses[i];
                         if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(losses[i]);
+                        if (io.RowLossesDouble != null) io.RowLossesDouble[c0 + i] = losses[i];
                     }
                     if (!wantGrad) continue;
 
@@ -301,6 +319,8 @@ public sealed partial class LinearCrossEntropyLoss
         bool wantGrad, T[]? classWeights, double weightSum, double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         public int* Targets;
+        /// <summary>Null (every row takes the reduction's factor), or the chunk's per-row gradient factors.</summary>
+        public double* Scales;
 
         public void Rows(int block, int start, int end)
         {
@@ -311,7 +331,7 @@ public sealed partial class LinearCrossEntropyLoss
                 var b = new ReadOnlySpan<T>(bias, biasLength);
                 for (int r = start; r < end; r++)
                     losses[r] = owner.RowLoss(new Span<T>(logits + (long)r * vocab, vocab), b, Targets[r], wantGrad,
-                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum, scale);
+                        scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum, Scales == null ? scale : Scales[r]);
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }

@@ -56,7 +56,7 @@ public sealed partial class LinearCrossEntropyLoss
         int chunk = BlockedChunkRows(n, vocab, dim, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), block);
         int groups = BlockGroups(vocab, block);
         long logitsLength = (long)groups * chunk * block;
-        int partials = io.GradHidden == null ? 0 : (groups - 1) * chunk * dim;
+        int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
         double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + VocabBlockWork<T>.RowFinalCount * chunk);
         double total = 0;
@@ -73,6 +73,7 @@ public sealed partial class LinearCrossEntropyLoss
                     ClassWeights = _weight?.Select(T.CreateTruncating).ToArray(), WeightSum = WeightSum(vocab),
                 };
                 work.Use(io);
+                work.RowScales = io.RowScales;
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int r = Math.Min(chunk, n - c0);
@@ -87,6 +88,7 @@ public sealed partial class LinearCrossEntropyLoss
                         double loss = work.FinishRow(i);
                         total += loss;
                         if (!rowLosses.IsEmpty) rowLosses[c0 + i] = T.CreateTruncating(loss);
+                        if (io.RowLossesDouble != null) io.RowLossesDouble[c0 + i] = loss;
                     }
                     if (!io.WantsGradient) continue;
 
@@ -160,6 +162,8 @@ public sealed partial class LinearCrossEntropyLoss
         public int Block, Groups, Chunk;
         /// <summary>The reduction's factor s: pass 2 writes s·∂ℓ/∂z, as the whole-row kernel does.</summary>
         public double Scale;
+        /// <summary>Null (every row takes <see cref="Scale"/>), or one gradient factor per prediction of the call.</summary>
+        public double* RowScales;
         public T[]? ClassWeights;
         public double WeightSum;
         public readonly Action<int> StatisticsAction, BackwardAction;
@@ -292,7 +296,7 @@ public sealed partial class LinearCrossEntropyLoss
                         Row.SumExp<T>(row, T.CreateTruncating(m), row);
                         int y = Targets[r] - j0;
                         var t = new RowTerms(0, RowFinal[RowFinalCount * r + 3], RowFinal[RowFinalCount * r + 4], eps / Vocab);
-                        CrossEntropyRow.Gradient<T>(row, row, t, Scale, RowFinal[RowFinalCount * r + 1], (uint)y < (uint)count ? y : -1, w, default, stream: false);
+                        CrossEntropyRow.Gradient<T>(row, row, t, RowScales == null ? Scale : RowScales[First + r], RowFinal[RowFinalCount * r + 1], (uint)y < (uint)count ? y : -1, w, default, stream: false);
                         if (transform) SoftcapTemperature.Chain(row, transformed, _owner.Softcap, _owner.Temperature);
                     }
                     T[]? wScratch = null;

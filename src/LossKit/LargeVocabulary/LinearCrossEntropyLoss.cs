@@ -211,6 +211,21 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Span<float> gradBias = default) =>
         Materialized<float>(ToSingle(hidden), ToSingle(weight), ToSingle(bias), rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias);
 
+    /// <summary>
+    /// The fused path with one gradient factor per prediction instead of the reduction's: ∂H, ∂W, ∂b are the gradients of
+    /// Σ_n s_n·ℓ_n (s = <paramref name="rowScales"/>, any sign; empty: forward only is expected), and
+    /// <paramref name="rowLosses"/> receives each ℓ_n in double as the row kernel computed it (for cross-entropy without
+    /// options, −log softmax(z_n)[y_n]). Everything else — chunks, vocabulary blocks, the row kernel, the GEMMs, the
+    /// accumulation order — is <see cref="Compute{T}"/>'s. The fused preference loss builds on this. With
+    /// <c>reserveBackward</c>, a forward-only call that a call with ∂H will follow takes the chunk buffer (kept between
+    /// calls) at the size that call needs, so that the two calls allocate one buffer, not two.
+    /// </summary>
+    internal void ComputeRows<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int rows, int dim, int vocab,
+        ReadOnlySpan<int> targets, ReadOnlySpan<double> rowScales, Span<double> rowLosses, Span<T> gradHidden = default,
+        Span<T> gradWeight = default, Span<T> gradBias = default, bool reserveBackward = false) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Fused(hidden, weight, bias, rows, dim, vocab, targets, default, gradHidden, gradWeight, gradBias,
+            rowScales: rowScales, rowLossesDouble: rowLosses, reserveBackward: reserveBackward);
+
     private static float[] ToSingle(ReadOnlySpan<Half> x)
     {
         if (x.IsEmpty) return [];

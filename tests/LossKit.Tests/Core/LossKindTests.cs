@@ -21,7 +21,7 @@ public class LossKindTests
     [
         "ce(weight=[1,2,0.5,1,3])", "ce(reduction=none, smoothing=0.1)", "focal(reduction=sum)", "bce(pos_weight=[2,0.5,1], weight=[1,2,3])",
         "kd(temperature=2, alpha=0.3)", "decoupled_softmax(tau=0.5, reduction=sum)", "linear_ce(shift=true)", "linear_ce(vocab_block=2)",
-        "linear_ce(reduction=none, softcap=3)", "ensloss(period=2, seed=3)", "gaussian_nll(full=true, reduction=sum)", "poisson_nll(log_input=false)", "bag(rho=0.3, reduction=none)",
+        "linear_ce(reduction=none, softcap=3)", "linear_preference(loss=simpo, reduction=sum)", "ensloss(period=2, seed=3)", "gaussian_nll(full=true, reduction=sum)", "poisson_nll(log_input=false)", "bag(rho=0.3, reduction=none)",
     ];
 
     public static TheoryData<string> Specs => new(LossRegistry.All.Select(d => d.Card.Name).Concat(Variants));
@@ -64,7 +64,7 @@ public class LossKindTests
             var names = new[] { "unreduced" }.Concat(outputs.Gradients.Keys.Select(k => "grad_" + k)).ToHashSet();
             Assert.All(kind.OutputAliases, a => Assert.Contains(a.Value, names));
         }
-        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression", "divergence", "preference", "unpaired-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
+        Assert.Superset(new HashSet<string> { "classification", "binary", "distillation", "multi-positive", "large-vocabulary", "regression", "bag regression", "divergence", "preference", "unpaired-preference", "linear-preference", "ranking", "pairs", "pair-distances", "triplets", "embeddings" }, kinds);
     }
 
     [Theory]
@@ -305,6 +305,16 @@ public class LossKindTests
                 T value = unpaired.Compute<T>(As<T>(x["policy_logps"]), As<T>(x["reference_logps"]),
                     x.TryGetValue("labels", out var lt) ? As<T>(lt) : [], x.TryGetValue("kl", out var kt) ? kt.Values[0] : 0, per, g);
                 return Outputs(value, per, [n], ("policy_logps", g, [n]));
+            }
+            case LossKit.Preference.LinearPreferenceLoss lp:
+            {
+                int[] hs = x["hidden"].Shape, ws = x["weight"].Shape;
+                T[] Input(string name) => x.TryGetValue(name, out var t) ? As<T>(t) : [];
+                int n = hs[0] / 2;
+                T[] per = new T[n], gh = new T[x["hidden"].Length], gw = new T[x["weight"].Length], gb = new T[ws[0]];
+                T value = lp.Compute<T>(As<T>(x["hidden"]), As<T>(x["weight"]), Input("bias"), n, hs[1], hs[2], ws[0], x["targets"].AsIntegers("targets"),
+                    Input("reference_chosen_logps"), Input("reference_rejected_logps"), per, gh, gw, gb);
+                return Outputs(value, per, [n], ("hidden", gh, hs), ("weight", gw, ws), ("bias", gb, [ws[0]]));
             }
             case LossKit.Preference.PreferenceLoss pref:
             {
