@@ -24,11 +24,18 @@ triplet miner on chunks of anchors so that the N³ mask is never held), with Los
 
 Labels: supcon, triplet, multi_similarity: N/4 classes of 4 rows each (class-balanced batches, as these losses are
 trained), shuffled; ntxent: the two-view form, rows 2i and 2i+1 one class; arcface: uniform over the K classes.
-Needs Debian's python3-torch and the .NET SDK.
+Needs Debian's python3-torch and the .NET SDK, and PyTorch on OpenBLAS: Debian's torch calls the system libblas.so.3,
+which without libopenblas0 is the reference BLAS (a 2048×128×2048 product took 0.65 s instead of 0.03 s). Without
+installing it system-wide: `apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/ob` and run
+this script with LD_LIBRARY_PATH=/tmp/ob/usr/lib/x86_64-linux-gnu/openblas-pthread. The script prints which
+libblas PyTorch loaded and refuses the reference BLAS unless --allow-reference-blas.
 """
 
 import os
 
+# Before torch is imported (as bench/torch_mlp.py): OpenBLAS 0.3.21 does not know Zen 4 and otherwise falls back to a
+# generic kernel ~100× slower; OpenMP threads spinning between parallel regions would contend on 2 cores.
+os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
@@ -179,6 +186,7 @@ def main():
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--allow-reference-blas", action="store_true", help="time PyTorch even on the reference BLAS")
     ap.add_argument("--before", help="also time this LossKit build (a folder holding LossKit.dll, e.g. another checkout's "
                     "src/LossKit/bin/Release/net10.0), alternating with this checkout's, per case")
     args = ap.parse_args()
@@ -198,11 +206,19 @@ def main():
         row["losskit"] = run_losskit(dll, spec, path, args.threads, args.seconds, grad)
         if before and row["before"]["loss"] != row["losskit"]["loss"]:
             print(f"note: {name}: the loss differs from the --before build's: {row['before']['loss']!r} vs {row['losskit']['loss']!r}")
+        print(f"LossKit {name}: " + (f"before {row['before']['median_ms']:.1f} ms, " if before else "") +
+              f"{row['losskit']['median_ms']:.1f} ms, loss {row['losskit']['loss']!r}", flush=True)
         rows.append(row)
 
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(args.threads)
+    torch.ones(2, 2) @ torch.ones(2, 2)
+    with open("/proc/self/maps") as maps:
+        blas = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1]})
+    print("PyTorch's BLAS: " + ", ".join(blas), flush=True)
+    if not any("openblas" in b for b in blas) and not args.allow_reference_blas:
+        sys.exit("error: PyTorch is not on OpenBLAS (see the docstring: LD_LIBRARY_PATH); --allow-reference-blas to time it anyway")
     impl = torch_losses(torch, F)
     for r in rows:
         n, d, k = r["n"], r["d"], r["k"]
@@ -238,7 +254,9 @@ def main():
                 times.append(time.perf_counter() - t0)
         r["torch_ms"] = 1000 * statistics.median(times)
         r["torch_min_ms"] = 1000 * min(times)
-    print(f"threads {args.threads}; LossKit: in-process harness bench/embedding, Compute<float> with gradient(s), median over "
+        print(f"PyTorch {r['case']}: {r['torch_ms']:.1f} ms (loss diff {rel:.1e}, gradient diff {gerr:.1e})", flush=True)
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
+          f"threads {args.threads}; LossKit: in-process harness bench/embedding, Compute<float> with gradient(s), median over "
           f"{args.seconds} s; PyTorch {torch.__version__} float32 forward + backward, median of {args.runs}")
     print("| loss | N | d | K |" + (" before ms |" if before else "") +
           " LossKit ms | PyTorch ms | PyTorch / LossKit | loss (LossKit) | rel. diff loss / grad vs PyTorch f64 | LossKit alloc/call MB |")
