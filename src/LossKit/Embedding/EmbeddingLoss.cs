@@ -328,19 +328,23 @@ internal sealed class Mining
         _masksMade = !tripletMiner;
         Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
+            bool inverted = b.Inverted;
             for (int a = first; a < end; a++)
             {
                 double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
-                (_hardPositive[a], _hardNegative[a]) = (-1, -1);
+                int hardPositive = -1, hardNegative = -1;
+                ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
                 for (int j = 0; j < n; j++)
                 {
-                    if (b.Positive(a, j) && b.D(a, j) > farthestPos) (farthestPos, _hardPositive[a]) = (b.D(a, j), j);
-                    if (b.Negative(a, j) && b.D(a, j) < nearestNeg) (nearestNeg, _hardNegative[a]) = (b.D(a, j), j);
+                    double d = inverted ? -row[j] : row[j];   // D(a, j)
+                    if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);
+                    if (b.Negative(a, j) && d < nearestNeg) (nearestNeg, hardNegative) = (d, j);
                 }
+                (_hardPositive[a], _hardNegative[a]) = (hardPositive, hardNegative);
                 if (tripletMiner) continue;   // pairs from their triplets, on first use (Masks)
                 for (int j = 0; j < n; j++)
                 {
-                    double d = b.D(a, j), v = b.V[a * n + j];
+                    double v = row[j], d = inverted ? -v : v;
                     bool pos = b.Positive(a, j), neg = b.Negative(a, j);
                     switch (_kind)
                     {

@@ -135,13 +135,17 @@ public abstract class AnchorLoss : EmbeddingLoss
             Span<double> up = scratch.AsSpan(0, n), un = scratch.AsSpan(n, n), dp = scratch.AsSpan(2 * n, n), dn = scratch.AsSpan(3 * n, n);
             Span<double> work = scratch.AsSpan(4 * n, 2 * n + 2);
             double toV = -b.MarginSign;   // ∂u/∂v
+            bool inverted = b.Inverted;
             for (int a = first; a < end; a++)
             {
                 int np = 0, nn = 0;
+                ReadOnlySpan<bool> rowPos = keptPos.AsSpan(a * n, n), rowNeg = keptNeg.AsSpan(a * n, n);
+                ReadOnlySpan<double> v = b.V.AsSpan(a * n, n);
                 for (int j = 0; j < n; j++)
                 {
-                    if (keptPos[a * n + j]) { up[np] = -b.D(a, j); pos[np++] = j; }
-                    if (keptNeg[a * n + j]) { un[nn] = -b.D(a, j); neg[nn++] = j; }
+                    double u = inverted ? v[j] : -v[j];   // −D(a, j), exactly
+                    if (rowPos[j]) { up[np] = u; pos[np++] = j; }
+                    if (rowNeg[j]) { un[nn] = u; neg[nn++] = j; }
                 }
                 Anchor(a, up[..np], un[..nn], r, dp[..np], dn[..nn], work, out bool any);
                 if (!any) continue;
