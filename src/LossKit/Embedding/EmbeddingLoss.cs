@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -142,8 +143,21 @@ public abstract class EmbeddingLoss : ILoss
 
     /// <summary>Visits every element (pair, triplet or anchor) of the loss: <c>w = r.Visit(group, anchor, ℓ)</c>, then,
     /// when w ≠ 0, adds w·∂ℓ/∂v_ij to <paramref name="g"/>[i·N + j] for each value v_ij the element uses. Called twice
-    /// (the first time every w is 0).</summary>
-    private protected abstract void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g);
+    /// (the first time every w is 0). By default: <see cref="EvaluateAnchors"/> on fixed blocks of
+    /// <see cref="AnchorsPerBlock"/> anchors, in parallel (the anchors driver); a loss whose elements write outside their
+    /// anchor's row of G overrides this.</summary>
+    private protected virtual void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
+        Parallelism.ForElements(b.N, AnchorsPerBlock, (_, first, end) => EvaluateAnchors(b, m, r, g, first, end));
+
+    /// <summary>Anchors per block of the anchors driver: fixed, so the blocks never depend on the thread count.</summary>
+    private protected const int AnchorsPerBlock = 8;
+
+    /// <summary>The elements anchored at rows [<paramref name="first"/>, <paramref name="end"/>), visited in the order a
+    /// single loop over the anchors would visit them. Each element may write only its anchor's row of
+    /// <paramref name="g"/> (and its anchor's share through <paramref name="r"/>): then every value of G and every share is
+    /// summed in the same order for any thread count, so the results are the same bits.</summary>
+    private protected virtual void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end) =>
+        throw new NotSupportedException($"{GetType().Name} evaluates the whole batch at once.");
 }
 
 /// <summary>One batch in double: the (normalised) rows, their Gram matrix through the GEMM, the N×N values v of the
@@ -203,14 +217,22 @@ internal sealed class EmbeddingBatch
     private double[] Distances(bool squared)
     {
         var v = new double[Gram.Length];
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++)
-            {
-                double s = i == j ? 0 : Math.Max(Gram[i * N + i] + Gram[j * N + j] - 2 * Gram[i * N + j], 0);
-                v[i * N + j] = squared ? s : Math.Sqrt(s);
-            }
+        int n = N;
+        double[] gram = Gram;
+        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        {
+            for (int i = first; i < end; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = i == j ? 0 : Math.Max(gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j], 0);
+                    v[i * n + j] = squared ? s : Math.Sqrt(s);
+                }
+        });
         return v;
     }
+
+    /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
+    private const int RowsPerBlock = 16;
 
     /// <summary>∂loss/∂embeddings from G = ∂loss/∂v (N×N), through the GEMM.</summary>
     public double[] Backward(double[] g)
@@ -218,87 +240,127 @@ internal sealed class EmbeddingBatch
         int n = N, d = Dim;
         // W symmetric with v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j; distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j).
         var w = new double[g.Length];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                if (i == j) continue;
-                double c = g[i * n + j] + g[j * n + i];
-                w[i * n + j] = _distance switch
+        double[] v = V;
+        int kind = _distance switch { "squared" => 1, "euclidean" => 2, _ => 0 };
+        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        {
+            for (int i = first; i < end; i++)
+                for (int j = 0; j < n; j++)
                 {
-                    "squared" => 2 * c,
-                    "euclidean" => V[i * n + j] > 0 ? c / V[i * n + j] : 0,
-                    _ => c,
-                };
-            }
+                    if (i == j) continue;
+                    double c = g[i * n + j] + g[j * n + i];
+                    w[i * n + j] = kind switch
+                    {
+                        1 => 2 * c,
+                        2 => v[i * n + j] > 0 ? c / v[i * n + j] : 0,
+                        _ => c,
+                    };
+                }
+        });
         var gu = new double[n * d];
         Gemm.Multiply<double>(w, _unit, gu, n, d, n);
-        if (_distance is "euclidean" or "squared")
-            for (int i = 0; i < n; i++)
+        if (kind != 0)
+        {
+            double[] unit = _unit;
+            Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
             {
-                double rowSum = 0;
-                for (int j = 0; j < n; j++) rowSum += w[i * n + j];
-                for (int k = 0; k < d; k++) gu[i * d + k] = rowSum * _unit[i * d + k] - gu[i * d + k];
-            }
+                for (int i = first; i < end; i++)
+                {
+                    double rowSum = 0;
+                    for (int j = 0; j < n; j++) rowSum += w[i * n + j];
+                    for (int k = 0; k < d; k++) gu[i * d + k] = rowSum * unit[i * d + k] - gu[i * d + k];
+                }
+            });
+        }
         return _rows is null ? gu : _rows.Backward(gu);
     }
+}
+
+/// <summary>What a miner's visitor does with each kept triplet (a, p, n): a struct, so that the loop over the triplets
+/// calls it directly (no delegate per triplet).</summary>
+internal interface ITripletVisitor
+{
+    void Visit(int a, int p, int n);
 }
 
 /// <summary>
 /// The pairs and triplets a miner keeps, held fixed for the call: N×N masks of positive and negative pairs, and the
 /// triplets (a, p, n): batch_hard's one per anchor, semihard's and hard's by their condition, otherwise every kept
 /// positive with every kept negative of the same anchor (pytorch-metric-learning's conversions between pairs and triplets;
-/// pairs taken from triplets are counted once).
+/// pairs taken from triplets are counted once). The triplet miners' masks (the pairs of their triplets) are made on
+/// first use: the triplet loss itself never reads them.
 /// </summary>
 internal sealed class Mining
 {
+    private enum Kind { All, BatchHard, Semihard, Hard, MultiSimilarity, PairMargin }
+
+    /// <summary>Anchors per block of the miner's passes (fixed: the blocks never depend on the thread count).</summary>
+    private const int AnchorsPerBlock = 16;
+
     private readonly EmbeddingBatch _b;
-    private readonly string _miner;
+    private readonly Kind _kind;
     private readonly double _margin;
     private readonly int[] _hardPositive, _hardNegative;
+    private readonly bool[] _pos, _neg;
+    private readonly Lock _masks = new();
+    private bool _masksMade;
 
     public Mining(EmbeddingBatch b, EmbeddingOptions o)
     {
-        (_b, _miner, _margin) = (b, o.Miner!, o.MinerMargin!.Value);
+        (_b, _margin) = (b, o.MinerMargin!.Value);
+        _kind = o.Miner switch
+        {
+            "all" => Kind.All,
+            "batch_hard" => Kind.BatchHard,
+            "semihard" => Kind.Semihard,
+            "hard" => Kind.Hard,
+            "multi_similarity" => Kind.MultiSimilarity,
+            "pair_margin" => Kind.PairMargin,
+            _ => throw new ArgumentException($"miner = {o.Miner}: unknown.", "miner"),
+        };
         int n = b.N;
-        Pos = new bool[(long)n * n];
-        Neg = new bool[(long)n * n];
+        _pos = new bool[(long)n * n];
+        _neg = new bool[(long)n * n];
         _hardPositive = new int[n];
         _hardNegative = new int[n];
-        double eps = o.MinerEpsilon!.Value;
-        for (int a = 0; a < n; a++)
+        double eps = o.MinerEpsilon!.Value, posMargin = o.MinerPosMargin!.Value, negMargin = o.MinerNegMargin!.Value;
+        bool tripletMiner = _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
+        _masksMade = !tripletMiner;
+        Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
-            double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
-            (_hardPositive[a], _hardNegative[a]) = (-1, -1);
-            for (int j = 0; j < n; j++)
+            bool inverted = b.Inverted;
+            for (int a = first; a < end; a++)
             {
-                if (b.Positive(a, j) && b.D(a, j) > farthestPos) (farthestPos, _hardPositive[a]) = (b.D(a, j), j);
-                if (b.Negative(a, j) && b.D(a, j) < nearestNeg) (nearestNeg, _hardNegative[a]) = (b.D(a, j), j);
-            }
-            for (int j = 0; j < n; j++)
-            {
-                double d = b.D(a, j), v = b.V[a * n + j];
-                bool pos = b.Positive(a, j), neg = b.Negative(a, j);
-                switch (_miner)
+                double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
+                int hardPositive = -1, hardNegative = -1;
+                ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
+                for (int j = 0; j < n; j++)
                 {
-                    case "multi_similarity":
-                        pos &= d + eps > nearestNeg;
-                        neg &= d - eps < farthestPos;
-                        break;
-                    case "pair_margin":
-                        pos &= b.Inverted ? v < o.MinerPosMargin!.Value : v > o.MinerPosMargin!.Value;
-                        neg &= b.Inverted ? v > o.MinerNegMargin!.Value : v < o.MinerNegMargin!.Value;
-                        break;
-                    case "all":
-                        break;
-                    default:
-                        (pos, neg) = (false, false);   // triplet miners: pairs from their triplets, below
-                        break;
+                    double d = inverted ? -row[j] : row[j];   // D(a, j)
+                    if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);
+                    if (b.Negative(a, j) && d < nearestNeg) (nearestNeg, hardNegative) = (d, j);
                 }
-                (Pos[a * n + j], Neg[a * n + j]) = (pos, neg);
+                (_hardPositive[a], _hardNegative[a]) = (hardPositive, hardNegative);
+                if (tripletMiner) continue;   // pairs from their triplets, on first use (Masks)
+                for (int j = 0; j < n; j++)
+                {
+                    double v = row[j], d = inverted ? -v : v;
+                    bool pos = b.Positive(a, j), neg = b.Negative(a, j);
+                    switch (_kind)
+                    {
+                        case Kind.MultiSimilarity:
+                            pos &= d + eps > nearestNeg;
+                            neg &= d - eps < farthestPos;
+                            break;
+                        case Kind.PairMargin:
+                            pos &= b.Inverted ? v < posMargin : v > posMargin;
+                            neg &= b.Inverted ? v > negMargin : v < negMargin;
+                            break;
+                    }
+                    (_pos[a * n + j], _neg[a * n + j]) = (pos, neg);
+                }
             }
-        }
-        if (_miner is "batch_hard" or "semihard" or "hard")
-            ForEachTriplet((a, p, q) => (Pos[a * n + p], Neg[a * n + q]) = (true, true));
+        });
     }
 
     /// <summary>True when some positive pair is kept.</summary>
@@ -308,35 +370,86 @@ internal sealed class Mining
     public bool HasNegative => Array.IndexOf(Neg, true) >= 0;
 
     /// <summary>Kept positive pairs (a, p), N×N.</summary>
-    public bool[] Pos { get; }
+    public bool[] Pos => Masks()._pos;
 
     /// <summary>Kept negative pairs (a, n), N×N.</summary>
-    public bool[] Neg { get; }
+    public bool[] Neg => Masks()._neg;
 
-    /// <summary>Calls <paramref name="visit"/> for every kept triplet (a, p, n), in a fixed order.</summary>
-    public void ForEachTriplet(Action<int, int, int> visit)
+    /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
+    /// write only the anchor's row, so the blocks run in parallel).</summary>
+    private Mining Masks()
     {
-        int n = _b.N;
-        for (int a = 0; a < n; a++)
+        if (Volatile.Read(ref _masksMade)) return this;
+        lock (_masks)
         {
-            if (_miner == "batch_hard")
+            if (_masksMade) return this;
+            Parallelism.ForElements(_b.N, AnchorsPerBlock, (_, first, end) =>
             {
-                if (_hardPositive[a] >= 0 && _hardNegative[a] >= 0) visit(a, _hardPositive[a], _hardNegative[a]);
-                continue;
-            }
-            for (int p = 0; p < n; p++)
+                var marker = new PairMarker(_pos, _neg, _b.N);
+                ForEachTriplet(first, end, ref marker);
+            });
+            Volatile.Write(ref _masksMade, true);
+        }
+        return this;
+    }
+
+    private readonly struct PairMarker(bool[] pos, bool[] neg, int n) : ITripletVisitor
+    {
+        public void Visit(int a, int p, int q) => (pos[a * n + p], neg[a * n + q]) = (true, true);
+    }
+
+    /// <summary>Calls <paramref name="visitor"/> for every kept triplet (a, p, n) of the anchors [<paramref name="first"/>,
+    /// <paramref name="end"/>), in a fixed order: by anchor, then positive, then negative, each ascending.</summary>
+    public void ForEachTriplet<TV>(int first, int end, ref TV visitor) where TV : struct, ITripletVisitor
+    {
+        EmbeddingBatch b = _b;
+        int n = b.N;
+        if (_kind == Kind.BatchHard)
+        {
+            for (int a = first; a < end; a++)
+                if (_hardPositive[a] >= 0 && _hardNegative[a] >= 0) visitor.Visit(a, _hardPositive[a], _hardNegative[a]);
+            return;
+        }
+        bool triplet = _kind is Kind.Semihard or Kind.Hard;
+        bool[]? pos = triplet ? null : _pos, neg = triplet ? null : _neg;
+        int[] negatives = ArrayPool<int>.Shared.Rent(n);
+        double[] negativeD = ArrayPool<double>.Shared.Rent(n);
+        try
+        {
+            for (int a = first; a < end; a++)
             {
-                bool triplet = _miner is "semihard" or "hard";
-                if (triplet ? !_b.Positive(a, p) : !Pos[a * n + p]) continue;
+                // The anchor's kept negatives and their D(a, n), in ascending order.
+                int count = 0;
                 for (int q = 0; q < n; q++)
+                    if (triplet ? b.Negative(a, q) : neg![a * n + q]) { negatives[count] = q; negativeD[count++] = b.D(a, q); }
+                for (int p = 0; p < n; p++)
                 {
-                    if (triplet ? !_b.Negative(a, q) : !Neg[a * n + q]) continue;
-                    double gap = _b.D(a, q) - _b.D(a, p);
-                    if (_miner == "semihard" && !(gap > 0 && gap <= _margin)) continue;
-                    if (_miner == "hard" && !(gap <= 0)) continue;
-                    visit(a, p, q);
+                    if (triplet ? !b.Positive(a, p) : !pos![a * n + p]) continue;
+                    double dp = b.D(a, p);
+                    switch (_kind)
+                    {
+                        case Kind.Semihard:
+                            for (int k = 0; k < count; k++)
+                            {
+                                double gap = negativeD[k] - dp;
+                                if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
+                            }
+                            break;
+                        case Kind.Hard:
+                            for (int k = 0; k < count; k++)
+                                if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
+                            break;
+                        default:
+                            for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
+                            break;
+                    }
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(negatives);
+            ArrayPool<double>.Shared.Return(negativeD);
         }
     }
 }
@@ -344,21 +457,62 @@ internal sealed class Mining
 /// <summary>
 /// A reducer over element losses in groups (a loss with several sub-losses, like contrastive's positive and negative
 /// pairs, reduces each group and adds them, as pytorch-metric-learning): the first pass counts, the second returns each
-/// element's weight and adds w·ℓ to its anchor's share.
+/// element's weight and adds w·ℓ to its anchor's share. Counts are kept per anchor (and added when the counting pass
+/// ends), so blocks of distinct anchors may visit their elements in parallel.
 /// </summary>
-internal sealed class ElementReducer(EmbeddingOptions o, int anchors)
+internal sealed class ElementReducer
 {
     private const int Groups = 2;
-    private readonly long[] _count = new long[Groups], _nonzero = new long[Groups], _inRange = new long[Groups];
-    private readonly string _kind = o.Reducer!;
-    private readonly double _low = o.ReducerLow!.Value, _high = o.ReducerHigh!.Value;
+    private enum Kind { Mean, NonzeroMean, Threshold, Sum }
+
+    private readonly int _anchors;
+    private readonly long[] _count, _nonzero, _inRange;   // [group · anchors + anchor]
+    private readonly double[] _weight = new double[Groups];
+    private readonly Kind _kind;
+    private readonly double _low, _high;
     private bool _weighing;
 
+    public ElementReducer(EmbeddingOptions o, int anchors)
+    {
+        _anchors = anchors;
+        (_count, _nonzero, _inRange) = (new long[Groups * anchors], new long[Groups * anchors], new long[Groups * anchors]);
+        _kind = o.Reducer switch
+        {
+            "mean" => Kind.Mean,
+            "nonzero_mean" => Kind.NonzeroMean,
+            "threshold" => Kind.Threshold,
+            "sum" => Kind.Sum,
+            _ => throw new ArgumentException($"reducer = {o.Reducer}: unknown.", "reducer"),
+        };
+        (_low, _high) = (o.ReducerLow!.Value, o.ReducerHigh!.Value);
+        Unreduced = new double[anchors];
+    }
+
     /// <summary>Each anchor's share of the reduced loss.</summary>
-    public double[] Unreduced { get; } = new double[anchors];
+    public double[] Unreduced { get; }
 
     /// <summary>Ends the counting pass.</summary>
-    public void Weigh() => _weighing = true;
+    public void Weigh()
+    {
+        for (int group = 0; group < Groups; group++)
+        {
+            long count = 0, nonzero = 0, inRange = 0;
+            for (int a = 0; a < _anchors; a++)
+            {
+                count += _count[group * _anchors + a];
+                nonzero += _nonzero[group * _anchors + a];
+                inRange += _inRange[group * _anchors + a];
+            }
+            _weight[group] = _kind switch
+            {
+                Kind.Mean => 1.0 / count,
+                Kind.NonzeroMean => 1.0 / nonzero,
+                Kind.Threshold => 1.0 / inRange,
+                _ => 1,
+            };
+        }
+        _weighing = true;
+    }
 
     /// <summary>Records (first pass) or weighs (second pass) one element's loss; returns its weight (0 in the first pass).</summary>
     public double Visit(int group, int anchor, double loss)
@@ -366,17 +520,17 @@ internal sealed class ElementReducer(EmbeddingOptions o, int anchors)
         bool inRange = loss > _low && (_high == 0 || loss < _high);
         if (!_weighing)
         {
-            _count[group]++;
-            if (loss > 0) _nonzero[group]++;
-            if (inRange) _inRange[group]++;
+            int k = group * _anchors + anchor;
+            _count[k]++;
+            if (loss > 0) _nonzero[k]++;
+            if (inRange) _inRange[k]++;
             return 0;
         }
         double w = _kind switch
         {
-            "mean" => 1.0 / _count[group],
-            "nonzero_mean" => loss > 0 ? 1.0 / _nonzero[group] : 0,
-            "threshold" => inRange ? 1.0 / _inRange[group] : 0,
-            _ => 1,
+            Kind.NonzeroMean => loss > 0 ? _weight[group] : 0,
+            Kind.Threshold => inRange ? _weight[group] : 0,
+            _ => _weight[group],
         };
         Unreduced[anchor] += w * loss;
         return w;

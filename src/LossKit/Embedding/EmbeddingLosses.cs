@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -36,10 +37,10 @@ public sealed class ContrastiveLoss : EmbeddingLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [PosMargin.Of(PosMarginValue), NegMargin.Of(NegMarginValue)];
 
-    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
         int n = b.N;
-        for (int a = 0; a < n; a++)
+        for (int a = first; a < end; a++)
             for (int j = 0; j < n; j++)
             {
                 int k = a * n + j;
@@ -86,16 +87,23 @@ public sealed class TripletLoss : EmbeddingLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
 
-    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
-        int n = b.N;
-        m.ForEachTriplet((a, p, q) =>
+        var visitor = new Visitor(b.V, b.N, b.Inverted, b.MarginSign, MarginValue, r, g);
+        m.ForEachTriplet(first, end, ref visitor);
+    }
+
+    /// <summary>One triplet's loss, weight and gradient (writes only row a of G).</summary>
+    private readonly struct Visitor(double[] v, int n, bool inverted, double sign, double margin, ElementReducer r, double[] g) : ITripletVisitor
+    {
+        public void Visit(int a, int p, int q)
         {
-            double l = Math.Max(b.Margin(b.V[a * n + p], b.V[a * n + q]) + MarginValue, 0), w = r.Visit(0, a, l);
+            double vp = v[a * n + p], vq = v[a * n + q];
+            double l = Math.Max((inverted ? vq - vp : vp - vq) + margin, 0), w = r.Visit(0, a, l);   // EmbeddingBatch.Margin(vp, vq)
             if (w == 0 || l <= 0) return;
-            g[a * n + p] += w * b.MarginSign;
-            g[a * n + q] -= w * b.MarginSign;
-        });
+            g[a * n + p] += w * sign;
+            g[a * n + q] -= w * sign;
+        }
     }
 }
 
@@ -108,31 +116,47 @@ public abstract class AnchorLoss : EmbeddingLoss
 {
     private protected AnchorLoss(EmbeddingParameters parts, EmbeddingOptions? options) : base(parts, options) { }
 
-    private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
+    private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
         int n = b.N;
-        var pos = new List<int>(n);
-        var neg = new List<int>(n);
-        var up = new double[n];
-        var un = new double[n];
-        var dp = new double[n];
-        var dn = new double[n];
         bool active = Active(m);
-        for (int a = 0; a < n; a++)
+        if (!active)
         {
-            if (!active) { r.Visit(0, a, 0); continue; }
-            pos.Clear();
-            neg.Clear();
-            for (int j = 0; j < n; j++)
-            {
-                if (m.Pos[a * n + j]) { up[pos.Count] = -b.D(a, j); pos.Add(j); }
-                if (m.Neg[a * n + j]) { un[neg.Count] = -b.D(a, j); neg.Add(j); }
-            }
-            Anchor(a, up.AsSpan(0, pos.Count), un.AsSpan(0, neg.Count), r, dp.AsSpan(0, pos.Count), dn.AsSpan(0, neg.Count), out bool any);
-            if (!any) continue;
+            for (int a = first; a < end; a++) r.Visit(0, a, 0);
+            return;
+        }
+        bool[] keptPos = m.Pos, keptNeg = m.Neg;
+        // One block's scratch, pooled: the kept positives and negatives, their similarities and derivatives, and the loss's own work.
+        int[] indices = ArrayPool<int>.Shared.Rent(2 * n);
+        double[] scratch = ArrayPool<double>.Shared.Rent(6 * n + 2);
+        try
+        {
+            Span<int> pos = indices.AsSpan(0, n), neg = indices.AsSpan(n, n);
+            Span<double> up = scratch.AsSpan(0, n), un = scratch.AsSpan(n, n), dp = scratch.AsSpan(2 * n, n), dn = scratch.AsSpan(3 * n, n);
+            Span<double> work = scratch.AsSpan(4 * n, 2 * n + 2);
             double toV = -b.MarginSign;   // ∂u/∂v
-            for (int k = 0; k < pos.Count; k++) g[a * n + pos[k]] += toV * dp[k];
-            for (int k = 0; k < neg.Count; k++) g[a * n + neg[k]] += toV * dn[k];
+            bool inverted = b.Inverted;
+            for (int a = first; a < end; a++)
+            {
+                int np = 0, nn = 0;
+                ReadOnlySpan<bool> rowPos = keptPos.AsSpan(a * n, n), rowNeg = keptNeg.AsSpan(a * n, n);
+                ReadOnlySpan<double> v = b.V.AsSpan(a * n, n);
+                for (int j = 0; j < n; j++)
+                {
+                    double u = inverted ? v[j] : -v[j];   // −D(a, j), exactly
+                    if (rowPos[j]) { up[np] = u; pos[np++] = j; }
+                    if (rowNeg[j]) { un[nn] = u; neg[nn++] = j; }
+                }
+                Anchor(a, up[..np], un[..nn], r, dp[..np], dn[..nn], work, out bool any);
+                if (!any) continue;
+                for (int k = 0; k < np; k++) g[a * n + pos[k]] += toV * dp[k];
+                for (int k = 0; k < nn; k++) g[a * n + neg[k]] += toV * dn[k];
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(indices);
+            ArrayPool<double>.Shared.Return(scratch);
         }
     }
 
@@ -140,9 +164,10 @@ public abstract class AnchorLoss : EmbeddingLoss
     private protected virtual bool Active(Mining m) => true;
 
     /// <summary>One anchor: its kept positives' and negatives' similarities; visits its element(s) through
-    /// <paramref name="r"/> and writes the weighted ∂/∂u of each (<paramref name="any"/>: some weight is non-zero).</summary>
+    /// <paramref name="r"/> and writes the weighted ∂/∂u of each (<paramref name="any"/>: some weight is non-zero).
+    /// <paramref name="work"/>: scratch of 2·(|P| + |N| + 1) values or more (the block's, reused by every anchor).</summary>
     private protected abstract void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, out bool any);
+        Span<double> dp, Span<double> dn, Span<double> work, out bool any);
 
     /// <summary>log(e^c + Σ e^tᵢ) (c = −∞: without the constant term) and the softmax weights e^tᵢ / (e^c + Σ e^t) into
     /// <paramref name="weights"/>; −∞ for an empty sum.</summary>
@@ -193,10 +218,9 @@ public sealed class MultiSimilarityLoss : AnchorLoss
     private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), Beta.Of(BetaValue), Base.Of(BaseValue)];
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
     {
-        Span<double> tp = up.Length <= 256 ? stackalloc double[up.Length] : new double[up.Length];
-        Span<double> tn = un.Length <= 256 ? stackalloc double[un.Length] : new double[un.Length];
+        Span<double> tp = work[..up.Length], tn = work.Slice(up.Length, un.Length);
         // pytorch-metric-learning's distance.margin(v, λ) and margin(λ, v): for a similarity −α(s − λ) and β(s − λ); for a
         // distance α(d − λ) and β(λ − d), which in u = −d is the same with −λ.
         double lambda = Inverted ? BaseValue : -BaseValue;
@@ -243,12 +267,11 @@ public sealed class CircleLoss : AnchorLoss
     private protected override IEnumerable<ParameterValue> OwnValues => [M.Of(MValue), Gamma.Of(GammaValue)];
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
     {
         if (up.IsEmpty || un.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
         double m = MValue, gamma = GammaValue;
-        Span<double> tp = up.Length <= 256 ? stackalloc double[up.Length] : new double[up.Length];
-        Span<double> tn = un.Length <= 256 ? stackalloc double[un.Length] : new double[un.Length];
+        Span<double> tp = work[..up.Length], tn = work.Slice(up.Length, un.Length);
         for (int i = 0; i < up.Length; i++) tp[i] = -gamma * Math.Max(1 + m - up[i], 0) * (up[i] - (1 - m));
         for (int i = 0; i < un.Length; i++) tn[i] = gamma * Math.Max(un[i] + m, 0) * (un[i] - m);
         double z = LogSumExp(tp, double.NegativeInfinity, dp) + LogSumExp(tn, double.NegativeInfinity, dn);
@@ -297,11 +320,12 @@ public sealed class SupConLoss : AnchorLoss
     private protected override bool Active(Mining m) => m.HasPositive && m.HasNegative;
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
     {
         if (up.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
         int np = up.Length;
-        double[] t = new double[np + un.Length], soft = new double[t.Length];
+        int m = np + un.Length;
+        Span<double> t = work[..m], soft = work.Slice(m, m);
         for (int i = 0; i < np; i++) t[i] = up[i] / TauValue;
         for (int i = 0; i < un.Length; i++) t[np + i] = un[i] / TauValue;
         double lse = LogSumExp(t, double.NegativeInfinity, soft), l = 0;
@@ -376,12 +400,12 @@ public sealed class NtXentLoss : AnchorLoss
     }
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
     {
         any = false;
         dp.Clear();
         dn.Clear();
-        double[] t = new double[1 + un.Length], soft = new double[t.Length];
+        Span<double> t = work[..(1 + un.Length)], soft = work.Slice(1 + un.Length, 1 + un.Length);
         for (int i = 0; i < un.Length; i++) t[1 + i] = un[i] / TauValue;
         for (int k = 0; k < up.Length; k++)
         {

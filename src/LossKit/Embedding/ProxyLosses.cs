@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -87,7 +88,11 @@ public abstract class ProxyLoss : ILoss
             total += losses[i];
             if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
         }
-        if (scale != 1) for (int i = 0; i < g.Length; i++) g[i] *= scale;
+        if (scale != 1)
+            Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+            {
+                for (long i = (long)first * k; i < (long)end * k; i++) g[i] *= scale;
+            });
         if (!gradEmbeddings.IsEmpty)
         {
             var gu = new double[n * dim];
@@ -105,21 +110,38 @@ public abstract class ProxyLoss : ILoss
 
     /// <summary>Each row's loss into <paramref name="losses"/> and ∂(Σ losses)/∂c into <paramref name="g"/> (N×K), from the
     /// cosines <paramref name="c"/> (N×K): by default the softmax cross-entropy over s·f(c) with f on the label's column.</summary>
-    private protected virtual void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
+    private protected virtual void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g) =>
+        MarginRows(c, n, k, labels, losses, g, (_, cy) => (Target(cy), TargetSlope(cy)));
+
+    /// <summary>Rows per block of the rows driver over the N×K cosines (fixed: the blocks never depend on the thread count).</summary>
+    private protected const int RowsPerBlock = 8;
+
+    /// <summary>The rows driver of the margin-softmax losses: <see cref="MarginRow"/> for every row, on fixed blocks of
+    /// rows in parallel (each row writes only its loss and its row of <paramref name="g"/>: the same bits for any thread
+    /// count), the label column's φ and φ' from <paramref name="label"/>(row, c_iy); one pooled scratch row per block.</summary>
+    private protected void MarginRows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g,
+        Func<int, double, (double Phi, double Slope)> label)
     {
-        var z = new double[k];
-        for (int i = 0; i < n; i++)
+        int[] y = labels.ToArray();
+        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
-            int y = labels[i];
-            double cy = c[i * k + y];
-            losses[i] = MarginRow(c.AsSpan(i * k, k), y, Target(cy), TargetSlope(cy), z, g.AsSpan(i * k, k));
-        }
+            double[] z = ArrayPool<double>.Shared.Rent(k);
+            try
+            {
+                for (int i = first; i < end; i++)
+                {
+                    var (phi, slope) = label(i, c[(long)i * k + y[i]]);
+                    losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.AsSpan(0, k), g.AsSpan(i * k, k));
+                }
+            }
+            finally { ArrayPool<double>.Shared.Return(z); }
+        });
     }
 
     /// <summary>One row's softmax cross-entropy over the logits s·c_ij, the label column's replaced by s·φ: returns the
     /// row's loss and writes ∂loss/∂c_i into <paramref name="gi"/> (the label column's through <paramref name="slope"/>
     /// = dφ/dc). The one row kernel of every margin-softmax loss.</summary>
-    private protected double MarginRow(ReadOnlySpan<double> ci, int y, double phi, double slope, double[] z, Span<double> gi)
+    private protected double MarginRow(ReadOnlySpan<double> ci, int y, double phi, double slope, Span<double> z, Span<double> gi)
     {
         int k = ci.Length;
         for (int j = 0; j < k; j++) z[j] = ScaleValue * (j == y ? phi : ci[j]);

@@ -46,13 +46,7 @@ public abstract class ScheduledProxyLoss : ProxyLoss, IOwnStateLoss
     private protected override void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
     {
         double[] values = _held ?? ValuesOf(Interlocked.Increment(ref _calls) - 1, n);
-        var z = new double[k];
-        for (int i = 0; i < n; i++)
-        {
-            int y = labels[i];
-            var (phi, slope) = Label(Math.Clamp(c[i * k + y], -1, 1), i, values);
-            losses[i] = MarginRow(c.AsSpan(i * k, k), y, phi, slope, z, g.AsSpan(i * k, k));
-        }
+        MarginRows(c, n, k, labels, losses, g, (i, cy) => Label(Math.Clamp(cy, -1, 1), i, values));
     }
 
     /// <summary>For the conformance suite: a copy at the same call counter (it uses what this loss would use next).</summary>
