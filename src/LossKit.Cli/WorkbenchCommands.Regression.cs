@@ -23,7 +23,7 @@ internal static partial class WorkbenchCommands
     private static RegressionRunConfig RegressionConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RegressionRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, .. others],
+        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
             $"does not apply to the regression set {p.GetValue(o.Data)}: regression runs train with AdamW at a constant rate for the set's epochs and test the last epoch (docs/regression.md).");
         return d with
         {
@@ -98,7 +98,7 @@ internal static partial class WorkbenchCommands
 
     private static int CompareRegression(ParseResult p, WorkbenchOptions o, GridOptions g, Option<bool> json)
     {
-        var c = RegressionConfig(p, o, g.Seeds, g.Append, g.Parallel, g.Force);
+        var c = RegressionConfig(p, o, [g.Seeds, g.Append, g.Parallel, g.Force, .. g.ClassificationOnly]);
         var sets = RegressionData(p, o).Select(UciRegression.Resolve).Distinct().ToList();
         var losses = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
         if (losses.Length == 0) losses = [.. DefaultRegressionLosses];

@@ -46,7 +46,7 @@ internal static partial class WorkbenchCommands
     private static RetrievalRunConfig RetrievalConfig(ParseResult p, WorkbenchOptions o, RetrievalOptions r, params Option[] others)
     {
         var d = new RetrievalRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, .. others],
+        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
             "does not apply to the embedding losses: retrieval runs train on class-balanced batches with AdamW at a constant rate and test the last epoch (docs/metric-learning.md).");
         return d with
         {
@@ -84,7 +84,7 @@ internal static partial class WorkbenchCommands
 
     private static int CompareRetrieval(ParseResult p, WorkbenchOptions o, RetrievalOptions r, GridOptions g, Option<bool> json, IReadOnlyList<string> losses)
     {
-        var c = RetrievalConfig(p, o, r, g.Noise, g.Append, g.Parallel, g.Force);
+        var c = RetrievalConfig(p, o, r, [g.Noise, g.Append, g.Parallel, g.Force, .. g.ClassificationOnly]);
         RetrievalTrainer.ParseSplit(c.Split);
         int seeds = p.GetValue(g.Seeds) ?? DefaultSeeds;
         string dir = p.GetValue(g.Out) ?? OutputFolder.Default(c.Data + "-retrieval", DateTime.Now);

@@ -126,7 +126,7 @@ internal static partial class WorkbenchCommands
     private static RankingRunConfig RankingConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RankingRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead, .. others],
+        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
             $"does not apply to the ranking set {p.GetValue(o.Data)}: ranking runs train on clean labels with AdamW, hold out a fifth of the training queries and test the epoch of best validation NDCG@5 (docs/ranking.md).");
         return d with
         {
@@ -161,7 +161,7 @@ internal static partial class WorkbenchCommands
 
     private static int CompareRanking(ParseResult p, WorkbenchOptions o, GridOptions g, Option<bool> json)
     {
-        var c = RankingConfig(p, o, g.Noise, g.Append, g.Parallel, g.Force);
+        var c = RankingConfig(p, o, [g.Noise, g.Append, g.Parallel, g.Force, .. g.ClassificationOnly]);
         var losses = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
         if (losses.Length == 0) losses = [.. DefaultRankingLosses];
         int seeds = p.GetValue(g.Seeds) ?? DefaultSeeds;
@@ -218,6 +218,10 @@ internal static partial class WorkbenchCommands
         {
             foreach (Option x in new Option[] { Losses, Noise, Seeds, Out, Append, Parallel, Force, Tune, Trials, Select, TuneSeeds, Baseline }) cmd.Options.Add(x);
         }
+
+        /// <summary>The fair-comparison options built for the classification workbench only (the ranking, retrieval and
+        /// regression comparisons pair against a fixed reference and do not tune).</summary>
+        public Option[] ClassificationOnly => [Tune, Trials, Select, TuneSeeds, Baseline];
 
         public SweepSpec Apply(ParseResult p, SweepSpec s)
         {

@@ -94,6 +94,20 @@ public sealed class FairComparisonCliTests() : CliHarness("losskit-fair-")
     }
 
     [Theory]
+    [InlineData(new[] { "--data", "letor-sample", "--tune", "lr=1e-3,1e-2" }, "--tune does not apply to the ranking set")]
+    [InlineData(new[] { "--data", "letor-sample", "--baseline", "ranknet" }, "--baseline does not apply to the ranking set")]
+    [InlineData(new[] { "--data", "letor-sample", "--validation-noise", "clean" }, "--validation-noise does not apply to the ranking set")]
+    [InlineData(new[] { "--data", "yacht", "--losses", "mse", "--tune", "lr=1e-3" }, "--tune does not apply to the regression set")]
+    [InlineData(new[] { "--losses", "contrastive", "--select", "val_nll" }, "--select does not apply to the embedding losses")]
+    public void FairComparisonOptionsOfOtherWorkbenchesAreRefused(string[] args, string message)
+    {
+        var r = Run(["compare", "--epochs", "1", "--out", Path.Combine(Tmp, "other"), .. args]);
+        Assert.Equal(1, r.Code);
+        var line = Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(message, line);
+    }
+
+    [Theory]
     [InlineData(new[] { "--tune", "lr" }, "KEY=V1,V2")]
     [InlineData(new[] { "--tune", "lr=1e-3", "--select", "accuracy" }, "val_accuracy")]
     [InlineData(new[] { "--trials", "3" }, "go with --tune")]
