@@ -137,6 +137,16 @@ public abstract class DivergenceLoss : ILoss
     private protected abstract void RunTargetGradient<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> target, int rows, int classes,
         Span<T> targetGradient, double scale) where T : unmanaged, IFloatingPointIeee754<T>;
 
+    /// <summary>A target row as p and log p (from p, or from log p with <c>log_target</c>).</summary>
+    private static void TargetRow(ReadOnlySpan<double> target, bool logTarget, Span<double> p, Span<double> logP)
+    {
+        for (int j = 0; j < target.Length; j++)
+        {
+            double t = target[j];
+            (p[j], logP[j]) = logTarget ? (Math.Exp(t), t) : (t, Math.Log(t));
+        }
+    }
+
     /// <summary>The target-gradient rows: the row's ∂ℓ/∂p (by p, or by log p with <c>log_target</c>) times the reduction's factor.</summary>
     internal readonly struct TargetRows<TOp>(TOp op, bool logTarget, double scale) : IDoubleRow where TOp : struct, IDivergenceRow
     {
@@ -144,11 +154,7 @@ public abstract class DivergenceLoss : ILoss
         {
             int k = x.Length;
             Span<double> p = scratch[..k], logP = scratch.Slice(k, k);
-            for (int j = 0; j < k; j++)
-            {
-                double t = target[j];
-                (p[j], logP[j]) = logTarget ? (Math.Exp(t), t) : (t, Math.Log(t));
-            }
+            TargetRow(target, logTarget, p, logP);
             op.TargetGradient(x, p, logP, gradient);
             for (int j = 0; j < k; j++)
             {
@@ -202,11 +208,7 @@ public abstract class DivergenceLoss : ILoss
         {
             int k = x.Length;
             Span<double> p = scratch[..k], logP = scratch.Slice(k, k);
-            for (int j = 0; j < k; j++)
-            {
-                double t = target[j];
-                (p[j], logP[j]) = logTarget ? (Math.Exp(t), t) : (t, Math.Log(t));
-            }
+            TargetRow(target, logTarget, p, logP);
             double loss = op.Row(x, p, logP, gradient, elements, scratch[(2 * k)..]);
             for (int j = 0; j < gradient.Length; j++) gradient[j] *= scale;
             return loss;

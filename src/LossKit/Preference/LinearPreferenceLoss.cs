@@ -172,11 +172,8 @@ public sealed class LinearPreferenceLoss : ILoss
         Span<T> gradHidden = default, Span<T> gradWeight = default, Span<T> gradBias = default, Span<double> logProbabilities = default,
         int totalPairs = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"linear_preference computes in float or double, not {typeof(T).Name}.");
-        int sequences = Check(hidden.Length, weight.Length, bias.Length, pairs, tokens, dim, vocab, targets, referenceChosen.Length,
-            referenceRejected.Length, pairLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length, logProbabilities.Length, totalPairs);
-        int rows = sequences * tokens;
+        int rows = CheckCall(hidden, weight, bias, pairs, tokens, dim, vocab, targets, referenceChosen, referenceRejected, pairLosses,
+            gradHidden, gradWeight, gradBias, logProbabilities, totalPairs) * tokens;
         double[] tokenLosses = new double[rows];
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
 
@@ -202,11 +199,8 @@ public sealed class LinearPreferenceLoss : ILoss
         Span<T> gradHidden = default, Span<T> gradWeight = default, Span<T> gradBias = default, Span<double> logProbabilities = default,
         int totalPairs = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"linear_preference computes in float or double, not {typeof(T).Name}.");
-        int sequences = Check(hidden.Length, weight.Length, bias.Length, pairs, tokens, dim, vocab, targets, referenceChosen.Length,
-            referenceRejected.Length, pairLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length, logProbabilities.Length, totalPairs);
-        int rows = sequences * tokens;
+        int rows = CheckCall(hidden, weight, bias, pairs, tokens, dim, vocab, targets, referenceChosen, referenceRejected, pairLosses,
+            gradHidden, gradWeight, gradBias, logProbabilities, totalPairs) * tokens;
         long size = (long)rows * vocab;
         if (size > Array.MaxLength) throw new ArgumentException($"the materialised path needs {rows}×{vocab} = {size} logits, more than one array can hold.", nameof(pairs));
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
@@ -284,6 +278,17 @@ public sealed class LinearPreferenceLoss : ILoss
         var result = new double[values.Length];
         for (int i = 0; i < result.Length; i++) result[i] = double.CreateTruncating(values[i]);
         return result;
+    }
+
+    /// <summary>The element type and every argument of a call checked (<see cref="Check"/>); returns 2N.</summary>
+    private int CheckCall<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int pairs, int tokens, int dim, int vocab,
+        ReadOnlySpan<int> targets, ReadOnlySpan<T> referenceChosen, ReadOnlySpan<T> referenceRejected, Span<T> pairLosses, Span<T> gradHidden,
+        Span<T> gradWeight, Span<T> gradBias, Span<double> logProbabilities, int totalPairs) where T : unmanaged
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"linear_preference computes in float or double, not {typeof(T).Name}.");
+        return Check(hidden.Length, weight.Length, bias.Length, pairs, tokens, dim, vocab, targets, referenceChosen.Length,
+            referenceRejected.Length, pairLosses.Length, gradHidden.Length, gradWeight.Length, gradBias.Length, logProbabilities.Length, totalPairs);
     }
 
     /// <summary>Checks every shape, the token ids and that every sequence has a counted token; returns 2N.</summary>
