@@ -123,7 +123,8 @@ internal static class BenchCommand
     }
 
     /// <summary>The loss's canonical spec and a float call on its kind's sample inputs of <paramref name="size"/>: the
-    /// kind's required inputs only (the optional ones, such as linear_ce's bias, are left out), differentiable inputs
+    /// kind's required inputs only (the optional ones, such as linear_ce's bias, are left out, unless the loss needs them:
+    /// dpo's reference log-probabilities), differentiable inputs
     /// uniform in ±4, seed 42. The double sample is dropped once the call has its float copy.</summary>
     public static (string Spec, LossCall Call) Prepare(string spec, SampleSize size, int threads, int runs)
     {
@@ -138,9 +139,20 @@ internal static class BenchCommand
         ILoss loss = LossRegistry.Create(spec);
         Parallelism.MaxThreads = threads;
         LossInputs inputs = loss.Kind.Sample(loss, size, new Random(42), scale: 4);
+        LossInputs required = loss.Kind.Sample(loss, size, new Random(42), scale: 4);
         foreach (LossInput input in loss.Kind.Inputs)
-            if (input.Optional) inputs.Remove(input.Name);
-        return (loss.Spec, loss.Kind.Prepare<float>(loss, inputs));
+            if (input.Optional) required.Remove(input.Name);
+        try
+        {
+            LossCall call = loss.Kind.Prepare<float>(loss, required);
+            call.Run(RunOutputs.Loss);   // a loss that needs an optional input says so here
+            return (loss.Spec, call);
+        }
+        catch (ArgumentException)
+        {
+            // An input the kind calls optional that this loss needs (dpo's reference log-probabilities): with every input.
+            return (loss.Spec, loss.Kind.Prepare<float>(loss, inputs));
+        }
     }
 
     /// <summary>Median times of <c>Run(Gradients)</c> and <c>Run(Loss)</c>, bandwidth from <see cref="LossCall.Bytes(RunOutputs)"/>.</summary>

@@ -312,6 +312,11 @@ public class CliTests
     [InlineData("bce")]
     [InlineData("kd")]
     [InlineData("decoupled_softmax")]
+    [InlineData("dpo")]          // needs the reference log-probabilities its kind calls optional
+    [InlineData("lambdarank")]
+    [InlineData("kl")]
+    [InlineData("contrastive")]
+    [InlineData("mse")]
     public void BenchRunsEveryKind(string spec)
     {
         var (code, output, err) = Run("bench", "--loss", spec, "--rows", "16", "--classes", "10", "--threads", "1", "--runs", "1", "--json");
