@@ -249,7 +249,7 @@ public sealed class ListMleLoss(Reduction reduction = Reduction.Mean) : RankingL
     {
         int n = s.Length;
         Span<int> order = MemoryMarshal.Cast<double, int>(scratch[..n])[..n];
-        OrderDescending(y, order);
+        OrderByLabelDescending(y, order);
         Span<double> lse = scratch.Slice(n, n);
         // Suffix log-sum-exps from the end: lse[k] = log Σ_{m≥k} exp(s_π(m)).
         double running = double.NegativeInfinity, loss = 0;
