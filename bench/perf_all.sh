@@ -17,6 +17,7 @@ for t in 2 1; do
     --shapes 1024x1024x1024,4096x8192x512,128x784x256,128x256x784,8192x1024x32000 | tee "$out/gemm_vs_openblas_$t.md"
 done
 echo "== linear_ce vs PyTorch"; /usr/bin/python3 bench/compare_torch_linear.py --runs 3 --json "$out/linear_ce.json" | tee "$out/linear_ce.md"
+echo "== lambdarank, listmle vs PyTorch"; /usr/bin/python3 bench/compare_torch_ranking.py --runs 5 --rounds 3 | tee "$out/ranking_vs_torch.md"
 echo "== linear_ce memory against N"
 for n in 2048 4096 8192 16384 32768; do
   $cli bench --loss linear_ce --rows $n --dim 1024 --classes 32000 --threads 2 --runs 1 --fused-only --json

@@ -164,6 +164,23 @@ public abstract class RankingLoss : ILoss
         }
     }
 
+    /// <summary>Item indices ordered by descending label, ties by index: the same order as
+    /// <see cref="OrderDescending"/>, by a counting sort when every label is a whole number (labels lie in [0, 30]),
+    /// O(n) instead of the insertion sort's O(n²) shifts.</summary>
+    private protected static void OrderByLabelDescending(ReadOnlySpan<double> labels, Span<int> order)
+    {
+        const int buckets = (int)MaxLabel + 1;
+        Span<int> start = stackalloc int[buckets + 1];
+        start.Clear();
+        foreach (double y in labels)
+        {
+            if (y != Math.Floor(y) || !(y >= 0 && y <= MaxLabel)) { OrderDescending(labels, order); return; }
+            start[buckets - 1 - (int)y + 1]++;   // bucket b holds label 30 − b: descending
+        }
+        for (int b = 1; b <= buckets; b++) start[b] += start[b - 1];
+        for (int i = 0; i < labels.Length; i++) order[start[buckets - 1 - (int)labels[i]]++] = i;   // in index order: stable
+    }
+
     private static void CheckWeights<T>(ReadOnlySpan<T> weights, int lists) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (weights.IsEmpty) return;

@@ -65,6 +65,14 @@ public sealed class RankNetLoss(Reduction reduction = Reduction.Mean) : RankingL
     internal static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
 
     internal static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+
+    /// <summary><see cref="Softplus"/>(x) and <see cref="Sigmoid"/>(x) from one exponential, bit for bit the same
+    /// doubles: both take e^{−|x|} (e^{−x} for x &gt; 0, e^{x} otherwise; at x = 0 both are 1).</summary>
+    internal static (double Softplus, double Sigmoid) SoftplusAndSigmoid(double x)
+    {
+        double e = Math.Exp(-Math.Abs(x));
+        return x > 0 ? (x + Math.Log(1 + e), 1 / (1 + e)) : (Math.Log(1 + e), x >= 0 ? 1 / (1 + e) : e / (1 + e));
+    }
 }
 
 /// <summary>
@@ -241,14 +249,20 @@ public sealed class ListMleLoss(Reduction reduction = Reduction.Mean) : RankingL
     {
         int n = s.Length;
         Span<int> order = MemoryMarshal.Cast<double, int>(scratch[..n])[..n];
-        OrderDescending(y, order);
+        OrderByLabelDescending(y, order);
         Span<double> lse = scratch.Slice(n, n);
         // Suffix log-sum-exps from the end: lse[k] = log Σ_{m≥k} exp(s_π(m)).
         double running = double.NegativeInfinity, loss = 0;
         for (int k = n - 1; k >= 0; k--)
         {
-            double v = s[order[k]], max = Math.Max(running, v);
-            running = max + Math.Log(Math.Exp(running - max) + Math.Exp(v - max));
+            double v = s[order[k]];
+            if (running >= v && double.IsFinite(running))
+                running += Math.Log(1 + Math.Exp(v - running));   // max = running: its term is e^0 = 1 exactly, one exp saved
+            else
+            {
+                double max = Math.Max(running, v);
+                running = max + Math.Log(Math.Exp(running - max) + Math.Exp(v - max));
+            }
             lse[k] = running;
             loss += running - v;
         }
@@ -311,6 +325,9 @@ public sealed class LambdaRankLoss : RankingLoss
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [Sigma.Of(SigmaValue), Truncation.Of(TruncationLevel), .. base.ParameterValues];
 
+    /// <summary>Order, ranks, gains and discounts of the list's items.</summary>
+    private protected override int ScratchLength(int listLength) => 4 * listLength;
+
     private protected override double List(ReadOnlySpan<double> s, ReadOnlySpan<double> y, ReadOnlySpan<double> w, Span<double> g, Span<double> scratch)
     {
         int n = s.Length;
@@ -318,21 +335,29 @@ public sealed class LambdaRankLoss : RankingLoss
         if (idcg == 0) return 0;
         Span<int> order = MemoryMarshal.Cast<double, int>(scratch[..n])[..n];
         OrderDescending(s, order);
-        Span<double> rank = scratch.Slice(n, n);
+        Span<double> rank = scratch.Slice(n, n), gain = scratch.Slice(2 * n, n), discount = scratch.Slice(3 * n, n);
         for (int r = 0; r < n; r++) rank[order[r]] = r + 1;
+        // The gains and discounts once per item rather than twice per pair (the same doubles: pure functions of y and r).
+        for (int i = 0; i < n; i++) (gain[i], discount[i]) = (Gain(y[i]), Discount(rank[i]));
         double loss = 0, sigma = SigmaValue;
+        int k = TruncationLevel;
         for (int i = 0; i < n; i++)
+        {
+            double yi = y[i], gi = gain[i], di = discount[i], si = s[i], ri = rank[i], gradI = g[i];   // g[i] in a register: j = i never pairs, so only this row touches it now
             for (int j = 0; j < n; j++)
             {
-                if (!(y[i] > y[j]) || Math.Min(rank[i], rank[j]) > TruncationLevel) continue;
-                double delta = Math.Abs(Gain(y[i]) - Gain(y[j])) * Math.Abs(Discount(rank[i]) - Discount(rank[j])) / idcg;
+                if (!(yi > y[j]) || Math.Min(ri, rank[j]) > k) continue;
+                double delta = Math.Abs(gi - gain[j]) * Math.Abs(di - discount[j]) / idcg;
                 if (!w.IsEmpty) delta *= w[i];
-                double d = sigma * (s[i] - s[j]);
-                loss += delta * RankNetLoss.Softplus(-d);
-                double lambda = -sigma * delta * RankNetLoss.Sigmoid(-d);
-                g[i] += lambda;
+                double d = sigma * (si - s[j]);
+                var (softplus, sigmoid) = RankNetLoss.SoftplusAndSigmoid(-d);
+                loss += delta * softplus;
+                double lambda = -sigma * delta * sigmoid;
+                gradI += lambda;
                 g[j] -= lambda;
             }
+            g[i] = gradI;
+        }
         return loss;
     }
 }

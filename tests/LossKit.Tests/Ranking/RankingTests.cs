@@ -133,6 +133,24 @@ public class RankingTests
     }
 
     [Fact]
+    public void ListMleOrdersWholeAndFractionalLabelsAlike()
+    {
+        // Whole labels take the counting sort, halved ones (0.5, 1.5, ...) the insertion sort; ListMLE sees the labels
+        // only through the order (ties by position), so losses and gradients must be the same doubles.
+        var random = new Random(5);
+        const int lists = 40, length = 33;
+        double[] s = new double[lists * length], y = new double[lists * length], half = new double[lists * length];
+        for (int i = 0; i < s.Length; i++) (s[i], y[i]) = (8 * random.NextDouble() - 4, random.Next(5));
+        for (int i = 0; i < s.Length; i++) half[i] = y[i] / 2;
+        var loss = new ListMleLoss(Reduction.None);
+        double[] u1 = new double[lists], u2 = new double[lists], g1 = new double[s.Length], g2 = new double[s.Length];
+        loss.Compute<double>(s, length, y, [], u1, g1);
+        loss.Compute<double>(s, length, half, [], u2, g2);
+        Assert.Equal(u1, u2);
+        Assert.Equal(g1, g2);
+    }
+
+    [Fact]
     public void RankNetAndBprAgreeOnBinaryLabelsUpToTheirAveraging()
     {
         double[] s = [0.3, -1, 2, 0.5], y = [1, 0, 1, 0];
