@@ -133,10 +133,12 @@ internal static class BenchCommand
         if (size.Dim < 1) throw new ArgumentOutOfRangeException(nameof(size), size.Dim, $"--dim {size.Dim}: expected at least 1.");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"--threads {threads}: expected at least 1.");
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, $"--runs {runs}: expected at least 1.");
-        foreach (var (a, b) in new[] { (size.Rows, size.Width), (size.Rows, size.Dim), (size.Width, size.Dim) })
+        ILoss loss = LossRegistry.Create(spec);
+        // --dim counts only for the kinds with a d (hidden states, embeddings, proxies).
+        bool hasDim = loss.Kind.Inputs.Any(i => i.Shape.Split(['×', ' ', ',', '(', ')']).Contains("d"));
+        foreach (var (a, b) in hasDim ? new[] { (size.Rows, size.Width), (size.Rows, size.Dim), (size.Width, size.Dim) } : [(size.Rows, size.Width)])
             if ((long)a * b > Array.MaxLength)
                 throw new ArgumentException($"{a}×{b} = {(long)a * b} values is more than one array can hold ({Array.MaxLength}).", nameof(size));
-        ILoss loss = LossRegistry.Create(spec);
         Parallelism.MaxThreads = threads;
         LossInputs inputs = loss.Kind.Sample(loss, size, new Random(42), scale: 4);
         LossInputs required = loss.Kind.Sample(loss, size, new Random(42), scale: 4);

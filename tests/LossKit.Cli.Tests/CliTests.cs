@@ -308,6 +308,17 @@ public class CliTests
         }
     }
 
+    [Fact]
+    public void BenchCountsDimOnlyForKindsWithOne()
+    {
+        // 3 000 000 × the default --dim 1024 would not fit in an array; mse has no d, so it is not a limit there.
+        var (code, _, err) = Run("bench", "--loss", "mse", "--rows", "3000000", "--classes", "1", "--threads", "1", "--runs", "1", "--json");
+        Assert.True(code == 0, err);
+        var embed = Run("bench", "--loss", "contrastive", "--rows", "64", "--classes", "10", "--dim", "100000000", "--threads", "1", "--runs", "1");
+        Assert.Equal(1, embed.Code);
+        Assert.Contains("more than one array can hold", embed.Err);
+    }
+
     [Theory]
     [InlineData("bce")]
     [InlineData("kd")]
