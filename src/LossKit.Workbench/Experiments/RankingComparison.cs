@@ -40,7 +40,7 @@ public static class RankingComparison
         }).ToList();
         WritePlot(outDir, rows);
         string paired = PairedReport.MarkdownSection(
-            runs.Select(r => ("", r.Config.Loss, r.Config.Seed, (IReadOnlyDictionary<string, double>)r.Test)).ToArray(),
+            runs.Select(r => ("", r.Config.Loss, r.Config.Seed, r.Test)).ToArray(),
             PairedBaseline, RankingRunRecord.MetricNames.Select(m => (m, true)).ToArray(), "seed");
         File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds) + (paired.Length > 0 ? "\n" + paired : ""));
         return rows;

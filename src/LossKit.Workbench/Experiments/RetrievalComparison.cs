@@ -36,7 +36,7 @@ public static class RetrievalComparison
         foreach (string loss in all) WritePca(outDir, runs.First(r => r.Config.Loss == loss));
         // Paired against the first loss the user listed (the classic one, by convention: contrastive or triplet first).
         string paired = losses.FirstOrDefault(l => !IsBaseline(l)) is { } reference
-            ? PairedReport.MarkdownSection(runs.Select(r => ("", r.Config.Loss, r.Config.Seed, (IReadOnlyDictionary<string, double>)Flat(r.Test))).ToArray(),
+            ? PairedReport.MarkdownSection(runs.Select(r => ("", r.Config.Loss, r.Config.Seed, r.Test)).ToArray(),
                 reference, PairedMetrics.Select(m => (m, true)).ToArray(), "seed")
             : "";
         File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds, runs) + (paired.Length > 0 ? "\n" + paired : ""));
@@ -45,8 +45,6 @@ public static class RetrievalComparison
 
     /// <summary>The metrics of the paired comparison (all higher-is-better).</summary>
     public static IReadOnlyList<string> PairedMetrics { get; } = ["precision_at_1", "map_at_r", "knn_accuracy"];
-
-    private static Dictionary<string, double> Flat(IReadOnlyDictionary<string, double> test) => test.ToDictionary(p => p.Key, p => p.Value);
 
     /// <summary>Recall@k against k, one line per loss (mean over seeds, ± 1 std).</summary>
     public static Plot RecallAtK(IReadOnlyList<RetrievalSummaryRow> rows) =>
