@@ -36,7 +36,9 @@ public abstract class ScalingLaw
     protected abstract IReadOnlyList<ThetaCoordinate> Theta { get; }
 
     /// <summary>The names of θ's coordinates, e.g. <c>a = log A</c>.</summary>
-    public IReadOnlyList<string> ThetaNames => [.. Theta.Select(c => c.Name)];
+    public IReadOnlyList<string> ThetaNames => _thetaNames ??= [.. Theta.Select(c => c.Name)];
+
+    private IReadOnlyList<string>? _thetaNames;
 
     /// <summary>The number of fitted parameters.</summary>
     public int ParameterCount => Card.Parameters.Count;
