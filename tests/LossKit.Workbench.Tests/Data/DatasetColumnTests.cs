@@ -5,36 +5,33 @@ namespace LossKit.Workbench.Tests.Data;
 /// <summary>A data set has its task's column (labels or targets), one value per row, and not the other task's.</summary>
 public class DatasetColumnTests
 {
-    private static readonly float[] Features = [1, 2, 3, 4];
+    private static readonly float[] Features = [1, 2, 3, 4];   // two rows of two features
 
-    [Fact]
-    public void A_regression_set_needs_its_targets_and_no_labels()
+    private static string[]? ClassesOf(DatasetTask task) => task == DatasetTask.Regression ? null : ["a", "b"];
+
+    public static TheoryData<DatasetTask, int[]?, float[]?, string, string> WrongColumns => new()
     {
-        var e = Assert.Throws<ArgumentException>(() => new Dataset("r", DatasetTask.Regression, Features, 2, null, null, null, null));
-        Assert.Equal("targets", e.ParamName);
-        Assert.StartsWith("data set 'r': a regression data set needs targets.", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new Dataset("r", DatasetTask.Regression, Features, 2, [0, 1], [1f, 2f], null, null));
-        Assert.Equal("labels", e.ParamName);
-        Assert.StartsWith("data set 'r': a regression data set has targets, not labels.", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new Dataset("r", DatasetTask.Regression, Features, 2, null, [1f], null, null));
-        Assert.Equal("targets", e.ParamName);
-        Assert.StartsWith("targets has 1 values but there are 2 rows.", e.Message);
-        Assert.Equal(2, new Dataset("r", DatasetTask.Regression, Features, 2, null, [1f, 2f], null, null).Rows);
+        { DatasetTask.Regression, null, null, "targets", "data set 'd': a regression data set needs targets." },
+        { DatasetTask.Regression, [0, 1], [1f, 2f], "labels", "data set 'd': a regression data set has targets, not labels." },
+        { DatasetTask.Regression, null, [1f], "targets", "targets has 1 values but there are 2 rows." },
+        { DatasetTask.Classification, null, null, "labels", "data set 'd': a Classification data set needs labels." },
+        { DatasetTask.Binary, [0, 1], [1f, 2f], "targets", "data set 'd': a Binary data set has labels, not targets." },
+        { DatasetTask.Classification, [0, 1, 1], null, "labels", "labels has 3 values but there are 2 rows." },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongColumns))]
+    public void A_missing_foreign_or_misshapen_column_is_named(DatasetTask task, int[]? labels, float[]? targets, string parameter, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Dataset("d", task, Features, 2, labels, targets, ClassesOf(task), null));
+        Assert.Equal(parameter, e.ParamName);
+        Assert.StartsWith(message, e.Message);
     }
 
     [Fact]
-    public void A_classification_set_needs_its_labels_and_no_targets()
+    public void Each_task_loads_with_its_own_column()
     {
-        string[] classes = ["a", "b"];
-        var e = Assert.Throws<ArgumentException>(() => new Dataset("c", DatasetTask.Classification, Features, 2, null, null, classes, null));
-        Assert.Equal("labels", e.ParamName);
-        Assert.StartsWith("data set 'c': a Classification data set needs labels.", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new Dataset("c", DatasetTask.Binary, Features, 2, [0, 1], [1f, 2f], classes, null));
-        Assert.Equal("targets", e.ParamName);
-        Assert.StartsWith("data set 'c': a Binary data set has labels, not targets.", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new Dataset("c", DatasetTask.Classification, Features, 2, [0, 1, 1], null, classes, null));
-        Assert.Equal("labels", e.ParamName);
-        Assert.StartsWith("labels has 3 values but there are 2 rows.", e.Message);
-        Assert.Equal(2, new Dataset("c", DatasetTask.Classification, Features, 2, [0, 1], null, classes, null).Rows);
+        Assert.Equal(2, new Dataset("d", DatasetTask.Regression, Features, 2, null, [1f, 2f], null, null).Rows);
+        Assert.Equal(2, new Dataset("d", DatasetTask.Classification, Features, 2, [0, 1], null, ClassesOf(DatasetTask.Classification), null).Rows);
     }
 }
