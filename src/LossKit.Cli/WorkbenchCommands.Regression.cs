@@ -23,7 +23,7 @@ internal static partial class WorkbenchCommands
     private static RegressionRunConfig RegressionConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RegressionRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
+        RefuseGiven(p, [.. o.ClassificationTrainingOnly, o.Patience, .. others],
             $"does not apply to the regression set {p.GetValue(o.Data)}: regression runs train with AdamW at a constant rate for the set's epochs and test the last epoch (docs/regression.md).");
         return d with
         {
@@ -85,7 +85,7 @@ internal static partial class WorkbenchCommands
             {
                 data = set.Name, loss = records[0].LossSpec, splits = splits, noise = c.Noise,
                 test = stats.ToDictionary(m => m.Key, m => Finite(m.Value.Mean)),
-                metrics = stats.ToDictionary(m => m.Key, m => MetricJson(m.Value)),
+                metrics = MetricsJson(stats),
                 runs = records.Select(r => JsonDocument.Parse(r.ToJson()).RootElement),
             }));
             return 0;
@@ -117,7 +117,7 @@ internal static partial class WorkbenchCommands
             output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
                 data = r.Data, loss = r.Loss, noise = r.Noise, realised_noise = r.RealisedNoise, splits = r.Splits,
-                metrics = r.Metrics.ToDictionary(m => m.Key, m => MetricJson(m.Value)),
+                metrics = MetricsJson(r.Metrics),
             })));
             return 0;
         }

@@ -46,7 +46,7 @@ internal static partial class WorkbenchCommands
     private static RetrievalRunConfig RetrievalConfig(ParseResult p, WorkbenchOptions o, RetrievalOptions r, params Option[] others)
     {
         var d = new RetrievalRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Patience, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
+        RefuseGiven(p, [.. o.ClassificationTrainingOnly, o.Patience, .. others],
             "does not apply to the embedding losses: retrieval runs train on class-balanced batches with AdamW at a constant rate and test the last epoch (docs/metric-learning.md).");
         return d with
         {
@@ -76,20 +76,16 @@ internal static partial class WorkbenchCommands
             $"AdamW lr={G(c.Lr)}, {c.Epochs} epochs, batches of {c.PerClass} per class (≤ {c.BatchSize} rows)");
         var rec = RetrievalTrainer.Run(c, (e, l) => output.WriteLine(FormattableString.Invariant($"epoch {e,3}/{c.Epochs}  train loss {l:0.0000}")));
         output.WriteLine($"{rec.TrainRows} train / {rec.TestRows} test images, {rec.Features} features; retrieval by {rec.Distance}, each test image against all others; last epoch tested");
-        var table = new TextTable([.. RetrievalRunRecord.MetricNames]) { Title = "test", RightAligned = [.. Enumerable.Range(0, RetrievalRunRecord.MetricNames.Count)] };
-        table.Add([.. RetrievalRunRecord.MetricNames.Select(m => (TableCell)rec.Test[m].ToString("0.0000", CultureInfo.InvariantCulture))]);
-        Tables.Write(output, table, Tables.Format(p));
+        WriteTestMetrics(p, RetrievalRunRecord.MetricNames, rec.Test);
         return 0;
     }
 
     private static int CompareRetrieval(ParseResult p, WorkbenchOptions o, RetrievalOptions r, GridOptions g, Option<bool> json, IReadOnlyList<string> losses)
     {
-        var c = RetrievalConfig(p, o, r, [g.Noise, g.Append, g.Parallel, g.Force, .. g.ClassificationOnly]);
+        var c = RetrievalConfig(p, o, r, g.NotForSeedComparisons);
         RetrievalTrainer.ParseSplit(c.Split);
-        int seeds = p.GetValue(g.Seeds) ?? DefaultSeeds;
-        string dir = p.GetValue(g.Out) ?? OutputFolder.Default(c.Data + "-retrieval", DateTime.Now);
+        var (seeds, dir, quiet) = SeedComparisonOptions(p, g, json, c.Data + "-retrieval");
         var output = p.InvocationConfiguration.Output;
-        bool quiet = p.GetValue(json);
         var rows = RetrievalComparison.Run(c, losses, seeds, dir,
             rec => { if (!quiet) output.WriteLine(FormattableString.Invariant($"  {rec.Config.Loss}, seed {rec.Config.Seed}: MAP@R {rec.Test["map_at_r"]:0.0000} ({rec.Seconds:0.0} s)")); });
         if (quiet)
@@ -97,16 +93,15 @@ internal static partial class WorkbenchCommands
             output.WriteLine(JsonSerializer.Serialize(rows.Select(row => new
             {
                 loss = row.Loss, baseline = row.Baseline, seeds = row.Seeds, distance = row.Distance,
-                metrics = row.Metrics.ToDictionary(m => m.Key, m => MetricJson(m.Value)),   // ci null with one seed
+                metrics = MetricsJson(row.Metrics),
             })));
             return 0;
         }
         var table = new TextTable(["loss", "distance", .. RetrievalRunRecord.MetricNames]) { RightAligned = [.. Enumerable.Range(2, RetrievalRunRecord.MetricNames.Count)] };
         foreach (var row in rows)
-            table.Add([row.Baseline ? row.Loss + " (baseline)" : row.Loss, row.Distance, .. RetrievalRunRecord.MetricNames.Select(m => (TableCell)RankingComparison.Cell(row.Metrics[m]))]);
+            table.Add([LossCell(row.Loss, row.Baseline), row.Distance, .. RetrievalRunRecord.MetricNames.Select(m => (TableCell)RankingComparison.Cell(row.Metrics[m]))]);
         Tables.Write(output, table, Tables.Format(p));
-        output.WriteLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]");
-        output.WriteLine($"report: {Path.Combine(dir, "summary.md")} (recall-at-k.png/.svg, results.jsonl)");
+        WriteSeedComparisonFooter(output, dir, "recall-at-k.png/.svg");
         return 0;
     }
 }

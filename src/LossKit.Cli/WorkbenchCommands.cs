@@ -126,7 +126,7 @@ internal static partial class WorkbenchCommands
     private static RankingRunConfig RankingConfig(ParseResult p, WorkbenchOptions o, params Option[] others)
     {
         var d = new RankingRunConfig();
-        RefuseGiven(p, [o.Target, o.DataDir, o.Optimizer, o.Momentum, o.Schedule, o.Warmup, o.EarlyStop, o.ModelEpoch, o.Split, o.Init, o.Bins, o.FusedHead, o.ValidationNoise, .. others],
+        RefuseGiven(p, [.. o.ClassificationTrainingOnly, o.Split, .. others],
             $"does not apply to the ranking set {p.GetValue(o.Data)}: ranking runs train on clean labels with AdamW, hold out a fifth of the training queries and test the epoch of best validation NDCG@5 (docs/ranking.md).");
         return d with
         {
@@ -151,23 +151,46 @@ internal static partial class WorkbenchCommands
         output.WriteLine($"train: {c.Data} (ranking), model {c.Model}, loss {c.Loss}, seed {c.Seed}; AdamW lr={G(c.Lr)}, {c.Epochs} epochs of {c.QueriesPerBatch} queries");
         var r = RankingTrainer.Run(c, (e, l, v) => output.WriteLine(FormattableString.Invariant($"epoch {e,3}/{c.Epochs}  train loss {l:0.0000}  val NDCG@5 {v:0.0000}")));
         output.WriteLine($"{r.TrainQueries} train / {r.ValidationQueries} validation / {r.TestQueries} test queries, {r.Features} features; tested epoch {r.BestEpoch} (best validation NDCG@5)");
-        var table = new TextTable([.. RankingRunRecord.MetricNames]) { Title = "test", RightAligned = [.. Enumerable.Range(0, RankingRunRecord.MetricNames.Count)] };
-        table.Add([.. RankingRunRecord.MetricNames.Select(m => (TableCell)r.Test[m].ToString("0.0000", CultureInfo.InvariantCulture))]);
-        Tables.Write(output, table, Tables.Format(p));
+        WriteTestMetrics(p, RankingRunRecord.MetricNames, r.Test);
         return 0;
+    }
+
+    /// <summary>One run's test metrics as a one-row table, four decimals each.</summary>
+    private static void WriteTestMetrics(ParseResult p, IReadOnlyList<string> names, IReadOnlyDictionary<string, double> test)
+    {
+        var table = new TextTable([.. names]) { Title = "test", RightAligned = [.. Enumerable.Range(0, names.Count)] };
+        table.Add([.. names.Select(m => (TableCell)test[m].ToString("0.0000", CultureInfo.InvariantCulture))]);
+        Tables.Write(p.InvocationConfiguration.Output, table, Tables.Format(p));
+    }
+
+    /// <summary>What a seed comparison (ranking, retrieval) reads besides its run configuration: the number of seeds,
+    /// the output folder (default: a new one named after <paramref name="folder"/>), and whether it answers in JSON only.</summary>
+    private static (int Seeds, string Dir, bool Quiet) SeedComparisonOptions(ParseResult p, GridOptions g, Option<bool> json, string folder) =>
+        (p.GetValue(g.Seeds) ?? DefaultSeeds, p.GetValue(g.Out) ?? OutputFolder.Default(folder, DateTime.Now), p.GetValue(json));
+
+    /// <summary>Each metric's statistics as JSON (<see cref="MetricJson"/>; ci null with one seed or split).</summary>
+    private static Dictionary<string, object> MetricsJson(IReadOnlyDictionary<string, MeanStats> metrics) =>
+        metrics.ToDictionary(m => m.Key, m => MetricJson(m.Value));
+
+    /// <summary>The summary table's loss cell: the spec, marked when it is a baseline.</summary>
+    private static string LossCell(string loss, bool baseline) => baseline ? loss + " (baseline)" : loss;
+
+    /// <summary>The lines under a seed comparison's table: what the cells are, and where the report is.</summary>
+    private static void WriteSeedComparisonFooter(TextWriter output, string dir, string plots)
+    {
+        output.WriteLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]");
+        output.WriteLine($"report: {Path.Combine(dir, "summary.md")} ({plots}, results.jsonl)");
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static int CompareRanking(ParseResult p, WorkbenchOptions o, GridOptions g, Option<bool> json)
     {
-        var c = RankingConfig(p, o, [g.Noise, g.Append, g.Parallel, g.Force, .. g.ClassificationOnly]);
+        var c = RankingConfig(p, o, g.NotForSeedComparisons);
         var losses = WorkbenchOptions.SplitList(p.GetValue(g.Losses), commas: false);
         if (losses.Length == 0) losses = [.. DefaultRankingLosses];
-        int seeds = p.GetValue(g.Seeds) ?? DefaultSeeds;
-        string dir = p.GetValue(g.Out) ?? OutputFolder.Default(c.Data, DateTime.Now);
+        var (seeds, dir, quiet) = SeedComparisonOptions(p, g, json, c.Data);
         var output = p.InvocationConfiguration.Output;
-        bool quiet = p.GetValue(json);
         var rows = RankingComparison.Run(c, losses, seeds, dir,
             r => { if (!quiet) output.WriteLine(FormattableString.Invariant($"  {r.Config.Loss}, seed {r.Config.Seed}: NDCG@5 {r.Test["ndcg_at_5"]:0.0000} ({r.Seconds:0.0} s)")); });
         if (quiet)
@@ -175,16 +198,15 @@ internal static partial class WorkbenchCommands
             output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
             {
                 loss = r.Loss, baseline = r.Baseline, seeds = r.Seeds,
-                metrics = r.Metrics.ToDictionary(m => m.Key, m => MetricJson(m.Value)),   // ci null with one seed
+                metrics = MetricsJson(r.Metrics),
             })));
             return 0;
         }
         var table = new TextTable(["loss", .. RankingRunRecord.MetricNames]) { RightAligned = [.. Enumerable.Range(1, RankingRunRecord.MetricNames.Count)] };
         foreach (var r in rows)
-            table.Add([r.Baseline ? r.Loss + " (baseline)" : r.Loss, .. RankingRunRecord.MetricNames.Select(m => (TableCell)RankingComparison.Cell(r.Metrics[m]))]);
+            table.Add([LossCell(r.Loss, r.Baseline), .. RankingRunRecord.MetricNames.Select(m => (TableCell)RankingComparison.Cell(r.Metrics[m]))]);
         Tables.Write(output, table, Tables.Format(p));
-        output.WriteLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]");
-        output.WriteLine($"report: {Path.Combine(dir, "summary.md")} (ndcg-at-k.png/.svg, results.jsonl)");
+        WriteSeedComparisonFooter(output, dir, "ndcg-at-k.png/.svg");
         return 0;
     }
 
@@ -222,6 +244,10 @@ internal static partial class WorkbenchCommands
         /// <summary>The fair-comparison options built for the classification workbench only (the ranking, retrieval and
         /// regression comparisons pair against a fixed reference and do not tune).</summary>
         public Option[] ClassificationOnly => [Tune, Trials, Select, TuneSeeds, Baseline];
+
+        /// <summary>The options the seed comparisons (ranking, retrieval) refuse: they run clean labels, one grid, one
+        /// process, and always from scratch.</summary>
+        public Option[] NotForSeedComparisons => [Noise, Append, Parallel, Force, .. ClassificationOnly];
 
         public SweepSpec Apply(ParseResult p, SweepSpec s)
         {

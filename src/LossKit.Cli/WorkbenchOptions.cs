@@ -43,6 +43,11 @@ internal sealed class WorkbenchOptions
 
     public IEnumerable<Option> All => [Data, Target, DataDir, Model, Epochs, BatchSize, Lr, Optimizer, Momentum, WeightDecay, Schedule, Warmup, EarlyStop, ModelEpoch, Patience, Split, Init, Bins, ValidationNoise, FusedHead];
 
+    /// <summary>The options only the classification trainer reads (data files, the optimizer and its schedule, early
+    /// stopping, initialisation, calibration bins, the fused head, validation noise): the ranking, retrieval and regression
+    /// runs refuse them.</summary>
+    public Option[] ClassificationTrainingOnly => [Target, DataDir, Optimizer, Momentum, Schedule, Warmup, EarlyStop, ModelEpoch, Init, Bins, FusedHead, ValidationNoise];
+
     public void AddTo(Command command)
     {
         foreach (var o in All) command.Options.Add(o);

@@ -83,10 +83,8 @@ public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
     public double Lambda { get; } = LambdaOption.Resolve(lambda);
     public override LawCard Card => Definition;
     public override string Spec => Lambda == 0.999 ? "lr_annealing" : $"lr_annealing(lambda={LossParameter.FormatNumber(Lambda)})";
-    public override IReadOnlyList<string> ThetaNames { get; } = ["log L0", "log A", "alpha", "C"];
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "log L0"), LogOf(1, "log A"), Plain(2, "alpha"), Plain(3, "C")];
 
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[0]), Math.Exp(t[1]), t[2], t[3]];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters) { var p = Checked(parameters); return [Math.Log(p[0]), Math.Log(p[1]), p[2], p[3]]; }
     public override void Validate(LawData data) => Schedule.Validate(data, Spec);
 
     /// <summary>S2 at each row: the momentum m gets the row's LR drop at the row's first step and decays by λ over its
@@ -175,14 +173,7 @@ public sealed class MultiPowerLaw(double? warmupSum = null) : ScalingLaw
     public double WarmupSum { get; } = WarmupSumOption.Resolve(warmupSum);
     public override LawCard Card => Definition;
     public override string Spec => WarmupSum == 0 ? "multi_power" : $"multi_power(warmup_sum={LossParameter.FormatNumber(WarmupSum)})";
-    public override IReadOnlyList<string> ThetaNames { get; } = ["log L0", "log A", "alpha", "log B", "log C", "beta", "gamma"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[0]), Math.Exp(t[1]), t[2], Math.Exp(t[3]), Math.Exp(t[4]), t[5], t[6]];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters)
-    {
-        var p = Checked(parameters);
-        return [Math.Log(p[0]), Math.Log(p[1]), p[2], Math.Log(p[3]), Math.Log(p[4]), p[5], p[6]];
-    }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "log L0"), LogOf(1, "log A"), Plain(2, "alpha"), LogOf(3, "log B"), LogOf(4, "log C"), Plain(5, "beta"), Plain(6, "gamma")];
 
     public override void Validate(LawData data) => Schedule.Validate(data, Spec);
 

@@ -28,10 +28,7 @@ public sealed class PowerLaw(string x = "N") : ScalingLaw
     public override LawCard Card => Definition;
     public override string Spec => X == "N" ? "power" : $"power(x={X})";
     public override IReadOnlyList<string> Variables => [X];
-    public override IReadOnlyList<string> ThetaNames { get; } = ["a = log A", "e = log E", "alpha"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[1]), Math.Exp(t[0]), t[2]];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters) { var p = Checked(parameters); return [Math.Log(p[1]), Math.Log(p[0]), p[2]]; }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(1, "a = log A"), LogOf(0, "e = log E"), Plain(2, "alpha")];
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
@@ -83,10 +80,7 @@ public sealed class ChinchillaLaw : ScalingLaw
     public static LawDefinition Registration { get; } = new(Definition, _ => new ChinchillaLaw());
 
     public override LawCard Card => Definition;
-    public override IReadOnlyList<string> ThetaNames { get; } = ["a = log A", "b = log B", "e = log E", "alpha", "beta"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[2]), Math.Exp(t[0]), Math.Exp(t[1]), t[3], t[4]];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters) { var p = Checked(parameters); return [Math.Log(p[1]), Math.Log(p[2]), Math.Log(p[0]), p[3], p[4]]; }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(1, "a = log A"), LogOf(2, "b = log B"), LogOf(0, "e = log E"), Plain(3, "alpha"), Plain(4, "beta")];
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
@@ -143,10 +137,7 @@ public sealed class KaplanLaw : ScalingLaw
     public static LawDefinition Registration { get; } = new(Definition, _ => new KaplanLaw());
 
     public override LawCard Card => Definition;
-    public override IReadOnlyList<string> ThetaNames { get; } = ["n_c = log N_c", "d_c = log D_c", "alpha_N", "alpha_D"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[0]), Math.Exp(t[1]), t[2], t[3]];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters) { var p = Checked(parameters); return [Math.Log(p[0]), Math.Log(p[1]), p[2], p[3]]; }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "n_c = log N_c"), LogOf(1, "d_c = log D_c"), Plain(2, "alpha_N"), Plain(3, "alpha_D")];
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
@@ -202,10 +193,7 @@ public sealed class LossToLossLaw : ScalingLaw
     public static LawDefinition Registration { get; } = new(Definition, _ => new LossToLossLaw());
 
     public override LawCard Card => Definition;
-    public override IReadOnlyList<string> ThetaNames { get; } = ["k = log K", "kappa", "e_x = log E_x", "e_y = log E_y"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[0]), t[1], Math.Exp(t[2]), Math.Exp(t[3])];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters) { var p = Checked(parameters); return [Math.Log(p[0]), p[1], Math.Log(p[2]), Math.Log(p[3])]; }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "k = log K"), Plain(1, "kappa"), LogOf(2, "e_x = log E_x"), LogOf(3, "e_y = log E_y")];
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {
@@ -274,14 +262,7 @@ public sealed class BrokenPowerLaw : ScalingLaw
     public static LawDefinition Registration { get; } = new(Definition, _ => new BrokenPowerLaw());
 
     public override LawCard Card => Definition;
-    public override IReadOnlyList<string> ThetaNames { get; } = ["log a", "log b", "c0", "c1", "log d1", "log f1"];
-
-    public override double[] ToParameters(ReadOnlySpan<double> t) => [Math.Exp(t[0]), Math.Exp(t[1]), t[2], t[3], Math.Exp(t[4]), Math.Exp(t[5])];
-    public override double[] ToTheta(ReadOnlySpan<double> parameters)
-    {
-        var p = Checked(parameters);
-        return [Math.Log(p[0]), Math.Log(p[1]), p[2], p[3], Math.Log(p[4]), Math.Log(p[5])];
-    }
+    protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "log a"), LogOf(1, "log b"), Plain(2, "c0"), Plain(3, "c1"), LogOf(4, "log d1"), LogOf(5, "log f1")];
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {

@@ -19,17 +19,52 @@ public abstract class ScalingLaw
     /// <summary>The law's inputs in order (the card's, or as an option names them: <c>power(x=D)</c> takes D).</summary>
     public virtual IReadOnlyList<string> Variables => Card.Variables;
 
+    /// <summary>
+    /// One coordinate of θ: its name (e.g. <c>a = log A</c>), the index of the card parameter it stands for, and whether
+    /// it is that parameter's logarithm (a positive amplitude or irreducible loss) or the parameter itself (an exponent).
+    /// </summary>
+    protected readonly record struct ThetaCoordinate(string Name, int Parameter, bool IsLog);
+
+    /// <summary>θ_i = log p_j, for a positive parameter p_j of the card.</summary>
+    protected static ThetaCoordinate LogOf(int parameter, string name) => new(name, parameter, true);
+
+    /// <summary>θ_i = p_j itself.</summary>
+    protected static ThetaCoordinate Plain(int parameter, string name) => new(name, parameter, false);
+
+    /// <summary>θ's coordinates in order, one per card parameter: from them come <see cref="ThetaNames"/>,
+    /// <see cref="ToParameters"/> and <see cref="ToTheta"/>.</summary>
+    protected abstract IReadOnlyList<ThetaCoordinate> Theta { get; }
+
     /// <summary>The names of θ's coordinates, e.g. <c>a = log A</c>.</summary>
-    public abstract IReadOnlyList<string> ThetaNames { get; }
+    public IReadOnlyList<string> ThetaNames => _thetaNames ??= [.. Theta.Select(c => c.Name)];
+
+    private IReadOnlyList<string>? _thetaNames;
 
     /// <summary>The number of fitted parameters.</summary>
     public int ParameterCount => Card.Parameters.Count;
 
-    /// <summary>The card's parameters (in the card's order) from fitting coordinates.</summary>
-    public abstract double[] ToParameters(ReadOnlySpan<double> theta);
+    /// <summary>The card's parameters (in the card's order) from fitting coordinates: p_j = e^θ_i for a log
+    /// coordinate, θ_i otherwise.</summary>
+    public double[] ToParameters(ReadOnlySpan<double> theta)
+    {
+        var coordinates = Theta;
+        var p = new double[coordinates.Count];
+        for (int i = 0; i < p.Length; i++)
+            p[coordinates[i].Parameter] = coordinates[i].IsLog ? Math.Exp(theta[i]) : theta[i];
+        return p;
+    }
 
-    /// <summary>Fitting coordinates from the card's parameters (each checked against its range).</summary>
-    public abstract double[] ToTheta(ReadOnlySpan<double> parameters);
+    /// <summary>Fitting coordinates from the card's parameters (each checked against its range): θ_i = log p_j for
+    /// a log coordinate, p_j otherwise.</summary>
+    public double[] ToTheta(ReadOnlySpan<double> parameters)
+    {
+        var p = Checked(parameters);
+        var coordinates = Theta;
+        var t = new double[coordinates.Count];
+        for (int i = 0; i < t.Length; i++)
+            t[i] = coordinates[i].IsLog ? Math.Log(p[coordinates[i].Parameter]) : p[coordinates[i].Parameter];
+        return t;
+    }
 
     /// <summary>
     /// log L at every row of <paramref name="data"/> into <paramref name="logL"/>, and, when <paramref name="jacobian"/>

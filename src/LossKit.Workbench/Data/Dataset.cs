@@ -1,4 +1,4 @@
-
+using System.Diagnostics.CodeAnalysis;
 
 namespace LossKit.Workbench.Data;
 
@@ -53,24 +53,14 @@ public sealed class Dataset
 
         if (task == DatasetTask.Regression)
         {
-            if (targets is null)
-                throw new ArgumentException($"data set '{name}': a regression data set needs targets.", nameof(targets));
-            if (labels is not null)
-                throw new ArgumentException($"data set '{name}': a regression data set has targets, not labels.", nameof(labels));
-            if (targets.Length != rows)
-                throw new ArgumentException($"targets has {targets.Length} values but there are {rows} rows.", nameof(targets));
+            CheckColumns(targets, nameof(targets), labels, nameof(labels), name, "regression", rows);
             if (classNames is { Length: > 0 })
                 throw new ArgumentException($"data set '{name}': a regression data set has no class names.", nameof(classNames));
             classNames = [];
         }
         else
         {
-            if (labels is null)
-                throw new ArgumentException($"data set '{name}': a {task} data set needs labels.", nameof(labels));
-            if (targets is not null)
-                throw new ArgumentException($"data set '{name}': a {task} data set has labels, not targets.", nameof(targets));
-            if (labels.Length != rows)
-                throw new ArgumentException($"labels has {labels.Length} values but there are {rows} rows.", nameof(labels));
+            CheckColumns(labels, nameof(labels), targets, nameof(targets), name, task.ToString(), rows);
             if (classNames is null)
                 throw new ArgumentException($"data set '{name}': a {task} data set needs class names.", nameof(classNames));
             int k = classNames.Length;
@@ -106,6 +96,18 @@ public sealed class Dataset
         ClassNames = classNames;
         FeatureNames = featureNames;
         ProvidedTest = providedTest;
+    }
+
+    /// <summary>Checks that a data set of task <paramref name="task"/> has its own column <paramref name="wanted"/>
+    /// (labels or targets), one value per row, and not the other task's column <paramref name="unwanted"/>.</summary>
+    private static void CheckColumns([NotNull] Array? wanted, string wantedName, Array? unwanted, string unwantedName, string name, string task, int rows)
+    {
+        if (wanted is null)
+            throw new ArgumentException($"data set '{name}': a {task} data set needs {wantedName}.", wantedName);
+        if (unwanted is not null)
+            throw new ArgumentException($"data set '{name}': a {task} data set has {wantedName}, not {unwantedName}.", unwantedName);
+        if (wanted.Length != rows)
+            throw new ArgumentException($"{wantedName} has {wanted.Length} values but there are {rows} rows.", wantedName);
     }
 
     /// <summary>Short name, e.g. <c>iris</c> or <c>fashion-mnist/train</c>.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using LossKit.Workbench.Reports;
 using LossKit.Workbench.Training;
 using ScottPlot;
@@ -29,20 +28,15 @@ public static class RankingComparison
     public static IReadOnlyList<RankingSummaryRow> Run(RankingRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
         Action<RankingRunRecord>? onRun = null)
     {
-        var all = Baselines.Concat(losses.Where(l => !Baselines.Contains(l))).ToList();
+        var all = SeedGrid.WithBaselines(Baselines, losses);
         var runs = SeedGrid.Run(all, seeds, outDir, (loss, seed) => RankingTrainer.Run(baseConfig with { Loss = loss, Seed = seed }), r => r.ToJson(), onRun);
-        var rows = all.Select(loss =>
-        {
-            var mine = runs.Where(r => r.Config.Loss == loss).ToList();
-            var metrics = RankingRunRecord.MetricNames.ToDictionary(m => m,
-                m => MeanStats.Of(mine.Select(r => r.Test[m]).ToList(), 0, 1, 0.5 / mine[0].TestQueries));
-            return new RankingSummaryRow(loss, Baselines.Contains(loss), mine.Count, metrics, mine.Average(r => r.BestEpoch));
-        }).ToList();
-        WritePlot(outDir, rows);
+        var rows = SeedGrid.Summarise(all, runs, r => r.Config.Loss, RankingRunRecord.MetricNames, r => r.Test, r => r.TestQueries,
+            (loss, mine, metrics) => new RankingSummaryRow(loss, Baselines.Contains(loss), mine.Count, metrics, mine.Average(r => r.BestEpoch)));
+        Plots.Save(outDir, "ndcg-at-k", NdcgAtK(rows), rows.Count);
         string paired = PairedReport.MarkdownSection(
             runs.Select(r => ("", r.Config.Loss, r.Config.Seed, r.Test)).ToArray(),
             PairedBaseline, RankingRunRecord.MetricNames.Select(m => (m, true)).ToArray(), "seed");
-        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds) + (paired.Length > 0 ? "\n" + paired : ""));
+        SeedGrid.WriteSummary(outDir, Markdown(baseConfig, rows, seeds), paired);
         return rows;
     }
 
@@ -51,26 +45,11 @@ public static class RankingComparison
         Plots.AtK(rows.Select(r => (r.Loss, r.Baseline, r.Metrics)), RankingTrainer.NdcgCutoffs, k => $"ndcg_at_{k}",
             "Test NDCG@k (mean over seeds, ± 1 std)", "NDCG@k");
 
-    private static void WritePlot(string dir, IReadOnlyList<RankingSummaryRow> rows)
-    {
-        Plots.Save(dir, "ndcg-at-k", NdcgAtK(rows), rows.Count);
-    }
-
-    private static string Markdown(RankingRunConfig c, IReadOnlyList<RankingSummaryRow> rows, int seeds)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"# Ranking comparison on {c.Data}");
-        sb.AppendLine();
-        sb.AppendLine(FormattableString.Invariant($"Model {c.Model}, AdamW lr {c.Lr}, {c.Epochs} epochs of {c.QueriesPerBatch} queries, {seeds} seeds; the tested epoch has the best NDCG@5 on a held-out fifth of the training queries. Baselines: random scores and the pointwise mse regression of the label."));
-        sb.AppendLine();
-        sb.AppendLine("| loss | " + string.Join(" | ", RankingRunRecord.MetricNames) + " |");
-        sb.AppendLine("|---|" + string.Concat(RankingRunRecord.MetricNames.Select(_ => "---:|")));
-        foreach (var r in rows)
-            sb.AppendLine($"| {r.Loss}{(r.Baseline ? " (baseline)" : "")} | " + string.Join(" | ", RankingRunRecord.MetricNames.Select(m => Cell(r.Metrics[m]))) + " |");
-        sb.AppendLine();
-        sb.AppendLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]. Plot: ndcg-at-k.png / .svg; runs: results.jsonl.");
-        return sb.ToString();
-    }
+    private static string Markdown(RankingRunConfig c, IReadOnlyList<RankingSummaryRow> rows, int seeds) =>
+        SeedGrid.Markdown($"Ranking comparison on {c.Data}",
+            FormattableString.Invariant($"Model {c.Model}, AdamW lr {c.Lr}, {c.Epochs} epochs of {c.QueriesPerBatch} queries, {seeds} seeds; the tested epoch has the best NDCG@5 on a held-out fifth of the training queries. Baselines: random scores and the pointwise mse regression of the label."),
+            [], RankingRunRecord.MetricNames, rows.Select(r => (r.Loss, r.Baseline, (IReadOnlyList<string>)[], r.Metrics)),
+            "Plot: ndcg-at-k.png / .svg; runs: results.jsonl.");
 
     /// <summary><c>0.6123 ± 0.0100 [0.59, 0.63]</c>.</summary>
     public static string Cell(MeanStats s) => double.IsFinite(s.Std)

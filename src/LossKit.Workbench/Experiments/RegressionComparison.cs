@@ -66,7 +66,7 @@ public static class RegressionComparison
         string paired = PairedReport.MarkdownSection(
             runs.Select(r => ($"{r.Config.Data}, noise {r.Config.Noise}", r.Config.Loss, r.Config.Split, r.Test)).ToArray(),
             losses[0], PairedMetrics.Select(m => (m, false)).ToArray(), "split");
-        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows) + (paired.Length > 0 ? "\n" + paired : ""));
+        SeedGrid.WriteSummary(outDir, Markdown(baseConfig, rows), paired);
         return rows;
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using LossKit.Workbench.Reports;
 using LossKit.Workbench.Training;
 using ScottPlot;
@@ -21,25 +20,19 @@ public static class RetrievalComparison
     public static IReadOnlyList<RetrievalSummaryRow> Run(RetrievalRunConfig baseConfig, IReadOnlyList<string> losses, int seeds, string outDir,
         Action<RetrievalRunRecord>? onRun = null)
     {
-        var baselines = RetrievalTrainer.Baselines;
-        var all = baselines.Concat(losses.Where(l => !baselines.Contains(l))).ToList();
+        var all = SeedGrid.WithBaselines(RetrievalTrainer.Baselines, losses);
         bool IsBaseline(string l) => RetrievalTrainer.IsBaseline(l);
         var runs = SeedGrid.Run(all, seeds, outDir, (loss, seed) => RetrievalTrainer.Run(baseConfig with { Loss = loss, Seed = seed }), r => r.ToJson(), onRun);
-        var rows = all.Select(loss =>
-        {
-            var mine = runs.Where(r => r.Config.Loss == loss).ToList();
-            var metrics = RetrievalRunRecord.MetricNames.ToDictionary(m => m,
-                m => MeanStats.Of(mine.Select(r => r.Test[m]).ToList(), 0, 1, 0.5 / mine[0].TestRows));
-            return new RetrievalSummaryRow(loss, IsBaseline(loss), mine.Count, mine[0].Distance, metrics);
-        }).ToList();
-        WritePlot(outDir, rows);
+        var rows = SeedGrid.Summarise(all, runs, r => r.Config.Loss, RetrievalRunRecord.MetricNames, r => r.Test, r => r.TestRows,
+            (loss, mine, metrics) => new RetrievalSummaryRow(loss, IsBaseline(loss), mine.Count, mine[0].Distance, metrics));
+        Plots.Save(outDir, "recall-at-k", RecallAtK(rows), rows.Count);
         foreach (string loss in all) WritePca(outDir, runs.First(r => r.Config.Loss == loss));
         // Paired against the first loss the user listed (the classic one, by convention: contrastive or triplet first).
         string paired = losses.FirstOrDefault(l => !IsBaseline(l)) is { } reference
             ? PairedReport.MarkdownSection(runs.Select(r => ("", r.Config.Loss, r.Config.Seed, r.Test)).ToArray(),
                 reference, PairedMetrics.Select(m => (m, true)).ToArray(), "seed")
             : "";
-        File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown(baseConfig, rows, seeds, runs) + (paired.Length > 0 ? "\n" + paired : ""));
+        SeedGrid.WriteSummary(outDir, Markdown(baseConfig, rows, seeds, runs), paired);
         return rows;
     }
 
@@ -99,24 +92,9 @@ public static class RetrievalComparison
         plot.SaveSvg(Path.Combine(dir, name + ".svg"), 700, 500);
     }
 
-    private static void WritePlot(string dir, IReadOnlyList<RetrievalSummaryRow> rows)
-    {
-        Plots.Save(dir, "recall-at-k", RecallAtK(rows), rows.Count);
-    }
-
-    private static string Markdown(RetrievalRunConfig c, IReadOnlyList<RetrievalSummaryRow> rows, int seeds, IReadOnlyList<RetrievalRunRecord> runs)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"# Retrieval comparison on {c.Data}");
-        sb.AppendLine();
-        sb.AppendLine(FormattableString.Invariant($"Split {c.Split} ({runs[0].TrainRows} training / {runs[0].TestRows} test images), model {c.Model} with a {c.Embed}-d embedding head, AdamW lr {c.Lr}, {c.Epochs} epochs of batches of {c.PerClass} images × min(K, {c.BatchSize}/{c.PerClass}) classes, {seeds} seeds; the last epoch is tested. Each test image is a query against all other test images. Baselines: raw standardised features and the untrained (random) trunk, by euclidean distance (raw:cosine, random_trunk:cosine: by cosine similarity)."));
-        sb.AppendLine();
-        sb.AppendLine("| loss | distance | " + string.Join(" | ", RetrievalRunRecord.MetricNames) + " |");
-        sb.AppendLine("|---|---|" + string.Concat(RetrievalRunRecord.MetricNames.Select(_ => "---:|")));
-        foreach (var r in rows)
-            sb.AppendLine($"| {r.Loss}{(r.Baseline ? " (baseline)" : "")} | {r.Distance} | " + string.Join(" | ", RetrievalRunRecord.MetricNames.Select(m => RankingComparison.Cell(r.Metrics[m]))) + " |");
-        sb.AppendLine();
-        sb.AppendLine("mean ± std over seeds [95% interval of the mean, Student t on the logit scale]. Plots: recall-at-k.png / .svg; pca-LOSS.png / .svg (the first seed's test embeddings on their first two principal components, by class); runs: results.jsonl.");
-        return sb.ToString();
-    }
+    private static string Markdown(RetrievalRunConfig c, IReadOnlyList<RetrievalSummaryRow> rows, int seeds, IReadOnlyList<RetrievalRunRecord> runs) =>
+        SeedGrid.Markdown($"Retrieval comparison on {c.Data}",
+            FormattableString.Invariant($"Split {c.Split} ({runs[0].TrainRows} training / {runs[0].TestRows} test images), model {c.Model} with a {c.Embed}-d embedding head, AdamW lr {c.Lr}, {c.Epochs} epochs of batches of {c.PerClass} images × min(K, {c.BatchSize}/{c.PerClass}) classes, {seeds} seeds; the last epoch is tested. Each test image is a query against all other test images. Baselines: raw standardised features and the untrained (random) trunk, by euclidean distance (raw:cosine, random_trunk:cosine: by cosine similarity)."),
+            ["distance"], RetrievalRunRecord.MetricNames, rows.Select(r => (r.Loss, r.Baseline, (IReadOnlyList<string>)[r.Distance], r.Metrics)),
+            "Plots: recall-at-k.png / .svg; pca-LOSS.png / .svg (the first seed's test embeddings on their first two principal components, by class); runs: results.jsonl.");
 }

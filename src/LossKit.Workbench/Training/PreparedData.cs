@@ -9,16 +9,8 @@ namespace LossKit.Workbench.Training;
 /// </summary>
 public sealed class PreparedData
 {
-    private PreparedData(Dataset train, Dataset validation, Dataset test, NoisyLabels noise, NoisyLabels? validationNoise, bool providedTest, string splitHash)
-    {
-        Train = train;
-        Validation = validation;
-        Test = test;
-        Noise = noise;
-        ValidationNoise = validationNoise;
-        UsesProvidedTest = providedTest;
-        SplitHash = splitHash;
-    }
+    private PreparedData(Dataset train, Dataset validation, Dataset test, NoisyLabels noise, NoisyLabels? validationNoise, bool providedTest, string splitHash) =>
+        (Train, Validation, Test, Noise, ValidationNoise, UsesProvidedTest, SplitHash) = (train, validation, test, noise, validationNoise, providedTest, splitHash);
 
     public Dataset Train { get; }
     public Dataset Validation { get; }

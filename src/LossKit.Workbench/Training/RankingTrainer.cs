@@ -73,8 +73,8 @@ public static class RankingTrainer
     {
         ArgumentNullException.ThrowIfNull(config);
         var clock = Stopwatch.StartNew();
-        if (config.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(config), config.Epochs, $"--epochs {config.Epochs}: expected at least 1.");
-        if (config.QueriesPerBatch < 1) throw new ArgumentOutOfRangeException(nameof(config), config.QueriesPerBatch, $"--batch-size {config.QueriesPerBatch}: expected at least 1 query.");
+        TrainerChecks.AtLeast(config.Epochs, 1, "--epochs");
+        TrainerChecks.AtLeast(config.QueriesPerBatch, 1, "--batch-size", " query");
         var (all, test) = SvmLight.LoadEmbedded(config.Data);
         RankingLoss? loss = config.Loss switch
         {
@@ -168,8 +168,7 @@ public static class RankingTrainer
                     }
                     value = (float)(sum / items);
                 }
-                if (!float.IsFinite(value))
-                    throw new InvalidOperationException($"training diverged: the loss became {value} at epoch {epoch}; lower --lr.");
+                TrainerChecks.ThrowIfDiverged(value, epoch);
                 var outGrad = ws.OutputGradient.AsSpan(0, items);
                 for (int k = 0; k < queries * length; k++) if (mask[k] == 1) outGrad[itemOf[k]] = g[k];
                 model.Backward(ws, x, items);

@@ -98,8 +98,8 @@ public static class RegressionTrainer
         ArgumentNullException.ThrowIfNull(set);
         var clock = Stopwatch.StartNew();
         int epochs = config.Epochs ?? set.Epochs;
-        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(config), epochs, $"--epochs {epochs}: expected at least 1.");
-        if (config.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(config), config.BatchSize, $"--batch-size {config.BatchSize}: expected at least 1.");
+        TrainerChecks.AtLeast(epochs, 1, "--epochs");
+        TrainerChecks.AtLeast(config.BatchSize, 1, "--batch-size");
         if (config.Split < 0 || config.Split >= set.Splits.Count)
             throw new ArgumentOutOfRangeException(nameof(config), config.Split, $"split {config.Split}: {set.Name} has splits 0..{set.Splits.Count - 1}.");
         if (!(config.Holdout >= 0 && config.Holdout < 1)) throw new ArgumentOutOfRangeException(nameof(config), config.Holdout, $"--holdout {config.Holdout}: expected [0, 1).");
@@ -150,16 +150,10 @@ public static class RegressionTrainer
             for (int start = 0; start < n; start += batch)
             {
                 int rows = Math.Min(batch, n - start);
-                for (int b = 0; b < rows; b++)
-                {
-                    int r = rowOrder[start + b];
-                    xFit.AsSpan(r * f, f).CopyTo(bx.AsSpan(b * f, f));
-                    by[b] = yStd[r];
-                }
+                Minibatch.Gather(xFit, f, yStd, rowOrder.AsSpan(start, rows), bx, by);
                 var output = model.Forward(ws, bx, rows);
                 float value = head.LossAndGradient(output, by.AsSpan(0, rows), ws.OutputGradient.AsSpan(0, rows * head.Outputs));
-                if (!float.IsFinite(value))
-                    throw new InvalidOperationException($"training diverged: the loss became {value} at epoch {epoch}; lower --lr.");
+                TrainerChecks.ThrowIfDiverged(value, epoch);
                 model.Backward(ws, bx, rows);
                 optimizer.Step(model.Parameters, model.Gradients, (float)config.Lr);
                 sum += value;

@@ -145,9 +145,9 @@ public static class RetrievalTrainer
     {
         ArgumentNullException.ThrowIfNull(config);
         var clock = Stopwatch.StartNew();
-        if (config.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(config), config.Epochs, $"--epochs {config.Epochs}: expected at least 1.");
-        if (config.Embed < 1) throw new ArgumentOutOfRangeException(nameof(config), config.Embed, $"--embed {config.Embed}: expected at least 1.");
-        if (config.PerClass < 2) throw new ArgumentOutOfRangeException(nameof(config), config.PerClass, $"--per-class {config.PerClass}: expected at least 2 (a class needs a positive pair).");
+        TrainerChecks.AtLeast(config.Epochs, 1, "--epochs");
+        TrainerChecks.AtLeast(config.Embed, 1, "--embed");
+        TrainerChecks.AtLeast(config.PerClass, 2, "--per-class", " (a class needs a positive pair)");
         if (config.BatchSize < 2 * config.PerClass)
             throw new ArgumentOutOfRangeException(nameof(config), config.BatchSize, $"--batch-size {config.BatchSize}: expected at least 2 × --per-class = {2 * config.PerClass} (two classes per batch).");
         bool baselineCosine = config.Loss.EndsWith(":cosine", StringComparison.Ordinal);
@@ -262,8 +262,7 @@ public static class RetrievalTrainer
                     ProxyLoss p => p.Compute<float>(emb, config.Embed, batchY, proxies, default, grad, proxyGrad),
                     _ => throw new InvalidOperationException($"{config.Loss}: an embeddings-kind loss this trainer does not know how to call."),
                 };
-                if (!float.IsFinite(value))
-                    throw new InvalidOperationException($"training diverged: the loss became {value} at epoch {epoch}; lower --lr.");
+                TrainerChecks.ThrowIfDiverged(value, epoch);
                 grad.CopyTo(ws.OutputGradient, 0);
                 model.Backward(ws, batchX, batchRows);
                 optimizer.Step(model.Parameters, model.Gradients, (float)config.Lr);

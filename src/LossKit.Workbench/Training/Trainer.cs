@@ -103,12 +103,7 @@ public static class Trainer
             for (int start = 0; start < n; start += batch)
             {
                 int rows = Math.Min(batch, n - start);
-                for (int r = 0; r < rows; r++)
-                {
-                    int src = order[start + r];
-                    Array.Copy(train.Features, (long)src * d, batchX, (long)r * d, d);
-                    batchY[r] = trainY[src];
-                }
+                Minibatch.Gather(train.Features, d, trainY, order.AsSpan(start, rows), batchX, batchY);
                 var x = batchX.AsSpan(0, rows * d);
                 float value = head is null ? Step(model, ws, x, rows, loss, batchY) : FusedStep(model, ws, x, rows, head, batchY);
                 if (!float.IsFinite(value))

@@ -133,6 +133,22 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
         : throw new ArgumentException($"{name} has shape {tensor.ShapeText}: expected {what}" +
             (tensor.Rank == 1 ? $" (one sample of {tensor.Length} values is [[...]], shape [1, {tensor.Length}])." : "."), name);
 
+    /// <summary>
+    /// Checks the input <c>weight</c> of a linear classifier on <paramref name="hidden"/> (rows of <paramref name="dim"/>
+    /// values) and its optional input <c>bias</c>: weight V×d with V ≥ 1 rows, one per <paramref name="row"/> (e.g.
+    /// <c>class</c>), and bias one value per row of weight (per <paramref name="biasRow"/>). Returns V.
+    /// </summary>
+    protected static int LinearClassifier(LossTensor weight, LossTensor? bias, LossTensor hidden, int dim, string row, string biasRow)
+    {
+        var (vocab, weightDim) = Matrix(weight, "weight", $"one row of d values per {row}, V×d");
+        if (vocab == 0) throw new ArgumentException($"weight is empty: give one row per {row}.", "weight");
+        if (weightDim != dim)
+            throw new ArgumentException($"weight has shape {weight.ShapeText} but hidden has {hidden.ShapeText}: each row of weight must have dim = {dim} values.", "weight");
+        if (bias is not null && (bias.Rank != 1 || bias.Length != vocab))
+            throw new ArgumentException($"bias has shape {bias.ShapeText} but weight has {vocab} rows; give one bias per {biasRow}, [{vocab}].", "bias");
+        return vocab;
+    }
+
     /// <summary>Throws unless <paramref name="tensor"/> has the shape of <paramref name="like"/> (named <paramref name="likeName"/>).</summary>
     protected static void SameShape(LossTensor tensor, string name, LossTensor like, string likeName)
     {

@@ -33,14 +33,9 @@ public sealed class LinearCrossEntropyKind : LossKind
         var linear = Expect<LinearCrossEntropyLoss>(loss);
         LossTensor hidden = inputs.Required("hidden", this), weight = inputs.Required("weight", this);
         var (rows, dim) = Matrix(hidden, "hidden", "one row of d values per position, N×d");
-        var (vocab, weightDim) = Matrix(weight, "weight", "one row of d values per class, V×d");
         if (rows == 0) throw new ArgumentException("hidden is empty: a batch needs at least one row.", "hidden");
-        if (vocab == 0) throw new ArgumentException("weight is empty: give one row per class.", "weight");
-        if (weightDim != dim)
-            throw new ArgumentException($"weight has shape {weight.ShapeText} but hidden has {hidden.ShapeText}: each row of weight must have dim = {dim} values.", "weight");
         LossTensor? bias = inputs.Optional("bias");
-        if (bias is not null && (bias.Rank != 1 || bias.Length != vocab))
-            throw new ArgumentException($"bias has shape {bias.ShapeText} but weight has {vocab} rows; give one bias per class, [{vocab}].", "bias");
+        int vocab = LinearClassifier(weight, bias, hidden, dim, "class", "class");
         int[] y = ClassIndices(inputs.Required("targets", this), rows);
         if (typeof(T) == typeof(double))
             return new Call<double, double>(linear, ValuesAs<double>(hidden), ValuesAs<double>(weight), bias is null ? [] : ValuesAs<double>(bias), y, dim);

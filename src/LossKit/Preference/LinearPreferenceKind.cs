@@ -36,13 +36,8 @@ public sealed class LinearPreferenceKind : LossKind
         if (hidden.Rank != 3 || hidden.Shape[0] < 2 || hidden.Shape[0] % 2 != 0 || hidden.Shape[1] < 1 || hidden.Shape[2] < 1)
             throw new ArgumentException($"hidden has shape {hidden.ShapeText}: expected [2N, T, d], the N chosen sequences then the N rejected, N ≥ 1.", "hidden");
         int sequences = hidden.Shape[0], tokens = hidden.Shape[1], dim = hidden.Shape[2], pairs = sequences / 2;
-        var (vocab, weightDim) = Matrix(weight, "weight", "one row of d values per token of the vocabulary, V×d");
-        if (vocab == 0) throw new ArgumentException("weight is empty: give one row per token of the vocabulary.", "weight");
-        if (weightDim != dim)
-            throw new ArgumentException($"weight has shape {weight.ShapeText} but hidden has {hidden.ShapeText}: each row of weight must have dim = {dim} values.", "weight");
         LossTensor? bias = inputs.Optional("bias");
-        if (bias is not null && (bias.Rank != 1 || bias.Length != vocab))
-            throw new ArgumentException($"bias has shape {bias.ShapeText} but weight has {vocab} rows; give one bias per token, [{vocab}].", "bias");
+        int vocab = LinearClassifier(weight, bias, hidden, dim, "token of the vocabulary", "token");
         if (targets.Rank != 2 || targets.Shape[0] != sequences || targets.Shape[1] != tokens)
             throw new ArgumentException($"targets has shape {targets.ShapeText} but hidden has {hidden.ShapeText}; give one token id per position, [{sequences}, {tokens}].", "targets");
         int[] y = targets.AsIntegers("targets");

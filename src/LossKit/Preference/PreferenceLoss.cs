@@ -19,7 +19,7 @@ public readonly record struct PreferenceRewards(double ChosenReward, double Reje
 /// <remarks>Log-probabilities must be ≤ 0 and lengths ≥ 1 (a clear error names the input and the pair); the reference
 /// inputs are required where the loss uses them. <c>mean</c> divides by the number of pairs N, so chunks of a batch
 /// reduced with <c>sum</c> and divided by the global N give the same gradient.</remarks>
-public abstract class PreferenceLoss : ILoss
+public abstract class PreferenceLoss : BetaPreferenceLoss
 {
     /// <summary>The shared reduction over pairs.</summary>
     public static readonly LossParameter ReductionParameter = CommonParameters.Reduction with
@@ -27,32 +27,13 @@ public abstract class PreferenceLoss : ILoss
         Description = "mean divides by the number of pairs N; none returns the loss of each pair",
     };
 
-    private protected PreferenceLoss(double beta, Reduction reduction) =>
-        (BetaValue, Reduction) = (beta, CommonParameters.Resolve(reduction));
-
-    /// <summary>β, the loss's temperature (TRL's <c>beta</c>).</summary>
-    public double BetaValue { get; }
-
-    /// <summary>The reduction over pairs.</summary>
-    public Reduction Reduction { get; }
+    private protected PreferenceLoss(double beta, Reduction reduction) : base(beta, reduction) { }
 
     /// <summary>True when the loss uses the reference model's log-probabilities.</summary>
     public virtual bool UsesReference => false;
 
     /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-
-    /// <inheritdoc/>
-    public string Spec => LossSpec.Of(this);
-
-    /// <inheritdoc/>
-    public LossKind Kind => PreferenceKind.Instance;
-
-    /// <inheritdoc/>
-    public abstract IEnumerable<ParameterValue> ParameterValues { get; }
-
-    /// <inheritdoc/>
-    public virtual double FiniteInputScale => 1e4;
+    public override LossKind Kind => PreferenceKind.Instance;
 
     /// <summary>The card of a preference loss, with the reduction after its own parameters.</summary>
     private protected static LossCard PreferenceCard(string name, string title, string formula, string gradient, string reference,

@@ -63,33 +63,15 @@ public sealed class UnpairedPreferenceKind : LossKind
 /// The unpaired preference losses (KTO, NPO): each example's loss is a function of its log-ratio
 /// s = log π − log π_ref and its label; the base checks the inputs and reduces over the N examples.
 /// </summary>
-public abstract class UnpairedPreferenceLoss : ILoss
+public abstract class UnpairedPreferenceLoss : BetaPreferenceLoss
 {
-    private protected UnpairedPreferenceLoss(double beta, Reduction reduction) => (BetaValue, Reduction) = (beta, CommonParameters.Resolve(reduction));
-
-    /// <summary>β.</summary>
-    public double BetaValue { get; }
-
-    /// <summary>The reduction over examples.</summary>
-    public Reduction Reduction { get; }
+    private protected UnpairedPreferenceLoss(double beta, Reduction reduction) : base(beta, reduction) { }
 
     /// <summary>True when the loss needs <c>labels</c> (desirable or not).</summary>
     public virtual bool UsesLabels => true;
 
     /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-
-    /// <inheritdoc/>
-    public string Spec => LossSpec.Of(this);
-
-    /// <inheritdoc/>
-    public LossKind Kind => UnpairedPreferenceKind.Instance;
-
-    /// <inheritdoc/>
-    public abstract IEnumerable<ParameterValue> ParameterValues { get; }
-
-    /// <inheritdoc/>
-    public double FiniteInputScale => 1e4;
+    public override LossKind Kind => UnpairedPreferenceKind.Instance;
 
     /// <summary>
     /// The loss of N examples and its gradient by the policy's log-probabilities.
