@@ -21,10 +21,7 @@ internal static class FitPlots
         void Save(string name, Plot plot)
         {
             string png = Path.Combine(dir, name + ".png"), svg = Path.Combine(dir, name + ".svg");
-            plot.SavePng(png, Width, Height);
-            plot.SaveSvg(svg, Width, Height);
-            files.Add(png);
-            files.Add(svg);
+            files.AddRange(LossKit.Workbench.Reports.PlotFiles.Write(plot, png, svg, Width, Height));
         }
         double[] fitted = fit.Fitted();
         var groups = Groups(fit, check);

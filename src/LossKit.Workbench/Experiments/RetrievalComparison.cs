@@ -88,8 +88,7 @@ public static class RetrievalComparison
     {
         Plot plot = Pca(run);
         string name = PcaName(run.Config.Loss);
-        plot.SavePng(Path.Combine(dir, name + ".png"), 700, 500);
-        plot.SaveSvg(Path.Combine(dir, name + ".svg"), 700, 500);
+        PlotFiles.Write(plot, Path.Combine(dir, name + ".png"), Path.Combine(dir, name + ".svg"), 700, 500);
     }
 
     private static string Markdown(RetrievalRunConfig c, IReadOnlyList<RetrievalSummaryRow> rows, int seeds, IReadOnlyList<RetrievalRunRecord> runs) =>

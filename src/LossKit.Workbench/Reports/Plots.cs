@@ -32,7 +32,7 @@ internal static class Plots
     internal static (int Width, int Height) SizeFor(Plot plot, int series)
     {
         if (series <= LegendInsideMax) return (Width, Height);
-        var legend = plot.Legend.GetImage();
+        var legend = PlotFiles.Draw(() => plot.Legend.GetImage());
         return (Width + legend.Width + 10, Math.Max(Height, legend.Height + 60));
     }
 
@@ -259,9 +259,7 @@ internal static class Plots
         string png = Path.Combine(dir, name + ".png");
         string svg = Path.Combine(dir, name + ".svg");
         var (width, height) = SizeFor(plot, series);
-        AtomicFile.Write(png, tmp => plot.SavePng(tmp, width, height));
-        AtomicFile.Write(svg, tmp => plot.SaveSvg(tmp, width, height));
-        return [png, svg];
+        return PlotFiles.Write(plot, png, svg, width, height);
     }
 
     /// <summary>A metric at several cut-offs k, one line per loss (mean over seeds, ± 1 std); baselines drawn thin with
