@@ -67,6 +67,32 @@ public class EmbeddingLossTests
         }
     }
 
+    /// <summary>Float inputs take the float path (float GEMMs, one pass, vector exp): the same loss as the double
+    /// reference to 1e-5 relative and gradient to 1e-4 of its largest entry — the tolerances bench/compare_torch_embedding.py
+    /// holds LossKit's float output to against PyTorch in float64.</summary>
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void Float_inputs_match_the_double_reference(string spec)
+    {
+        var loss = Assert.IsAssignableFrom<EmbeddingLoss>(LossRegistry.Create(spec));
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            var (x, y) = Batch(seed, n: 24, d: 8, classes: 4);
+            const int d = 8;
+            float[] xf = [.. x.Select(v => (float)v)];
+            double[] xd = [.. xf.Select(v => (double)v)];
+            float[] unreduced = new float[y.Length], gradient = new float[x.Length];
+            double[] expectedGradient = new double[x.Length];
+            float value = loss.Compute<float>(xf, d, y, unreduced, gradient);
+            double expected = loss.Compute<double>(xd, d, y, gradient: expectedGradient);
+            Assert.True(Math.Abs(value - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"{spec}, seed {seed}: {value} vs double {expected}");
+            Assert.Equal(value, unreduced.Sum(), 1e-5 * Math.Max(1, Math.Abs(expected)));
+            double scale = Math.Max(1e-12, expectedGradient.Max(Math.Abs)), worst = 0;
+            for (int i = 0; i < x.Length; i++) worst = Math.Max(worst, Math.Abs(gradient[i] - expectedGradient[i]) / scale);
+            Assert.True(worst <= 1e-4, $"{spec}, seed {seed}: float gradient off by {worst} of the largest entry");
+        }
+    }
+
     [Theory]
     [InlineData("contrastive")]
     [InlineData("triplet")]
