@@ -134,7 +134,7 @@ public abstract class EmbeddingLoss : ILoss
     /// twice (count, then weigh) — the double path's bits.</summary>
     private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
-        using var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs, single);
+        using var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs, single, single && !Discontinuous && Options.Miner == "all");
         using var mined = new Mining(batch, Options);
         bool onePass = single && OneGroup;
         var reducer = new ElementReducer(Options, n, onePass);
@@ -155,6 +155,12 @@ public abstract class EmbeddingLoss : ILoss
     /// elements with their 0/1 weight and scale G by the group's weight afterwards (false: the loss reduces two groups
     /// separately and is visited twice).</summary>
     private protected virtual bool OneGroup => true;
+
+    /// <summary>True for a loss whose gradient jumps where an element's loss reaches 0 (a hinge [·]₊): rounding v to
+    /// float would move elements across the hinge, with gradients off by whole weights, so its v stays in double for
+    /// float inputs too (as every miner but <c>all</c>, whose thresholds would move in the same way): only the backward
+    /// product runs in float.</summary>
+    private protected virtual bool Discontinuous => false;
 
     /// <summary>Visits every element (pair, triplet or anchor) of the loss: <c>w = r.Visit(group, anchor, ℓ)</c>, then,
     /// when w ≠ 0, adds w·∂ℓ/∂v_ij to <paramref name="g"/>[i·N + j] for each value v_ij the element uses. Called twice
@@ -191,8 +197,9 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
     /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
     /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.
-    /// <paramref name="single"/>: the GEMMs in float.</summary>
-    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false)
+    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too.</summary>
+    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
+        bool singleGram = false)
     {
         (N, Dim, Labels, Inverted, _distance, _pairs, Single) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs, single);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
@@ -201,7 +208,10 @@ internal sealed class EmbeddingBatch : IDisposable
         if (single)
         {
             _unitSingle = Pooled<float>.Of(n * dim);
-            ToSingle(_unit, _unitSingle.Span);
+            TensorPrimitives.ConvertTruncating<double, float>(_unit, _unitSingle.Span);
+        }
+        if (singleGram)
+        {
             _gramSingle = Pooled<float>.Square(n);
             Gemm.Multiply<float>(_unitSingle.Span, _unitSingle.Span, _gramSingle.Span, n, n, dim, transposeB: true);
             _v = Pooled<double>.Square(n);
@@ -218,14 +228,14 @@ internal sealed class EmbeddingBatch : IDisposable
                 Distances(_gram.Values, _v.Values, _distance == "squared");
             }
         }
-        V = distance || single ? _v.Values : _gram.Values;
+        V = distance || singleGram ? _v.Values : _gram.Values;
     }
 
     public int N { get; }
     public int Dim { get; }
     public int[] Labels { get; }
 
-    /// <summary>True when the GEMMs run in float (float inputs).</summary>
+    /// <summary>True when the backward product runs in float (float inputs).</summary>
     public bool Single { get; }
 
     /// <summary>True for similarities (larger = closer).</summary>
@@ -280,11 +290,6 @@ internal sealed class EmbeddingBatch : IDisposable
         int n = N;
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
             TensorPrimitives.ConvertTruncating<float, double>(gram.AsSpan(first * n, (end - first) * n), v.AsSpan(first * n, (end - first) * n)));
-    }
-
-    private static void ToSingle(ReadOnlySpan<double> x, Span<float> single)
-    {
-        for (int i = 0; i < x.Length; i++) single[i] = (float)x[i];
     }
 
     /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
@@ -413,6 +418,9 @@ internal sealed class Mining : IDisposable
         _masksMade = !tripletMiner;
         if (!tripletMiner) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
         bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
+        // Each anchor's farthest positive and nearest negative: batch_hard's triplet, the multi-similarity miner's bounds.
+        bool hardest = _kind is Kind.BatchHard or Kind.MultiSimilarity;
+        if (tripletMiner && !hardest) return;   // semihard, hard: nothing to do before the triplets are visited
         Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
             bool inverted = b.Inverted;
@@ -421,7 +429,7 @@ internal sealed class Mining : IDisposable
                 double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
                 int hardPositive = -1, hardNegative = -1;
                 ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < n && hardest; j++)
                 {
                     double d = inverted ? -row[j] : row[j];   // D(a, j)
                     if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);

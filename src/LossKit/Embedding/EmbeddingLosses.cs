@@ -41,6 +41,8 @@ public sealed class ContrastiveLoss : EmbeddingLoss
     /// <summary>Positive and negative pairs are reduced as two groups: visited twice.</summary>
     private protected override bool OneGroup => false;
 
+    private protected override bool Discontinuous => true;
+
     private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
         int n = b.N;
@@ -90,6 +92,8 @@ public sealed class TripletLoss : EmbeddingLoss
     public double MarginValue { get; }
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
+
+    private protected override bool Discontinuous => true;
 
     private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
