@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Globalization;
 using System.Numerics;
 using System.Numerics.Tensors;
 using LossKit.Core;
@@ -106,7 +104,7 @@ public abstract class EmbeddingLoss : ILoss
             throw new ArgumentException($"embeddings has {embeddings.Length} values but there are {n} labels of d = {dim}: expected {(long)n * dim}.", "embeddings");
         for (int i = 0; i < n; i++)
             if (labels[i] is < 0 or > MaxLabel)
-                throw new RowException("labels", i, string.Create(CultureInfo.InvariantCulture, $"labels[{i}] = {labels[i]}: expected a class id in [0, {MaxLabel}]."));
+                throw new RowException("labels", i, FormattableString.Invariant($"labels[{i}] = {labels[i]}: expected a class id in [0, {MaxLabel}]."));
         if (!unreduced.IsEmpty && unreduced.Length != n) throw new ArgumentException($"unreduced has {unreduced.Length} values: expected {n} or none.", nameof(unreduced));
         if (!gradient.IsEmpty && gradient.Length != embeddings.Length) throw new ArgumentException($"gradient has {gradient.Length} values: expected {embeddings.Length} or none.", nameof(gradient));
 
@@ -515,44 +513,38 @@ internal sealed class Mining : IDisposable
         }
         bool triplet = _kind is Kind.Semihard or Kind.Hard;
         bool[]? pos = triplet ? null : _pos.Values, neg = triplet ? null : _neg.Values;
-        int[] negatives = ArrayPool<int>.Shared.Rent(n);
-        double[] negativeD = ArrayPool<double>.Shared.Rent(n);
-        try
+        using var negativeRows = Pooled<int>.Of(n);
+        using var negativeValues = Pooled<double>.Of(n);
+        int[] negatives = negativeRows.Values;
+        double[] negativeD = negativeValues.Values;
+        for (int a = first; a < end; a++)
         {
-            for (int a = first; a < end; a++)
+            // The anchor's kept negatives and their D(a, n), in ascending order.
+            int count = 0;
+            for (int q = 0; q < n; q++)
+                if (triplet ? b.Negative(a, q) : neg![a * n + q]) { negatives[count] = q; negativeD[count++] = b.D(a, q); }
+            for (int p = 0; p < n; p++)
             {
-                // The anchor's kept negatives and their D(a, n), in ascending order.
-                int count = 0;
-                for (int q = 0; q < n; q++)
-                    if (triplet ? b.Negative(a, q) : neg![a * n + q]) { negatives[count] = q; negativeD[count++] = b.D(a, q); }
-                for (int p = 0; p < n; p++)
+                if (triplet ? !b.Positive(a, p) : !pos![a * n + p]) continue;
+                double dp = b.D(a, p);
+                switch (_kind)
                 {
-                    if (triplet ? !b.Positive(a, p) : !pos![a * n + p]) continue;
-                    double dp = b.D(a, p);
-                    switch (_kind)
-                    {
-                        case Kind.Semihard:
-                            for (int k = 0; k < count; k++)
-                            {
-                                double gap = negativeD[k] - dp;
-                                if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
-                            }
-                            break;
-                        case Kind.Hard:
-                            for (int k = 0; k < count; k++)
-                                if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
-                            break;
-                        default:
-                            for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
-                            break;
-                    }
+                    case Kind.Semihard:
+                        for (int k = 0; k < count; k++)
+                        {
+                            double gap = negativeD[k] - dp;
+                            if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
+                        }
+                        break;
+                    case Kind.Hard:
+                        for (int k = 0; k < count; k++)
+                            if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
+                        break;
+                    default:
+                        for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
+                        break;
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(negatives);
-            ArrayPool<double>.Shared.Return(negativeD);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using System.Numerics.Tensors;
@@ -198,16 +197,12 @@ public abstract class ProxyLoss : ILoss
         int[] y = labels.ToArray();
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
-            double[] z = ArrayPool<double>.Shared.Rent(k);
-            try
+            using var z = Pooled<double>.Of(k);
+            for (int i = first; i < end; i++)
             {
-                for (int i = first; i < end; i++)
-                {
-                    var (phi, slope) = label(i, c[(long)i * k + y[i]]);
-                    losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.AsSpan(0, k), g.AsSpan(i * k, k));
-                }
+                var (phi, slope) = label(i, c[(long)i * k + y[i]]);
+                losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.Span, g.AsSpan(i * k, k));
             }
-            finally { ArrayPool<double>.Shared.Return(z); }
         });
     }
 
