@@ -13,41 +13,26 @@ namespace LossKit.Embedding;
 /// [0, K)), the GEMMs forward and back, the normalisations' backward passes and the reduction; a loss gives f and f'.
 /// Returns the gradients of the embeddings and of the proxies.
 /// </summary>
-public abstract class ProxyLoss : ILoss
+public abstract class ProxyLoss : ReducedLoss
 {
     /// <summary>The reduction over rows.</summary>
-    public static readonly LossParameter ReductionParameter = CommonParameters.Reduction with
-    {
-        Description = "mean divides by the number of rows N; none returns each row's loss",
-    };
+    public static readonly LossParameter ReductionParameter = ReductionOf("mean divides by the number of rows N; none returns each row's loss");
 
     public static readonly LossParameter Scale = new("s", ParameterKind.Number, "s: the scale of the cosine logits") { Default = 64, Min = 0, MinExclusive = true };
 
-    private protected ProxyLoss(double scale, Reduction reduction) => (ScaleValue, Reduction) = (scale, CommonParameters.Resolve(reduction));
+    private protected ProxyLoss(double scale, Reduction reduction) : base(reduction) => ScaleValue = scale;
 
     /// <summary>s.</summary>
     public double ScaleValue { get; }
 
-    /// <summary>The reduction.</summary>
-    public Reduction Reduction { get; }
-
     /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-
-    /// <inheritdoc/>
-    public string Spec => LossSpec.Of(this);
-
-    /// <inheritdoc/>
-    public LossKind Kind => EmbeddingKind.Instance;
-
-    /// <inheritdoc/>
-    public abstract IEnumerable<ParameterValue> ParameterValues { get; }
+    public override LossKind Kind => EmbeddingKind.Instance;
 
     /// <summary>The card of a proxy loss, with the reduction after its own parameters.</summary>
     private protected static LossCard ProxyCard(string name, string title, string formula, string gradient, string reference, string notes,
         params LossParameter[] parameters) =>
-        LossCard.ForFamily("metric learning (embeddings, labels and class proxies)", name, title, formula, gradient, reference,
-            LossProperties.NonNegative, [.. parameters, ReductionParameter], notes);
+        ReducedCard("metric learning (embeddings, labels and class proxies)", ReductionParameter, name, title, formula, gradient, reference,
+            LossProperties.NonNegative, notes, parameters);
 
     /// <summary>The loss of N embeddings against K proxies and its gradients.</summary>
     /// <param name="embeddings">N×d row-major.</param>
