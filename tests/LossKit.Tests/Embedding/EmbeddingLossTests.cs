@@ -85,11 +85,20 @@ public class EmbeddingLossTests
             double[] expectedGradient = new double[x.Length];
             float value = loss.Compute<float>(xf, d, y, unreduced, gradient);
             double expected = loss.Compute<double>(xd, d, y, gradient: expectedGradient);
-            Assert.True(Math.Abs(value - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"{spec}, seed {seed}: {value} vs double {expected}");
+            AssertFloatClose(value, expected, $"{spec}, seed {seed}", (gradient, expectedGradient, "embeddings"));
             Assert.Equal(value, unreduced.Sum(), 1e-5 * Math.Max(1, Math.Abs(expected)));
-            double scale = Math.Max(1e-12, expectedGradient.Max(Math.Abs)), worst = 0;
-            for (int i = 0; i < x.Length; i++) worst = Math.Max(worst, Math.Abs(gradient[i] - expectedGradient[i]) / scale);
-            Assert.True(worst <= 1e-4, $"{spec}, seed {seed}: float gradient off by {worst} of the largest entry");
+        }
+    }
+
+    /// <summary>A float result against the double one: the loss to 1e-5 relative, each gradient to 1e-4 of its largest entry.</summary>
+    private static void AssertFloatClose(float value, double expected, string what, params (float[] Single, double[] Double, string Name)[] gradients)
+    {
+        Assert.True(Math.Abs(value - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"{what}: {value} vs double {expected}");
+        foreach (var (single, reference, name) in gradients)
+        {
+            double scale = Math.Max(1e-12, reference.Max(Math.Abs)), worst = 0;
+            for (int i = 0; i < single.Length; i++) worst = Math.Max(worst, Math.Abs(single[i] - reference[i]) / scale);
+            Assert.True(worst <= 1e-4, $"{what}: float gradient of the {name} off by {worst} of the largest entry");
         }
     }
 
@@ -117,13 +126,7 @@ public class EmbeddingLossTests
         var twin = Assert.IsAssignableFrom<ProxyLoss>(LossRegistry.Create(spec));   // a scheduled margin's call counter starts alike
         float value = single.Compute<float>(x, d, y, w, default, gx, gw);
         double expected = twin.Compute<double>([.. x.Select(v => (double)v)], d, y, [.. w.Select(v => (double)v)], default, gxd, gwd);
-        Assert.True(Math.Abs(value - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"{spec}: {value} vs double {expected}");
-        foreach (var (f, dd, name) in new[] { (gx, gxd, "embeddings"), (gw, gwd, "proxies") })
-        {
-            double scale = Math.Max(1e-12, dd.Max(Math.Abs)), worst = 0;
-            for (int i = 0; i < f.Length; i++) worst = Math.Max(worst, Math.Abs(f[i] - dd[i]) / scale);
-            Assert.True(worst <= 1e-4, $"{spec}: float gradient of the {name} off by {worst} of the largest entry");
-        }
+        AssertFloatClose(value, expected, spec, (gx, gxd, "embeddings"), (gw, gwd, "proxies"));
     }
 
     [Theory]
