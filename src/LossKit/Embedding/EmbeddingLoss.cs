@@ -1,6 +1,5 @@
-using System.Buffers;
-using System.Globalization;
 using System.Numerics;
+using System.Numerics.Tensors;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -105,14 +104,14 @@ public abstract class EmbeddingLoss : ILoss
             throw new ArgumentException($"embeddings has {embeddings.Length} values but there are {n} labels of d = {dim}: expected {(long)n * dim}.", "embeddings");
         for (int i = 0; i < n; i++)
             if (labels[i] is < 0 or > MaxLabel)
-                throw new RowException("labels", i, string.Create(CultureInfo.InvariantCulture, $"labels[{i}] = {labels[i]}: expected a class id in [0, {MaxLabel}]."));
+                throw new RowException("labels", i, FormattableString.Invariant($"labels[{i}] = {labels[i]}: expected a class id in [0, {MaxLabel}]."));
         if (!unreduced.IsEmpty && unreduced.Length != n) throw new ArgumentException($"unreduced has {unreduced.Length} values: expected {n} or none.", nameof(unreduced));
         if (!gradient.IsEmpty && gradient.Length != embeddings.Length) throw new ArgumentException($"gradient has {gradient.Length} values: expected {embeddings.Length} or none.", nameof(gradient));
 
         var x = new double[embeddings.Length];
         for (int i = 0; i < x.Length; i++) x[i] = double.CreateTruncating(embeddings[i]);
         var shares = new double[n];
-        double[]? gx = Run(x, n, dim, labels.ToArray(), pairs, shares, !gradient.IsEmpty);
+        double[]? gx = Run(x, n, dim, labels.ToArray(), pairs, shares, !gradient.IsEmpty, typeof(T) == typeof(float));
         double total = 0;
         for (int i = 0; i < n; i++)
         {
@@ -124,22 +123,42 @@ public abstract class EmbeddingLoss : ILoss
         return T.CreateTruncating(total);
     }
 
-    /// <summary>The loss in double: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
+    /// <summary>The loss: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
     /// <paramref name="wantGradient"/> (else null). By default the composed path: the distance matrix, the miner, the
-    /// loss's <see cref="Evaluate"/> twice with the reducer, and the way back. <paramref name="pairs"/>: the positive pairs
-    /// when given explicitly (N×N), else null.</summary>
-    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    /// loss's <see cref="Evaluate"/> with the reducer, and the way back. <paramref name="pairs"/>: the positive pairs
+    /// when given explicitly (N×N), else null. <paramref name="single"/> (float inputs): the Gram matrix and the backward
+    /// product in float (the float GEMM), the elements visited once (<see cref="ElementReducer"/>'s one-pass form) and
+    /// the softmax sums through the vector exp; otherwise (double, Half) everything in double, the elements visited
+    /// twice (count, then weigh) — the double path's bits.</summary>
+    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
-        var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs);
-        var mined = new Mining(batch, Options);
-        var reducer = new ElementReducer(Options, n);
-        var g = new double[(long)n * n];
-        Evaluate(batch, mined, reducer, g);
-        reducer.Weigh();
-        Evaluate(batch, mined, reducer, g);
+        using var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs, single, single && !Discontinuous && Options.Miner == "all");
+        using var mined = new Mining(batch, Options);
+        bool onePass = single && OneGroup;
+        var reducer = new ElementReducer(Options, n, onePass);
+        using var g = Pooled<double>.Square(n, clear: true);
+        Evaluate(batch, mined, reducer, g.Values);
+        double scale = 1;
+        if (onePass) scale = reducer.Finish();
+        else
+        {
+            reducer.Weigh();
+            Evaluate(batch, mined, reducer, g.Values);
+        }
         reducer.Unreduced.CopyTo(shares, 0);
-        return wantGradient ? batch.Backward(g) : null;
+        return wantGradient ? batch.Backward(g.Values, scale) : null;
     }
+
+    /// <summary>True when every element of the loss belongs to the reducer's group 0, so that one pass can visit the
+    /// elements with their 0/1 weight and scale G by the group's weight afterwards (false: the loss reduces two groups
+    /// separately and is visited twice).</summary>
+    private protected virtual bool OneGroup => true;
+
+    /// <summary>True for a loss whose gradient jumps where an element's loss reaches 0 (a hinge [·]₊): rounding v to
+    /// float would move elements across the hinge, with gradients off by whole weights, so its v stays in double for
+    /// float inputs too (as every miner but <c>all</c>, whose thresholds would move in the same way): only the backward
+    /// product runs in float.</summary>
+    private protected virtual bool Discontinuous => false;
 
     /// <summary>Visits every element (pair, triplet or anchor) of the loss: <c>w = r.Visit(group, anchor, ℓ)</c>, then,
     /// when w ≠ 0, adds w·∂ℓ/∂v_ij to <paramref name="g"/>[i·N + j] for each value v_ij the element uses. Called twice
@@ -160,43 +179,67 @@ public abstract class EmbeddingLoss : ILoss
         throw new NotSupportedException($"{GetType().Name} evaluates the whole batch at once.");
 }
 
-/// <summary>One batch in double: the (normalised) rows, their Gram matrix through the GEMM, the N×N values v of the
-/// distance (or similarity) and the way back from ∂loss/∂v to the embeddings.</summary>
-internal sealed class EmbeddingBatch
+/// <summary>One batch: the (normalised) rows, their Gram matrix through the GEMM, the N×N values v of the distance (or
+/// similarity) in double and the way back from ∂loss/∂v to the embeddings. In double (the double path) or, for float
+/// inputs, with the Gram matrix and the backward product through the float GEMM (v then computed in double from the
+/// float Gram values). Its N×N matrices are pooled: dispose the batch when the call ends.</summary>
+internal sealed class EmbeddingBatch : IDisposable
 {
     private readonly double[] _unit;
     private readonly UnitRows? _rows;
     private readonly string _distance;
     private readonly bool[]? _pairs;
+    private readonly Pooled<float> _unitSingle, _gramSingle;
+    private readonly Pooled<double> _gram, _v;
 
     /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
     /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
-    /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.</summary>
-    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null)
+    /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.
+    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too.</summary>
+    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
+        bool singleGram = false)
     {
-        (N, Dim, Labels, Inverted, _distance, _pairs) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs);
+        (N, Dim, Labels, Inverted, _distance, _pairs, Single) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs, single);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
         _unit = _rows?.Values ?? x;
-        Gram = new double[(long)n * n];
-        Gemm.Multiply<double>(_unit, _unit, Gram, n, n, dim, transposeB: true);
-        V = _distance switch
+        bool distance = _distance is "euclidean" or "squared";
+        if (single)
         {
-            "euclidean" or "squared" => Distances(_distance == "squared"),
-            _ => Gram,
-        };
+            _unitSingle = Pooled<float>.Of(n * dim);
+            TensorPrimitives.ConvertTruncating<double, float>(_unit, _unitSingle.Span);
+        }
+        if (singleGram)
+        {
+            _gramSingle = Pooled<float>.Square(n);
+            Gemm.Multiply<float>(_unitSingle.Span, _unitSingle.Span, _gramSingle.Span, n, n, dim, transposeB: true);
+            _v = Pooled<double>.Square(n);
+            if (distance) Distances(_gramSingle.Values, _v.Values, _distance == "squared");
+            else Widen(_gramSingle.Values, _v.Values);
+        }
+        else
+        {
+            _gram = Pooled<double>.Square(n);
+            Gemm.Multiply<double>(_unit, _unit, _gram.Span, n, n, dim, transposeB: true);
+            if (distance)
+            {
+                _v = Pooled<double>.Square(n);
+                Distances(_gram.Values, _v.Values, _distance == "squared");
+            }
+        }
+        V = distance || singleGram ? _v.Values : _gram.Values;
     }
 
     public int N { get; }
     public int Dim { get; }
     public int[] Labels { get; }
 
+    /// <summary>True when the backward product runs in float (float inputs).</summary>
+    public bool Single { get; }
+
     /// <summary>True for similarities (larger = closer).</summary>
     public bool Inverted { get; }
 
-    /// <summary>The Gram matrix of the (normalised) rows.</summary>
-    public double[] Gram { get; }
-
-    /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N.</summary>
+    /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N (a pooled array: read its first N² values).</summary>
     public double[] V { get; }
 
     /// <summary>v_ij as a dissimilarity (larger = farther): v, or −v for the similarities.</summary>
@@ -214,65 +257,112 @@ internal sealed class EmbeddingBatch
     /// <summary>Rows i and j are a negative pair: different labels, or distinct rows that are not a given pair.</summary>
     public bool Negative(int i, int j) => _pairs is null ? Labels[i] != Labels[j] : i != j && !_pairs[i * N + j];
 
-    private double[] Distances(bool squared)
+    public void Dispose()
     {
-        var v = new double[Gram.Length];
+        foreach (Pooled<double> m in (ReadOnlySpan<Pooled<double>>)[_gram, _v])
+            if (m.Values is not null) m.Dispose();
+        foreach (Pooled<float> m in (ReadOnlySpan<Pooled<float>>)[_unitSingle, _gramSingle])
+            if (m.Values is not null) m.Dispose();
+    }
+
+    /// <summary>v_ij from the Gram matrix: ‖uᵢ‖² + ‖u_j‖² − 2 uᵢ·u_j clamped at 0 (0 on the diagonal), its square root
+    /// unless <paramref name="squared"/>; in double whatever the Gram matrix's type.</summary>
+    private void Distances<TG>(TG[] gram, double[] v, bool squared) where TG : unmanaged, IFloatingPointIeee754<TG>
+    {
         int n = N;
-        double[] gram = Gram;
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
             for (int i = first; i < end; i++)
                 for (int j = 0; j < n; j++)
                 {
-                    double s = i == j ? 0 : Math.Max(gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j], 0);
+                    double s = i == j ? 0 : Math.Max(double.CreateTruncating(gram[i * n + i]) + double.CreateTruncating(gram[j * n + j])
+                        - 2 * double.CreateTruncating(gram[i * n + j]), 0);
                     v[i * n + j] = squared ? s : Math.Sqrt(s);
                 }
         });
-        return v;
+    }
+
+    /// <summary>v = the float Gram matrix itself, widened to double (the similarities).</summary>
+    private void Widen(float[] gram, double[] v)
+    {
+        int n = N;
+        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+            TensorPrimitives.ConvertTruncating<float, double>(gram.AsSpan(first * n, (end - first) * n), v.AsSpan(first * n, (end - first) * n)));
     }
 
     /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
     private const int RowsPerBlock = 16;
 
-    /// <summary>∂loss/∂embeddings from G = ∂loss/∂v (N×N), through the GEMM.</summary>
-    public double[] Backward(double[] g)
+    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N), through the GEMM (in float when
+    /// <see cref="Single"/>).</summary>
+    public double[] Backward(double[] g, double scale = 1)
     {
-        int n = N, d = Dim;
-        // W symmetric with v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j; distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j).
-        var w = new double[g.Length];
+        double[] gu;
+        if (Single)
+        {
+            using var w = Pooled<float>.Square(N);
+            var product = new float[N * Dim];
+            double[]? rowSums = Weights(g, scale, w.Values);
+            Gemm.Multiply<float>(w.Span, _unitSingle.Span, product, N, Dim, N);
+            gu = new double[product.Length];
+            TensorPrimitives.ConvertTruncating<float, double>(product, gu);
+            Radial(gu, rowSums);
+        }
+        else
+        {
+            using var w = Pooled<double>.Square(N);
+            double[]? rowSums = Weights(g, scale, w.Values);
+            gu = new double[N * Dim];
+            Gemm.Multiply<double>(w.Span, _unit, gu, N, Dim, N);
+            Radial(gu, rowSums);
+        }
+        return _rows is null ? gu : _rows.Backward(gu);
+    }
+
+    /// <summary>W from G, symmetric as v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j with W_ij = c_ij = s·(G_ij + G_ji);
+    /// distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j) with W_ij = 2c_ij (squared) or c_ij / v_ij (euclidean, 0 at v = 0).
+    /// Returns each row's Σ_j W_ij for the distances (summed in double in row order), else null.</summary>
+    private double[]? Weights<TW>(double[] g, double scale, TW[] w) where TW : unmanaged, IFloatingPointIeee754<TW>
+    {
+        int n = N;
         double[] v = V;
         int kind = _distance switch { "squared" => 1, "euclidean" => 2, _ => 0 };
+        double[]? rowSums = kind == 0 ? null : new double[n];
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
             for (int i = first; i < end; i++)
+            {
+                double rowSum = 0;
                 for (int j = 0; j < n; j++)
                 {
-                    if (i == j) continue;
-                    double c = g[i * n + j] + g[j * n + i];
-                    w[i * n + j] = kind switch
+                    if (i == j) { w[i * n + j] = TW.Zero; continue; }
+                    double c = scale * (g[i * n + j] + g[j * n + i]);
+                    TW wij = TW.CreateTruncating(kind switch
                     {
                         1 => 2 * c,
                         2 => v[i * n + j] > 0 ? c / v[i * n + j] : 0,
                         _ => c,
-                    };
+                    });
+                    w[i * n + j] = wij;
+                    rowSum += double.CreateTruncating(wij);
                 }
+                if (rowSums is not null) rowSums[i] = rowSum;
+            }
         });
-        var gu = new double[n * d];
-        Gemm.Multiply<double>(w, _unit, gu, n, d, n);
-        if (kind != 0)
+        return rowSums;
+    }
+
+    /// <summary>The distances' ∂/∂uᵢ = (Σ_j W_ij)·uᵢ − (W·U)ᵢ, from the product W·U in <paramref name="gu"/>.</summary>
+    private void Radial(double[] gu, double[]? rowSums)
+    {
+        if (rowSums is null) return;
+        int d = Dim;
+        double[] unit = _unit;
+        Parallelism.ForElements(N, RowsPerBlock, (_, first, end) =>
         {
-            double[] unit = _unit;
-            Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
-            {
-                for (int i = first; i < end; i++)
-                {
-                    double rowSum = 0;
-                    for (int j = 0; j < n; j++) rowSum += w[i * n + j];
-                    for (int k = 0; k < d; k++) gu[i * d + k] = rowSum * unit[i * d + k] - gu[i * d + k];
-                }
-            });
-        }
-        return _rows is null ? gu : _rows.Backward(gu);
+            for (int i = first; i < end; i++)
+                for (int k = 0; k < d; k++) gu[i * d + k] = rowSums[i] * unit[i * d + k] - gu[i * d + k];
+        });
     }
 }
 
@@ -288,9 +378,9 @@ internal interface ITripletVisitor
 /// triplets (a, p, n): batch_hard's one per anchor, semihard's and hard's by their condition, otherwise every kept
 /// positive with every kept negative of the same anchor (pytorch-metric-learning's conversions between pairs and triplets;
 /// pairs taken from triplets are counted once). The triplet miners' masks (the pairs of their triplets) are made on
-/// first use: the triplet loss itself never reads them.
+/// first use: the triplet loss itself never reads them. The masks are pooled: dispose the mining when the call ends.
 /// </summary>
-internal sealed class Mining
+internal sealed class Mining : IDisposable
 {
     private enum Kind { All, BatchHard, Semihard, Hard, MultiSimilarity, PairMargin }
 
@@ -301,7 +391,7 @@ internal sealed class Mining
     private readonly Kind _kind;
     private readonly double _margin;
     private readonly int[] _hardPositive, _hardNegative;
-    private readonly bool[] _pos, _neg;
+    private Pooled<bool> _pos, _neg;
     private readonly Lock _masks = new();
     private bool _masksMade;
 
@@ -319,13 +409,16 @@ internal sealed class Mining
             _ => throw new ArgumentException($"miner = {o.Miner}: unknown.", "miner"),
         };
         int n = b.N;
-        _pos = new bool[(long)n * n];
-        _neg = new bool[(long)n * n];
         _hardPositive = new int[n];
         _hardNegative = new int[n];
         double eps = o.MinerEpsilon!.Value, posMargin = o.MinerPosMargin!.Value, negMargin = o.MinerNegMargin!.Value;
         bool tripletMiner = _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
         _masksMade = !tripletMiner;
+        if (!tripletMiner) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
+        bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
+        // Each anchor's farthest positive and nearest negative: batch_hard's triplet, the multi-similarity miner's bounds.
+        bool hardest = _kind is Kind.BatchHard or Kind.MultiSimilarity;
+        if (tripletMiner && !hardest) return;   // semihard, hard: nothing to do before the triplets are visited
         Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
             bool inverted = b.Inverted;
@@ -334,7 +427,7 @@ internal sealed class Mining
                 double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
                 int hardPositive = -1, hardNegative = -1;
                 ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < n && hardest; j++)
                 {
                     double d = inverted ? -row[j] : row[j];   // D(a, j)
                     if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);
@@ -357,23 +450,29 @@ internal sealed class Mining
                             neg &= b.Inverted ? v > negMargin : v < negMargin;
                             break;
                     }
-                    (_pos[a * n + j], _neg[a * n + j]) = (pos, neg);
+                    (keptPos![a * n + j], keptNeg![a * n + j]) = (pos, neg);
                 }
             }
         });
     }
 
     /// <summary>True when some positive pair is kept.</summary>
-    public bool HasPositive => Array.IndexOf(Pos, true) >= 0;
+    public bool HasPositive => Masks()._pos.Span.Contains(true);
 
     /// <summary>True when some negative pair is kept.</summary>
-    public bool HasNegative => Array.IndexOf(Neg, true) >= 0;
+    public bool HasNegative => Masks()._neg.Span.Contains(true);
 
-    /// <summary>Kept positive pairs (a, p), N×N.</summary>
-    public bool[] Pos => Masks()._pos;
+    /// <summary>Kept positive pairs (a, p), N×N (a pooled array: read its first N² values).</summary>
+    public bool[] Pos => Masks()._pos.Values;
 
-    /// <summary>Kept negative pairs (a, n), N×N.</summary>
-    public bool[] Neg => Masks()._neg;
+    /// <summary>Kept negative pairs (a, n), N×N (a pooled array: read its first N² values).</summary>
+    public bool[] Neg => Masks()._neg.Values;
+
+    public void Dispose()
+    {
+        if (_pos.Values is not null) _pos.Dispose();
+        if (_neg.Values is not null) _neg.Dispose();
+    }
 
     /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
     /// write only the anchor's row, so the blocks run in parallel).</summary>
@@ -383,9 +482,11 @@ internal sealed class Mining
         lock (_masks)
         {
             if (_masksMade) return this;
+            (_pos, _neg) = (Pooled<bool>.Square(_b.N, clear: true), Pooled<bool>.Square(_b.N, clear: true));
+            bool[] pos = _pos.Values, neg = _neg.Values;
             Parallelism.ForElements(_b.N, AnchorsPerBlock, (_, first, end) =>
             {
-                var marker = new PairMarker(_pos, _neg, _b.N);
+                var marker = new PairMarker(pos, neg, _b.N);
                 ForEachTriplet(first, end, ref marker);
             });
             Volatile.Write(ref _masksMade, true);
@@ -411,54 +512,52 @@ internal sealed class Mining
             return;
         }
         bool triplet = _kind is Kind.Semihard or Kind.Hard;
-        bool[]? pos = triplet ? null : _pos, neg = triplet ? null : _neg;
-        int[] negatives = ArrayPool<int>.Shared.Rent(n);
-        double[] negativeD = ArrayPool<double>.Shared.Rent(n);
-        try
+        bool[]? pos = triplet ? null : _pos.Values, neg = triplet ? null : _neg.Values;
+        using var negativeRows = Pooled<int>.Of(n);
+        using var negativeValues = Pooled<double>.Of(n);
+        int[] negatives = negativeRows.Values;
+        double[] negativeD = negativeValues.Values;
+        for (int a = first; a < end; a++)
         {
-            for (int a = first; a < end; a++)
+            // The anchor's kept negatives and their D(a, n), in ascending order.
+            int count = 0;
+            for (int q = 0; q < n; q++)
+                if (triplet ? b.Negative(a, q) : neg![a * n + q]) { negatives[count] = q; negativeD[count++] = b.D(a, q); }
+            for (int p = 0; p < n; p++)
             {
-                // The anchor's kept negatives and their D(a, n), in ascending order.
-                int count = 0;
-                for (int q = 0; q < n; q++)
-                    if (triplet ? b.Negative(a, q) : neg![a * n + q]) { negatives[count] = q; negativeD[count++] = b.D(a, q); }
-                for (int p = 0; p < n; p++)
+                if (triplet ? !b.Positive(a, p) : !pos![a * n + p]) continue;
+                double dp = b.D(a, p);
+                switch (_kind)
                 {
-                    if (triplet ? !b.Positive(a, p) : !pos![a * n + p]) continue;
-                    double dp = b.D(a, p);
-                    switch (_kind)
-                    {
-                        case Kind.Semihard:
-                            for (int k = 0; k < count; k++)
-                            {
-                                double gap = negativeD[k] - dp;
-                                if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
-                            }
-                            break;
-                        case Kind.Hard:
-                            for (int k = 0; k < count; k++)
-                                if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
-                            break;
-                        default:
-                            for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
-                            break;
-                    }
+                    case Kind.Semihard:
+                        for (int k = 0; k < count; k++)
+                        {
+                            double gap = negativeD[k] - dp;
+                            if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
+                        }
+                        break;
+                    case Kind.Hard:
+                        for (int k = 0; k < count; k++)
+                            if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
+                        break;
+                    default:
+                        for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
+                        break;
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(negatives);
-            ArrayPool<double>.Shared.Return(negativeD);
         }
     }
 }
 
 /// <summary>
 /// A reducer over element losses in groups (a loss with several sub-losses, like contrastive's positive and negative
-/// pairs, reduces each group and adds them, as pytorch-metric-learning): the first pass counts, the second returns each
-/// element's weight and adds w·ℓ to its anchor's share. Counts are kept per anchor (and added when the counting pass
-/// ends), so blocks of distinct anchors may visit their elements in parallel.
+/// pairs, reduces each group and adds them, as pytorch-metric-learning). Two passes (the double path): the first
+/// counts, the second returns each element's weight and adds w·ℓ to its anchor's share. One pass (float inputs, losses
+/// of one group): each element's weight is its reducer's 0/1 indicator (kept or not: ℓ &gt; 0 for nonzero_mean, ℓ in
+/// range for threshold), its ℓ is added to its anchor's unscaled share, and <see cref="Finish"/> gives the group's
+/// weight (1/count, or 1), by which the shares and G are scaled afterwards — every element's math runs once. Counts
+/// and shares are kept per anchor (and added when the pass ends), so blocks of distinct anchors may visit their
+/// elements in parallel.
 /// </summary>
 internal sealed class ElementReducer
 {
@@ -470,11 +569,15 @@ internal sealed class ElementReducer
     private readonly double[] _weight = new double[Groups];
     private readonly Kind _kind;
     private readonly double _low, _high;
+    private readonly bool _onePass;
     private bool _weighing;
 
-    public ElementReducer(EmbeddingOptions o, int anchors)
+    /// <param name="o">The reducer's options.</param>
+    /// <param name="anchors">N.</param>
+    /// <param name="onePass">The one-pass form (elements of group 0 only; see the class summary).</param>
+    public ElementReducer(EmbeddingOptions o, int anchors, bool onePass = false)
     {
-        _anchors = anchors;
+        (_anchors, _onePass) = (anchors, onePass);
         (_count, _nonzero, _inRange) = (new long[Groups * anchors], new long[Groups * anchors], new long[Groups * anchors]);
         _kind = o.Reducer switch
         {
@@ -514,6 +617,16 @@ internal sealed class ElementReducer
         _weighing = true;
     }
 
+    /// <summary>Ends the one pass: scales each anchor's share by the group's weight and returns that weight, the factor
+    /// of G (0 when nothing was kept, so that an empty count gives 0, never ∞·0).</summary>
+    public double Finish()
+    {
+        Weigh();
+        double weight = double.IsFinite(_weight[0]) ? _weight[0] : 0;
+        for (int a = 0; a < _anchors; a++) Unreduced[a] *= weight;
+        return weight;
+    }
+
     /// <summary>Records (first pass) or weighs (second pass) one element's loss; returns its weight (0 in the first pass).</summary>
     public double Visit(int group, int anchor, double loss)
     {
@@ -524,7 +637,15 @@ internal sealed class ElementReducer
             _count[k]++;
             if (loss > 0) _nonzero[k]++;
             if (inRange) _inRange[k]++;
-            return 0;
+            if (!_onePass) return 0;
+            double kept = _kind switch
+            {
+                Kind.NonzeroMean => loss > 0 ? 1 : 0,
+                Kind.Threshold => inRange ? 1 : 0,
+                _ => 1,
+            };
+            Unreduced[anchor] += kept * loss;
+            return kept;
         }
         double w = _kind switch
         {

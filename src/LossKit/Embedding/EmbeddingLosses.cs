@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Embedding;
 
@@ -36,6 +37,11 @@ public sealed class ContrastiveLoss : EmbeddingLoss
     public double NegMarginValue { get; }
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [PosMargin.Of(PosMarginValue), NegMargin.Of(NegMarginValue)];
+
+    /// <summary>Positive and negative pairs are reduced as two groups: visited twice.</summary>
+    private protected override bool OneGroup => false;
+
+    private protected override bool Discontinuous => true;
 
     private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
@@ -86,6 +92,8 @@ public sealed class TripletLoss : EmbeddingLoss
     public double MarginValue { get; }
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
+
+    private protected override bool Discontinuous => true;
 
     private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
@@ -147,7 +155,7 @@ public abstract class AnchorLoss : EmbeddingLoss
                     if (rowPos[j]) { up[np] = u; pos[np++] = j; }
                     if (rowNeg[j]) { un[nn] = u; neg[nn++] = j; }
                 }
-                Anchor(a, up[..np], un[..nn], r, dp[..np], dn[..nn], work, out bool any);
+                Anchor(a, up[..np], un[..nn], r, dp[..np], dn[..nn], work, b.Single, out bool any);
                 if (!any) continue;
                 for (int k = 0; k < np; k++) g[a * n + pos[k]] += toV * dp[k];
                 for (int k = 0; k < nn; k++) g[a * n + neg[k]] += toV * dn[k];
@@ -165,17 +173,29 @@ public abstract class AnchorLoss : EmbeddingLoss
 
     /// <summary>One anchor: its kept positives' and negatives' similarities; visits its element(s) through
     /// <paramref name="r"/> and writes the weighted ∂/∂u of each (<paramref name="any"/>: some weight is non-zero).
-    /// <paramref name="work"/>: scratch of 2·(|P| + |N| + 1) values or more (the block's, reused by every anchor).</summary>
+    /// <paramref name="work"/>: scratch of 2·(|P| + |N| + 1) values or more (the block's, reused by every anchor).
+    /// <paramref name="single"/>: float inputs (the softmax sums may take the vector exp).</summary>
     private protected abstract void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, Span<double> work, out bool any);
+        Span<double> dp, Span<double> dn, Span<double> work, bool single, out bool any);
 
     /// <summary>log(e^c + Σ e^tᵢ) (c = −∞: without the constant term) and the softmax weights e^tᵢ / (e^c + Σ e^t) into
     /// <paramref name="weights"/>; −∞ for an empty sum.</summary>
-    private protected static double LogSumExp(ReadOnlySpan<double> t, double c, Span<double> weights) => LogSumExpOf(t, c, weights);
+    private protected static double LogSumExp(ReadOnlySpan<double> t, double c, Span<double> weights, bool single) => LogSumExpOf(t, c, weights, single);
 
-    /// <summary>The same, for the losses of this folder that are not anchor losses.</summary>
-    internal static double LogSumExpOf(ReadOnlySpan<double> t, double c, Span<double> weights)
+    /// <summary>The same, for the losses of this folder that are not anchor losses. <paramref name="single"/> (float
+    /// inputs): the max, the Σ e^(t − max) and the division through the vector row kernels (LossKit's own vector exp,
+    /// about 1 ulp; the lanes summed in their fixed order); otherwise scalar <see cref="Math.Exp"/> in index order (the
+    /// double path's bits).</summary>
+    internal static double LogSumExpOf(ReadOnlySpan<double> t, double c, Span<double> weights, bool single = false)
     {
+        if (single)
+        {
+            double max = Math.Max(c, Row.Max(t));
+            if (double.IsNegativeInfinity(max)) { weights[..t.Length].Clear(); return double.NegativeInfinity; }
+            double total = (double.IsNegativeInfinity(c) ? 0 : Math.Exp(c - max)) + Row.SumExp(t, max, weights[..t.Length]);
+            Row.ScaleInPlace(weights[..t.Length], 1 / total, streaming: false);
+            return max + Math.Log(total);
+        }
         double top = c;
         foreach (double v in t) top = Math.Max(top, v);
         if (double.IsNegativeInfinity(top)) { weights.Clear(); return double.NegativeInfinity; }
@@ -218,7 +238,7 @@ public sealed class MultiSimilarityLoss : AnchorLoss
     private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), Beta.Of(BetaValue), Base.Of(BaseValue)];
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, bool single, out bool any)
     {
         Span<double> tp = work[..up.Length], tn = work.Slice(up.Length, un.Length);
         // pytorch-metric-learning's distance.margin(v, λ) and margin(λ, v): for a similarity −α(s − λ) and β(s − λ); for a
@@ -226,7 +246,7 @@ public sealed class MultiSimilarityLoss : AnchorLoss
         double lambda = Inverted ? BaseValue : -BaseValue;
         for (int i = 0; i < up.Length; i++) tp[i] = -AlphaValue * (up[i] - lambda);
         for (int i = 0; i < un.Length; i++) tn[i] = BetaValue * (un[i] - lambda);
-        double l = LogSumExp(tp, 0, dp) / AlphaValue + LogSumExp(tn, 0, dn) / BetaValue;   // log(1 + Σ e^t): the constant e^0
+        double l = LogSumExp(tp, 0, dp, single) / AlphaValue + LogSumExp(tn, 0, dn, single) / BetaValue;   // log(1 + Σ e^t): the constant e^0
         double w = r.Visit(0, a, l);
         any = w != 0;
         for (int i = 0; i < dp.Length; i++) dp[i] *= -w;
@@ -267,14 +287,14 @@ public sealed class CircleLoss : AnchorLoss
     private protected override IEnumerable<ParameterValue> OwnValues => [M.Of(MValue), Gamma.Of(GammaValue)];
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, bool single, out bool any)
     {
         if (up.IsEmpty || un.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
         double m = MValue, gamma = GammaValue;
         Span<double> tp = work[..up.Length], tn = work.Slice(up.Length, un.Length);
         for (int i = 0; i < up.Length; i++) tp[i] = -gamma * Math.Max(1 + m - up[i], 0) * (up[i] - (1 - m));
         for (int i = 0; i < un.Length; i++) tn[i] = gamma * Math.Max(un[i] + m, 0) * (un[i] - m);
-        double z = LogSumExp(tp, double.NegativeInfinity, dp) + LogSumExp(tn, double.NegativeInfinity, dn);
+        double z = LogSumExp(tp, double.NegativeInfinity, dp, single) + LogSumExp(tn, double.NegativeInfinity, dn, single);
         double l = z > 0 ? z + Math.Log(1 + Math.Exp(-z)) : Math.Log(1 + Math.Exp(z)), w = r.Visit(0, a, l);
         any = w != 0;
         double s = w * (z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z)));
@@ -320,7 +340,7 @@ public sealed class SupConLoss : AnchorLoss
     private protected override bool Active(Mining m) => m.HasPositive && m.HasNegative;
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, bool single, out bool any)
     {
         if (up.IsEmpty) { r.Visit(0, a, 0); any = false; return; }
         int np = up.Length;
@@ -328,7 +348,7 @@ public sealed class SupConLoss : AnchorLoss
         Span<double> t = work[..m], soft = work.Slice(m, m);
         for (int i = 0; i < np; i++) t[i] = up[i] / TauValue;
         for (int i = 0; i < un.Length; i++) t[np + i] = un[i] / TauValue;
-        double lse = LogSumExp(t, double.NegativeInfinity, soft), l = 0;
+        double lse = LogSumExp(t, double.NegativeInfinity, soft, single), l = 0;
         for (int i = 0; i < np; i++) l += lse - t[i];
         l /= np;
         double w = r.Visit(0, a, l);
@@ -400,7 +420,7 @@ public sealed class NtXentLoss : AnchorLoss
     }
 
     private protected override void Anchor(int a, ReadOnlySpan<double> up, ReadOnlySpan<double> un, ElementReducer r,
-        Span<double> dp, Span<double> dn, Span<double> work, out bool any)
+        Span<double> dp, Span<double> dn, Span<double> work, bool single, out bool any)
     {
         any = false;
         dp.Clear();
@@ -410,7 +430,7 @@ public sealed class NtXentLoss : AnchorLoss
         for (int k = 0; k < up.Length; k++)
         {
             t[0] = up[k] / TauValue;
-            double l = LogSumExp(t, double.NegativeInfinity, soft) - t[0], w = r.Visit(0, a, l);
+            double l = LogSumExp(t, double.NegativeInfinity, soft, single) - t[0], w = r.Visit(0, a, l);
             if (w == 0) continue;
             any = true;
             dp[k] += w * (soft[0] - 1) / TauValue;
@@ -465,7 +485,7 @@ public sealed class LiftedStructureLoss : EmbeddingLoss
                     for (int q = 0; q < n; q++)
                         if (m.Neg[i * n + q]) { t[index.Count] = b.Margin(NegMarginValue, b.V[i * n + q]); index.Add(i * n + q); }
                 if (index.Count == 0) { r.Visit(0, a, 0); continue; }
-                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, index.Count), double.NegativeInfinity, soft) + b.Margin(b.V[a * n + p], PosMarginValue);
+                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, index.Count), double.NegativeInfinity, soft, b.Single) + b.Margin(b.V[a * n + p], PosMarginValue);
                 double l = h > 0 ? 0.5 * h * h : 0, w = r.Visit(0, a, l);
                 if (w == 0 || h <= 0) continue;
                 g[a * n + p] += w * h * b.MarginSign;
@@ -515,7 +535,7 @@ public sealed class NPairLoss : EmbeddingLoss
         {
             int a = anchors[c];
             for (int j = 0; j < k; j++) t[j] = -b.D(a, positives[j]);
-            double l = AnchorLoss.LogSumExpOf(t, double.NegativeInfinity, soft) - t[c], w = r.Visit(0, a, l);
+            double l = AnchorLoss.LogSumExpOf(t, double.NegativeInfinity, soft, b.Single) - t[c], w = r.Visit(0, a, l);
             if (w == 0) continue;
             for (int j = 0; j < k; j++) g[a * n + positives[j]] += w * (soft[j] - (j == c ? 1 : 0)) * -b.MarginSign;
         }

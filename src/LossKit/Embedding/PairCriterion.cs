@@ -13,43 +13,24 @@ namespace LossKit.Embedding;
 /// </summary>
 /// <remarks>PyTorch gives 0 loss to a target that is neither +1 nor −1 without a word; LossKit rejects it (an error names
 /// the element), since such a target is always a mistake.</remarks>
-public abstract class PairCriterion : ILoss
+public abstract class PairCriterion : ReducedLoss
 {
     /// <summary>The shared reduction over pairs or triplets.</summary>
-    public static readonly LossParameter ReductionParameter = CommonParameters.Reduction with
-    {
-        Description = "mean divides by the number of unreduced values (pairs, triplets, elements); none returns each",
-    };
+    public static readonly LossParameter ReductionParameter =
+        ReductionOf("mean divides by the number of unreduced values (pairs, triplets, elements); none returns each");
 
-    private protected PairCriterion(double margin, Reduction reduction) =>
-        (MarginValue, Reduction) = (margin, CommonParameters.Resolve(reduction));
+    private protected PairCriterion(double margin, Reduction reduction) : base(reduction) => MarginValue = margin;
 
     /// <summary>The margin.</summary>
     public double MarginValue { get; }
 
-    /// <summary>The reduction.</summary>
-    public Reduction Reduction { get; }
-
     /// <summary>True when each pair (triplet) is a row of d values (N×d inputs); false for one value per element.</summary>
     public abstract bool VectorRows { get; }
-
-    /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-
-    /// <inheritdoc/>
-    public string Spec => LossSpec.Of(this);
-
-    /// <inheritdoc/>
-    public abstract LossKind Kind { get; }
-
-    /// <inheritdoc/>
-    public abstract IEnumerable<ParameterValue> ParameterValues { get; }
 
     /// <summary>The card of a pair criterion, with the reduction after its own parameters.</summary>
     private protected static LossCard PairCard(string name, string title, string formula, string gradient, string reference,
         LossProperties properties, string notes, params LossParameter[] parameters) =>
-        LossCard.ForFamily("pair and triplet criteria (PyTorch)", name, title, formula, gradient, reference, properties,
-            [.. parameters, ReductionParameter], notes);
+        ReducedCard("pair and triplet criteria (PyTorch)", ReductionParameter, name, title, formula, gradient, reference, properties, notes, parameters);
 
     /// <summary>
     /// The shared library call: <paramref name="count"/> pairs (triplets) of <paramref name="dim"/> values per member in

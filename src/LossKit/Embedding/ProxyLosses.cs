@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Globalization;
 using System.Numerics;
+using System.Numerics.Tensors;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -13,41 +13,26 @@ namespace LossKit.Embedding;
 /// [0, K)), the GEMMs forward and back, the normalisations' backward passes and the reduction; a loss gives f and f'.
 /// Returns the gradients of the embeddings and of the proxies.
 /// </summary>
-public abstract class ProxyLoss : ILoss
+public abstract class ProxyLoss : ReducedLoss
 {
     /// <summary>The reduction over rows.</summary>
-    public static readonly LossParameter ReductionParameter = CommonParameters.Reduction with
-    {
-        Description = "mean divides by the number of rows N; none returns each row's loss",
-    };
+    public static readonly LossParameter ReductionParameter = ReductionOf("mean divides by the number of rows N; none returns each row's loss");
 
     public static readonly LossParameter Scale = new("s", ParameterKind.Number, "s: the scale of the cosine logits") { Default = 64, Min = 0, MinExclusive = true };
 
-    private protected ProxyLoss(double scale, Reduction reduction) => (ScaleValue, Reduction) = (scale, CommonParameters.Resolve(reduction));
+    private protected ProxyLoss(double scale, Reduction reduction) : base(reduction) => ScaleValue = scale;
 
     /// <summary>s.</summary>
     public double ScaleValue { get; }
 
-    /// <summary>The reduction.</summary>
-    public Reduction Reduction { get; }
-
     /// <inheritdoc/>
-    public abstract LossCard Card { get; }
-
-    /// <inheritdoc/>
-    public string Spec => LossSpec.Of(this);
-
-    /// <inheritdoc/>
-    public LossKind Kind => EmbeddingKind.Instance;
-
-    /// <inheritdoc/>
-    public abstract IEnumerable<ParameterValue> ParameterValues { get; }
+    public override LossKind Kind => EmbeddingKind.Instance;
 
     /// <summary>The card of a proxy loss, with the reduction after its own parameters.</summary>
     private protected static LossCard ProxyCard(string name, string title, string formula, string gradient, string reference, string notes,
         params LossParameter[] parameters) =>
-        LossCard.ForFamily("metric learning (embeddings, labels and class proxies)", name, title, formula, gradient, reference,
-            LossProperties.NonNegative, [.. parameters, ReductionParameter], notes);
+        ReducedCard("metric learning (embeddings, labels and class proxies)", ReductionParameter, name, title, formula, gradient, reference,
+            LossProperties.NonNegative, notes, parameters);
 
     /// <summary>The loss of N embeddings against K proxies and its gradients.</summary>
     /// <param name="embeddings">N×d row-major.</param>
@@ -77,41 +62,113 @@ public abstract class ProxyLoss : ILoss
 
         var x = new UnitRows(ToDouble(embeddings), n, dim);
         var w = new UnitRows(ToDouble(proxies), k, dim);
-        var c = new double[(long)n * k];
-        Gemm.Multiply<double>(x.Values, w.Values, c, n, k, dim, transposeB: true);
-        var g = new double[c.Length];
         var losses = new double[n];
-        Rows(c, n, k, labels, losses, g);
-        double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1, total = 0;
+        double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1;
+        var (gx, gw) = typeof(T) == typeof(float) && MarginSoftmax
+            ? SingleRows(x, w, n, k, dim, labels, losses, scale, !gradEmbeddings.IsEmpty, !gradProxies.IsEmpty)
+            : DoubleRows(x, w, n, k, dim, labels, losses, scale, !gradEmbeddings.IsEmpty, !gradProxies.IsEmpty);
+        double total = 0;
         for (int i = 0; i < n; i++)
         {
             total += losses[i];
             if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
         }
+        if (gx is not null) Write(x.Backward(gx), gradEmbeddings);
+        if (gw is not null) Write(w.Backward(gw), gradProxies);
+        return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>The double path (double and Half inputs, and the losses that are not a margin softmax): the cosines, the
+    /// rows' losses and ∂/∂c in double, then ∂/∂(unit rows) of the embeddings and of the proxies (each when wanted) in
+    /// double. The N×K matrices are pooled.</summary>
+    private (double[]? X, double[]? W) DoubleRows(UnitRows x, UnitRows w, int n, int k, int dim, ReadOnlySpan<int> labels, double[] losses,
+        double scale, bool wantX, bool wantW)
+    {
+        using var cosines = Pooled<double>.Of(n * k);
+        using var gradient = Pooled<double>.Of(n * k, clear: true);
+        double[] c = cosines.Values, g = gradient.Values;
+        Gemm.Multiply<double>(x.Values, w.Values, cosines.Span, n, k, dim, transposeB: true);
+        Rows(c, n, k, labels, losses, g);
         if (scale != 1)
             Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
             {
                 for (long i = (long)first * k; i < (long)end * k; i++) g[i] *= scale;
             });
-        if (!gradEmbeddings.IsEmpty)
-        {
-            var gu = new double[n * dim];
-            Gemm.Multiply<double>(g, w.Values, gu, n, dim, k);
-            Write(x.Backward(gu), gradEmbeddings);
-        }
-        if (!gradProxies.IsEmpty)
-        {
-            var gv = new double[k * dim];
-            Gemm.Multiply<double>(g, x.Values, gv, k, dim, n, transposeA: true);
-            Write(w.Backward(gv), gradProxies);
-        }
-        return T.CreateTruncating(total * scale);
+        double[]? gx = wantX ? new double[n * dim] : null, gw = wantW ? new double[k * dim] : null;
+        if (gx is not null) Gemm.Multiply<double>(gradient.Span, w.Values, gx, n, dim, k);
+        if (gw is not null) Gemm.Multiply<double>(gradient.Span, x.Values, gw, k, dim, n, transposeA: true);
+        return (gx, gw);
     }
+
+    /// <summary>The float path of the margin-softmax losses (float inputs): the unit rows narrowed to float, the cosines
+    /// through the float GEMM, each row through the cross-entropy row kernel in float (<see cref="SingleRow"/>, which
+    /// writes <paramref name="scale"/>·∂ℓ/∂c over the row's cosines), and the two backward products in float; the
+    /// results widened to double for the normalisations' backward passes. One pooled N×K float matrix.</summary>
+    private (double[]? X, double[]? W) SingleRows(UnitRows x, UnitRows w, int n, int k, int dim, ReadOnlySpan<int> labels, double[] losses,
+        double scale, bool wantX, bool wantW)
+    {
+        using var xs = Pooled<float>.Of(n * dim);
+        using var ws = Pooled<float>.Of(k * dim);
+        TensorPrimitives.ConvertTruncating<double, float>(x.Values, xs.Span);
+        TensorPrimitives.ConvertTruncating<double, float>(w.Values, ws.Span);
+        using var cosines = Pooled<float>.Of(n * k);
+        float[] c = cosines.Values;
+        Gemm.Multiply<float>(xs.Span, ws.Span, cosines.Span, n, k, dim, transposeB: true);
+        int[] y = labels.ToArray();
+        Func<int, double, (double Phi, double Slope)> label = LabelColumn(n);
+        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        {
+            for (int i = first; i < end; i++) losses[i] = SingleRow(c.AsSpan(i * k, k), y[i], label(i, c[(long)i * k + y[i]]), scale);
+        });
+        double[]? gx = null, gw = null;
+        if (wantX)
+        {
+            using var product = Pooled<float>.Of(n * dim);
+            Gemm.Multiply<float>(cosines.Span, ws.Span, product.Span, n, dim, k);
+            gx = Widen(product.Span);
+        }
+        if (wantW)
+        {
+            using var product = Pooled<float>.Of(k * dim);
+            Gemm.Multiply<float>(cosines.Span, xs.Span, product.Span, k, dim, n, transposeA: true);
+            gw = Widen(product.Span);
+        }
+        return (gx, gw);
+    }
+
+    /// <summary>One row of the float path: the logits s·c with s·φ on the label column, overwritten by the cross-entropy
+    /// row kernel (max, Σexp stored over the logits, the fused gradient pass) with <paramref name="scale"/>·∂ℓ/∂c — the
+    /// label column's times φ' — and returns the row's loss.</summary>
+    private double SingleRow(Span<float> row, int y, (double Phi, double Slope) label, double scale)
+    {
+        Row.ScaleInPlace(row, (float)ScaleValue, streaming: false);
+        row[y] = (float)(ScaleValue * label.Phi);
+        var setup = new RowSetup<float> { WeightSum = row.Length, Scale = ScaleValue * scale, ExpOverwritesLogits = true };
+        var terms = new CrossEntropyTerms<float>(0, 0);
+        CrossEntropyRow.Evaluate(row, y, default, 1, row, row, default, setup, ref terms, out double loss);
+        row[y] = (float)(row[y] * label.Slope);
+        return loss;
+    }
+
+    private static double[] Widen(ReadOnlySpan<float> values)
+    {
+        var result = new double[values.Length];
+        TensorPrimitives.ConvertTruncating<float, double>(values, result);
+        return result;
+    }
+
+    /// <summary>True for the losses whose rows are a softmax cross-entropy over s·f(c) (<see cref="MarginRows"/>): they
+    /// have the float path for float inputs. Proxy-Anchor computes in double for every input type.</summary>
+    private protected virtual bool MarginSoftmax => true;
+
+    /// <summary>The label column's φ and φ' of row i from c_iy, for this call (a loss whose values change per call takes
+    /// them here, once per call): by default <see cref="Target"/> and <see cref="TargetSlope"/>.</summary>
+    private protected virtual Func<int, double, (double Phi, double Slope)> LabelColumn(int rows) => (_, cy) => (Target(cy), TargetSlope(cy));
 
     /// <summary>Each row's loss into <paramref name="losses"/> and ∂(Σ losses)/∂c into <paramref name="g"/> (N×K), from the
     /// cosines <paramref name="c"/> (N×K): by default the softmax cross-entropy over s·f(c) with f on the label's column.</summary>
     private protected virtual void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g) =>
-        MarginRows(c, n, k, labels, losses, g, (_, cy) => (Target(cy), TargetSlope(cy)));
+        MarginRows(c, n, k, labels, losses, g, LabelColumn(n));
 
     /// <summary>Rows per block of the rows driver over the N×K cosines (fixed: the blocks never depend on the thread count).</summary>
     private protected const int RowsPerBlock = 8;
@@ -125,16 +182,12 @@ public abstract class ProxyLoss : ILoss
         int[] y = labels.ToArray();
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
-            double[] z = ArrayPool<double>.Shared.Rent(k);
-            try
+            using var z = Pooled<double>.Of(k);
+            for (int i = first; i < end; i++)
             {
-                for (int i = first; i < end; i++)
-                {
-                    var (phi, slope) = label(i, c[(long)i * k + y[i]]);
-                    losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.AsSpan(0, k), g.AsSpan(i * k, k));
-                }
+                var (phi, slope) = label(i, c[(long)i * k + y[i]]);
+                losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.Span, g.AsSpan(i * k, k));
             }
-            finally { ArrayPool<double>.Shared.Return(z); }
         });
     }
 
@@ -352,6 +405,7 @@ public sealed class ProxyAnchorLoss : ProxyLoss
     public double DeltaValue { get; }
     public override LossCard Card => Definition;
     public override IEnumerable<ParameterValue> ParameterValues => [Delta.Of(DeltaValue), Alpha.Of(ScaleValue)];
+    private protected override bool MarginSoftmax => false;
     private protected override double Target(double c) => c;
     private protected override double TargetSlope(double c) => 1;
 

@@ -43,10 +43,11 @@ public abstract class ScheduledProxyLoss : ProxyLoss, IOwnStateLoss
     /// <summary>Unused: <see cref="Label"/> gives the label column per row.</summary>
     private protected override double TargetSlope(double c) => 1;
 
-    private protected override void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
+    /// <summary>The call's values (counting the call unless held), then each row's label column from them.</summary>
+    private protected override Func<int, double, (double Phi, double Slope)> LabelColumn(int rows)
     {
-        double[] values = _held ?? ValuesOf(Interlocked.Increment(ref _calls) - 1, n);
-        MarginRows(c, n, k, labels, losses, g, (i, cy) => Label(Math.Clamp(cy, -1, 1), i, values));
+        double[] values = _held ?? ValuesOf(Interlocked.Increment(ref _calls) - 1, rows);
+        return (i, cy) => Label(Math.Clamp(cy, -1, 1), i, values);
     }
 
     /// <summary>For the conformance suite: a copy at the same call counter (it uses what this loss would use next).</summary>

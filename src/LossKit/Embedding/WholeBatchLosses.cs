@@ -25,7 +25,7 @@ public abstract class WholeBatchLoss : EmbeddingLoss
     private protected sealed override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
         throw new UnreachableException("whole-batch losses compute in Run");
 
-    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient);
+    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single);
 }
 
 /// <summary>
@@ -140,7 +140,7 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
         var centroids = new ClassCentroids(x, n, dim, labels);
         int queries = 0;
@@ -232,7 +232,7 @@ public sealed class Ge2eLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
         var unit = new UnitRows(x, n, dim);
         double[] u = unit.Values;
@@ -344,9 +344,9 @@ public sealed class AlignUniformLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), T.Of(TValue), Weights.Of(_givenWeights)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient)
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
-        var b = new EmbeddingBatch(this, x, n, dim, labels);
+        using var b = new EmbeddingBatch(this, x, n, dim, labels);
         double wa = WeightsValue[0], wu = WeightsValue[1];
         var g = new double[(long)n * n];
         long positives = 0;

@@ -67,6 +67,68 @@ public class EmbeddingLossTests
         }
     }
 
+    /// <summary>Float inputs take the float path (float GEMMs, one pass, vector exp): the same loss as the double
+    /// reference to 1e-5 relative and gradient to 1e-4 of its largest entry — the tolerances bench/compare_torch_embedding.py
+    /// holds LossKit's float output to against PyTorch in float64.</summary>
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void Float_inputs_match_the_double_reference(string spec)
+    {
+        var loss = Assert.IsAssignableFrom<EmbeddingLoss>(LossRegistry.Create(spec));
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            var (x, y) = Batch(seed, n: 24, d: 8, classes: 4);
+            const int d = 8;
+            float[] xf = [.. x.Select(v => (float)v)];
+            double[] xd = [.. xf.Select(v => (double)v)];
+            float[] unreduced = new float[y.Length], gradient = new float[x.Length];
+            double[] expectedGradient = new double[x.Length];
+            float value = loss.Compute<float>(xf, d, y, unreduced, gradient);
+            double expected = loss.Compute<double>(xd, d, y, gradient: expectedGradient);
+            AssertFloatClose(value, expected, $"{spec}, seed {seed}", (gradient, expectedGradient, "embeddings"));
+            Assert.Equal(value, unreduced.Sum(), 1e-5 * Math.Max(1, Math.Abs(expected)));
+        }
+    }
+
+    /// <summary>A float result against the double one: the loss to 1e-5 relative, each gradient to 1e-4 of its largest entry.</summary>
+    private static void AssertFloatClose(float value, double expected, string what, params (float[] Single, double[] Double, string Name)[] gradients)
+    {
+        Assert.True(Math.Abs(value - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"{what}: {value} vs double {expected}");
+        foreach (var (single, reference, name) in gradients)
+        {
+            double scale = Math.Max(1e-12, reference.Max(Math.Abs)), worst = 0;
+            for (int i = 0; i < single.Length; i++) worst = Math.Max(worst, Math.Abs(single[i] - reference[i]) / scale);
+            Assert.True(worst <= 1e-4, $"{what}: float gradient of the {name} off by {worst} of the largest entry");
+        }
+    }
+
+    /// <summary>The margin-softmax losses' float path (float GEMMs, the cross-entropy row kernel in float) against their
+    /// double path on the same float values: loss to 1e-5 relative, both gradients to 1e-4 of their largest entry.</summary>
+    [Theory]
+    [InlineData("arcface")]
+    [InlineData("arcface(easy_margin=true, s=16)")]
+    [InlineData("cosface")]
+    [InlineData("normface")]
+    [InlineData("proxy_nca")]
+    [InlineData("sphereface")]
+    [InlineData("elasticface_arc")]
+    [InlineData("proxy_anchor")]
+    public void Float_proxy_losses_match_their_double_path(string spec)
+    {
+        const int n = 40, d = 16, k = 12;
+        var random = new Random(7);
+        float[] x = [.. Enumerable.Range(0, n * d).Select(_ => (float)(2 * random.NextDouble() - 1))];
+        float[] w = [.. Enumerable.Range(0, k * d).Select(_ => (float)(2 * random.NextDouble() - 1))];
+        int[] y = [.. Enumerable.Range(0, n).Select(i => i % k)];
+        float[] gx = new float[x.Length], gw = new float[w.Length];
+        double[] gxd = new double[x.Length], gwd = new double[w.Length];
+        var single = Assert.IsAssignableFrom<ProxyLoss>(LossRegistry.Create(spec));
+        var twin = Assert.IsAssignableFrom<ProxyLoss>(LossRegistry.Create(spec));   // a scheduled margin's call counter starts alike
+        float value = single.Compute<float>(x, d, y, w, default, gx, gw);
+        double expected = twin.Compute<double>([.. x.Select(v => (double)v)], d, y, [.. w.Select(v => (double)v)], default, gxd, gwd);
+        AssertFloatClose(value, expected, spec, (gx, gxd, "embeddings"), (gw, gwd, "proxies"));
+    }
+
     [Theory]
     [InlineData("contrastive")]
     [InlineData("triplet")]
