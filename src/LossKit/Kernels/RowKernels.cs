@@ -213,6 +213,30 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>destination_i ← destination_i + alpha·x_i (rounded product, then rounded sum: not fused) where x_i &gt; −∞;
+    /// destination_i unchanged where x_i = −∞ (a masked class).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AddScaledUnmasked(Span<T> destination, T alpha, ReadOnlySpan<T> x)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha), masked = TSimd.Broadcast(T.NegativeInfinity);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref px, (nuint)i), g = TSimd.Load(ref dst, (nuint)i);
+                TSimd.Store(TSimd.Select(TSimd.GreaterThan(v, masked), TSimd.Add(g, TSimd.Multiply(a, v)), g), ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref px, i);
+            if (v > T.NegativeInfinity) Unsafe.Add(ref dst, i) += alpha * v;
+        }
+    }
+
     /// <summary>
     /// Hinge terms of a row: with u_j = x_j + c and a_j = max(u_j, 0), returns Σ_j a_j^p and Σ_j d_j where
     /// d_j = ∂(a_j^p)/∂x_j (p = 1: 1 when u_j &gt; 0, else 0 — the subgradient 0 at the kink u_j = 0; p = 2: 2a_j).
@@ -424,6 +448,17 @@ internal static class Row
         }
     }
 
+    /// <summary>destination_i += alpha·x_i (not fused) where x_i &gt; −∞ (<see cref="RowKernels{T,TVec,TSimd}.AddScaledUnmasked"/>).</summary>
+    public static void AddScaledUnmasked<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledUnmasked(destination, alpha, x); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledUnmasked(destination, alpha, x); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledUnmasked(destination, alpha, x); break;
+        }
+    }
+
     public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (Width<T>(x.Length))
@@ -451,4 +486,98 @@ internal static class Row
         256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumAndMin(x),
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumAndMin(x),
     };
+}
+
+/// <summary>A function of one float logit and its derivative, over <see cref="Vector{T}"/> lanes and for one value,
+/// computed by the same float operations in the same order in both forms (so a vector lane and the scalar tail
+/// give the same bits).</summary>
+internal interface IFloatMap
+{
+    Vector<float> Value(Vector<float> z, out Vector<float> derivative);
+    float Value(float z, out float derivative);
+}
+
+/// <summary>
+/// Row loops over float rows whose sums are kept in double: each float term is widened exactly and added into
+/// double lanes, so a sum differs from the sequential double sum of the same terms only by the order of the
+/// additions (a relative 1e-16 or so, far below the float results' rounding). −∞ elements (masked classes) are
+/// left out of every sum and get derivative 0. Written over <see cref="Vector{T}"/> (256 bits on AVX-512 hardware
+/// unless configured otherwise, 128 without AVX2, scalar where nothing is accelerated), which fixes the order.
+/// </summary>
+internal static class FloatRow
+{
+    /// <summary>Σ map(z_k) over the unmasked z_k, in double; when <paramref name="derivative"/> is not empty it receives
+    /// map'(z_k) (0 where z_k = −∞). When <paramref name="prefetch"/> is given (the next row), its cache lines are
+    /// requested during this pass, so the next row's first pass finds them in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe double MapSum<TMap>(ReadOnlySpan<float> z, TMap map, Span<float> derivative, ReadOnlySpan<float> prefetch)
+        where TMap : struct, IFloatMap
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        ref float dst = ref MemoryMarshal.GetReference(derivative);
+        bool store = !derivative.IsEmpty;
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                if (next is not null && (i & 15) == 0) Sse.Prefetch1(next + i * sizeof(float));   // one request per 64-byte line
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector<int> kept = Vector.GreaterThan(v, masked);
+                Vector<float> value = Vector.ConditionalSelect(kept, map.Value(v, out Vector<float> d), Vector<float>.Zero);
+                if (store) Vector.ConditionalSelect(kept, d, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+                Widen(value, ref lo, ref hi);
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            float d = 0;
+            if (v > float.NegativeInfinity) sum += map.Value(v, out d);
+            if (store) Unsafe.Add(ref dst, i) = d;
+        }
+        return sum;
+    }
+
+    /// <summary>Σ z_k² over the unmasked z_k, each square formed in double (exact for a float) and summed in double.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static double SquareSum(ReadOnlySpan<float> z)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector.Widen(Vector.ConditionalSelect(Vector.GreaterThan(v, masked), v, Vector<float>.Zero), out Vector<double> a, out Vector<double> b);
+                lo += a * a;
+                hi += b * b;
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref src, i);
+            if (double.IsFinite(v)) sum += v * v;
+        }
+        return sum;
+    }
+
+    /// <summary>lo, hi += the two halves of <paramref name="v"/>, widened to double (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(Vector<float> v, ref Vector<double> lo, ref Vector<double> hi)
+    {
+        Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+        lo += a;
+        hi += b;
+    }
 }

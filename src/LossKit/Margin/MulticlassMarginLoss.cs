@@ -51,6 +51,14 @@ public abstract class MulticlassMarginLoss : RowLoss
 
     protected override bool MeanOverAllRows => Kind == MarginKind.MultiMargin;
 
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => Kind switch
+    {
+        MarginKind.MultiMargin => [MultiMarginLoss.PParameter.Of(Power), MarginParameter.Of(Margin), .. base.ParameterValues],
+        MarginKind.CrammerSinger or MarginKind.WestonWatkins => [MarginParameter.Of(Margin), .. base.ParameterValues],
+        _ => base.ParameterValues,
+    };
+
     protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {
         int K = z.Length, y = target;
@@ -146,7 +154,6 @@ public sealed class CrammerSingerHingeLoss(double? margin = null, IReadOnlyList<
         a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     public override LossCard Card => Definition;
-    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>Weston–Watkins multi-class hinge, spec <c>hinge_ww(margin=1)</c>: <c>ℓ = Σ_{j≠y} max(0, m + z_j − z_y)</c>.
@@ -166,7 +173,6 @@ public sealed class WestonWatkinsHingeLoss(double? margin = null, IReadOnlyList<
         a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     public override LossCard Card => Definition;
-    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>PyTorch's <c>MultiMarginLoss</c>, spec <c>multimargin(p=1, margin=1)</c>:
@@ -200,8 +206,6 @@ public sealed class MultiMarginLoss : MulticlassMarginLoss
         : base(MarginKind.MultiMargin, MarginParameter.Resolve(margin), PParameter.Resolve(p), weight, ignoreIndex, reduction) { }
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [PParameter.Of(Power), MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>One-vs-rest squared hinge, spec <c>ovr_sq_hinge</c>: <c>ℓ = Σ_k max(0, 1 − t_k z_k)²</c> with t_y = 1 and

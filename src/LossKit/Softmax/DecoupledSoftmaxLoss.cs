@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -94,7 +96,9 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         double total;
         fixed (int* po = positiveOffsets)
         fixed (int* pc = positiveColumns)
-            total = RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
+            total = typeof(T) == typeof(float)
+                ? FloatRows(MemoryMarshal.Cast<T, float>(scores), rows, classes, po, pc, MemoryMarshal.Cast<T, float>(rowLosses), MemoryMarshal.Cast<T, float>(gradient), scale)
+                : RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
@@ -123,21 +127,92 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         // LossKit's own exp: TensorPrimitives' double exp gives other bits once the JIT recompiles its ahead-of-time code.
         double sum = Kernels.Row.SumExp<double>(a, max, q);
         double lseNeg = max + Math.Log(sum);
-        double loss = 0, sigmaSum = 0, c = scale / (Tau * count);
-        for (int i = 0; i < count; i++)
-        {
-            int l = positives[i];
-            double x = lseNeg - s[l] * inv;               // softplus(x) = log(1 + e^x)
-            loss += x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
-            double sigma = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
-            sigmaSum += sigma;
-            if (!g.IsEmpty) g[l] = -c * sigma;
-        }
+        double c = scale / (Tau * count);
+        double loss = PositiveTerms(s, positives, lseNeg, inv, c, g, out double sigmaSum);
         if (!g.IsEmpty)
         {
             double f = c * sigmaSum / sum;
             for (int j = 0; j < k; j++)
                 if (q[j] > 0) g[j] += f * q[j];   // q is 0 at the positives and masked negatives
+        }
+        return loss / count;
+    }
+
+    /// <summary>Σ_l softplus(x_l) over the positives and Σ_l σ_l, x_l = L − s_l/τ, σ_l = sigmoid(x_l); g_l ← −c·σ_l when
+    /// <paramref name="g"/> is not empty.</summary>
+    private static double PositiveTerms<TS>(ReadOnlySpan<TS> s, ReadOnlySpan<int> positives, double lseNeg, double inv, double c, Span<TS> g,
+        out double sigmaSum) where TS : unmanaged, IFloatingPointIeee754<TS>
+    {
+        double loss = 0;
+        sigmaSum = 0;
+        foreach (int l in positives)
+        {
+            double x = lseNeg - double.CreateTruncating(s[l]) * inv;      // softplus(x) = log(1 + e^x)
+            loss += x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
+            double sigma = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+            sigmaSum += sigma;
+            if (!g.IsEmpty) g[l] = TS.CreateTruncating(-c * sigma);
+        }
+        return loss;
+    }
+
+    /// <summary>
+    /// Float rows in float, on the shared row kernels: the max of the row (NaN and +∞ checks), a = s/τ with the
+    /// positives set to −∞ in a scratch row that stays in cache, its max and Σexp (exp(a − max) stored in place),
+    /// then one scaling pass f·exp(a − max) into the gradient (streamed when it is too large for the cache) and the
+    /// positives' entries. The scalar terms (L, softplus, σ) are in double.
+    /// </summary>
+    private unsafe double FloatRows(ReadOnlySpan<float> scores, int rows, int classes, int* offsets, int* columns, Span<float> rowLosses,
+        Span<float> gradient, double scale)
+    {
+        bool hasLosses = !rowLosses.IsEmpty, hasGradient = !gradient.IsEmpty;
+        bool stream = hasGradient && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
+        double inv = 1 / Tau;
+        fixed (float* ps = scores, pl = rowLosses, pg = gradient)
+        {
+            float* sp = ps, lp = pl, gp = pg;
+            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+            {
+                float[] buffer = ArrayPool<float>.Shared.Rent(classes);
+                try
+                {
+                    double sum = 0;
+                    for (int r = start; r < end; r++)
+                    {
+                        var s = new ReadOnlySpan<float>(sp + (long)r * classes, classes);
+                        Span<float> g = hasGradient ? new Span<float>(gp + (long)r * classes, classes) : default;
+                        var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
+                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), inv, scale, stream);
+                        if (hasLosses) lp[r] = (float)loss;
+                        sum += loss;
+                    }
+                    return sum;
+                }
+                finally { ArrayPool<float>.Shared.Return(buffer); }
+            });
+        }
+    }
+
+    private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, double inv, double scale, bool stream)
+    {
+        int count = positives.Length;
+        float rowMax = TensorPrimitives.Max(s);                    // NaN if any score is NaN
+        if (count == 0 || float.IsNaN(rowMax) || float.IsPositiveInfinity(rowMax))
+        {
+            if (count == 0) g.Clear(); else g.Fill(float.NaN);
+            return count == 0 ? 0 : double.NaN;
+        }
+        Kernels.Row.Scale(s, (float)inv, 0f, a, streaming: false);
+        foreach (int l in positives) a[l] = float.NegativeInfinity;
+        float max = Kernels.Row.Max<float>(a);
+        if (float.IsNegativeInfinity(max)) { g.Clear(); return 0; }  // no (unmasked) negatives: every positive wins outright
+        float sum = Kernels.Row.SumExp<float>(a, max, a);
+        double lseNeg = max + Math.Log(sum), c = scale / (Tau * count);
+        double loss = PositiveTerms(s, positives, lseNeg, inv, c, default, out double sigmaSum);
+        if (!g.IsEmpty)
+        {
+            Kernels.Row.Scale(a, (float)(c * sigmaSum / sum), 0f, g, stream);  // 0 at the positives and masked negatives
+            PositiveTerms(s, positives, lseNeg, inv, c, g, out _);
         }
         return loss / count;
     }
