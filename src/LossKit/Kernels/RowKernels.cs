@@ -310,6 +310,43 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>(Σ softplus(x_i), Σ σ(x_i)) with x_i ← σ(x_i), by <see cref="VectorMath{TV,T,TOps}.Logistic"/> (one exp and
+    /// one log per element; x_i = +∞ gives softplus +∞ and σ = 1).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (T Softplus, T Sigmoid) LogisticSums(Span<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        TVec softplus = TSimd.Broadcast(T.Zero), sigmoid = softplus;
+        for (; i <= n - w; i += w)
+        {
+            VectorMath<TVec, T, TSimd>.Logistic(TSimd.Load(ref src, (nuint)i), out TVec sp, out _, out TVec sg, out _);
+            softplus = TSimd.Add(softplus, sp);
+            sigmoid = TSimd.Add(sigmoid, sg);
+            TSimd.Store(sg, ref src, (nuint)i);
+        }
+        T spSum = TSimd.Sum(softplus), sgSum = TSimd.Sum(sigmoid);
+        if (i < n)
+        {
+            // The last partial vector through the same arithmetic: its values padded with zeros to a whole vector.
+            int rest = n - i;
+            Span<T> lanes = stackalloc T[2 * w];
+            lanes.Clear();
+            x[i..].CopyTo(lanes);
+            ref T lane = ref MemoryMarshal.GetReference(lanes);
+            VectorMath<TVec, T, TSimd>.Logistic(TSimd.Load(ref lane, 0), out TVec sp, out _, out TVec sg, out _);
+            TSimd.Store(sp, ref lane, 0);
+            TSimd.Store(sg, ref lane, (nuint)w);
+            for (int j = 0; j < rest; j++)
+            {
+                spSum += lanes[j];
+                sgSum += lanes[w + j];
+                x[i + j] = lanes[w + j];
+            }
+        }
+        return (spSum, sgSum);
+    }
+
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static (T Sum, T Min) SumAndMin(ReadOnlySpan<T> x)
@@ -479,6 +516,14 @@ internal static class Row
         if (count == Vector256<T>.Count) return RowKernels<T, Vector256<T>, Simd256<T>>.Hinge(x, c, squared, gradient, scale);
         return RowKernels<T, Vector128<T>, Simd128<T>>.Hinge(x, c, squared, gradient, scale);
     }
+
+    /// <summary>(Σ softplus(x_i), Σ σ(x_i)) with x_i ← σ(x_i) (<see cref="RowKernels{T,TVec,TSimd}.LogisticSums"/>).</summary>
+    public static (T Softplus, T Sigmoid) LogisticSums<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.LogisticSums(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.LogisticSums(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.LogisticSums(x),
+    };
 
     public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {

@@ -74,24 +74,7 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
             throw new ArgumentException($"positiveOffsets[0] = {positiveOffsets[0]}: CSR offsets start at 0.", nameof(positiveOffsets));
         if (positiveOffsets[rows] != positiveColumns.Length)
             throw new ArgumentException($"positiveOffsets[{rows}] = {positiveOffsets[rows]} but positiveColumns has {positiveColumns.Length} entries; the last offset must equal its length.", nameof(positiveOffsets));
-        int counted = 0;
-        var seen = new HashSet<int>();
-        for (int n = 0; n < rows; n++)
-        {
-            int from = positiveOffsets[n], to = positiveOffsets[n + 1];
-            if (to < from)
-                throw new RowException(nameof(positiveOffsets), n, $"positiveOffsets[{n + 1}] = {to} < positiveOffsets[{n}] = {from}: offsets must not decrease.");
-            seen.Clear();
-            for (int i = from; i < to; i++)
-            {
-                int c = positiveColumns[i];
-                if ((uint)c >= (uint)classes)
-                    throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} (positiveColumns[{i}]) is not a class index: expected 0 ≤ column < {classes}.");
-                if (!seen.Add(c))
-                    throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} is listed twice (positiveColumns[{i}]); positives must be distinct.");
-            }
-            if (to > from) counted++;
-        }
+        int counted = CheckPositives(positiveOffsets, positiveColumns, rows, classes);
         double scale = Reduction == Reduction.Mean ? (counted > 0 ? 1.0 / counted : 0) : 1;
         double total;
         fixed (int* po = positiveOffsets)
@@ -103,6 +86,37 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
     }
 
     /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
+    /// <summary>Checks each row's positives (offsets not decreasing, columns in range and distinct) and returns how many
+    /// rows have at least one.</summary>
+    private static int CheckPositives(ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns, int rows, int classes)
+    {
+        int counted = 0;
+        // lastRow[c]: the last row that listed column c (a duplicate within a row finds its own row there).
+        int[] lastRow = ArrayPool<int>.Shared.Rent(classes);
+        lastRow.AsSpan(0, classes).Fill(-1);
+        try
+        {
+            for (int n = 0; n < rows; n++)
+            {
+                int from = positiveOffsets[n], to = positiveOffsets[n + 1];
+                if (to < from)
+                    throw new RowException(nameof(positiveOffsets), n, $"positiveOffsets[{n + 1}] = {to} < positiveOffsets[{n}] = {from}: offsets must not decrease.");
+                for (int i = from; i < to; i++)
+                {
+                    int c = positiveColumns[i];
+                    if ((uint)c >= (uint)classes)
+                        throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} (positiveColumns[{i}]) is not a class index: expected 0 ≤ column < {classes}.");
+                    if (lastRow[c] == n)
+                        throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} is listed twice (positiveColumns[{i}]); positives must be distinct.");
+                    lastRow[c] = n;
+                }
+                if (to > from) counted++;
+            }
+        }
+        finally { ArrayPool<int>.Shared.Return(lastRow); }
+        return counted;
+    }
+
     private readonly unsafe struct Rows(DecoupledSoftmaxLoss loss, int* offsets, int* columns, double scale) : IDoubleRow
     {
         public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> __, Span<double> scratch) =>
@@ -173,7 +187,7 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
             float* sp = ps, lp = pl, gp = pg;
             return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
-                float[] buffer = ArrayPool<float>.Shared.Rent(classes);
+                float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
                 try
                 {
                     double sum = 0;
@@ -182,7 +196,7 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
                         var s = new ReadOnlySpan<float>(sp + (long)r * classes, classes);
                         Span<float> g = hasGradient ? new Span<float>(gp + (long)r * classes, classes) : default;
                         var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
-                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), inv, scale, stream);
+                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale, stream);
                         if (hasLosses) lp[r] = (float)loss;
                         sum += loss;
                     }
@@ -193,7 +207,8 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         }
     }
 
-    private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, double inv, double scale, bool stream)
+    private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, Span<float> x, double inv,
+        double scale, bool stream)
     {
         int count = positives.Length;
         float rowMax = TensorPrimitives.Max(s);                    // NaN if any score is NaN
@@ -203,17 +218,24 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
             return count == 0 ? 0 : double.NaN;
         }
         Kernels.Row.Scale(s, (float)inv, 0f, a, streaming: false);
-        foreach (int l in positives) a[l] = float.NegativeInfinity;
+        x = x[..count];
+        for (int i = 0; i < count; i++)
+        {
+            x[i] = a[positives[i]];
+            a[positives[i]] = float.NegativeInfinity;
+        }
         float max = Kernels.Row.Max<float>(a);
         if (float.IsNegativeInfinity(max)) { g.Clear(); return 0; }  // no (unmasked) negatives: every positive wins outright
         float sum = Kernels.Row.SumExp<float>(a, max, a);
-        double lseNeg = max + Math.Log(sum), c = scale / (Tau * count);
-        double loss = PositiveTerms(s, positives, lseNeg, inv, c, default, out double sigmaSum);
+        // x_l = L − s_l/τ, then Σ softplus(x_l), Σ σ_l with σ_l kept in x.
+        Kernels.Row.Scale<float>(x, -1f, (float)(max + Math.Log(sum)), x, streaming: false);
+        var (softplus, sigmoid) = Kernels.Row.LogisticSums<float>(x);
         if (!g.IsEmpty)
         {
-            Kernels.Row.Scale(a, (float)(c * sigmaSum / sum), 0f, g, stream);  // 0 at the positives and masked negatives
-            PositiveTerms(s, positives, lseNeg, inv, c, g, out _);
+            double c = scale / (Tau * count);
+            Kernels.Row.Scale(a, (float)(c * sigmoid / sum), 0f, g, stream);  // 0 at the positives and masked negatives
+            for (int i = 0; i < count; i++) g[positives[i]] = (float)(-c * x[i]);
         }
-        return loss / count;
+        return (double)softplus / count;
     }
 }

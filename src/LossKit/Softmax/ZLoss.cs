@@ -174,16 +174,13 @@ public sealed class ZLoss : RowLoss
         double sum = 0;
         if (Vector.IsHardwareAccelerated && n >= w)
         {
-            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> masked = new(double.NegativeInfinity);
             Vector<double> vInv = new(inv), vMean = new(mean), lo = Vector<double>.Zero, hi = Vector<double>.Zero;
             for (; i <= n - w; i += w)
             {
-                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
-                Vector<int> unmasked = Vector.GreaterThan(v, masked);
-                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
-                Vector.Widen(unmasked, out Vector<long> ka, out Vector<long> kb);
-                Vector<double> da = Vector.ConditionalSelect(ka, a * vInv - vMean, Vector<double>.Zero);
-                Vector<double> db = Vector.ConditionalSelect(kb, b * vInv - vMean, Vector<double>.Zero);
+                Vector.Widen(Vector.LoadUnsafe(ref src, (nuint)i), out Vector<double> a, out Vector<double> b);
+                Vector<double> da = Vector.ConditionalSelect(Vector.GreaterThan(a, masked), a * vInv - vMean, Vector<double>.Zero);
+                Vector<double> db = Vector.ConditionalSelect(Vector.GreaterThan(b, masked), b * vInv - vMean, Vector<double>.Zero);
                 lo += da * da;
                 hi += db * db;
             }
