@@ -617,6 +617,99 @@ internal static class FloatRow
         return sum;
     }
 
+    /// <summary>Count, largest |z| and Σz (in double) of the unmasked z, in one pass.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (int Count, double MaxAbs, double Sum) CountMaxAbsSum(ReadOnlySpan<float> z)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0, count = 0;
+        float largest = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity), magnitude = Vector<float>.Zero;
+            Vector<int> kept = Vector<int>.Zero;
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector<int> unmasked = Vector.GreaterThan(v, masked);
+                Vector<float> u = Vector.ConditionalSelect(unmasked, v, Vector<float>.Zero);
+                magnitude = Vector.Max(magnitude, Vector.Abs(u));
+                kept -= unmasked;                                  // a true lane is −1
+                Widen(u, ref lo, ref hi);
+            }
+            for (int l = 0; l < w; l++) { largest = Math.Max(largest, magnitude[l]); count += kept[l]; }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            if (v == float.NegativeInfinity) continue;
+            count++;
+            largest = Math.Max(largest, Math.Abs(v));
+            sum += v;
+        }
+        return (count, largest, sum);
+    }
+
+    /// <summary>Σ (z·inv − mean)² over the unmasked z, in double lanes (z widened exactly).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static double SquaredDeviationSum(ReadOnlySpan<float> z, double inv, double mean)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<double> masked = new(double.NegativeInfinity);
+            Vector<double> vInv = new(inv), vMean = new(mean), lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector.Widen(Vector.LoadUnsafe(ref src, (nuint)i), out Vector<double> a, out Vector<double> b);
+                Vector<double> da = Vector.ConditionalSelect(Vector.GreaterThan(a, masked), a * vInv - vMean, Vector<double>.Zero);
+                Vector<double> db = Vector.ConditionalSelect(Vector.GreaterThan(b, masked), b * vInv - vMean, Vector<double>.Zero);
+                lo += da * da;
+                hi += db * db;
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            if (v == float.NegativeInfinity) continue;
+            double d = v * inv - mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 where z_k = −∞).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AffineInDouble(ReadOnlySpan<float> z, Span<float> gradient, double c, double common, double slope, double inv, double mean)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        ref float dst = ref MemoryMarshal.GetReference(gradient);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> vc = new(c), vCommon = new(common), vSlope = new(slope), vInv = new(inv), vMean = new(mean);
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+                Vector<float> g = Vector.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
+                Vector.ConditionalSelect(Vector.GreaterThan(v, masked), g, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            Unsafe.Add(ref dst, i) = v == float.NegativeInfinity ? 0f : (float)(c * (common - slope * (v * inv - mean)));
+        }
+    }
+
     /// <summary>lo, hi += the two halves of <paramref name="v"/>, widened to double (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Widen(Vector<float> v, ref Vector<double> lo, ref Vector<double> hi)

@@ -133,6 +133,10 @@ public abstract class MulticlassMarginLoss : RowLoss
         LossCard.ForFamily("multi-class margin (shared hinge kernel)", name, title, formula, gradient, reference, properties,
             [.. parameters, .. CommonParameters.ClassIndex], notes.Length == 0 ? FloatNote : FloatNote + " " + notes);
 
+    /// <summary>The registration of a hinge loss whose arguments are the margin and the class-index options.</summary>
+    private protected static LossDefinition HingeRegistration(LossCard card, Func<double, IReadOnlyList<double>?, int, Reduction, MulticlassMarginLoss> create) =>
+        new(card, a => create(a.Number(MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
+
     /// <summary>m, the margin of a hinge loss.</summary>
     public static readonly LossParameter MarginParameter = new("margin", ParameterKind.Number, "margin m required between the target logit and the others") { Default = 1, Min = 0 };
 }
@@ -150,8 +154,7 @@ public sealed class CrammerSingerHingeLoss(double? margin = null, IReadOnlyList<
         "K = 1: ℓ = 0. Float/Half compute in float.", MarginParameter);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new CrammerSingerHingeLoss(a.Number(MulticlassMarginLoss.MarginParameter),
-        a.Weight(), a.IgnoreIndex(), a.Reduction()));
+    public static LossDefinition Registration { get; } = HingeRegistration(Definition, (m, w, i, r) => new CrammerSingerHingeLoss(m, w, i, r));
 
     public override LossCard Card => Definition;
 }
@@ -169,8 +172,7 @@ public sealed class WestonWatkinsHingeLoss(double? margin = null, IReadOnlyList<
         "Float/Half compute in float.", MarginParameter);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new WestonWatkinsHingeLoss(a.Number(MulticlassMarginLoss.MarginParameter),
-        a.Weight(), a.IgnoreIndex(), a.Reduction()));
+    public static LossDefinition Registration { get; } = HingeRegistration(Definition, (m, w, i, r) => new WestonWatkinsHingeLoss(m, w, i, r));
 
     public override LossCard Card => Definition;
 }

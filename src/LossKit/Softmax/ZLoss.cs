@@ -1,5 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -64,8 +62,8 @@ public sealed class ZLoss : RowLoss
 
     /// <summary>
     /// Three passes after the driver's max: count, largest |z| and Σz; the variance about the mean; the gradient.
-    /// Everything is in double. Float rows run each pass on vector lanes (<see cref="FloatMoments"/>,
-    /// <see cref="FloatGradient"/>; μ = ((Σz)/K)/scale); double rows keep the sequential sums of the scaled values
+    /// Everything is in double. Float rows run each pass on vector lanes (<see cref="FloatRow"/>:
+    /// μ = ((Σz)/K)/scale); double rows keep the sequential sums of the scaled values
     /// u = z/scale in index order.
     /// </summary>
     protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
@@ -80,10 +78,10 @@ public sealed class ZLoss : RowLoss
         double scale, inv, mean, variance;
         if (isFloat)
         {
-            (count, scale, double sum) = FloatMoments(MemoryMarshal.Cast<TC, float>(z));
+            (count, scale, double sum) = FloatRow.CountMaxAbsSum(MemoryMarshal.Cast<TC, float>(z));
             inv = scale > 0 ? 1 / scale : 1;
             mean = sum / count * inv;                    // an all-equal row: exactly its u, so σ = 0
-            variance = FloatVariance(MemoryMarshal.Cast<TC, float>(z), inv, mean) / count;
+            variance = FloatRow.SquaredDeviationSum(MemoryMarshal.Cast<TC, float>(z), inv, mean) / count;
         }
         else
         {
@@ -119,7 +117,7 @@ public sealed class ZLoss : RowLoss
             double c = -Sigmoid(x) * double.CreateTruncating(gradientScale) * inv;
             double common = -1.0 / (count * sigma);
             double slope = zHat / (count * variance);
-            if (isFloat) FloatGradient(MemoryMarshal.Cast<TC, float>(z), MemoryMarshal.Cast<TC, float>(gradient), c, common, slope, inv, mean);
+            if (isFloat) FloatRow.AffineInDouble(MemoryMarshal.Cast<TC, float>(z), MemoryMarshal.Cast<TC, float>(gradient), c, common, slope, inv, mean);
             else
                 for (int k = 0; k < z.Length; k++)
                 {
@@ -129,96 +127,6 @@ public sealed class ZLoss : RowLoss
             gradient[target] = TC.CreateTruncating(c * (common - slope * (double.CreateTruncating(z[target]) * inv - mean) + 1 / sigma));
         }
         return loss;
-    }
-
-    /// <summary>Count, largest |z| and Σz (in double) of the unmasked logits of a float row, in one pass.</summary>
-    private static (int Count, double Scale, double Sum) FloatMoments(ReadOnlySpan<float> z)
-    {
-        ref float src = ref MemoryMarshal.GetReference(z);
-        int n = z.Length, w = Vector<float>.Count, i = 0, count = 0;
-        float largest = 0;
-        double sum = 0;
-        if (Vector.IsHardwareAccelerated && n >= w)
-        {
-            Vector<float> masked = new(float.NegativeInfinity), magnitude = Vector<float>.Zero;
-            Vector<int> kept = Vector<int>.Zero;
-            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
-            for (; i <= n - w; i += w)
-            {
-                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
-                Vector<int> unmasked = Vector.GreaterThan(v, masked);
-                Vector<float> u = Vector.ConditionalSelect(unmasked, v, Vector<float>.Zero);
-                magnitude = Vector.Max(magnitude, Vector.Abs(u));
-                kept -= unmasked;                                  // a true lane is −1
-                FloatRow.Widen(u, ref lo, ref hi);
-            }
-            for (int l = 0; l < w; l++) { largest = Math.Max(largest, magnitude[l]); count += kept[l]; }
-            sum = Vector.Sum(lo + hi);
-        }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref src, i);
-            if (v == float.NegativeInfinity) continue;
-            count++;
-            largest = Math.Max(largest, Math.Abs(v));
-            sum += v;
-        }
-        return (count, largest, sum);
-    }
-
-    /// <summary>Σ (z·inv − mean)² over the unmasked logits of a float row, in double lanes.</summary>
-    private static double FloatVariance(ReadOnlySpan<float> z, double inv, double mean)
-    {
-        ref float src = ref MemoryMarshal.GetReference(z);
-        int n = z.Length, w = Vector<float>.Count, i = 0;
-        double sum = 0;
-        if (Vector.IsHardwareAccelerated && n >= w)
-        {
-            Vector<double> masked = new(double.NegativeInfinity);
-            Vector<double> vInv = new(inv), vMean = new(mean), lo = Vector<double>.Zero, hi = Vector<double>.Zero;
-            for (; i <= n - w; i += w)
-            {
-                Vector.Widen(Vector.LoadUnsafe(ref src, (nuint)i), out Vector<double> a, out Vector<double> b);
-                Vector<double> da = Vector.ConditionalSelect(Vector.GreaterThan(a, masked), a * vInv - vMean, Vector<double>.Zero);
-                Vector<double> db = Vector.ConditionalSelect(Vector.GreaterThan(b, masked), b * vInv - vMean, Vector<double>.Zero);
-                lo += da * da;
-                hi += db * db;
-            }
-            sum = Vector.Sum(lo + hi);
-        }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref src, i);
-            if (v == float.NegativeInfinity) continue;
-            double d = v * inv - mean;
-            sum += d * d;
-        }
-        return sum;
-    }
-
-    /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 for masked classes).</summary>
-    private static void FloatGradient(ReadOnlySpan<float> z, Span<float> gradient, double c, double common, double slope, double inv, double mean)
-    {
-        ref float src = ref MemoryMarshal.GetReference(z);
-        ref float dst = ref MemoryMarshal.GetReference(gradient);
-        int n = z.Length, w = Vector<float>.Count, i = 0;
-        if (Vector.IsHardwareAccelerated && n >= w)
-        {
-            Vector<float> masked = new(float.NegativeInfinity);
-            Vector<double> vc = new(c), vCommon = new(common), vSlope = new(slope), vInv = new(inv), vMean = new(mean);
-            for (; i <= n - w; i += w)
-            {
-                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
-                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
-                Vector<float> g = Vector.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
-                Vector.ConditionalSelect(Vector.GreaterThan(v, masked), g, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref src, i);
-            Unsafe.Add(ref dst, i) = v == float.NegativeInfinity ? 0f : (float)(c * (common - slope * (v * inv - mean)));
-        }
     }
 
     private static double Softplus(double x) => Kernels.StableMath.Softplus(x);
