@@ -213,6 +213,30 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>destination_i ← destination_i + alpha·x_i (rounded product, then rounded sum: not fused) where x_i &gt; −∞;
+    /// destination_i unchanged where x_i = −∞ (a masked class).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AddScaledUnmasked(Span<T> destination, T alpha, ReadOnlySpan<T> x)
+    {
+        ref T dst = ref MemoryMarshal.GetReference(destination);
+        ref T px = ref MemoryMarshal.GetReference(x);
+        int n = destination.Length, w = TSimd.Count, i = 0;
+        if (n >= w)
+        {
+            TVec a = TSimd.Broadcast(alpha), masked = TSimd.Broadcast(T.NegativeInfinity);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref px, (nuint)i), g = TSimd.Load(ref dst, (nuint)i);
+                TSimd.Store(TSimd.Select(TSimd.GreaterThan(v, masked), TSimd.Add(g, TSimd.Multiply(a, v)), g), ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref px, i);
+            if (v > T.NegativeInfinity) Unsafe.Add(ref dst, i) += alpha * v;
+        }
+    }
+
     /// <summary>
     /// Hinge terms of a row: with u_j = x_j + c and a_j = max(u_j, 0), returns Σ_j a_j^p and Σ_j d_j where
     /// d_j = ∂(a_j^p)/∂x_j (p = 1: 1 when u_j &gt; 0, else 0 — the subgradient 0 at the kink u_j = 0; p = 2: 2a_j).
@@ -284,6 +308,43 @@ internal static class RowKernels<T, TVec, TSimd>
             T v = Unsafe.Add(ref src, i);
             Unsafe.Add(ref dst, i) = T.CreateTruncating(StableMath.Softplus(double.CreateTruncating(v)));
         }
+    }
+
+    /// <summary>(Σ softplus(x_i), Σ σ(x_i)) with x_i ← σ(x_i), by <see cref="VectorMath{TV,T,TOps}.Logistic"/> (one exp and
+    /// one log per element; x_i = +∞ gives softplus +∞ and σ = 1).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (T Softplus, T Sigmoid) LogisticSums(Span<T> x)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TSimd.Count, i = 0;
+        TVec softplus = TSimd.Broadcast(T.Zero), sigmoid = softplus;
+        for (; i <= n - w; i += w)
+        {
+            VectorMath<TVec, T, TSimd>.Logistic(TSimd.Load(ref src, (nuint)i), out TVec sp, out _, out TVec sg, out _);
+            softplus = TSimd.Add(softplus, sp);
+            sigmoid = TSimd.Add(sigmoid, sg);
+            TSimd.Store(sg, ref src, (nuint)i);
+        }
+        T spSum = TSimd.Sum(softplus), sgSum = TSimd.Sum(sigmoid);
+        if (i < n)
+        {
+            // The last partial vector through the same arithmetic: its values padded with zeros to a whole vector.
+            int rest = n - i;
+            Span<T> lanes = stackalloc T[2 * w];
+            lanes.Clear();
+            x[i..].CopyTo(lanes);
+            ref T lane = ref MemoryMarshal.GetReference(lanes);
+            VectorMath<TVec, T, TSimd>.Logistic(TSimd.Load(ref lane, 0), out TVec sp, out _, out TVec sg, out _);
+            TSimd.Store(sp, ref lane, 0);
+            TSimd.Store(sg, ref lane, (nuint)w);
+            for (int j = 0; j < rest; j++)
+            {
+                spSum += lanes[j];
+                sgSum += lanes[w + j];
+                x[i + j] = lanes[w + j];
+            }
+        }
+        return (spSum, sgSum);
     }
 
     /// <summary>(Σ x_i, min x_i) in one pass.</summary>
@@ -424,6 +485,17 @@ internal static class Row
         }
     }
 
+    /// <summary>destination_i += alpha·x_i (not fused) where x_i &gt; −∞ (<see cref="RowKernels{T,TVec,TSimd}.AddScaledUnmasked"/>).</summary>
+    public static void AddScaledUnmasked<T>(Span<T> destination, T alpha, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Width<T>(destination.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledUnmasked(destination, alpha, x); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledUnmasked(destination, alpha, x); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledUnmasked(destination, alpha, x); break;
+        }
+    }
+
     public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (Width<T>(x.Length))
@@ -445,10 +517,205 @@ internal static class Row
         return RowKernels<T, Vector128<T>, Simd128<T>>.Hinge(x, c, squared, gradient, scale);
     }
 
+    /// <summary>(Σ softplus(x_i), Σ σ(x_i)) with x_i ← σ(x_i) (<see cref="RowKernels{T,TVec,TSimd}.LogisticSums"/>).</summary>
+    public static (T Softplus, T Sigmoid) LogisticSums<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
+    {
+        512 => RowKernels<T, Vector512<T>, Simd512<T>>.LogisticSums(x),
+        256 => RowKernels<T, Vector256<T>, Simd256<T>>.LogisticSums(x),
+        _ => RowKernels<T, Vector128<T>, Simd128<T>>.LogisticSums(x),
+    };
+
     public static (T Sum, T Min) SumAndMin<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Width<T>(x.Length) switch
     {
         512 => RowKernels<T, Vector512<T>, Simd512<T>>.SumAndMin(x),
         256 => RowKernels<T, Vector256<T>, Simd256<T>>.SumAndMin(x),
         _ => RowKernels<T, Vector128<T>, Simd128<T>>.SumAndMin(x),
     };
+}
+
+/// <summary>A function of one float logit and its derivative, over <see cref="Vector{T}"/> lanes and for one value,
+/// computed by the same float operations in the same order in both forms (so a vector lane and the scalar tail
+/// give the same bits).</summary>
+internal interface IFloatMap
+{
+    Vector<float> Value(Vector<float> z, out Vector<float> derivative);
+    float Value(float z, out float derivative);
+}
+
+/// <summary>
+/// Row loops over float rows whose sums are kept in double: each float term is widened exactly and added into
+/// double lanes, so a sum differs from the sequential double sum of the same terms only by the order of the
+/// additions (a relative 1e-16 or so, far below the float results' rounding). −∞ elements (masked classes) are
+/// left out of every sum and get derivative 0. Written over <see cref="Vector{T}"/> (256 bits on AVX-512 hardware
+/// unless configured otherwise, 128 without AVX2, scalar where nothing is accelerated), which fixes the order.
+/// </summary>
+internal static class FloatRow
+{
+    /// <summary>Σ map(z_k) over the unmasked z_k, in double; when <paramref name="derivative"/> is not empty it receives
+    /// map'(z_k) (0 where z_k = −∞). When <paramref name="prefetch"/> is given (the next row), its cache lines are
+    /// requested during this pass, so the next row's first pass finds them in cache.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe double MapSum<TMap>(ReadOnlySpan<float> z, TMap map, Span<float> derivative, ReadOnlySpan<float> prefetch)
+        where TMap : struct, IFloatMap
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        ref float dst = ref MemoryMarshal.GetReference(derivative);
+        bool store = !derivative.IsEmpty;
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        byte* next = Sse.IsSupported && prefetch.Length >= n ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(prefetch)) : null;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                if (next is not null && (i & 15) == 0) Sse.Prefetch1(next + i * sizeof(float));   // one request per 64-byte line
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector<int> kept = Vector.GreaterThan(v, masked);
+                Vector<float> value = Vector.ConditionalSelect(kept, map.Value(v, out Vector<float> d), Vector<float>.Zero);
+                if (store) Vector.ConditionalSelect(kept, d, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+                Widen(value, ref lo, ref hi);
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            float d = 0;
+            if (v > float.NegativeInfinity) sum += map.Value(v, out d);
+            if (store) Unsafe.Add(ref dst, i) = d;
+        }
+        return sum;
+    }
+
+    /// <summary>Σ z_k² over the unmasked z_k, each square formed in double (exact for a float) and summed in double.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static double SquareSum(ReadOnlySpan<float> z)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector.Widen(Vector.ConditionalSelect(Vector.GreaterThan(v, masked), v, Vector<float>.Zero), out Vector<double> a, out Vector<double> b);
+                lo += a * a;
+                hi += b * b;
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            double v = Unsafe.Add(ref src, i);
+            if (double.IsFinite(v)) sum += v * v;
+        }
+        return sum;
+    }
+
+    /// <summary>Count, largest |z| and Σz (in double) of the unmasked z, in one pass.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static (int Count, double MaxAbs, double Sum) CountMaxAbsSum(ReadOnlySpan<float> z)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0, count = 0;
+        float largest = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity), magnitude = Vector<float>.Zero;
+            Vector<int> kept = Vector<int>.Zero;
+            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector<int> unmasked = Vector.GreaterThan(v, masked);
+                Vector<float> u = Vector.ConditionalSelect(unmasked, v, Vector<float>.Zero);
+                magnitude = Vector.Max(magnitude, Vector.Abs(u));
+                kept -= unmasked;                                  // a true lane is −1
+                Widen(u, ref lo, ref hi);
+            }
+            for (int l = 0; l < w; l++) { largest = Math.Max(largest, magnitude[l]); count += kept[l]; }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            if (v == float.NegativeInfinity) continue;
+            count++;
+            largest = Math.Max(largest, Math.Abs(v));
+            sum += v;
+        }
+        return (count, largest, sum);
+    }
+
+    /// <summary>Σ (z·inv − mean)² over the unmasked z, in double lanes (z widened exactly).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static double SquaredDeviationSum(ReadOnlySpan<float> z, double inv, double mean)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<double> masked = new(double.NegativeInfinity);
+            Vector<double> vInv = new(inv), vMean = new(mean), lo = Vector<double>.Zero, hi = Vector<double>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                Vector.Widen(Vector.LoadUnsafe(ref src, (nuint)i), out Vector<double> a, out Vector<double> b);
+                Vector<double> da = Vector.ConditionalSelect(Vector.GreaterThan(a, masked), a * vInv - vMean, Vector<double>.Zero);
+                Vector<double> db = Vector.ConditionalSelect(Vector.GreaterThan(b, masked), b * vInv - vMean, Vector<double>.Zero);
+                lo += da * da;
+                hi += db * db;
+            }
+            sum = Vector.Sum(lo + hi);
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            if (v == float.NegativeInfinity) continue;
+            double d = v * inv - mean;
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 where z_k = −∞).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AffineInDouble(ReadOnlySpan<float> z, Span<float> gradient, double c, double common, double slope, double inv, double mean)
+    {
+        ref float src = ref MemoryMarshal.GetReference(z);
+        ref float dst = ref MemoryMarshal.GetReference(gradient);
+        int n = z.Length, w = Vector<float>.Count, i = 0;
+        if (Vector.IsHardwareAccelerated && n >= w)
+        {
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> vc = new(c), vCommon = new(common), vSlope = new(slope), vInv = new(inv), vMean = new(mean);
+            for (; i <= n - w; i += w)
+            {
+                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+                Vector<float> g = Vector.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
+                Vector.ConditionalSelect(Vector.GreaterThan(v, masked), g, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref src, i);
+            Unsafe.Add(ref dst, i) = v == float.NegativeInfinity ? 0f : (float)(c * (common - slope * (v * inv - mean)));
+        }
+    }
+
+    /// <summary>lo, hi += the two halves of <paramref name="v"/>, widened to double (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(Vector<float> v, ref Vector<double> lo, ref Vector<double> hi)
+    {
+        Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+        lo += a;
+        hi += b;
+    }
 }

@@ -43,17 +43,20 @@ public abstract class RowLoss : ClassIndexLoss
     protected abstract double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
         where TC : unmanaged, IFloatingPointIeee754<TC>;
 
-    /// <summary>Rows [start, end) in compute type TC (float for float and Half, double for double); returns their loss sum.</summary>
+    /// <summary>Rows [start, end) in compute type TC (float for float and Half, double for double); returns their loss sum.
+    /// A gradient too large for the cache is computed into a scratch row (which stays in cache, so the loss's passes over
+    /// it never read the output from memory) and streamed out once with non-temporal stores.</summary>
     private protected override unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
     {
         int K = job.Classes;
         bool converted = typeof(T) != typeof(TC);            // Half: compute in float scratch
+        bool stream = job.HasGradient && job.StreamGradient && !converted;
         int workLength = WorkLength(K);
-        TC[] scratch = ArrayPool<TC>.Shared.Rent((converted ? 3 * K : 0) + workLength + 1);
+        TC[] scratch = ArrayPool<TC>.Shared.Rent((converted ? 3 * K : stream ? K : 0) + workLength + 1);
         Span<TC> zBuf = converted ? scratch.AsSpan(0, K) : default;
-        Span<TC> gBuf = converted ? scratch.AsSpan(K, K) : default;
+        Span<TC> gBuf = converted || stream ? scratch.AsSpan(converted ? K : 0, K) : default;
         Span<TC> qBuf = converted ? scratch.AsSpan(2 * K, K) : default;
-        Span<TC> work = scratch.AsSpan(converted ? 3 * K : 0, workLength);
+        Span<TC> work = scratch.AsSpan(converted ? 3 * K : stream ? K : 0, workLength);
         double sum = 0;
         try
         {
@@ -61,6 +64,8 @@ public abstract class RowLoss : ClassIndexLoss
             {
                 if (!ReadRow(job, r, zBuf, qBuf, gBuf, out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gOut))
                     continue;
+                Span<TC> output = g;
+                if (stream) g = gBuf;
                 double w = 1;
                 if (Weight is { } weight)
                 {
@@ -75,6 +80,7 @@ public abstract class RowLoss : ClassIndexLoss
                     loss = EvaluateRow(z, y, q, g, TC.CreateTruncating(job.Scale * w), work);
                     if (w != 1) loss *= w;
                 }
+                if (stream) Row.Scale<TC>(g, TC.One, TC.Zero, output, streaming: true);   // 1·g is g, bit for bit
                 WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }

@@ -51,6 +51,14 @@ public abstract class MulticlassMarginLoss : RowLoss
 
     protected override bool MeanOverAllRows => Kind == MarginKind.MultiMargin;
 
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => Kind switch
+    {
+        MarginKind.MultiMargin => [MultiMarginLoss.PParameter.Of(Power), MarginParameter.Of(Margin), .. base.ParameterValues],
+        MarginKind.CrammerSinger or MarginKind.WestonWatkins => [MarginParameter.Of(Margin), .. base.ParameterValues],
+        _ => base.ParameterValues,
+    };
+
     protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {
         int K = z.Length, y = target;
@@ -125,6 +133,10 @@ public abstract class MulticlassMarginLoss : RowLoss
         LossCard.ForFamily("multi-class margin (shared hinge kernel)", name, title, formula, gradient, reference, properties,
             [.. parameters, .. CommonParameters.ClassIndex], notes.Length == 0 ? FloatNote : FloatNote + " " + notes);
 
+    /// <summary>The registration of a hinge loss whose arguments are the margin and the class-index options.</summary>
+    private protected static LossDefinition HingeRegistration(LossCard card, Func<double, IReadOnlyList<double>?, int, Reduction, MulticlassMarginLoss> create) =>
+        new(card, a => create(a.Number(MarginParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
+
     /// <summary>m, the margin of a hinge loss.</summary>
     public static readonly LossParameter MarginParameter = new("margin", ParameterKind.Number, "margin m required between the target logit and the others") { Default = 1, Min = 0 };
 }
@@ -142,11 +154,9 @@ public sealed class CrammerSingerHingeLoss(double? margin = null, IReadOnlyList<
         "K = 1: ℓ = 0. Float/Half compute in float.", MarginParameter);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new CrammerSingerHingeLoss(a.Number(MulticlassMarginLoss.MarginParameter),
-        a.Weight(), a.IgnoreIndex(), a.Reduction()));
+    public static LossDefinition Registration { get; } = HingeRegistration(Definition, (m, w, i, r) => new CrammerSingerHingeLoss(m, w, i, r));
 
     public override LossCard Card => Definition;
-    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>Weston–Watkins multi-class hinge, spec <c>hinge_ww(margin=1)</c>: <c>ℓ = Σ_{j≠y} max(0, m + z_j − z_y)</c>.
@@ -162,11 +172,9 @@ public sealed class WestonWatkinsHingeLoss(double? margin = null, IReadOnlyList<
         "Float/Half compute in float.", MarginParameter);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new WestonWatkinsHingeLoss(a.Number(MulticlassMarginLoss.MarginParameter),
-        a.Weight(), a.IgnoreIndex(), a.Reduction()));
+    public static LossDefinition Registration { get; } = HingeRegistration(Definition, (m, w, i, r) => new WestonWatkinsHingeLoss(m, w, i, r));
 
     public override LossCard Card => Definition;
-    public override IEnumerable<ParameterValue> ParameterValues => [MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>PyTorch's <c>MultiMarginLoss</c>, spec <c>multimargin(p=1, margin=1)</c>:
@@ -200,8 +208,6 @@ public sealed class MultiMarginLoss : MulticlassMarginLoss
         : base(MarginKind.MultiMargin, MarginParameter.Resolve(margin), PParameter.Resolve(p), weight, ignoreIndex, reduction) { }
 
     public override LossCard Card => Definition;
-
-    public override IEnumerable<ParameterValue> ParameterValues => [PParameter.Of(Power), MarginParameter.Of(Margin), .. base.ParameterValues];
 }
 
 /// <summary>One-vs-rest squared hinge, spec <c>ovr_sq_hinge</c>: <c>ℓ = Σ_k max(0, 1 − t_k z_k)²</c> with t_y = 1 and

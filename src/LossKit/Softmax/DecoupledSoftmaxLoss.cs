@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -72,33 +74,49 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
             throw new ArgumentException($"positiveOffsets[0] = {positiveOffsets[0]}: CSR offsets start at 0.", nameof(positiveOffsets));
         if (positiveOffsets[rows] != positiveColumns.Length)
             throw new ArgumentException($"positiveOffsets[{rows}] = {positiveOffsets[rows]} but positiveColumns has {positiveColumns.Length} entries; the last offset must equal its length.", nameof(positiveOffsets));
-        int counted = 0;
-        var seen = new HashSet<int>();
-        for (int n = 0; n < rows; n++)
-        {
-            int from = positiveOffsets[n], to = positiveOffsets[n + 1];
-            if (to < from)
-                throw new RowException(nameof(positiveOffsets), n, $"positiveOffsets[{n + 1}] = {to} < positiveOffsets[{n}] = {from}: offsets must not decrease.");
-            seen.Clear();
-            for (int i = from; i < to; i++)
-            {
-                int c = positiveColumns[i];
-                if ((uint)c >= (uint)classes)
-                    throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} (positiveColumns[{i}]) is not a class index: expected 0 ≤ column < {classes}.");
-                if (!seen.Add(c))
-                    throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} is listed twice (positiveColumns[{i}]); positives must be distinct.");
-            }
-            if (to > from) counted++;
-        }
+        int counted = CheckPositives(positiveOffsets, positiveColumns, rows, classes);
         double scale = Reduction == Reduction.Mean ? (counted > 0 ? 1.0 / counted : 0) : 1;
         double total;
         fixed (int* po = positiveOffsets)
         fixed (int* pc = positiveColumns)
-            total = RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
+            total = typeof(T) == typeof(float)
+                ? FloatRows(MemoryMarshal.Cast<T, float>(scores), rows, classes, po, pc, MemoryMarshal.Cast<T, float>(rowLosses), MemoryMarshal.Cast<T, float>(gradient), scale)
+                : RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
     /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
+    /// <summary>Checks each row's positives (offsets not decreasing, columns in range and distinct) and returns how many
+    /// rows have at least one.</summary>
+    private static int CheckPositives(ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns, int rows, int classes)
+    {
+        int counted = 0;
+        // lastRow[c]: the last row that listed column c (a duplicate within a row finds its own row there).
+        int[] lastRow = ArrayPool<int>.Shared.Rent(classes);
+        lastRow.AsSpan(0, classes).Fill(-1);
+        try
+        {
+            for (int n = 0; n < rows; n++)
+            {
+                int from = positiveOffsets[n], to = positiveOffsets[n + 1];
+                if (to < from)
+                    throw new RowException(nameof(positiveOffsets), n, $"positiveOffsets[{n + 1}] = {to} < positiveOffsets[{n}] = {from}: offsets must not decrease.");
+                for (int i = from; i < to; i++)
+                {
+                    int c = positiveColumns[i];
+                    if ((uint)c >= (uint)classes)
+                        throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} (positiveColumns[{i}]) is not a class index: expected 0 ≤ column < {classes}.");
+                    if (lastRow[c] == n)
+                        throw new RowException(nameof(positiveColumns), n, $"row {n}: positive column {c} is listed twice (positiveColumns[{i}]); positives must be distinct.");
+                    lastRow[c] = n;
+                }
+                if (to > from) counted++;
+            }
+        }
+        finally { ArrayPool<int>.Shared.Return(lastRow); }
+        return counted;
+    }
+
     private readonly unsafe struct Rows(DecoupledSoftmaxLoss loss, int* offsets, int* columns, double scale) : IDoubleRow
     {
         public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> __, Span<double> scratch) =>
@@ -123,16 +141,8 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         // LossKit's own exp: TensorPrimitives' double exp gives other bits once the JIT recompiles its ahead-of-time code.
         double sum = Kernels.Row.SumExp<double>(a, max, q);
         double lseNeg = max + Math.Log(sum);
-        double loss = 0, sigmaSum = 0, c = scale / (Tau * count);
-        for (int i = 0; i < count; i++)
-        {
-            int l = positives[i];
-            double x = lseNeg - s[l] * inv;               // softplus(x) = log(1 + e^x)
-            loss += x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
-            double sigma = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
-            sigmaSum += sigma;
-            if (!g.IsEmpty) g[l] = -c * sigma;
-        }
+        double c = scale / (Tau * count);
+        double loss = PositiveTerms(s, positives, lseNeg, inv, c, g, out double sigmaSum);
         if (!g.IsEmpty)
         {
             double f = c * sigmaSum / sum;
@@ -140,5 +150,92 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
                 if (q[j] > 0) g[j] += f * q[j];   // q is 0 at the positives and masked negatives
         }
         return loss / count;
+    }
+
+    /// <summary>Σ_l softplus(x_l) over the positives and Σ_l σ_l, x_l = L − s_l/τ, σ_l = sigmoid(x_l); g_l ← −c·σ_l when
+    /// <paramref name="g"/> is not empty.</summary>
+    private static double PositiveTerms<TS>(ReadOnlySpan<TS> s, ReadOnlySpan<int> positives, double lseNeg, double inv, double c, Span<TS> g,
+        out double sigmaSum) where TS : unmanaged, IFloatingPointIeee754<TS>
+    {
+        double loss = 0;
+        sigmaSum = 0;
+        foreach (int l in positives)
+        {
+            double x = lseNeg - double.CreateTruncating(s[l]) * inv;      // softplus(x) = log(1 + e^x)
+            loss += x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
+            double sigma = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+            sigmaSum += sigma;
+            if (!g.IsEmpty) g[l] = TS.CreateTruncating(-c * sigma);
+        }
+        return loss;
+    }
+
+    /// <summary>
+    /// Float rows in float, on the shared row kernels: the max of the row (NaN and +∞ checks), a = s/τ with the
+    /// positives set to −∞ in a scratch row that stays in cache, its max and Σexp (exp(a − max) stored in place),
+    /// then one scaling pass f·exp(a − max) into the gradient (streamed when it is too large for the cache) and the
+    /// positives' entries. The scalar terms (L, softplus, σ) are in double.
+    /// </summary>
+    private unsafe double FloatRows(ReadOnlySpan<float> scores, int rows, int classes, int* offsets, int* columns, Span<float> rowLosses,
+        Span<float> gradient, double scale)
+    {
+        bool hasLosses = !rowLosses.IsEmpty, hasGradient = !gradient.IsEmpty;
+        bool stream = hasGradient && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
+        double inv = 1 / Tau;
+        fixed (float* ps = scores, pl = rowLosses, pg = gradient)
+        {
+            float* sp = ps, lp = pl, gp = pg;
+            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+            {
+                float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
+                try
+                {
+                    double sum = 0;
+                    for (int r = start; r < end; r++)
+                    {
+                        var s = new ReadOnlySpan<float>(sp + (long)r * classes, classes);
+                        Span<float> g = hasGradient ? new Span<float>(gp + (long)r * classes, classes) : default;
+                        var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
+                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale, stream);
+                        if (hasLosses) lp[r] = (float)loss;
+                        sum += loss;
+                    }
+                    return sum;
+                }
+                finally { ArrayPool<float>.Shared.Return(buffer); }
+            });
+        }
+    }
+
+    private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, Span<float> x, double inv,
+        double scale, bool stream)
+    {
+        int count = positives.Length;
+        float rowMax = TensorPrimitives.Max(s);                    // NaN if any score is NaN
+        if (count == 0 || float.IsNaN(rowMax) || float.IsPositiveInfinity(rowMax))
+        {
+            if (count == 0) g.Clear(); else g.Fill(float.NaN);
+            return count == 0 ? 0 : double.NaN;
+        }
+        Kernels.Row.Scale(s, (float)inv, 0f, a, streaming: false);
+        x = x[..count];
+        for (int i = 0; i < count; i++)
+        {
+            x[i] = a[positives[i]];
+            a[positives[i]] = float.NegativeInfinity;
+        }
+        float max = Kernels.Row.Max<float>(a);
+        if (float.IsNegativeInfinity(max)) { g.Clear(); return 0; }  // no (unmasked) negatives: every positive wins outright
+        float sum = Kernels.Row.SumExp<float>(a, max, a);
+        // x_l = L − s_l/τ, then Σ softplus(x_l), Σ σ_l with σ_l kept in x.
+        Kernels.Row.Scale<float>(x, -1f, (float)(max + Math.Log(sum)), x, streaming: false);
+        var (softplus, sigmoid) = Kernels.Row.LogisticSums<float>(x);
+        if (!g.IsEmpty)
+        {
+            double c = scale / (Tau * count);
+            Kernels.Row.Scale(a, (float)(c * sigmoid / sum), 0f, g, stream);  // 0 at the positives and masked negatives
+            for (int i = 0; i < count; i++) g[positives[i]] = (float)(-c * x[i]);
+        }
+        return (double)softplus / count;
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -11,6 +13,9 @@ public interface IPositiveTransform
     static abstract TC Value<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC>;
     /// <summary>t'(z) for finite z.</summary>
     static abstract TC Derivative<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC>;
+    /// <summary>t(z) and t'(z) on float lanes, by the same float operations in the same order as <see cref="Value{TC}"/>
+    /// and <see cref="Derivative{TC}"/> (so every lane has their bits).</summary>
+    static abstract Vector<float> Value(Vector<float> z, Vector<float> epsilon, out Vector<float> derivative);
 }
 
 /// <summary>
@@ -31,6 +36,12 @@ public abstract class NormalizedTransformLoss<TTransform> : RowLoss where TTrans
     /// <summary>The transform's parameter ε (spherical), 0 for the others.</summary>
     public double Epsilon { get; }
 
+    /// <summary>Float rows keep t'(z) in the scratch row (it stays in cache) for the scaling pass.</summary>
+    protected override int WorkLength(int classes) => classes;
+
+    /// <summary>One pass for Σt (in double) that keeps t'(z_k) (0 for masked classes), one pass that scales t' by
+    /// s/Σt into the gradient, then the target's own term. Float rows run the first pass on vector lanes
+    /// (<see cref="FloatRow.MapSum{TMap}"/>, t' kept in <paramref name="work"/>); double rows add Σt in index order.</summary>
     protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {
         TC eps = TC.CreateTruncating(Epsilon);
@@ -41,23 +52,43 @@ public abstract class NormalizedTransformLoss<TTransform> : RowLoss where TTrans
             return double.PositiveInfinity;
         }
         bool hasGradient = !gradient.IsEmpty;
+        Span<TC> derivative = hasGradient ? work[..z.Length] : default;
         double sum = 0;
-        for (int k = 0; k < z.Length; k++)
-        {
-            TC v = z[k];
-            if (TC.IsNegativeInfinity(v)) { if (hasGradient) gradient[k] = TC.Zero; continue; }
-            sum += double.CreateTruncating(TTransform.Value(v, eps));
-            if (hasGradient) gradient[k] = TTransform.Derivative(v, eps);
-        }
+        if (typeof(TC) == typeof(float))
+            sum = FloatRow.MapSum(MemoryMarshal.Cast<TC, float>(z), new TransformMap(float.CreateTruncating(Epsilon)),
+                MemoryMarshal.Cast<TC, float>(derivative), default);
+        else
+            for (int k = 0; k < z.Length; k++)
+            {
+                TC v = z[k];
+                if (TC.IsNegativeInfinity(v)) { if (hasGradient) derivative[k] = TC.Zero; continue; }
+                sum += double.CreateTruncating(TTransform.Value(v, eps));
+                if (hasGradient) derivative[k] = TTransform.Derivative(v, eps);
+            }
         double ty = double.CreateTruncating(TTransform.Value(zy, eps));
         if (hasGradient)
         {
-            TC scale = TC.CreateTruncating(double.CreateTruncating(gradientScale) / sum);
-            for (int k = 0; k < gradient.Length; k++) gradient[k] *= scale;
+            Row.Scale<TC>(derivative, TC.CreateTruncating(double.CreateTruncating(gradientScale) / sum), TC.Zero, gradient, streaming: false);
             gradient[target] -= TC.CreateTruncating(double.CreateTruncating(gradientScale) * double.CreateTruncating(TTransform.Derivative(zy, eps)) / ty);
         }
         // −log p_y = log Σt − log t_y, clamped at 0 (p_y ≤ 1 up to rounding).
         return Math.Max(Math.Log(sum) - Math.Log(ty), 0);
+    }
+
+    /// <summary>t and t' of <typeparamref name="TTransform"/> on float lanes, for <see cref="FloatRow.MapSum{TMap}"/>.</summary>
+    private readonly struct TransformMap(float epsilon) : IFloatMap
+    {
+        private readonly float _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<float> Value(Vector<float> z, out Vector<float> derivative) => TTransform.Value(z, new Vector<float>(_epsilon), out derivative);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Value(float z, out float derivative)
+        {
+            derivative = TTransform.Derivative(z, _epsilon);
+            return TTransform.Value(z, _epsilon);
+        }
     }
 
     /// <summary>The model's probabilities p_k = t(z_k)/Σ_j t(z_j) of each row (masked −∞ classes get 0).</summary>
@@ -92,6 +123,11 @@ public readonly struct TaylorTransform : IPositiveTransform
 {
     public static TC Value<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC> => TC.One + z + z * z / TC.CreateTruncating(2);
     public static TC Derivative<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC> => TC.One + z;
+    public static Vector<float> Value(Vector<float> z, Vector<float> epsilon, out Vector<float> derivative)
+    {
+        derivative = Vector<float>.One + z;
+        return derivative + z * z / new Vector<float>(2f);
+    }
 }
 
 /// <summary>t(z) = z² + ε.</summary>
@@ -99,6 +135,11 @@ public readonly struct SphericalTransform : IPositiveTransform
 {
     public static TC Value<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC> => z * z + epsilon;
     public static TC Derivative<TC>(TC z, TC epsilon) where TC : unmanaged, IFloatingPointIeee754<TC> => z + z;
+    public static Vector<float> Value(Vector<float> z, Vector<float> epsilon, out Vector<float> derivative)
+    {
+        derivative = z + z;
+        return z * z + epsilon;
+    }
 }
 
 /// <summary>s(x) = x + 1 for x ≥ 0, 1/(1 − x) for x &lt; 0.</summary>
@@ -110,6 +151,13 @@ public readonly struct StablemaxTransform : IPositiveTransform
         if (z >= TC.Zero) return TC.One;
         TC s = TC.One / (TC.One - z);
         return s * s;
+    }
+    public static Vector<float> Value(Vector<float> z, Vector<float> epsilon, out Vector<float> derivative)
+    {
+        Vector<int> nonNegative = Vector.GreaterThanOrEqual(z, Vector<float>.Zero);
+        Vector<float> s = Vector<float>.One / (Vector<float>.One - z);
+        derivative = Vector.ConditionalSelect(nonNegative, Vector<float>.One, s * s);
+        return Vector.ConditionalSelect(nonNegative, z + Vector<float>.One, s);
     }
 }
 

@@ -79,6 +79,9 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         // A streamed gradient gets exp(z − max) in a scratch row first (it stays in cache), so that the gradient row is
         // only ever written with non-temporal stores and never read into the cache first.
         bool expInScratch = job.HasGradient && job.StreamGradient && !converted && !transform;
+        // A loss with a row extra adds into its gradient after the fused pass: the whole gradient is then formed in the
+        // scratch row (in cache) and streamed out once, rather than written to memory and read back.
+        bool gradientInScratch = expInScratch && HasRowExtra;
         TC[]? scratch = converted || transform || expInScratch ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
@@ -100,8 +103,10 @@ public abstract class SoftmaxLoss : ClassIndexLoss
                 Span<TC> e = expInScratch ? gBuf : g;
                 // Prefetch the next row during the compute-bound Σexp pass (only when z is the caller's own row).
                 ReadOnlySpan<TC> next = !converted && !transform && r + 1 < job.Rows ? Cast<T, TC>(new ReadOnlySpan<T>(job.Logits + (long)(r + 1) * K, K)) : default;
-                if (CrossEntropyRow.Evaluate(z, y, q, WeightOf(y), e, g, next, setup, ref hooks, out double loss) && job.HasGradient && transform)
+                if (CrossEntropyRow.Evaluate(z, y, q, WeightOf(y), e, gradientInScratch ? gBuf : g, next, setup, ref hooks, out double loss)
+                    && job.HasGradient && transform)
                     ChainTransform(g, zBuf, y);
+                if (gradientInScratch) Row.Scale<TC>(gBuf, TC.One, TC.Zero, g, streaming: true);   // 1·g is g, bit for bit
                 WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }

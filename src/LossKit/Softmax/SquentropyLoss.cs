@@ -43,6 +43,9 @@ public sealed class SquentropyLoss : SoftmaxLoss
         return new RowTerms(w != 0 ? w * (s.Lse - s.TargetLogit) : 0, w, w);
     }
 
+    /// <summary>The square term (1/(K−1))·Σ_{j≠y} z_j² over the unmasked classes and its gradient
+    /// scale·(2/(K−1))·z_j (j ≠ y, unmasked), added into the fused gradient. The sum is in double: float rows square and
+    /// add their values in double lanes (<see cref="FloatRow.SquareSum"/>), double rows add them in index order.</summary>
     protected override double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
     {
         int k = z.Length, y = s.Target;
@@ -50,16 +53,22 @@ public sealed class SquentropyLoss : SoftmaxLoss
         if (k < 2 || w == 0) return 0;
         double c = w / (k - 1);
         double sum = 0;
-        for (int j = 0; j < k; j++)
+        if (typeof(TC) == typeof(float))
         {
-            double v = double.CreateTruncating(z[j]);
-            if (j != y && double.IsFinite(v)) sum += v * v;
+            ReadOnlySpan<float> zf = System.Runtime.InteropServices.MemoryMarshal.Cast<TC, float>(z);
+            sum = y < 0 ? FloatRow.SquareSum(zf) : FloatRow.SquareSum(zf[..y]) + FloatRow.SquareSum(zf[(y + 1)..]);
         }
+        else
+            for (int j = 0; j < k; j++)
+            {
+                double v = double.CreateTruncating(z[j]);
+                if (j != y && double.IsFinite(v)) sum += v * v;
+            }
         if (!gradient.IsEmpty)
         {
-            TC factor = TC.CreateTruncating(2 * c * scale);
-            for (int j = 0; j < k; j++)
-                if (j != y && TC.IsFinite(z[j])) gradient[j] += factor * z[j];
+            TC target = y >= 0 ? gradient[y] : TC.Zero;       // the target's entry gets no square term
+            Row.AddScaledUnmasked(gradient, TC.CreateTruncating(2 * c * scale), z);
+            if (y >= 0) gradient[y] = target;
         }
         return c * sum;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -59,6 +60,12 @@ public sealed class ZLoss : RowLoss
     /// <inheritdoc/>
     public override IEnumerable<ParameterValue> ParameterValues => [AParameter.Of(A), BParameter.Of(B), .. base.ParameterValues];
 
+    /// <summary>
+    /// Three passes after the driver's max: count, largest |z| and Σz; the variance about the mean; the gradient.
+    /// Everything is in double. Float rows run each pass on vector lanes (<see cref="FloatRow"/>:
+    /// μ = ((Σz)/K)/scale); double rows keep the sequential sums of the scaled values
+    /// u = z/scale in index order.
+    /// </summary>
     protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {
         if (TC.IsNegativeInfinity(z[target]))
@@ -66,23 +73,35 @@ public sealed class ZLoss : RowLoss
             gradient.Clear();
             return double.PositiveInfinity;
         }
-        // Pass 1: count and largest magnitude of the unmasked logits.
-        int count = 0;
-        double scale = 0;
-        foreach (TC v in z)
+        bool isFloat = typeof(TC) == typeof(float);
+        int count;
+        double scale, inv, mean, variance;
+        if (isFloat)
         {
-            if (TC.IsNegativeInfinity(v)) continue;
-            count++;
-            scale = Math.Max(scale, Math.Abs(double.CreateTruncating(v)));
+            (count, scale, double sum) = FloatRow.CountMaxAbsSum(MemoryMarshal.Cast<TC, float>(z));
+            inv = scale > 0 ? 1 / scale : 1;
+            mean = sum / count * inv;                    // an all-equal row: exactly its u, so σ = 0
+            variance = FloatRow.SquaredDeviationSum(MemoryMarshal.Cast<TC, float>(z), inv, mean) / count;
         }
-        double inv = scale > 0 ? 1 / scale : 1;
-        // Pass 2 and 3: mean and population variance of u = z/scale (two-pass, in double).
-        double mean = 0;
-        foreach (TC v in z) if (!TC.IsNegativeInfinity(v)) mean += double.CreateTruncating(v) * inv;
-        mean /= count;
-        double variance = 0;
-        foreach (TC v in z) if (!TC.IsNegativeInfinity(v)) { double d = double.CreateTruncating(v) * inv - mean; variance += d * d; }
-        variance /= count;
+        else
+        {
+            // Count and largest magnitude of the unmasked logits; mean and population variance of u = z/scale (two-pass).
+            count = 0;
+            scale = 0;
+            foreach (TC v in z)
+            {
+                if (TC.IsNegativeInfinity(v)) continue;
+                count++;
+                scale = Math.Max(scale, Math.Abs(double.CreateTruncating(v)));
+            }
+            inv = scale > 0 ? 1 / scale : 1;
+            mean = 0;
+            foreach (TC v in z) if (!TC.IsNegativeInfinity(v)) mean += double.CreateTruncating(v) * inv;
+            mean /= count;
+            variance = 0;
+            foreach (TC v in z) if (!TC.IsNegativeInfinity(v)) { double d = double.CreateTruncating(v) * inv - mean; variance += d * d; }
+            variance /= count;
+        }
         double sigma = Math.Sqrt(variance);
         if (!(sigma > 0))
         {
@@ -98,14 +117,14 @@ public sealed class ZLoss : RowLoss
             double c = -Sigmoid(x) * double.CreateTruncating(gradientScale) * inv;
             double common = -1.0 / (count * sigma);
             double slope = zHat / (count * variance);
-            for (int k = 0; k < z.Length; k++)
-            {
-                TC v = z[k];
-                if (TC.IsNegativeInfinity(v)) { gradient[k] = TC.Zero; continue; }
-                double d = common - slope * (double.CreateTruncating(v) * inv - mean);
-                if (k == target) d += 1 / sigma;
-                gradient[k] = TC.CreateTruncating(c * d);
-            }
+            if (isFloat) FloatRow.AffineInDouble(MemoryMarshal.Cast<TC, float>(z), MemoryMarshal.Cast<TC, float>(gradient), c, common, slope, inv, mean);
+            else
+                for (int k = 0; k < z.Length; k++)
+                {
+                    TC v = z[k];
+                    gradient[k] = TC.IsNegativeInfinity(v) ? TC.Zero : TC.CreateTruncating(c * (common - slope * (double.CreateTruncating(v) * inv - mean)));
+                }
+            gradient[target] = TC.CreateTruncating(c * (common - slope * (double.CreateTruncating(z[target]) * inv - mean) + 1 / sigma));
         }
         return loss;
     }

@@ -20,7 +20,10 @@ namespace LossKit.Sparse;
 /// </remarks>
 public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
 {
-    private protected SparseFenchelYoungLoss(IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction) : base(weight, ignoreIndex, reduction) { }
+    private readonly ISparseRow _map;
+
+    private protected SparseFenchelYoungLoss(ISparseRow map, IReadOnlyList<double>? weight, int ignoreIndex, Reduction reduction)
+        : base(weight, ignoreIndex, reduction) => _map = map;
 
     protected override int WorkLength(int classes) => SparseThreshold.WorkLength(classes);
 
@@ -29,17 +32,8 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
         where T : unmanaged, IFloatingPointIeee754<T> => ComputeSoftCore(logits, classes, softTargets, rowLosses, gradient);
 
     /// <summary>One row (see <see cref="RowLoss"/>), by <see cref="SparseRow.Evaluate{TC,TMap}"/> with the loss's map.</summary>
-    private protected abstract double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
-        where TC : unmanaged, IFloatingPointIeee754<TC>;
-
-    /// <summary>The row's max and τ by <see cref="SparseThreshold"/> (for <see cref="Probabilities{T}"/>).</summary>
-    private protected abstract (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work);
-
-    /// <summary>p_j from the shifted logit u = z_j − m and the threshold τ.</summary>
-    private protected abstract double Map(double u, double tau);
-
     protected sealed override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
-        Evaluate(z, target, soft, gradient, gradientScale, work);
+        _map.Evaluate(z, target, soft, gradient, gradientScale, work);
 
     /// <summary>The map's probabilities p(z) of each row, by the same exact algorithm as the loss.</summary>
     public void Probabilities<T>(ReadOnlySpan<T> logits, int classes, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
@@ -52,9 +46,9 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
             for (int k = 0; k < classes; k++) row[k] = double.CreateTruncating(logits[r * classes + k]);
             double rowMax = row.Max();
             if (!double.IsFinite(rowMax)) throw new RowException(nameof(logits), r, $"logits row {r} has max {rowMax}: expected finite logits (−∞ masks a class, but not all).");
-            var (m, tau) = Threshold(row, work);
+            var (m, tau) = _map.Threshold(row, work);
             for (int k = 0; k < classes; k++)
-                destination[r * classes + k] = T.CreateTruncating(double.IsNegativeInfinity(row[k]) ? 0 : Map(row[k] - m, tau));
+                destination[r * classes + k] = T.CreateTruncating(double.IsNegativeInfinity(row[k]) ? 0 : _map.Map(row[k] - m, tau));
         }
     }
 
@@ -74,7 +68,7 @@ public abstract class SparseFenchelYoungLoss : RowLoss, ISoftTargetLoss
 /// <remarks>Computed in the equivalent, cancellation-free form <c>ℓ = ½‖p − q‖² + Σ_j q_j·max(τ − z_j, 0)</c> (expand
 /// Σ_{j∈S}(z_j² − τ²) = ‖p‖² + 2τ and use Σq = Σp = 1), which is manifestly ≥ 0 and 0 exactly when p = q.</remarks>
 public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-    Reduction reduction = Reduction.Mean) : SparseFenchelYoungLoss(weight, ignoreIndex, reduction)
+    Reduction reduction = Reduction.Mean) : SparseFenchelYoungLoss(SparseRow<SparsemaxMap>.Instance, weight, ignoreIndex, reduction)
 {
     public static LossCard Definition { get; } = SparseCard("sparsemax", "Sparsemax loss",
         "p = sparsemax(z) = max(z − τ, 0) with Σp = 1, ℓ = w_y·(−q·z + ½Σ_{j∈S}(z_j² − τ²) + ½‖q‖²) = w_y·(½‖p − q‖² + Σ_j q_j·max(τ − z_j, 0))",
@@ -88,17 +82,6 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
         a.Reduction()));
 
     public override LossCard Card => Definition;
-
-    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
-        SparseRow.Evaluate<TC, SparsemaxMap>(z, target, soft, gradient, gradientScale, work);
-
-    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
-    {
-        var t = SparseThreshold.Find<double, SparsemaxMap>(z, work);
-        return (t.Max, t.Tau);
-    }
-
-    private protected override double Map(double u, double tau) => SparsemaxMap.Map(u, tau);
 }
 
 /// <summary>
@@ -114,7 +97,7 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
 /// variance of the k largest, by Welford's update); the support is the largest k with τ_k ≤ x_(k).
 /// </remarks>
 public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
-    Reduction reduction = Reduction.Mean) : SparseFenchelYoungLoss(weight, ignoreIndex, reduction)
+    Reduction reduction = Reduction.Mean) : SparseFenchelYoungLoss(SparseRow<Entmax15Map>.Instance, weight, ignoreIndex, reduction)
 {
     public static LossCard Definition { get; } = SparseCard("entmax15", "1.5-entmax Fenchel–Young loss",
         "p = 1.5-entmax(z) = max(z/2 − τ, 0)² with Σp = 1, ℓ = w_y·((p − q)·z + H(p) − H(q)), H(p) = (4/3)Σ_j(p_j − p_j^{1.5})",
@@ -127,17 +110,37 @@ public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignor
         a.Reduction()));
 
     public override LossCard Card => Definition;
+}
 
-    private protected override double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
-        SparseRow.Evaluate<TC, Entmax15Map>(z, target, soft, gradient, gradientScale, work);
+/// <summary>What a sparse loss needs of its map, as one object per map (<see cref="SparseRow{TMap}"/>).</summary>
+internal interface ISparseRow
+{
+    /// <summary>One row (see <see cref="RowLoss"/>): <see cref="SparseRow.Evaluate{TC,TMap}"/> with the map.</summary>
+    double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC>;
 
-    private protected override (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
+    /// <summary>The row's max and τ by <see cref="SparseThreshold"/> (for <see cref="SparseFenchelYoungLoss.Probabilities{T}"/>).</summary>
+    (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work);
+
+    /// <summary>p_j from the shifted logit u = z_j − m and the threshold τ.</summary>
+    double Map(double u, double tau);
+}
+
+/// <summary>The sparse row of one map, compiled for it.</summary>
+internal sealed class SparseRow<TMap> : ISparseRow where TMap : struct, ISparseMap
+{
+    public static readonly SparseRow<TMap> Instance = new();
+
+    public double Evaluate<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+        where TC : unmanaged, IFloatingPointIeee754<TC> => SparseRow.Evaluate<TC, TMap>(z, target, soft, gradient, gradientScale, work);
+
+    public (double Max, double Tau) Threshold(ReadOnlySpan<double> z, Span<double> work)
     {
-        var t = SparseThreshold.Find<double, Entmax15Map>(z, work);
+        var t = SparseThreshold.Find<double, TMap>(z, work);
         return (t.Max, t.Tau);
     }
 
-    private protected override double Map(double u, double tau) => Entmax15Map.Map(u, tau);
+    public double Map(double u, double tau) => TMap.Map(u, tau);
 }
 
 /// <summary>The row evaluation of both sparse losses, compiled once per map (its Map and Loss inlined).</summary>

@@ -1,5 +1,6 @@
 using LossKit.Catalog;
 using LossKit.Checking;
+using LossKit.Core;
 using LossKit.Softmax;
 
 namespace LossKit.Tests.Softmax;
@@ -116,5 +117,45 @@ public class DecoupledSoftmaxTests
         Assert.Equal("positiveOffsets", Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 2, 1], [0, 2])).ParamName);
         Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(s, 3, [0, 1, 2, 2], [0, 2]));
         Assert.Equal("tau", Assert.ThrowsAny<ArgumentException>(() => LossRegistry.Create("decoupled_softmax(tau=0)")).ParamName);
+    }
+
+    /// <summary>Float rows run in float on the row kernels, double rows in double: they agree to float rounding on rows
+    /// long enough for vector loops with tails, with masked negatives, a masked positive, a row of positives only, a
+    /// row without positives and a row holding NaN.</summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.35)]
+    public void FloatRowsAgreeWithDoubleRows(double tau)
+    {
+        const int n = 9, k = 203;
+        double[] s = C1.Logits(7, n, k, 4);
+        var rng = new Random(8);
+        var positives = new List<int>[n];
+        for (int r = 0; r < n; r++) positives[r] = [.. Enumerable.Range(0, k).OrderBy(_ => rng.Next()).Take(1 + r % 4)];
+        positives[5] = [.. Enumerable.Range(0, k)];                           // row 5: every class positive (no negatives)
+        positives[7] = [];                                                     // row 7: no positives
+        s[2 * k + positives[2][0]] = double.NegativeInfinity;                  // row 2: a masked positive (+∞)
+        s[3 * k + 5] = s[3 * k + 100] = double.NegativeInfinity;               // row 3: masked classes (negatives unless listed)
+        s[8 * k + 3] = double.NaN;                                             // row 8: NaN
+        int[] o = new int[n + 1];
+        for (int r = 0; r < n; r++) o[r + 1] = o[r] + positives[r].Count;
+        int[] c = [.. positives.SelectMany(p => p)];
+        var loss = new DecoupledSoftmaxLoss(tau, Reduction.None);
+        var (rd, gd) = (new double[n], new double[s.Length]);
+        float[] sf = s.Select(v => (float)v).ToArray();
+        loss.Compute<double>(sf.Select(v => (double)v).ToArray(), k, o, c, rd, gd);
+        var (rf, gf) = (new float[n], new float[s.Length]);
+        loss.Compute<float>(sf, k, o, c, rf, gf);
+        for (int r = 0; r < n; r++)
+        {
+            if (!double.IsFinite(rd[r])) { Assert.Equal(rd[r], (double)rf[r]); continue; }
+            Assert.Equal(rd[r], rf[r], Math.Max(1e-5, Math.Abs(rd[r]) * 1e-5));
+            for (int j = 0; j < k; j++)
+                Assert.True(Math.Abs(gd[r * k + j] - gf[r * k + j]) <= 1e-6 + 1e-5 * Math.Abs(gd[r * k + j]), $"row {r}, class {j}: {gf[r * k + j]} vs {gd[r * k + j]}");
+        }
+        Assert.Equal(double.PositiveInfinity, rf[2]);
+        Assert.Equal(0, rf[5]);
+        Assert.Equal(0, rf[7]);
+        Assert.True(float.IsNaN(rf[8]));
     }
 }

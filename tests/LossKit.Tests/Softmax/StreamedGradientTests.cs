@@ -4,7 +4,8 @@ using LossKit.Kernels;
 namespace LossKit.Tests.Softmax;
 
 /// <summary>A gradient of at least <see cref="ClassIndexLoss.StreamingThresholdBytes"/> is written with non-temporal
-/// stores from a cached scratch row; it must hold exactly what the cached path writes for the same rows.</summary>
+/// stores from a cached scratch row (the softmax family's and <c>RowLoss</c>'s); it must hold exactly what the cached path
+/// writes for the same rows.</summary>
 public class StreamedGradientTests
 {
     [Theory]
@@ -13,6 +14,11 @@ public class StreamedGradientTests
     [InlineData("ce(smoothing=0.2,lse_sq=0.001)")]
     [InlineData("focal(gamma=2)")]
     [InlineData("poly(eps=1)")]
+    [InlineData("squentropy")]
+    [InlineData("zloss")]
+    [InlineData("stablemax")]
+    [InlineData("hinge_cs")]
+    [InlineData("sparsemax")]
     public void StreamedGradientEqualsTheCachedOneRowBlockByRowBlock(string spec)
     {
         const int classes = 32_771;   // not a multiple of any vector width: unaligned rows and scalar tails
