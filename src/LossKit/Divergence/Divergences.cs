@@ -148,7 +148,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
     /// <summary>−|a − b| of log m = LogAddExp(a, b), a = log β + log p, b = log(1 − β) + x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) =>
-        DivergenceLanes<TV, TOps>.Negate(TOps.Abs(TOps.Subtract(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x))));
+        DivergenceLanes<TV, TOps>.Negate(TOps.Abs(TOps.Subtract(TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(beta)), logP), TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(1 - beta)), x))));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
@@ -160,20 +160,20 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
         }
         else
         {
-            TV zero = TOps.Broadcast(0.0), positive = TOps.GreaterThan(q, zero);
+            TV zero = DivergenceLanes<TV, TOps>.C(0.0), positive = TOps.GreaterThan(q, zero);
             if (beta == 1)
             {
                 term = DivergenceLanes<TV, TOps>.PLogPOverQ(q, x, logP);
-                slope = TOps.Select(positive, TOps.Multiply(q, TOps.Add(TOps.Subtract(x, logP), TOps.Broadcast(1.0))), zero);
+                slope = TOps.Select(positive, TOps.Multiply(q, TOps.Add(TOps.Subtract(x, logP), DivergenceLanes<TV, TOps>.C(1.0))), zero);
             }
             else
             {
-                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(TOps.Broadcast(Math.Log(beta)), logP), TOps.Add(TOps.Broadcast(Math.Log(1 - beta)), x), aux);
-                slope = TOps.Select(positive, TOps.Multiply(TOps.Multiply(TOps.Broadcast(1 - beta), q), TOps.Subtract(x, logM)), zero);
-                term = TOps.Add(TOps.Multiply(TOps.Broadcast(beta), DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, logM)), slope);
+                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(beta)), logP), TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(1 - beta)), x), aux);
+                slope = TOps.Select(positive, TOps.Multiply(TOps.Multiply(DivergenceLanes<TV, TOps>.C(1 - beta), q), TOps.Subtract(x, logM)), zero);
+                term = TOps.Add(TOps.Multiply(DivergenceLanes<TV, TOps>.C(beta), DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, logM)), slope);
             }
         }
-        slope = TOps.Multiply(TOps.Broadcast(Factor), slope);
+        slope = TOps.Multiply(DivergenceLanes<TV, TOps>.C(Factor), slope);
     }
 
     double IElementDivergence.Finish(double sum) => Factor * sum;
@@ -261,9 +261,28 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
         {
-            TV d = TOps.Subtract(q, p), half = TOps.Broadcast(0.5);
+            TV d = TOps.Subtract(q, p), half = DivergenceLanes<TV, TOps>.C(0.5), zero = DivergenceLanes<TV, TOps>.C(0);
             term = TOps.Multiply(half, TOps.Abs(d));
+            // A tie (q = p in float) is resolved as the reference does, except where p = 0: then q = 0 and the slope is 0 either way.
+            TV resolved = TOps.GreaterThan(TOps.Add(TOps.Abs(d), TOps.Select(TOps.EqualTo(p, zero), DivergenceLanes<TV, TOps>.C(1), zero)), zero);
+            if (!TOps.AllTrue(resolved)) d = TiedDifferences<TV, TOps>(x, p, d);
             slope = TOps.Multiply(TOps.Multiply(half, DivergenceLanes<TV, TOps>.Sign(d)), q);
+        }
+
+        /// <summary>d = q − p, where a lane's q and p rounded to the same float (or d is NaN) recomputed as the reference
+        /// does, Math.Exp(x) − p in double: only the sign of d is used, and at q ≈ p it is decided below the float's
+        /// resolution (e^{−1e−17} against 1). Rare, so out of line and scalar.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static TV TiedDifferences<TV, TOps>(TV x, TV p, TV d) where TV : struct where TOps : ISimd<TV, float>
+        {
+            int w = TOps.Count;
+            Span<float> lanes = stackalloc float[3 * w];
+            TOps.Store(x, ref lanes[0], 0);
+            TOps.Store(p, ref lanes[0], (nuint)w);
+            TOps.Store(d, ref lanes[0], (nuint)(2 * w));
+            for (int j = 0; j < w; j++)
+                if (!(Math.Abs(lanes[2 * w + j]) > 0)) lanes[2 * w + j] = (float)Divergences.Sign(Math.Exp(lanes[j]) - lanes[w + j]);
+            return TOps.Load(ref lanes[0], (nuint)(2 * w));
         }
 
         double IElementDivergence.Finish(double sum) => sum;
@@ -315,7 +334,7 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
         {
-            TV half = TOps.Broadcast(0.5);
+            TV half = DivergenceLanes<TV, TOps>.C(0.5);
             TV d = TOps.Subtract(rootQ, DivergenceLanes<TV, TOps>.Sqrt(p));
             term = TOps.Multiply(TOps.Multiply(half, d), d);
             slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
@@ -365,21 +384,25 @@ public sealed class CauchySchwarzLoss(bool logTarget = false, DivergenceReductio
 
     public readonly struct CauchySchwarz : IDivergenceRow, IRowDivergence
     {
-        double IRowDivergence.Row<TV, TOps>(int k, Span<double> x, Span<double> p, Span<double> gradient)
+        /// <summary>q = exp(x − max) in float lanes; Σpq, Σp², Σq² and the gradient q·(2q/Σq² − 2p/Σpq) in double lanes.</summary>
+        double IRowDivergence.Row<TVf, TFOps, TV, TOps, TW>(int k, Span<float> x, Span<float> p, Span<float> gradient)
         {
-            int n = x.Length, c = TOps.Count;
-            ref double rx = ref x[0], rp = ref p[0];
-            TV maxV = TOps.Broadcast(double.NegativeInfinity);
-            for (int i = 0; i < n; i += c) maxV = TOps.MaxPropagateNaN(maxV, TOps.Load(ref rx, (nuint)i));
-            TV max = TOps.Broadcast(TOps.MaxAcross(maxV)), pq = TOps.Broadcast(0.0), pp = pq, qq = pq;
+            int n = x.Length, c = TFOps.Count;
+            ref float rx = ref x[0], rp = ref p[0];
+            TVf maxV = TFOps.Broadcast(float.NegativeInfinity);
+            for (int i = 0; i < n; i += c) maxV = TFOps.MaxPropagateNaN(maxV, TFOps.Load(ref rx, (nuint)i));
+            TVf max = TFOps.Broadcast(TFOps.MaxAcross(maxV));
+            TV pq = TOps.Broadcast(0.0), pp = pq, qq = pq;
             bool keep = !gradient.IsEmpty;
             for (int i = 0; i < n; i += c)
             {
-                TV q = DivergenceLanes<TV, TOps>.Exp(TOps.Subtract(TOps.Load(ref rx, (nuint)i), max)), pv = TOps.Load(ref rp, (nuint)i);
-                pq = TOps.Add(pq, TOps.Multiply(pv, q));
-                pp = TOps.Add(pp, TOps.Multiply(pv, pv));
-                qq = TOps.Add(qq, TOps.Multiply(q, q));
-                if (keep) TOps.Store(q, ref gradient[0], (nuint)i);
+                TVf qf = DivergenceLanes<TVf, TFOps>.Exp(TFOps.Subtract(TFOps.Load(ref rx, (nuint)i), max));
+                TW.Widen(qf, out TV q0, out TV q1);
+                TW.Widen(TFOps.Load(ref rp, (nuint)i), out TV p0, out TV p1);
+                pq = TOps.Add(TOps.Add(pq, TOps.Multiply(p0, q0)), TOps.Multiply(p1, q1));
+                pp = TOps.Add(TOps.Add(pp, TOps.Multiply(p0, p0)), TOps.Multiply(p1, p1));
+                qq = TOps.Add(TOps.Add(qq, TOps.Multiply(q0, q0)), TOps.Multiply(q1, q1));
+                if (keep) TFOps.Store(qf, ref gradient[0], (nuint)i);
             }
             double spq = TOps.Sum(pq), spp = TOps.Sum(pp), sqq = TOps.Sum(qq);
             if (keep)
@@ -387,9 +410,11 @@ public sealed class CauchySchwarzLoss(bool logTarget = false, DivergenceReductio
                 TV two = TOps.Broadcast(2.0), vqq = TOps.Broadcast(sqq), vpq = TOps.Broadcast(spq);
                 for (int i = 0; i < n; i += c)
                 {
-                    TV q = TOps.Load(ref gradient[0], (nuint)i), pv = TOps.Load(ref rp, (nuint)i);
-                    TOps.Store(TOps.Multiply(q, TOps.Subtract(TOps.Divide(TOps.Multiply(two, q), vqq), TOps.Divide(TOps.Multiply(two, pv), vpq))),
-                        ref gradient[0], (nuint)i);
+                    TW.Widen(TFOps.Load(ref gradient[0], (nuint)i), out TV q0, out TV q1);
+                    TW.Widen(TFOps.Load(ref rp, (nuint)i), out TV p0, out TV p1);
+                    TV g0 = TOps.Multiply(q0, TOps.Subtract(TOps.Divide(TOps.Multiply(two, q0), vqq), TOps.Divide(TOps.Multiply(two, p0), vpq)));
+                    TV g1 = TOps.Multiply(q1, TOps.Subtract(TOps.Divide(TOps.Multiply(two, q1), vqq), TOps.Divide(TOps.Multiply(two, p1), vpq)));
+                    TFOps.Store(TW.Narrow(g0, g1), ref gradient[0], (nuint)i);
                 }
             }
             return -2 * Math.Log(spq) + Math.Log(spp) + Math.Log(sqq);
@@ -439,24 +464,25 @@ public sealed class Wasserstein1Loss(bool logTarget = false, DivergenceReduction
 
     public readonly struct Wasserstein1 : IDivergenceRow, IRowDivergence
     {
-        double IRowDivergence.Row<TV, TOps>(int k, Span<double> x, Span<double> p, Span<double> gradient)
+        /// <summary>q = exp(x) in float lanes; the cumulative difference and its absolute values summed in double, in class order.</summary>
+        double IRowDivergence.Row<TVf, TFOps, TV, TOps, TW>(int k, Span<float> x, Span<float> p, Span<float> gradient)
         {
-            int n = x.Length, c = TOps.Count;
-            ref double rx = ref x[0];
-            for (int i = 0; i < n; i += c) TOps.Store(DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
-            Span<double> q = x;
+            int n = x.Length, c = TFOps.Count;
+            ref float rx = ref x[0];
+            for (int i = 0; i < n; i += c) TFOps.Store(DivergenceLanes<TVf, TFOps>.Exp(TFOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
+            Span<float> q = x;
             double cumulative = 0, sum = 0;
             bool keep = !gradient.IsEmpty;
             for (int j = 0; j < k - 1; j++)
             {
-                cumulative += q[j] - p[j];
+                cumulative += (double)q[j] - p[j];
                 sum += Math.Abs(cumulative);
-                if (keep) gradient[j] = Divergences.Sign(cumulative);
+                if (keep) gradient[j] = (float)Divergences.Sign(cumulative);
             }
             if (keep)
             {
                 gradient[k - 1] = 0;
-                double suffix = 0;
+                float suffix = 0;   // a sum of signs: an integer, exact in float
                 for (int j = k - 1; j >= 0; j--)
                 {
                     suffix += gradient[j];
