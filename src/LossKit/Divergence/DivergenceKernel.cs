@@ -13,8 +13,8 @@ namespace LossKit.Divergence;
 /// Each op repeats its scalar reference row (<see cref="IDivergenceRow"/>) operation for operation, in single precision
 /// with LossKit's vector exp and log (<see cref="ExpF"/>, <see cref="VectorMath{TV,T,TOps}"/>) in place of
 /// <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>; the kernel adds the terms in double. The transcendental
-/// functions are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional softplus of a
-/// lane function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
+/// functions are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional log of a lane
+/// function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
 /// function is plain arithmetic (small enough for the JIT to inline whole, and the exp/log loops overlap their lanes).
 /// </summary>
 internal interface IElementDivergence
@@ -28,11 +28,11 @@ internal interface IElementDivergence
     /// <summary>c in q = exp(c·x) when the op reads q (1 for q itself, ½ for √q); 0 when it does not.</summary>
     double QScale { get; }
 
-    /// <summary>Whether the op reads <c>aux</c> = log(1 + exp(<see cref="SoftplusArgument"/>)).</summary>
+    /// <summary>Whether the op reads <c>aux</c> = log(<see cref="LogArgument"/>).</summary>
     bool NeedsAux { get; }
 
-    /// <summary>The argument a ≤ 0 of aux = log(1 + eᵃ) (the op chooses a ≤ 0; the kernel takes log1p of eᵃ).</summary>
-    TV SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, float>;
+    /// <summary>The argument a ≥ 0 of aux = log a (jsd's mixture m = β·p + (1 − β)·q).</summary>
+    TV LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, float>;
 
     /// <summary>Each lane's term of the row sum and its ∂/∂x, the latter already multiplied by any factor the row's value
     /// gets in <see cref="Finish"/> (as the scalar row does), before the reduction's scale.</summary>
@@ -100,10 +100,6 @@ internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : I
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Log(TV x) => VectorMath<TV, float, TOps>.LogInline(x);
 
-    /// <summary>log(1 + x) for x ≥ 0, without the loss of a plain log(1 + x) for small x (<see cref="VectorMath{TV,T,TOps}.Log1p"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Log1p(TV x) => VectorMath<TV, float, TOps>.Log1p(x);
-
     /// <summary>−a exactly (−0 for 0), as the scalar unary minus.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Negate(TV a) => TOps.Subtract(C(-0.0), a);
@@ -113,17 +109,6 @@ internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : I
     public static TV PLogPOverQ(TV a, TV logA, TV logB) =>
         TOps.Select(TOps.GreaterThan(a, C(0)), TOps.Multiply(a, TOps.Subtract(logA, logB)),
             TOps.Select(TOps.EqualTo(a, C(0)), C(0), C(double.NaN)));
-
-    /// <summary>log(eᵃ + eᵇ), exact when either is −∞ (<see cref="Divergences.LogAddExp"/>), given
-    /// <paramref name="softplus"/> = log(1 + exp(−|a − b|)) computed beforehand.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV LogAddExp(TV a, TV b, TV softplus)
-    {
-        TV r = TOps.Add(TOps.MaxPropagateNaN(a, b), softplus);
-        TV minusInfinity = C(double.NegativeInfinity);
-        r = TOps.Select(TOps.EqualTo(b, minusInfinity), a, r);
-        return TOps.Select(TOps.EqualTo(a, minusInfinity), b, r);
-    }
 
     /// <summary>−1, 0 or 1; NaN stays NaN (<see cref="Divergences.Sign"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -285,14 +270,6 @@ internal static class DivergenceKernel
         }
     }
 
-    /// <summary>log(1 + eᵛ) for v ≤ 0 (as log1p of eᵛ) of each of the <paramref name="n"/> floats, in place.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapSoftplus<TV, TOps>(float* values, int n) where TV : struct where TOps : ISimd<TV, float>
-    {
-        for (int i = 0; i < n; i += TOps.Count)
-            TOps.Store(DivergenceLanes<TV, TOps>.Log1p(DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref *values, (nuint)i))), ref *values, (nuint)i);
-    }
-
     /// <summary>The one loop of the element-wise divergences. A row goes in chunks: the target checked as it is read (a
     /// chunk that ends in a partial vector is copied into scratch padded with x = 0, t = 0); the transcendental lanes the
     /// op declares computed by the map loops; then the op's float arithmetic per lane, the slopes scaled and stored, the
@@ -341,9 +318,9 @@ internal static class DivergenceKernel
                     if (needsAux)
                     {
                         for (int j = 0; j < padded; j += w)
-                            TFOps.Store(op.SoftplusArgument<TVf, TFOps>(TFOps.Load(ref *x, (nuint)j), TFOps.Load(ref *p, (nuint)j), TFOps.Load(ref *logP, (nuint)j),
+                            TFOps.Store(op.LogArgument<TVf, TFOps>(TFOps.Load(ref *x, (nuint)j), TFOps.Load(ref *p, (nuint)j), TFOps.Load(ref *logP, (nuint)j),
                                 TFOps.Load(ref *qs, (nuint)j)), ref *aux, (nuint)j);
-                        MapSoftplus<TVf, TFOps>(aux, padded);
+                        MapLog<TVf, TFOps>(aux, aux, padded);
                     }
                     float* gradient = d.Gradient is null ? null : d.Gradient + c0, elements = d.Elements is null ? null : d.Elements + c0;
                     for (i = 0; i < padded; i += w)

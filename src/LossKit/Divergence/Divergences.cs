@@ -40,7 +40,7 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
 
         bool IElementDivergence.NeedsAux => false;
 
-        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+        TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
@@ -145,10 +145,11 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
 
     bool IElementDivergence.NeedsAux => beta > 0 && beta < 1;
 
-    /// <summary>−|a − b| of log m = LogAddExp(a, b), a = log β + log p, b = log(1 − β) + x.</summary>
+    /// <summary>m = β·p + (1 − β)·q: in float lanes its log is taken directly (one log, where the double reference
+    /// uses log-sum-exp of log β + log p and log(1 − β) + x to keep values below double's range).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) =>
-        DivergenceLanes<TV, TOps>.Negate(TOps.Abs(TOps.Subtract(TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(beta)), logP), TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(1 - beta)), x))));
+    TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) =>
+        TOps.Add(TOps.Multiply(DivergenceLanes<TV, TOps>.C(beta), p), TOps.Multiply(DivergenceLanes<TV, TOps>.C(1 - beta), q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
@@ -168,7 +169,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
             }
             else
             {
-                TV logM = DivergenceLanes<TV, TOps>.LogAddExp(TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(beta)), logP), TOps.Add(DivergenceLanes<TV, TOps>.C(Math.Log(1 - beta)), x), aux);
+                TV logM = aux;
                 slope = TOps.Select(positive, TOps.Multiply(TOps.Multiply(DivergenceLanes<TV, TOps>.C(1 - beta), q), TOps.Subtract(x, logM)), zero);
                 term = TOps.Add(TOps.Multiply(DivergenceLanes<TV, TOps>.C(beta), DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, logM)), slope);
             }
@@ -256,7 +257,7 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
 
         bool IElementDivergence.NeedsAux => false;
 
-        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+        TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
@@ -329,7 +330,7 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
 
         bool IElementDivergence.NeedsAux => false;
 
-        TV IElementDivergence.SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
+        TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
@@ -464,32 +465,77 @@ public sealed class Wasserstein1Loss(bool logTarget = false, DivergenceReduction
 
     public readonly struct Wasserstein1 : IDivergenceRow, IRowDivergence
     {
-        /// <summary>q = exp(x) in float lanes; the cumulative difference and its absolute values summed in double, in class order.</summary>
+        /// <summary>q = exp(x) in float lanes; the cumulative differences Q_k − P_k in double, as four chains over the four
+        /// quarters of the row run side by side (each quarter starts from the sum of the quarters before it, so the
+        /// additions overlap instead of waiting on one another); |Q_k − P_k| summed per quarter, the quarters added in
+        /// order. The gradient's suffix sums of signs are integers, exact in float, the same in any order.</summary>
         double IRowDivergence.Row<TVf, TFOps, TV, TOps, TW>(int k, Span<float> x, Span<float> p, Span<float> gradient)
         {
             int n = x.Length, c = TFOps.Count;
             ref float rx = ref x[0];
             for (int i = 0; i < n; i += c) TFOps.Store(DivergenceLanes<TVf, TFOps>.Exp(TFOps.Load(ref rx, (nuint)i)), ref rx, (nuint)i);   // x becomes q
-            Span<float> q = x;
-            double cumulative = 0, sum = 0;
-            bool keep = !gradient.IsEmpty;
-            for (int j = 0; j < k - 1; j++)
+            ReadOnlySpan<float> q = x, pr = p;
+            int m = k - 1, len = m / 4, q1 = len, q2 = 2 * len, q3 = 3 * len;   // differences 0..m−1: quarters [0, q1), [q1, q2), [q2, q3), [q3, m)
+            double total0 = 0, total1 = 0, total2 = 0;
+            for (int i = 0; i < len; i++)
             {
-                cumulative += (double)q[j] - p[j];
-                sum += Math.Abs(cumulative);
-                if (keep) gradient[j] = (float)Divergences.Sign(cumulative);
+                total0 += (double)q[i] - pr[i];
+                total1 += (double)q[q1 + i] - pr[q1 + i];
+                total2 += (double)q[q2 + i] - pr[q2 + i];
+            }
+            double c0 = 0, c1 = total0, c2 = c1 + total1, c3 = c2 + total2, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            bool keep = !gradient.IsEmpty;
+            for (int i = 0; i < len; i++)
+            {
+                c0 += (double)q[i] - pr[i];
+                c1 += (double)q[q1 + i] - pr[q1 + i];
+                c2 += (double)q[q2 + i] - pr[q2 + i];
+                c3 += (double)q[q3 + i] - pr[q3 + i];
+                s0 += Math.Abs(c0);
+                s1 += Math.Abs(c1);
+                s2 += Math.Abs(c2);
+                s3 += Math.Abs(c3);
+                if (keep)
+                {
+                    gradient[i] = (float)Divergences.Sign(c0);
+                    gradient[q1 + i] = (float)Divergences.Sign(c1);
+                    gradient[q2 + i] = (float)Divergences.Sign(c2);
+                    gradient[q3 + i] = (float)Divergences.Sign(c3);
+                }
+            }
+            for (int j = q3 + len; j < m; j++)
+            {
+                c3 += (double)q[j] - pr[j];
+                s3 += Math.Abs(c3);
+                if (keep) gradient[j] = (float)Divergences.Sign(c3);
             }
             if (keep)
             {
-                gradient[k - 1] = 0;
-                float suffix = 0;   // a sum of signs: an integer, exact in float
-                for (int j = k - 1; j >= 0; j--)
+                // ∂ℓ/∂x_j = q_j·Σ_{j≤i<m} sign_i: each quarter's suffix starts from the signs of the quarters after it.
+                gradient[m] = 0;
+                float r3 = 0;
+                for (int j = m; j >= q3 + len; j--)
                 {
-                    suffix += gradient[j];
-                    gradient[j] = q[j] * suffix;
+                    r3 += gradient[j];
+                    gradient[j] = q[j] * r3;
+                }
+                float total3 = r3, sum3 = 0, sum2 = 0, sum1 = 0;
+                for (int i = 0; i < len; i++) (sum3, sum2, sum1) = (sum3 + gradient[q3 + i], sum2 + gradient[q2 + i], sum1 + gradient[q1 + i]);
+                float r2 = total3 + sum3, r1 = r2 + sum2, r0 = r1 + sum1;
+                r3 = total3;
+                for (int i = len - 1; i >= 0; i--)
+                {
+                    r3 += gradient[q3 + i];
+                    gradient[q3 + i] = q[q3 + i] * r3;
+                    r2 += gradient[q2 + i];
+                    gradient[q2 + i] = q[q2 + i] * r2;
+                    r1 += gradient[q1 + i];
+                    gradient[q1 + i] = q[q1 + i] * r1;
+                    r0 += gradient[i];
+                    gradient[i] = q[i] * r0;
                 }
             }
-            return sum;
+            return ((s0 + s1) + s2) + s3;
         }
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
