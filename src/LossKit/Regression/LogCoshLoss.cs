@@ -27,7 +27,7 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV a = TOps.Abs(r);
-            TV big = TOps.Subtract(TOps.Add(a, VectorMath<TV, T, TOps>.Log1p(TOps.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
+            TV big = TOps.Subtract(TOps.Add(a, RegressionMath<TV, T, TOps>.Log1p(RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
                 RegressionMath<TV, T, TOps>.C(Math.Log(2)));
             TV a2 = TOps.Multiply(a, a);
             TV series = TOps.Multiply(a2, RegressionMath<TV, T, TOps>.Polynomial(a2, 0.5, -1.0 / 12, 1.0 / 45));

@@ -30,7 +30,7 @@ public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionL
         public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            TV d = TOps.Subtract(VectorMath<TV, T, TOps>.Log1p(x), VectorMath<TV, T, TOps>.Log1p(y));
+            TV d = TOps.Subtract(RegressionMath<TV, T, TOps>.Log1p(x), RegressionMath<TV, T, TOps>.Log1p(y));
             loss = TOps.Multiply(d, d);
             dx = TOps.Divide(TOps.Add(d, d), TOps.Add(TOps.Broadcast(T.One), x));
             dp = dq = dx;
