@@ -29,15 +29,9 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Log(TV x) => VectorMath<TV, T, TOps>.LogInline(x);
 
-    /// <summary>log(1 + x) for x ≥ 0 with the bits of <see cref="VectorMath{TV,T,TOps}.Log1p"/> (the same operations), inlined.</summary>
+    /// <summary>log(1 + x) for x ≥ 0: <see cref="VectorMath{TV,T,TOps}.Log1p"/> with its log inlined (the same bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Log1p(TV x)
-    {
-        TV one = TOps.Broadcast(T.One);
-        TV u = TOps.Add(one, x);
-        TV correction = TOps.Divide(TOps.Subtract(TOps.Subtract(u, one), x), u);
-        return TOps.Subtract(Log(u), correction);
-    }
+    public static TV Log1p(TV x) => VectorMath<TV, T, TOps>.Log1p(x, inlineLog: true);
 
     /// <summary>sign(x): −1, 0 or 1, NaN for NaN (PyTorch's <c>sign</c>, the subgradient of |x| it uses at 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
