@@ -19,28 +19,21 @@ namespace LossKit.Divergence;
 /// </summary>
 internal interface IElementDivergence
 {
-    /// <summary>Whether the op reads p (else only log p).</summary>
-    bool NeedsP { get; }
-
-    /// <summary>Whether the op reads log p (else only p).</summary>
-    bool NeedsLogP { get; }
-
-    /// <summary>c in q = exp(c·x) when the op reads q (1 for q itself, ½ for √q); 0 when it does not.</summary>
-    double QScale { get; }
-
-    /// <summary>Whether the op reads <c>aux</c> = log(<see cref="LogArgument"/>).</summary>
-    bool NeedsAux { get; }
+    /// <summary>What the op reads besides x, and the factor of its row sum.</summary>
+    ElementInputs Inputs { get; }
 
     /// <summary>The argument a ≥ 0 of aux = log a (jsd's mixture m = β·p + (1 − β)·q).</summary>
     TV LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, float>;
 
     /// <summary>Each lane's term of the row sum and its ∂/∂x, the latter already multiplied by any factor the row's value
-    /// gets in <see cref="Finish"/> (as the scalar row does), before the reduction's scale.</summary>
+    /// gets from <see cref="ElementInputs.RowFactor"/> (as the scalar row does), before the reduction's scale.</summary>
     void Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, float>;
-
-    /// <summary>The row's value from the (double) sum of its terms.</summary>
-    double Finish(double sum);
 }
+
+/// <summary>What an element-wise divergence reads: p, log p, q = exp(<paramref name="QScale"/>·x) (1 for q itself, ½ for √q,
+/// 0: not read), aux = log of its <see cref="IElementDivergence.LogArgument"/>; and the factor of its row value
+/// (the row's value is <paramref name="RowFactor"/> times the double sum of its terms).</summary>
+internal readonly record struct ElementInputs(bool P, bool LogP, double QScale = 0, bool Aux = false, double RowFactor = 1);
 
 /// <summary>
 /// The vector form of a divergence that is not a sum of independent terms (<c>cauchy_schwarz</c>, <c>wasserstein1</c>):
@@ -285,8 +278,9 @@ internal static class DivergenceKernel
             where TW : IWidening<TVf, TV>
         {
             int w = TFOps.Count, k = d.K;
-            bool needsP = op.NeedsP, needsLogP = op.NeedsLogP, needsAux = op.NeedsAux;
-            float qScale = (float)op.QScale;
+            ElementInputs inputs = op.Inputs;
+            bool needsP = inputs.P, needsLogP = inputs.LogP, needsAux = inputs.Aux;
+            float qScale = (float)inputs.QScale;
             TVf scaleV = TFOps.Broadcast((float)scale);
             TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
             float* lanes = stackalloc float[2 * 16];   // the last partial vector of a row (at most 16 float lanes a vector)
@@ -355,7 +349,7 @@ internal static class DivergenceKernel
                     }
                 }
             }
-            return op.Finish(TOps.Sum(TOps.Add(acc0, acc1)));
+            return inputs.RowFactor * TOps.Sum(TOps.Add(acc0, acc1));
         }
     }
 

@@ -32,13 +32,7 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
 
     public readonly struct Kl : IDivergenceRow, IElementDivergence
     {
-        bool IElementDivergence.NeedsP => true;
-
-        bool IElementDivergence.NeedsLogP => true;
-
-        double IElementDivergence.QScale => 0;
-
-        bool IElementDivergence.NeedsAux => false;
+        ElementInputs IElementDivergence.Inputs => new(P: true, LogP: true);
 
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
@@ -48,8 +42,6 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
             term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
             slope = DivergenceLanes<TV, TOps>.Negate(p);
         }
-
-        double IElementDivergence.Finish(double sum) => sum;
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
@@ -137,13 +129,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
 {
     private double Factor => scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
 
-    bool IElementDivergence.NeedsP => beta != 1;
-
-    bool IElementDivergence.NeedsLogP => true;
-
-    double IElementDivergence.QScale => beta == 0 ? 0 : 1;
-
-    bool IElementDivergence.NeedsAux => beta > 0 && beta < 1;
+    ElementInputs IElementDivergence.Inputs => new(P: beta != 1, LogP: true, QScale: beta == 0 ? 0 : 1, Aux: beta > 0 && beta < 1, RowFactor: Factor);
 
     /// <summary>m = β·p + (1 − β)·q: in float lanes its log is taken directly (one log, where the double reference
     /// uses log-sum-exp of log β + log p and log(1 − β) + x to keep values below double's range).</summary>
@@ -176,8 +162,6 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
         }
         slope = TOps.Multiply(DivergenceLanes<TV, TOps>.C(Factor), slope);
     }
-
-    double IElementDivergence.Finish(double sum) => Factor * sum;
 
     /// <summary>Offered: β = 0 is KL(p ‖ q), ∂/∂p_j = log p_j − x_j + 1; β = 1 is KL(q ‖ p), ∂/∂p_j = −q_j/p_j; otherwise
     /// ∂/∂p_j = β·(log p_j − log m_j); times 1/(β(1 − β)) when scaled.</summary>
@@ -249,13 +233,7 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
 
     public readonly struct Tvd : IDivergenceRow, IElementDivergence
     {
-        bool IElementDivergence.NeedsP => true;
-
-        bool IElementDivergence.NeedsLogP => false;
-
-        double IElementDivergence.QScale => 1;
-
-        bool IElementDivergence.NeedsAux => false;
+        ElementInputs IElementDivergence.Inputs => new(P: true, LogP: false, QScale: 1);
 
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
@@ -285,8 +263,6 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
                 if (!(Math.Abs(lanes[2 * w + j]) > 0)) lanes[2 * w + j] = (float)Divergences.Sign(Math.Exp(lanes[j]) - lanes[w + j]);
             return TOps.Load(ref lanes[0], (nuint)(2 * w));
         }
-
-        double IElementDivergence.Finish(double sum) => sum;
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
@@ -322,13 +298,7 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
 
     public readonly struct Hellinger : IDivergenceRow, IElementDivergence
     {
-        bool IElementDivergence.NeedsP => true;
-
-        bool IElementDivergence.NeedsLogP => false;
-
-        double IElementDivergence.QScale => 0.5;
-
-        bool IElementDivergence.NeedsAux => false;
+        ElementInputs IElementDivergence.Inputs => new(P: true, LogP: false, QScale: 0.5);
 
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
@@ -340,8 +310,6 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
             term = TOps.Multiply(TOps.Multiply(half, d), d);
             slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
         }
-
-        double IElementDivergence.Finish(double sum) => sum;
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
         {
