@@ -8,47 +8,43 @@ using LossKit.Kernels;
 namespace LossKit.Divergence;
 
 /// <summary>
-/// The vector form of an element-wise divergence (ℓ = Σ_j term_j, ∂ℓ/∂x_j = slope_j): one lane per class, in double
+/// The vector form of an element-wise divergence (ℓ = Σ_j term_j, ∂ℓ/∂x_j = slope_j): one lane per class, in float
 /// lanes, written once over <see cref="ISimd{TVec,T}"/> and run by the one loop of <see cref="DivergenceKernel"/>.
-/// Each op repeats its scalar reference row (<see cref="IDivergenceRow"/>) operation for operation, with LossKit's
-/// own exp and log in place of <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>. The transcendental functions
-/// are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional softplus of a lane
+/// Each op repeats its scalar reference row (<see cref="IDivergenceRow"/>) operation for operation, in single precision
+/// with LossKit's vector exp and log (<see cref="ExpF"/>, <see cref="VectorMath{TV,T,TOps}"/>) in place of
+/// <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>; the kernel adds the terms in double. The transcendental
+/// functions are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional log of a lane
 /// function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
 /// function is plain arithmetic (small enough for the JIT to inline whole, and the exp/log loops overlap their lanes).
 /// </summary>
 internal interface IElementDivergence
 {
-    /// <summary>Whether the op reads p (else only log p).</summary>
-    bool NeedsP { get; }
+    /// <summary>What the op reads besides x, and the factor of its row sum.</summary>
+    ElementInputs Inputs { get; }
 
-    /// <summary>Whether the op reads log p (else only p).</summary>
-    bool NeedsLogP { get; }
-
-    /// <summary>c in q = exp(c·x) when the op reads q (1 for q itself, ½ for √q); 0 when it does not.</summary>
-    double QScale { get; }
-
-    /// <summary>Whether the op reads <c>aux</c> = log(1 + exp(<see cref="SoftplusArgument"/>)).</summary>
-    bool NeedsAux { get; }
-
-    /// <summary>The argument a of aux = log(1 + eᵃ) (computed as written, not as a stable softplus: the op chooses a ≤ 0).</summary>
-    TV SoftplusArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, double>;
+    /// <summary>The argument a ≥ 0 of aux = log a (jsd's mixture m = β·p + (1 − β)·q).</summary>
+    TV LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, float>;
 
     /// <summary>Each lane's term of the row sum and its ∂/∂x, the latter already multiplied by any factor the row's value
-    /// gets in <see cref="Finish"/> (as the scalar row does), before the reduction's scale.</summary>
-    void Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, double>;
-
-    /// <summary>The row's value from the sum of its terms.</summary>
-    double Finish(double sum);
+    /// gets from <see cref="ElementInputs.RowFactor"/> (as the scalar row does), before the reduction's scale.</summary>
+    void Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, float>;
 }
+
+/// <summary>What an element-wise divergence reads: p, log p, q = exp(<paramref name="QScale"/>·x) (1 for q itself, ½ for √q,
+/// 0: not read), aux = log of its <see cref="IElementDivergence.LogArgument"/>; and the factor of its row value
+/// (the row's value is <paramref name="RowFactor"/> times the double sum of its terms).</summary>
+internal readonly record struct ElementInputs(bool P, bool LogP, double QScale = 0, bool Aux = false, double RowFactor = 1);
 
 /// <summary>
 /// The vector form of a divergence that is not a sum of independent terms (<c>cauchy_schwarz</c>, <c>wasserstein1</c>):
-/// it gets its row as doubles (x and p, each padded to a whole number of vectors with x = −∞, p = 0 beyond K) and
-/// writes the unscaled gradient into its gradient span (padded length; empty when not wanted).
+/// it gets its row in float (x and p, each padded to a whole number of the widest vectors with x = −∞, p = 0 beyond K),
+/// computes per element in float lanes (TVf) and its row sums in double lanes (TV; TW widens), and writes the unscaled gradient into its gradient span (padded length; empty when
+/// not wanted).
 /// </summary>
 internal interface IRowDivergence
 {
-    double Row<TV, TOps>(int k, Span<double> x, Span<double> p, Span<double> gradient) where TV : struct where TOps : ISimd<TV, double>;
+    double Row<TVf, TFOps, TV, TOps, TW>(int k, Span<float> x, Span<float> p, Span<float> gradient)
+        where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double> where TW : IWidening<TVf, TV>;
 }
 
 /// <summary>Widening of float lanes to double lanes and back, for one vector width.</summary>
@@ -82,20 +78,20 @@ internal readonly struct Widening128 : IWidening<Vector128<float>, Vector128<dou
     public static Vector128<float> Narrow(Vector128<double> lower, Vector128<double> upper) => Vector128.Narrow(lower, upper);
 }
 
-/// <summary>Lane-wise pieces of the divergence rows, the vector twins of <see cref="Divergences"/>.</summary>
-internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : ISimd<TV, double>
+/// <summary>Lane-wise pieces of the divergence rows in float lanes, the vector twins of <see cref="Divergences"/>.</summary>
+internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : ISimd<TV, float>
 {
+    /// <summary>The constant <paramref name="v"/> rounded to float, in every lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV C(double v) => TOps.Broadcast(v);
+    public static TV C(double v) => TOps.Broadcast((float)v);
 
-    /// <summary>eˣ: LossKit's double exp (<see cref="VectorMath{TV,T,TOps}.Exp"/>), inlined so that the lanes of consecutive
-    /// vectors overlap.</summary>
+    /// <summary>eˣ: LossKit's float exp (<see cref="ExpF"/>, what the cross-entropy row uses; 0 below −87.3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Exp(TV x) => VectorMath<TV, double, TOps>.ExpInline(x);
+    public static TV Exp(TV x) => TOps.Exp(x);
 
-    /// <summary>log x: LossKit's double log (<see cref="VectorMath{TV,T,TOps}.Log"/>), inlined.</summary>
+    /// <summary>log x: LossKit's float log (<see cref="VectorMath{TV,T,TOps}.Log"/>), inlined.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Log(TV x) => VectorMath<TV, double, TOps>.LogInline(x);
+    public static TV Log(TV x) => VectorMath<TV, float, TOps>.LogInline(x);
 
     /// <summary>−a exactly (−0 for 0), as the scalar unary minus.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -107,49 +103,40 @@ internal static class DivergenceLanes<TV, TOps> where TV : struct where TOps : I
         TOps.Select(TOps.GreaterThan(a, C(0)), TOps.Multiply(a, TOps.Subtract(logA, logB)),
             TOps.Select(TOps.EqualTo(a, C(0)), C(0), C(double.NaN)));
 
-    /// <summary>log(eᵃ + eᵇ), exact when either is −∞ (<see cref="Divergences.LogAddExp"/>), given
-    /// <paramref name="softplus"/> = log(1 + exp(−|a − b|)) computed beforehand.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV LogAddExp(TV a, TV b, TV softplus)
-    {
-        TV r = TOps.Add(TOps.MaxPropagateNaN(a, b), softplus);
-        TV minusInfinity = C(double.NegativeInfinity);
-        r = TOps.Select(TOps.EqualTo(b, minusInfinity), a, r);
-        return TOps.Select(TOps.EqualTo(a, minusInfinity), b, r);
-    }
-
     /// <summary>−1, 0 or 1; NaN stays NaN (<see cref="Divergences.Sign"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sign(TV d) =>
         TOps.Select(TOps.GreaterThan(d, C(0)), C(1), TOps.Select(TOps.LessThan(d, C(0)), C(-1), TOps.Select(TOps.EqualTo(d, C(0)), C(0), C(double.NaN))));
 
-    /// <summary>√v, correctly rounded as <see cref="Math.Sqrt"/>.</summary>
+    /// <summary>√v, correctly rounded as <see cref="MathF.Sqrt"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sqrt(TV v)
     {
-        if (typeof(TV) == typeof(Vector512<double>)) return (TV)(object)Vector512.Sqrt((Vector512<double>)(object)v);
-        if (typeof(TV) == typeof(Vector256<double>)) return (TV)(object)Vector256.Sqrt((Vector256<double>)(object)v);
-        return (TV)(object)Vector128.Sqrt((Vector128<double>)(object)v);
+        if (typeof(TV) == typeof(Vector512<float>)) return (TV)(object)Vector512.Sqrt((Vector512<float>)(object)v);
+        if (typeof(TV) == typeof(Vector256<float>)) return (TV)(object)Vector256.Sqrt((Vector256<float>)(object)v);
+        return (TV)(object)Vector128.Sqrt((Vector128<float>)(object)v);
     }
 }
 
 /// <summary>
 /// The fast path of the divergences for float and Half inputs: one pass over each row reads the input and the target
-/// once (target checked on the way), computes in double lanes with LossKit's exp and log (<see cref="VectorMath{TV,T,TOps}"/>,
-/// bit-reproducible on every JIT tier), and writes the gradient (and kl's element values) rounded once to the output
-/// type — the scalar reference computes the same double quantities with <see cref="Math.Exp"/>/<see cref="Math.Log(double)"/> and
-/// a sequential row sum, so a float result differs from it only where the two doubles (within an ulp or so) round to
-/// different floats. Rows run on the rows driver (<see cref="Parallelism.SumBlocks"/>): bit-identical for any thread count.
-/// Double inputs keep the scalar reference path (<see cref="RowRunner"/>), whose bits are the recorded ones.
+/// once (target checked on the way), computes each element in float lanes with LossKit's vector exp and log
+/// (<see cref="ExpF"/>, <see cref="VectorMath{TV,T,TOps}"/>: bit-reproducible on every JIT tier, and what the
+/// cross-entropy row uses), adds the row's terms in double lanes, and writes the gradient (and kl's element values) in
+/// float. The scalar reference (<see cref="IDivergenceRow"/>) computes the same quantities in double with
+/// <see cref="Math.Exp"/>/<see cref="Math.Log(double)"/>; a float result differs from it by the float rounding of each
+/// element's few operations (a few ulps of the element's terms), not by any error growing with K. Rows run on the rows
+/// driver (<see cref="Parallelism.SumBlocks"/>): bit-identical for any thread count. Double inputs keep the scalar
+/// reference path (<see cref="RowRunner"/>), whose bits are the recorded ones.
 /// </summary>
 internal static class DivergenceKernel
 {
-    /// <summary>Where a row's data lives: float input and target (Half rows are converted into float scratch first), and the
-    /// outputs of type <typeparamref name="TOut"/> (float, or double scratch for Half), each null when not wanted.</summary>
-    private readonly unsafe struct RowData<TOut>(float* x, float* t, TOut* gradient, TOut* elements, int k) where TOut : unmanaged
+    /// <summary>Where a row's data lives: float input and target, gradient and element values (Half rows go through
+    /// float scratch both ways), each output null when not wanted.</summary>
+    private readonly unsafe struct RowData(float* x, float* t, float* gradient, float* elements, int k)
     {
         public readonly float* X = x, T = t;
-        public readonly TOut* Gradient = gradient, Elements = elements;
+        public readonly float* Gradient = gradient, Elements = elements;
         public readonly int K = k;
     }
 
@@ -163,14 +150,14 @@ internal static class DivergenceKernel
         Span<T> rowLosses, Span<T> gradient, double scale) where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IRowDivergence =>
         Run(new WholeRows<TOp>(op), input, target, rows, classes, logTarget, rowLosses, gradient, default, scale);
 
-    /// <summary>One row, at one vector width, with outputs of one type.</summary>
+    /// <summary>One row, at one vector width.</summary>
     private interface IRowJob
     {
-        unsafe double Row<TOut, TVf, TFOps, TV, TOps, TW>(in RowData<TOut> d, bool logTarget, double scale, Span<double> scratch)
-            where TOut : unmanaged where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
+            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>;
 
-        /// <summary>Doubles of scratch a row of <paramref name="k"/> classes needs.</summary>
+        /// <summary>Floats of scratch a row of <paramref name="k"/> classes needs.</summary>
         int Scratch(int k);
     }
 
@@ -184,18 +171,16 @@ internal static class DivergenceKernel
             bool hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty, hasE = !elements.IsEmpty;
             return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
-                int k = classes;
+                int k = classes, own = job.Scratch(k);
                 bool half = typeof(T) == typeof(Half);
-                int scratchLength = job.Scratch(k) + (half ? 2 * k : 0);
-                double[]? doubles = scratchLength > 0 ? ArrayPool<double>.Shared.Rent(scratchLength) : null;
-                float[]? floats = half ? ArrayPool<float>.Shared.Rent(2 * k) : null;
+                float[] floats = ArrayPool<float>.Shared.Rent(own + (half ? 4 * k : 0));
                 try
                 {
-                    Span<double> scratch = doubles is null ? default : doubles.AsSpan(0, job.Scratch(k));
+                    Span<float> scratch = floats.AsSpan(0, own);
                     double sum = 0;
-                    fixed (double* pd = doubles)
                     fixed (float* pf = floats)
                     {
+                        float* hx = pf + own, ht = hx + k, hg = ht + k, he = hg + k;
                         for (int r = start; r < end; r++)
                         {
                             long offset = (long)r * k;
@@ -203,18 +188,16 @@ internal static class DivergenceKernel
                             try
                             {
                                 if (!half)
-                                    loss = Width(job, new RowData<float>((float*)((T*)ia + offset), (float*)((T*)ib + offset),
+                                    loss = Width(job, new RowData((float*)((T*)ia + offset), (float*)((T*)ib + offset),
                                         hasG ? (float*)((T*)ig + offset) : null, hasE ? (float*)((T*)ie + offset) : null, k), logTarget, scale, scratch);
                                 else
                                 {
-                                    // Half: the row into float scratch (exact), computed like float, the outputs kept in double and
-                                    // rounded once to Half (as the scalar path rounds its doubles).
-                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ia + offset, k), new Span<float>(pf, k));
-                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ib + offset, k), new Span<float>(pf + k, k));
-                                    double* dg = pd + job.Scratch(k), de = dg + k;
-                                    loss = Width(job, new RowData<double>(pf, pf + k, hasG ? dg : null, hasE ? de : null, k), logTarget, scale, scratch);
-                                    if (hasG) TensorPrimitives.ConvertTruncating<double, Half>(new ReadOnlySpan<double>(dg, k), new Span<Half>((T*)ig + offset, k));
-                                    if (hasE) TensorPrimitives.ConvertTruncating<double, Half>(new ReadOnlySpan<double>(de, k), new Span<Half>((T*)ie + offset, k));
+                                    // Half: the row into float scratch (exact), computed as float, the outputs rounded from float to Half.
+                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ia + offset, k), new Span<float>(hx, k));
+                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ib + offset, k), new Span<float>(ht, k));
+                                    loss = Width(job, new RowData(hx, ht, hasG ? hg : null, hasE ? he : null, k), logTarget, scale, scratch);
+                                    if (hasG) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(hg, k), new Span<Half>((T*)ig + offset, k));
+                                    if (hasE) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(he, k), new Span<Half>((T*)ie + offset, k));
                                 }
                             }
                             catch (InvalidTargetException)
@@ -230,8 +213,7 @@ internal static class DivergenceKernel
                 }
                 finally
                 {
-                    if (doubles is not null) ArrayPool<double>.Shared.Return(doubles);
-                    if (floats is not null) ArrayPool<float>.Shared.Return(floats);
+                    ArrayPool<float>.Shared.Return(floats);
                 }
             });
         }
@@ -240,14 +222,13 @@ internal static class DivergenceKernel
     /// <summary>Thrown by a row when its target has a value outside the domain; the caller finds and names it.</summary>
     private sealed class InvalidTargetException : Exception;
 
-    private static double Width<TOut, TJob>(TJob job, in RowData<TOut> d, bool logTarget, double scale, Span<double> scratch)
-        where TOut : unmanaged where TJob : struct, IRowJob
+    private static double Width<TJob>(TJob job, in RowData d, bool logTarget, double scale, Span<float> scratch) where TJob : struct, IRowJob
     {
         if (Vector512.IsHardwareAccelerated)
-            return job.Row<TOut, Vector512<float>, Simd512<float>, Vector512<double>, Simd512<double>, Widening512>(d, logTarget, scale, scratch);
+            return job.Row<Vector512<float>, Simd512<float>, Vector512<double>, Simd512<double>, Widening512>(d, logTarget, scale, scratch);
         if (Vector256.IsHardwareAccelerated)
-            return job.Row<TOut, Vector256<float>, Simd256<float>, Vector256<double>, Simd256<double>, Widening256>(d, logTarget, scale, scratch);
-        return job.Row<TOut, Vector128<float>, Simd128<float>, Vector128<double>, Simd128<double>, Widening128>(d, logTarget, scale, scratch);
+            return job.Row<Vector256<float>, Simd256<float>, Vector256<double>, Simd256<double>, Widening256>(d, logTarget, scale, scratch);
+        return job.Row<Vector128<float>, Simd128<float>, Vector128<double>, Simd128<double>, Widening128>(d, logTarget, scale, scratch);
     }
 
     /// <summary>A mask of the float lanes whose target is in the domain (NaN is not).</summary>
@@ -256,33 +237,23 @@ internal static class DivergenceKernel
         logTarget ? TFOps.LessThanOrEqual(t, TFOps.Broadcast(0f))
             : TFOps.And(TFOps.GreaterThanOrEqual(t, TFOps.Broadcast(0f)), TFOps.LessThanOrEqual(t, TFOps.Broadcast(1f)));
 
-    /// <summary>Stores two double vectors as 2·(double lanes) outputs of type <typeparamref name="TOut"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store<TOut, TVf, TFOps, TV, TOps, TW>(TV lower, TV upper, TOut* destination)
-        where TOut : unmanaged where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double> where TW : IWidening<TVf, TV>
-    {
-        if (typeof(TOut) == typeof(float)) TFOps.Store(TW.Narrow(lower, upper), ref *(float*)destination, 0);
-        else
-        {
-            TOps.Store(lower, ref *(double*)destination, 0);
-            TOps.Store(upper, ref *(double*)destination, (nuint)TOps.Count);
-        }
-    }
+    /// <summary>Whether the scalar target <paramref name="t"/> is in the domain (NaN is not).</summary>
+    private static bool ValidTarget(float t, bool logTarget) => logTarget ? t <= 0 : t >= 0 && t <= 1;
 
-    /// <summary>Classes per chunk of a row: the chunk's double scratch (x, p, log p, q, aux) stays in the L1 cache.</summary>
+    /// <summary>Classes per chunk of a row: the chunk's float scratch (x, p, log p, q, aux) stays in the L1 cache.</summary>
     private const int Chunk = 512;
 
-    /// <summary>log of each of the <paramref name="n"/> doubles (a whole number of vectors) at <paramref name="source"/>.</summary>
+    /// <summary>log of each of the <paramref name="n"/> floats (a whole number of vectors) at <paramref name="source"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapLog<TV, TOps>(double* source, double* destination, int n) where TV : struct where TOps : ISimd<TV, double>
+    private static unsafe void MapLog<TV, TOps>(float* source, float* destination, int n) where TV : struct where TOps : ISimd<TV, float>
     {
         for (int i = 0; i < n; i += TOps.Count)
             TOps.Store(DivergenceLanes<TV, TOps>.Log(TOps.Load(ref *source, (nuint)i)), ref *destination, (nuint)i);
     }
 
-    /// <summary>exp(<paramref name="c"/>·v) of each of the <paramref name="n"/> doubles (a whole number of vectors).</summary>
+    /// <summary>exp(<paramref name="c"/>·v) of each of the <paramref name="n"/> floats (a whole number of vectors).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapExp<TV, TOps>(double* source, double c, double* destination, int n) where TV : struct where TOps : ISimd<TV, double>
+    private static unsafe void MapExp<TV, TOps>(float* source, float c, float* destination, int n) where TV : struct where TOps : ISimd<TV, float>
     {
         TV factor = TOps.Broadcast(c);
         for (int i = 0; i < n; i += TOps.Count)
@@ -292,115 +263,98 @@ internal static class DivergenceKernel
         }
     }
 
-    /// <summary>log(1 + eᵛ), as written, of each of the <paramref name="n"/> doubles, in place.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapSoftplus<TV, TOps>(double* values, int n) where TV : struct where TOps : ISimd<TV, double>
-    {
-        TV one = TOps.Broadcast(1.0);
-        for (int i = 0; i < n; i += TOps.Count)
-            TOps.Store(DivergenceLanes<TV, TOps>.Log(TOps.Add(one, DivergenceLanes<TV, TOps>.Exp(TOps.Load(ref *values, (nuint)i)))), ref *values, (nuint)i);
-    }
-
-    /// <summary>The one loop of the element-wise divergences. A row goes in chunks: the input and target read once, the
-    /// target checked and both widened into double scratch (padded to whole vectors); the transcendental lanes the op
-    /// declares computed by the map loops; then the op's arithmetic per lane, the slopes scaled and stored, the terms
-    /// summed in double lanes (two accumulators, added lane-wise at the end, then across lanes; padding lanes masked).</summary>
+    /// <summary>The one loop of the element-wise divergences. A row goes in chunks: the target checked as it is read (a
+    /// chunk that ends in a partial vector is copied into scratch padded with x = 0, t = 0); the transcendental lanes the
+    /// op declares computed by the map loops; then the op's float arithmetic per lane, the slopes scaled and stored, the
+    /// terms widened and summed in double lanes (two accumulators, added lane-wise at the end, then across lanes; padding
+    /// lanes zeroed).</summary>
     private readonly struct ElementRows<TOp>(TOp op) : IRowJob where TOp : struct, IElementDivergence
     {
         public int Scratch(int k) => 6 * Chunk;
 
         [SkipLocalsInit]
-        public unsafe double Row<TOut, TVf, TFOps, TV, TOps, TW>(in RowData<TOut> d, bool logTarget, double scale, Span<double> scratch)
-            where TOut : unmanaged where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
+            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
-            int w = TFOps.Count, dl = TOps.Count, k = d.K;
-            bool needsP = op.NeedsP, needsLogP = op.NeedsLogP, needsAux = op.NeedsAux;
-            double qScale = op.QScale;
-            TV scaleV = TOps.Broadcast(scale), zero = TOps.Broadcast(0.0), acc0 = zero, acc1 = zero;
-            double* lanes = stackalloc double[4 * 8];   // the last partial vector pair of a row (at most 8 double lanes a vector)
-            fixed (double* buffer = scratch)
+            int w = TFOps.Count, k = d.K;
+            ElementInputs inputs = op.Inputs;
+            bool needsP = inputs.P, needsLogP = inputs.LogP, needsAux = inputs.Aux;
+            float qScale = (float)inputs.QScale;
+            TVf scaleV = TFOps.Broadcast((float)scale);
+            TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
+            float* lanes = stackalloc float[2 * 16];   // the last partial vector of a row (at most 16 float lanes a vector)
+            fixed (float* buffer = scratch)
             {
-                double* xs = buffer, ts = buffer + Chunk, ps = buffer + 2 * Chunk, lps = buffer + 3 * Chunk, qs = buffer + 4 * Chunk, aux = buffer + 5 * Chunk;
+                float* xs = buffer, ts = buffer + Chunk, ps = buffer + 2 * Chunk, lps = buffer + 3 * Chunk, qs = buffer + 4 * Chunk, aux = buffer + 5 * Chunk;
                 for (int c0 = 0; c0 < k; c0 += Chunk)
                 {
                     int n = Math.Min(Chunk, k - c0), padded = (n + w - 1) / w * w, i = 0;
                     float* x = d.X + c0, t = d.T + c0;
                     for (; i <= n - w; i += w)
+                        if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(TFOps.Load(ref *t, (nuint)i), logTarget))) throw new InvalidTargetException();
+                    for (; i < n; i++)
+                        if (!ValidTarget(t[i], logTarget)) throw new InvalidTargetException();
+                    if (padded != n)
                     {
-                        TVf tf = TFOps.Load(ref *t, (nuint)i);
-                        if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(tf, logTarget))) throw new InvalidTargetException();
-                        TW.Widen(TFOps.Load(ref *x, (nuint)i), out TV x0, out TV x1);
-                        TW.Widen(tf, out TV t0, out TV t1);
-                        TOps.Store(x0, ref *xs, (nuint)i);
-                        TOps.Store(x1, ref *xs, (nuint)(i + dl));
-                        TOps.Store(t0, ref *ts, (nuint)i);
-                        TOps.Store(t1, ref *ts, (nuint)(i + dl));
+                        // A partial last vector: the chunk into scratch, padded with x = 0, t = 0 (a valid target; their terms are zeroed below).
+                        new ReadOnlySpan<float>(x, n).CopyTo(new Span<float>(xs, n));
+                        new ReadOnlySpan<float>(t, n).CopyTo(new Span<float>(ts, n));
+                        new Span<float>(xs + n, padded - n).Clear();
+                        new Span<float>(ts + n, padded - n).Clear();
+                        x = xs;
+                        t = ts;
                     }
-                    for (; i < padded; i++)
-                    {
-                        // Tail: padded with x = 0, t = 0 (a valid target); the padding lanes' terms are masked below.
-                        float tv = i < n ? t[i] : 0f;
-                        if (!(logTarget ? tv <= 0 : tv >= 0 && tv <= 1)) throw new InvalidTargetException();
-                        (xs[i], ts[i]) = (i < n ? x[i] : 0f, tv);
-                    }
-                    double* p = ts, logP = ts;
-                    if (logTarget && needsP) MapExp<TV, TOps>(ts, 1, p = ps, padded);
-                    if (!logTarget && needsLogP) MapLog<TV, TOps>(ts, logP = lps, padded);
-                    if (qScale != 0) MapExp<TV, TOps>(xs, qScale, qs, padded);
+                    float* p = t, logP = t;
+                    if (logTarget && needsP) MapExp<TVf, TFOps>(t, 1, p = ps, padded);
+                    if (!logTarget && needsLogP) MapLog<TVf, TFOps>(t, logP = lps, padded);
+                    if (qScale != 0) MapExp<TVf, TFOps>(x, qScale, qs, padded);
                     if (needsAux)
                     {
-                        for (int j = 0; j < padded; j += dl)
-                            TOps.Store(op.SoftplusArgument<TV, TOps>(TOps.Load(ref *xs, (nuint)j), TOps.Load(ref *p, (nuint)j), TOps.Load(ref *logP, (nuint)j),
-                                TOps.Load(ref *qs, (nuint)j)), ref *aux, (nuint)j);
-                        MapSoftplus<TV, TOps>(aux, padded);
+                        for (int j = 0; j < padded; j += w)
+                            TFOps.Store(op.LogArgument<TVf, TFOps>(TFOps.Load(ref *x, (nuint)j), TFOps.Load(ref *p, (nuint)j), TFOps.Load(ref *logP, (nuint)j),
+                                TFOps.Load(ref *qs, (nuint)j)), ref *aux, (nuint)j);
+                        MapLog<TVf, TFOps>(aux, aux, padded);
                     }
-                    TOut* gradient = d.Gradient is null ? null : d.Gradient + c0, elements = d.Elements is null ? null : d.Elements + c0;
+                    float* gradient = d.Gradient is null ? null : d.Gradient + c0, elements = d.Elements is null ? null : d.Elements + c0;
                     for (i = 0; i < padded; i += w)
                     {
-                        nuint i0 = (nuint)i, i1 = (nuint)(i + dl);
-                        op.Element<TV, TOps>(TOps.Load(ref *xs, i0), TOps.Load(ref *p, i0), TOps.Load(ref *logP, i0), TOps.Load(ref *qs, i0),
-                            TOps.Load(ref *aux, i0), out TV term0, out TV slope0);
-                        op.Element<TV, TOps>(TOps.Load(ref *xs, i1), TOps.Load(ref *p, i1), TOps.Load(ref *logP, i1), TOps.Load(ref *qs, i1),
-                            TOps.Load(ref *aux, i1), out TV term1, out TV slope1);
-                        slope0 = TOps.Multiply(slope0, scaleV);
-                        slope1 = TOps.Multiply(slope1, scaleV);
+                        nuint at = (nuint)i;
+                        op.Element<TVf, TFOps>(TFOps.Load(ref *x, at), TFOps.Load(ref *p, at), TFOps.Load(ref *logP, at), TFOps.Load(ref *qs, at),
+                            TFOps.Load(ref *aux, at), out TVf term, out TVf slope);
+                        slope = TFOps.Multiply(slope, scaleV);
                         if (i + w <= n)
                         {
+                            TW.Widen(term, out TV term0, out TV term1);
                             acc0 = TOps.Add(acc0, term0);
                             acc1 = TOps.Add(acc1, term1);
-                            if (gradient is not null) Store<TOut, TVf, TFOps, TV, TOps, TW>(slope0, slope1, gradient + i);
-                            if (elements is not null) Store<TOut, TVf, TFOps, TV, TOps, TW>(term0, term1, elements + i);
+                            if (gradient is not null) TFOps.Store(slope, ref *gradient, at);
+                            if (elements is not null) TFOps.Store(term, ref *elements, at);
                         }
                         else
                         {
-                            // The last, partial vector pair: its real lanes only.
-                            TOps.Store(term0, ref *lanes, 0);
-                            TOps.Store(term1, ref *lanes, (nuint)dl);
-                            TOps.Store(slope0, ref *lanes, (nuint)(2 * dl));
-                            TOps.Store(slope1, ref *lanes, (nuint)(3 * dl));
+                            // The last, partial vector: its real lanes only.
+                            TFOps.Store(term, ref *lanes, 0);
+                            TFOps.Store(slope, ref *lanes, (nuint)w);
                             for (int j = n - i; j < w; j++) lanes[j] = 0;
-                            acc0 = TOps.Add(acc0, TOps.Load(ref *lanes, 0));
-                            acc1 = TOps.Add(acc1, TOps.Load(ref *lanes, (nuint)dl));
+                            TW.Widen(TFOps.Load(ref *lanes, 0), out TV term0, out TV term1);
+                            acc0 = TOps.Add(acc0, term0);
+                            acc1 = TOps.Add(acc1, term1);
                             for (int j = 0; j < n - i; j++)
                             {
-                                if (gradient is not null) gradient[i + j] = Narrow<TOut>(lanes[2 * dl + j]);
-                                if (elements is not null) elements[i + j] = Narrow<TOut>(lanes[j]);
+                                if (gradient is not null) gradient[i + j] = lanes[w + j];
+                                if (elements is not null) elements[i + j] = lanes[j];
                             }
                         }
                     }
                 }
             }
-            return op.Finish(TOps.Sum(TOps.Add(acc0, acc1)));
+            return inputs.RowFactor * TOps.Sum(TOps.Add(acc0, acc1));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TOut Narrow<TOut>(double v) where TOut : unmanaged =>
-        typeof(TOut) == typeof(float) ? (TOut)(object)(float)v : (TOut)(object)v;
-
-    /// <summary>The frame of the row-wise divergences: the row widened into padded double scratch (x and p; −∞ and 0
-    /// beyond K), the op's row, then its gradient scaled and rounded into the output.</summary>
+    /// <summary>The frame of the row-wise divergences: the row copied into padded float scratch (x and p; −∞ and 0
+    /// beyond K, p = exp of a log-target), the op's row, then its gradient scaled into the output.</summary>
     private readonly struct WholeRows<TOp>(TOp op) : IRowJob where TOp : struct, IRowDivergence
     {
         /// <summary>x, p and the gradient, each K rounded up to a whole number of the widest vectors.</summary>
@@ -408,45 +362,39 @@ internal static class DivergenceKernel
 
         private static int Padded(int k) => (k + 63) / 64 * 64;
 
-        public unsafe double Row<TOut, TVf, TFOps, TV, TOps, TW>(in RowData<TOut> d, bool logTarget, double scale, Span<double> scratch)
-            where TOut : unmanaged where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
+            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
             int k = d.K, padded = Padded(k), w = TFOps.Count, i = 0;
-            Span<double> x = scratch[..padded], p = scratch.Slice(padded, padded), g = scratch.Slice(2 * padded, padded);
-            fixed (double* px = x, pp = p, pg = g)
+            Span<float> x = scratch[..padded], p = scratch.Slice(padded, padded), g = scratch.Slice(2 * padded, padded);
+            fixed (float* px = x, pp = p, pg = g)
             {
                 for (; i <= k - w; i += w)
                 {
                     TVf tf = TFOps.Load(ref *d.T, (nuint)i);
                     if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(tf, logTarget))) throw new InvalidTargetException();
-                    TW.Widen(TFOps.Load(ref *d.X, (nuint)i), out TV x0, out TV x1);
-                    TW.Widen(tf, out TV t0, out TV t1);
-                    TOps.Store(x0, ref *px, (nuint)i);
-                    TOps.Store(x1, ref *px, (nuint)(i + TOps.Count));
-                    TOps.Store(logTarget ? TOps.Exp(t0) : t0, ref *pp, (nuint)i);
-                    TOps.Store(logTarget ? TOps.Exp(t1) : t1, ref *pp, (nuint)(i + TOps.Count));
+                    TFOps.Store(TFOps.Load(ref *d.X, (nuint)i), ref *px, (nuint)i);
+                    TFOps.Store(logTarget ? DivergenceLanes<TVf, TFOps>.Exp(tf) : tf, ref *pp, (nuint)i);
                 }
                 for (; i < k; i++)
                 {
                     float t = d.T[i];
-                    if (!(logTarget ? t <= 0 : t >= 0 && t <= 1)) throw new InvalidTargetException();
+                    if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
                     px[i] = d.X[i];
                     pp[i] = t;
                 }
-                if (logTarget)
-                    for (int j = k / w * w; j < k; j += TOps.Count)
-                        TOps.Store(TOps.Exp(TOps.Load(ref *pp, (nuint)j)), ref *pp, (nuint)j);   // the tail's p (padding overwritten below)
-                for (int j = k; j < padded; j++) (px[j], pp[j]) = (double.NegativeInfinity, 0);
-                double loss = op.Row<TV, TOps>(k, x, p, d.Gradient is null ? default : g);
+                if (logTarget && k % w != 0)
+                    TFOps.Store(DivergenceLanes<TVf, TFOps>.Exp(TFOps.Load(ref *pp, (nuint)(k / w * w))), ref *pp, (nuint)(k / w * w));   // the tail's p (padding overwritten below)
+                for (int j = k; j < padded; j++) (px[j], pp[j]) = (float.NegativeInfinity, 0);
+                double loss = op.Row<TVf, TFOps, TV, TOps, TW>(k, x, p, d.Gradient is null ? default : g);
                 if (d.Gradient is not null)
                 {
-                    TV scaleV = TOps.Broadcast(scale);
+                    TVf scaleV = TFOps.Broadcast((float)scale);
                     int j = 0;
                     for (; j <= k - w; j += w)
-                        Store<TOut, TVf, TFOps, TV, TOps, TW>(TOps.Multiply(TOps.Load(ref *pg, (nuint)j), scaleV),
-                            TOps.Multiply(TOps.Load(ref *pg, (nuint)(j + TOps.Count)), scaleV), d.Gradient + j);
-                    for (; j < k; j++) d.Gradient[j] = Narrow<TOut>(pg[j] * scale);
+                        TFOps.Store(TFOps.Multiply(TFOps.Load(ref *pg, (nuint)j), scaleV), ref *d.Gradient, (nuint)j);
+                    for (; j < k; j++) d.Gradient[j] = pg[j] * (float)scale;
                 }
                 return loss;
             }

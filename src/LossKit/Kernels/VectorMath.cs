@@ -123,14 +123,16 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
 
     /// <summary>log(1 + x) for x ≥ 0 (here x = e^{−|s|} ∈ [0, 1]): log(u) corrected by the rounding of u = 1 + x,
     /// accurate to a few ulps where a plain log(1 + x) would lose everything for tiny x.</summary>
+    /// <param name="x">x ≥ 0.</param>
+    /// <param name="inlineLog">Inline the log (<see cref="LogInline"/>, the same bits) instead of calling <see cref="Log"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Log1p(TV x)
+    public static TV Log1p(TV x, bool inlineLog = false)
     {
         TV one = TOps.Broadcast(T.One);
         TV u = TOps.Add(one, x);
         TV correction = TOps.Divide(TOps.Subtract(TOps.Subtract(u, one), x), u);
         // u == 1: log(u) = 0 and the correction gives exactly x.
-        return TOps.Subtract(Log(u), correction);
+        return TOps.Subtract(inlineLog ? LogInline(u) : Log(u), correction);
     }
 
     /// <summary>From one exp and one log: softplus(s) = log(1 + eˢ), softplus(−s), σ(s) and σ(−s) = 1 − σ(s),

@@ -86,14 +86,14 @@ public sealed class BarronLoss : RegressionLoss
             else if (alpha == 0)
             {
                 TV u = TOps.Add(TOps.Broadcast(T.One), half);
-                loss = VectorMath<TV, T, TOps>.Log1p(half);
+                loss = RegressionMath<TV, T, TOps>.Log1p(half);
                 dx = TOps.Divide(slope, u);
             }
             else if (double.IsInfinity(alpha))
             {
                 // ∓(e^{∓½z} − 1) and (r/c²)·e^{∓½z}.
                 TV delta = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(half) : half;
-                TV e = TOps.Exp(delta);
+                TV e = RegressionMath<TV, T, TOps>.Exp(delta);
                 RegressionMath<TV, T, TOps>.ExpRemainders(delta, e, out _, out TV expm1);
                 loss = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(expm1) : expm1;
                 dx = TOps.Multiply(slope, e);
@@ -101,11 +101,11 @@ public sealed class BarronLoss : RegressionLoss
             else
             {
                 double b = Math.Abs(alpha - 2);
-                TV l = VectorMath<TV, T, TOps>.Log1p(TOps.Multiply(z, RegressionMath<TV, T, TOps>.C(1 / b)));   // log(z/|α−2| + 1)
+                TV l = RegressionMath<TV, T, TOps>.Log1p(TOps.Multiply(z, RegressionMath<TV, T, TOps>.C(1 / b)));   // log(z/|α−2| + 1)
                 TV delta = TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2));
-                RegressionMath<TV, T, TOps>.ExpRemainders(delta, TOps.Exp(delta), out _, out TV expm1);
+                RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out _, out TV expm1);
                 loss = TOps.Multiply(RegressionMath<TV, T, TOps>.C(b / alpha), expm1);
-                dx = TOps.Multiply(slope, TOps.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
+                dx = TOps.Multiply(slope, RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
             }
         }
     }

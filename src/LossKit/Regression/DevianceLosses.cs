@@ -43,8 +43,8 @@ public sealed class TweedieLoss(double? power = null, Reduction reduction = Redu
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV two = RegressionMath<TV, T, TOps>.C(2);
-            TV m1 = TOps.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(1 - p)));     // μ^{1−p}
-            TV m2 = TOps.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(2 - p)));     // μ^{2−p}
+            TV m1 = RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(1 - p)));     // μ^{1−p}
+            TV m2 = RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(2 - p)));     // μ^{2−p}
             TV y2 = TOps.Select(TOps.GreaterThan(y, TOps.Broadcast(T.Zero)), RegressionMath<TV, T, TOps>.Power(y, RegressionMath<TV, T, TOps>.C(2 - p)), TOps.Broadcast(T.Zero));
             TV d = TOps.Add(TOps.Multiply(y2, RegressionMath<TV, T, TOps>.C(1 / ((1 - p) * (2 - p)))),
                 TOps.Add(TOps.Multiply(TOps.Multiply(y, m1), RegressionMath<TV, T, TOps>.C(-1 / (1 - p))), TOps.Multiply(m2, RegressionMath<TV, T, TOps>.C(1 / (2 - p)))));
@@ -85,8 +85,8 @@ public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : Re
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             // δ = log(y/μ) = log y − η; y/μ = e^δ: ℓ = 2(e^δ − 1 − δ), ∂ℓ/∂η = −2(e^δ − 1).
-            TV delta = TOps.Subtract(TOps.Log(y), x);
-            RegressionMath<TV, T, TOps>.ExpRemainders(delta, TOps.Exp(delta), out TV remainder, out TV expm1);
+            TV delta = TOps.Subtract(RegressionMath<TV, T, TOps>.Log(y), x);
+            RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out TV remainder, out TV expm1);
             TV two = RegressionMath<TV, T, TOps>.C(2);
             loss = TOps.Multiply(two, remainder);
             dx = TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), expm1);

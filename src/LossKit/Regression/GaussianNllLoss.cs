@@ -106,7 +106,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
             TV v = TOps.MaxPropagateNaN(var, RegressionMath<TV, T, TOps>.C(eps));
             TV r = TOps.Subtract(x, y);
             TV z = TOps.Divide(TOps.Multiply(r, r), v);
-            loss = TOps.Multiply(half, TOps.Add(TOps.Log(v), z));
+            loss = TOps.Multiply(half, TOps.Add(RegressionMath<TV, T, TOps>.Log(v), z));
             if (full) loss = TOps.Add(loss, RegressionMath<TV, T, TOps>.C(0.5 * Math.Log(2 * Math.PI)));
             dx = TOps.Divide(r, v);
             dvar = TOps.Multiply(half, TOps.Divide(TOps.Subtract(TOps.Broadcast(T.One), z), v));

@@ -91,16 +91,16 @@ public sealed class GeneralizedGaussianNllLoss : RegressionLoss
             TV a = predictAlpha ? TOps.MaxPropagateNaN(p, floor) : RegressionMath<TV, T, TOps>.C(alpha);
             TV b = predictBeta ? TOps.MaxPropagateNaN(predictAlpha ? q : p, floor) : RegressionMath<TV, T, TOps>.C(beta);
             TV r = TOps.Subtract(x, y);
-            TV u = TOps.Divide(TOps.Abs(r), a), logU = TOps.Log(u);
-            TV ub = TOps.Exp(TOps.Multiply(b, logU));                       // u^β (0 at u = 0)
+            TV u = TOps.Divide(TOps.Abs(r), a), logU = RegressionMath<TV, T, TOps>.Log(u);
+            TV ub = RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(b, logU));                       // u^β (0 at u = 0)
             TV atZero = TOps.EqualTo(u, zero);
             loss = ub;
             if (predictAlpha || predictBeta)
             {
                 TV inverse = TOps.Divide(one, b);
-                TV logAlpha = predictAlpha ? TOps.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2), a)) : RegressionMath<TV, T, TOps>.C(Math.Log(2 * alpha));
+                TV logAlpha = predictAlpha ? RegressionMath<TV, T, TOps>.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2), a)) : RegressionMath<TV, T, TOps>.C(Math.Log(2 * alpha));
                 TV shape = predictBeta
-                    ? TOps.Subtract(RegressionMath<TV, T, TOps>.LogGamma(inverse), TOps.Log(b))
+                    ? TOps.Subtract(RegressionMath<TV, T, TOps>.LogGamma(inverse), RegressionMath<TV, T, TOps>.Log(b))
                     : RegressionMath<TV, T, TOps>.C(-Math.Log(beta) + SpecialFunctions.LogGamma(1 / beta));
                 loss = TOps.Add(loss, TOps.Add(logAlpha, shape));
             }

@@ -73,7 +73,7 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
             {
                 TV v = TOps.MaxPropagateNaN(x, RegressionMath<TV, T, TOps>.C(eps));
                 TV w = TOps.Divide(y, v);
-                TV delta = TOps.Log(w);
+                TV delta = RegressionMath<TV, T, TOps>.Log(w);
                 RegressionMath<TV, T, TOps>.ExpRemainders(delta, w, out loss, out TV expm1);
                 dx = TOps.Divide(RegressionMath<TV, T, TOps>.Negate(expm1), v);         // (1 − u/v)/v
             }
@@ -81,7 +81,7 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
             {
                 TV b = RegressionMath<TV, T, TOps>.C(beta);
                 TV delta = TOps.Multiply(b, TOps.Subtract(x, y));                          // log(e^{−βG}/e^{−βV})
-                RegressionMath<TV, T, TOps>.ExpRemainders(delta, TOps.Exp(delta), out loss, out TV expm1);
+                RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out loss, out TV expm1);
                 dx = TOps.Multiply(b, expm1);
             }
             dp = dq = dx;

@@ -43,7 +43,7 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
         {
             TV b = TOps.MaxPropagateNaN(scale, RegressionMath<TV, T, TOps>.C(eps));
             TV r = TOps.Subtract(x, y), z = TOps.Divide(TOps.Abs(r), b);
-            loss = TOps.Add(TOps.Log(b), z);
+            loss = TOps.Add(RegressionMath<TV, T, TOps>.Log(b), z);
             if (full) loss = TOps.Add(loss, RegressionMath<TV, T, TOps>.C(Math.Log(2)));
             dx = TOps.Divide(RegressionMath<TV, T, TOps>.Sign(r), b);
             dscale = TOps.Divide(TOps.Subtract(TOps.Broadcast(T.One), z), b);

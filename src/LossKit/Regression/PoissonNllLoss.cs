@@ -63,20 +63,20 @@ public sealed class PoissonNllLoss : RegressionLoss
         {
             if (logInput)
             {
-                TV e = TOps.Exp(x);
+                TV e = RegressionMath<TV, T, TOps>.Exp(x);
                 loss = TOps.Subtract(e, TOps.Multiply(y, x));
                 dx = TOps.Subtract(e, y);
             }
             else
             {
                 TV lambda = TOps.Add(x, RegressionMath<TV, T, TOps>.C(eps));
-                loss = TOps.Subtract(x, TOps.Multiply(y, TOps.Log(lambda)));
+                loss = TOps.Subtract(x, TOps.Multiply(y, RegressionMath<TV, T, TOps>.Log(lambda)));
                 dx = TOps.Subtract(TOps.Broadcast(T.One), TOps.Divide(y, lambda));
             }
             if (full)
             {
-                TV stirling = TOps.Add(TOps.Subtract(TOps.Multiply(y, TOps.Log(y)), y),
-                    TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), TOps.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2 * Math.PI), y))));
+                TV stirling = TOps.Add(TOps.Subtract(TOps.Multiply(y, RegressionMath<TV, T, TOps>.Log(y)), y),
+                    TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), RegressionMath<TV, T, TOps>.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2 * Math.PI), y))));
                 loss = TOps.Add(loss, TOps.Select(TOps.GreaterThan(y, TOps.Broadcast(T.One)), stirling, TOps.Broadcast(T.Zero)));
             }
             dp = dq = dx;

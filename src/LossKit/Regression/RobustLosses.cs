@@ -46,7 +46,7 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
         {
             TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
             TV z2 = TOps.Multiply(z, z);
-            rho = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5 * c * c), VectorMath<TV, T, TOps>.Log1p(z2));
+            rho = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5 * c * c), RegressionMath<TV, T, TOps>.Log1p(z2));
             psi = TOps.Divide(r, TOps.Add(TOps.Broadcast(T.One), z2));
         }
     }
@@ -76,7 +76,7 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
-            TV e = TOps.Exp(RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(z, z)));
+            TV e = RegressionMath<TV, T, TOps>.Exp(RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(z, z)));
             rho = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5 * c * c), TOps.Subtract(TOps.Broadcast(T.One), e));
             psi = TOps.Multiply(r, e);
         }
