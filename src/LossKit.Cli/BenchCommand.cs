@@ -204,7 +204,7 @@ internal static class BenchCommand
                     row = new AllResult(name, size.Rows, size.Width, null, null, null, null, null);
                 }
                 rows.Add(row);
-                progress.WriteLine($"{name} {size.Rows}×{size.Width}: {row.seconds_median:G4} s");
+                progress.WriteLine(JsonSerializer.Serialize(row));   // a run cut short still leaves its rows
             }
             GC.Collect();
         }

@@ -134,10 +134,18 @@ public abstract class ClassIndexLoss : IClassificationLoss
                 // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
                 StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
             };
-            total = Parallelism.SumBlocks(rows, classes, (_, start, end) =>
-                typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
+            total = typeof(T) == typeof(double)
+                ? Parallelism.SumBlocks(rows, classes, new Blocks<T, double>(this, job))
+                : Parallelism.SumBlocks(rows, classes, new Blocks<T, float>(this, job));
         }
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>The rows driver's body: the family's <see cref="Block{T, TC}"/> (a struct, so a call allocates no closure).</summary>
+    private readonly unsafe struct Blocks<T, TC>(ClassIndexLoss loss, RowJob<T> job) : Parallelism.IBlockBody
+        where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        public double Run(int block, int start, int end) => loss.Block<T, TC>(job, start, end);
     }
 
     /// <summary>Gradients at least this large may be written with non-temporal stores (they would not stay in cache).</summary>
