@@ -13,7 +13,12 @@ For every shape and loss spec it
   (c) prints a Markdown table, and with --json PATH writes the rows.
 
 PyTorch references per loss spec:
-  ce, ce(smoothing=S)  F.cross_entropy(logits, targets[, label_smoothing=S])
+  ce, ce(smoothing=S, ignore_index=I, weight=ramp)
+                       F.cross_entropy(logits, targets[, label_smoothing=S,
+                       ignore_index=I, weight=w]); weight=ramp is expanded
+                       per shape to K weights 0.5 + k/K (the same list goes
+                       to LossKit); ignore_index=I skips the rows whose
+                       (uniform random) target is I, on both sides
   focal(gamma=G)       softmax focal loss built from ops:
                        mean(-(1 - p_t)^G * log p_t), p_t from log_softmax
   anything else        no PyTorch column ("n/a")
@@ -102,16 +107,31 @@ def parse_spec(spec):
     return name, params
 
 
+def ramp_weights(classes):
+    """The class weights 'weight=ramp' stands for: 0.5 + k/K."""
+    return [0.5 + k / classes for k in range(classes)]
+
+
+def expand_spec(spec, classes):
+    """The LossKit spec for K classes: 'weight=ramp' becomes the explicit list of ramp_weights(K)."""
+    listed = "[" + ",".join(f"{w:.17g}" for w in ramp_weights(classes)) + "]"
+    return re.sub(r"weight\s*=\s*ramp", "weight=" + listed, spec)
+
+
 def torch_loss_fn(spec):
     """PyTorch callable (logits, targets) -> scalar loss for a spec, or None."""
-    name, params = parse_spec(spec)
+    name, params = parse_spec(re.sub(r"weight\s*=\s*ramp", "weight=-1", spec))
     if params is None:
         return None
     if name in ("ce", "cross_entropy", "crossentropy", "softmax_ce"):
         smoothing = params.pop("smoothing", params.pop("label_smoothing", 0.0))
+        ignore = int(params.pop("ignore_index", -100))
+        ramp = params.pop("weight", None) == -1
         if params:
             return None
-        return lambda x, t: F.cross_entropy(x, t, label_smoothing=smoothing)
+        return lambda x, t: F.cross_entropy(
+            x, t, label_smoothing=smoothing, ignore_index=ignore,
+            weight=torch.tensor(ramp_weights(x.shape[1]), dtype=x.dtype) if ramp else None)
     if name == "focal":
         gamma = params.pop("gamma", 2.0)
         if params:
@@ -129,7 +149,9 @@ def losskit_command(spec, rows, classes, threads):
 
 
 def run_losskit(spec, rows, classes, threads):
-    return run_json(losskit_command(spec, rows, classes, threads), LOSSKIT_FIELDS)
+    result = run_json(losskit_command(expand_spec(spec, classes), rows, classes, threads), LOSSKIT_FIELDS)
+    result["loss"] = spec
+    return result
 
 
 def time_torch(fn, rows, classes, warmup, repeats, seed):

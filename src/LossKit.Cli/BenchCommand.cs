@@ -64,14 +64,33 @@ internal static class BenchCommand
         var fusedOnly = new Option<bool>("--fused-only") { Description = "Skip the call's baseline (linear_ce: the materialised path and its N×V logits)." };
         var threads = new Option<int>("--threads") { Description = "Threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after a warm-up of at least 3 runs (with a baseline: 1) and 1 second.", DefaultValueFactory = _ => 7 };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (with --all: one JSON array)." };
+        var all = new Option<bool>("--all") { Description = "Every registered loss on its kind's standard shapes (AllShapes), one row each; 3 timed runs unless --runs is given." };
+        var quick = new Option<bool>("--quick") { Description = "With --all: tiny shapes (a smoke test of the table, not a measurement)." };
         var cmd = new Command("bench", "Time loss+gradient and forward-only on random float inputs, next to a copy of the same bytes; " +
                                        "a call with a baseline (linear_ce: fused against materialised) next to it; or the GEMM alone (--gemm M,K,N).")
-            { loss, rows, classes, dim, gemm, fusedOnly, threads, runs, json };
+            { loss, rows, classes, dim, gemm, fusedOnly, threads, runs, json, all, quick };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
             bool asJson = p.GetValue(json);
+            if (p.GetValue(all))
+            {
+                int allRuns = p.GetResult(runs) is { Implicit: false } ? p.GetValue(runs) : 3;
+                var results = MeasureAll(p.GetValue(threads), allRuns, p.GetValue(quick), p.InvocationConfiguration.Error);
+                if (asJson) output.WriteLine(JsonSerializer.Serialize(results));
+                else
+                {
+                    var t = new TextTable("loss", "shape", "loss+grad s", "GB/s", "of copy", "× ce", "bytes/call") { RightAligned = [2, 3, 4, 5, 6] };
+                    foreach (var row in results)
+                        t.Add(row.loss, $"{row.rows}×{row.classes}", $"{row.seconds_median:G4}", $"{row.gbps:F2}", $"{row.fraction_of_copy:P0}",
+                            row.ratio_to_ce is { } x ? $"{x:F2}" : "", $"{row.allocated_bytes:F0}");
+                    Tables.Write(output, t, Tables.Format(p));
+                    output.WriteLine($"{p.GetValue(threads)} threads, {allRuns} timed runs per row (median) after a warm-up of 2 calls and 0.5 s; " +
+                        "copy: a parallel in-process copy of the same bytes; × ce: this row's time over ce's on the same shape; bytes/call: managed bytes allocated per timed call (all threads).");
+                }
+                return 0;
+            }
             if (p.GetValue(gemm) is { } shape)
             {
                 var g = MeasureGemm(shape, p.GetValue(threads), p.GetValue(runs));
@@ -120,6 +139,95 @@ internal static class BenchCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>One row of <c>bench --all</c>: a loss on one shape. <c>ratio_to_ce</c> is its time over <c>ce</c>'s on the
+    /// same shape (classification losses; null elsewhere); <c>allocated_bytes</c> the managed bytes allocated per timed
+    /// call, on every thread (<see cref="GC.GetTotalAllocatedBytes(bool)"/> around the timed calls, after the warm-up).
+    /// A loss that cannot run on its shape has null figures (the reason goes to standard error).</summary>
+    public sealed record AllResult(string loss, int rows, int classes, double? seconds_median, double? gbps, double? fraction_of_copy,
+        double? ratio_to_ce, double? allocated_bytes);
+
+    /// <summary>The standard shapes (rows, width, d) of each kind for <c>bench --all</c>: the shapes the issues measure
+    /// (classification 4096 × 32000 and 4096 × 1000; binary 4096 × 1000 and 16 777 216 × 1; regression 16 777 216; ranking
+    /// 10 000 lists of 128; embeddings N = 2048, d = 128), and smaller ones where a call is far from memory-bound
+    /// (linear_ce: 1024 × 512 → 8192). With <paramref name="quick"/>, tiny shapes for a smoke test.</summary>
+    public static IReadOnlyList<SampleSize> AllShapes(LossKind kind, bool quick) => (kind.Name, quick) switch
+    {
+        ("classification", false) => [new(4096, 32000), new(4096, 1000)],
+        ("binary", false) => [new(4096, 1000), new(16_777_216, 1)],
+        ("regression", false) => [new(16_777_216, 1)],
+        ("bag regression", false) => [new(65536, 16)],
+        ("ranking", false) => [new(10_000, 128)],
+        ("embeddings", false) => [new(2048, 128)],
+        ("pairs" or "pair-distances" or "triplets", false) => [new(65536, 128, 128)],
+        ("preference" or "unpaired-preference", false) => [new(1_048_576, 1)],
+        ("linear-preference", false) => [new(16, 8192, 512)],
+        ("large-vocabulary", false) => [new(1024, 8192, 512)],
+        (_, false) => [new(4096, 1000)],
+        ("classification", true) => [new(64, 100), new(64, 10)],
+        (_, true) => [new(16, 10, 8)],
+    };
+
+    /// <summary><c>bench --all</c>: every registered loss (catalog order) on each of its kind's <see cref="AllShapes"/>,
+    /// float, loss + gradients. Each row: warm-up of 2 calls and 0.5 s (quick: 2 calls), then the median of <paramref name="runs"/> timed
+    /// calls, the bytes they allocated, and the bandwidth against a parallel copy of the same bytes (one copy timing per
+    /// distinct byte count). Progress goes to <paramref name="progress"/>.</summary>
+    public static IReadOnlyList<AllResult> MeasureAll(int threads, int runs, bool quick, TextWriter progress)
+    {
+        var rows = new List<AllResult>();
+        var copies = new Dictionary<long, double>();
+        var ceSeconds = new Dictionary<(int, int), double>();
+        double warmUpSeconds = quick ? 0 : 0.5;
+        foreach (LossDefinition definition in LossRegistry.All)
+        {
+            string name = definition.Card.Name;
+            LossKind kind = LossRegistry.Create(name).Kind;
+            foreach (SampleSize shape in AllShapes(kind, quick))
+            {
+                SampleSize size = shape.Dim > 0 ? shape : shape with { Dim = 64 };   // d is checked even where a kind has none
+                AllResult row;
+                try
+                {
+                    var (spec, call) = Prepare(name, size, threads, runs);
+                    GC.Collect();
+                    var (seconds, allocated) = MedianAndAllocation(runs, call, warmUpSeconds);
+                    long bytes = call.Bytes(RunOutputs.Gradients);
+                    if (!copies.TryGetValue(bytes, out double copyGbps)) copies[bytes] = copyGbps = CopyGbps(bytes, threads, runs, warmUpSeconds);
+                    double gbps = bytes / seconds / 1e9;
+                    if (name == "ce" && kind.Name == "classification") ceSeconds[(size.Rows, size.Width)] = seconds;
+                    row = new AllResult(name, size.Rows, size.Width, seconds, gbps, gbps / copyGbps, null, allocated);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or OutOfMemoryException)
+                {
+                    progress.WriteLine($"losskit bench --all: {name} {size.Rows}×{size.Width}: {e.Message}");
+                    row = new AllResult(name, size.Rows, size.Width, null, null, null, null, null);
+                }
+                rows.Add(row);
+                progress.WriteLine(JsonSerializer.Serialize(row));   // a run cut short still leaves its rows
+            }
+            GC.Collect();
+        }
+        return [.. rows.Select(r => LossRegistry.Create(r.loss).Kind.Name == "classification" && r.seconds_median is { } s
+            && ceSeconds.TryGetValue((r.rows, r.classes), out double ce) ? r with { ratio_to_ce = s / ce } : r)];
+    }
+
+    /// <summary>The median wall time of <paramref name="runs"/> calls of <c>Run(Gradients)</c> after a warm-up of 2 calls
+    /// and <paramref name="warmUpSeconds"/>, and the managed bytes allocated per timed call on all threads.</summary>
+    private static (double Seconds, double AllocatedBytes) MedianAndAllocation(int runs, LossCall call, double warmUpSeconds)
+    {
+        long warm = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 200 && (i < 2 || Stopwatch.GetElapsedTime(warm).TotalSeconds < warmUpSeconds); i++) call.Run(RunOutputs.Gradients);
+        var times = new double[runs];
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < runs; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            call.Run(RunOutputs.Gradients);
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        return (MedianOf(times), (double)allocated / runs);
     }
 
     /// <summary>The loss's canonical spec and a float call on its kind's sample inputs of <paramref name="size"/>: the
@@ -171,12 +279,12 @@ internal static class BenchCommand
 
     /// <summary>The bandwidth of a parallel in-process copy that reads and writes <paramref name="bytes"/> in all
     /// (half each): the floor a memory-bound call is compared with.</summary>
-    private static double CopyGbps(long bytes, int threads, int runs)
+    private static double CopyGbps(long bytes, int threads, int runs, double warmUpSeconds = 1.0)
     {
         var source = new float[Math.Max(1, bytes / 2 / sizeof(float))];
         var destination = new float[source.Length];
         source.AsSpan().Fill(1);
-        double copy = Median(runs, () => ParallelCopy(source, destination, threads));
+        double copy = Median(runs, () => ParallelCopy(source, destination, threads), warmUpSeconds: warmUpSeconds);
         return 2.0 * source.LongLength * sizeof(float) / copy / 1e9;
     }
 
@@ -192,11 +300,11 @@ internal static class BenchCommand
     }
 
     /// <summary>Median of <paramref name="runs"/> timed calls after a warm-up of at least <paramref name="warmUps"/> calls
-    /// and 1 second, so the JIT has replaced tier-0 code with optimised code before anything is timed.</summary>
-    private static double Median(int runs, Action action, int warmUps = 3)
+    /// and <paramref name="warmUpSeconds"/> (1 second), so the JIT has replaced tier-0 code with optimised code before anything is timed.</summary>
+    private static double Median(int runs, Action action, int warmUps = 3, double warmUpSeconds = 1.0)
     {
         long warm = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 200 && (i < warmUps || Stopwatch.GetElapsedTime(warm).TotalSeconds < 1.0); i++) action();
+        for (int i = 0; i < 200 && (i < warmUps || Stopwatch.GetElapsedTime(warm).TotalSeconds < warmUpSeconds); i++) action();
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {

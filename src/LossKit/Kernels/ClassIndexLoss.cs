@@ -131,17 +131,31 @@ public abstract class ClassIndexLoss : IClassificationLoss
                 Logits = pz, Targets = py, Soft = pq, Losses = pl, Gradient = pg,
                 IsSoft = !soft.IsEmpty || targets.IsEmpty, HasLosses = !rowLosses.IsEmpty, HasGradient = !gradient.IsEmpty,
                 Classes = classes, Scale = scale, Rows = rows,
-                // A gradient larger than the last-level cache can be streamed out with non-temporal stores.
-                StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes,
+                // A gradient larger than the last-level cache can be streamed out with non-temporal stores, when its rows
+                // are long: a short row's non-temporal stores cover partial cache lines at both ends (262 144 × 100
+                // streamed took 3× as long as stored through the cache).
+                StreamGradient = (long)gradient.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= StreamingThresholdBytes
+                    && classes >= StreamingMinClasses,
             };
-            total = Parallelism.SumBlocks(rows, classes, (_, start, end) =>
-                typeof(T) == typeof(double) ? Block<T, double>(job, start, end) : Block<T, float>(job, start, end));
+            total = typeof(T) == typeof(double)
+                ? Parallelism.SumBlocks(rows, classes, new Blocks<T, double>(this, job))
+                : Parallelism.SumBlocks(rows, classes, new Blocks<T, float>(this, job));
         }
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
+    /// <summary>The rows driver's body: the family's <see cref="Block{T, TC}"/> (a struct, so a call allocates no closure).</summary>
+    private readonly unsafe struct Blocks<T, TC>(ClassIndexLoss loss, RowJob<T> job) : Parallelism.IBlockBody
+        where T : unmanaged, IFloatingPointIeee754<T> where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        public double Run(int block, int start, int end) => loss.Block<T, TC>(job, start, end);
+    }
+
     /// <summary>Gradients at least this large may be written with non-temporal stores (they would not stay in cache).</summary>
     internal const long StreamingThresholdBytes = 64L << 20;
+
+    /// <summary>Rows shorter than this are never streamed (see <see cref="StreamingThresholdBytes"/>).</summary>
+    internal const int StreamingMinClasses = 1024;
 
     /// <summary>Computes rows [start, end) of <paramref name="job"/> in compute type TC (float for float and Half,
     /// double for double) and returns the sum of their losses.</summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace LossKit.Kernels;
 
@@ -135,6 +136,8 @@ internal static class CrossEntropyRow
         }
         double targetLogit = y >= 0 ? double.CreateTruncating(z[y]) : double.NaN;
         double logitSum = 0, targetMass = 0, targetLogitSum = 0;
+        if (ShortRowCrossEntropy.Applies<TC>(z.Length) && q.IsEmpty)
+            return EvaluateShort(Floats(z), y, targetWeight, Floats(exp), Floats(gradient), float.CreateTruncating(max), setup, ref terms, out loss);
         // The Σexp pass comes right after the max pass and the other sums over z after it; but when the Σexp pass
         // overwrites z with exp(z − max), the other sums come first.
         bool sums = !q.IsEmpty || terms.NeedsWeightedLogitSum, sumsFirst = setup.ExpOverwritesLogits;
@@ -151,6 +154,31 @@ internal static class CrossEntropyRow
         if (terms.HasExtra) loss += terms.Extra(z, stats, gradient, setup.Scale);
         return true;
     }
+
+    /// <summary><see cref="Evaluate{TC,TTerms}"/> for a short float row with a class-index target (finite max): the
+    /// arithmetic of <see cref="ShortRowCrossEntropy"/>, so that <c>ce</c>'s side-by-side rows give the same bits.</summary>
+    private static bool EvaluateShort<TC, TTerms>(ReadOnlySpan<float> z, int y, double targetWeight, Span<float> exp, Span<float> gradient,
+        float max, in RowSetup<TC> setup, ref TTerms terms, out double loss)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TTerms : struct, IRowTerms<TC>
+    {
+        ReadOnlySpan<float> w = Floats(setup.Weights);
+        double targetLogit = y >= 0 ? z[y] : double.NaN;
+        float sumExp = ShortRowCrossEntropy.SumExp(z, max, exp, w, terms.NeedsWeightedLogitSum, out float logitSum);
+        double lse = max + Math.Log(sumExp);
+        var stats = new RowStats(z.Length, y, max, lse, targetLogit, targetWeight, setup.WeightSum, logitSum, 0, 0);
+        RowTerms t = terms.Evaluate(stats);
+        loss = t.Loss;
+        if (!gradient.IsEmpty)
+        {
+            if (t.Cq == 0) ShortRowCrossEntropy.Gradient(exp, gradient, t, setup.Scale, sumExp, y, w);
+            else Gradient<float>(exp, gradient, t, setup.Scale, sumExp, y, w, default, stream: false);
+        }
+        if (terms.HasExtra) loss += terms.Extra(MemoryMarshal.Cast<float, TC>(z), stats, MemoryMarshal.Cast<float, TC>(gradient), setup.Scale);
+        return true;
+    }
+
+    private static ReadOnlySpan<float> Floats<TC>(ReadOnlySpan<TC> x) where TC : unmanaged => MemoryMarshal.Cast<TC, float>(x);
+    private static Span<float> Floats<TC>(Span<TC> x) where TC : unmanaged => MemoryMarshal.Cast<TC, float>(x);
 
     /// <summary>The soft-target sums Σ w q and Σ w q (z − m) (when q is given) and the weighted logit sum Σ w (z − m)
     /// (when asked); w = 1 without class weights. Not inlined: only rows with soft targets or smoothing need it.</summary>

@@ -164,7 +164,7 @@ internal static class ElementwiseKernel
             };
             try
             {
-                total = Parallelism.SumElements(n, blockLength, (b, _, _) => Block(op, tiles, job, b));
+                total = Parallelism.SumElements(n, blockLength, new Blocks<T, TOp>(op, tiles, job));
             }
             catch (RowException) when (n > blockLength)
             {
@@ -173,6 +173,13 @@ internal static class ElementwiseKernel
             }
         }
         return T.CreateTruncating(reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>The elements driver's body (a struct, so a call allocates no closure).</summary>
+    private readonly struct Blocks<T, TOp>(TOp op, Tiles tiles, Job<T> job) : Parallelism.IBlockBody
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOp
+    {
+        public double Run(int block, int start, int end) => Block(op, tiles, job, block);
     }
 
     /// <summary>The error of the first element outside the op's domain, or null.</summary>

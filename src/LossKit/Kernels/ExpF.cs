@@ -23,6 +23,28 @@ internal static class ExpF
     public static Vector256<float> Exp(Vector256<float> x) => Exp<Vector256<float>, Simd256<float>>(x);
     public static Vector128<float> Exp(Vector128<float> x) => Exp<Vector128<float>, Simd128<float>>(x);
 
+    /// <summary>One lane of <see cref="Exp{TVec,TSimd}"/> in scalar code: the same operations in the same order (the
+    /// vector FMAs as <see cref="MathF.FusedMultiplyAdd"/>, 2ⁿ from the same bits), so it gives the vector's bits for
+    /// every x. The short-row cross-entropy (<see cref="ShortRowCrossEntropy"/>) uses it where a row is computed alone
+    /// and the vector where rows are computed side by side, lane per row.</summary>
+    public static float Exp(float x)
+    {
+        if (float.IsNaN(x)) return x;
+        if (x < Lowest) return 0f;
+        if (x > Highest) return float.PositiveInfinity;
+        float t = MathF.FusedMultiplyAdd(x, Log2E, Shifter);
+        float n = t - Shifter;
+        float r = MathF.FusedMultiplyAdd(n, -Ln2Hi, x);
+        r = MathF.FusedMultiplyAdd(n, -Ln2Lo, r);
+        float p = MathF.FusedMultiplyAdd(P0, r, P1);
+        p = MathF.FusedMultiplyAdd(p, r, P2);
+        p = MathF.FusedMultiplyAdd(p, r, P3);
+        p = MathF.FusedMultiplyAdd(p, r, P4);
+        p = MathF.FusedMultiplyAdd(p, r, P5);
+        p = MathF.FusedMultiplyAdd(p, r * r, r + 1f);
+        return p * BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(t) + ExponentBias) << 23);
+    }
+
     /// <summary>exp of every lane, written once over <see cref="ISimd{TVec,T}"/> (compiled for each vector width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Exp<TVec, TSimd>(TVec x) where TVec : struct where TSimd : ISimd<TVec, float>

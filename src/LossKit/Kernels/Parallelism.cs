@@ -34,59 +34,116 @@ public static class Parallelism
 
     private static int Blocks(int count, int perBlock) => (count + perBlock - 1) / perBlock;
 
+    /// <summary>A block of work for the drivers as a struct (<see cref="SumBlocks{TBody}"/>, <see cref="SumElements{TBody}"/>,
+    /// <see cref="ForElements{TBody}"/>): the driver is compiled for it, so a call allocates nothing (a lambda would
+    /// allocate its closure and delegate on every call). Returns the block's partial sum (0 where nothing is summed).</summary>
+    internal interface IBlockBody
+    {
+        double Run(int block, int start, int end);
+    }
+
     /// <summary>The rows driver: runs <paramref name="body"/>(block, firstRow, endRow) for each block of
     /// <see cref="RowsPerBlock"/>(columns) rows, in parallel when there is more than one block and more than one thread.</summary>
-    internal static void ForBlocks(int rows, int columns, Action<int, int, int> body) => ForRanges(rows, RowsPerBlock(columns), body);
+    internal static void ForBlocks(int rows, int columns, Action<int, int, int> body) => Ranges(rows, RowsPerBlock(columns), new ActionBody(body), sum: false);
 
     /// <summary>The rows driver for a sum: <paramref name="block"/>(block, firstRow, endRow) returns a block's partial sum;
     /// returns the partial sums added in block order.</summary>
-    internal static double SumBlocks(int rows, int columns, Func<int, int, int, double> block) => SumRanges(rows, RowsPerBlock(columns), block);
+    internal static double SumBlocks(int rows, int columns, Func<int, int, int, double> block) => Ranges(rows, RowsPerBlock(columns), new FuncBody(block), sum: true);
+
+    /// <summary><see cref="SumBlocks(int, int, Func{int, int, int, double})"/> for a struct body: no allocation.</summary>
+    internal static double SumBlocks<TBody>(int rows, int columns, TBody body) where TBody : struct, IBlockBody =>
+        Ranges(rows, RowsPerBlock(columns), body, sum: true);
 
     /// <summary>The elements driver: runs <paramref name="body"/>(block, start, end) for each block of
     /// <paramref name="blockLength"/> elements of [0, n), each block its own parallel item.</summary>
-    internal static void ForElements(int n, int blockLength, Action<int, int, int> body) => ForRanges(n, blockLength, body);
+    internal static void ForElements(int n, int blockLength, Action<int, int, int> body) => Ranges(n, blockLength, new ActionBody(body), sum: false);
+
+    /// <summary><see cref="ForElements(int, int, Action{int, int, int})"/> for a struct body: no allocation.</summary>
+    internal static void ForElements<TBody>(int n, int blockLength, TBody body) where TBody : struct, IBlockBody => Ranges(n, blockLength, body, sum: false);
 
     /// <summary>The elements driver for a sum: the blocks' partial sums added in block order.</summary>
-    internal static double SumElements(int n, int blockLength, Func<int, int, int, double> block) => SumRanges(n, blockLength, block);
+    internal static double SumElements(int n, int blockLength, Func<int, int, int, double> block) => Ranges(n, blockLength, new FuncBody(block), sum: true);
 
-    private static void ForRanges(int count, int perBlock, Action<int, int, int> body)
+    /// <summary><see cref="SumElements(int, int, Func{int, int, int, double})"/> for a struct body: no allocation.</summary>
+    internal static double SumElements<TBody>(int n, int blockLength, TBody body) where TBody : struct, IBlockBody =>
+        Ranges(n, blockLength, body, sum: true);
+
+    private readonly struct ActionBody(Action<int, int, int> body) : IBlockBody
     {
-        int blocks = Blocks(count, perBlock);
-        int threads = Math.Min(MaxThreads, blocks);
-        if (threads <= 1)
+        public double Run(int block, int start, int end)
         {
-            for (int b = 0; b < blocks; b++) body(b, b * perBlock, Math.Min(count, (b + 1) * perBlock));
-            return;
+            body(block, start, end);
+            return 0;
         }
-        try
-        {
-            WorkerTeam.For(blocks, threads, b => body(b, b * perBlock, Math.Min(count, (b + 1) * perBlock)));
-        }
-        catch (AggregateException e) { throw FirstError(e); }
     }
 
-    private static double SumRanges(int count, int perBlock, Func<int, int, int, double> block)
+    private readonly struct FuncBody(Func<int, int, int, double> body) : IBlockBody
+    {
+        public double Run(int block, int start, int end) => body(block, start, end);
+    }
+
+    /// <summary>The blocks of [0, count) of <paramref name="perBlock"/> each; with <paramref name="sum"/>, their partial
+    /// sums added in block order. On one thread the blocks run here in order; on several, on the worker team through a
+    /// pooled <see cref="RangeItems{TBody}"/> and pooled partial sums (nothing allocated once warm).</summary>
+    private static double Ranges<TBody>(int count, int perBlock, TBody body, bool sum) where TBody : struct, IBlockBody
     {
         int blocks = Blocks(count, perBlock);
         int threads = Math.Min(MaxThreads, blocks);
         double total = 0;
         if (threads <= 1)
         {
-            for (int b = 0; b < blocks; b++) total += block(b, b * perBlock, Math.Min(count, (b + 1) * perBlock));
-            return total;
+            for (int b = 0; b < blocks; b++) total += body.Run(b, b * perBlock, Math.Min(count, (b + 1) * perBlock));
+            return sum ? total : 0;
         }
-        double[] partial = ArrayPool<double>.Shared.Rent(blocks);
+        double[]? partial = sum ? ArrayPool<double>.Shared.Rent(blocks) : null;
+        RangeItems<TBody> items = RangeItems<TBody>.Rent(body, partial, count, perBlock);
         try
         {
             try
             {
-                WorkerTeam.For(blocks, threads, b => partial[b] = block(b, b * perBlock, Math.Min(count, (b + 1) * perBlock)));
+                WorkerTeam.For(blocks, threads, items);
             }
             catch (AggregateException e) { throw FirstError(e); }
-            for (int b = 0; b < blocks; b++) total += partial[b];
+            if (partial is not null)
+                for (int b = 0; b < blocks; b++) total += partial[b];
             return total;
         }
-        finally { ArrayPool<double>.Shared.Return(partial); }
+        finally
+        {
+            items.Return();
+            if (partial is not null) ArrayPool<double>.Shared.Return(partial);
+        }
+    }
+
+    /// <summary>The items of one parallel run of the blocks driver: block b runs the body and stores its partial sum.
+    /// One instance per thread and body type is kept for the next run (a run nested in a block takes a new one).</summary>
+    private sealed class RangeItems<TBody> : WorkerTeam.IItems where TBody : struct, IBlockBody
+    {
+        [ThreadStatic] private static RangeItems<TBody>? t_free;
+        private TBody _body;
+        private double[]? _partial;
+        private int _count, _perBlock;
+
+        public static RangeItems<TBody> Rent(TBody body, double[]? partial, int count, int perBlock)
+        {
+            RangeItems<TBody> items = t_free ?? new RangeItems<TBody>();
+            t_free = null;
+            (items._body, items._partial, items._count, items._perBlock) = (body, partial, count, perBlock);
+            return items;
+        }
+
+        /// <summary>Drops the body and the partial sums (so nothing is kept alive) and keeps the instance for this thread.</summary>
+        public void Return()
+        {
+            (_body, _partial) = (default, null);
+            t_free = this;
+        }
+
+        public void Run(int b)
+        {
+            double value = _body.Run(b, b * _perBlock, Math.Min(_count, (b + 1) * _perBlock));
+            if (_partial is not null) _partial[b] = value;
+        }
     }
 
     /// <summary>The argument error of the lowest block, the same one a single thread would raise.</summary>

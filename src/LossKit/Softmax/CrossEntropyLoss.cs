@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -80,4 +82,32 @@ public sealed class CrossEntropyLoss : SoftmaxLoss, ISoftTargetLoss
         where T : unmanaged, IFloatingPointIeee754<T> => ComputeSoftCore(logits, classes, softTargets, rowLosses, gradient);
 
     protected override RowTerms EvaluateRow(in RowStats s) => CrossEntropyRow.Terms(s, Smoothing, LseSquared);
+
+    /// <summary>Float rows of at most <see cref="ShortRowCrossEntropy.MaxClasses"/> classes with class-index targets and
+    /// no softcap or temperature: side by side, one row per vector lane (<see cref="ShortRowCrossEntropy"/>, the same bits
+    /// as the row kernel); everything else row by row (<see cref="SoftmaxLoss"/>).</summary>
+    private protected override unsafe double Block<T, TC>(RowJob<T> job, int start, int end)
+    {
+        if (typeof(T) != typeof(float) || job.IsSoft || job.Classes > ShortRowCrossEntropy.MaxClasses || SoftcapValue > 0 || TemperatureValue != 1)
+            return base.Block<T, TC>(job, start, end);
+        ref RowJob<float> floats = ref Unsafe.As<RowJob<T>, RowJob<float>>(ref job);
+        var setup = new RowSetup<float> { Weights = WeightsAs<float>(), WeightSum = WeightSum(job.Classes), Scale = job.Scale };
+        var rowByRow = new RowByRow(this, floats);
+        ReadOnlySpan<double> targetWeights = Weight is null ? default : _weights ??= [.. Weight];
+        if (Vector512.IsHardwareAccelerated)
+            return ShortRowCrossEntropy.Block<Vector512<float>, Simd512<float>, RowByRow>(floats, start, end, setup, targetWeights, Smoothing, LseSquared, IgnoreIndex, ref rowByRow);
+        if (Vector256.IsHardwareAccelerated)
+            return ShortRowCrossEntropy.Block<Vector256<float>, Simd256<float>, RowByRow>(floats, start, end, setup, targetWeights, Smoothing, LseSquared, IgnoreIndex, ref rowByRow);
+        return ShortRowCrossEntropy.Block<Vector128<float>, Simd128<float>, RowByRow>(floats, start, end, setup, targetWeights, Smoothing, LseSquared, IgnoreIndex, ref rowByRow);
+    }
+
+    private double[]? _weights;
+
+    /// <summary>One row through the row kernel (a short row whose max is not finite).</summary>
+    private double BlockOfOneRow(RowJob<float> job, int row) => base.Block<float, float>(job, row, row + 1);
+
+    private readonly struct RowByRow(CrossEntropyLoss loss, RowJob<float> job) : ShortRowCrossEntropy.IRowFallback
+    {
+        public double Row(int row) => loss.BlockOfOneRow(job, row);
+    }
 }

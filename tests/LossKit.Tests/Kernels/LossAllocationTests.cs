@@ -1,0 +1,63 @@
+using LossKit.Binary;
+using LossKit.Catalog;
+using LossKit.Core;
+using LossKit.Kernels;
+using LossKit.Regression;
+
+namespace LossKit.Tests.Kernels;
+
+/// <summary>
+/// Bytes allocated per call in steady state, for every registered loss: the kind's float sample with several blocks
+/// per call (so the parallel drivers and the worker team run), 2 threads, <see cref="GC.GetTotalAllocatedBytes(bool)"/>
+/// (every thread) around 100 calls after a warm-up (the least of three tries, so a stray allocation elsewhere in the
+/// process does not count; the other losses, reported only, 10 calls once). Every loss is reported; the losses that run entirely in the shared drivers — the
+/// class-index frame (softmax family, row losses) and the element-wise kernel (binary and regression losses) — must
+/// allocate nothing. The others' figures are in the report and in <c>losskit bench --all</c>'s bytes column.
+/// </summary>
+[Collection(nameof(AllocationTests))]
+public class LossAllocationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Losses_on_the_shared_drivers_allocate_nothing_once_warm()
+    {
+        int saved = Parallelism.MaxThreads;
+        var failures = new List<string>();
+        try
+        {
+            Parallelism.MaxThreads = 2;
+            foreach (LossDefinition definition in LossRegistry.All)
+            {
+                ILoss loss = LossRegistry.Create(definition.Card.Name);
+                bool onSharedDrivers = (loss is ClassIndexLoss or ElementwiseBinaryLoss or RegressionLoss) && !OwnPerCallWork.Contains(definition.Card.Name);
+                double perCall = BytesPerCall(loss, new SampleSize(256, 160, 8), onSharedDrivers ? 100 : 10, onSharedDrivers ? 3 : 1);
+                output.WriteLine($"{loss.Spec}: {perCall:0.#} bytes per call");
+                if (onSharedDrivers && perCall != 0) failures.Add($"{loss.Spec}: {perCall:0.#} bytes per call");
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+        Assert.True(failures.Count == 0, "allocating in steady state: " + string.Join("; ", failures));
+    }
+
+    /// <summary>Losses on the shared drivers that do work of their own per call before the kernel: gaussian_nll and
+    /// laplace_nll broadcast a per-row variance (scale) over the row's elements (about 100 bytes a call, reported, not
+    /// asserted).</summary>
+    private static readonly HashSet<string> OwnPerCallWork = ["gaussian_nll", "laplace_nll"];
+
+    private static double BytesPerCall(ILoss loss, SampleSize size, int calls, int tries)
+    {
+        LossCall call = Prepare(loss, size);
+        for (int i = 0; i < 3; i++) call.Run(RunOutputs.Gradients);
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < tries && least > 0; attempt++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < calls; i++) call.Run(RunOutputs.Gradients);
+            least = Math.Min(least, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        return (double)least / calls;
+    }
+
+    /// <summary>A float call on the kind's sample inputs (every input, optional ones included).</summary>
+    private static LossCall Prepare(ILoss loss, SampleSize size) =>
+        loss.Kind.Prepare<float>(loss, loss.Kind.Sample(loss, size, new Random(42), scale: 2));
+}
