@@ -67,9 +67,10 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (with --all: one JSON array)." };
         var all = new Option<bool>("--all") { Description = "Every registered loss on its kind's standard shapes (AllShapes), one row each; 3 timed runs unless --runs is given." };
         var quick = new Option<bool>("--quick") { Description = "With --all: tiny shapes (a smoke test of the table, not a measurement)." };
+        var gemms = new Option<bool>("--gemms") { Description = "linear_ce: also time, in the same run and interleaved with the call, the three GEMMs it must do (logits N×d·d×V, ∂H N×V·V×d, ∂W V×N·N×d)." };
         var cmd = new Command("bench", "Time loss+gradient and forward-only on random float inputs, next to a copy of the same bytes; " +
                                        "a call with a baseline (linear_ce: fused against materialised) next to it; or the GEMM alone (--gemm M,K,N).")
-            { loss, rows, classes, dim, gemm, fusedOnly, threads, runs, json, all, quick };
+            { loss, rows, classes, dim, gemm, fusedOnly, threads, runs, json, all, quick, gemms };
         cmd.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
@@ -109,7 +110,18 @@ internal static class BenchCommand
             {
                 var (_, warmUp) = Prepare(p.GetValue(loss)!, size with { Rows = Math.Min(8, size.Rows) }, p.GetValue(threads), 1);
                 var l = MeasureAgainstBaseline(spec, call, size, p.GetValue(threads), p.GetValue(runs), !p.GetValue(fusedOnly), warmUp);
-                if (asJson) output.WriteLine(l.ToJson(call.Settings));
+                (double Call, double Gemms)? vsGemms = p.GetValue(gemms) ? MeasureAgainstGemms(call, size, p.GetValue(runs)) : null;
+                if (asJson)
+                {
+                    var node = JsonNode.Parse(l.ToJson(call.Settings))!.AsObject();
+                    if (vsGemms is { } v)
+                    {
+                        node["gemms_call_seconds_median"] = v.Call;
+                        node["gemms_seconds_median"] = v.Gemms;
+                        node["call_over_gemms"] = v.Call / v.Gemms;
+                    }
+                    output.WriteLine(node.ToJsonString());
+                }
                 else
                 {
                     var t = new TextTable("loss", "N×d, V", "threads", "path", "loss+grad s", "GFLOP/s", "extra MiB", "peak RSS +MiB") { RightAligned = [2, 4, 5, 6, 7] };
@@ -120,6 +132,8 @@ internal static class BenchCommand
                             $"{l.materialized_extra_bytes / 1048576.0:F1}", $"{l.materialized_peak_rss_delta_bytes / 1048576.0:F1}");
                     Tables.Write(output, t, Tables.Format(p));
                     output.WriteLine($"forward only ({call.Method}): {l.forward_seconds_median:F3} s; {call.Method} / {call.Baseline.Method} time: {l.fused_over_materialized:F3}");
+                    if (vsGemms is { } v)
+                        output.WriteLine($"the three GEMMs alone: {v.Gemms:F3} s; {call.Method} (timed beside them): {v.Call:F3} s; ratio {v.Call / v.Gemms:F3}");
                 }
                 return 0;
             }
@@ -392,6 +406,37 @@ internal static class BenchCommand
         return new BaselineResult(spec, size.Rows, size.Dim, size.Width, threads, fused, forward, gbps, copyGbps, gbps / copyGbps, flops / fused / 1e9,
             fused, full, full > 0 ? flops / full / 1e9 : 0, full > 0 ? fused / full : 0,
             fusedBytes, materializedBytes, fusedRss, materializedRss, fusedCpu, fullCpu, runs);
+    }
+
+    /// <summary>The call against the three GEMMs a fused linear cross-entropy must do at N×d hidden states and a
+    /// vocabulary of V (<c>size</c>: Rows, Dim, Width): logits N×d·d×V, ∂H = G·W as N×V·V×d, ∂W = Gᵀ·H as V×N·N×d
+    /// (2·N·d·V flops each; one N×V buffer serves as the logits, G and Gᵀ, since only the time matters). The two are timed
+    /// alternately, <paramref name="runs"/> times each after one untimed round, and their medians returned.</summary>
+    public static (double Call, double Gemms) MeasureAgainstGemms(LossCall call, SampleSize size, int runs)
+    {
+        int n = size.Rows, d = size.Dim, v = size.Width;
+        var rng = new Random(3);
+        float[] h = new float[(long)n * d], wDV = new float[(long)d * v], wVD = new float[(long)v * d];
+        float[] logits = new float[(long)n * v], dH = new float[(long)n * d], dW = new float[(long)v * d];
+        foreach (var a in new[] { h, wDV, wVD })
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
+        void Gemms()
+        {
+            Gemm.Multiply<float>(h, wDV, logits, n, v, d);      // logits = H·Wᵀ
+            Gemm.Multiply<float>(logits, wVD, dH, n, d, v);     // ∂H = G·W
+            Gemm.Multiply<float>(logits, h, dW, v, d, n);       // ∂W = Gᵀ·H (the buffer read as V×N)
+        }
+        void Call() => call.Run(RunOutputs.Gradients);
+        Call();
+        Gemms();
+        var callTimes = new double[runs];
+        var gemmTimes = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            callTimes[i] = TimeWithCpu(Call).Wall;
+            gemmTimes[i] = TimeWithCpu(Gemms).Wall;
+        }
+        return (MedianOf(callTimes), MedianOf(gemmTimes));
     }
 
     /// <summary>Restarts the process's peak resident set at its current size (Linux: <c>/proc/self/clear_refs</c>);

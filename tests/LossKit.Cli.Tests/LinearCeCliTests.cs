@@ -22,6 +22,21 @@ public class LinearCeCliTests
     }
 
     [Fact]
+    public void BenchGemmsTimesTheThreeProductsBesideTheCall()
+    {
+        var (code, output, err) = Run("bench", "--loss", "linear_ce", "--rows", "16", "--classes", "300", "--dim", "8", "--runs", "1",
+            "--fused-only", "--gemms", "--json");
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        double call = root.GetProperty("gemms_call_seconds_median").GetDouble(), gemms = root.GetProperty("gemms_seconds_median").GetDouble();
+        Assert.True(call > 0 && gemms > 0, output);
+        Assert.Equal(call / gemms, root.GetProperty("call_over_gemms").GetDouble(), 12);
+        var (_, text, _) = Run("bench", "--loss", "linear_ce", "--rows", "16", "--classes", "300", "--dim", "8", "--runs", "1", "--fused-only", "--gemms");
+        Assert.Contains("the three GEMMs alone", text);
+    }
+
+    [Fact]
     public void EvalPrintsLossPerRowAndTheThreeGradients()
     {
         string input = Input("""{"hidden": [[1, 2], [0.5, -1], [0, 0]], "weight": [[1, 0], [0, 1], [1, 1]], "bias": [0, 0.5, "-inf"], "targets": [1, 0, -100]}""");
