@@ -14,8 +14,8 @@ namespace LossKit.Divergence;
 /// with LossKit's vector exp and log (<see cref="ExpF"/>, <see cref="VectorMath{TV,T,TOps}"/>) in place of
 /// <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>; the kernel adds the terms in double. The transcendental
 /// functions are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional log of a lane
-/// function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
-/// function is plain arithmetic (small enough for the JIT to inline whole, and the exp/log loops overlap their lanes).
+/// function), and the kernel computes them in the same loop, in registers, just before the op's lane function (plain
+/// arithmetic, small enough for the JIT to inline whole).
 /// </summary>
 internal interface IElementDivergence
 {

@@ -291,7 +291,7 @@ public class DivergenceTests
     }
 
     /// <summary>The float and Half vector kernel against the double reference rows, on row lengths around the vector width
-    /// and the kernel's 512-class chunks, with −∞ inputs and zero targets, every divergence and both target forms.</summary>
+    /// and 512 (the kernel's former chunk length), with −∞ inputs and zero targets, every divergence and both target forms.</summary>
     [Theory]
     [InlineData("kl")]
     [InlineData("reverse_kl")]
