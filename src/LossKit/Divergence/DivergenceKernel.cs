@@ -14,8 +14,8 @@ namespace LossKit.Divergence;
 /// with LossKit's vector exp and log (<see cref="ExpF"/>, <see cref="VectorMath{TV,T,TOps}"/>) in place of
 /// <see cref="Math.Exp"/> and <see cref="Math.Log(double)"/>; the kernel adds the terms in double. The transcendental
 /// functions are not the op's: it declares which it needs (p, log p, q = exp(QScale·x), and an optional log of a lane
-/// function), and the kernel computes them over a chunk of the row in loops of their own, so that the op's lane
-/// function is plain arithmetic (small enough for the JIT to inline whole, and the exp/log loops overlap their lanes).
+/// function), and the kernel computes them in the same loop, in registers, just before the op's lane function (plain
+/// arithmetic, small enough for the JIT to inline whole).
 /// </summary>
 internal interface IElementDivergence
 {
@@ -153,8 +153,10 @@ internal static class DivergenceKernel
     /// <summary>One row, at one vector width.</summary>
     private interface IRowJob
     {
-        double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
-            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        /// <summary>One row's value (before the reduction's scale); the gradient written times <paramref name="scale"/>, with
+        /// non-temporal stores when <paramref name="stream"/> (a gradient too large to stay in cache).</summary>
+        double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>;
 
         /// <summary>Floats of scratch a row of <paramref name="k"/> classes needs.</summary>
@@ -169,6 +171,8 @@ internal static class DivergenceKernel
         {
             nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg, ie = (nint)pe;
             bool hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty, hasE = !elements.IsEmpty;
+            // A float gradient larger than the last-level cache is streamed out (Half rows go through float scratch, which is reused).
+            bool stream = typeof(T) == typeof(float) && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
             return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
             {
                 int k = classes, own = job.Scratch(k);
@@ -189,13 +193,13 @@ internal static class DivergenceKernel
                             {
                                 if (!half)
                                     loss = Width(job, new RowData((float*)((T*)ia + offset), (float*)((T*)ib + offset),
-                                        hasG ? (float*)((T*)ig + offset) : null, hasE ? (float*)((T*)ie + offset) : null, k), logTarget, scale, scratch);
+                                        hasG ? (float*)((T*)ig + offset) : null, hasE ? (float*)((T*)ie + offset) : null, k), logTarget, scale, stream, scratch);
                                 else
                                 {
                                     // Half: the row into float scratch (exact), computed as float, the outputs rounded from float to Half.
                                     TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ia + offset, k), new Span<float>(hx, k));
                                     TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ib + offset, k), new Span<float>(ht, k));
-                                    loss = Width(job, new RowData(hx, ht, hasG ? hg : null, hasE ? he : null, k), logTarget, scale, scratch);
+                                    loss = Width(job, new RowData(hx, ht, hasG ? hg : null, hasE ? he : null, k), logTarget, scale, false, scratch);
                                     if (hasG) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(hg, k), new Span<Half>((T*)ig + offset, k));
                                     if (hasE) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(he, k), new Span<Half>((T*)ie + offset, k));
                                 }
@@ -222,13 +226,13 @@ internal static class DivergenceKernel
     /// <summary>Thrown by a row when its target has a value outside the domain; the caller finds and names it.</summary>
     private sealed class InvalidTargetException : Exception;
 
-    private static double Width<TJob>(TJob job, in RowData d, bool logTarget, double scale, Span<float> scratch) where TJob : struct, IRowJob
+    private static double Width<TJob>(TJob job, in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch) where TJob : struct, IRowJob
     {
         if (Vector512.IsHardwareAccelerated)
-            return job.Row<Vector512<float>, Simd512<float>, Vector512<double>, Simd512<double>, Widening512>(d, logTarget, scale, scratch);
+            return job.Row<Vector512<float>, Simd512<float>, Vector512<double>, Simd512<double>, Widening512>(d, logTarget, scale, stream, scratch);
         if (Vector256.IsHardwareAccelerated)
-            return job.Row<Vector256<float>, Simd256<float>, Vector256<double>, Simd256<double>, Widening256>(d, logTarget, scale, scratch);
-        return job.Row<Vector128<float>, Simd128<float>, Vector128<double>, Simd128<double>, Widening128>(d, logTarget, scale, scratch);
+            return job.Row<Vector256<float>, Simd256<float>, Vector256<double>, Simd256<double>, Widening256>(d, logTarget, scale, stream, scratch);
+        return job.Row<Vector128<float>, Simd128<float>, Vector128<double>, Simd128<double>, Widening128>(d, logTarget, scale, stream, scratch);
     }
 
     /// <summary>A mask of the float lanes whose target is in the domain (NaN is not).</summary>
@@ -240,121 +244,91 @@ internal static class DivergenceKernel
     /// <summary>Whether the scalar target <paramref name="t"/> is in the domain (NaN is not).</summary>
     private static bool ValidTarget(float t, bool logTarget) => logTarget ? t <= 0 : t >= 0 && t <= 1;
 
-    /// <summary>Classes per chunk of a row: the chunk's float scratch (x, p, log p, q, aux) stays in the L1 cache.</summary>
-    private const int Chunk = 512;
-
-    /// <summary>log of each of the <paramref name="n"/> floats (a whole number of vectors) at <paramref name="source"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapLog<TV, TOps>(float* source, float* destination, int n) where TV : struct where TOps : ISimd<TV, float>
-    {
-        for (int i = 0; i < n; i += TOps.Count)
-            TOps.Store(DivergenceLanes<TV, TOps>.Log(TOps.Load(ref *source, (nuint)i)), ref *destination, (nuint)i);
-    }
-
-    /// <summary>exp(<paramref name="c"/>·v) of each of the <paramref name="n"/> floats (a whole number of vectors).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MapExp<TV, TOps>(float* source, float c, float* destination, int n) where TV : struct where TOps : ISimd<TV, float>
-    {
-        TV factor = TOps.Broadcast(c);
-        for (int i = 0; i < n; i += TOps.Count)
-        {
-            TV v = TOps.Load(ref *source, (nuint)i);
-            TOps.Store(DivergenceLanes<TV, TOps>.Exp(c == 1 ? v : TOps.Multiply(factor, v)), ref *destination, (nuint)i);
-        }
-    }
-
-    /// <summary>The one loop of the element-wise divergences. A row goes in chunks: the target checked as it is read (a
-    /// chunk that ends in a partial vector is copied into scratch padded with x = 0, t = 0); the transcendental lanes the
-    /// op declares computed by the map loops; then the op's float arithmetic per lane, the slopes scaled and stored, the
-    /// terms widened and summed in double lanes (two accumulators, added lane-wise at the end, then across lanes; padding
-    /// lanes zeroed).</summary>
+    /// <summary>The one loop of the element-wise divergences, one pass over the row: each vector of x and the target is
+    /// read once, the target checked, the transcendental lanes the op declares (p = exp of a log-target, log p, q =
+    /// exp(QScale·x), log of its argument) computed in registers, then the op's float arithmetic; the slope scaled and
+    /// stored, the term widened and summed in double lanes (two accumulators, added lane-wise at the end, then across
+    /// lanes). The last, partial vector goes through a padded copy (x = 0, t = 0, a valid target; its padding lanes'
+    /// terms zeroed). The vectors are added in row order, so the sum is the same for any thread count. With
+    /// <c>stream</c>, the unscaled slopes go to a scratch row (which stays in cache) and are scaled into the output with
+    /// non-temporal stores (<see cref="RowKernels{T,TVec,TSimd}.Scale"/>), as the cross-entropy row does: the output is
+    /// then written once without first being read into the cache.</summary>
     private readonly struct ElementRows<TOp>(TOp op) : IRowJob where TOp : struct, IElementDivergence
     {
-        public int Scratch(int k) => 6 * Chunk;
+        public int Scratch(int k) => k;
+
+        /// <summary>The term and slope (unscaled) of one vector of lanes from x and the target t.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Lanes<TVf, TFOps>(TVf x, TVf t, bool expP, bool logP, bool aux, float qScale, out TVf term, out TVf slope)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float>
+        {
+            TVf p = expP ? DivergenceLanes<TVf, TFOps>.Exp(t) : t;
+            TVf lp = logP ? DivergenceLanes<TVf, TFOps>.Log(t) : t;
+            TVf q = qScale == 0 ? x : DivergenceLanes<TVf, TFOps>.Exp(qScale == 1 ? x : TFOps.Multiply(TFOps.Broadcast(qScale), x));
+            TVf a = aux ? DivergenceLanes<TVf, TFOps>.Log(op.LogArgument<TVf, TFOps>(x, p, lp, q)) : x;
+            op.Element<TVf, TFOps>(x, p, lp, q, a, out term, out slope);
+        }
 
         [SkipLocalsInit]
-        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
-            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
-            int w = TFOps.Count, k = d.K;
+            int w = TFOps.Count, k = d.K, full = k / w * w, i = 0;
             ElementInputs inputs = op.Inputs;
-            bool needsP = inputs.P, needsLogP = inputs.LogP, needsAux = inputs.Aux;
+            bool expP = logTarget && inputs.P, logP = !logTarget && inputs.LogP, aux = inputs.Aux;
             float qScale = (float)inputs.QScale;
             TVf scaleV = TFOps.Broadcast((float)scale);
             TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
-            float* lanes = stackalloc float[2 * 16];   // the last partial vector of a row (at most 16 float lanes a vector)
+            stream &= d.Gradient is not null;
             fixed (float* buffer = scratch)
             {
-                float* xs = buffer, ts = buffer + Chunk, ps = buffer + 2 * Chunk, lps = buffer + 3 * Chunk, qs = buffer + 4 * Chunk, aux = buffer + 5 * Chunk;
-                for (int c0 = 0; c0 < k; c0 += Chunk)
+                float* gradient = stream ? buffer : d.Gradient, elements = d.Elements;
+                for (; i < full; i += w)
                 {
-                    int n = Math.Min(Chunk, k - c0), padded = (n + w - 1) / w * w, i = 0;
-                    float* x = d.X + c0, t = d.T + c0;
-                    for (; i <= n - w; i += w)
-                        if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(TFOps.Load(ref *t, (nuint)i), logTarget))) throw new InvalidTargetException();
-                    for (; i < n; i++)
-                        if (!ValidTarget(t[i], logTarget)) throw new InvalidTargetException();
-                    if (padded != n)
+                    nuint at = (nuint)i;
+                    TVf t = TFOps.Load(ref *d.T, at);
+                    if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(t, logTarget))) throw new InvalidTargetException();
+                    Lanes<TVf, TFOps>(TFOps.Load(ref *d.X, at), t, expP, logP, aux, qScale, out TVf term, out TVf slope);
+                    TW.Widen(term, out TV term0, out TV term1);
+                    acc0 = TOps.Add(acc0, term0);
+                    acc1 = TOps.Add(acc1, term1);
+                    if (gradient is not null) TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *gradient, at);
+                    if (elements is not null) TFOps.Store(term, ref *elements, at);
+                }
+                if (i < k)
+                {
+                    // The last, partial vector: x and t padded with 0, its real lanes only kept.
+                    float* lanes = stackalloc float[2 * 16];
+                    int n = k - i;
+                    for (int j = 0; j < w; j++)
                     {
-                        // A partial last vector: the chunk into scratch, padded with x = 0, t = 0 (a valid target; their terms are zeroed below).
-                        new ReadOnlySpan<float>(x, n).CopyTo(new Span<float>(xs, n));
-                        new ReadOnlySpan<float>(t, n).CopyTo(new Span<float>(ts, n));
-                        new Span<float>(xs + n, padded - n).Clear();
-                        new Span<float>(ts + n, padded - n).Clear();
-                        x = xs;
-                        t = ts;
+                        float t = j < n ? d.T[i + j] : 0;
+                        if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
+                        (lanes[j], lanes[w + j]) = (j < n ? d.X[i + j] : 0, t);
                     }
-                    float* p = t, logP = t;
-                    if (logTarget && needsP) MapExp<TVf, TFOps>(t, 1, p = ps, padded);
-                    if (!logTarget && needsLogP) MapLog<TVf, TFOps>(t, logP = lps, padded);
-                    if (qScale != 0) MapExp<TVf, TFOps>(x, qScale, qs, padded);
-                    if (needsAux)
+                    Lanes<TVf, TFOps>(TFOps.Load(ref *lanes, 0), TFOps.Load(ref *lanes, (nuint)w), expP, logP, aux, qScale, out TVf term, out TVf slope);
+                    TFOps.Store(term, ref *lanes, 0);
+                    TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *lanes, (nuint)w);
+                    for (int j = n; j < w; j++) lanes[j] = 0;
+                    TW.Widen(TFOps.Load(ref *lanes, 0), out TV term0, out TV term1);
+                    acc0 = TOps.Add(acc0, term0);
+                    acc1 = TOps.Add(acc1, term1);
+                    for (int j = 0; j < n; j++)
                     {
-                        for (int j = 0; j < padded; j += w)
-                            TFOps.Store(op.LogArgument<TVf, TFOps>(TFOps.Load(ref *x, (nuint)j), TFOps.Load(ref *p, (nuint)j), TFOps.Load(ref *logP, (nuint)j),
-                                TFOps.Load(ref *qs, (nuint)j)), ref *aux, (nuint)j);
-                        MapLog<TVf, TFOps>(aux, aux, padded);
-                    }
-                    float* gradient = d.Gradient is null ? null : d.Gradient + c0, elements = d.Elements is null ? null : d.Elements + c0;
-                    for (i = 0; i < padded; i += w)
-                    {
-                        nuint at = (nuint)i;
-                        op.Element<TVf, TFOps>(TFOps.Load(ref *x, at), TFOps.Load(ref *p, at), TFOps.Load(ref *logP, at), TFOps.Load(ref *qs, at),
-                            TFOps.Load(ref *aux, at), out TVf term, out TVf slope);
-                        slope = TFOps.Multiply(slope, scaleV);
-                        if (i + w <= n)
-                        {
-                            TW.Widen(term, out TV term0, out TV term1);
-                            acc0 = TOps.Add(acc0, term0);
-                            acc1 = TOps.Add(acc1, term1);
-                            if (gradient is not null) TFOps.Store(slope, ref *gradient, at);
-                            if (elements is not null) TFOps.Store(term, ref *elements, at);
-                        }
-                        else
-                        {
-                            // The last, partial vector: its real lanes only.
-                            TFOps.Store(term, ref *lanes, 0);
-                            TFOps.Store(slope, ref *lanes, (nuint)w);
-                            for (int j = n - i; j < w; j++) lanes[j] = 0;
-                            TW.Widen(TFOps.Load(ref *lanes, 0), out TV term0, out TV term1);
-                            acc0 = TOps.Add(acc0, term0);
-                            acc1 = TOps.Add(acc1, term1);
-                            for (int j = 0; j < n - i; j++)
-                            {
-                                if (gradient is not null) gradient[i + j] = lanes[w + j];
-                                if (elements is not null) elements[i + j] = lanes[j];
-                            }
-                        }
+                        if (gradient is not null) gradient[i + j] = lanes[w + j];
+                        if (elements is not null) elements[i + j] = lanes[j];
                     }
                 }
+                if (stream)
+                    RowKernels<float, TVf, TFOps>.Scale(new ReadOnlySpan<float>(buffer, k), (float)scale, 0, new Span<float>(d.Gradient, k), streaming: true);
             }
             return inputs.RowFactor * TOps.Sum(TOps.Add(acc0, acc1));
         }
     }
 
     /// <summary>The frame of the row-wise divergences: the row copied into padded float scratch (x and p; −∞ and 0
-    /// beyond K, p = exp of a log-target), the op's row, then its gradient scaled into the output.</summary>
+    /// beyond K, p = exp of a log-target), the op's row, then its gradient scaled into the output (with non-temporal stores when streamed).</summary>
     private readonly struct WholeRows<TOp>(TOp op) : IRowJob where TOp : struct, IRowDivergence
     {
         /// <summary>x, p and the gradient, each K rounded up to a whole number of the widest vectors.</summary>
@@ -362,8 +336,8 @@ internal static class DivergenceKernel
 
         private static int Padded(int k) => (k + 63) / 64 * 64;
 
-        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, Span<float> scratch)
-            where TVf : struct where TFOps : ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+        public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
             int k = d.K, padded = Padded(k), w = TFOps.Count, i = 0;
@@ -389,13 +363,7 @@ internal static class DivergenceKernel
                 for (int j = k; j < padded; j++) (px[j], pp[j]) = (float.NegativeInfinity, 0);
                 double loss = op.Row<TVf, TFOps, TV, TOps, TW>(k, x, p, d.Gradient is null ? default : g);
                 if (d.Gradient is not null)
-                {
-                    TVf scaleV = TFOps.Broadcast((float)scale);
-                    int j = 0;
-                    for (; j <= k - w; j += w)
-                        TFOps.Store(TFOps.Multiply(TFOps.Load(ref *pg, (nuint)j), scaleV), ref *d.Gradient, (nuint)j);
-                    for (; j < k; j++) d.Gradient[j] = pg[j] * (float)scale;
-                }
+                    RowKernels<float, TVf, TFOps>.Scale(g[..k], (float)scale, 0, new Span<float>(d.Gradient, k), stream);
                 return loss;
             }
         }
