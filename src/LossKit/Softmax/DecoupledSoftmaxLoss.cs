@@ -226,38 +226,42 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
     private unsafe double FloatRows(ReadOnlySpan<float> scores, int rows, int classes, int* offsets, int* columns, Span<float> rowLosses,
         Span<float> gradient, double scale, out bool badColumns)
     {
-        bool hasLosses = !rowLosses.IsEmpty, hasGradient = !gradient.IsEmpty;
-        bool stream = hasGradient && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
-        double inv = 1 / Tau;
+        bool stream = !gradient.IsEmpty && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
         int bad = 0;
         double total;
         fixed (float* ps = scores, pl = rowLosses, pg = gradient)
-        {
-            float* sp = ps, lp = pl, gp = pg;
-            total = Parallelism.SumBlocks(rows, classes, (_, start, end) =>
-            {
-                float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
-                try
-                {
-                    double sum = 0;
-                    for (int r = start; r < end; r++)
-                    {
-                        var s = new ReadOnlySpan<float>(sp + (long)r * classes, classes);
-                        Span<float> g = hasGradient ? new Span<float>(gp + (long)r * classes, classes) : default;
-                        var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
-                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale, stream,
-                            out bool rowBad);
-                        if (rowBad) { Volatile.Write(ref bad, 1); break; }
-                        if (hasLosses) lp[r] = (float)loss;
-                        sum += loss;
-                    }
-                    return sum;
-                }
-                finally { ArrayPool<float>.Shared.Return(buffer); }
-            });
-        }
+            total = Parallelism.SumBlocks(rows, classes, new FloatBlocks(this, ps, pl, pg, offsets, columns, classes, 1 / Tau, scale, stream, &bad));
         badColumns = bad != 0;
         return total;
+    }
+
+    /// <summary>The float row blocks as a struct body for <see cref="Parallelism.SumBlocks{TBody}"/> (no closure to
+    /// allocate per call). Null loss or gradient pointers mean that output is not wanted; <c>bad</c> is set to 1 when
+    /// a row has a bad column (the block stops there).</summary>
+    private readonly unsafe struct FloatBlocks(DecoupledSoftmaxLoss loss, float* scores, float* losses, float* gradient, int* offsets,
+        int* columns, int classes, double inv, double scale, bool stream, int* bad) : Parallelism.IBlockBody
+    {
+        public double Run(int block, int start, int end)
+        {
+            float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
+            try
+            {
+                double sum = 0;
+                for (int r = start; r < end; r++)
+                {
+                    var s = new ReadOnlySpan<float>(scores + (long)r * classes, classes);
+                    Span<float> g = gradient != null ? new Span<float>(gradient + (long)r * classes, classes) : default;
+                    var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
+                    double rowLoss = loss.FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale,
+                        stream, out bool rowBad);
+                    if (rowBad) { Volatile.Write(ref *bad, 1); break; }
+                    if (losses != null) losses[r] = (float)rowLoss;
+                    sum += rowLoss;
+                }
+                return sum;
+            }
+            finally { ArrayPool<float>.Shared.Return(buffer); }
+        }
     }
 
     private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, Span<float> x, double inv,
