@@ -136,15 +136,18 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
     }
 
     /// <summary>From one exp and one log: softplus(s) = log(1 + eˢ), softplus(−s), σ(s) and σ(−s) = 1 − σ(s),
-    /// each computed without cancellation or overflow (s = ±1e30 is fine; NaN propagates).</summary>
+    /// each computed without cancellation or overflow (s = ±1e30 is fine; NaN propagates). With <c>inline</c> the exp
+    /// and the log are inlined (<see cref="ExpInline"/>, <see cref="LogInline"/>, the same bits) instead of called: for
+    /// a small loop whose throughput is that of this function.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Logistic(TV s, out TV softplusPos, out TV softplusNeg, out TV sigmoidPos, out TV sigmoidNeg)
+    public static void Logistic(TV s, out TV softplusPos, out TV softplusNeg, out TV sigmoidPos, out TV sigmoidNeg, bool inline = false)
     {
         TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
-        TV e = Exp(TOps.Subtract(zero, TOps.Abs(s)));               // e^{−|s|} ∈ [0, 1]
+        TV minusAbs = TOps.Subtract(zero, TOps.Abs(s));
+        TV e = inline ? ExpInline(minusAbs) : Exp(minusAbs);       // e^{−|s|} ∈ [0, 1]
         TV u = TOps.Add(one, e);
         TV r = TOps.Divide(one, u);                                // σ(|s|) = 1/(1 + e)
-        TV l = TOps.Subtract(Log(u), TOps.Multiply(TOps.Subtract(TOps.Subtract(u, one), e), r));   // log1p(e), as in Log1p
+        TV l = TOps.Subtract(inline ? LogInline(u) : Log(u), TOps.Multiply(TOps.Subtract(TOps.Subtract(u, one), e), r));   // log1p(e), as in Log1p
         softplusPos = TOps.Add(TOps.MaxPropagateNaN(s, zero), l);
         softplusNeg = TOps.Add(TOps.MaxPropagateNaN(TOps.Subtract(zero, s), zero), l);
         TV er = TOps.Multiply(e, r);                                 // σ(−|s|)

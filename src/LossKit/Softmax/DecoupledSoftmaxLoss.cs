@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Numerics;
 using LossKit.Core;
@@ -74,18 +75,60 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
             throw new ArgumentException($"positiveOffsets[0] = {positiveOffsets[0]}: CSR offsets start at 0.", nameof(positiveOffsets));
         if (positiveOffsets[rows] != positiveColumns.Length)
             throw new ArgumentException($"positiveOffsets[{rows}] = {positiveOffsets[rows]} but positiveColumns has {positiveColumns.Length} entries; the last offset must equal its length.", nameof(positiveOffsets));
-        int counted = CheckPositives(positiveOffsets, positiveColumns, rows, classes);
+        bool isFloat = typeof(T) == typeof(float);
+        // Float rows check their own columns inside the parallel row pass (range before any access, duplicates as
+        // they are gathered); only the offsets are checked here. Other types check every column first, serially.
+        int counted = isFloat ? CheckOffsets(positiveOffsets, rows) : CheckPositives(positiveOffsets, positiveColumns, rows, classes);
+        if (counted < 0) CheckPositives(positiveOffsets, positiveColumns, rows, classes);   // throws the first bad row's error
         double scale = Reduction == Reduction.Mean ? (counted > 0 ? 1.0 / counted : 0) : 1;
         double total;
         fixed (int* po = positiveOffsets)
         fixed (int* pc = positiveColumns)
-            total = typeof(T) == typeof(float)
-                ? FloatRows(MemoryMarshal.Cast<T, float>(scores), rows, classes, po, pc, MemoryMarshal.Cast<T, float>(rowLosses), MemoryMarshal.Cast<T, float>(gradient), scale)
-                : RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
+        {
+            if (isFloat)
+            {
+                total = FloatRows(MemoryMarshal.Cast<T, float>(scores), rows, classes, po, pc, MemoryMarshal.Cast<T, float>(rowLosses),
+                    MemoryMarshal.Cast<T, float>(gradient), scale, out bool badColumns);
+                // A row with a column out of range or listed twice: the serial check names the first such row.
+                if (badColumns) CheckPositives(positiveOffsets, positiveColumns, rows, classes);
+            }
+            else total = RowRunner.Run(scores, default, rows, classes, rowLosses, gradient, new Rows(this, po, pc, scale));
+        }
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
     }
 
-    /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
+    /// <summary>The number of rows with at least one positive, or −1 when the offsets decrease somewhere (with the first
+    /// and last offsets already checked, non-decreasing offsets keep every row's columns inside the columns array).</summary>
+    private static int CheckOffsets(ReadOnlySpan<int> positiveOffsets, int rows)
+    {
+        int counted = 0;
+        for (int n = 0; n < rows; n++)
+        {
+            int from = positiveOffsets[n], to = positiveOffsets[n + 1];
+            if (to < from) return -1;
+            if (to > from) counted++;
+        }
+        return counted;
+    }
+
+    /// <summary>Whether every column of a row is a class index and none is listed twice (sorting a pooled copy); the
+    /// float row pass calls it only for the rare rows it cannot check while gathering.</summary>
+    private static bool ColumnsValid(ReadOnlySpan<int> positives, int classes)
+    {
+        int[] sorted = ArrayPool<int>.Shared.Rent(positives.Length);
+        try
+        {
+            Span<int> copy = sorted.AsSpan(0, positives.Length);
+            positives.CopyTo(copy);
+            copy.Sort();
+            if (copy.IsEmpty) return true;
+            if ((uint)copy[0] >= (uint)classes || (uint)copy[^1] >= (uint)classes) return false;
+            for (int i = 1; i < copy.Length; i++) if (copy[i] == copy[i - 1]) return false;
+            return true;
+        }
+        finally { ArrayPool<int>.Shared.Return(sorted); }
+    }
+
     /// <summary>Checks each row's positives (offsets not decreasing, columns in range and distinct) and returns how many
     /// rows have at least one.</summary>
     private static int CheckPositives(ReadOnlySpan<int> positiveOffsets, ReadOnlySpan<int> positiveColumns, int rows, int classes)
@@ -117,6 +160,7 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         return counted;
     }
 
+    /// <summary>The row math for <see cref="RowRunner"/>: row r against its positives (CSR offsets and columns).</summary>
     private readonly unsafe struct Rows(DecoupledSoftmaxLoss loss, int* offsets, int* columns, double scale) : IDoubleRow
     {
         public double Evaluate(int row, ReadOnlySpan<double> s, ReadOnlySpan<double> _, Span<double> gradient, Span<double> __, Span<double> scratch) =>
@@ -173,57 +217,84 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
     /// <summary>
     /// Float rows in float, on the shared row kernels: the max of the row (NaN and +∞ checks), a = s/τ with the
     /// positives set to −∞ in a scratch row that stays in cache, its max and Σexp (exp(a − max) stored in place),
-    /// then one scaling pass f·exp(a − max) into the gradient (streamed when it is too large for the cache) and the
-    /// positives' entries. The scalar terms (L, softplus, σ) are in double.
+    /// then one scaling pass f·exp(a − max) and the positives' entries. A gradient too large for the cache is formed
+    /// in the cached row and streamed out once (writing the positives into a streamed gradient afterwards would fetch
+    /// most of its lines back from memory: at 20% positives nearly every 64-byte line holds one). The scalar terms
+    /// (L, softplus, σ) are in double. Each row checks its own columns (<paramref name="badColumns"/> reports a row
+    /// with a column out of range or listed twice; such a row is left unfinished and the caller throws).
     /// </summary>
     private unsafe double FloatRows(ReadOnlySpan<float> scores, int rows, int classes, int* offsets, int* columns, Span<float> rowLosses,
-        Span<float> gradient, double scale)
+        Span<float> gradient, double scale, out bool badColumns)
     {
-        bool hasLosses = !rowLosses.IsEmpty, hasGradient = !gradient.IsEmpty;
-        bool stream = hasGradient && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
-        double inv = 1 / Tau;
+        bool stream = !gradient.IsEmpty && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
+        int bad = 0;
+        double total;
         fixed (float* ps = scores, pl = rowLosses, pg = gradient)
+            total = Parallelism.SumBlocks(rows, classes, new FloatBlocks(this, ps, pl, pg, offsets, columns, classes, 1 / Tau, scale, stream, &bad));
+        badColumns = bad != 0;
+        return total;
+    }
+
+    /// <summary>The float row blocks as a struct body for <see cref="Parallelism.SumBlocks{TBody}"/> (no closure to
+    /// allocate per call). Null loss or gradient pointers mean that output is not wanted; <c>bad</c> is set to 1 when
+    /// a row has a bad column (the block stops there).</summary>
+    private readonly unsafe struct FloatBlocks(DecoupledSoftmaxLoss loss, float* scores, float* losses, float* gradient, int* offsets,
+        int* columns, int classes, double inv, double scale, bool stream, int* bad) : Parallelism.IBlockBody
+    {
+        public double Run(int block, int start, int end)
         {
-            float* sp = ps, lp = pl, gp = pg;
-            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+            float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
+            try
             {
-                float[] buffer = ArrayPool<float>.Shared.Rent(2 * classes);
-                try
+                double sum = 0;
+                for (int r = start; r < end; r++)
                 {
-                    double sum = 0;
-                    for (int r = start; r < end; r++)
-                    {
-                        var s = new ReadOnlySpan<float>(sp + (long)r * classes, classes);
-                        Span<float> g = hasGradient ? new Span<float>(gp + (long)r * classes, classes) : default;
-                        var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
-                        double loss = FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale, stream);
-                        if (hasLosses) lp[r] = (float)loss;
-                        sum += loss;
-                    }
-                    return sum;
+                    var s = new ReadOnlySpan<float>(scores + (long)r * classes, classes);
+                    Span<float> g = gradient != null ? new Span<float>(gradient + (long)r * classes, classes) : default;
+                    var positives = new ReadOnlySpan<int>(columns + offsets[r], offsets[r + 1] - offsets[r]);
+                    double rowLoss = loss.FloatRowLoss(s, positives, g, buffer.AsSpan(0, classes), buffer.AsSpan(classes, classes), inv, scale,
+                        stream, out bool rowBad);
+                    if (rowBad) { Volatile.Write(ref *bad, 1); break; }
+                    if (losses != null) losses[r] = (float)rowLoss;
+                    sum += rowLoss;
                 }
-                finally { ArrayPool<float>.Shared.Return(buffer); }
-            });
+                return sum;
+            }
+            finally { ArrayPool<float>.Shared.Return(buffer); }
         }
     }
 
     private double FloatRowLoss(ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> g, Span<float> a, Span<float> x, double inv,
-        double scale, bool stream)
+        double scale, bool stream, out bool badColumns)
     {
-        int count = positives.Length;
+        badColumns = false;
+        int count = positives.Length, classes = s.Length;
         float rowMax = TensorPrimitives.Max(s);                    // NaN if any score is NaN
-        if (count == 0 || float.IsNaN(rowMax) || float.IsPositiveInfinity(rowMax))
+        if (count == 0) { g.Clear(); return 0; }
+        if (float.IsNaN(rowMax) || float.IsPositiveInfinity(rowMax))
         {
-            if (count == 0) g.Clear(); else g.Fill(float.NaN);
-            return count == 0 ? 0 : double.NaN;
+            badColumns = !ColumnsValid(positives, classes);
+            g.Fill(float.NaN);
+            return double.NaN;
         }
         Kernels.Row.Scale(s, (float)inv, 0f, a, streaming: false);
         x = x[..count];
+        // Gather the positives and mask them. A column out of range stops the row before it is touched; a duplicate
+        // finds its column already at −∞, as does a positive scored −∞, so such rows (rare) get the full check.
+        bool maskedPositive = false;
+        ref float row = ref MemoryMarshal.GetReference(a), gathered = ref MemoryMarshal.GetReference(x);
+        ref int column = ref MemoryMarshal.GetReference(positives);
         for (int i = 0; i < count; i++)
         {
-            x[i] = a[positives[i]];
-            a[positives[i]] = float.NegativeInfinity;
+            int c = Unsafe.Add(ref column, i);
+            if ((uint)c >= (uint)classes) { badColumns = true; return 0; }
+            ref float slot = ref Unsafe.Add(ref row, c);            // a has exactly `classes` entries
+            float v = slot;
+            maskedPositive |= float.IsNegativeInfinity(v);
+            Unsafe.Add(ref gathered, i) = v;
+            slot = float.NegativeInfinity;
         }
+        if (maskedPositive && !ColumnsValid(positives, classes)) { badColumns = true; return 0; }
         float max = Kernels.Row.Max<float>(a);
         if (float.IsNegativeInfinity(max)) { g.Clear(); return 0; }  // no (unmasked) negatives: every positive wins outright
         float sum = Kernels.Row.SumExp<float>(a, max, a);
@@ -233,8 +304,11 @@ public sealed class DecoupledSoftmaxLoss : IMultiPositiveLoss
         if (!g.IsEmpty)
         {
             double c = scale / (Tau * count);
-            Kernels.Row.Scale(a, (float)(c * sigmoid / sum), 0f, g, stream);  // 0 at the positives and masked negatives
-            for (int i = 0; i < count; i++) g[positives[i]] = (float)(-c * x[i]);
+            Span<float> target = stream ? a : g;                      // 0 at the positives and masked negatives
+            Kernels.Row.Scale(a, (float)(c * sigmoid / sum), 0f, target, streaming: false);
+            ref float entry = ref MemoryMarshal.GetReference(target);
+            for (int i = 0; i < count; i++) Unsafe.Add(ref entry, Unsafe.Add(ref column, i)) = (float)(-c * Unsafe.Add(ref gathered, i));
+            if (stream) Kernels.Row.Scale(a, 1f, 0f, g, streaming: true);   // 1·v is v, bit for bit
         }
         return (double)softplus / count;
     }

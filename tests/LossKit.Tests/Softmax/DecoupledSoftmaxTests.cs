@@ -119,6 +119,37 @@ public class DecoupledSoftmaxTests
         Assert.Equal("tau", Assert.ThrowsAny<ArgumentException>(() => LossRegistry.Create("decoupled_softmax(tau=0)")).ParamName);
     }
 
+    /// <summary>Float rows check their columns inside the row pass: the error still names the first bad row, also when
+    /// a later row is bad as well, when the bad row holds NaN (no gather) or a positive scored −∞ (the slow check).</summary>
+    [Fact]
+    public void FloatRowsReportTheFirstBadRow()
+    {
+        const int k = 40;
+        var loss = new DecoupledSoftmaxLoss();
+        float[] s = C1.Logits(3, 6, k, 2).Select(v => (float)v).ToArray();
+        var g = new float[s.Length];
+        int[] o = [0, 2, 4, 6, 8, 10, 12];
+        var e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(s, k, o, [0, 1, 2, 3, 4, k, 6, 7, 8, 8, 9, 10], default, g));
+        Assert.Equal("positiveColumns", e.ParamName);
+        Assert.Contains("row 2", e.Message);
+        e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(s, k, o, [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, -1], default, g));
+        Assert.Contains("row 4", e.Message);
+        Assert.Contains("twice", e.Message);
+        float[] masked = (float[])s.Clone();
+        masked[k + 3] = float.NegativeInfinity;                               // row 1: a positive at −∞, listed twice
+        e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(masked, k, o, [0, 1, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11], default, g));
+        Assert.Contains("row 1", e.Message);
+        masked[k + 3] = float.NaN;                                            // row 1 holds NaN
+        e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(masked, k, o, [0, 1, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11], default, g));
+        Assert.Contains("row 1", e.Message);
+        Assert.Equal("positiveOffsets", Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(s, k, [0, 2, 1, 6, 8, 10, 12], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], default, g)).ParamName);
+        // A positive scored −∞ that is not a duplicate is fine: the row's loss is +∞.
+        masked[k + 3] = float.NegativeInfinity;
+        var rows = new float[6];
+        loss.Compute<float>(masked, k, o, [0, 1, 3, 4, 4, 5, 6, 7, 8, 9, 10, 11], rows, g);
+        Assert.Equal(float.PositiveInfinity, rows[1]);
+    }
+
     /// <summary>Float rows run in float on the row kernels, double rows in double: they agree to float rounding on rows
     /// long enough for vector loops with tails, with masked negatives, a masked positive, a row of positives only, a
     /// row without positives and a row holding NaN.</summary>
