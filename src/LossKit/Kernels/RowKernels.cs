@@ -98,26 +98,30 @@ internal static class RowKernels<T, TVec, TSimd>
     {
         ref T src = ref MemoryMarshal.GetReference(x);
         ref T dst = ref MemoryMarshal.GetReference(destination);
-        T* p = (T*)Unsafe.AsPointer(ref dst);
-        int n = x.Length, w = TSimd.Count, i = 0;
-        TVec c = TSimd.Broadcast(scale), o = TSimd.Broadcast(offset);
-        bool shift = offset != T.Zero;
-        if (streaming)
+        // Pinned: the raw pointer p must not outlive a move of the destination by the GC (an unpinned pointer once lost
+        // the tail's writes to a collection that moved the row mid-call).
+        fixed (T* p = destination)
         {
-            int bytes = w * Unsafe.SizeOf<T>();
-            int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
-            head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
-            for (; i < head; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
-            if (shift)
-                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), p + i);
+            int n = x.Length, w = TSimd.Count, i = 0;
+            TVec c = TSimd.Broadcast(scale), o = TSimd.Broadcast(offset);
+            bool shift = offset != T.Zero;
+            if (streaming)
+            {
+                int bytes = w * Unsafe.SizeOf<T>();
+                int head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
+                head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
+                for (; i < head; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
+                if (shift)
+                    for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), p + i);
+                else
+                    for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), p + i);
+            }
+            else if (shift)
+                for (; i <= n - w; i += w) TSimd.Store(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), ref dst, (nuint)i);
             else
-                for (; i <= n - w; i += w) TSimd.StoreAlignedNonTemporal(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), p + i);
+                for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), ref dst, (nuint)i);
+            for (; i < n; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
         }
-        else if (shift)
-            for (; i <= n - w; i += w) TSimd.Store(TSimd.Add(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), o), ref dst, (nuint)i);
-        else
-            for (; i <= n - w; i += w) TSimd.Store(TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i)), ref dst, (nuint)i);
-        for (; i < n; i++) p[i] = shift ? Unsafe.Add(ref src, i) * scale + offset : Unsafe.Add(ref src, i) * scale;
     }
 
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
