@@ -31,19 +31,16 @@ public sealed class NumberTokenLoss : SoftmaxLoss
         "∇ = w_y·(p − e_y + λ·[y ∈ N]·2(μ − v_y)·p̃_k(v_k − μ)·[k ∈ N]), μ = Σ p̃ v");
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition MseRegistration { get; } = new(MseDefinition, a => new NumberTokenLoss(NumberTokenVariant.Mse,
-        a.Number(LambdaParameter), a.List(ClassesParameter), a.List(ValuesParameter), a.Weight(), a.IgnoreIndex(),
-        a.Reduction()));
+    public static LossDefinition MseRegistration { get; } = Registration(MseDefinition, NumberTokenVariant.Mse);
 
     public static LossCard WassersteinDefinition { get; } = MakeCard("ntl_was", "Number-token loss, Wasserstein variant",
         "ℓ = w_y·(lse − z_y + λ·[y ∈ N]·Σ_{k∈N} p̃_k |v_k − v_y|), p̃ = softmax(z_N)",
         "∇ = w_y·(p − e_y + λ·[y ∈ N]·p̃_k(|v_k − v_y| − NTL)·[k ∈ N])");
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition WassersteinRegistration { get; } = new(WassersteinDefinition, a => new NumberTokenLoss(NumberTokenVariant.Wasserstein,
-        a.Number(LambdaParameter), a.List(ClassesParameter), a.List(ValuesParameter), a.Weight(), a.IgnoreIndex(),
-        a.Reduction()));
+    public static LossDefinition WassersteinRegistration { get; } = Registration(WassersteinDefinition, NumberTokenVariant.Wasserstein);
 
+    /// <summary>The card of either variant: the shared reference, properties, notes and parameters.</summary>
     private static LossCard MakeCard(string name, string title, string formula, string gradient) =>
         LossCard.ForFamily("softmax cross-entropy (fused softmax kernel)", name, title, formula, gradient,
             "Zausinger et al. 2025, Regress, don't guess: a regression-like loss on number tokens for language models (ICML)",
@@ -51,6 +48,10 @@ public sealed class NumberTokenLoss : SoftmaxLoss
             "classes and values go together (same length; classes distinct, each < K). Without them no class is a number "
             + "and the loss is ce. Rows whose target is not a number class are plain ce. If every number class of a row is "
             + "−∞ (masked) the NTL term is left out (the row's CE is then +∞ anyway). λ = 0 is ce.");
+
+    /// <summary>How the registry builds the given variant from a spec string (both variants take the same arguments).</summary>
+    private static LossDefinition Registration(LossCard card, NumberTokenVariant variant) => new(card, a => new NumberTokenLoss(variant,
+        a.Number(LambdaParameter), a.List(ClassesParameter), a.List(ValuesParameter), a.Weight(), a.IgnoreIndex(), a.Reduction()));
 
     private readonly int[] _classes;
     private readonly double[] _values;
