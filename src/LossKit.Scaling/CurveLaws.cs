@@ -53,11 +53,26 @@ internal sealed class Schedule
 }
 
 /// <summary>
+/// A law along a learning-rate schedule (a whole loss curve: rows of step and lr, see <see cref="Schedule"/>) with one
+/// option: its spec names the option only where it differs from the option's default, and its rows must be a valid
+/// schedule.
+/// </summary>
+public abstract class CurveLaw(LossParameter option, double? value) : ScalingLaw
+{
+    /// <summary>The option's value (its default where none was given).</summary>
+    private protected double OptionValue { get; } = option.Resolve(value);
+
+    public override string Spec => OptionValue == option.Default ? Card.Name : $"{Card.Name}({option.Name}={LossParameter.FormatNumber(OptionValue)})";
+
+    public override void Validate(LawData data) => Schedule.Validate(data, Spec);
+}
+
+/// <summary>
 /// <c>lr_annealing</c>: L(s) = L0 + A·S1^(−α) − C·S2 (Tissue et al. 2024). S1 = Σ_{i≤s} η_i is the forward area;
 /// S2 = Σ_{i≤s} m_i the annealing area, m_i = λ·m_{i−1} + (η_{i−1} − η_i), with decay factor λ (option <c>lambda</c>,
 /// 0.999 as in the paper). Fitted in θ = (log L0, log A, α, C), Huber on log L − log y.
 /// </summary>
-public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
+public sealed class LrAnnealingLaw(double? lambda = null) : CurveLaw(LambdaOption, lambda)
 {
     public static readonly LossParameter LambdaOption = new("lambda", ParameterKind.Number, "decay factor λ of the annealing momentum") { Default = 0.999, Min = 0, Max = 1, MaxExclusive = true };
 
@@ -80,12 +95,10 @@ public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
 
     public static LawDefinition Registration { get; } = new(Definition, a => new LrAnnealingLaw(a.Number(LambdaOption)));
 
-    public double Lambda { get; } = LambdaOption.Resolve(lambda);
+    /// <summary>λ, the decay factor of the annealing momentum.</summary>
+    public double Lambda => OptionValue;
     public override LawCard Card => Definition;
-    public override string Spec => Lambda == 0.999 ? "lr_annealing" : $"lr_annealing(lambda={LossParameter.FormatNumber(Lambda)})";
     protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "log L0"), LogOf(1, "log A"), Plain(2, "alpha"), Plain(3, "C")];
-
-    public override void Validate(LawData data) => Schedule.Validate(data, Spec);
 
     /// <summary>S2 at each row: the momentum m gets the row's LR drop at the row's first step and decays by λ over its
     /// remaining steps; S2 sums m over every step.</summary>
@@ -143,7 +156,7 @@ public sealed class LrAnnealingLaw(double? lambda = null) : ScalingLaw
 /// S_W is the warmup's LR sum (option <c>warmup_sum</c>, 0 when the rows include the warmup). Fitted in
 /// θ = (log L0, log A, α, log B, log C, β, γ).
 /// </summary>
-public sealed class MultiPowerLaw(double? warmupSum = null) : ScalingLaw
+public sealed class MultiPowerLaw(double? warmupSum = null) : CurveLaw(WarmupSumOption, warmupSum)
 {
     public static readonly LossParameter WarmupSumOption = new("warmup_sum", ParameterKind.Number, "S_W, the LR summed over warmup steps not among the rows") { Default = 0, Min = 0 };
 
@@ -170,12 +183,10 @@ public sealed class MultiPowerLaw(double? warmupSum = null) : ScalingLaw
 
     public static LawDefinition Registration { get; } = new(Definition, a => new MultiPowerLaw(a.Number(WarmupSumOption)));
 
-    public double WarmupSum { get; } = WarmupSumOption.Resolve(warmupSum);
+    /// <summary>S_W, the warmup's LR sum.</summary>
+    public double WarmupSum => OptionValue;
     public override LawCard Card => Definition;
-    public override string Spec => WarmupSum == 0 ? "multi_power" : $"multi_power(warmup_sum={LossParameter.FormatNumber(WarmupSum)})";
     protected override IReadOnlyList<ThetaCoordinate> Theta { get; } = [LogOf(0, "log L0"), LogOf(1, "log A"), Plain(2, "alpha"), LogOf(3, "log B"), LogOf(4, "log C"), Plain(5, "beta"), Plain(6, "gamma")];
-
-    public override void Validate(LawData data) => Schedule.Validate(data, Spec);
 
     public override void LogPredict(LawData data, ReadOnlySpan<double> t, Span<double> logL, Span<double> jacobian)
     {

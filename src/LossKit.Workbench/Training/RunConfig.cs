@@ -171,50 +171,38 @@ public sealed record RunConfig
 
     public SplitFractions ParseSplit() => SplitFractions.Parse(Split);
 
-    public OptimizerKind ParseOptimizer() => Optimizer.Trim().ToLowerInvariant() switch
-    {
-        "sgd" => OptimizerKind.Sgd,
-        "adamw" => OptimizerKind.AdamW,
-        _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; valid optimizers are: sgd, adamw."),
-    };
+    public OptimizerKind ParseOptimizer() =>
+        Choose(Optimizer, "optimizer", "optimizers are: sgd, adamw", ("sgd", OptimizerKind.Sgd), ("adamw", OptimizerKind.AdamW));
 
-    public ScheduleKind ParseSchedule() => Schedule.Trim().ToLowerInvariant() switch
-    {
-        "cosine" => ScheduleKind.Cosine,
-        "constant" => ScheduleKind.Constant,
-        _ => throw new ArgumentException($"unknown schedule '{Schedule}'; valid schedules are: cosine, constant."),
-    };
+    public ScheduleKind ParseSchedule() =>
+        Choose(Schedule, "schedule", "schedules are: cosine, constant", ("cosine", ScheduleKind.Cosine), ("constant", ScheduleKind.Constant));
 
-    public EarlyStopKind ParseEarlyStop() => EarlyStop.Trim().ToLowerInvariant().Replace('-', '_') switch
-    {
-        "none" or "" => EarlyStopKind.None,
-        "val_loss" => EarlyStopKind.ValLoss,
-        "val_accuracy" or "val_acc" => EarlyStopKind.ValAccuracy,
-        _ => throw new ArgumentException($"unknown early stopping '{EarlyStop}'; valid values are: none, val_loss, val_accuracy."),
-    };
+    /// <summary>The early-stopping rule; a dash may stand for the underscore (<c>val-loss</c>).</summary>
+    public EarlyStopKind ParseEarlyStop() => Choose(EarlyStop, "early stopping", "values are: none, val_loss, val_accuracy",
+        ("none", EarlyStopKind.None), ("", EarlyStopKind.None), ("val_loss", EarlyStopKind.ValLoss), ("val-loss", EarlyStopKind.ValLoss),
+        ("val_accuracy", EarlyStopKind.ValAccuracy), ("val-accuracy", EarlyStopKind.ValAccuracy),
+        ("val_acc", EarlyStopKind.ValAccuracy), ("val-acc", EarlyStopKind.ValAccuracy));
 
     /// <summary>True when the validation labels receive the training labels' noise (<see cref="ValidationNoise"/> <c>same</c>).</summary>
-    public bool ParseValidationNoise() => ValidationNoise.Trim().ToLowerInvariant() switch
-    {
-        "same" => true,
-        "clean" => false,
-        _ => throw new ArgumentException($"unknown validation noise '{ValidationNoise}'; valid values are: same (the training labels' noise), clean."),
-    };
+    public bool ParseValidationNoise() =>
+        Choose(ValidationNoise, "validation noise", "values are: same (the training labels' noise), clean", ("same", true), ("clean", false));
 
-    public ModelEpochKind ParseModelEpoch() => ModelEpoch.Trim().ToLowerInvariant() switch
-    {
-        "best" => ModelEpochKind.Best,
-        "last" => ModelEpochKind.Last,
-        _ => throw new ArgumentException($"unknown model epoch '{ModelEpoch}'; valid values are: best, last."),
-    };
+    public ModelEpochKind ParseModelEpoch() =>
+        Choose(ModelEpoch, "model epoch", "values are: best, last", ("best", ModelEpochKind.Best), ("last", ModelEpochKind.Last));
 
-    public InitScheme ParseInit() => Init.Trim().ToLowerInvariant() switch
+    public InitScheme ParseInit() => Choose(Init, "initialisation", "values are: auto, he, xavier", ("auto", InitScheme.Auto),
+        ("he", InitScheme.He), ("kaiming", InitScheme.He), ("xavier", InitScheme.Xavier), ("glorot", InitScheme.Xavier));
+
+    /// <summary>The value that <paramref name="text"/> names among an option's fixed words (surrounding spaces and case
+    /// ignored); any other text is an <see cref="ArgumentException"/> "unknown <paramref name="option"/> 'text'; valid
+    /// <paramref name="valid"/>.".</summary>
+    private static T Choose<T>(string text, string option, string valid, params (string Word, T Value)[] words)
     {
-        "auto" => InitScheme.Auto,
-        "he" or "kaiming" => InitScheme.He,
-        "xavier" or "glorot" => InitScheme.Xavier,
-        _ => throw new ArgumentException($"unknown initialisation '{Init}'; valid values are: auto, he, xavier."),
-    };
+        string word = text.Trim().ToLowerInvariant();
+        foreach (var (name, value) in words)
+            if (name == word) return value;
+        throw new ArgumentException($"unknown {option} '{text}'; valid {valid}.");
+    }
 
     /// <summary>
     /// Checks every field and returns the configuration with each one in canonical form (data set name as listed,

@@ -258,24 +258,16 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {Shapes()}");
         if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {Shapes()}");
         if (Shift && rows < 2) throw new ArgumentException($"shift needs at least 2 rows (row t predicts targets[t+1]); rows = {rows}. {Shapes()}", nameof(rows));
-        long hExpected = (long)rows * dim, wExpected = (long)vocab * dim;
+        long hExpected = (long)rows * dim;
         if (hiddenLength != hExpected)
             throw new ArgumentException($"hidden has {hiddenLength} values; expected rows×dim = {rows}×{dim} = {hExpected}. {Shapes()}", "hidden");
-        if (weightLength != wExpected)
-            throw new ArgumentException($"weight has {weightLength} values; expected vocab×dim = {vocab}×{dim} = {wExpected}. {Shapes()}", "weight");
-        if (biasLength != 0 && biasLength != vocab)
-            throw new ArgumentException($"bias has {biasLength} values; expected vocab = {vocab}, or none. {Shapes()}", "bias");
+        CheckHead(weightLength, biasLength, vocab, dim, Shapes);
         if (targets.Length != rows)
             throw new ArgumentException($"targets has {targets.Length} values; expected one per row of hidden, rows = {rows}{(Shift ? " (with shift, row t is scored against targets[t+1]; targets[0] is not read)" : "")}. {Shapes()}", "targets");
         int predictions = Shift ? rows - 1 : rows;
         if (rowLossesLength != 0 && rowLossesLength != predictions)
             throw new ArgumentException($"rowLosses has {rowLossesLength} values; expected {predictions} (one per prediction{(Shift ? ": rows − 1 with shift" : "")}) or none. {Shapes()}", "rowLosses");
-        if (gradHiddenLength != 0 && gradHiddenLength != hExpected)
-            throw new ArgumentException($"gradHidden has {gradHiddenLength} values; expected hidden's shape, {rows}×{dim} = {hExpected}, or none. {Shapes()}", "gradHidden");
-        if (gradWeightLength != 0 && gradWeightLength != wExpected)
-            throw new ArgumentException($"gradWeight has {gradWeightLength} values; expected weight's shape, {vocab}×{dim} = {wExpected}, or none. {Shapes()}", "gradWeight");
-        if (gradBiasLength != 0 && gradBiasLength != vocab)
-            throw new ArgumentException($"gradBias has {gradBiasLength} values; expected vocab = {vocab}, or none. {Shapes()}", "gradBias");
+        CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, Shapes);
         if (_weight is not null && _weight.Length != vocab)
             throw new ArgumentException($"weight (class weights) has {_weight.Length} values but vocab = {vocab}; give one weight per class. {Shapes()}", "weight");
 
@@ -290,6 +282,31 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
             denominator += _weight is null ? 1 : _weight[y];
         }
         return (predictions, denominator);
+    }
+
+    /// <summary>The linear head's own tensors, shared by <c>linear_ce</c> and <c>linear_preference</c>: W has V×d values
+    /// and b has V values or none. <paramref name="shapes"/> gives the call's shape summary that ends each message.</summary>
+    internal static void CheckHead(int weightLength, int biasLength, int vocab, int dim, Func<string> shapes)
+    {
+        long wExpected = (long)vocab * dim;
+        if (weightLength != wExpected)
+            throw new ArgumentException($"weight has {weightLength} values; expected vocab×dim = {vocab}×{dim} = {wExpected}. {shapes()}", "weight");
+        if (biasLength != 0 && biasLength != vocab)
+            throw new ArgumentException($"bias has {biasLength} values; expected vocab = {vocab}, or none. {shapes()}", "bias");
+    }
+
+    /// <summary>The head's optional gradient outputs, shared by <c>linear_ce</c> and <c>linear_preference</c>: ∂H, ∂W and
+    /// ∂b are each empty or of the shape of H (rows×d), W (V×d) and b (V).</summary>
+    internal static void CheckHeadGradients(int gradHiddenLength, int gradWeightLength, int gradBiasLength, long rows, int vocab, int dim,
+        Func<string> shapes)
+    {
+        long hExpected = rows * dim, wExpected = (long)vocab * dim;
+        if (gradHiddenLength != 0 && gradHiddenLength != hExpected)
+            throw new ArgumentException($"gradHidden has {gradHiddenLength} values; expected hidden's shape, {rows}×{dim} = {hExpected}, or none. {shapes()}", "gradHidden");
+        if (gradWeightLength != 0 && gradWeightLength != wExpected)
+            throw new ArgumentException($"gradWeight has {gradWeightLength} values; expected weight's shape, {vocab}×{dim} = {wExpected}, or none. {shapes()}", "gradWeight");
+        if (gradBiasLength != 0 && gradBiasLength != vocab)
+            throw new ArgumentException($"gradBias has {gradBiasLength} values; expected vocab = {vocab}, or none. {shapes()}", "gradBias");
     }
 
     private static string ShapeSummary(int hiddenLength, int weightLength, int biasLength, int targetsLength, int rows, int dim, int vocab)

@@ -298,6 +298,7 @@ public sealed class LinearPreferenceLoss : ILoss
     {
         string shapes = string.Create(CultureInfo.InvariantCulture,
             $"Shapes: pairs = {pairs}, tokens = {tokens}, dim = {dim}, vocab = {vocab}; hidden has {hiddenLength} values, weight {weightLength}, bias {biasLength}, targets {targets.Length}.");
+        string Shapes() => shapes;
         if (pairs < 1) throw new ArgumentOutOfRangeException(nameof(pairs), pairs, $"pairs = {pairs}: expected at least 1. {shapes}");
         if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"tokens = {tokens}: expected at least 1. {shapes}");
         if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {shapes}");
@@ -307,10 +308,7 @@ public sealed class LinearPreferenceLoss : ILoss
         if (rows * dim > Array.MaxLength) throw new ArgumentException($"2·pairs·tokens·dim = {rows * dim} values is more than one array can hold. {shapes}", "hidden");
         if (hiddenLength != rows * dim)
             throw new ArgumentException($"hidden has {hiddenLength} values; expected 2·pairs×tokens×dim = {sequences}×{tokens}×{dim} = {rows * dim} (the chosen sequences, then the rejected). {shapes}", "hidden");
-        if (weightLength != (long)vocab * dim)
-            throw new ArgumentException($"weight has {weightLength} values; expected vocab×dim = {vocab}×{dim} = {(long)vocab * dim}. {shapes}", "weight");
-        if (biasLength != 0 && biasLength != vocab)
-            throw new ArgumentException($"bias has {biasLength} values; expected vocab = {vocab}, or none. {shapes}", "bias");
+        LinearCrossEntropyLoss.CheckHead(weightLength, biasLength, vocab, dim, Shapes);
         if (targets.Length != rows)
             throw new ArgumentException($"targets has {targets.Length} values; expected one token id per position, 2·pairs×tokens = {sequences}×{tokens} = {rows}. {shapes}", "targets");
         if (UsesReference)
@@ -324,12 +322,7 @@ public sealed class LinearPreferenceLoss : ILoss
         }
         if (pairLossesLength != 0 && pairLossesLength != pairs)
             throw new ArgumentException($"pairLosses has {pairLossesLength} values; expected one per pair ({pairs}) or none.", "pairLosses");
-        if (gradHiddenLength != 0 && gradHiddenLength != hiddenLength)
-            throw new ArgumentException($"gradHidden has {gradHiddenLength} values; expected hidden's {hiddenLength}, or none. {shapes}", "gradHidden");
-        if (gradWeightLength != 0 && gradWeightLength != weightLength)
-            throw new ArgumentException($"gradWeight has {gradWeightLength} values; expected weight's {weightLength}, or none. {shapes}", "gradWeight");
-        if (gradBiasLength != 0 && gradBiasLength != vocab)
-            throw new ArgumentException($"gradBias has {gradBiasLength} values; expected vocab = {vocab}, or none. {shapes}", "gradBias");
+        LinearCrossEntropyLoss.CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, Shapes);
         if (logProbabilitiesLength != 0 && logProbabilitiesLength != sequences)
             throw new ArgumentException($"logProbabilities has {logProbabilitiesLength} values; expected one per sequence ({sequences}) or none.", "logProbabilities");
         if (totalPairs != 0 && totalPairs < pairs)
