@@ -622,71 +622,49 @@ internal static class FloatRow
         return sum;
     }
 
-    /// <summary>Count, largest |z| and Σz (in double) of the unmasked z, in one pass.</summary>
+    /// <summary>Count, Σd and Σd² of the unmasked z (in double, d = z − <paramref name="shift"/> formed exactly in double),
+    /// in one pass: with a shift inside the row's range (a finite logit of the row), the mean and variance follow as
+    /// shift + Σd/n and Σd²/n − (Σd/n)² without overflow for any finite float, and without the cancellation of raw
+    /// moments about 0.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static (int Count, double MaxAbs, double Sum) CountMaxAbsSum(ReadOnlySpan<float> z)
+    public static (int Count, double Sum, double SquareSum) CountShiftedMoments(ReadOnlySpan<float> z, double shift)
     {
         ref float src = ref MemoryMarshal.GetReference(z);
         int n = z.Length, w = Vector<float>.Count, i = 0, count = 0;
-        float largest = 0;
-        double sum = 0;
+        double sum = 0, squares = 0;
         if (Vector.IsHardwareAccelerated && n >= w)
         {
-            Vector<float> masked = new(float.NegativeInfinity), magnitude = Vector<float>.Zero;
+            Vector<float> masked = new(float.NegativeInfinity);
+            Vector<double> vShift = new(shift), lo = Vector<double>.Zero, hi = Vector<double>.Zero, lo2 = lo, hi2 = lo;
             Vector<int> kept = Vector<int>.Zero;
-            Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
             for (; i <= n - w; i += w)
             {
                 Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
                 Vector<int> unmasked = Vector.GreaterThan(v, masked);
-                Vector<float> u = Vector.ConditionalSelect(unmasked, v, Vector<float>.Zero);
-                magnitude = Vector.Max(magnitude, Vector.Abs(u));
                 kept -= unmasked;                                  // a true lane is −1
-                Widen(u, ref lo, ref hi);
+                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+                Vector.Widen(unmasked, out Vector<long> ka, out Vector<long> kb);
+                Vector<double> da = Vector.ConditionalSelect(ka, a - vShift, Vector<double>.Zero);
+                Vector<double> db = Vector.ConditionalSelect(kb, b - vShift, Vector<double>.Zero);
+                lo += da;
+                hi += db;
+                lo2 += da * da;
+                hi2 += db * db;
             }
-            for (int l = 0; l < w; l++) { largest = Math.Max(largest, magnitude[l]); count += kept[l]; }
+            for (int l = 0; l < w; l++) count += kept[l];
             sum = Vector.Sum(lo + hi);
+            squares = Vector.Sum(lo2 + hi2);
         }
         for (; i < n; i++)
         {
             float v = Unsafe.Add(ref src, i);
             if (v == float.NegativeInfinity) continue;
             count++;
-            largest = Math.Max(largest, Math.Abs(v));
-            sum += v;
+            double d = v - shift;
+            sum += d;
+            squares += d * d;
         }
-        return (count, largest, sum);
-    }
-
-    /// <summary>Σ (z·inv − mean)² over the unmasked z, in double lanes (z widened exactly).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static double SquaredDeviationSum(ReadOnlySpan<float> z, double inv, double mean)
-    {
-        ref float src = ref MemoryMarshal.GetReference(z);
-        int n = z.Length, w = Vector<float>.Count, i = 0;
-        double sum = 0;
-        if (Vector.IsHardwareAccelerated && n >= w)
-        {
-            Vector<double> masked = new(double.NegativeInfinity);
-            Vector<double> vInv = new(inv), vMean = new(mean), lo = Vector<double>.Zero, hi = Vector<double>.Zero;
-            for (; i <= n - w; i += w)
-            {
-                Vector.Widen(Vector.LoadUnsafe(ref src, (nuint)i), out Vector<double> a, out Vector<double> b);
-                Vector<double> da = Vector.ConditionalSelect(Vector.GreaterThan(a, masked), a * vInv - vMean, Vector<double>.Zero);
-                Vector<double> db = Vector.ConditionalSelect(Vector.GreaterThan(b, masked), b * vInv - vMean, Vector<double>.Zero);
-                lo += da * da;
-                hi += db * db;
-            }
-            sum = Vector.Sum(lo + hi);
-        }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref src, i);
-            if (v == float.NegativeInfinity) continue;
-            double d = v * inv - mean;
-            sum += d * d;
-        }
-        return sum;
+        return (count, sum, squares);
     }
 
     /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 where z_k = −∞).</summary>

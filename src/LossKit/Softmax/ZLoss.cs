@@ -15,8 +15,9 @@ namespace LossKit.Softmax;
 /// σ = 0 (an all-equal row, or K = 1): the row carries no information about the target, so ẑ_y is defined as 0,
 /// ℓ = softplus(ab)/a and the gradient is 0 (ẑ_y has no limit there: it depends on the direction from which the row
 /// is approached). Masked (−∞) classes are left out of the row: μ, σ and K are over the unmasked logits; a masked
-/// target gives loss +∞ and a zero gradient. Because the loss is scale-invariant, each row is divided by its largest
-/// |z| before μ and σ are formed (in double), so it is finite for any finite logits in every precision.
+/// target gives loss +∞ and a zero gradient. μ and σ are formed in double so that the loss is finite for any finite
+/// logits in every precision: double rows are divided by their largest |z| first (the loss is scale-invariant); float
+/// and Half rows are shifted by the target's logit (a float difference and its square are finite in double).
 /// </remarks>
 public sealed class ZLoss : RowLoss
 {
@@ -36,7 +37,7 @@ public sealed class ZLoss : RowLoss
         UpperBound = (loss, k) => ((ZLoss)loss).UpperBoundFor(k),
         Notes = "|ẑ_y| ≤ √(K−1), so ℓ ≤ softplus(a(b + √(K−1)))/a. σ = 0 (all-equal row, K = 1): ẑ_y := 0, ℓ = softplus(ab)/a, gradient 0. " +
                 "Masked (−∞) classes are left out of μ, σ and K; a masked target gives +∞ and a zero gradient. Not convex. " +
-                "Rows are divided by their largest |z| first, so any finite logits are fine in every precision. Not PaLM's z-loss (that is ce(lse_sq=)).",
+                "μ and σ are formed in double (double rows divided by their largest |z|, float rows shifted by z_y), so any finite logits are fine in every precision. Not PaLM's z-loss (that is ce(lse_sq=)).",
     };
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
@@ -61,10 +62,11 @@ public sealed class ZLoss : RowLoss
     public override IEnumerable<ParameterValue> ParameterValues => [AParameter.Of(A), BParameter.Of(B), .. base.ParameterValues];
 
     /// <summary>
-    /// Three passes after the driver's max: count, largest |z| and Σz; the variance about the mean; the gradient.
-    /// Everything is in double. Float rows run each pass on vector lanes (<see cref="FloatRow"/>:
-    /// μ = ((Σz)/K)/scale); double rows keep the sequential sums of the scaled values
-    /// u = z/scale in index order.
+    /// After the driver's max, everything in double. Float rows take two passes on vector lanes (<see cref="FloatRow"/>):
+    /// count, Σd and Σd² of d = z − z_y in one (μ = z_y + Σd/K, σ² = Σd²/K − (Σd/K)²: the shift by a logit of the row
+    /// keeps every d and d² finite in double for any finite float, so no scaling is needed), then the gradient. Double
+    /// rows take three sequential passes in index order: count and largest |z|, the mean of u = z/scale, the variance
+    /// about it (two-pass), then the gradient.
     /// </summary>
     protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
     {
@@ -78,10 +80,12 @@ public sealed class ZLoss : RowLoss
         double scale, inv, mean, variance;
         if (isFloat)
         {
-            (count, scale, double sum) = FloatRow.CountMaxAbsSum(MemoryMarshal.Cast<TC, float>(z));
-            inv = scale > 0 ? 1 / scale : 1;
-            mean = sum / count * inv;                    // an all-equal row: exactly its u, so σ = 0
-            variance = FloatRow.SquaredDeviationSum(MemoryMarshal.Cast<TC, float>(z), inv, mean) / count;
+            // One pass about the target's logit (finite here): no overflow and no scaling needed in double.
+            double shift = double.CreateTruncating(z[target]);
+            (count, double sum, double squares) = FloatRow.CountShiftedMoments(MemoryMarshal.Cast<TC, float>(z), shift);
+            double meanShifted = sum / count;
+            (scale, inv, mean) = (1, 1, shift + meanShifted);
+            variance = Math.Max(squares / count - meanShifted * meanShifted, 0);   // an all-equal row: exactly 0
         }
         else
         {
