@@ -35,6 +35,15 @@ public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPoint
         _gradient = OutputBuffer<T>(Count(logitsShape));
     }
 
+    /// <summary>The call of a loss with one loss per row of an N×K input (<c>unreduced</c> N, the gradient N×K).</summary>
+    /// <param name="rows">N.</param>
+    /// <param name="columns">K.</param>
+    /// <param name="inputBytes">The bytes of all inputs a run reads.</param>
+    /// <param name="compute">The library call.</param>
+    /// <param name="inputName">The name of the one differentiable input.</param>
+    public LogitsCall(int rows, int columns, long inputBytes, LogitsCompute<T> compute, string inputName = "logits")
+        : this([rows, columns], [rows], inputBytes, compute, inputName) { }
+
     private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
 
     /// <inheritdoc/>
