@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Embedding;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using LossKit.Core;
 
 namespace LossKit.LargeVocabulary;
 
