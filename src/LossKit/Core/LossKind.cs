@@ -318,6 +318,20 @@ public abstract class LossCall
     /// <summary>The size of <typeparamref name="T"/> in bytes.</summary>
     protected static int SizeOf<T>() where T : unmanaged => Unsafe.SizeOf<T>();
 
+    /// <summary>The number of values of a tensor of <paramref name="shape"/>.</summary>
+    protected static int ElementCount(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
+
+    /// <summary><see cref="Bytes(RunOutputs)"/> of a call that reads <paramref name="inputBytes"/> and writes, as
+    /// <paramref name="outputs"/> ask, <paramref name="gradientValues"/> gradient values and (with every output)
+    /// <paramref name="unreducedValues"/> unreduced losses, each a <typeparamref name="T"/>.</summary>
+    protected static long RunBytes<T>(RunOutputs outputs, long inputBytes, long gradientValues, long unreducedValues) where T : unmanaged =>
+        inputBytes + (long)SizeOf<T>() * outputs switch
+        {
+            RunOutputs.Loss => 0,
+            RunOutputs.Gradients => gradientValues,
+            _ => gradientValues + unreducedValues,
+        };
+
     /// <summary>A zeroed output buffer, written once now so that it is resident before the first run: the memory a run
     /// adds is then its own scratch only.</summary>
     protected static T[] OutputBuffer<T>(int length) where T : unmanaged

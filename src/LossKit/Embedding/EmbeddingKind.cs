@@ -5,7 +5,8 @@ namespace LossKit.Embedding;
 /// <c>labels</c> N (class ids; rows with equal labels are positives of each other), and for the proxy and margin-softmax
 /// losses <c>proxies</c> K×d (one per class; labels in [0, K)). Outputs <c>unreduced</c> (N: each anchor's share of the
 /// reduced loss, so that they add up to it; a proxy loss's per-row losses), <c>grad_embeddings</c> (N×d) and, for the
-/// proxy losses, <c>grad_proxies</c> (K×d).
+/// proxy losses, <c>grad_proxies</c> (K×d). Its losses share no type below <see cref="ILoss"/>, so the kind takes any loss
+/// and tells them apart itself.
 /// </summary>
 public sealed class EmbeddingKind : LossKind<EmbeddingKind, ILoss>
 {
@@ -58,8 +59,7 @@ public sealed class EmbeddingKind : LossKind<EmbeddingKind, ILoss>
     protected override LossInputs SampleFor(ILoss loss, SampleSize size, Random random, double scale)
     {
         int classes = Math.Max(2, size.Rows / 4);
-        var labels = new double[size.Rows];
-        for (int i = 0; i < labels.Length; i++) labels[i] = random.Next(classes);
+        double[] labels = RandomIndices(random, size.Rows, classes);
         if (size.Rows >= 2) labels[1] = labels[0];
         if (size.Rows >= 3) labels[2] = (labels[0] + 1) % classes;
         var inputs = new LossInputs

@@ -114,12 +114,10 @@ internal sealed class RegressionCall<T> : LossCall where T : unmanaged, IFloatin
     public RegressionCall(int[] shape, int[] unreducedShape, long inputBytes, IEnumerable<(string Name, int[] Shape)> predicted, RegressionCompute<T> compute)
     {
         (_shape, _unreducedShape, _inputBytes, _compute) = (shape, unreducedShape, inputBytes, compute);
-        _unreduced = OutputBuffer<T>(Count(unreducedShape));
-        _gradInput = OutputBuffer<T>(Count(shape));
-        _predicted = predicted.Select(p => (p.Name, p.Shape, OutputBuffer<T>(Count(p.Shape)))).ToArray();
+        _unreduced = OutputBuffer<T>(ElementCount(unreducedShape));
+        _gradInput = OutputBuffer<T>(ElementCount(shape));
+        _predicted = predicted.Select(p => (p.Name, p.Shape, OutputBuffer<T>(ElementCount(p.Shape)))).ToArray();
     }
-
-    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
 
     private Span<T> Gradient(int i, bool wanted) => wanted && i < _predicted.Length ? _predicted[i].Gradient : default;
 
@@ -137,14 +135,6 @@ internal sealed class RegressionCall<T> : LossCall where T : unmanaged, IFloatin
         return new LossOutputs(double.CreateTruncating(_value), LossTensor.From<T>(_unreduced, _unreducedShape), gradients);
     }
 
-    public override long Bytes(RunOutputs outputs)
-    {
-        long gradients = (long)SizeOf<T>() * (_gradInput.Length + _predicted.Sum(p => (long)p.Gradient.Length));
-        return _inputBytes + outputs switch
-        {
-            RunOutputs.Loss => 0,
-            RunOutputs.Gradients => gradients,
-            _ => gradients + (long)SizeOf<T>() * _unreduced.Length,
-        };
-    }
+    public override long Bytes(RunOutputs outputs) =>
+        RunBytes<T>(outputs, _inputBytes, _gradInput.Length + _predicted.Sum(p => (long)p.Gradient.Length), _unreduced.Length);
 }
