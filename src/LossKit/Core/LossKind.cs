@@ -164,12 +164,12 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
     /// error says it holds <paramref name="what"/>), and <paramref name="likeName"/> of its shape (the teacher's logits,
     /// the target distribution, the positives, the labels). Missing inputs are reported before shapes, the first before
     /// the second.</summary>
-    protected (LossTensor Rows, LossTensor Like, int Count, int Width) RowsAndLike(LossInputs inputs, string name, string what, string likeName)
+    protected (LossTensor Matrix, LossTensor Like, int Rows, int Columns) MatrixAndLike(LossInputs inputs, string name, string what, string likeName)
     {
-        LossTensor rows = inputs.Required(name, this), like = inputs.Required(likeName, this);
-        var (count, width) = Matrix(rows, name, what);
-        SameShape(like, likeName, rows, name);
-        return (rows, like, count, width);
+        LossTensor matrix = inputs.Required(name, this), like = inputs.Required(likeName, this);
+        var (rows, columns) = Matrix(matrix, name, what);
+        SameShape(like, likeName, matrix, name);
+        return (matrix, like, rows, columns);
     }
 
     /// <summary>The optional input <paramref name="name"/>, which must have the shape of <paramref name="like"/> (named

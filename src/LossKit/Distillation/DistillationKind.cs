@@ -16,7 +16,7 @@ public sealed class DistillationKind : LossKind<DistillationKind, IDistillationL
 
     protected override LossCall Call<T>(IDistillationLoss distillation, LossInputs inputs)
     {
-        var (logits, teacher, rows, classes) = RowsAndLike(inputs, "logits", "the student's logits, N×K", "teacher_logits");
+        var (logits, teacher, rows, classes) = MatrixAndLike(inputs, "logits", "the student's logits, N×K", "teacher_logits");
         int[] y = ClassIndices(inputs.Required("targets", this), rows);
         T[] z = ValuesAs<T>(logits), t = ValuesAs<T>(teacher);
         return new LogitsCall<T>(rows, classes, BytesOf(z, t) + BytesOf(y),

@@ -15,7 +15,7 @@ public sealed class DivergenceKind : LossKind<DivergenceKind, DivergenceLoss>
 
     protected override LossCall Call<T>(DivergenceLoss divergence, LossInputs inputs)
     {
-        var (input, target, rows, classes) = RowsAndLike(inputs, "input", "one row of K log-probabilities per distribution, N×K", "target");
+        var (input, target, rows, classes) = MatrixAndLike(inputs, "input", "one row of K log-probabilities per distribution, N×K", "target");
         T[] x = ValuesAs<T>(input), p = ValuesAs<T>(target);
         int[] unreducedShape = divergence.ElementwiseUnreduced ? [rows, classes] : [rows];
         return new LogitsCall<T>([rows, classes], unreducedShape, BytesOf(x, p),

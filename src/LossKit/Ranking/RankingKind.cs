@@ -19,7 +19,7 @@ public sealed class RankingKind : LossKind<RankingKind, RankingLoss>
 
     protected override LossCall Call<T>(RankingLoss ranking, LossInputs inputs)
     {
-        var (scores, labels, lists, length) = RowsAndLike(inputs, "scores", "one row of L item scores per list, N×L", "labels");
+        var (scores, labels, lists, length) = MatrixAndLike(inputs, "scores", "one row of L item scores per list, N×L", "labels");
         LossTensor? mask = OptionalLike(inputs, "mask", scores, "scores"), weights = inputs.Optional("weights");
         if (weights is not null && (weights.Rank != 1 || weights.Length != lists))
             throw new ArgumentException($"weights has shape {weights.ShapeText}: expected one weight per list, [{lists}].", "weights");

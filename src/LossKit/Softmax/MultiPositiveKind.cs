@@ -15,7 +15,7 @@ public sealed class MultiPositiveKind : LossKind<MultiPositiveKind, IMultiPositi
 
     protected override LossCall Call<T>(IMultiPositiveLoss multi, LossInputs inputs)
     {
-        var (logits, positives, rows, classes) = RowsAndLike(inputs, "logits", "one row of K scores per sample, N×K", "positives");
+        var (logits, positives, rows, classes) = MatrixAndLike(inputs, "logits", "one row of K scores per sample, N×K", "positives");
         var (offsets, columns) = Csr(positives.AsIntegers("positives"), rows, classes);
         T[] z = ValuesAs<T>(logits);
         return new LogitsCall<T>(rows, classes, BytesOf(z) + BytesOf(offsets, columns),
