@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Binary;
 
 /// <summary>
@@ -8,20 +6,16 @@ namespace LossKit.Binary;
 /// N; outputs <c>unreduced</c> and <c>grad_logits</c> in the logits' shape, also written as <c>per_row</c> and
 /// <c>gradient</c>. Per-output weights (<c>weight</c>, <c>pos_weight</c>) are parameters of the loss.
 /// </summary>
-public sealed class BinaryKind : LossKind
+public sealed class BinaryKind : LossKind<BinaryKind, IBinaryLoss>
 {
-    /// <summary>The one instance, shared by every binary and multi-label loss.</summary>
-    public static BinaryKind Instance { get; } = new();
-
     private BinaryKind() : base("binary",
     [
         new("logits", "N or N×C", true, "one logit per output"),
         new("targets", "same as logits", false, "target in [0, 1] per output (N also for N×1 logits)"),
     ], LogitsAliases) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(IBinaryLoss binary, LossInputs inputs)
     {
-        var binary = Expect<IBinaryLoss>(loss);
         LossTensor logits = inputs.Required("logits", this), targets = inputs.Required("targets", this);
         if (!IsColumnOf(logits, targets) && !IsColumnOf(targets, logits)) SameShape(targets, "targets", logits, "logits");
         T[] s = ValuesAs<T>(logits), t = ValuesAs<T>(targets);
@@ -33,14 +27,11 @@ public sealed class BinaryKind : LossKind
     private static bool IsColumnOf(LossTensor column, LossTensor flat) =>
         column.Rank == 2 && column.Shape[1] == 1 && flat.Rank == 1 && flat.Length == column.Shape[0];
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    /// <summary>Targets 0 or 1 and logits in ±<paramref name="scale"/>, one per output.</summary>
+    protected override LossInputs SampleFor(IBinaryLoss loss, SampleSize size, Random random, double scale)
     {
-        Expect<IBinaryLoss>(loss);
-        int columns = loss.FixedWidth ?? size.Width;
-        int[] shape = columns <= 1 ? [size.Rows] : [size.Rows, columns];
-        int count = size.Rows * Math.Max(columns, 1);
-        var targets = new double[count];
-        for (int i = 0; i < count; i++) targets[i] = random.Next(2);
+        var (shape, count) = ElementShape(size.Rows, loss.FixedWidth ?? size.Width);
+        double[] targets = RandomIndices(random, count, 2);
         return new LossInputs
         {
             ["logits"] = new LossTensor(RandomValues(random, count, scale), shape),

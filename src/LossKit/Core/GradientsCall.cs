@@ -30,12 +30,10 @@ public sealed class GradientsCall<T> : LossCall where T : unmanaged, IFloatingPo
     public GradientsCall((string Name, int[] Shape)[] inputs, int[] unreducedShape, long inputBytes, GradientsCompute<T> compute)
     {
         (_inputs, _unreducedShape, _inputBytes, _compute) = (inputs, unreducedShape, inputBytes, compute);
-        _unreduced = OutputBuffer<T>(Count(unreducedShape));
-        _gradients = [.. inputs.Select(i => (Memory<T>)OutputBuffer<T>(Count(i.Shape)))];
+        _unreduced = OutputBuffer<T>(ElementCount(unreducedShape));
+        _gradients = [.. inputs.Select(i => (Memory<T>)OutputBuffer<T>(ElementCount(i.Shape)))];
         _none = new Memory<T>[inputs.Length];
     }
-
-    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
 
     /// <inheritdoc/>
     public override double Run(RunOutputs outputs)
@@ -53,10 +51,5 @@ public sealed class GradientsCall<T> : LossCall where T : unmanaged, IFloatingPo
     }
 
     /// <inheritdoc/>
-    public override long Bytes(RunOutputs outputs) => _inputBytes + (long)SizeOf<T>() * outputs switch
-    {
-        RunOutputs.Loss => 0,
-        RunOutputs.Gradients => _gradients.Sum(g => (long)g.Length),
-        _ => _gradients.Sum(g => (long)g.Length) + _unreduced.Length,
-    };
+    public override long Bytes(RunOutputs outputs) => RunBytes<T>(outputs, _inputBytes, _gradients.Sum(g => (long)g.Length), _unreduced.Length);
 }

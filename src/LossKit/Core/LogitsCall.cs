@@ -31,11 +31,18 @@ public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPoint
     public LogitsCall(int[] logitsShape, int[] unreducedShape, long inputBytes, LogitsCompute<T> compute, string inputName = "logits")
     {
         (_logitsShape, _unreducedShape, _inputBytes, _compute, _inputName) = (logitsShape, unreducedShape, inputBytes, compute, inputName);
-        _unreduced = OutputBuffer<T>(Count(unreducedShape));
-        _gradient = OutputBuffer<T>(Count(logitsShape));
+        _unreduced = OutputBuffer<T>(ElementCount(unreducedShape));
+        _gradient = OutputBuffer<T>(ElementCount(logitsShape));
     }
 
-    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
+    /// <summary>The call of a loss with one loss per row of an N×K input (<c>unreduced</c> N, the gradient N×K).</summary>
+    /// <param name="rows">N.</param>
+    /// <param name="columns">K.</param>
+    /// <param name="inputBytes">The bytes of all inputs a run reads.</param>
+    /// <param name="compute">The library call.</param>
+    /// <param name="inputName">The name of the one differentiable input.</param>
+    public LogitsCall(int rows, int columns, long inputBytes, LogitsCompute<T> compute, string inputName = "logits")
+        : this([rows, columns], [rows], inputBytes, compute, inputName) { }
 
     /// <inheritdoc/>
     public override double Run(RunOutputs outputs)
@@ -49,10 +56,5 @@ public sealed class LogitsCall<T> : LossCall where T : unmanaged, IFloatingPoint
         new Dictionary<string, LossTensor> { [_inputName] = LossTensor.From<T>(_gradient, _logitsShape) });
 
     /// <inheritdoc/>
-    public override long Bytes(RunOutputs outputs) => _inputBytes + (long)SizeOf<T>() * outputs switch
-    {
-        RunOutputs.Loss => 0,
-        RunOutputs.Gradients => _gradient.Length,
-        _ => (long)_gradient.Length + _unreduced.Length,
-    };
+    public override long Bytes(RunOutputs outputs) => RunBytes<T>(outputs, _inputBytes, _gradient.Length, _unreduced.Length);
 }

@@ -1,3 +1,6 @@
+// LossKit.Core is the vocabulary every loss and every kind uses (ILoss, LossKind, LossTensor, Reduction, ...): imported
+// once here for the whole library, as the SDK's implicit usings import System.
+global using LossKit.Core;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -110,9 +113,10 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
     protected TLoss Expect<TLoss>(ILoss loss) where TLoss : class, ILoss =>
         loss as TLoss ?? throw new ArgumentException($"{loss.Spec} is a {loss.Kind.Name} loss, not a {Name} loss.", nameof(loss));
 
-    /// <summary>An input as a <typeparamref name="T"/> array.</summary>
-    protected static T[] ValuesAs<T>(LossTensor tensor) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>An input as a <typeparamref name="T"/> array; an optional input left out (null) as an empty one.</summary>
+    protected static T[] ValuesAs<T>(LossTensor? tensor) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (tensor is null) return [];
         var result = new T[tensor.Length];
         for (int i = 0; i < result.Length; i++) result[i] = T.CreateTruncating(tensor.Values[i]);
         return result;
@@ -156,6 +160,27 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
             throw new ArgumentException($"{name} has shape {tensor.ShapeText} but {likeName} has {like.ShapeText}; they must have the same shape.", name);
     }
 
+    /// <summary>The two required inputs of a kind whose inputs are rows of equal shape: <paramref name="name"/>, N×K (an
+    /// error says it holds <paramref name="what"/>), and <paramref name="likeName"/> of its shape (the teacher's logits,
+    /// the target distribution, the positives, the labels). Missing inputs are reported before shapes, the first before
+    /// the second.</summary>
+    protected (LossTensor Matrix, LossTensor Like, int Rows, int Columns) MatrixAndLike(LossInputs inputs, string name, string what, string likeName)
+    {
+        LossTensor matrix = inputs.Required(name, this), like = inputs.Required(likeName, this);
+        var (rows, columns) = Matrix(matrix, name, what);
+        SameShape(like, likeName, matrix, name);
+        return (matrix, like, rows, columns);
+    }
+
+    /// <summary>The optional input <paramref name="name"/>, which must have the shape of <paramref name="like"/> (named
+    /// <paramref name="likeName"/>) when given; null when left out.</summary>
+    protected static LossTensor? OptionalLike(LossInputs inputs, string name, LossTensor like, string likeName)
+    {
+        LossTensor? tensor = inputs.Optional(name);
+        if (tensor is not null) SameShape(tensor, name, like, likeName);
+        return tensor;
+    }
+
     /// <summary>One class index per row: a vector of <paramref name="rows"/> whole numbers (an error names the first
     /// value that is not one); whether each is a valid class is the loss's check.</summary>
     protected static int[] ClassIndices(LossTensor targets, int rows, string name = "targets", LossTensor? rowsFrom = null, string rowsName = "logits")
@@ -180,12 +205,75 @@ public abstract class LossKind(string name, IReadOnlyList<LossInput> inputs, IRe
     }
 
     /// <summary>A vector of <paramref name="rows"/> seeded class indices in [0, <paramref name="classes"/>).</summary>
-    protected static LossTensor RandomClasses(Random random, int rows, int classes)
+    protected static LossTensor RandomClasses(Random random, int rows, int classes) => LossTensor.Vector(RandomIndices(random, rows, classes));
+
+    /// <summary>Seeded whole numbers in [0, <paramref name="count"/>): class indices, labels 0/1.</summary>
+    protected static double[] RandomIndices(Random random, int length, int count)
     {
-        var targets = new double[rows];
-        for (int i = 0; i < targets.Length; i++) targets[i] = random.Next(classes);
-        return LossTensor.Vector(targets);
+        var v = new double[length];
+        for (int i = 0; i < v.Length; i++) v[i] = random.Next(count);
+        return v;
     }
+
+    /// <summary>Seeded log-probabilities of sequences, uniform in [−1.05·scale, −0.05·scale] (below 0, as a sequence's
+    /// log-probability is).</summary>
+    protected static double[] RandomLogProbabilities(Random random, int count, double scale)
+    {
+        var v = new double[count];
+        for (int i = 0; i < v.Length; i++) v[i] = -scale * (0.05 + random.NextDouble());
+        return v;
+    }
+
+    /// <summary>The shape of the sample inputs of an element-wise kind with <paramref name="columns"/> outputs per row:
+    /// <c>[rows]</c> for one (or none given), <c>[rows, columns]</c> otherwise; and the number of values.</summary>
+    protected static (int[] Shape, int Count) ElementShape(int rows, int columns) =>
+        (columns <= 1 ? [rows] : [rows, columns], rows * Math.Max(columns, 1));
+
+    /// <summary>A seeded linear classifier on d = <paramref name="dim"/> features: <c>weight</c> V×d uniform in ±2/√d (so
+    /// that the logits keep the magnitude of the hidden states whatever d) and <c>bias</c> (V) uniform in ±1, drawn in
+    /// that order.</summary>
+    protected static (LossTensor Weight, LossTensor Bias) RandomClassifier(Random random, int vocab, int dim)
+    {
+        LossTensor weight = RandomMatrix(random, vocab, dim, 2 / Math.Sqrt(dim));
+        return (weight, LossTensor.Vector(RandomValues(random, vocab, 1)));
+    }
+}
+
+/// <summary>
+/// A kind whose losses are all <typeparamref name="TLoss"/>s: it checks, once for every kind, that the loss handed to
+/// <see cref="LossKind.Prepare{T}"/> or <see cref="LossKind.Sample"/> is one (else an error naming the loss's kind and
+/// this one) and hands it on typed. A kind then writes only what is its own: how its inputs reach the loss
+/// (<see cref="Call{T}"/>) and what valid inputs look like (<see cref="SampleFor"/>).
+/// </summary>
+/// <param name="name">The kind's name, e.g. <c>binary</c>.</param>
+/// <param name="inputs">The inputs, in the order a user would give them.</param>
+/// <param name="outputAliases">Older output names the kind also writes, or null.</param>
+public abstract class LossKind<TLoss>(string name, IReadOnlyList<LossInput> inputs, IReadOnlyDictionary<string, string>? outputAliases = null)
+    : LossKind(name, inputs, outputAliases) where TLoss : class, ILoss
+{
+    protected sealed override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs) => Call<T>(Expect<TLoss>(loss), inputs);
+
+    public sealed override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1) =>
+        SampleFor(Expect<TLoss>(loss), size, random, scale);
+
+    /// <summary>Checks the shapes of <paramref name="inputs"/> (their names are the kind's, none is NaN), converts them
+    /// to <typeparamref name="T"/> and returns the call of <paramref name="loss"/> on them.</summary>
+    protected abstract LossCall Call<T>(TLoss loss, LossInputs inputs) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>Valid inputs of <paramref name="size"/> for <paramref name="loss"/> (see <see cref="LossKind.Sample"/>).</summary>
+    protected abstract LossInputs SampleFor(TLoss loss, SampleSize size, Random random, double scale);
+}
+
+/// <summary>
+/// A kind with one instance, <see cref="Instance"/>, shared by every <typeparamref name="TLoss"/> (every binary loss,
+/// every distillation loss, ...). <typeparamref name="TKind"/> is the kind itself; it has a private parameterless
+/// constructor that gives its name and inputs, so that no other instance can be made.
+/// </summary>
+public abstract class LossKind<TKind, TLoss>(string name, IReadOnlyList<LossInput> inputs, IReadOnlyDictionary<string, string>? outputAliases = null)
+    : LossKind<TLoss>(name, inputs, outputAliases) where TKind : LossKind<TKind, TLoss> where TLoss : class, ILoss
+{
+    /// <summary>The one instance of the kind.</summary>
+    public static TKind Instance { get; } = (TKind)Activator.CreateInstance(typeof(TKind), nonPublic: true)!;
 }
 
 /// <summary>
@@ -229,6 +317,20 @@ public abstract class LossCall
 
     /// <summary>The size of <typeparamref name="T"/> in bytes.</summary>
     protected static int SizeOf<T>() where T : unmanaged => Unsafe.SizeOf<T>();
+
+    /// <summary>The number of values of a tensor of <paramref name="shape"/>.</summary>
+    protected static int ElementCount(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
+
+    /// <summary><see cref="Bytes(RunOutputs)"/> of a call that reads <paramref name="inputBytes"/> and writes, as
+    /// <paramref name="outputs"/> ask, <paramref name="gradientValues"/> gradient values and (with every output)
+    /// <paramref name="unreducedValues"/> unreduced losses, each a <typeparamref name="T"/>.</summary>
+    protected static long RunBytes<T>(RunOutputs outputs, long inputBytes, long gradientValues, long unreducedValues) where T : unmanaged =>
+        inputBytes + (long)SizeOf<T>() * outputs switch
+        {
+            RunOutputs.Loss => 0,
+            RunOutputs.Gradients => gradientValues,
+            _ => gradientValues + unreducedValues,
+        };
 
     /// <summary>A zeroed output buffer, written once now so that it is resident before the first run: the memory a run
     /// adds is then its own scratch only.</summary>

@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Distillation;
 
 /// <summary>
@@ -7,11 +5,8 @@ namespace LossKit.Distillation;
 /// class-index <c>targets</c> (N); outputs <c>unreduced</c> (N) and <c>grad_logits</c> (the teacher is not trained),
 /// also written as <c>per_row</c> and <c>gradient</c>.
 /// </summary>
-public sealed class DistillationKind : LossKind
+public sealed class DistillationKind : LossKind<DistillationKind, IDistillationLoss>
 {
-    /// <summary>The one instance, shared by every distillation loss.</summary>
-    public static DistillationKind Instance { get; } = new();
-
     private DistillationKind() : base("distillation",
     [
         new("logits", "N×K", true, "the student's logits"),
@@ -19,21 +14,17 @@ public sealed class DistillationKind : LossKind
         new("targets", "N", false, "class index per row, or the loss's ignore_index"),
     ], LogitsAliases) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(IDistillationLoss distillation, LossInputs inputs)
     {
-        var distillation = Expect<IDistillationLoss>(loss);
-        LossTensor logits = inputs.Required("logits", this), teacher = inputs.Required("teacher_logits", this);
-        var (rows, classes) = Matrix(logits, "logits", "the student's logits, N×K");
-        SameShape(teacher, "teacher_logits", logits, "logits");
+        var (logits, teacher, rows, classes) = MatrixAndLike(inputs, "logits", "the student's logits, N×K", "teacher_logits");
         int[] y = ClassIndices(inputs.Required("targets", this), rows);
         T[] z = ValuesAs<T>(logits), t = ValuesAs<T>(teacher);
-        return new LogitsCall<T>([rows, classes], [rows], BytesOf(z, t) + BytesOf(y),
+        return new LogitsCall<T>(rows, classes, BytesOf(z, t) + BytesOf(y),
             (perRow, gradient) => distillation.Compute<T>(z, classes, t, y, perRow, gradient));
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(IDistillationLoss loss, SampleSize size, Random random, double scale)
     {
-        Expect<IDistillationLoss>(loss);
         LossTensor targets = RandomClasses(random, size.Rows, size.Width);
         return new LossInputs
         {

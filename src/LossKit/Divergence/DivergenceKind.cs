@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Divergence;
 
 /// <summary>
@@ -7,32 +5,25 @@ namespace LossKit.Divergence;
 /// (as PyTorch's <c>KLDivLoss</c>), and <c>target</c> N×K, probabilities (log-probabilities with <c>log_target=true</c>);
 /// outputs <c>unreduced</c> (N×K for <c>kl</c>, as PyTorch; N for the others) and <c>grad_input</c>.
 /// </summary>
-public sealed class DivergenceKind : LossKind
+public sealed class DivergenceKind : LossKind<DivergenceKind, DivergenceLoss>
 {
-    /// <summary>The one instance, shared by every divergence.</summary>
-    public static DivergenceKind Instance { get; } = new();
-
     private DivergenceKind() : base("divergence",
     [
         new("input", "N×K", true, "the model's log-probabilities, one row per distribution"),
         new("target", "N×K", false, "the target distribution per row: probabilities, or log-probabilities with log_target=true"),
     ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(DivergenceLoss divergence, LossInputs inputs)
     {
-        var divergence = Expect<DivergenceLoss>(loss);
-        LossTensor input = inputs.Required("input", this), target = inputs.Required("target", this);
-        var (rows, classes) = Matrix(input, "input", "one row of K log-probabilities per distribution, N×K");
-        SameShape(target, "target", input, "input");
+        var (input, target, rows, classes) = MatrixAndLike(inputs, "input", "one row of K log-probabilities per distribution, N×K", "target");
         T[] x = ValuesAs<T>(input), p = ValuesAs<T>(target);
         int[] unreducedShape = divergence.ElementwiseUnreduced ? [rows, classes] : [rows];
         return new LogitsCall<T>([rows, classes], unreducedShape, BytesOf(x, p),
             (unreduced, gradient) => divergence.Compute<T>(x, classes, p, unreduced, gradient), "input");
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(DivergenceLoss divergence, SampleSize size, Random random, double scale)
     {
-        var divergence = Expect<DivergenceLoss>(loss);
         LossTensor input = RandomMatrix(random, size.Rows, size.Width, scale), target = RandomMatrix(random, size.Rows, size.Width, 2);
         LogSoftmaxRows(input.Values, size.Width, exponentiate: false);
         LogSoftmaxRows(target.Values, size.Width, exponentiate: !divergence.LogTarget);

@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Embedding;
 
 /// <summary>
@@ -7,13 +5,11 @@ namespace LossKit.Embedding;
 /// <c>labels</c> N (class ids; rows with equal labels are positives of each other), and for the proxy and margin-softmax
 /// losses <c>proxies</c> K×d (one per class; labels in [0, K)). Outputs <c>unreduced</c> (N: each anchor's share of the
 /// reduced loss, so that they add up to it; a proxy loss's per-row losses), <c>grad_embeddings</c> (N×d) and, for the
-/// proxy losses, <c>grad_proxies</c> (K×d).
+/// proxy losses, <c>grad_proxies</c> (K×d). Its losses share no type below <see cref="ILoss"/>, so the kind takes any loss
+/// and tells them apart itself.
 /// </summary>
-public sealed class EmbeddingKind : LossKind
+public sealed class EmbeddingKind : LossKind<EmbeddingKind, ILoss>
 {
-    /// <summary>The one instance, shared by every embedding loss.</summary>
-    public static EmbeddingKind Instance { get; } = new();
-
     private EmbeddingKind() : base("embeddings",
     [
         new("embeddings", "N×d", true, "one embedding per sample"),
@@ -22,7 +18,9 @@ public sealed class EmbeddingKind : LossKind
         new("pairs", "P×2", false, "ntxent only, in place of labels: explicit positive pairs of row indices; every other pair of rows is a negative") { Optional = true },
     ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    /// <summary>Which call depends on the loss: <see cref="NtXentLoss"/> with <c>pairs</c>, a <see cref="ProxyLoss"/>
+    /// (with its proxies), or any other <see cref="EmbeddingLoss"/>.</summary>
+    protected override LossCall Call<T>(ILoss loss, LossInputs inputs)
     {
         LossTensor x = inputs.Required("embeddings", this);
         var (rows, dim) = Matrix(x, "embeddings", "one row of d values per sample, N×d");
@@ -36,7 +34,7 @@ public sealed class EmbeddingKind : LossKind
             var (_, columns) = Matrix(pairs, "pairs", "one positive pair of row indices per row, P×2");
             if (columns != 2) throw new ArgumentException($"pairs has shape {pairs.ShapeText}: expected P×2, one pair of row indices per row.", "pairs");
             int[] p = pairs.AsIntegers("pairs");
-            return new LogitsCall<T>([rows, dim], [rows], BytesOf(e) + sizeof(int) * (long)p.Length,
+            return new LogitsCall<T>(rows, dim, BytesOf(e) + sizeof(int) * (long)p.Length,
                 (unreduced, gradient) => ntxent.ComputePairs<T>(e, dim, p, unreduced, gradient), "embeddings");
         }
         int[] y = ClassIndices(inputs.Required("labels", this), rows, "labels");
@@ -52,17 +50,16 @@ public sealed class EmbeddingKind : LossKind
         }
         var embedding = Expect<EmbeddingLoss>(loss);
         if (proxies is not null) throw new ArgumentException($"{loss.Card.Name} takes no proxies.", "proxies");
-        return new LogitsCall<T>([rows, dim], [rows], BytesOf(e) + sizeof(int) * (long)rows,
+        return new LogitsCall<T>(rows, dim, BytesOf(e) + sizeof(int) * (long)rows,
             (unreduced, gradient) => embedding.Compute<T>(e, dim, y, unreduced, gradient), "embeddings");
     }
 
     /// <summary>N = rows samples of d = width values uniform in [−scale, scale], labels from max(2, N/4) classes with
     /// rows 0 and 1 of one class and row 2 (when N ≥ 3) of another, so that a positive and a negative pair exist.</summary>
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(ILoss loss, SampleSize size, Random random, double scale)
     {
         int classes = Math.Max(2, size.Rows / 4);
-        var labels = new double[size.Rows];
-        for (int i = 0; i < labels.Length; i++) labels[i] = random.Next(classes);
+        double[] labels = RandomIndices(random, size.Rows, classes);
         if (size.Rows >= 2) labels[1] = labels[0];
         if (size.Rows >= 3) labels[2] = (labels[0] + 1) % classes;
         var inputs = new LossInputs

@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Embedding;
 
 /// <summary>
@@ -10,7 +8,7 @@ namespace LossKit.Embedding;
 /// <c>positive</c>, <c>negative</c> (N×d). Outputs <c>unreduced</c> (one value per element, pair or triplet) and the
 /// gradient of every input but <c>target</c>.
 /// </summary>
-public sealed class PairKind : LossKind
+public sealed class PairKind : LossKind<PairCriterion>
 {
     /// <summary><c>input1</c>, <c>input2</c>, <c>target</c>: <c>margin_ranking</c>, <c>cosine_embedding</c>.</summary>
     public static PairKind Pairs { get; } = new("pairs",
@@ -41,10 +39,9 @@ public sealed class PairKind : LossKind
     private PairKind(string name, IReadOnlyList<LossInput> inputs) : base(name, inputs) =>
         (_differentiable, _hasTarget) = ([.. inputs.Where(i => i.Differentiable)], inputs.Any(i => i.Name == "target"));
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(PairCriterion criterion, LossInputs inputs)
     {
-        var criterion = Expect<PairCriterion>(loss);
-        if (!ReferenceEquals(criterion.Kind, this)) throw new ArgumentException($"{loss.Spec} is a {loss.Kind.Name} loss, not a {Name} loss.", nameof(loss));
+        if (!ReferenceEquals(criterion.Kind, this)) throw new ArgumentException($"{criterion.Spec} is a {criterion.Kind.Name} loss, not a {Name} loss.", "loss");
         string firstName = _differentiable[0].Name;
         LossTensor first = inputs.Required(firstName, this);
         int count, dim;
@@ -83,9 +80,8 @@ public sealed class PairKind : LossKind
             unreduced, g[0].Span, g.Length > 1 ? g[1].Span : default, g.Length > 2 ? g[2].Span : default));
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(PairCriterion criterion, SampleSize size, Random random, double scale)
     {
-        var criterion = Expect<PairCriterion>(loss);
         int dim = size.Dim > 0 ? size.Dim : Math.Max(size.Width, 1);
         var inputs = new LossInputs();
         foreach (LossInput input in _differentiable)

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using LossKit.Core;
 
 namespace LossKit.LargeVocabulary;
 
@@ -15,11 +14,8 @@ namespace LossKit.LargeVocabulary;
 /// <see cref="LossCall.Method"/> says so), so the fused call never needs more extra memory than its baseline; a spec
 /// that sets <c>chunk_rows</c> or <c>vocab_block</c> always runs fused.
 /// </summary>
-public sealed class LinearCrossEntropyKind : LossKind
+public sealed class LinearCrossEntropyKind : LossKind<LinearCrossEntropyKind, LinearCrossEntropyLoss>
 {
-    /// <summary>The one instance.</summary>
-    public static LinearCrossEntropyKind Instance { get; } = new();
-
     private LinearCrossEntropyKind() : base("large-vocabulary",
     [
         new("hidden", "N×d", true, "hidden states, one row per position"),
@@ -28,9 +24,8 @@ public sealed class LinearCrossEntropyKind : LossKind
         new("targets", "N", false, "class index per row, or the loss's ignore_index (with shift, row t predicts targets[t+1])"),
     ], new Dictionary<string, string> { ["per_row"] = "unreduced" }) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(LinearCrossEntropyLoss linear, LossInputs inputs)
     {
-        var linear = Expect<LinearCrossEntropyLoss>(loss);
         LossTensor hidden = inputs.Required("hidden", this), weight = inputs.Required("weight", this);
         var (rows, dim) = Matrix(hidden, "hidden", "one row of d values per position, N×d");
         if (rows == 0) throw new ArgumentException("hidden is empty: a batch needs at least one row.", "hidden");
@@ -38,31 +33,25 @@ public sealed class LinearCrossEntropyKind : LossKind
         int vocab = LinearClassifier(weight, bias, hidden, dim, "class", "class");
         int[] y = ClassIndices(inputs.Required("targets", this), rows);
         if (typeof(T) == typeof(double))
-            return new Call<double, double>(linear, ValuesAs<double>(hidden), ValuesAs<double>(weight), bias is null ? [] : ValuesAs<double>(bias), y, dim);
+            return new FusedCall<double, double>(linear, ValuesAs<double>(hidden), ValuesAs<double>(weight), ValuesAs<double>(bias), y, dim);
         if (typeof(T) == typeof(Half))
-            return new Call<Half, float>(linear, ValuesAs<Half>(hidden), ValuesAs<Half>(weight), bias is null ? [] : ValuesAs<Half>(bias), y, dim);
-        return new Call<float, float>(linear, ValuesAs<float>(hidden), ValuesAs<float>(weight), bias is null ? [] : ValuesAs<float>(bias), y, dim);
+            return new FusedCall<Half, float>(linear, ValuesAs<Half>(hidden), ValuesAs<Half>(weight), ValuesAs<Half>(bias), y, dim);
+        return new FusedCall<float, float>(linear, ValuesAs<float>(hidden), ValuesAs<float>(weight), ValuesAs<float>(bias), y, dim);
     }
 
     /// <summary>Hidden states uniform in ±<paramref name="scale"/> and a classifier uniform in ±2/√d, so that the logits
     /// are of the order of <paramref name="scale"/> whatever d (<see cref="SampleSize.Dim"/>, 8 when 0); and a bias.</summary>
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(LinearCrossEntropyLoss loss, SampleSize size, Random random, double scale)
     {
-        Expect<LinearCrossEntropyLoss>(loss);
         int dim = size.Dim > 0 ? size.Dim : 8;
-        LossTensor targets = RandomClasses(random, size.Rows, size.Width);
-        return new LossInputs
-        {
-            ["hidden"] = RandomMatrix(random, size.Rows, dim, scale),
-            ["weight"] = RandomMatrix(random, size.Width, dim, 2 / Math.Sqrt(dim)),
-            ["bias"] = LossTensor.Vector(RandomValues(random, size.Width, 1)),
-            ["targets"] = targets,
-        };
+        LossTensor targets = RandomClasses(random, size.Rows, size.Width), hidden = RandomMatrix(random, size.Rows, dim, scale);
+        var (weight, bias) = RandomClassifier(random, size.Width, dim);
+        return new LossInputs { ["hidden"] = hidden, ["weight"] = weight, ["bias"] = bias, ["targets"] = targets };
     }
 
     /// <summary>Inputs in TIn (float, double or Half), losses and gradients in TOut (float for Half). Its
     /// <see cref="Baseline"/> is the materialised path on the same inputs into the same buffers.</summary>
-    private sealed class Call<TIn, TOut> : LossCall where TIn : unmanaged, IFloatingPointIeee754<TIn> where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    private sealed class FusedCall<TIn, TOut> : LossCall where TIn : unmanaged, IFloatingPointIeee754<TIn> where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
         private readonly LinearCrossEntropyLoss _loss;
         private readonly TIn[] _hidden, _weight, _bias;
@@ -71,10 +60,10 @@ public sealed class LinearCrossEntropyKind : LossKind
         private readonly TOut[] _rowLosses, _gradHidden, _gradWeight, _gradBias;
         private bool _materialized;
         private readonly bool _fallback;
-        private Call<TIn, TOut>? _baseline;
+        private FusedCall<TIn, TOut>? _baseline;
         private double _value;
 
-        public Call(LinearCrossEntropyLoss loss, TIn[] hidden, TIn[] weight, TIn[] bias, int[] targets, int dim)
+        public FusedCall(LinearCrossEntropyLoss loss, TIn[] hidden, TIn[] weight, TIn[] bias, int[] targets, int dim)
         {
             (_loss, _hidden, _weight, _bias, _targets, _dim) = (loss, hidden, weight, bias, targets, dim);
             (_rows, _vocab) = (hidden.Length / dim, weight.Length / dim);
@@ -151,9 +140,9 @@ public sealed class LinearCrossEntropyKind : LossKind
 
         public override LossCall? Baseline => _materialized ? null : _baseline ??= Materialized();
 
-        private Call<TIn, TOut> Materialized()
+        private FusedCall<TIn, TOut> Materialized()
         {
-            var baseline = (Call<TIn, TOut>)MemberwiseClone();
+            var baseline = (FusedCall<TIn, TOut>)MemberwiseClone();
             baseline._materialized = true;
             return baseline;
         }

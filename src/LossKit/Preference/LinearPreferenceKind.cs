@@ -1,5 +1,4 @@
 using System.Numerics;
-using LossKit.Core;
 
 namespace LossKit.Preference;
 
@@ -11,12 +10,9 @@ namespace LossKit.Preference;
 /// <c>grad_hidden</c>, <c>grad_weight</c> and <c>grad_bias</c> (the gradient a bias would get, also when none is given).
 /// Half inputs are computed in float and their outputs rounded to Half.
 /// </summary>
-public sealed class LinearPreferenceKind : LossKind
+public sealed class LinearPreferenceKind : LossKind<LinearPreferenceKind, LinearPreferenceLoss>
 {
-    /// <summary>The one instance.</summary>
-    public static LinearPreferenceKind Instance { get; } = new();
-
-    /// <summary>Positions per sequence in <see cref="Sample"/>.</summary>
+    /// <summary>Positions per sequence in <see cref="LossKind.Sample"/>.</summary>
     public const int SampleTokens = 4;
 
     private LinearPreferenceKind() : base("linear-preference",
@@ -29,9 +25,8 @@ public sealed class LinearPreferenceKind : LossKind
         new("reference_rejected_logps", "N", false, "the reference model's log-probability of each rejected sequence (losses with a reference)") { Optional = true, NonPositive = true },
     ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(LinearPreferenceLoss fused, LossInputs inputs)
     {
-        var fused = Expect<LinearPreferenceLoss>(loss);
         LossTensor hidden = inputs.Required("hidden", this), weight = inputs.Required("weight", this), targets = inputs.Required("targets", this);
         if (hidden.Rank != 3 || hidden.Shape[0] < 2 || hidden.Shape[0] % 2 != 0 || hidden.Shape[1] < 1 || hidden.Shape[2] < 1)
             throw new ArgumentException($"hidden has shape {hidden.ShapeText}: expected [2N, T, d], the N chosen sequences then the N rejected, N ≥ 1.", "hidden");
@@ -50,8 +45,8 @@ public sealed class LinearPreferenceKind : LossKind
         if (typeof(T) == typeof(Half))
         {
             // Half: computed in float, the outputs rounded to Half.
-            float[] h = ValuesAs<float>(hidden), w = ValuesAs<float>(weight), b = bias is null ? [] : ValuesAs<float>(bias);
-            float[] rc = refChosen is null ? [] : ValuesAs<float>(refChosen), rr = refRejected is null ? [] : ValuesAs<float>(refRejected);
+            float[] h = ValuesAs<float>(hidden), w = ValuesAs<float>(weight), b = ValuesAs<float>(bias);
+            float[] rc = ValuesAs<float>(refChosen), rr = ValuesAs<float>(refRejected);
             float[] per = new float[pairs], gh = new float[h.Length], gw = new float[w.Length], gb = new float[vocab];
             return new GradientsCall<T>(gradients, [pairs], BytesOf(ValuesAs<T>(hidden), ValuesAs<T>(weight)), (unreduced, g) =>
             {
@@ -63,20 +58,19 @@ public sealed class LinearPreferenceKind : LossKind
                 return T.CreateTruncating(value);
             });
         }
-        T[] bT = bias is null ? [] : ValuesAs<T>(bias);
-        T[] rcT = refChosen is null ? [] : ValuesAs<T>(refChosen), rrT = refRejected is null ? [] : ValuesAs<T>(refRejected);
-        return new Call<T>(fused, ValuesAs<T>(hidden), ValuesAs<T>(weight), bT, y, rcT, rrT, pairs, tokens, dim, vocab);
+        return new FusedCall<T>(fused, ValuesAs<T>(hidden), ValuesAs<T>(weight), ValuesAs<T>(bias), y, ValuesAs<T>(refChosen), ValuesAs<T>(refRejected),
+            pairs, tokens, dim, vocab);
     }
 
     /// <summary>The fused library call on prepared float or double inputs; its <see cref="Baseline"/> is the materialised
     /// path (<see cref="LinearPreferenceLoss.ComputeMaterialized{T}"/>) on the same inputs into the same buffers.</summary>
-    private sealed class Call<T>(LinearPreferenceLoss loss, T[] hidden, T[] weight, T[] bias, int[] targets, T[] referenceChosen,
+    private sealed class FusedCall<T>(LinearPreferenceLoss loss, T[] hidden, T[] weight, T[] bias, int[] targets, T[] referenceChosen,
         T[] referenceRejected, int pairs, int tokens, int dim, int vocab) : LossCall where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly T[] _pairLosses = OutputBuffer<T>(pairs), _gradHidden = OutputBuffer<T>(hidden.Length),
             _gradWeight = OutputBuffer<T>(weight.Length), _gradBias = OutputBuffer<T>(vocab);
         private bool _materialized;
-        private Call<T>? _baseline;
+        private FusedCall<T>? _baseline;
         private double _value;
 
         private long Positions => 2L * pairs * tokens;
@@ -116,9 +110,9 @@ public sealed class LinearPreferenceKind : LossKind
 
         public override LossCall? Baseline => _materialized ? null : _baseline ??= Materialized();
 
-        private Call<T> Materialized()
+        private FusedCall<T> Materialized()
         {
-            var baseline = (Call<T>)MemberwiseClone();
+            var baseline = (FusedCall<T>)MemberwiseClone();
             baseline._materialized = true;
             return baseline;
         }
@@ -145,21 +139,16 @@ public sealed class LinearPreferenceKind : LossKind
     /// ±<paramref name="scale"/>, the weight uniform in ±2/√d, a bias in ±1, random token ids with the first position of
     /// every other sequence ignored (a prompt token) and, for losses with a reference, reference log-probabilities around
     /// the policy's at scale 1.</summary>
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(LinearPreferenceLoss fused, SampleSize size, Random random, double scale)
     {
-        var fused = Expect<LinearPreferenceLoss>(loss);
         int dim = size.Dim > 0 ? size.Dim : 8, pairs = Math.Max(size.Rows, 1), sequences = 2 * pairs, tokens = SampleTokens;
         var y = new double[sequences * tokens];
         for (int s = 0; s < sequences; s++)
             for (int t = 0; t < tokens; t++)
                 y[s * tokens + t] = t == 0 && s % 2 == 1 ? fused.IgnoreIndex : random.Next(size.Width);
-        var inputs = new LossInputs
-        {
-            ["hidden"] = new LossTensor(RandomValues(random, sequences * tokens * dim, scale), sequences, tokens, dim),
-            ["weight"] = RandomMatrix(random, size.Width, dim, 2 / Math.Sqrt(dim)),
-            ["bias"] = LossTensor.Vector(RandomValues(random, size.Width, 1)),
-            ["targets"] = new LossTensor(y, sequences, tokens),
-        };
+        var hidden = new LossTensor(RandomValues(random, sequences * tokens * dim, scale), sequences, tokens, dim);
+        var (weight, bias) = RandomClassifier(random, size.Width, dim);
+        var inputs = new LossInputs { ["hidden"] = hidden, ["weight"] = weight, ["bias"] = bias, ["targets"] = new LossTensor(y, sequences, tokens) };
         if (fused.UsesReference)
             foreach (string name in new[] { "reference_chosen_logps", "reference_rejected_logps" })
             {

@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Preference;
 
 /// <summary>
@@ -10,11 +8,8 @@ namespace LossKit.Preference;
 /// the losses that average per token; 1 when left out). Outputs <c>unreduced</c> (N) and the gradients of the two
 /// policy inputs.
 /// </summary>
-public sealed class PreferenceKind : LossKind
+public sealed class PreferenceKind : LossKind<PreferenceKind, PreferenceLoss>
 {
-    /// <summary>The one instance, shared by every preference loss.</summary>
-    public static PreferenceKind Instance { get; } = new();
-
     /// <summary>The input names, in the order <see cref="PreferenceLoss.Compute{T}"/> takes them.</summary>
     internal static readonly string[] Names =
         ["policy_chosen_logps", "policy_rejected_logps", "reference_chosen_logps", "reference_rejected_logps", "chosen_lengths", "rejected_lengths"];
@@ -29,17 +24,15 @@ public sealed class PreferenceKind : LossKind
         new("rejected_lengths", "N", false, "tokens in each rejected sequence, for per-token averages (1 when left out)") { Optional = true },
     ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(PreferenceLoss preference, LossInputs inputs)
     {
-        var preference = Expect<PreferenceLoss>(loss);
         LossTensor chosen = inputs.Required(Names[0], this);
         if (chosen.Rank != 1) throw new ArgumentException($"{Names[0]} has shape {chosen.ShapeText}: expected one value per pair, [N].", Names[0]);
         var values = new T[Names.Length][];
         for (int i = 0; i < Names.Length; i++)
         {
             LossTensor? tensor = i < 2 ? inputs.Required(Names[i], this) : inputs.Optional(Names[i]);
-            if (tensor is null) { values[i] = []; continue; }
-            if (i > 0) SameShape(tensor, Names[i], chosen, Names[0]);
+            if (tensor is not null && i > 0) SameShape(tensor, Names[i], chosen, Names[0]);
             values[i] = ValuesAs<T>(tensor);
         }
         int[] shape = chosen.Shape;
@@ -47,16 +40,11 @@ public sealed class PreferenceKind : LossKind
             (unreduced, g) => preference.Compute<T>(values[0], values[1], values[2], values[3], values[4], values[5], unreduced, g[0].Span, g[1].Span));
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    /// <summary>Log-probabilities in [−1.05·scale, −0.05·scale] for the policy and, for losses with a reference, the reference.</summary>
+    protected override LossInputs SampleFor(PreferenceLoss preference, SampleSize size, Random random, double scale)
     {
-        var preference = Expect<PreferenceLoss>(loss);
         var inputs = new LossInputs();
-        for (int i = 0; i < (preference.UsesReference ? 4 : 2); i++)
-        {
-            var v = new double[size.Rows];
-            for (int n = 0; n < v.Length; n++) v[n] = -scale * (0.05 + random.NextDouble());
-            inputs[Names[i]] = LossTensor.Vector(v);
-        }
+        for (int i = 0; i < (preference.UsesReference ? 4 : 2); i++) inputs[Names[i]] = LossTensor.Vector(RandomLogProbabilities(random, size.Rows, scale));
         return inputs;
     }
 }

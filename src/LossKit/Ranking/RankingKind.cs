@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Ranking;
 
 /// <summary>
@@ -8,11 +6,8 @@ namespace LossKit.Ranking;
 /// without it every item is real), optional per-list <c>weights</c> N (each list's loss is multiplied by its weight) and,
 /// for the pairwise losses, <c>item_weights</c> N×L (each pair weighted by its preferred item's weight, Rax). Outputs <c>unreduced</c> (N, one loss per list) and <c>grad_scores</c> (N×L, 0 on padding).
 /// </summary>
-public sealed class RankingKind : LossKind
+public sealed class RankingKind : LossKind<RankingKind, RankingLoss>
 {
-    /// <summary>The one instance, shared by every ranking loss.</summary>
-    public static RankingKind Instance { get; } = new();
-
     private RankingKind() : base("ranking",
     [
         new("scores", "N×L", true, "the model's score of each item, one row per list"),
@@ -22,28 +17,21 @@ public sealed class RankingKind : LossKind
         new("item_weights", "N×L", false, "pairwise losses: a weight ≥ 0 per item; pair (i, j) with y_i > y_j is weighted by w_i (Rax)") { Optional = true, NonNegative = true },
     ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(RankingLoss ranking, LossInputs inputs)
     {
-        var ranking = Expect<RankingLoss>(loss);
-        LossTensor scores = inputs.Required("scores", this), labels = inputs.Required("labels", this);
-        var (lists, length) = Matrix(scores, "scores", "one row of L item scores per list, N×L");
-        SameShape(labels, "labels", scores, "scores");
-        LossTensor? mask = inputs.Optional("mask");
-        if (mask is not null) SameShape(mask, "mask", scores, "scores");
-        LossTensor? weights = inputs.Optional("weights");
+        var (scores, labels, lists, length) = MatrixAndLike(inputs, "scores", "one row of L item scores per list, N×L", "labels");
+        LossTensor? mask = OptionalLike(inputs, "mask", scores, "scores"), weights = inputs.Optional("weights");
         if (weights is not null && (weights.Rank != 1 || weights.Length != lists))
             throw new ArgumentException($"weights has shape {weights.ShapeText}: expected one weight per list, [{lists}].", "weights");
-        LossTensor? itemWeights = inputs.Optional("item_weights");
-        if (itemWeights is not null) SameShape(itemWeights, "item_weights", scores, "scores");
-        T[] s = ValuesAs<T>(scores), y = ValuesAs<T>(labels), m = mask is null ? [] : ValuesAs<T>(mask), w = weights is null ? [] : ValuesAs<T>(weights);
-        T[] v = itemWeights is null ? [] : ValuesAs<T>(itemWeights);
-        return new LogitsCall<T>([lists, length], [lists], BytesOf(s, y, m, w, v),
+        LossTensor? itemWeights = OptionalLike(inputs, "item_weights", scores, "scores");
+        T[] s = ValuesAs<T>(scores), y = ValuesAs<T>(labels), m = ValuesAs<T>(mask), w = ValuesAs<T>(weights), v = ValuesAs<T>(itemWeights);
+        return new LogitsCall<T>(lists, length, BytesOf(s, y, m, w, v),
             (unreduced, gradient) => ranking.Compute<T>(s, length, y, m, unreduced, gradient, w, v), "scores");
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    /// <summary>Lists of 2..L real items padded to L, labels 0..4.</summary>
+    protected override LossInputs SampleFor(RankingLoss loss, SampleSize size, Random random, double scale)
     {
-        Expect<RankingLoss>(loss);
         int count = size.Rows * size.Width;
         var labels = new double[count];
         var mask = new double[count];

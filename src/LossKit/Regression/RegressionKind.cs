@@ -1,5 +1,4 @@
 using System.Numerics;
-using LossKit.Core;
 
 namespace LossKit.Regression;
 
@@ -9,28 +8,22 @@ namespace LossKit.Regression;
 /// where the loss says so a broadcast shape); outputs <c>unreduced</c> in the input's shape, <c>grad_input</c> and
 /// <c>grad_&lt;parameter&gt;</c> in each parameter's shape. Each loss has its own instance, listing its own inputs.
 /// </summary>
-public sealed class RegressionKind : LossKind
+public sealed class RegressionKind : LossKind<IRegressionLoss>
 {
-    private readonly IRegressionLoss _loss;
-
     /// <summary>The kind of <paramref name="loss"/>: <c>input</c>, <c>target</c>, then its predicted parameters.</summary>
     public RegressionKind(IRegressionLoss loss) : base("regression",
     [
         new("input", "any shape", true, "the prediction ŷ") { NonNegative = (loss as RegressionLoss)?.InputDomain.Min >= 0 },
         new("target", "same as input", false, "the target y"),
         .. loss.Predicted,
-    ])
-    {
-        _loss = loss;
-    }
+    ]) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(IRegressionLoss regression, LossInputs inputs)
     {
-        var regression = Expect<IRegressionLoss>(loss);
         LossTensor input = inputs.Required("input", this), target = inputs.Required("target", this);
         SameShape(target, "target", input, "input");
-        if (loss.FixedWidth is int columns && (input.Rank == 0 || input.Shape[^1] != columns))
-            throw new ArgumentException($"input has shape {input.ShapeText}: {loss.Spec} has {columns} columns, so the last dimension must be {columns}.", "input");
+        if (regression.FixedWidth is int columns && (input.Rank == 0 || input.Shape[^1] != columns))
+            throw new ArgumentException($"input has shape {input.ShapeText}: {regression.Spec} has {columns} columns, so the last dimension must be {columns}.", "input");
         var given = new List<(LossInput Input, LossTensor? Tensor)>();
         foreach (LossInput p in regression.Predicted)
         {
@@ -43,20 +36,16 @@ public sealed class RegressionKind : LossKind
             given.Add((p, tensor));
         }
         T[] x = ValuesAs<T>(input), y = ValuesAs<T>(target);
-        T[] first = given.Count > 0 && given[0].Tensor is { } t0 ? ValuesAs<T>(t0) : [];
-        T[] second = given.Count > 1 && given[1].Tensor is { } t1 ? ValuesAs<T>(t1) : [];
+        T[] first = given.Count > 0 ? ValuesAs<T>(given[0].Tensor) : [], second = given.Count > 1 ? ValuesAs<T>(given[1].Tensor) : [];
         return new RegressionCall<T>(input.Shape, input.Shape, BytesOf(x, y, first, second),
             given.Where(g => g.Tensor is not null).Select(g => (g.Input.Name, g.Tensor!.Shape)),
             (unreduced, gradInput, gradFirst, gradSecond) => regression.Compute(new RegressionBatch<T>(x, y, unreduced, gradInput,
                 first, first.Length == 0 ? default : gradFirst, second, second.Length == 0 ? default : gradSecond)));
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    protected override LossInputs SampleFor(IRegressionLoss regression, SampleSize size, Random random, double scale)
     {
-        var regression = Expect<IRegressionLoss>(loss);
-        int columns = loss.FixedWidth ?? size.Width;
-        int[] shape = columns <= 1 ? [size.Rows] : [size.Rows, columns];
-        int count = size.Rows * Math.Max(columns, 1);
+        var (shape, count) = ElementShape(size.Rows, regression.FixedWidth ?? size.Width);
         RegressionDomain target = (regression as RegressionLoss)?.TargetDomain ?? RegressionDomain.FiniteReal;
         var inputs = new LossInputs
         {
@@ -125,12 +114,10 @@ internal sealed class RegressionCall<T> : LossCall where T : unmanaged, IFloatin
     public RegressionCall(int[] shape, int[] unreducedShape, long inputBytes, IEnumerable<(string Name, int[] Shape)> predicted, RegressionCompute<T> compute)
     {
         (_shape, _unreducedShape, _inputBytes, _compute) = (shape, unreducedShape, inputBytes, compute);
-        _unreduced = OutputBuffer<T>(Count(unreducedShape));
-        _gradInput = OutputBuffer<T>(Count(shape));
-        _predicted = predicted.Select(p => (p.Name, p.Shape, OutputBuffer<T>(Count(p.Shape)))).ToArray();
+        _unreduced = OutputBuffer<T>(ElementCount(unreducedShape));
+        _gradInput = OutputBuffer<T>(ElementCount(shape));
+        _predicted = predicted.Select(p => (p.Name, p.Shape, OutputBuffer<T>(ElementCount(p.Shape)))).ToArray();
     }
-
-    private static int Count(int[] shape) => checked((int)shape.Aggregate(1L, (n, d) => n * d));
 
     private Span<T> Gradient(int i, bool wanted) => wanted && i < _predicted.Length ? _predicted[i].Gradient : default;
 
@@ -148,14 +135,6 @@ internal sealed class RegressionCall<T> : LossCall where T : unmanaged, IFloatin
         return new LossOutputs(double.CreateTruncating(_value), LossTensor.From<T>(_unreduced, _unreducedShape), gradients);
     }
 
-    public override long Bytes(RunOutputs outputs)
-    {
-        long gradients = (long)SizeOf<T>() * (_gradInput.Length + _predicted.Sum(p => (long)p.Gradient.Length));
-        return _inputBytes + outputs switch
-        {
-            RunOutputs.Loss => 0,
-            RunOutputs.Gradients => gradients,
-            _ => gradients + (long)SizeOf<T>() * _unreduced.Length,
-        };
-    }
+    public override long Bytes(RunOutputs outputs) =>
+        RunBytes<T>(outputs, _inputBytes, _gradInput.Length + _predicted.Sum(p => (long)p.Gradient.Length), _unreduced.Length);
 }

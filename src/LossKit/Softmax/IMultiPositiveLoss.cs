@@ -1,5 +1,4 @@
 using System.Numerics;
-using LossKit.Core;
 
 namespace LossKit.Softmax;
 

@@ -1,5 +1,3 @@
-using LossKit.Core;
-
 namespace LossKit.Softmax;
 
 /// <summary>
@@ -7,26 +5,20 @@ namespace LossKit.Softmax;
 /// multi-hot matrix (1 marks a positive column, 0 the others); outputs <c>unreduced</c> (N) and <c>grad_logits</c>, also
 /// written as <c>per_row</c> and <c>gradient</c>. The library call takes the positives in CSR form; this kind converts.
 /// </summary>
-public sealed class MultiPositiveKind : LossKind
+public sealed class MultiPositiveKind : LossKind<MultiPositiveKind, IMultiPositiveLoss>
 {
-    /// <summary>The one instance, shared by every multi-positive loss.</summary>
-    public static MultiPositiveKind Instance { get; } = new();
-
     private MultiPositiveKind() : base("multi-positive",
     [
         new("logits", "N×K", true, "one row of K scores per sample"),
         new("positives", "N×K", false, "multi-hot: 1 where the column is a positive of the row, else 0"),
     ], LogitsAliases) { }
 
-    protected override LossCall PrepareCall<T>(ILoss loss, LossInputs inputs)
+    protected override LossCall Call<T>(IMultiPositiveLoss multi, LossInputs inputs)
     {
-        var multi = Expect<IMultiPositiveLoss>(loss);
-        LossTensor logits = inputs.Required("logits", this), positives = inputs.Required("positives", this);
-        var (rows, classes) = Matrix(logits, "logits", "one row of K scores per sample, N×K");
-        SameShape(positives, "positives", logits, "logits");
+        var (logits, positives, rows, classes) = MatrixAndLike(inputs, "logits", "one row of K scores per sample, N×K", "positives");
         var (offsets, columns) = Csr(positives.AsIntegers("positives"), rows, classes);
         T[] z = ValuesAs<T>(logits);
-        return new LogitsCall<T>([rows, classes], [rows], BytesOf(z) + BytesOf(offsets, columns),
+        return new LogitsCall<T>(rows, classes, BytesOf(z) + BytesOf(offsets, columns),
             (perRow, gradient) => multi.Compute<T>(z, classes, offsets, columns, perRow, gradient));
     }
 
@@ -48,9 +40,9 @@ public sealed class MultiPositiveKind : LossKind
         return (offsets, [.. columns]);
     }
 
-    public override LossInputs Sample(ILoss loss, SampleSize size, Random random, double scale = 1)
+    /// <summary>Each row has one positive column at random and every other column is a positive with probability 0.2.</summary>
+    protected override LossInputs SampleFor(IMultiPositiveLoss loss, SampleSize size, Random random, double scale)
     {
-        Expect<IMultiPositiveLoss>(loss);
         var positives = new double[size.Rows * size.Width];
         for (int r = 0; r < size.Rows; r++)
         {
