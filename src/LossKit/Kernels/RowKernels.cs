@@ -594,14 +594,28 @@ internal static class FloatRow
         return sum;
     }
 
-    /// <summary>Σ z_k² over the unmasked z_k, each square formed in double (exact for a float) and summed in double.</summary>
+    /// <summary>Σ z_k² over the unmasked z_k, each square formed in double (exact for a float) and summed in double
+    /// (on 512-bit lanes where the CPU has them, then <see cref="Vector{T}"/> lanes, then one by one).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static double SquareSum(ReadOnlySpan<float> z)
     {
         ref float src = ref MemoryMarshal.GetReference(z);
         int n = z.Length, w = Vector<float>.Count, i = 0;
         double sum = 0;
-        if (Vector.IsHardwareAccelerated && n >= w)
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            Vector512<float> masked = Vector512.Create(float.NegativeInfinity);
+            Vector512<double> lo = Vector512<double>.Zero, hi = lo;
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref src, (nuint)i);
+                (Vector512<double> a, Vector512<double> b) = Vector512.Widen(Vector512.ConditionalSelect(Vector512.GreaterThan(v, masked), v, Vector512<float>.Zero));
+                lo = Vector512.FusedMultiplyAdd(a, a, lo);
+                hi = Vector512.FusedMultiplyAdd(b, b, hi);
+            }
+            sum = Vector512.Sum(lo + hi);
+        }
+        if (Vector.IsHardwareAccelerated && n - i >= w)
         {
             Vector<float> masked = new(float.NegativeInfinity);
             Vector<double> lo = Vector<double>.Zero, hi = Vector<double>.Zero;
@@ -612,7 +626,7 @@ internal static class FloatRow
                 lo += a * a;
                 hi += b * b;
             }
-            sum = Vector.Sum(lo + hi);
+            sum += Vector.Sum(lo + hi);
         }
         for (; i < n; i++)
         {
