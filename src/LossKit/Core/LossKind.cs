@@ -1,6 +1,3 @@
-// LossKit.Core is the vocabulary every loss and every kind uses (ILoss, LossKind, LossTensor, Reduction, ...): imported
-// once here for the whole library, as the SDK's implicit usings import System.
-global using LossKit.Core;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
