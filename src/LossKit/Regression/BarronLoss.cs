@@ -34,7 +34,7 @@ public sealed class BarronLoss : RegressionLoss
     /// <param name="c">c &gt; 0.</param>
     /// <param name="limit"><c>none</c>, <c>minus_inf</c> (α = −∞) or <c>plus_inf</c> (α = +∞).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public BarronLoss(double? alpha = null, double? c = null, string? limit = null, Reduction reduction = Reduction.Mean) : base(reduction)
+    public BarronLoss(double? alpha = null, double? c = null, string? limit = null, Reduction reduction = Reduction.Mean) : base(Definition, reduction)
     {
         AlphaValue = Alpha.Resolve(alpha);
         CValue = C.Resolve(c);
@@ -51,8 +51,6 @@ public sealed class BarronLoss : RegressionLoss
     public double Shape => LimitValue switch { "minus_inf" => double.NegativeInfinity, "plus_inf" => double.PositiveInfinity, _ => AlphaValue };
 
     private double Bound => Shape < 0 ? (double.IsInfinity(Shape) ? 1 : Math.Abs(Shape - 2) / Math.Abs(Shape)) : double.PositiveInfinity;
-
-    public override LossCard Card => Definition;
 
     public override LossProperties Properties => (Card.Properties | (Shape < 0 ? LossProperties.Bounded : LossProperties.None))
         & ~(Shape >= 1 ? LossProperties.None : LossProperties.ConvexInLogits);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
@@ -16,7 +15,7 @@ namespace LossKit.Regression;
 /// clamped value, passed straight through the clamp: <c>½(1/v − r²/v²)</c> even where var &lt; eps.
 /// </summary>
 public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Full, Eps, full, eps, reduction), IBroadcastParameter
+    : FlooredNllLoss(Definition, full, eps, reduction), IBroadcastParameter
 {
     public static readonly LossParameter Full = RegressionParameters.Full("½·log 2π");
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "var is clamped at eps (the gradient passes through the clamp, as PyTorch)") { Default = 1e-6, Min = 0, MinExclusive = true };
@@ -31,8 +30,6 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
         LossProperties.None, "Predicts the mean (input) and the variance (var). Below eps the returned gradient by var is PyTorch's pass-through, not the derivative of the clamped loss (which is 0 there).", Full, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GaussianNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     public override double FiniteInputScale => 1e18;
 
@@ -72,7 +69,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
         for (int j = 0; j < m; j++)
         {
             double v = double.CreateTruncating(batch.First[j]);
-            if (v < 0) throw new RowException("var", j, $"var[{j}] = {v.ToString("G9", CultureInfo.InvariantCulture)} is out of range for gaussian_nll: expected {RegressionDomain.NonNegative.Text}.");
+            if (v < 0) throw RegressionDomain.NonNegative.OutOfRange("var", j, v, Card.Name);
         }
         int group = n / m;
         T[] full = ArrayPool<T>.Shared.Rent(n), gradient = ArrayPool<T>.Shared.Rent(batch.GradFirst.IsEmpty ? 0 : n);

@@ -30,7 +30,7 @@ internal readonly struct SmoothL1Op(double beta, double k) : IResidualFunction
 
 /// <summary>Smooth L1, spec <c>smooth_l1(beta=1)</c>: PyTorch <c>SmoothL1Loss</c> — <c>r²/(2β)</c> for |r| &lt; β, else
 /// <c>|r| − β/2</c>; β = 0 is exactly L1.</summary>
-public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Beta, beta, reduction)
+public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, beta, reduction)
 {
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: where the quadratic part meets the linear one (0: L1)") { Default = 1, Min = 0 };
 
@@ -44,14 +44,12 @@ public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Redu
     /// <summary>β ≥ 0.</summary>
     public double BetaValue => Value;
 
-    public override LossCard Card => Definition;
-
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(BetaValue, 1), batch);
 }
 
 /// <summary>Huber loss, spec <c>huber(delta=1)</c>: PyTorch <c>HuberLoss</c> — <c>r²/2</c> for |r| &lt; δ, else
 /// <c>δ(|r| − δ/2)</c>, which is δ·smooth_l1(β = δ).</summary>
-public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Delta, delta, reduction)
+public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, delta, reduction)
 {
     public static readonly LossParameter Delta = new("delta", ParameterKind.Number, "δ: where the quadratic part meets the linear one") { Default = 1, Min = 0, MinExclusive = true };
 
@@ -64,8 +62,6 @@ public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduct
 
     /// <summary>δ &gt; 0.</summary>
     public double DeltaValue => Value;
-
-    public override LossCard Card => Definition;
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(DeltaValue, DeltaValue), batch);
 }

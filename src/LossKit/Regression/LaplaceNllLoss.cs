@@ -12,7 +12,7 @@ namespace LossKit.Regression;
 /// and the clamp passes the gradient through. ∂ℓ/∂ŷ = sign(r)/b, ∂ℓ/∂scale = (1 − |r|/b)/b.
 /// </summary>
 public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Full, Eps, full, eps, reduction)
+    : FlooredNllLoss(Definition, full, eps, reduction)
 {
     public static readonly LossParameter Full = RegressionParameters.Full("log 2");
     public static readonly LossParameter Eps = GaussianNllLoss.Eps with { Description = "scale is clamped at eps (the gradient passes through the clamp, as gaussian_nll's var)" };
@@ -26,8 +26,6 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
         LossProperties.None, "Predicts the median (input) and the scale b (scale).", Full, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LaplaceNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     public override IReadOnlyList<LossInput> Predicted => s_predicted;
 

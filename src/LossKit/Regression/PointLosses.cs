@@ -6,14 +6,12 @@ using LossKit.Kernels;
 namespace LossKit.Regression;
 
 /// <summary>Mean squared error, spec <c>mse</c>: <c>ℓ = (ŷ − y)²</c>, ∂ℓ/∂ŷ = 2(ŷ − y). PyTorch <c>MSELoss</c>.</summary>
-public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("mse", "Mean squared error", "ℓ = r², r = ŷ − y", "∂ℓ/∂ŷ = 2r",
         "PyTorch torch.nn.MSELoss (same semantics and reductions)", LossProperties.NonNegative | LossProperties.ConvexInLogits, "");
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MseLoss(a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     public override double FiniteInputScale => 1e18;
 
@@ -33,15 +31,13 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLo
 
 /// <summary>Mean absolute error, spec <c>l1</c>: <c>ℓ = |ŷ − y|</c>, ∂ℓ/∂ŷ = sign(ŷ − y) (0 at 0, as PyTorch).
 /// PyTorch <c>L1Loss</c> (the name <c>mae</c> is the classification loss of Ghosh et al.).</summary>
-public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("l1", "Absolute error (L1)", "ℓ = |r|, r = ŷ − y", "∂ℓ/∂ŷ = sign(r), 0 at r = 0",
         "PyTorch torch.nn.L1Loss (same semantics and reductions)", LossProperties.NonNegative | LossProperties.ConvexInLogits,
         "The classification loss of Ghosh et al. is mae; this is PyTorch's L1Loss.");
 
     public static LossDefinition Registration { get; } = new(Definition, a => new L1Loss(a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
@@ -59,7 +55,7 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLos
 
 /// <summary>Log-cosh loss, spec <c>log_cosh</c>: <c>ℓ = log cosh r</c>, computed stably as
 /// <c>|r| + softplus(−2|r|) − log 2</c> (a series r²/2 − r⁴/12 + r⁶/45 below |r| = 0.01, where that cancels); ∂ℓ/∂ŷ = tanh r.</summary>
-public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("log_cosh", "Log-cosh loss",
         "ℓ = log cosh r = |r| + softplus(−2|r|) − log 2, r = ŷ − y", "∂ℓ/∂ŷ = tanh r",
@@ -67,8 +63,6 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
         LossProperties.NonNegative | LossProperties.ConvexInLogits, "Quadratic near 0, |r| − log 2 for large |r|.");
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LogCoshLoss(a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
@@ -91,7 +85,7 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
 
 /// <summary>Mean squared logarithmic error, spec <c>msle</c>: <c>ℓ = (log(1 + ŷ) − log(1 + y))²</c> for ŷ, y ≥ 0 (a
 /// negative prediction or target is an error naming the element); ∂ℓ/∂ŷ = 2(log(1 + ŷ) − log(1 + y))/(1 + ŷ).</summary>
-public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("msle", "Squared logarithmic error",
         "ℓ = (log(1 + ŷ) − log(1 + y))², ŷ, y ≥ 0", "∂ℓ/∂ŷ = 2(log(1 + ŷ) − log(1 + y))/(1 + ŷ)",
@@ -100,24 +94,21 @@ public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionL
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MsleLoss(a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     public override RegressionDomain InputDomain => RegressionDomain.NonNegative;
 
     public override RegressionDomain TargetDomain => RegressionDomain.FiniteNonNegative;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(), batch);
 
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV d = TOps.Subtract(RegressionMath<TV, T, TOps>.Log1p(x), RegressionMath<TV, T, TOps>.Log1p(y));
             loss = TOps.Multiply(d, d);
             dx = TOps.Divide(TOps.Add(d, d), TOps.Add(TOps.Broadcast(T.One), x));
-            dp = dq = dx;
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed class QuantileLoss : RegressionLoss
 
     /// <param name="tau">τ ∈ (0, 1), or one per column (null: 0.5).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public QuantileLoss(IReadOnlyList<double>? tau = null, Reduction reduction = Reduction.Mean) : base(reduction)
+    public QuantileLoss(IReadOnlyList<double>? tau = null, Reduction reduction = Reduction.Mean) : base(Definition, reduction)
     {
         _tau = Tau.Resolve(tau) ?? [Tau.Default!.Value];
         if (_tau.Length > 1) _columns = new ElementwiseKernel.Tiles(_tau, null, _tau.Length);
@@ -36,8 +36,6 @@ public sealed class QuantileLoss : RegressionLoss
 
     /// <summary>τ, one value or one per column.</summary>
     public IReadOnlyList<double> TauValues => _tau;
-
-    public override LossCard Card => Definition;
 
     public override int? FixedColumnCount => _tau.Length > 1 ? _tau.Length : null;
 

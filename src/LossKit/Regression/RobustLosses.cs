@@ -9,7 +9,7 @@ namespace LossKit.Regression;
 /// Base of the robust M-estimator losses with a scale c (<c>cauchy</c>, <c>welsch</c>, <c>tukey</c>): the parameter, the
 /// card; each loss is its ρ and ψ (an <see cref="IResidualFunction"/>).
 /// </summary>
-public abstract class RobustLoss(LossParameter c, double? value, Reduction reduction) : OneParameterRegressionLoss(c, value, reduction)
+public abstract class RobustLoss(LossCard card, double? value, Reduction reduction) : OneParameterRegressionLoss(card, value, reduction)
 {
     /// <summary>The scale c &gt; 0.</summary>
     public double CValue => Value;
@@ -21,7 +21,7 @@ public abstract class RobustLoss(LossParameter c, double? value, Reduction reduc
 }
 
 /// <summary>Cauchy (Lorentzian) loss, spec <c>cauchy(c=1)</c>: <c>ρ = (c²/2)·log(1 + (r/c)²)</c>, ψ = r / (1 + (r/c)²).</summary>
-public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(1);
 
@@ -31,8 +31,6 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
         LossProperties.NonNegative, "Redescending influence: ψ → 0 as |r| → ∞.", C);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new CauchyLoss(a.Number(C), a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     public override double FiniteInputScale => 1e18;
 
@@ -54,7 +52,7 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
 
 /// <summary>Welsch (Leclerc) loss, spec <c>welsch(c=1)</c>: <c>ρ = (c²/2)·(1 − exp(−(r/c)²))</c>, ψ = r·exp(−(r/c)²);
 /// bounded by c²/2.</summary>
-public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(1);
 
@@ -64,8 +62,6 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
         LossProperties.NonNegative | LossProperties.Bounded, "Bounded by c²/2.", C) with { UpperBound = (l, _) => 0.5 * ((WelschLoss)l).CValue * ((WelschLoss)l).CValue };
 
     public static LossDefinition Registration { get; } = new(Definition, a => new WelschLoss(a.Number(C), a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
 
@@ -85,7 +81,7 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
 
 /// <summary>Tukey's biweight loss, spec <c>tukey(c=4.685)</c>: <c>ρ = (c²/6)·(1 − (1 − (r/c)²)³)</c> for |r| ≤ c, else
 /// c²/6; ψ = r·(1 − (r/c)²)² inside, 0 outside. c = 4.685 gives 95% efficiency at the normal.</summary>
-public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(4.685);
 
@@ -96,8 +92,6 @@ public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.
         with { UpperBound = (l, _) => ((TukeyLoss)l).CValue * ((TukeyLoss)l).CValue / 6 };
 
     public static LossDefinition Registration { get; } = new(Definition, a => new TukeyLoss(a.Number(C), a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
 
