@@ -70,8 +70,7 @@ public sealed class BarronLoss : RegressionLoss
     private readonly struct Op(double alpha, double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
             TV slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²

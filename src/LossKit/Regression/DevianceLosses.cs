@@ -37,8 +37,7 @@ public sealed class TweedieLoss(double? power = null, Reduction reduction = Redu
     private readonly struct Op(double p) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV two = RegressionMath<TV, T, TOps>.C(2);
             TV m1 = RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(1 - p)));     // μ^{1−p}
@@ -76,8 +75,7 @@ public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : Re
     private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             // δ = log(y/μ) = log y − η; y/μ = e^δ: ℓ = 2(e^δ − 1 − δ), ∂ℓ/∂η = −2(e^δ − 1).
             TV delta = TOps.Subtract(RegressionMath<TV, T, TOps>.Log(y), x);

@@ -23,8 +23,7 @@ public sealed class MadlLoss(Reduction reduction = Reduction.Mean) : RegressionL
     private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             // −sign(R̂)·sign(R)·|R| = −sign(R̂)·R.
             loss = RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(RegressionMath<TV, T, TOps>.Sign(x), y));
@@ -54,8 +53,7 @@ public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduc
     private readonly struct Op(double k) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV kk = RegressionMath<TV, T, TOps>.C(k);
             RegressionMath<TV, T, TOps>.Tanh(TOps.Multiply(kk, x), out TV tanh, out TV sech2);

@@ -26,8 +26,7 @@ public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction =
     private readonly struct Op(double eps) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV excess = TOps.Subtract(TOps.Abs(r), RegressionMath<TV, T, TOps>.C(eps));
             TV zero = TOps.Broadcast(T.Zero), outside = TOps.GreaterThan(excess, zero);

@@ -96,8 +96,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
     private readonly struct Op(bool full, double eps) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV var, TV q, out TV loss, out TV dx, out TV dvar, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV var, TV q, out TV loss, out TV dx, out TV dvar, out TV dq)
         {
             TV half = RegressionMath<TV, T, TOps>.C(0.5);
             TV v = TOps.MaxPropagateNaN(var, RegressionMath<TV, T, TOps>.C(eps));

@@ -74,8 +74,7 @@ public sealed class GeneralizedGaussianNllLoss(double? alpha = null, double? bet
     private readonly struct Op(double alpha, double beta, bool predictAlpha, bool predictBeta, double eps, double constant) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
         {
             TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One), floor = RegressionMath<TV, T, TOps>.C(eps);
             TV a = predictAlpha ? TOps.MaxPropagateNaN(p, floor) : RegressionMath<TV, T, TOps>.C(alpha);

@@ -28,9 +28,16 @@ internal readonly struct SmoothL1Op(double beta, double k) : IResidualFunction
     }
 }
 
+/// <summary>Base of <c>smooth_l1</c> and <c>huber</c>, one loss k·smooth_l1_β (<see cref="SmoothL1Op"/>) whose parameter is
+/// β, and k = 1 (<c>smooth_l1</c>) or k = β (<c>huber</c>, δ·smooth_l1 with β = δ).</summary>
+public abstract class ScaledSmoothL1Loss(LossCard card, double? value, Reduction reduction, bool scaled) : OneParameterRegressionLoss(card, value, reduction)
+{
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(Value, scaled ? Value : 1), batch);
+}
+
 /// <summary>Smooth L1, spec <c>smooth_l1(beta=1)</c>: PyTorch <c>SmoothL1Loss</c> — <c>r²/(2β)</c> for |r| &lt; β, else
 /// <c>|r| − β/2</c>; β = 0 is exactly L1.</summary>
-public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, beta, reduction)
+public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : ScaledSmoothL1Loss(Definition, beta, reduction, scaled: false)
 {
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: where the quadratic part meets the linear one (0: L1)") { Default = 1, Min = 0 };
 
@@ -43,13 +50,11 @@ public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Redu
 
     /// <summary>β ≥ 0.</summary>
     public double BetaValue => Value;
-
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(BetaValue, 1), batch);
 }
 
 /// <summary>Huber loss, spec <c>huber(delta=1)</c>: PyTorch <c>HuberLoss</c> — <c>r²/2</c> for |r| &lt; δ, else
 /// <c>δ(|r| − δ/2)</c>, which is δ·smooth_l1(β = δ).</summary>
-public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, delta, reduction)
+public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : ScaledSmoothL1Loss(Definition, delta, reduction, scaled: true)
 {
     public static readonly LossParameter Delta = new("delta", ParameterKind.Number, "δ: where the quadratic part meets the linear one") { Default = 1, Min = 0, MinExclusive = true };
 
@@ -62,6 +67,4 @@ public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduct
 
     /// <summary>δ &gt; 0.</summary>
     public double DeltaValue => Value;
-
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(DeltaValue, DeltaValue), batch);
 }

@@ -58,8 +58,7 @@ public sealed class ItakuraSaitoLoss(string? form = null, double? beta = null, d
     private readonly struct Op(bool ratio, double beta, double eps) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             if (ratio)
             {

@@ -36,8 +36,7 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
     private readonly struct Op(bool full, double eps) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV scale, TV q, out TV loss, out TV dx, out TV dscale, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV scale, TV q, out TV loss, out TV dx, out TV dscale, out TV dq)
         {
             TV b = TOps.MaxPropagateNaN(scale, RegressionMath<TV, T, TOps>.C(eps));
             TV r = TOps.Subtract(x, y), z = TOps.Divide(TOps.Abs(r), b);

@@ -27,8 +27,7 @@ public sealed class MapeLoss(double? eps = null, Reduction reduction = Reduction
     private readonly struct Op(double eps) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV r = TOps.Subtract(x, y), d = TOps.Max(TOps.Abs(y), RegressionMath<TV, T, TOps>.C(eps));
             loss = TOps.Divide(TOps.Abs(r), d);
@@ -53,8 +52,7 @@ public sealed class SmapeLoss(Reduction reduction = Reduction.Mean) : Regression
     private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV zero = TOps.Broadcast(T.Zero), two = RegressionMath<TV, T, TOps>.C(2);
             TV r = TOps.Subtract(x, y), a = TOps.Abs(r), d = TOps.Add(TOps.Abs(x), TOps.Abs(y));

@@ -20,8 +20,7 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLo
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             loss = TOps.Multiply(r, r);
             dx = TOps.Add(r, r);
@@ -44,8 +43,7 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLos
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             loss = TOps.Abs(r);
             dx = RegressionMath<TV, T, TOps>.Sign(r);
@@ -69,8 +67,7 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV a = TOps.Abs(r);
             TV big = TOps.Subtract(TOps.Add(a, RegressionMath<TV, T, TOps>.Log1p(RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
@@ -103,8 +100,7 @@ public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionL
     private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV d = TOps.Subtract(RegressionMath<TV, T, TOps>.Log1p(x), RegressionMath<TV, T, TOps>.Log1p(y));
             loss = TOps.Multiply(d, d);

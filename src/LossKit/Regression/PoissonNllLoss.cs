@@ -50,8 +50,7 @@ public sealed class PoissonNllLoss(bool logInput = true, bool full = false, doub
     private readonly struct Op(bool logInput, bool full, double eps) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             if (logInput)
             {

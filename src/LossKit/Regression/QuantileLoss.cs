@@ -47,8 +47,7 @@ public sealed class QuantileLoss : RegressionLoss
     private readonly struct Op(double tau, bool perColumn) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
         {
             TV t = perColumn ? p : RegressionMath<TV, T, TOps>.C(tau), one = TOps.Broadcast(T.One);
             TV u = TOps.Subtract(y, x), tm1 = TOps.Subtract(t, one);
