@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
