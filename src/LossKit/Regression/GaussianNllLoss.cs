@@ -14,7 +14,7 @@ namespace LossKit.Regression;
 /// clamped value, passed straight through the clamp: <c>½(1/v − r²/v²)</c> even where var &lt; eps.
 /// </summary>
 public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Definition, full, eps, reduction), IBroadcastParameter
+    : FlooredNllLoss(Definition, Var, full, eps, reduction), IBroadcastParameter
 {
     public static readonly LossParameter Full = RegressionParameters.Full("½·log 2π");
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "var is clamped at eps (the gradient passes through the clamp, as PyTorch)") { Default = 1e-6, Min = 0, MinExclusive = true };
@@ -31,10 +31,6 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
     public static LossDefinition Registration { get; } = new(Definition, a => new GaussianNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 
     public override double FiniteInputScale => 1e18;
-
-    public override IReadOnlyList<LossInput> Predicted => s_predicted;
-
-    private static readonly LossInput[] s_predicted = [Var];
 
     /// <summary>PyTorch's rule: var's shape is the input's, or the input's with the last dimension dropped or 1.</summary>
     public void CheckShape(string name, LossTensor tensor, LossTensor input)

@@ -11,7 +11,7 @@ namespace LossKit.Regression;
 /// and the clamp passes the gradient through. ∂ℓ/∂ŷ = sign(r)/b, ∂ℓ/∂scale = (1 − |r|/b)/b.
 /// </summary>
 public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Definition, full, eps, reduction)
+    : FlooredNllLoss(Definition, Scale, full, eps, reduction)
 {
     public static readonly LossParameter Full = RegressionParameters.Full("log 2");
     public static readonly LossParameter Eps = GaussianNllLoss.Eps with { Description = "scale is clamped at eps (the gradient passes through the clamp, as gaussian_nll's var)" };
@@ -25,10 +25,6 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
         LossProperties.None, "Predicts the median (input) and the scale b (scale).", Full, Eps);
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LaplaceNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
-
-    public override IReadOnlyList<LossInput> Predicted => s_predicted;
-
-    private static readonly LossInput[] s_predicted = [Scale];
 
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(IsFull, EpsValue), batch);
 

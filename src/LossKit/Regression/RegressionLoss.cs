@@ -287,14 +287,21 @@ public abstract class OneParameterRegressionLoss : RegressionLoss
 }
 
 /// <summary>Base of the negative log-likelihoods with a predicted, floored spread (<c>gaussian_nll</c>'s var,
-/// <c>laplace_nll</c>'s scale): the <c>full</c> flag and the floor <c>eps</c>, the first two parameters of the card.</summary>
+/// <c>laplace_nll</c>'s scale): the spread, the only predicted parameter; the <c>full</c> flag and the floor <c>eps</c>,
+/// the first two parameters of the card.</summary>
 public abstract class FlooredNllLoss : RegressionLoss
 {
-    private protected FlooredNllLoss(LossCard card, bool full, double? eps, Reduction reduction) : base(card, reduction)
+    private readonly LossInput[] _predicted;
+
+    private protected FlooredNllLoss(LossCard card, LossInput spread, bool full, double? eps, Reduction reduction) : base(card, reduction)
     {
+        _predicted = [spread];
         IsFull = full;
         EpsValue = card.Parameters[1].Resolve(eps);
     }
+
+    /// <summary>The spread (<c>var</c>, <c>scale</c>).</summary>
+    public override IReadOnlyList<LossInput> Predicted => _predicted;
 
     /// <summary>True when the constant term is added.</summary>
     public bool IsFull { get; }

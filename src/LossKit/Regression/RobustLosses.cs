@@ -7,7 +7,7 @@ namespace LossKit.Regression;
 
 /// <summary>
 /// Base of the robust M-estimator losses with a scale c (<c>cauchy</c>, <c>welsch</c>, <c>tukey</c>): the parameter, the
-/// card; each loss is its ρ and ψ (an <see cref="IResidualFunction"/>).
+/// card, and z = r/c (<see cref="RunRobust"/>); each loss is its ρ and ψ of r and z (an <see cref="IScaledResidualFunction"/>).
 /// </summary>
 public abstract class RobustLoss(LossCard card, double? value, Reduction reduction) : OneParameterRegressionLoss(card, value, reduction)
 {
