@@ -30,6 +30,10 @@ internal readonly struct SmoothL1Op(double beta, double k) : IResidualFunction
 
 /// <summary>Base of <c>smooth_l1</c> and <c>huber</c>, one loss k·smooth_l1_β (<see cref="SmoothL1Op"/>) whose parameter is
 /// β, and k = 1 (<c>smooth_l1</c>) or k = β (<c>huber</c>, δ·smooth_l1 with β = δ).</summary>
+/// <param name="card">The loss's card, β first.</param>
+/// <param name="value">β (null: the card's default).</param>
+/// <param name="reduction">none, sum or mean.</param>
+/// <param name="scaled">True: k = β (<c>huber</c>); false: k = 1 (<c>smooth_l1</c>).</param>
 public abstract class ScaledSmoothL1Loss(LossCard card, double? value, Reduction reduction, bool scaled) : OneParameterRegressionLoss(card, value, reduction)
 {
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(Value, scaled ? Value : 1), batch);
