@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
 
@@ -32,7 +31,9 @@ public interface IBagLoss : ILoss
 /// ∂ℓ_b/∂ŷ_i = (2/n_b)·(ρ(m_b − ȳ_b) + (1 − ρ)(ŷ_i − ȳ_b)). Computed in double, in index order, on one thread: the
 /// same bits for any thread count.
 /// </summary>
-public sealed class BagLoss : IBagLoss
+/// <param name="rho">ρ ∈ [0, 1].</param>
+/// <param name="reduction">none, sum or mean (over bags).</param>
+public sealed class BagLoss(double? rho = null, Reduction reduction = Reduction.Mean) : IBagLoss
 {
     public static readonly LossParameter Rho = new("rho", ParameterKind.Number, "ρ: weight of the bag-level term (1: bag-level loss, 0: instance-level loss)")
     { Default = 1, Min = 0, Max = 1 };
@@ -48,17 +49,9 @@ public sealed class BagLoss : IBagLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new BagLoss(a.Number(Rho), a.Reduction()));
 
-    /// <param name="rho">ρ ∈ [0, 1].</param>
-    /// <param name="reduction">none, sum or mean (over bags).</param>
-    public BagLoss(double? rho = null, Reduction reduction = Reduction.Mean)
-    {
-        RhoValue = Rho.Resolve(rho);
-        Reduction = CommonParameters.Resolve(reduction);
-    }
+    public double RhoValue { get; } = Rho.Resolve(rho);
 
-    public double RhoValue { get; }
-
-    public Reduction Reduction { get; }
+    public Reduction Reduction { get; } = CommonParameters.Resolve(reduction);
 
     public LossCard Card => Definition;
 
@@ -83,7 +76,7 @@ public sealed class BagLoss : IBagLoss
         for (int j = 0; j < b; j++)
         {
             double y = double.CreateTruncating(target[j]);
-            if (!double.IsFinite(y)) throw new RowException("target", j, $"target[{j}] = {y.ToString("G9", CultureInfo.InvariantCulture)} is out of range for bag: expected a finite number.");
+            if (!double.IsFinite(y)) throw RegressionDomain.FiniteReal.OutOfRange("target", j, y, Card.Name);
         }
         int[] countBuffer = ArrayPool<int>.Shared.Rent(b);
         double[] sums = ArrayPool<double>.Shared.Rent(2 * b);

@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -34,7 +32,7 @@ public sealed class BarronLoss : RegressionLoss
     /// <param name="c">c &gt; 0.</param>
     /// <param name="limit"><c>none</c>, <c>minus_inf</c> (α = −∞) or <c>plus_inf</c> (α = +∞).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public BarronLoss(double? alpha = null, double? c = null, string? limit = null, Reduction reduction = Reduction.Mean) : base(reduction)
+    public BarronLoss(double? alpha = null, double? c = null, string? limit = null, Reduction reduction = Reduction.Mean) : base(Definition, reduction)
     {
         AlphaValue = Alpha.Resolve(alpha);
         CValue = C.Resolve(c);
@@ -51,8 +49,6 @@ public sealed class BarronLoss : RegressionLoss
     public double Shape => LimitValue switch { "minus_inf" => double.NegativeInfinity, "plus_inf" => double.PositiveInfinity, _ => AlphaValue };
 
     private double Bound => Shape < 0 ? (double.IsInfinity(Shape) ? 1 : Math.Abs(Shape - 2) / Math.Abs(Shape)) : double.PositiveInfinity;
-
-    public override LossCard Card => Definition;
 
     public override LossProperties Properties => (Card.Properties | (Shape < 0 ? LossProperties.Bounded : LossProperties.None))
         & ~(Shape >= 1 ? LossProperties.None : LossProperties.ConvexInLogits);
@@ -72,8 +68,7 @@ public sealed class BarronLoss : RegressionLoss
     private readonly struct Op(double alpha, double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
             TV slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²

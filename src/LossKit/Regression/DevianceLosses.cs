@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -11,7 +9,7 @@ namespace LossKit.Regression;
 /// 1 &lt; p &lt; 2 (compound Poisson–gamma: exact zeros and positive amounts), ≥ 0 and 0 at μ = y.
 /// ∂ℓ/∂η = 2(μ^{2−p} − y·μ^{1−p}). Targets finite and ≥ 0.
 /// </summary>
-public sealed class TweedieLoss(double? power = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Power, power, reduction)
+public sealed class TweedieLoss(double? power = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, power, reduction)
 {
     public static readonly LossParameter Power = new("power", ParameterKind.Number, "p: the variance power, Var = φ·μ^p (1 < p < 2)")
     { Default = 1.5, Min = 1, Max = 2, MinExclusive = true, MaxExclusive = true };
@@ -27,20 +25,17 @@ public sealed class TweedieLoss(double? power = null, Reduction reduction = Redu
     /// <summary>1 &lt; p &lt; 2.</summary>
     public double PowerValue => Value;
 
-    public override LossCard Card => Definition;
-
     /// <summary>e^{η(2−p)} and e^{η(1−p)} overflow float beyond 88.</summary>
     public override double FiniteInputScale => Math.Min(80 / (2 - PowerValue), 80 / (PowerValue - 1));
 
     public override RegressionDomain TargetDomain => RegressionDomain.FiniteNonNegative;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(PowerValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(PowerValue), batch);
 
-    private readonly struct Op(double p) : IElementFunction
+    private readonly struct Op(double p) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV unusedP, TV unusedQ, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV two = RegressionMath<TV, T, TOps>.C(2);
             TV m1 = RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(x, RegressionMath<TV, T, TOps>.C(1 - p)));     // μ^{1−p}
@@ -50,7 +45,6 @@ public sealed class TweedieLoss(double? power = null, Reduction reduction = Redu
                 TOps.Add(TOps.Multiply(TOps.Multiply(y, m1), RegressionMath<TV, T, TOps>.C(-1 / (1 - p))), TOps.Multiply(m2, RegressionMath<TV, T, TOps>.C(1 / (2 - p)))));
             loss = TOps.MaxPropagateNaN(TOps.Multiply(two, d), TOps.Broadcast(T.Zero));   // ≥ 0 up to rounding at μ = y
             dx = TOps.Multiply(two, TOps.Subtract(m2, TOps.Multiply(y, m1)));
-            dp = dq = dx;
         }
     }
 }
@@ -60,7 +54,7 @@ public sealed class TweedieLoss(double? power = null, Reduction reduction = Redu
 /// <c>ℓ = 2·(y/μ − log(y/μ) − 1) = 2·(y·e^{−η} − log y + η − 1)</c> (twice the Itakura–Saito divergence of y from μ), ≥ 0
 /// and 0 at μ = y; ∂ℓ/∂η = 2(1 − y·e^{−η}). Targets finite and &gt; 0.
 /// </summary>
-public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("gamma_dev", "Gamma deviance (log link)",
         "ℓ = 2(y/μ − log(y/μ) − 1), μ = e^ŷ (the input is log μ)", "∂ℓ/∂ŷ = 2(1 − y/μ)",
@@ -69,20 +63,17 @@ public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : Re
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GammaDevianceLoss(a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     /// <summary>e^{−η} overflows float below −88.</summary>
     public override double FiniteInputScale => 80;
 
     public override RegressionDomain TargetDomain => RegressionDomain.FinitePositive;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(), batch);
 
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             // δ = log(y/μ) = log y − η; y/μ = e^δ: ℓ = 2(e^δ − 1 − δ), ∂ℓ/∂η = −2(e^δ − 1).
             TV delta = TOps.Subtract(RegressionMath<TV, T, TOps>.Log(y), x);
@@ -90,7 +81,6 @@ public sealed class GammaDevianceLoss(Reduction reduction = Reduction.Mean) : Re
             TV two = RegressionMath<TV, T, TOps>.C(2);
             loss = TOps.Multiply(two, remainder);
             dx = TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), expm1);
-            dp = dq = dx;
         }
     }
 }

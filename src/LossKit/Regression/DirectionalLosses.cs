@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -9,7 +7,7 @@ namespace LossKit.Regression;
 /// and the predicted return R̂ (input): the return earned by trading on the predicted direction, negated; the mean is
 /// the paper's <c>−(1/N)Σ sign(R_i R̂_i)|R_i|</c>. Its gradient is 0 almost everywhere (returned as 0): train with
 /// <c>madl_smooth</c>.</summary>
-public sealed class MadlLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class MadlLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("madl", "Mean absolute directional loss",
         "ℓ = −sign(R·R̂)·|R|, R = y (realised return), R̂ = ŷ (predicted return)", "∂ℓ/∂ŷ = 0 (almost everywhere)",
@@ -18,27 +16,23 @@ public sealed class MadlLoss(Reduction reduction = Reduction.Mean) : RegressionL
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MadlLoss(a.Reduction()));
 
-    public override LossCard Card => Definition;
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(), batch);
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
-
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             // −sign(R̂)·sign(R)·|R| = −sign(R̂)·R.
             loss = RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(RegressionMath<TV, T, TOps>.Sign(x), y));
             dx = TOps.Select(TOps.EqualTo(x, x), TOps.Broadcast(T.Zero), x);
-            dp = dq = dx;
         }
     }
 }
 
 /// <summary>Smoothed mean absolute directional loss, spec <c>madl_smooth(k=10)</c>: <c>ℓ = −tanh(k·R̂)·R</c>, MADL with
 /// tanh(kR̂) for sign(R̂) (→ madl as k → ∞); ∂ℓ/∂R̂ = −k·R·(1 − tanh²(kR̂)).</summary>
-public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(K, k, reduction)
+public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, k, reduction)
 {
     public static readonly LossParameter K = new("k", ParameterKind.Number, "k: the steepness of tanh(k·R̂) replacing sign(R̂)") { Default = 10, Min = 0, MinExclusive = true };
 
@@ -52,21 +46,17 @@ public sealed class MadlSmoothLoss(double? k = null, Reduction reduction = Reduc
     /// <summary>k &gt; 0.</summary>
     public double KValue => Value;
 
-    public override LossCard Card => Definition;
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(KValue), batch);
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(KValue), batch);
-
-    private readonly struct Op(double k) : IElementFunction
+    private readonly struct Op(double k) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV kk = RegressionMath<TV, T, TOps>.C(k);
             RegressionMath<TV, T, TOps>.Tanh(TOps.Multiply(kk, x), out TV tanh, out TV sech2);
             loss = RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(tanh, y));
             dx = RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(TOps.Multiply(kk, y), sech2));
-            dp = dq = dx;
         }
     }
 }

@@ -1,13 +1,11 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
 /// <summary>ε-insensitive loss of support vector regression, spec <c>eps_insensitive(eps=0.1)</c>:
 /// <c>ℓ = max(0, |r| − ε)</c>; ∂ℓ/∂ŷ = sign(r) where |r| &gt; ε, else 0.</summary>
-public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Eps, eps, reduction)
+public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Definition, eps, reduction)
 {
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "ε: the half-width of the zone without loss") { Default = 0.1, Min = 0 };
 
@@ -21,15 +19,12 @@ public sealed class EpsInsensitiveLoss(double? eps = null, Reduction reduction =
     /// <summary>ε ≥ 0.</summary>
     public double EpsValue => Value;
 
-    public override LossCard Card => Definition;
-
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(EpsValue), batch);
 
     private readonly struct Op(double eps) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV excess = TOps.Subtract(TOps.Abs(r), RegressionMath<TV, T, TOps>.C(eps));
             TV zero = TOps.Broadcast(T.Zero), outside = TOps.GreaterThan(excess, zero);

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Globalization;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -16,7 +14,7 @@ namespace LossKit.Regression;
 /// clamped value, passed straight through the clamp: <c>½(1/v − r²/v²)</c> even where var &lt; eps.
 /// </summary>
 public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Full, Eps, full, eps, reduction), IBroadcastParameter
+    : FlooredNllLoss(Definition, Var, full, eps, reduction), IBroadcastParameter
 {
     public static readonly LossParameter Full = RegressionParameters.Full("½·log 2π");
     public static readonly LossParameter Eps = new("eps", ParameterKind.Number, "var is clamped at eps (the gradient passes through the clamp, as PyTorch)") { Default = 1e-6, Min = 0, MinExclusive = true };
@@ -32,13 +30,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GaussianNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     public override double FiniteInputScale => 1e18;
-
-    public override IReadOnlyList<LossInput> Predicted => s_predicted;
-
-    private static readonly LossInput[] s_predicted = [Var];
 
     /// <summary>PyTorch's rule: var's shape is the input's, or the input's with the last dimension dropped or 1.</summary>
     public void CheckShape(string name, LossTensor tensor, LossTensor input)
@@ -72,7 +64,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
         for (int j = 0; j < m; j++)
         {
             double v = double.CreateTruncating(batch.First[j]);
-            if (v < 0) throw new RowException("var", j, $"var[{j}] = {v.ToString("G9", CultureInfo.InvariantCulture)} is out of range for gaussian_nll: expected {RegressionDomain.NonNegative.Text}.");
+            if (v < 0) throw RegressionDomain.NonNegative.OutOfRange("var", j, v, Card.Name);
         }
         int group = n / m;
         T[] full = ArrayPool<T>.Shared.Rent(n), gradient = ArrayPool<T>.Shared.Rent(batch.GradFirst.IsEmpty ? 0 : n);
@@ -99,8 +91,7 @@ public sealed class GaussianNllLoss(bool full = false, double? eps = null, Reduc
     private readonly struct Op(bool full, double eps) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV var, TV q, out TV loss, out TV dx, out TV dvar, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV var, TV q, out TV loss, out TV dx, out TV dvar, out TV dq)
         {
             TV half = RegressionMath<TV, T, TOps>.C(0.5);
             TV v = TOps.MaxPropagateNaN(var, RegressionMath<TV, T, TOps>.C(eps));

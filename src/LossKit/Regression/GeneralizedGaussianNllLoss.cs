@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -14,7 +13,13 @@ namespace LossKit.Regression;
 /// Gradients: ∂ℓ/∂ŷ = β·u^{β−1}·sign(r)/α (0 at r = 0), ∂ℓ/∂α = (1 − β·u^β)/α, ∂ℓ/∂β = u^β·log u − 1/β − ψ(1/β)/β²,
 /// u = |r|/α.
 /// </summary>
-public sealed class GeneralizedGaussianNllLoss : RegressionLoss
+/// <param name="alpha">α &gt; 0 when not predicted.</param>
+/// <param name="beta">β &gt; 0 when not predicted.</param>
+/// <param name="predict"><c>none</c>, <c>alpha</c>, <c>beta</c> or <c>both</c>.</param>
+/// <param name="eps">&gt; 0: the floor of predicted α and β.</param>
+/// <param name="reduction">none, sum or mean.</param>
+public sealed class GeneralizedGaussianNllLoss(double? alpha = null, double? beta = null, string? predict = null, double? eps = null, Reduction reduction = Reduction.Mean)
+    : RegressionLoss(Definition, reduction)
 {
     public static readonly LossParameter Alpha = new("alpha", ParameterKind.Number, "α: the scale, when not predicted") { Default = 1, Min = 0, MinExclusive = true };
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: the shape, when not predicted (2 Gaussian, 1 Laplace)") { Default = 2, Min = 0, MinExclusive = true };
@@ -33,29 +38,13 @@ public sealed class GeneralizedGaussianNllLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new GeneralizedGaussianNllLoss(a.Number(Alpha), a.Number(Beta), a.Choice(Predict), a.Number(Eps), a.Reduction()));
 
-    /// <param name="alpha">α &gt; 0 when not predicted.</param>
-    /// <param name="beta">β &gt; 0 when not predicted.</param>
-    /// <param name="predict"><c>none</c>, <c>alpha</c>, <c>beta</c> or <c>both</c>.</param>
-    /// <param name="eps">&gt; 0: the floor of predicted α and β.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public GeneralizedGaussianNllLoss(double? alpha = null, double? beta = null, string? predict = null, double? eps = null, Reduction reduction = Reduction.Mean)
-        : base(reduction)
-    {
-        AlphaValue = Alpha.Resolve(alpha);
-        BetaValue = Beta.Resolve(beta);
-        PredictValue = Predict.Resolve(predict);
-        EpsValue = Eps.Resolve(eps);
-    }
-
-    public double AlphaValue { get; }
-    public double BetaValue { get; }
-    public string PredictValue { get; }
-    public double EpsValue { get; }
+    public double AlphaValue { get; } = Alpha.Resolve(alpha);
+    public double BetaValue { get; } = Beta.Resolve(beta);
+    public string PredictValue { get; } = Predict.Resolve(predict);
+    public double EpsValue { get; } = Eps.Resolve(eps);
 
     private bool PredictsAlpha => PredictValue is "alpha" or "both";
     private bool PredictsBeta => PredictValue is "beta" or "both";
-
-    public override LossCard Card => Definition;
 
     public override IEnumerable<ParameterValue> ParameterValues =>
         [Alpha.Of(AlphaValue), Beta.Of(BetaValue), Predict.Of(PredictValue), Eps.Of(EpsValue), .. base.ParameterValues];
@@ -84,8 +73,7 @@ public sealed class GeneralizedGaussianNllLoss : RegressionLoss
     private readonly struct Op(double alpha, double beta, bool predictAlpha, bool predictBeta, double eps, double constant) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
         {
             TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One), floor = RegressionMath<TV, T, TOps>.C(eps);
             TV a = predictAlpha ? TOps.MaxPropagateNaN(p, floor) : RegressionMath<TV, T, TOps>.C(alpha);

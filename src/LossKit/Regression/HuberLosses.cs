@@ -28,9 +28,20 @@ internal readonly struct SmoothL1Op(double beta, double k) : IResidualFunction
     }
 }
 
+/// <summary>Base of <c>smooth_l1</c> and <c>huber</c>, one loss k·smooth_l1_β (<see cref="SmoothL1Op"/>) whose parameter is
+/// β, and k = 1 (<c>smooth_l1</c>) or k = β (<c>huber</c>, δ·smooth_l1 with β = δ).</summary>
+/// <param name="card">The loss's card, β first.</param>
+/// <param name="value">β (null: the card's default).</param>
+/// <param name="reduction">none, sum or mean.</param>
+/// <param name="scaled">True: k = β (<c>huber</c>); false: k = 1 (<c>smooth_l1</c>).</param>
+public abstract class ScaledSmoothL1Loss(LossCard card, double? value, Reduction reduction, bool scaled) : OneParameterRegressionLoss(card, value, reduction)
+{
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(Value, scaled ? Value : 1), batch);
+}
+
 /// <summary>Smooth L1, spec <c>smooth_l1(beta=1)</c>: PyTorch <c>SmoothL1Loss</c> — <c>r²/(2β)</c> for |r| &lt; β, else
 /// <c>|r| − β/2</c>; β = 0 is exactly L1.</summary>
-public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Beta, beta, reduction)
+public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Reduction.Mean) : ScaledSmoothL1Loss(Definition, beta, reduction, scaled: false)
 {
     public static readonly LossParameter Beta = new("beta", ParameterKind.Number, "β: where the quadratic part meets the linear one (0: L1)") { Default = 1, Min = 0 };
 
@@ -43,15 +54,11 @@ public sealed class SmoothL1Loss(double? beta = null, Reduction reduction = Redu
 
     /// <summary>β ≥ 0.</summary>
     public double BetaValue => Value;
-
-    public override LossCard Card => Definition;
-
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(BetaValue, 1), batch);
 }
 
 /// <summary>Huber loss, spec <c>huber(delta=1)</c>: PyTorch <c>HuberLoss</c> — <c>r²/2</c> for |r| &lt; δ, else
 /// <c>δ(|r| − δ/2)</c>, which is δ·smooth_l1(β = δ).</summary>
-public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : OneParameterRegressionLoss(Delta, delta, reduction)
+public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduction.Mean) : ScaledSmoothL1Loss(Definition, delta, reduction, scaled: true)
 {
     public static readonly LossParameter Delta = new("delta", ParameterKind.Number, "δ: where the quadratic part meets the linear one") { Default = 1, Min = 0, MinExclusive = true };
 
@@ -64,8 +71,4 @@ public sealed class HuberLoss(double? delta = null, Reduction reduction = Reduct
 
     /// <summary>δ &gt; 0.</summary>
     public double DeltaValue => Value;
-
-    public override LossCard Card => Definition;
-
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new SmoothL1Op(DeltaValue, DeltaValue), batch);
 }

@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -17,7 +15,12 @@ namespace LossKit.Regression;
 /// e^δ − 1 − δ of a log-ratio, computed with a series where δ is small so that a near-perfect prediction keeps its
 /// precision.
 /// </summary>
-public sealed class ItakuraSaitoLoss : RegressionLoss
+/// <param name="form"><c>ratio</c> or <c>exp_utility</c>.</param>
+/// <param name="beta">β &gt; 0 (exp_utility).</param>
+/// <param name="eps">&gt; 0: the prediction's floor (ratio).</param>
+/// <param name="reduction">none, sum or mean.</param>
+public sealed class ItakuraSaitoLoss(string? form = null, double? beta = null, double? eps = null, Reduction reduction = Reduction.Mean)
+    : RegressionLoss(Definition, reduction)
 {
     public static readonly LossParameter Form = new("form", ParameterKind.Choice,
         "ratio: u/v − log(u/v) − 1 for target u > 0 and prediction v ≥ 0; exp_utility: e^δ − 1 − δ, δ = β(V − G)") { Choices = ["ratio", "exp_utility"] };
@@ -32,23 +35,10 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new ItakuraSaitoLoss(a.Choice(Form), a.Number(Beta), a.Number(Eps), a.Reduction()));
 
-    /// <param name="form"><c>ratio</c> or <c>exp_utility</c>.</param>
-    /// <param name="beta">β &gt; 0 (exp_utility).</param>
-    /// <param name="eps">&gt; 0: the prediction's floor (ratio).</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public ItakuraSaitoLoss(string? form = null, double? beta = null, double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction)
-    {
-        FormValue = Form.Resolve(form);
-        BetaValue = Beta.Resolve(beta);
-        EpsValue = Eps.Resolve(eps);
-    }
-
-    public string FormValue { get; }
-    public double BetaValue { get; }
-    public double EpsValue { get; }
+    public string FormValue { get; } = Form.Resolve(form);
+    public double BetaValue { get; } = Beta.Resolve(beta);
+    public double EpsValue { get; } = Eps.Resolve(eps);
     private bool IsRatio => FormValue == "ratio";
-
-    public override LossCard Card => Definition;
 
     public override LossProperties Properties => IsRatio ? Card.Properties : Card.Properties | LossProperties.ConvexInLogits;
 
@@ -61,13 +51,12 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
 
     public override RegressionDomain TargetDomain => IsRatio ? RegressionDomain.FinitePositive : RegressionDomain.FiniteReal;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(IsRatio, BetaValue, EpsValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(IsRatio, BetaValue, EpsValue), batch);
 
-    private readonly struct Op(bool ratio, double beta, double eps) : IElementFunction
+    private readonly struct Op(bool ratio, double beta, double eps) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             if (ratio)
             {
@@ -84,7 +73,6 @@ public sealed class ItakuraSaitoLoss : RegressionLoss
                 RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out loss, out TV expm1);
                 dx = TOps.Multiply(b, expm1);
             }
-            dp = dq = dx;
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -12,7 +11,7 @@ namespace LossKit.Regression;
 /// and the clamp passes the gradient through. ∂ℓ/∂ŷ = sign(r)/b, ∂ℓ/∂scale = (1 − |r|/b)/b.
 /// </summary>
 public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
-    : FlooredNllLoss(Full, Eps, full, eps, reduction)
+    : FlooredNllLoss(Definition, Scale, full, eps, reduction)
 {
     public static readonly LossParameter Full = RegressionParameters.Full("log 2");
     public static readonly LossParameter Eps = GaussianNllLoss.Eps with { Description = "scale is clamped at eps (the gradient passes through the clamp, as gaussian_nll's var)" };
@@ -27,19 +26,12 @@ public sealed class LaplaceNllLoss(bool full = false, double? eps = null, Reduct
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LaplaceNllLoss(a.Flag(Full), a.Number(Eps), a.Reduction()));
 
-    public override LossCard Card => Definition;
-
-    public override IReadOnlyList<LossInput> Predicted => s_predicted;
-
-    private static readonly LossInput[] s_predicted = [Scale];
-
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(IsFull, EpsValue), batch);
 
     private readonly struct Op(bool full, double eps) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV scale, TV q, out TV loss, out TV dx, out TV dscale, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV scale, TV q, out TV loss, out TV dx, out TV dscale, out TV dq)
         {
             TV b = TOps.MaxPropagateNaN(scale, RegressionMath<TV, T, TOps>.C(eps));
             TV r = TOps.Subtract(x, y), z = TOps.Divide(TOps.Abs(r), b);

@@ -1,19 +1,15 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
 /// <summary>Mean squared error, spec <c>mse</c>: <c>ℓ = (ŷ − y)²</c>, ∂ℓ/∂ŷ = 2(ŷ − y). PyTorch <c>MSELoss</c>.</summary>
-public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("mse", "Mean squared error", "ℓ = r², r = ŷ − y", "∂ℓ/∂ŷ = 2r",
         "PyTorch torch.nn.MSELoss (same semantics and reductions)", LossProperties.NonNegative | LossProperties.ConvexInLogits, "");
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MseLoss(a.Reduction()));
-
-    public override LossCard Card => Definition;
 
     public override double FiniteInputScale => 1e18;
 
@@ -22,8 +18,7 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLo
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             loss = TOps.Multiply(r, r);
             dx = TOps.Add(r, r);
@@ -33,7 +28,7 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : RegressionLo
 
 /// <summary>Mean absolute error, spec <c>l1</c>: <c>ℓ = |ŷ − y|</c>, ∂ℓ/∂ŷ = sign(ŷ − y) (0 at 0, as PyTorch).
 /// PyTorch <c>L1Loss</c> (the name <c>mae</c> is the classification loss of Ghosh et al.).</summary>
-public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("l1", "Absolute error (L1)", "ℓ = |r|, r = ŷ − y", "∂ℓ/∂ŷ = sign(r), 0 at r = 0",
         "PyTorch torch.nn.L1Loss (same semantics and reductions)", LossProperties.NonNegative | LossProperties.ConvexInLogits,
@@ -41,15 +36,12 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLos
 
     public static LossDefinition Registration { get; } = new(Definition, a => new L1Loss(a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             loss = TOps.Abs(r);
             dx = RegressionMath<TV, T, TOps>.Sign(r);
@@ -59,7 +51,7 @@ public sealed class L1Loss(Reduction reduction = Reduction.Mean) : RegressionLos
 
 /// <summary>Log-cosh loss, spec <c>log_cosh</c>: <c>ℓ = log cosh r</c>, computed stably as
 /// <c>|r| + softplus(−2|r|) − log 2</c> (a series r²/2 − r⁴/12 + r⁶/45 below |r| = 0.01, where that cancels); ∂ℓ/∂ŷ = tanh r.</summary>
-public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("log_cosh", "Log-cosh loss",
         "ℓ = log cosh r = |r| + softplus(−2|r|) − log 2, r = ŷ − y", "∂ℓ/∂ŷ = tanh r",
@@ -68,15 +60,12 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
 
     public static LossDefinition Registration { get; } = new(Definition, a => new LogCoshLoss(a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(), batch);
 
     private readonly struct Op : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
             TV a = TOps.Abs(r);
             TV big = TOps.Subtract(TOps.Add(a, RegressionMath<TV, T, TOps>.Log1p(RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(RegressionMath<TV, T, TOps>.C(-2), a)))),
@@ -91,7 +80,7 @@ public sealed class LogCoshLoss(Reduction reduction = Reduction.Mean) : Regressi
 
 /// <summary>Mean squared logarithmic error, spec <c>msle</c>: <c>ℓ = (log(1 + ŷ) − log(1 + y))²</c> for ŷ, y ≥ 0 (a
 /// negative prediction or target is an error naming the element); ∂ℓ/∂ŷ = 2(log(1 + ŷ) − log(1 + y))/(1 + ŷ).</summary>
-public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(reduction)
+public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionLoss(Definition, reduction)
 {
     public static LossCard Definition { get; } = RegressionCard("msle", "Squared logarithmic error",
         "ℓ = (log(1 + ŷ) − log(1 + y))², ŷ, y ≥ 0", "∂ℓ/∂ŷ = 2(log(1 + ŷ) − log(1 + y))/(1 + ŷ)",
@@ -100,24 +89,20 @@ public sealed class MsleLoss(Reduction reduction = Reduction.Mean) : RegressionL
 
     public static LossDefinition Registration { get; } = new(Definition, a => new MsleLoss(a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     public override RegressionDomain InputDomain => RegressionDomain.NonNegative;
 
     public override RegressionDomain TargetDomain => RegressionDomain.FiniteNonNegative;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(), batch);
 
-    private readonly struct Op : IElementFunction
+    private readonly struct Op : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             TV d = TOps.Subtract(RegressionMath<TV, T, TOps>.Log1p(x), RegressionMath<TV, T, TOps>.Log1p(y));
             loss = TOps.Multiply(d, d);
             dx = TOps.Divide(TOps.Add(d, d), TOps.Add(TOps.Broadcast(T.One), x));
-            dp = dq = dx;
         }
     }
 }

@@ -1,7 +1,5 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
-using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -12,7 +10,12 @@ namespace LossKit.Regression;
 /// <c>y·log y − y + ½·log(2πy)</c>, only where y &gt; 1 (PyTorch's <c>masked_fill(target &lt;= 1, 0)</c>). Targets must be
 /// finite and ≥ 0.
 /// </summary>
-public sealed class PoissonNllLoss : RegressionLoss
+/// <param name="logInput">True (default): the input is log λ.</param>
+/// <param name="full">True: add the Stirling term where y &gt; 1.</param>
+/// <param name="eps">≥ 0, added to λ inside the log when <paramref name="logInput"/> is false.</param>
+/// <param name="reduction">none, sum or mean.</param>
+public sealed class PoissonNllLoss(bool logInput = true, bool full = false, double? eps = null, Reduction reduction = Reduction.Mean)
+    : RegressionLoss(Definition, reduction)
 {
     public static readonly LossParameter LogInput = new("log_input", ParameterKind.Choice,
         "true: the input is log λ (ℓ = e^ŷ − y·ŷ); false: the input is λ ≥ 0 (ℓ = ŷ − y·log(ŷ + eps))") { Choices = ["true", "false"] };
@@ -27,22 +30,9 @@ public sealed class PoissonNllLoss : RegressionLoss
 
     public static LossDefinition Registration { get; } = new(Definition, a => new PoissonNllLoss(a.Flag(LogInput), a.Flag(Full), a.Number(Eps), a.Reduction()));
 
-    /// <param name="logInput">True (default): the input is log λ.</param>
-    /// <param name="full">True: add the Stirling term where y &gt; 1.</param>
-    /// <param name="eps">≥ 0, added to λ inside the log when <paramref name="logInput"/> is false.</param>
-    /// <param name="reduction">none, sum or mean.</param>
-    public PoissonNllLoss(bool logInput = true, bool full = false, double? eps = null, Reduction reduction = Reduction.Mean) : base(reduction)
-    {
-        IsLogInput = logInput;
-        IsFull = full;
-        EpsValue = Eps.Resolve(eps);
-    }
-
-    public bool IsLogInput { get; }
-    public bool IsFull { get; }
-    public double EpsValue { get; }
-
-    public override LossCard Card => Definition;
+    public bool IsLogInput { get; } = logInput;
+    public bool IsFull { get; } = full;
+    public double EpsValue { get; } = Eps.Resolve(eps);
 
     public override IEnumerable<ParameterValue> ParameterValues => [LogInput.Of(IsLogInput), Full.Of(IsFull), Eps.Of(EpsValue), .. base.ParameterValues];
 
@@ -53,13 +43,12 @@ public sealed class PoissonNllLoss : RegressionLoss
 
     public override RegressionDomain TargetDomain => RegressionDomain.FiniteNonNegative;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => Run(new Op(IsLogInput, IsFull, EpsValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunPoint(new Op(IsLogInput, IsFull, EpsValue), batch);
 
-    private readonly struct Op(bool logInput, bool full, double eps) : IElementFunction
+    private readonly struct Op(bool logInput, bool full, double eps) : IPointFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IPointFunction.Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
         {
             if (logInput)
             {
@@ -79,7 +68,6 @@ public sealed class PoissonNllLoss : RegressionLoss
                     TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), RegressionMath<TV, T, TOps>.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2 * Math.PI), y))));
                 loss = TOps.Add(loss, TOps.Select(TOps.GreaterThan(y, TOps.Broadcast(T.One)), stirling, TOps.Broadcast(T.Zero)));
             }
-            dp = dq = dx;
         }
     }
 }

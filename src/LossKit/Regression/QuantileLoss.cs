@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -28,7 +27,7 @@ public sealed class QuantileLoss : RegressionLoss
 
     /// <param name="tau">τ ∈ (0, 1), or one per column (null: 0.5).</param>
     /// <param name="reduction">none, sum or mean.</param>
-    public QuantileLoss(IReadOnlyList<double>? tau = null, Reduction reduction = Reduction.Mean) : base(reduction)
+    public QuantileLoss(IReadOnlyList<double>? tau = null, Reduction reduction = Reduction.Mean) : base(Definition, reduction)
     {
         _tau = Tau.Resolve(tau) ?? [Tau.Default!.Value];
         if (_tau.Length > 1) _columns = new ElementwiseKernel.Tiles(_tau, null, _tau.Length);
@@ -36,8 +35,6 @@ public sealed class QuantileLoss : RegressionLoss
 
     /// <summary>τ, one value or one per column.</summary>
     public IReadOnlyList<double> TauValues => _tau;
-
-    public override LossCard Card => Definition;
 
     public override int? FixedColumnCount => _tau.Length > 1 ? _tau.Length : null;
 
@@ -49,8 +46,7 @@ public sealed class QuantileLoss : RegressionLoss
     private readonly struct Op(double tau, bool perColumn) : IElementFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
         {
             TV t = perColumn ? p : RegressionMath<TV, T, TOps>.C(tau), one = TOps.Broadcast(T.One);
             TV u = TOps.Subtract(y, x), tm1 = TOps.Subtract(t, one);

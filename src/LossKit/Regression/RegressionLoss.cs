@@ -28,6 +28,11 @@ public readonly record struct RegressionDomain(double Min, bool Exclusive, bool 
     /// <summary>True when <paramref name="v"/> is in the domain.</summary>
     public bool Accepts(double v) => (!Finite || double.IsFinite(v)) && !(Exclusive ? v <= Min : v < Min);
 
+    /// <summary>The error for <paramref name="name"/>[<paramref name="index"/>] = <paramref name="value"/> outside this
+    /// domain, for the loss <paramref name="loss"/>: the input, the element, the value and the domain in words.</summary>
+    public RowException OutOfRange(string name, int index, double value, string loss) =>
+        new(name, index, $"{name}[{index}] = {value.ToString("G9", CultureInfo.InvariantCulture)} is out of range for {loss}: expected {Text}.");
+
     /// <summary>The domain in words: <c>a finite number ≥ 0</c>.</summary>
     public string Text
     {
@@ -66,14 +71,16 @@ public abstract class RegressionLoss : IRegressionLoss
 {
     private RegressionKind? _kind;
 
+    /// <param name="card">The loss's card (its static <c>Definition</c>).</param>
     /// <param name="reduction">none, sum or mean (mean divides by the number of elements, as PyTorch does).</param>
-    protected RegressionLoss(Reduction reduction)
+    protected RegressionLoss(LossCard card, Reduction reduction)
     {
+        Card = card;
         Reduction = CommonParameters.Resolve(reduction);
     }
 
     /// <inheritdoc/>
-    public abstract LossCard Card { get; }
+    public LossCard Card { get; }
 
     /// <inheritdoc/>
     public Reduction Reduction { get; }
@@ -177,6 +184,10 @@ public abstract class RegressionLoss : IRegressionLoss
     private protected T RunResidual<T, TF>(TF function, in RegressionBatch<T> b)
         where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IResidualFunction => Run(new ResidualOp<TF>(function), b);
 
+    /// <summary>The kernel call of a loss of the prediction and the target alone: ℓ(ŷ, y), ∂ℓ/∂ŷ.</summary>
+    private protected T RunPoint<T, TF>(TF function, in RegressionBatch<T> b)
+        where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IPointFunction => Run(new PointOp<TF>(function), b);
+
     private static RegressionDomain DomainOf(IReadOnlyList<LossInput> predicted, int i) =>
         i < predicted.Count && predicted[i].NonNegative ? RegressionDomain.NonNegative : RegressionDomain.Any;
 
@@ -213,8 +224,7 @@ public abstract class RegressionLoss : IRegressionLoss
             : !second.Accepts(x3) ? Error(secondName, index, x3, second)
             : null;
 
-        private RowException Error(string name, int index, double value, RegressionDomain domain) =>
-            new(name, index, $"{name}[{index}] = {value.ToString("G9", CultureInfo.InvariantCulture)} is out of range for {loss}: expected {domain.Text}.");
+        private RowException Error(string name, int index, double value, RegressionDomain domain) => domain.OutOfRange(name, index, value, loss);
 
         public double Pad(int stream) => 1;
     }
@@ -239,39 +249,59 @@ internal readonly struct ResidualOp<TF>(TF function) : IElementFunction where TF
     }
 }
 
+/// <summary>ℓ(ŷ, y) and ∂ℓ/∂ŷ, lane by lane: a loss of the prediction and the target without predicted parameters.</summary>
+internal interface IPointFunction
+{
+    void Point<TV, T, TOps>(TV x, TV y, out TV loss, out TV dx)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
+}
+
+/// <summary>ℓ(ŷ, y), ∂ℓ/∂ŷ: the point function on streams x0 and x1 (x2, x3 unused).</summary>
+internal readonly struct PointOp<TF>(TF function) : IElementFunction where TF : struct, IPointFunction
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+    {
+        function.Point<TV, T, TOps>(x, y, out loss, out dx);
+        dp = dq = dx;
+    }
+}
+
 /// <summary>Base of the regression losses with one number parameter (<c>huber</c>'s δ, <c>smooth_l1</c>'s β, the robust
-/// losses' c, ...): the parameter is declared once by the loss and resolved, reported and printed here.</summary>
+/// losses' c, ...): the parameter is declared once, first in the loss's card, and resolved, reported and printed here.</summary>
 public abstract class OneParameterRegressionLoss : RegressionLoss
 {
-    private readonly LossParameter _parameter;
-
-    /// <param name="parameter">The loss's parameter declaration.</param>
-    /// <param name="value">Its value (null: the default), checked against its range.</param>
+    /// <param name="card">The loss's card, its parameter first.</param>
+    /// <param name="value">The parameter's value (null: the default), checked against its range.</param>
     /// <param name="reduction">none, sum or mean.</param>
-    private protected OneParameterRegressionLoss(LossParameter parameter, double? value, Reduction reduction) : base(reduction)
+    private protected OneParameterRegressionLoss(LossCard card, double? value, Reduction reduction) : base(card, reduction)
     {
-        _parameter = parameter;
-        Value = parameter.Resolve(value);
+        Value = card.Parameters[0].Resolve(value);
     }
 
     /// <summary>The parameter's configured value.</summary>
     public double Value { get; }
 
-    public override IEnumerable<ParameterValue> ParameterValues => [_parameter.Of(Value), .. base.ParameterValues];
+    public override IEnumerable<ParameterValue> ParameterValues => [Card.Parameters[0].Of(Value), .. base.ParameterValues];
 }
 
 /// <summary>Base of the negative log-likelihoods with a predicted, floored spread (<c>gaussian_nll</c>'s var,
-/// <c>laplace_nll</c>'s scale): the <c>full</c> flag and the floor <c>eps</c>.</summary>
+/// <c>laplace_nll</c>'s scale): the spread, the only predicted parameter; the <c>full</c> flag and the floor <c>eps</c>,
+/// the first two parameters of the card.</summary>
 public abstract class FlooredNllLoss : RegressionLoss
 {
-    private readonly LossParameter _full, _eps;
+    private readonly LossInput[] _predicted;
 
-    private protected FlooredNllLoss(LossParameter fullParameter, LossParameter epsParameter, bool full, double? eps, Reduction reduction) : base(reduction)
+    private protected FlooredNllLoss(LossCard card, LossInput spread, bool full, double? eps, Reduction reduction) : base(card, reduction)
     {
-        (_full, _eps) = (fullParameter, epsParameter);
+        _predicted = [spread];
         IsFull = full;
-        EpsValue = epsParameter.Resolve(eps);
+        EpsValue = card.Parameters[1].Resolve(eps);
     }
+
+    /// <summary>The spread (<c>var</c>, <c>scale</c>).</summary>
+    public override IReadOnlyList<LossInput> Predicted => _predicted;
 
     /// <summary>True when the constant term is added.</summary>
     public bool IsFull { get; }
@@ -279,7 +309,7 @@ public abstract class FlooredNllLoss : RegressionLoss
     /// <summary>The spread's floor.</summary>
     public double EpsValue { get; }
 
-    public override IEnumerable<ParameterValue> ParameterValues => [_full.Of(IsFull), _eps.Of(EpsValue), .. base.ParameterValues];
+    public override IEnumerable<ParameterValue> ParameterValues => [Card.Parameters[0].Of(IsFull), Card.Parameters[1].Of(EpsValue), .. base.ParameterValues];
 }
 
 /// <summary>Parameters shared by the regression losses.</summary>

@@ -7,9 +7,9 @@ namespace LossKit.Regression;
 
 /// <summary>
 /// Base of the robust M-estimator losses with a scale c (<c>cauchy</c>, <c>welsch</c>, <c>tukey</c>): the parameter, the
-/// card; each loss is its ρ and ψ (an <see cref="IResidualFunction"/>).
+/// card, and z = r/c (<see cref="RunRobust"/>); each loss is its ρ and ψ of r and z (an <see cref="IScaledResidualFunction"/>).
 /// </summary>
-public abstract class RobustLoss(LossParameter c, double? value, Reduction reduction) : OneParameterRegressionLoss(c, value, reduction)
+public abstract class RobustLoss(LossCard card, double? value, Reduction reduction) : OneParameterRegressionLoss(card, value, reduction)
 {
     /// <summary>The scale c &gt; 0.</summary>
     public double CValue => Value;
@@ -18,10 +18,29 @@ public abstract class RobustLoss(LossParameter c, double? value, Reduction reduc
     private protected static LossParameter ScaleParameter(double defaultValue) =>
         new("c", ParameterKind.Number, "c: the scale of the residual (where the loss stops growing like r²)") { Default = defaultValue, Min = 0, MinExclusive = true };
 
+    /// <summary>The kernel call of a robust loss: its ρ and ψ of r and z = r/c.</summary>
+    private protected T RunRobust<T, TF>(TF function, in RegressionBatch<T> batch)
+        where T : unmanaged, IFloatingPointIeee754<T> where TF : struct, IScaledResidualFunction => RunResidual(new ScaledResidualOp<TF>(function, CValue), batch);
+}
+
+/// <summary>ρ(r) and ψ = dρ/dr of the residual r, given also z = r/c for the scale c, lane by lane.</summary>
+internal interface IScaledResidualFunction
+{
+    void Rho<TV, T, TOps>(TV r, TV z, double c, out TV rho, out TV psi)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>;
+}
+
+/// <summary>ρ(r), ψ(r) of a robust loss with scale <paramref name="c"/>: z = r/c computed once for the function.</summary>
+internal readonly struct ScaledResidualOp<TF>(TF function, double c) : IResidualFunction where TF : struct, IScaledResidualFunction
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T> =>
+        function.Rho<TV, T, TOps>(r, TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c)), c, out rho, out psi);
 }
 
 /// <summary>Cauchy (Lorentzian) loss, spec <c>cauchy(c=1)</c>: <c>ρ = (c²/2)·log(1 + (r/c)²)</c>, ψ = r / (1 + (r/c)²).</summary>
-public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(1);
 
@@ -32,19 +51,15 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
 
     public static LossDefinition Registration { get; } = new(Definition, a => new CauchyLoss(a.Number(C), a.Reduction()));
 
-    public override LossCard Card => Definition;
-
     public override double FiniteInputScale => 1e18;
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
 
-    private readonly struct Function(double c) : IResidualFunction
+    private readonly struct Function : IScaledResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IScaledResidualFunction.Rho<TV, T, TOps>(TV r, TV z, double c, out TV rho, out TV psi)
         {
-            TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
             TV z2 = TOps.Multiply(z, z);
             rho = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5 * c * c), RegressionMath<TV, T, TOps>.Log1p(z2));
             psi = TOps.Divide(r, TOps.Add(TOps.Broadcast(T.One), z2));
@@ -54,7 +69,7 @@ public sealed class CauchyLoss(double? c = null, Reduction reduction = Reduction
 
 /// <summary>Welsch (Leclerc) loss, spec <c>welsch(c=1)</c>: <c>ρ = (c²/2)·(1 − exp(−(r/c)²))</c>, ψ = r·exp(−(r/c)²);
 /// bounded by c²/2.</summary>
-public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(1);
 
@@ -65,17 +80,13 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
 
     public static LossDefinition Registration { get; } = new(Definition, a => new WelschLoss(a.Number(C), a.Reduction()));
 
-    public override LossCard Card => Definition;
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
-
-    private readonly struct Function(double c) : IResidualFunction
+    private readonly struct Function : IScaledResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IScaledResidualFunction.Rho<TV, T, TOps>(TV r, TV z, double c, out TV rho, out TV psi)
         {
-            TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
             TV e = RegressionMath<TV, T, TOps>.Exp(RegressionMath<TV, T, TOps>.Negate(TOps.Multiply(z, z)));
             rho = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5 * c * c), TOps.Subtract(TOps.Broadcast(T.One), e));
             psi = TOps.Multiply(r, e);
@@ -85,7 +96,7 @@ public sealed class WelschLoss(double? c = null, Reduction reduction = Reduction
 
 /// <summary>Tukey's biweight loss, spec <c>tukey(c=4.685)</c>: <c>ρ = (c²/6)·(1 − (1 − (r/c)²)³)</c> for |r| ≤ c, else
 /// c²/6; ψ = r·(1 − (r/c)²)² inside, 0 outside. c = 4.685 gives 95% efficiency at the normal.</summary>
-public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(C, c, reduction)
+public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.Mean) : RobustLoss(Definition, c, reduction)
 {
     public static readonly LossParameter C = ScaleParameter(4.685);
 
@@ -97,18 +108,14 @@ public sealed class TukeyLoss(double? c = null, Reduction reduction = Reduction.
 
     public static LossDefinition Registration { get; } = new(Definition, a => new TukeyLoss(a.Number(C), a.Reduction()));
 
-    public override LossCard Card => Definition;
+    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunRobust(new Function(), batch);
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Function(CValue), batch);
-
-    private readonly struct Function(double c) : IResidualFunction
+    private readonly struct Function : IScaledResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Rho<TV, T, TOps>(TV r, out TV rho, out TV psi)
-            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        void IScaledResidualFunction.Rho<TV, T, TOps>(TV r, TV z, double c, out TV rho, out TV psi)
         {
             TV one = TOps.Broadcast(T.One), cap = RegressionMath<TV, T, TOps>.C(c * c / 6);
-            TV z = TOps.Divide(r, RegressionMath<TV, T, TOps>.C(c));
             TV w = TOps.Subtract(one, TOps.Multiply(z, z));
             TV w2 = TOps.Multiply(w, w);
             TV inside = TOps.LessThanOrEqual(TOps.Abs(z), one);
