@@ -9,8 +9,9 @@ namespace LossKit.Tests.Kernels;
 /// <summary>
 /// Bytes allocated per call in steady state, for every registered loss: the kind's float sample with several blocks
 /// per call (so the parallel drivers and the worker team run), 2 threads, <see cref="GC.GetTotalAllocatedBytes(bool)"/>
-/// (every thread) around 100 calls after a warm-up (the least of three tries, so a stray allocation elsewhere in the
-/// process does not count; the other losses, reported only, 10 calls once). Every loss is reported; the losses that run entirely in the shared drivers — the
+/// (every thread) around 100 calls after a warm-up (the least of up to ten tries, stopping at the first with none, so a
+/// stray allocation elsewhere in the process — the test runner reporting results on its own threads, which lags on a
+/// loaded machine — does not count; the other losses, reported only, 10 calls once). Every loss is reported; the losses that run entirely in the shared drivers — the
 /// class-index frame (softmax family, row losses) and the element-wise kernel (binary and regression losses) — must
 /// allocate nothing. The others' figures are in the report and in <c>losskit bench --all</c>'s bytes column.
 /// </summary>
@@ -29,7 +30,7 @@ public class LossAllocationTests(ITestOutputHelper output)
             {
                 ILoss loss = LossRegistry.Create(definition.Card.Name);
                 bool onSharedDrivers = (loss is ClassIndexLoss or ElementwiseBinaryLoss or RegressionLoss) && !OwnPerCallWork.Contains(definition.Card.Name);
-                double perCall = BytesPerCall(loss, new SampleSize(256, 160, 8), onSharedDrivers ? 100 : 10, onSharedDrivers ? 3 : 1);
+                double perCall = BytesPerCall(loss, new SampleSize(256, 160, 8), onSharedDrivers ? 100 : 10, onSharedDrivers ? 10 : 1);
                 output.WriteLine($"{loss.Spec}: {perCall:0.#} bytes per call");
                 if (onSharedDrivers && perCall != 0) failures.Add($"{loss.Spec}: {perCall:0.#} bytes per call");
             }
