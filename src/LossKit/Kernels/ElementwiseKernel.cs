@@ -292,13 +292,17 @@ internal static class ElementwiseKernel
         // pointer might, for all the JIT knows, change the chunk).
         TC* px0 = c.X0, px1 = c.X1, px2 = c.X2, px3 = c.X3, pWeight = c.Weight, pLosses = c.Losses, pd0 = c.D0, pd2 = c.D2, pd3 = c.D3;
         bool weightedExtra = pWeight is not null && (pd2 is not null || pd3 is not null);
+        // The domain check is gathered into one mask and acted on after the loop: a call (the throw) inside the loop
+        // made the JIT keep every vector live across it in memory (no vector register survives a call on x64), a store
+        // and a reload per value per vector. Out-of-domain lanes compute garbage, which the throw then discards.
+        TV valid = TOps.EqualTo(zero, zero);
         for (; i <= n - w; i += w)
         {
             TV x0 = TOps.Load(ref *px0, (nuint)i);
             TV x1 = TOps.Load(ref *px1, (nuint)i);
             TV x2 = px2 is null ? pad2 : TOps.Load(ref *px2, (nuint)i);
             TV x3 = px3 is null ? pad3 : TOps.Load(ref *px3, (nuint)i);
-            if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, w);
+            valid = TOps.And(valid, op.Valid<TV, TC, TOps>(x0, x1, x2, x3));
             op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
             TV factor = scale;
             if (pWeight is not null)
@@ -320,6 +324,7 @@ internal static class ElementwiseKernel
                 pending = 0;
             }
         }
+        if (!TOps.AllTrue(valid)) ThrowInvalid(op, c, 0, i);
         sum += Widen(TOps.Sum(acc));
         return i < n ? Tail<TC, TV, TOps, TOp>(op, c, i, sum) : sum;
     }
