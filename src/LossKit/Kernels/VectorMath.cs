@@ -39,9 +39,15 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         TV r = isDouble
             ? TOps.Subtract(TOps.Subtract(xc, TOps.Multiply(n, C(6.93147180369123816490e-01))), TOps.Multiply(n, C(1.90821492927058770002e-10)))
             : TOps.Subtract(TOps.Subtract(xc, TOps.Multiply(n, C(0.693145751953125))), TOps.Multiply(n, C(1.428606765330187045e-06)));
-        // The two polynomials in methods of their own: the branch not taken is dropped before inlining, so its IL does
-        // not count against the caller's inlining budget (see C).
-        TV p = isDouble ? ExpPolynomialDouble(r) : ExpPolynomialSingle(r);
+        // ½ + r/3! + … + r⁵/7! in float, up to r¹¹/13! in double, by Horner's rule (the double-only terms first).
+        TV p = isDouble
+            ? Horner7(r, 1.0 / 6227020800, 1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040)
+            : C(1.0 / 5040);                                         // 1/7!
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
+        p = TOps.Add(TOps.Multiply(p, r), C(0.5));
         // e^r = 1 + r + r²·(½ + r/6 + ...), the small part added last.
         p = TOps.Add(TOps.Add(TOps.Multiply(TOps.Multiply(p, r), r), r), TOps.Broadcast(T.One));
         TV result = TOps.ScaleB(p, n);
@@ -75,7 +81,11 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         TV f = TOps.Subtract(m, one);
         TV s = TOps.Divide(f, TOps.Add(C(2), f));
         TV z = TOps.Multiply(s, s);
-        TV rr = isDouble ? LogPolynomialDouble(z) : LogPolynomialSingle(z);   // own methods, as in ExpInline
+        TV rr = isDouble
+            ? Horner7(z, 1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01, 2.222219843214978396e-01,
+                2.857142874366239149e-01, 3.999999999940941908e-01, 6.666666666666735130e-01)
+            : TOps.Add(TOps.Multiply(TOps.Add(TOps.Multiply(TOps.Add(TOps.Multiply(C(0.24279078841), z), C(0.28498786688)), z),
+                C(0.40000972152)), z), C(0.66666662693));
         rr = TOps.Multiply(rr, z);
         TV hfsq = TOps.Multiply(C(0.5), TOps.Multiply(f, f));
         TV ln2Hi = C(isDouble ? 6.93147180369123816490e-01 : 6.9313812256e-01);
@@ -88,61 +98,19 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         return TOps.Select(TOps.GreaterThanOrEqual(x, zero), result, TOps.Broadcast(T.NaN));
     }
 
-    /// <summary>½ + r/3! + … + r¹¹/13! by Horner's rule (the part of eʳ after 1 + r, divided by r²), double.</summary>
+    /// <summary>c₆x⁶ + c₅x⁵ + … + c₀ by Horner's rule, highest coefficient first (a multiply and an add per step, never
+    /// fused): the double polynomials of <see cref="ExpInline"/> (its terms 1/13! to 1/7!) and <see cref="LogInline"/>.
+    /// A method of its own: not called in float, its IL does not count against the caller's inlining budget (see
+    /// <see cref="C"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ExpPolynomialDouble(TV r)
+    private static TV Horner7(TV x, double c6, double c5, double c4, double c3, double c2, double c1, double c0)
     {
-        TV p = C(1.0 / 6227020800);                                  // 1/13!
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 479001600));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 39916800));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 3628800));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 362880));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 40320));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 5040));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
-        p = TOps.Add(TOps.Multiply(p, r), C(0.5));
-        return p;
-    }
-
-    /// <summary>½ + r/3! + … + r⁵/7!, float.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ExpPolynomialSingle(TV r)
-    {
-        TV p = C(1.0 / 5040);                                        // 1/7!
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
-        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
-        p = TOps.Add(TOps.Multiply(p, r), C(0.5));
-        return p;
-    }
-
-    /// <summary>fdlibm's minimax R(z)/z of <see cref="Log"/>, z = s², double (7 terms).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV LogPolynomialDouble(TV z)
-    {
-        TV rr = C(1.479819860511658591e-01);
-        rr = TOps.Add(TOps.Multiply(rr, z), C(1.531383769920937332e-01));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(1.818357216161805012e-01));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(2.222219843214978396e-01));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(2.857142874366239149e-01));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(3.999999999940941908e-01));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(6.666666666666735130e-01));
-        return rr;
-    }
-
-    /// <summary>The same in float (4 terms).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV LogPolynomialSingle(TV z)
-    {
-        TV rr = C(0.24279078841);
-        rr = TOps.Add(TOps.Multiply(rr, z), C(0.28498786688));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(0.40000972152));
-        rr = TOps.Add(TOps.Multiply(rr, z), C(0.66666662693));
-        return rr;
+        TV p = TOps.Add(TOps.Multiply(C(c6), x), C(c5));
+        p = TOps.Add(TOps.Multiply(p, x), C(c4));
+        p = TOps.Add(TOps.Multiply(p, x), C(c3));
+        p = TOps.Add(TOps.Multiply(p, x), C(c2));
+        p = TOps.Add(TOps.Multiply(p, x), C(c1));
+        return TOps.Add(TOps.Multiply(p, x), C(c0));
     }
 
     /// <summary>log(1 + x) for x ≥ 0 (here x = e^{−|s|} ∈ [0, 1]): log(u) corrected by the rounding of u = 1 + x,
