@@ -88,42 +88,51 @@ public sealed class AsymmetricLoss : ElementwiseBinaryLoss
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
-            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
+            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc, inline: true);   // p = σ(s), pc = 1 − p
 
             // Positive part: L₊ = (1−p)^γ₊·softplus(−s); (1−p)^γ₊ = exp(−γ₊·softplus(s)).
             TV wPos = VectorMath<TV, T, TOps>.ExpNeg(spPos, gammaPos);
             TV lPos = TOps.Multiply(wPos, spNeg);
             TV pLogP = VectorMath<TV, T, TOps>.WeightedTerm(p, TOps.Subtract(zero, spNeg));               // p·log p (0 where p = 0)
-            TV dPos = TOps.Multiply(wPos, TOps.Subtract(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaPos)), pLogP), pc));
+            TV dPos = TOps.Multiply(wPos, TOps.Subtract(TOps.Multiply(VectorMath<TV, T, TOps>.C(gammaPos), pLogP), pc));
 
             // Negative part.
             TV lNeg, dNeg;
-            if (clip > 0)
-            {
-                TV pm = TOps.MaxPropagateNaN(TOps.Subtract(p, TOps.Broadcast(T.CreateTruncating(clip))), zero);
-                TV log1mpm = VectorMath<TV, T, TOps>.Log1p(TOps.Subtract(zero, pm));                     // log(1 − p_m), accurate for small p_m
-                TV pmg = VectorMath<TV, T, TOps>.Pow(pm, gammaNeg);
-                lNeg = TOps.Subtract(zero, TOps.Multiply(pmg, log1mpm));
-                TV active = TOps.GreaterThan(pm, zero);
-                TV dpm = TOps.Multiply(p, pc);                                                       // ∂p_m/∂s where p > clip
-                TV xneg = TOps.Add(pc, TOps.Broadcast(T.CreateTruncating(clip)));                   // 1 − p_m there
-                TV term1 = TOps.Multiply(pmg, TOps.Divide(dpm, xneg));
-                TV safePm = TOps.Select(active, pm, one);
-                TV term2 = TOps.Multiply(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaNeg)), pmg), TOps.Multiply(TOps.Divide(dpm, safePm), log1mpm));
-                dNeg = TOps.Select(active, TOps.Subtract(term1, term2), zero);
-            }
+            if (clip > 0) ShiftedNegative<TV, T, TOps>(p, pc, out lNeg, out dNeg);
             else
             {
                 // p_m = p: L₋ = p^γ₋·softplus(s), ∂/∂s = p^γ₋·[p + γ₋·(1−p)·softplus(s)].
                 TV pmg = VectorMath<TV, T, TOps>.ExpNeg(spNeg, gammaNeg);
                 lNeg = TOps.Multiply(pmg, spPos);
                 TV gsp = VectorMath<TV, T, TOps>.WeightedTerm(pc, spPos);
-                dNeg = TOps.Multiply(pmg, TOps.Add(p, TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gammaNeg)), gsp)));
+                dNeg = TOps.Multiply(pmg, TOps.Add(p, TOps.Multiply(VectorMath<TV, T, TOps>.C(gammaNeg), gsp)));
             }
 
             TV u = TOps.Subtract(one, t);
             loss = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(t, lPos), VectorMath<TV, T, TOps>.WeightedTerm(u, lNeg));
             grad = TOps.Add(TOps.Multiply(t, dPos), TOps.Multiply(u, dNeg));
+        }
+
+        /// <summary>The shifted negative part for clip &gt; 0: p_m = max(p − clip, 0), L₋ = −p_m^{γ₋}·log(1 − p_m) and
+        /// ∂L₋/∂s (0 where p ≤ clip). A call of its own (once per vector), compiled with everything in it inlined: with
+        /// its log1p and its power (a log and an exp) in <see cref="Evaluate"/>, next to the logistic's exp and log,
+        /// the kernel loop ran out of the JIT's inlining budget and kept dozens of vector operations as calls.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private void ShiftedNegative<TV, T, TOps>(TV p, TV pc, out TV lNeg, out TV dNeg)
+            where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+        {
+            TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
+            TV pm = TOps.MaxPropagateNaN(TOps.Subtract(p, VectorMath<TV, T, TOps>.C(clip)), zero);
+            TV log1mpm = VectorMath<TV, T, TOps>.Log1p(TOps.Subtract(zero, pm), inlineLog: true);   // log(1 − p_m), accurate for small p_m
+            TV pmg = VectorMath<TV, T, TOps>.Pow(pm, gammaNeg);
+            lNeg = TOps.Subtract(zero, TOps.Multiply(pmg, log1mpm));
+            TV active = TOps.GreaterThan(pm, zero);
+            TV dpm = TOps.Multiply(p, pc);                                         // ∂p_m/∂s where p > clip
+            TV xneg = TOps.Add(pc, VectorMath<TV, T, TOps>.C(clip));                     // 1 − p_m there
+            TV term1 = TOps.Multiply(pmg, TOps.Divide(dpm, xneg));
+            TV safePm = TOps.Select(active, pm, one);
+            TV term2 = TOps.Multiply(TOps.Multiply(VectorMath<TV, T, TOps>.C(gammaNeg), pmg), TOps.Multiply(TOps.Divide(dpm, safePm), log1mpm));
+            dNeg = TOps.Select(active, TOps.Subtract(term1, term2), zero);
         }
     }
 }

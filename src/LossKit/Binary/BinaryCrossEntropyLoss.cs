@@ -95,7 +95,7 @@ internal readonly struct BceOp : IBinaryElementOp
     public void Evaluate<TV, T, TOps>(TV s, TV t, TV posWeight, out TV loss, out TV grad)
         where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
     {
-        VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV sigPos, out TV sigNeg);
+        VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV sigPos, out TV sigNeg, inline: true);
         TV a = TOps.Multiply(posWeight, t);
         TV b = TOps.Subtract(TOps.Broadcast(T.One), t);
         loss = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(a, spNeg), VectorMath<TV, T, TOps>.WeightedTerm(b, spPos));

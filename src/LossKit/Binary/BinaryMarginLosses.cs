@@ -112,7 +112,7 @@ public sealed class SquaredHingeLoss(Reduction reduction = Reduction.Mean) : Bin
         {
             TV v = TOps.MaxPropagateNaN(TOps.Subtract(TOps.Broadcast(T.One), m), TOps.Broadcast(T.Zero));
             value = TOps.Multiply(v, v);
-            slope = TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-2)), v);
+            slope = TOps.Multiply(VectorMath<TV, T, TOps>.C(-2), v);
         }
     }
 }
@@ -160,11 +160,11 @@ public sealed class SmoothedHingeLoss : BinaryMarginLoss
         {
             TV zero = TOps.Broadcast(T.Zero);
             TV u = TOps.Subtract(TOps.Broadcast(T.One), m);
-            TV hv = TOps.Broadcast(T.CreateTruncating(h));
-            TV inv = TOps.Broadcast(T.CreateTruncating(h > 0 ? 1 / h : 0));
+            TV hv = VectorMath<TV, T, TOps>.C(h);
+            TV inv = VectorMath<TV, T, TOps>.C(h > 0 ? 1 / h : 0);
             TV inQuadratic = TOps.LessThan(u, hv);
-            TV quadratic = TOps.Multiply(TOps.Multiply(u, u), TOps.Multiply(TOps.Broadcast(T.CreateTruncating(0.5)), inv));
-            TV linear = TOps.Subtract(u, TOps.Broadcast(T.CreateTruncating(h / 2)));
+            TV quadratic = TOps.Multiply(TOps.Multiply(u, u), TOps.Multiply(VectorMath<TV, T, TOps>.C(0.5), inv));
+            TV linear = TOps.Subtract(u, VectorMath<TV, T, TOps>.C(h / 2));
             TV positive = TOps.GreaterThan(u, zero);
             value = TOps.Select(positive, TOps.Select(inQuadratic, quadratic, linear), TOps.Select(TOps.EqualTo(u, u), zero, u));
             slope = TOps.Select(positive, TOps.Select(inQuadratic, TOps.Subtract(zero, TOps.Multiply(u, inv)), TOps.Broadcast(-T.One)),
@@ -202,9 +202,9 @@ public sealed class ModifiedHuberLoss(Reduction reduction = Reduction.Mean) : Bi
         {
             TV v = TOps.MaxPropagateNaN(TOps.Subtract(TOps.Broadcast(T.One), m), TOps.Broadcast(T.Zero));
             TV quadratic = TOps.GreaterThanOrEqual(m, TOps.Broadcast(-T.One));
-            TV four = TOps.Broadcast(T.CreateTruncating(-4));
+            TV four = VectorMath<TV, T, TOps>.C(-4);
             value = TOps.Select(quadratic, TOps.Multiply(v, v), TOps.Multiply(four, m));
-            slope = TOps.Select(quadratic, TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-2)), v), TOps.Select(TOps.EqualTo(m, m), four, m));
+            slope = TOps.Select(quadratic, TOps.Multiply(VectorMath<TV, T, TOps>.C(-2), v), TOps.Select(TOps.EqualTo(m, m), four, m));
         }
     }
 }
@@ -254,8 +254,8 @@ public sealed class ExponentialLoss : BinaryMarginLoss
         public void Phi<TV, T, TOps>(TV m, out TV value, out TV slope)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
-            value = VectorMath<TV, T, TOps>.Exp(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-beta)), m));
-            slope = TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-beta)), value);
+            value = VectorMath<TV, T, TOps>.ExpInline(TOps.Multiply(VectorMath<TV, T, TOps>.C(-beta), m));
+            slope = TOps.Multiply(VectorMath<TV, T, TOps>.C(-beta), value);
         }
     }
 }

@@ -83,7 +83,7 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV zero = TOps.Broadcast(T.Zero), one = TOps.Broadcast(T.One);
-            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc);   // p = σ(s), pc = 1 − p
+            VectorMath<TV, T, TOps>.Logistic(s, out TV spPos, out TV spNeg, out TV p, out TV pc, inline: true);   // p = σ(s), pc = 1 − p
             TV u = TOps.Subtract(one, t);
             TV ce = TOps.Add(VectorMath<TV, T, TOps>.WeightedTerm(t, spNeg), VectorMath<TV, T, TOps>.WeightedTerm(u, spPos));
             TV pu = TOps.Multiply(p, u), pct = TOps.Multiply(pc, t);
@@ -97,12 +97,12 @@ public sealed class SigmoidFocalLoss : ElementwiseBinaryLoss
                 // γ·ce·q^{γ−1}·p(1−p)(1−2t) = γ·ce·q^γ·[p(1−p)/q]·(1−2t); the ratio is ≤ 1, and 0 where q = 0 (then q^γ = 0).
                 TV ratio = TOps.Select(TOps.GreaterThan(q, zero), TOps.Divide(TOps.Multiply(p, pc), q), zero);
                 TV oneMinus2t = TOps.Subtract(u, t);
-                TV focus = TOps.Multiply(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gamma)), loss), TOps.Multiply(ratio, oneMinus2t));
+                TV focus = TOps.Multiply(TOps.Multiply(VectorMath<TV, T, TOps>.C(gamma), loss), TOps.Multiply(ratio, oneMinus2t));
                 grad = TOps.Add(grad, focus);
             }
             if (alpha >= 0)
             {
-                TV at = TOps.Add(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(alpha)), t), TOps.Multiply(TOps.Broadcast(T.CreateTruncating(1 - alpha)), u));
+                TV at = TOps.Add(TOps.Multiply(VectorMath<TV, T, TOps>.C(alpha), t), TOps.Multiply(VectorMath<TV, T, TOps>.C(1 - alpha), u));
                 loss = VectorMath<TV, T, TOps>.WeightedTerm(at, loss);
                 grad = VectorMath<TV, T, TOps>.WeightedTerm(at, grad);
             }

@@ -269,6 +269,13 @@ internal static class ElementwiseKernel
         return Loop<TC, Vector128<TC>, Simd128<TC>, TOp>(op, c);
     }
 
+    /// <summary>(double)v for a float or double lane: <c>double.CreateTruncating(v)</c>, written as the cast it comes to
+    /// (the generic conversion's IL counts against <see cref="Loop{TC,TV,TOps,TOp}"/>'s inlining budget, which the
+    /// element function needs; see <see cref="VectorMath{TV,T,TOps}.C"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Widen<TC>(TC v) where TC : unmanaged, IFloatingPointIeee754<TC> =>
+        typeof(TC) == typeof(float) ? (float)(object)v : typeof(TC) == typeof(double) ? (double)(object)v : double.CreateTruncating(v);
+
     /// <summary>Vectors between flushes of the vector accumulator into the double block sum.</summary>
     private const int FlushEvery = 32;
 
@@ -281,26 +288,34 @@ internal static class ElementwiseKernel
         TV pad2 = TOps.Broadcast(TC.CreateTruncating(op.Pad(2))), pad3 = TOps.Broadcast(TC.CreateTruncating(op.Pad(3)));
         TV acc = zero;
         double sum = 0;
+        // The pointers in locals: read through `in c`, each would be reloaded every vector (a store through an output
+        // pointer might, for all the JIT knows, change the chunk).
+        TC* px0 = c.X0, px1 = c.X1, px2 = c.X2, px3 = c.X3, pWeight = c.Weight, pLosses = c.Losses, pd0 = c.D0, pd2 = c.D2, pd3 = c.D3;
+        bool weightedExtra = pWeight is not null && (pd2 is not null || pd3 is not null);
+        // The domain check is gathered into one mask and acted on after the loop: a call (the throw) inside the loop
+        // made the JIT keep every vector live across it in memory (no vector register survives a call on x64), a store
+        // and a reload per value per vector. Out-of-domain lanes compute garbage, which the throw then discards.
+        TV valid = TOps.EqualTo(zero, zero);
         for (; i <= n - w; i += w)
         {
-            TV x0 = TOps.Load(ref *c.X0, (nuint)i);
-            TV x1 = TOps.Load(ref *c.X1, (nuint)i);
-            TV x2 = c.X2 is null ? pad2 : TOps.Load(ref *c.X2, (nuint)i);
-            TV x3 = c.X3 is null ? pad3 : TOps.Load(ref *c.X3, (nuint)i);
-            if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, w);
+            TV x0 = TOps.Load(ref *px0, (nuint)i);
+            TV x1 = TOps.Load(ref *px1, (nuint)i);
+            TV x2 = px2 is null ? pad2 : TOps.Load(ref *px2, (nuint)i);
+            TV x3 = px3 is null ? pad3 : TOps.Load(ref *px3, (nuint)i);
+            valid = TOps.And(valid, op.Valid<TV, TC, TOps>(x0, x1, x2, x3));
             op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
             TV factor = scale;
-            if (c.Weight is not null)
+            if (pWeight is not null)
             {
-                TV wt = TOps.Load(ref *c.Weight, (nuint)i);
+                TV wt = TOps.Load(ref *pWeight, (nuint)i);
                 loss = TOps.Multiply(loss, wt);
                 d0 = TOps.Multiply(d0, wt);
-                if (c.D2 is not null || c.D3 is not null) factor = TOps.Multiply(wt, scale);   // (d·w)·scale below for d0 as before
+                if (weightedExtra) factor = TOps.Multiply(wt, scale);   // (d·w)·scale below for d0 as before
             }
-            if (c.Losses is not null) TOps.Store(loss, ref *c.Losses, (nuint)i);
-            if (c.D0 is not null) TOps.Store(TOps.Multiply(d0, scale), ref *c.D0, (nuint)i);
-            if (c.D2 is not null) TOps.Store(TOps.Multiply(d2, factor), ref *c.D2, (nuint)i);
-            if (c.D3 is not null) TOps.Store(TOps.Multiply(d3, factor), ref *c.D3, (nuint)i);
+            if (pLosses is not null) TOps.Store(loss, ref *pLosses, (nuint)i);
+            if (pd0 is not null) TOps.Store(TOps.Multiply(d0, scale), ref *pd0, (nuint)i);
+            if (pd2 is not null) TOps.Store(TOps.Multiply(d2, factor), ref *pd2, (nuint)i);
+            if (pd3 is not null) TOps.Store(TOps.Multiply(d3, factor), ref *pd3, (nuint)i);
             acc = TOps.Add(acc, loss);
             if (++pending == FlushEvery)
             {
@@ -309,40 +324,51 @@ internal static class ElementwiseKernel
                 pending = 0;
             }
         }
-        sum += double.CreateTruncating(TOps.Sum(acc));
-        int rest = n - i;
-        if (rest > 0)
+        if (!TOps.AllTrue(valid)) ThrowInvalid(op, c, 0, i);
+        sum += Widen(TOps.Sum(acc));
+        return i < n ? Tail<TC, TV, TOps, TOp>(op, c, i, sum) : sum;
+    }
+
+    /// <summary>The last <c>Count − i</c> (&lt; one vector) elements of a chunk: padded to one full vector (the op's valid
+    /// padding, unit weights), only the real lanes kept, their losses added to <paramref name="sum"/> one by one (the
+    /// order of the sum as before), which it returns. Its own method, not inlined: a second
+    /// copy of the element function in <see cref="Loop{TC,TV,TOps,TOp}"/> would spend the JIT's inlining budget there, and
+    /// an element function with exp and log inlined would then leave its vector operations as calls in the main loop.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe double Tail<TC, TV, TOps, TOp>(TOp op, in Chunk<TC> c, int i, double sum)
+        where TC : unmanaged, IFloatingPointIeee754<TC> where TV : struct where TOps : ISimd<TV, TC> where TOp : struct, IElementOp
+    {
+        int w = TOps.Count, rest = c.Count - i;
+        TV scale = TOps.Broadcast(c.Scale);
+        TC* buffer = stackalloc TC[9 * w];
+        TC* b0 = buffer, b1 = buffer + w, b2 = buffer + 2 * w, b3 = buffer + 3 * w, bw = buffer + 4 * w;
+        TC* bl = buffer + 5 * w, bd0 = buffer + 6 * w, bd2 = buffer + 7 * w, bd3 = buffer + 8 * w;
+        TC p0 = TC.CreateTruncating(op.Pad(0)), p1 = TC.CreateTruncating(op.Pad(1)), p2 = TC.CreateTruncating(op.Pad(2)), p3 = TC.CreateTruncating(op.Pad(3));
+        for (int k = 0; k < w; k++)
         {
-            // Tail: pad to one full vector (the op's valid padding, unit weights) and keep only the real lanes.
-            TC* buffer = stackalloc TC[9 * w];
-            TC* b0 = buffer, b1 = buffer + w, b2 = buffer + 2 * w, b3 = buffer + 3 * w, bw = buffer + 4 * w;
-            TC* bl = buffer + 5 * w, bd0 = buffer + 6 * w, bd2 = buffer + 7 * w, bd3 = buffer + 8 * w;
-            TC p0 = TC.CreateTruncating(op.Pad(0)), p1 = TC.CreateTruncating(op.Pad(1)), p2 = TC.CreateTruncating(op.Pad(2)), p3 = TC.CreateTruncating(op.Pad(3));
-            for (int k = 0; k < w; k++)
-            {
-                bool real = k < rest;
-                b0[k] = real ? c.X0[i + k] : p0;
-                b1[k] = real ? c.X1[i + k] : p1;
-                b2[k] = real && c.X2 is not null ? c.X2[i + k] : p2;
-                b3[k] = real && c.X3 is not null ? c.X3[i + k] : p3;
-                bw[k] = real && c.Weight is not null ? c.Weight[i + k] : TC.One;
-            }
-            TV x0 = TOps.Load(ref *b0, 0), x1 = TOps.Load(ref *b1, 0), x2 = TOps.Load(ref *b2, 0), x3 = TOps.Load(ref *b3, 0);
-            if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, rest);
-            op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
-            TV wt = TOps.Load(ref *bw, 0);
-            TOps.Store(TOps.Multiply(loss, wt), ref *bl, 0);
-            TOps.Store(TOps.Multiply(TOps.Multiply(d0, wt), scale), ref *bd0, 0);
-            TOps.Store(TOps.Multiply(TOps.Multiply(d2, wt), scale), ref *bd2, 0);
-            TOps.Store(TOps.Multiply(TOps.Multiply(d3, wt), scale), ref *bd3, 0);
-            for (int k = 0; k < rest; k++)
-            {
-                if (c.Losses is not null) c.Losses[i + k] = bl[k];
-                if (c.D0 is not null) c.D0[i + k] = bd0[k];
-                if (c.D2 is not null) c.D2[i + k] = bd2[k];
-                if (c.D3 is not null) c.D3[i + k] = bd3[k];
-                sum += double.CreateTruncating(bl[k]);
-            }
+            bool real = k < rest;
+            b0[k] = real ? c.X0[i + k] : p0;
+            b1[k] = real ? c.X1[i + k] : p1;
+            b2[k] = real && c.X2 is not null ? c.X2[i + k] : p2;
+            b3[k] = real && c.X3 is not null ? c.X3[i + k] : p3;
+            bw[k] = real && c.Weight is not null ? c.Weight[i + k] : TC.One;
+        }
+        TV x0 = TOps.Load(ref *b0, 0), x1 = TOps.Load(ref *b1, 0), x2 = TOps.Load(ref *b2, 0), x3 = TOps.Load(ref *b3, 0);
+        if (!TOps.AllTrue(op.Valid<TV, TC, TOps>(x0, x1, x2, x3))) ThrowInvalid(op, c, i, rest);
+        op.Evaluate<TV, TC, TOps>(x0, x1, x2, x3, out TV loss, out TV d0, out TV d2, out TV d3);
+        TV wt = TOps.Load(ref *bw, 0);
+        TOps.Store(TOps.Multiply(loss, wt), ref *bl, 0);
+        TOps.Store(TOps.Multiply(TOps.Multiply(d0, wt), scale), ref *bd0, 0);
+        TOps.Store(TOps.Multiply(TOps.Multiply(d2, wt), scale), ref *bd2, 0);
+        TOps.Store(TOps.Multiply(TOps.Multiply(d3, wt), scale), ref *bd3, 0);
+        for (int k = 0; k < rest; k++)
+        {
+            if (c.Losses is not null) c.Losses[i + k] = bl[k];
+            if (c.D0 is not null) c.D0[i + k] = bd0[k];
+            if (c.D2 is not null) c.D2[i + k] = bd2[k];
+            if (c.D3 is not null) c.D3[i + k] = bd3[k];
+            sum += double.CreateTruncating(bl[k]);
         }
         return sum;
     }

@@ -6,8 +6,14 @@ namespace LossKit.Kernels;
 /// <summary>Numerically careful lane-wise helpers shared by the sigmoid-family element functions.</summary>
 internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
 {
+    /// <summary>The constant <paramref name="v"/> (rounded to T) in every lane: <c>T.CreateTruncating(v)</c>, written as
+    /// the cast it comes to for float and double. The generic conversion is folded to that cast too, but its IL (a long
+    /// chain of type tests) is what the JIT charges against a method's inlining budget, once per constant; with a dozen
+    /// constants per exp or log, an element function with two of them inlined ran out of budget and left its vector
+    /// operations as calls.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV C(double v) => TOps.Broadcast(T.CreateTruncating(v));
+    public static TV C(double v) =>
+        typeof(T) == typeof(float) ? TOps.Broadcast((T)(object)(float)v) : typeof(T) == typeof(double) ? TOps.Broadcast((T)(object)v) : TOps.Broadcast(T.CreateTruncating(v));
 
     /// <summary>
     /// eˣ from additions, multiplications and exact power-of-two scaling only, so the result is the same bit for bit
@@ -33,31 +39,15 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         TV r = isDouble
             ? TOps.Subtract(TOps.Subtract(xc, TOps.Multiply(n, C(6.93147180369123816490e-01))), TOps.Multiply(n, C(1.90821492927058770002e-10)))
             : TOps.Subtract(TOps.Subtract(xc, TOps.Multiply(n, C(0.693145751953125))), TOps.Multiply(n, C(1.428606765330187045e-06)));
-        TV p;
-        if (isDouble)
-        {
-            p = C(1.0 / 6227020800);                                  // 1/13!
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 479001600));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 39916800));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 3628800));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 362880));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 40320));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 5040));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
-            p = TOps.Add(TOps.Multiply(p, r), C(0.5));
-        }
-        else
-        {
-            p = C(1.0 / 5040);                                        // 1/7!
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
-            p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
-            p = TOps.Add(TOps.Multiply(p, r), C(0.5));
-        }
+        // ½ + r/3! + … + r⁵/7! in float, up to r¹¹/13! in double, by Horner's rule (the double-only terms first).
+        TV p = isDouble
+            ? Horner7(r, 1.0 / 6227020800, 1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040)
+            : C(1.0 / 5040);                                         // 1/7!
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 720));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 120));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 24));
+        p = TOps.Add(TOps.Multiply(p, r), C(1.0 / 6));
+        p = TOps.Add(TOps.Multiply(p, r), C(0.5));
         // e^r = 1 + r + r²·(½ + r/6 + ...), the small part added last.
         p = TOps.Add(TOps.Add(TOps.Multiply(TOps.Multiply(p, r), r), r), TOps.Broadcast(T.One));
         TV result = TOps.ScaleB(p, n);
@@ -91,24 +81,11 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         TV f = TOps.Subtract(m, one);
         TV s = TOps.Divide(f, TOps.Add(C(2), f));
         TV z = TOps.Multiply(s, s);
-        TV rr;
-        if (isDouble)
-        {
-            rr = C(1.479819860511658591e-01);
-            rr = TOps.Add(TOps.Multiply(rr, z), C(1.531383769920937332e-01));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(1.818357216161805012e-01));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(2.222219843214978396e-01));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(2.857142874366239149e-01));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(3.999999999940941908e-01));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(6.666666666666735130e-01));
-        }
-        else
-        {
-            rr = C(0.24279078841);
-            rr = TOps.Add(TOps.Multiply(rr, z), C(0.28498786688));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(0.40000972152));
-            rr = TOps.Add(TOps.Multiply(rr, z), C(0.66666662693));
-        }
+        TV rr = isDouble
+            ? Horner7(z, 1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01, 2.222219843214978396e-01,
+                2.857142874366239149e-01, 3.999999999940941908e-01, 6.666666666666735130e-01)
+            : TOps.Add(TOps.Multiply(TOps.Add(TOps.Multiply(TOps.Add(TOps.Multiply(C(0.24279078841), z), C(0.28498786688)), z),
+                C(0.40000972152)), z), C(0.66666662693));
         rr = TOps.Multiply(rr, z);
         TV hfsq = TOps.Multiply(C(0.5), TOps.Multiply(f, f));
         TV ln2Hi = C(isDouble ? 6.93147180369123816490e-01 : 6.9313812256e-01);
@@ -119,6 +96,21 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
         result = TOps.Select(TOps.EqualTo(x, zero), TOps.Broadcast(T.NegativeInfinity), result);
         result = TOps.Select(TOps.EqualTo(x, TOps.Broadcast(T.PositiveInfinity)), x, result);
         return TOps.Select(TOps.GreaterThanOrEqual(x, zero), result, TOps.Broadcast(T.NaN));
+    }
+
+    /// <summary>c₆x⁶ + c₅x⁵ + … + c₀ by Horner's rule, highest coefficient first (a multiply and an add per step, never
+    /// fused): the double polynomials of <see cref="ExpInline"/> (its terms 1/13! to 1/7!) and <see cref="LogInline"/>.
+    /// A method of its own: not called in float, its IL does not count against the caller's inlining budget (see
+    /// <see cref="C"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Horner7(TV x, double c6, double c5, double c4, double c3, double c2, double c1, double c0)
+    {
+        TV p = TOps.Add(TOps.Multiply(C(c6), x), C(c5));
+        p = TOps.Add(TOps.Multiply(p, x), C(c4));
+        p = TOps.Add(TOps.Multiply(p, x), C(c3));
+        p = TOps.Add(TOps.Multiply(p, x), C(c2));
+        p = TOps.Add(TOps.Multiply(p, x), C(c1));
+        return TOps.Add(TOps.Multiply(p, x), C(c0));
     }
 
     /// <summary>log(1 + x) for x ≥ 0 (here x = e^{−|s|} ∈ [0, 1]): log(u) corrected by the rounding of u = 1 + x,
@@ -161,18 +153,21 @@ internal static class VectorMath<TV, T, TOps> where TV : struct where T : unmana
     public static TV WeightedTerm(TV w, TV x) =>
         TOps.Select(TOps.EqualTo(w, TOps.Broadcast(T.Zero)), TOps.Broadcast(T.Zero), TOps.Multiply(w, x));
 
-    /// <summary>x^γ for x ≥ 0 (0^γ = 0 for γ &gt; 0; x^0 = 1), exact for γ ∈ {0, 1, 2}.</summary>
+    /// <summary>x^γ = exp(γ·log x) for x ≥ 0 (0^γ = 0 for γ &gt; 0; x^0 = 1), exact for γ ∈ {0, 1, 2}. The exp and the
+    /// log are inlined (<see cref="ExpInline"/>, <see cref="LogInline"/>: the bits of <see cref="Exp"/> and <see cref="Log"/>):
+    /// its callers are element functions whose throughput is that of their transcendentals.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Pow(TV x, double gamma)
     {
         if (gamma == 0) return TOps.Broadcast(T.One);
         if (gamma == 1) return x;
         if (gamma == 2) return TOps.Multiply(x, x);
-        return Exp(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(gamma)), Log(x)));
+        return ExpInline(TOps.Multiply(C(gamma), LogInline(x)));
     }
 
-    /// <summary>exp(−γ·y) for y ≥ 0, i.e. a power written in log space (x^γ with log x = −y); 1 for γ = 0.</summary>
+    /// <summary>exp(−γ·y) for y ≥ 0, i.e. a power written in log space (x^γ with log x = −y); 1 for γ = 0. The exp is
+    /// inlined (<see cref="ExpInline"/>, the bits of <see cref="Exp"/>), as in <see cref="Pow"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV ExpNeg(TV y, double gamma) =>
-        gamma == 0 ? TOps.Broadcast(T.One) : Exp(TOps.Multiply(TOps.Broadcast(T.CreateTruncating(-gamma)), y));
+        gamma == 0 ? TOps.Broadcast(T.One) : ExpInline(TOps.Multiply(C(-gamma), y));
 }

@@ -69,6 +69,25 @@ public class BadInputTests
         }
     }
 
+    /// <summary>Within one block the kernel checks the whole vector part before it throws: the first bad target is
+    /// still the one reported, whether the later one is in the vector part or the tail, and in float and double.</summary>
+    [Theory]
+    [InlineData(500, 700)]
+    [InlineData(3, 1001)]
+    [InlineData(999, 1002)]
+    public void TheFirstBadTargetInABlockIsReported(int first, int second)
+    {
+        var loss = new HingeLoss();
+        var t = new double[1003];
+        t[first] = -0.5;
+        t[second] = 3;
+        var z = new double[t.Length];
+        var e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<double>(z, t));
+        Assert.Contains($"targets[{first}] = -0.5", e.Message);
+        e = Assert.ThrowsAny<ArgumentException>(() => loss.Compute<float>(z.Select(v => (float)v).ToArray(), t.Select(v => (float)v).ToArray()));
+        Assert.Contains($"targets[{first}] = -0.5", e.Message);
+    }
+
     [Theory, MemberData(nameof(All))]
     public void ShapeMismatchNamesBothLengths(string spec)
     {
