@@ -8,9 +8,9 @@ namespace LossKit.Regression;
 /// <summary>Lane-wise helpers of the regression element functions (over <see cref="ISimd{TVec,T}"/>).</summary>
 internal static class RegressionMath<TV, T, TOps> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
 {
-    /// <summary>A constant in every lane.</summary>
+    /// <summary>A constant in every lane (<see cref="VectorMath{TV,T,TOps}.C"/>: the same value, cheap for the JIT's inlining budget).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV C(double v) => TOps.Broadcast(T.CreateTruncating(v));
+    public static TV C(double v) => VectorMath<TV, T, TOps>.C(v);
 
     /// <summary>eˣ with the bits of <c>TOps.Exp</c> (<see cref="ExpF"/> for float lanes, <see cref="VectorMath{TV,T,TOps}.Exp"/>
     /// for double), inlined: <c>TOps.Exp</c> and <c>TOps.Log</c> are calls the JIT keeps out of line, and a call per
