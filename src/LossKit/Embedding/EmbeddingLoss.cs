@@ -195,9 +195,11 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
     /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
     /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.
-    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too.</summary>
+    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too;
+    /// <paramref name="floatRows"/> (with <paramref name="singleGram"/> and a similarity): v is kept as the float Gram
+    /// matrix only (<see cref="SingleV"/>), never widened to double, for a loss that reads its rows in float lanes.</summary>
     public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
-        bool singleGram = false)
+        bool singleGram = false, bool floatRows = false)
     {
         (N, Dim, Labels, Inverted, _distance, _pairs, Single) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs, single);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
@@ -212,6 +214,11 @@ internal sealed class EmbeddingBatch : IDisposable
         {
             _gramSingle = Pooled<float>.Square(n);
             Gemm.Multiply<float>(_unitSingle.Span, _unitSingle.Span, _gramSingle.Span, n, n, dim, transposeB: true);
+            if (floatRows && !distance)
+            {
+                SingleV = _gramSingle.Values;
+                return;
+            }
             _v = Pooled<double>.Square(n);
             if (distance) Distances(_gramSingle.Values, _v.Values, _distance == "squared");
             else Widen(_gramSingle.Values, _v.Values);
@@ -226,8 +233,10 @@ internal sealed class EmbeddingBatch : IDisposable
                 Distances(_gram.Values, _v.Values, _distance == "squared");
             }
         }
-        V = distance || singleGram ? _v.Values : _gram.Values;
+        _values = distance || singleGram ? _v.Values : _gram.Values;
     }
+
+    private readonly double[]? _values;
 
     public int N { get; }
     public int Dim { get; }
@@ -240,7 +249,26 @@ internal sealed class EmbeddingBatch : IDisposable
     public bool Inverted { get; }
 
     /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N (a pooled array: read its first N² values).</summary>
-    public double[] V { get; }
+    public double[] V => _values ?? throw new InvalidOperationException("This batch keeps v in float only (SingleV).");
+
+    /// <summary>v_ij in float, N×N (a pooled array), when the batch was made with floatRows for a similarity; else null.</summary>
+    public float[]? SingleV { get; }
+
+    /// <summary>True when some pair of rows is positive (<paramref name="positive"/>) or negative, without a mask:
+    /// from the labels (a class with two rows; two classes), or from the given pairs.</summary>
+    public bool AnyPair(bool positive)
+    {
+        int n = N;
+        if (_pairs is not null)
+        {
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    if (positive ? Positive(i, j) : Negative(i, j)) return true;
+            return false;
+        }
+        if (positive) return new HashSet<int>(Labels).Count < n;
+        return n > 0 && Labels.AsSpan().ContainsAnyExcept(Labels[0]);
+    }
 
     /// <summary>v_ij as a dissimilarity (larger = farther): v, or −v for the similarities.</summary>
     public double D(int i, int j) => Inverted ? -V[i * N + j] : V[i * N + j];
@@ -293,9 +321,9 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
     private const int RowsPerBlock = 16;
 
-    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N), through the GEMM (in float when
-    /// <see cref="Single"/>).</summary>
-    public double[] Backward(double[] g, double scale = 1)
+    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N, in double, or in float from a loss that
+    /// writes its rows in float lanes), through the GEMM (in float when <see cref="Single"/>).</summary>
+    public double[] Backward<TG>(TG[] g, double scale = 1) where TG : unmanaged, IFloatingPointIeee754<TG>
     {
         double[] gu;
         if (Single)
@@ -319,34 +347,43 @@ internal sealed class EmbeddingBatch : IDisposable
         return _rows is null ? gu : _rows.Backward(gu);
     }
 
+    /// <summary>Columns per tile of <see cref="Weights"/>: a block's rows read G's transpose a tile at a time, so the
+    /// column reads G_ji stay in cache (the row sums still add their terms in ascending j).</summary>
+    private const int ColumnsPerTile = 64;
+
     /// <summary>W from G, symmetric as v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j with W_ij = c_ij = s·(G_ij + G_ji);
     /// distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j) with W_ij = 2c_ij (squared) or c_ij / v_ij (euclidean, 0 at v = 0).
     /// Returns each row's Σ_j W_ij for the distances (summed in double in row order), else null.</summary>
-    private double[]? Weights<TW>(double[] g, double scale, TW[] w) where TW : unmanaged, IFloatingPointIeee754<TW>
+    private double[]? Weights<TG, TW>(TG[] g, double scale, TW[] w) where TG : unmanaged, IFloatingPointIeee754<TG>
+        where TW : unmanaged, IFloatingPointIeee754<TW>
     {
         int n = N;
-        double[] v = V;
+        double[]? v = _values;
         int kind = _distance switch { "squared" => 1, "euclidean" => 2, _ => 0 };
         double[]? rowSums = kind == 0 ? null : new double[n];
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
-            for (int i = first; i < end; i++)
+            for (int tile = 0; tile < n; tile += ColumnsPerTile)
             {
-                double rowSum = 0;
-                for (int j = 0; j < n; j++)
+                int tileEnd = Math.Min(tile + ColumnsPerTile, n);
+                for (int i = first; i < end; i++)
                 {
-                    if (i == j) { w[i * n + j] = TW.Zero; continue; }
-                    double c = scale * (g[i * n + j] + g[j * n + i]);
-                    TW wij = TW.CreateTruncating(kind switch
+                    double rowSum = tile == 0 || rowSums is null ? 0 : rowSums[i];   // one sum carried across the tiles
+                    for (int j = tile; j < tileEnd; j++)
                     {
-                        1 => 2 * c,
-                        2 => v[i * n + j] > 0 ? c / v[i * n + j] : 0,
-                        _ => c,
-                    });
-                    w[i * n + j] = wij;
-                    rowSum += double.CreateTruncating(wij);
+                        if (i == j) { w[i * n + j] = TW.Zero; continue; }
+                        double c = scale * (double.CreateTruncating(g[i * n + j]) + double.CreateTruncating(g[j * n + i]));
+                        TW wij = TW.CreateTruncating(kind switch
+                        {
+                            1 => 2 * c,
+                            2 => v![i * n + j] > 0 ? c / v[i * n + j] : 0,
+                            _ => c,
+                        });
+                        w[i * n + j] = wij;
+                        rowSum += double.CreateTruncating(wij);
+                    }
+                    if (rowSums is not null) rowSums[i] = rowSum;
                 }
-                if (rowSums is not null) rowSums[i] = rowSum;
             }
         });
         return rowSums;
@@ -395,7 +432,11 @@ internal sealed class Mining : IDisposable
     private readonly Lock _masks = new();
     private bool _masksMade;
 
-    public Mining(EmbeddingBatch b, EmbeddingOptions o)
+    /// <param name="b">The batch.</param>
+    /// <param name="o">The miner's options.</param>
+    /// <param name="pairMasks">False: <c>miner=all</c> makes its masks on first use only (a loss that reads the pairs
+    /// from the labels never asks for them).</param>
+    public Mining(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks = true)
     {
         (_b, _margin) = (b, o.MinerMargin!.Value);
         _kind = o.Miner switch
@@ -413,12 +454,13 @@ internal sealed class Mining : IDisposable
         _hardNegative = new int[n];
         double eps = o.MinerEpsilon!.Value, posMargin = o.MinerPosMargin!.Value, negMargin = o.MinerNegMargin!.Value;
         bool tripletMiner = _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
-        _masksMade = !tripletMiner;
-        if (!tripletMiner) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
+        bool onFirstUse = tripletMiner || (_kind == Kind.All && !pairMasks);
+        _masksMade = !onFirstUse;
+        if (_masksMade) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
         bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
         // Each anchor's farthest positive and nearest negative: batch_hard's triplet, the multi-similarity miner's bounds.
         bool hardest = _kind is Kind.BatchHard or Kind.MultiSimilarity;
-        if (tripletMiner && !hardest) return;   // semihard, hard: nothing to do before the triplets are visited
+        if (onFirstUse && !hardest) return;   // semihard, hard, all on first use: nothing to do before the pairs are read
         Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
             bool inverted = b.Inverted;
@@ -457,10 +499,10 @@ internal sealed class Mining : IDisposable
     }
 
     /// <summary>True when some positive pair is kept.</summary>
-    public bool HasPositive => Masks()._pos.Span.Contains(true);
+    public bool HasPositive => _kind == Kind.All ? _b.AnyPair(positive: true) : Masks()._pos.Span.Contains(true);
 
     /// <summary>True when some negative pair is kept.</summary>
-    public bool HasNegative => Masks()._neg.Span.Contains(true);
+    public bool HasNegative => _kind == Kind.All ? _b.AnyPair(positive: false) : Masks()._neg.Span.Contains(true);
 
     /// <summary>Kept positive pairs (a, p), N×N (a pooled array: read its first N² values).</summary>
     public bool[] Pos => Masks()._pos.Values;
@@ -475,7 +517,7 @@ internal sealed class Mining : IDisposable
     }
 
     /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
-    /// write only the anchor's row, so the blocks run in parallel).</summary>
+    /// write only the anchor's row, so the blocks run in parallel); <c>all</c>'s are every positive and negative pair.</summary>
     private Mining Masks()
     {
         if (Volatile.Read(ref _masksMade)) return this;
@@ -486,7 +528,14 @@ internal sealed class Mining : IDisposable
             bool[] pos = _pos.Values, neg = _neg.Values;
             Parallelism.ForElements(_b.N, AnchorsPerBlock, (_, first, end) =>
             {
-                var marker = new PairMarker(pos, neg, _b.N);
+                int n = _b.N;
+                if (_kind == Kind.All)
+                {
+                    for (int a = first; a < end; a++)
+                        for (int j = 0; j < n; j++) (pos[a * n + j], neg[a * n + j]) = (_b.Positive(a, j), _b.Negative(a, j));
+                    return;
+                }
+                var marker = new PairMarker(pos, neg, n);
                 ForEachTriplet(first, end, ref marker);
             });
             Volatile.Write(ref _masksMade, true);
