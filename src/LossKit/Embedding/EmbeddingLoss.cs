@@ -322,11 +322,22 @@ internal sealed class EmbeddingBatch : IDisposable
     private const int RowsPerBlock = 16;
 
     /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N, in double, or in float from a loss that
-    /// writes its rows in float lanes), through the GEMM (in float when <see cref="Single"/>).</summary>
+    /// writes its rows in float lanes), through the GEMM (in float when <see cref="Single"/>). A float G of a similarity
+    /// (zero on its diagonal) is not turned into W: W·U = s·(G·U + Gᵀ·U) is two products, the second reading G
+    /// transposed as the GEMM packs it — cheaper than forming G + Gᵀ, whose column reads (N floats apart) miss the
+    /// cache and the TLB.</summary>
     public double[] Backward<TG>(TG[] g, double scale = 1) where TG : unmanaged, IFloatingPointIeee754<TG>
     {
         double[] gu;
-        if (Single)
+        if (Single && g is float[] gs && _distance is "cosine" or "dot")
+        {
+            var product = new float[N * Dim];
+            Gemm.Multiply<float>(gs.AsSpan(0, N * N), _unitSingle.Span, product, N, Dim, N, alpha: (float)scale);
+            Gemm.Multiply<float>(gs.AsSpan(0, N * N), _unitSingle.Span, product, N, Dim, N, transposeA: true, alpha: (float)scale, beta: 1f);
+            gu = new double[product.Length];
+            TensorPrimitives.ConvertTruncating<float, double>(product, gu);
+        }
+        else if (Single)
         {
             using var w = Pooled<float>.Square(N);
             var product = new float[N * Dim];
