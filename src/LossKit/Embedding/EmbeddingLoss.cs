@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -590,21 +591,43 @@ internal sealed class Mining : IDisposable
                 switch (_kind)
                 {
                     case Kind.Semihard:
-                        for (int k = 0; k < count; k++)
-                        {
-                            double gap = negativeD[k] - dp;
-                            if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
-                        }
+                        VisitBand(a, p, negatives, negativeD.AsSpan(0, count), dp, _margin, ref visitor);
                         break;
                     case Kind.Hard:
-                        for (int k = 0; k < count; k++)
-                            if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
+                        VisitBand(a, p, negatives, negativeD.AsSpan(0, count), dp, double.NegativeInfinity, ref visitor);
                         break;
                     default:
                         for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>Visits (a, p, negatives[k]) for each k, ascending, whose gap = nd[k] − dp is in the semihard band
+    /// 0 &lt; gap ≤ <paramref name="margin"/> or, when <paramref name="margin"/> is −∞, is ≤ 0 (the hard miner). The
+    /// band test runs on 8 double lanes (the same subtraction and comparisons as one at a time, so the same triplets in
+    /// the same order); only the triplets in the band are visited.</summary>
+    private static void VisitBand<TV>(int a, int p, int[] negatives, ReadOnlySpan<double> nd, double dp, double margin, ref TV visitor)
+        where TV : struct, ITripletVisitor
+    {
+        bool hard = double.IsNegativeInfinity(margin);
+        int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<double> d = Vector512.Create(dp), top = Vector512.Create(margin), zero = Vector512<double>.Zero;
+            for (; k <= nd.Length - Vector512<double>.Count; k += Vector512<double>.Count)
+            {
+                Vector512<double> gap = Vector512.Create(nd.Slice(k, Vector512<double>.Count)) - d;
+                Vector512<double> inBand = hard ? Vector512.LessThanOrEqual(gap, zero) : Vector512.GreaterThan(gap, zero) & Vector512.LessThanOrEqual(gap, top);
+                for (ulong bits = inBand.ExtractMostSignificantBits(); bits != 0; bits &= bits - 1)
+                    visitor.Visit(a, p, negatives[k + BitOperations.TrailingZeroCount(bits)]);
+            }
+        }
+        for (; k < nd.Length; k++)
+        {
+            double gap = nd[k] - dp;
+            if (hard ? gap <= 0 : gap > 0 && gap <= margin) visitor.Visit(a, p, negatives[k]);
         }
     }
 }
@@ -688,6 +711,7 @@ internal sealed class ElementReducer
     }
 
     /// <summary>Records (first pass) or weighs (second pass) one element's loss; returns its weight (0 in the first pass).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public double Visit(int group, int anchor, double loss)
     {
         bool inRange = loss > _low && (_high == 0 || loss < _high);
