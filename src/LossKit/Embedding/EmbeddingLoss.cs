@@ -749,13 +749,35 @@ internal sealed class ElementReducer
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public double Visit(int group, int anchor, double loss)
     {
+        Tally tally = Begin(group, anchor);
+        double w = Visit(ref tally, loss);
+        End(tally);
+        return w;
+    }
+
+    /// <summary>A run of one anchor's elements of one group, kept in locals: the counts, and the anchor's share with the
+    /// run's w·ℓ added in visiting order (so the share is the same double as with one <see cref="Visit(int, int, double)"/>
+    /// per element). For a loss that visits many elements of one anchor in a row (the triplets of a positive pair).</summary>
+    public struct Tally
+    {
+        internal int Group, Anchor;
+        internal long Count, Nonzero, InRange;
+        internal double Share;
+    }
+
+    /// <summary>Starts a run of <paramref name="anchor"/>'s elements of <paramref name="group"/>.</summary>
+    public Tally Begin(int group, int anchor) => new() { Group = group, Anchor = anchor, Share = Unreduced[anchor] };
+
+    /// <summary><see cref="Visit(int, int, double)"/> into a run.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public double Visit(ref Tally tally, double loss)
+    {
         bool inRange = loss > _low && (_high == 0 || loss < _high);
         if (!_weighing)
         {
-            int k = group * _anchors + anchor;
-            _count[k]++;
-            if (loss > 0) _nonzero[k]++;
-            if (inRange) _inRange[k]++;
+            tally.Count++;
+            if (loss > 0) tally.Nonzero++;
+            if (inRange) tally.InRange++;
             if (!_onePass) return 0;
             double kept = _kind switch
             {
@@ -763,16 +785,24 @@ internal sealed class ElementReducer
                 Kind.Threshold => inRange ? 1 : 0,
                 _ => 1,
             };
-            Unreduced[anchor] += kept * loss;
+            tally.Share += kept * loss;
             return kept;
         }
         double w = _kind switch
         {
-            Kind.NonzeroMean => loss > 0 ? _weight[group] : 0,
-            Kind.Threshold => inRange ? _weight[group] : 0,
-            _ => _weight[group],
+            Kind.NonzeroMean => loss > 0 ? _weight[tally.Group] : 0,
+            Kind.Threshold => inRange ? _weight[tally.Group] : 0,
+            _ => _weight[tally.Group],
         };
-        Unreduced[anchor] += w * loss;
+        tally.Share += w * loss;
         return w;
+    }
+
+    /// <summary>Ends a run: its counts and its anchor's share recorded.</summary>
+    public void End(in Tally tally)
+    {
+        int k = tally.Group * _anchors + tally.Anchor;
+        (_count[k], _nonzero[k], _inRange[k]) = (_count[k] + tally.Count, _nonzero[k] + tally.Nonzero, _inRange[k] + tally.InRange);
+        Unreduced[tally.Anchor] = tally.Share;
     }
 }

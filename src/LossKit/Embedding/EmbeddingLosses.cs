@@ -99,18 +99,39 @@ public sealed class TripletLoss : EmbeddingLoss
     {
         var visitor = new Visitor(b.V, b.N, b.Inverted, b.MarginSign, MarginValue, r, g);
         m.ForEachTriplet(first, end, ref visitor);
+        visitor.Flush();
     }
 
-    /// <summary>One triplet's loss, weight and gradient (writes only row a of G).</summary>
-    private readonly struct Visitor(double[] v, int n, bool inverted, double sign, double margin, ElementReducer r, double[] g) : ITripletVisitor
+    /// <summary>One triplet's loss, weight and gradient (writes only row a of G). The triplets of one positive pair
+    /// (a, p) come in a row: their reducer counts, a's share and G_ap are kept in locals and written when the pair
+    /// changes (<see cref="Flush"/>), each still summed in visiting order — the same doubles as one write per triplet.</summary>
+    private struct Visitor(double[] v, int n, bool inverted, double sign, double margin, ElementReducer r, double[] g) : ITripletVisitor
     {
+        private int _a = -1, _p;
+        private ElementReducer.Tally _tally;
+        private double _gp;
+
         public void Visit(int a, int p, int q)
         {
+            if (a != _a || p != _p)
+            {
+                Flush();
+                (_a, _p, _tally, _gp) = (a, p, r.Begin(0, a), g[a * n + p]);
+            }
             double vp = v[a * n + p], vq = v[a * n + q];
-            double l = Math.Max((inverted ? vq - vp : vp - vq) + margin, 0), w = r.Visit(0, a, l);   // EmbeddingBatch.Margin(vp, vq)
+            double l = Math.Max((inverted ? vq - vp : vp - vq) + margin, 0), w = r.Visit(ref _tally, l);   // EmbeddingBatch.Margin(vp, vq)
             if (w == 0 || l <= 0) return;
-            g[a * n + p] += w * sign;
+            _gp += w * sign;
             g[a * n + q] -= w * sign;
+        }
+
+        /// <summary>Writes the current pair's G_ap and reducer run.</summary>
+        public void Flush()
+        {
+            if (_a < 0) return;
+            g[_a * n + _p] = _gp;
+            r.End(_tally);
+            _a = -1;
         }
     }
 }
