@@ -127,6 +127,33 @@ public class EmbeddingLossTests
         Assert.Equal(results[0].Gradient, results[1].Gradient);
     }
 
+    /// <summary>The row path's edge cases against the double path, finite throughout: no positive pair, no negative
+    /// pair (one class), a single row, and zero-norm rows under cosine.</summary>
+    [Theory]
+    [InlineData("supcon")]
+    [InlineData("ntxent")]
+    [InlineData("multi_similarity")]
+    public void The_float_row_path_handles_the_edge_cases(string spec)
+    {
+        var loss = Assert.IsAssignableFrom<EmbeddingLoss>(LossRegistry.Create(spec));
+        float[] zeroRows = [0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0];
+        var (x, _) = Batch(7, n: 4, d: 3);
+        float[] rows = [.. x.Select(v => (float)v)];
+        foreach (var (name, xf, y) in new (string, float[], int[])[]
+        {
+            ("no positive pair", rows, [0, 1, 2, 3]), ("one class", rows, [2, 2, 2, 2]), ("one row", rows[..3], [4]),
+            ("zero-norm rows", zeroRows, [0, 0, 1, 1]),
+        })
+        {
+            float[] gradient = new float[xf.Length];
+            double[] expectedGradient = new double[xf.Length];
+            float value = loss.Compute<float>(xf, 3, y, gradient: gradient);
+            double expected = loss.Compute<double>([.. xf.Select(v => (double)v)], 3, y, gradient: expectedGradient);
+            Assert.True(float.IsFinite(value) && gradient.All(float.IsFinite), $"{spec}, {name}: not finite");
+            AssertFloatClose(value, expected, $"{spec}, {name}", (gradient, expectedGradient, "embeddings"));
+        }
+    }
+
     /// <summary>A float result against the double one: the loss to 1e-5 relative, each gradient to 1e-4 of its largest entry.</summary>
     private static void AssertFloatClose(float value, double expected, string what, params (float[] Single, double[] Double, string Name)[] gradients)
     {
