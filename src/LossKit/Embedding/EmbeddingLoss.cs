@@ -1,5 +1,9 @@
 using System.Numerics;
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -195,9 +199,11 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
     /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
     /// <paramref name="pairs"/> (N×N, <c>ntxent</c>'s explicit pairs) or, when null, the rows with equal labels.
-    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too.</summary>
+    /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too;
+    /// <paramref name="floatRows"/> (with <paramref name="singleGram"/> and a similarity): v is kept as the float Gram
+    /// matrix only (<see cref="SingleV"/>), never widened to double, for a loss that reads its rows in float lanes.</summary>
     public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
-        bool singleGram = false)
+        bool singleGram = false, bool floatRows = false)
     {
         (N, Dim, Labels, Inverted, _distance, _pairs, Single) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs, single);
         _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
@@ -212,6 +218,11 @@ internal sealed class EmbeddingBatch : IDisposable
         {
             _gramSingle = Pooled<float>.Square(n);
             Gemm.Multiply<float>(_unitSingle.Span, _unitSingle.Span, _gramSingle.Span, n, n, dim, transposeB: true);
+            if (floatRows && !distance)
+            {
+                SingleV = _gramSingle.Values;
+                return;
+            }
             _v = Pooled<double>.Square(n);
             if (distance) Distances(_gramSingle.Values, _v.Values, _distance == "squared");
             else Widen(_gramSingle.Values, _v.Values);
@@ -226,8 +237,10 @@ internal sealed class EmbeddingBatch : IDisposable
                 Distances(_gram.Values, _v.Values, _distance == "squared");
             }
         }
-        V = distance || singleGram ? _v.Values : _gram.Values;
+        _values = distance || singleGram ? _v.Values : _gram.Values;
     }
+
+    private readonly double[]? _values;
 
     public int N { get; }
     public int Dim { get; }
@@ -240,7 +253,26 @@ internal sealed class EmbeddingBatch : IDisposable
     public bool Inverted { get; }
 
     /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N (a pooled array: read its first N² values).</summary>
-    public double[] V { get; }
+    public double[] V => _values ?? throw new InvalidOperationException("This batch keeps v in float only (SingleV).");
+
+    /// <summary>v_ij in float, N×N (a pooled array), when the batch was made with floatRows for a similarity; else null.</summary>
+    public float[]? SingleV { get; }
+
+    /// <summary>True when some pair of rows is positive (<paramref name="positive"/>) or negative, without a mask:
+    /// from the labels (a class with two rows; two classes), or from the given pairs.</summary>
+    public bool AnyPair(bool positive)
+    {
+        int n = N;
+        if (_pairs is not null)
+        {
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    if (positive ? Positive(i, j) : Negative(i, j)) return true;
+            return false;
+        }
+        if (positive) return new HashSet<int>(Labels).Count < n;
+        return n > 0 && Labels.AsSpan().ContainsAnyExcept(Labels[0]);
+    }
 
     /// <summary>v_ij as a dissimilarity (larger = farther): v, or −v for the similarities.</summary>
     public double D(int i, int j) => Inverted ? -V[i * N + j] : V[i * N + j];
@@ -293,16 +325,16 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
     private const int RowsPerBlock = 16;
 
-    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N), through the GEMM (in float when
-    /// <see cref="Single"/>).</summary>
-    public double[] Backward(double[] g, double scale = 1)
+    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N, in double, or in float from a loss that
+    /// writes its rows in float lanes), through the GEMM (in float when <see cref="Single"/>).</summary>
+    public double[] Backward<TG>(TG[] g, double scale = 1) where TG : unmanaged, IFloatingPointIeee754<TG>
     {
         double[] gu;
         if (Single)
         {
             using var w = Pooled<float>.Square(N);
             var product = new float[N * Dim];
-            double[]? rowSums = Weights(g, scale, w.Values);
+            double[]? rowSums = g is float[] rows && _distance is "cosine" or "dot" ? SymmetricWeights(rows, (float)scale, w.Values) : Weights(g, scale, w.Values);
             Gemm.Multiply<float>(w.Span, _unitSingle.Span, product, N, Dim, N);
             gu = new double[product.Length];
             TensorPrimitives.ConvertTruncating<float, double>(product, gu);
@@ -319,37 +351,89 @@ internal sealed class EmbeddingBatch : IDisposable
         return _rows is null ? gu : _rows.Backward(gu);
     }
 
+    /// <summary>Columns per tile of <see cref="Weights"/>: a block's rows read G's transpose a tile at a time, so the
+    /// column reads G_ji stay in cache (the row sums still add their terms in ascending j).</summary>
+    private const int ColumnsPerTile = 64;
+
     /// <summary>W from G, symmetric as v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j with W_ij = c_ij = s·(G_ij + G_ji);
     /// distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j) with W_ij = 2c_ij (squared) or c_ij / v_ij (euclidean, 0 at v = 0).
     /// Returns each row's Σ_j W_ij for the distances (summed in double in row order), else null.</summary>
-    private double[]? Weights<TW>(double[] g, double scale, TW[] w) where TW : unmanaged, IFloatingPointIeee754<TW>
+    private double[]? Weights<TG, TW>(TG[] g, double scale, TW[] w) where TG : unmanaged, IFloatingPointIeee754<TG>
+        where TW : unmanaged, IFloatingPointIeee754<TW>
     {
         int n = N;
-        double[] v = V;
+        double[]? v = _values;
         int kind = _distance switch { "squared" => 1, "euclidean" => 2, _ => 0 };
         double[]? rowSums = kind == 0 ? null : new double[n];
         Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
         {
-            for (int i = first; i < end; i++)
+            for (int tile = 0; tile < n; tile += ColumnsPerTile)
             {
-                double rowSum = 0;
-                for (int j = 0; j < n; j++)
+                int tileEnd = Math.Min(tile + ColumnsPerTile, n);
+                for (int i = first; i < end; i++)
                 {
-                    if (i == j) { w[i * n + j] = TW.Zero; continue; }
-                    double c = scale * (g[i * n + j] + g[j * n + i]);
-                    TW wij = TW.CreateTruncating(kind switch
+                    double rowSum = tile == 0 || rowSums is null ? 0 : rowSums[i];   // one sum carried across the tiles
+                    for (int j = tile; j < tileEnd; j++)
                     {
-                        1 => 2 * c,
-                        2 => v[i * n + j] > 0 ? c / v[i * n + j] : 0,
-                        _ => c,
-                    });
-                    w[i * n + j] = wij;
-                    rowSum += double.CreateTruncating(wij);
+                        if (i == j) { w[i * n + j] = TW.Zero; continue; }
+                        double c = scale * (double.CreateTruncating(g[i * n + j]) + double.CreateTruncating(g[j * n + i]));
+                        TW wij = TW.CreateTruncating(kind switch
+                        {
+                            1 => 2 * c,
+                            2 => v![i * n + j] > 0 ? c / v[i * n + j] : 0,
+                            _ => c,
+                        });
+                        w[i * n + j] = wij;
+                        rowSum += double.CreateTruncating(wij);
+                    }
+                    if (rowSums is not null) rowSums[i] = rowSum;
                 }
-                if (rowSums is not null) rowSums[i] = rowSum;
             }
         });
         return rowSums;
+    }
+
+    /// <summary>Rows and columns per tile of <see cref="SymmetricWeights"/>.</summary>
+    private const int TransposeTile = 64;
+
+    /// <summary><see cref="Weights"/> for a similarity and a G in float (the anchor losses' row path): W_ij = s·(G_ij +
+    /// G_ji) in float, W_ii = 0; returns null (no row sums). G's transpose is read in 64×64 tiles, each copied first
+    /// into a small buffer, transposed, from 64 runs of 64 contiguous values (rows N floats apart: read one column at a
+    /// time they miss the cache and the TLB on every value), so that each row of W's tile is a few vector operations —
+    /// the same bits as the scalar s·(a + b). Cheaper than the alternative without W, s·(G·U + Gᵀ·U), whose second
+    /// product costs as much as the first.</summary>
+    private double[]? SymmetricWeights(float[] g, float scale, float[] w)
+    {
+        int n = N;
+        Parallelism.ForElements(n, TransposeTile, (_, first, end) =>
+        {
+            float[] buffer = ArrayPool<float>.Shared.Rent(TransposeTile * TransposeTile);
+            ref float gs = ref MemoryMarshal.GetArrayDataReference(g);
+            ref float ts = ref MemoryMarshal.GetArrayDataReference(buffer);
+            int rows = end - first;
+            for (int tile = 0; tile < n; tile += TransposeTile)
+            {
+                int width = Math.Min(TransposeTile, n - tile);
+                for (int j = 0; j < width; j++)
+                {
+                    ref float column = ref Unsafe.Add(ref gs, (nint)(tile + j) * n + first);   // G_(tile+j, first..end)
+                    for (int i = 0; i < rows; i++) Unsafe.Add(ref ts, i * TransposeTile + j) = Unsafe.Add(ref column, i);
+                }
+                for (int i = 0; i < rows; i++)
+                {
+                    Span<float> wRow = w.AsSpan((first + i) * n + tile, width);
+                    ReadOnlySpan<float> gRow = g.AsSpan((first + i) * n + tile, width), tRow = buffer.AsSpan(i * TransposeTile, width);
+                    int j = 0;
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; j <= width - 16; j += 16)
+                            ((Vector512.Create(gRow.Slice(j, 16)) + Vector512.Create(tRow.Slice(j, 16))) * Vector512.Create(scale)).CopyTo(wRow.Slice(j, 16));
+                    for (; j < width; j++) wRow[j] = scale * (gRow[j] + tRow[j]);
+                }
+            }
+            for (int i = first; i < end; i++) w[(long)i * n + i] = 0;
+            ArrayPool<float>.Shared.Return(buffer);
+        });
+        return null;
     }
 
     /// <summary>The distances' ∂/∂uᵢ = (Σ_j W_ij)·uᵢ − (W·U)ᵢ, from the product W·U in <paramref name="gu"/>.</summary>
@@ -395,7 +479,11 @@ internal sealed class Mining : IDisposable
     private readonly Lock _masks = new();
     private bool _masksMade;
 
-    public Mining(EmbeddingBatch b, EmbeddingOptions o)
+    /// <param name="b">The batch.</param>
+    /// <param name="o">The miner's options.</param>
+    /// <param name="pairMasks">False: <c>miner=all</c> makes its masks on first use only (a loss that reads the pairs
+    /// from the labels never asks for them).</param>
+    public Mining(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks = true)
     {
         (_b, _margin) = (b, o.MinerMargin!.Value);
         _kind = o.Miner switch
@@ -413,12 +501,13 @@ internal sealed class Mining : IDisposable
         _hardNegative = new int[n];
         double eps = o.MinerEpsilon!.Value, posMargin = o.MinerPosMargin!.Value, negMargin = o.MinerNegMargin!.Value;
         bool tripletMiner = _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
-        _masksMade = !tripletMiner;
-        if (!tripletMiner) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
+        bool onFirstUse = tripletMiner || (_kind == Kind.All && !pairMasks);
+        _masksMade = !onFirstUse;
+        if (_masksMade) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
         bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
         // Each anchor's farthest positive and nearest negative: batch_hard's triplet, the multi-similarity miner's bounds.
         bool hardest = _kind is Kind.BatchHard or Kind.MultiSimilarity;
-        if (tripletMiner && !hardest) return;   // semihard, hard: nothing to do before the triplets are visited
+        if (onFirstUse && !hardest) return;   // semihard, hard, all on first use: nothing to do before the pairs are read
         Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
             bool inverted = b.Inverted;
@@ -457,10 +546,10 @@ internal sealed class Mining : IDisposable
     }
 
     /// <summary>True when some positive pair is kept.</summary>
-    public bool HasPositive => Masks()._pos.Span.Contains(true);
+    public bool HasPositive => _kind == Kind.All ? _b.AnyPair(positive: true) : Masks()._pos.Span.Contains(true);
 
     /// <summary>True when some negative pair is kept.</summary>
-    public bool HasNegative => Masks()._neg.Span.Contains(true);
+    public bool HasNegative => _kind == Kind.All ? _b.AnyPair(positive: false) : Masks()._neg.Span.Contains(true);
 
     /// <summary>Kept positive pairs (a, p), N×N (a pooled array: read its first N² values).</summary>
     public bool[] Pos => Masks()._pos.Values;
@@ -475,7 +564,7 @@ internal sealed class Mining : IDisposable
     }
 
     /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
-    /// write only the anchor's row, so the blocks run in parallel).</summary>
+    /// write only the anchor's row, so the blocks run in parallel); <c>all</c>'s are every positive and negative pair.</summary>
     private Mining Masks()
     {
         if (Volatile.Read(ref _masksMade)) return this;
@@ -486,7 +575,14 @@ internal sealed class Mining : IDisposable
             bool[] pos = _pos.Values, neg = _neg.Values;
             Parallelism.ForElements(_b.N, AnchorsPerBlock, (_, first, end) =>
             {
-                var marker = new PairMarker(pos, neg, _b.N);
+                int n = _b.N;
+                if (_kind == Kind.All)
+                {
+                    for (int a = first; a < end; a++)
+                        for (int j = 0; j < n; j++) (pos[a * n + j], neg[a * n + j]) = (_b.Positive(a, j), _b.Negative(a, j));
+                    return;
+                }
+                var marker = new PairMarker(pos, neg, n);
                 ForEachTriplet(first, end, ref marker);
             });
             Volatile.Write(ref _masksMade, true);
@@ -530,21 +626,43 @@ internal sealed class Mining : IDisposable
                 switch (_kind)
                 {
                     case Kind.Semihard:
-                        for (int k = 0; k < count; k++)
-                        {
-                            double gap = negativeD[k] - dp;
-                            if (gap > 0 && gap <= _margin) visitor.Visit(a, p, negatives[k]);
-                        }
+                        VisitBand(a, p, negatives, negativeD.AsSpan(0, count), dp, _margin, ref visitor);
                         break;
                     case Kind.Hard:
-                        for (int k = 0; k < count; k++)
-                            if (negativeD[k] - dp <= 0) visitor.Visit(a, p, negatives[k]);
+                        VisitBand(a, p, negatives, negativeD.AsSpan(0, count), dp, double.NegativeInfinity, ref visitor);
                         break;
                     default:
                         for (int k = 0; k < count; k++) visitor.Visit(a, p, negatives[k]);
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>Visits (a, p, negatives[k]) for each k, ascending, whose gap = nd[k] − dp is in the semihard band
+    /// 0 &lt; gap ≤ <paramref name="margin"/> or, when <paramref name="margin"/> is −∞, is ≤ 0 (the hard miner). The
+    /// band test runs on 8 double lanes (the same subtraction and comparisons as one at a time, so the same triplets in
+    /// the same order); only the triplets in the band are visited.</summary>
+    private static void VisitBand<TV>(int a, int p, int[] negatives, ReadOnlySpan<double> nd, double dp, double margin, ref TV visitor)
+        where TV : struct, ITripletVisitor
+    {
+        bool hard = double.IsNegativeInfinity(margin);
+        int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<double> d = Vector512.Create(dp), top = Vector512.Create(margin), zero = Vector512<double>.Zero;
+            for (; k <= nd.Length - Vector512<double>.Count; k += Vector512<double>.Count)
+            {
+                Vector512<double> gap = Vector512.Create(nd.Slice(k, Vector512<double>.Count)) - d;
+                Vector512<double> inBand = hard ? Vector512.LessThanOrEqual(gap, zero) : Vector512.GreaterThan(gap, zero) & Vector512.LessThanOrEqual(gap, top);
+                for (ulong bits = inBand.ExtractMostSignificantBits(); bits != 0; bits &= bits - 1)
+                    visitor.Visit(a, p, negatives[k + BitOperations.TrailingZeroCount(bits)]);
+            }
+        }
+        for (; k < nd.Length; k++)
+        {
+            double gap = nd[k] - dp;
+            if (hard ? gap <= 0 : gap > 0 && gap <= margin) visitor.Visit(a, p, negatives[k]);
         }
     }
 }
@@ -628,15 +746,38 @@ internal sealed class ElementReducer
     }
 
     /// <summary>Records (first pass) or weighs (second pass) one element's loss; returns its weight (0 in the first pass).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public double Visit(int group, int anchor, double loss)
+    {
+        Tally tally = Begin(group, anchor);
+        double w = Visit(ref tally, loss);
+        End(tally);
+        return w;
+    }
+
+    /// <summary>A run of one anchor's elements of one group, kept in locals: the counts, and the anchor's share with the
+    /// run's w·ℓ added in visiting order (so the share is the same double as with one <see cref="Visit(int, int, double)"/>
+    /// per element). For a loss that visits many elements of one anchor in a row (the triplets of a positive pair).</summary>
+    public struct Tally
+    {
+        internal int Group, Anchor;
+        internal long Count, Nonzero, InRange;
+        internal double Share;
+    }
+
+    /// <summary>Starts a run of <paramref name="anchor"/>'s elements of <paramref name="group"/>.</summary>
+    public Tally Begin(int group, int anchor) => new() { Group = group, Anchor = anchor, Share = Unreduced[anchor] };
+
+    /// <summary><see cref="Visit(int, int, double)"/> into a run.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public double Visit(ref Tally tally, double loss)
     {
         bool inRange = loss > _low && (_high == 0 || loss < _high);
         if (!_weighing)
         {
-            int k = group * _anchors + anchor;
-            _count[k]++;
-            if (loss > 0) _nonzero[k]++;
-            if (inRange) _inRange[k]++;
+            tally.Count++;
+            if (loss > 0) tally.Nonzero++;
+            if (inRange) tally.InRange++;
             if (!_onePass) return 0;
             double kept = _kind switch
             {
@@ -644,16 +785,24 @@ internal sealed class ElementReducer
                 Kind.Threshold => inRange ? 1 : 0,
                 _ => 1,
             };
-            Unreduced[anchor] += kept * loss;
+            tally.Share += kept * loss;
             return kept;
         }
         double w = _kind switch
         {
-            Kind.NonzeroMean => loss > 0 ? _weight[group] : 0,
-            Kind.Threshold => inRange ? _weight[group] : 0,
-            _ => _weight[group],
+            Kind.NonzeroMean => loss > 0 ? _weight[tally.Group] : 0,
+            Kind.Threshold => inRange ? _weight[tally.Group] : 0,
+            _ => _weight[tally.Group],
         };
-        Unreduced[anchor] += w * loss;
+        tally.Share += w * loss;
         return w;
+    }
+
+    /// <summary>Ends a run: its counts and its anchor's share recorded.</summary>
+    public void End(in Tally tally)
+    {
+        int k = tally.Group * _anchors + tally.Anchor;
+        (_count[k], _nonzero[k], _inRange[k]) = (_count[k] + tally.Count, _nonzero[k] + tally.Nonzero, _inRange[k] + tally.InRange);
+        Unreduced[tally.Anchor] = tally.Share;
     }
 }

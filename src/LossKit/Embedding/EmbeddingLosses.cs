@@ -99,18 +99,39 @@ public sealed class TripletLoss : EmbeddingLoss
     {
         var visitor = new Visitor(b.V, b.N, b.Inverted, b.MarginSign, MarginValue, r, g);
         m.ForEachTriplet(first, end, ref visitor);
+        visitor.Flush();
     }
 
-    /// <summary>One triplet's loss, weight and gradient (writes only row a of G).</summary>
-    private readonly struct Visitor(double[] v, int n, bool inverted, double sign, double margin, ElementReducer r, double[] g) : ITripletVisitor
+    /// <summary>One triplet's loss, weight and gradient (writes only row a of G). The triplets of one positive pair
+    /// (a, p) come in a row: their reducer counts, a's share and G_ap are kept in locals and written when the pair
+    /// changes (<see cref="Flush"/>), each still summed in visiting order — the same doubles as one write per triplet.</summary>
+    private struct Visitor(double[] v, int n, bool inverted, double sign, double margin, ElementReducer r, double[] g) : ITripletVisitor
     {
+        private int _a = -1, _p;
+        private ElementReducer.Tally _tally;
+        private double _gp;
+
         public void Visit(int a, int p, int q)
         {
+            if (a != _a || p != _p)
+            {
+                Flush();
+                (_a, _p, _tally, _gp) = (a, p, r.Begin(0, a), g[a * n + p]);
+            }
             double vp = v[a * n + p], vq = v[a * n + q];
-            double l = Math.Max((inverted ? vq - vp : vp - vq) + margin, 0), w = r.Visit(0, a, l);   // EmbeddingBatch.Margin(vp, vq)
+            double l = Math.Max((inverted ? vq - vp : vp - vq) + margin, 0), w = r.Visit(ref _tally, l);   // EmbeddingBatch.Margin(vp, vq)
             if (w == 0 || l <= 0) return;
-            g[a * n + p] += w * sign;
+            _gp += w * sign;
             g[a * n + q] -= w * sign;
+        }
+
+        /// <summary>Writes the current pair's G_ap and reducer run.</summary>
+        public void Flush()
+        {
+            if (_a < 0) return;
+            g[_a * n + _p] = _gp;
+            r.End(_tally);
+            _a = -1;
         }
     }
 }
@@ -123,6 +144,107 @@ public sealed class TripletLoss : EmbeddingLoss
 public abstract class AnchorLoss : EmbeddingLoss
 {
     private protected AnchorLoss(EmbeddingParameters parts, EmbeddingOptions? options) : base(parts, options) { }
+
+    /// <summary>True for a loss with a float row form (<see cref="AnchorRow"/>).</summary>
+    private protected virtual bool RowForm => false;
+
+    /// <summary>The row path, for float inputs with <c>miner=all</c>, a similarity (cosine, dot) and the positives given
+    /// by the labels: the float Gram matrix is v itself, and one parallel pass over blocks of anchors reads each anchor's
+    /// row of it in float lanes and writes the anchor's row of G in float (<see cref="AnchorRow"/>) — no double v, no
+    /// masks, no gathering of pairs; each anchor's positives come from its class's list. Otherwise the composed path.</summary>
+    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    {
+        if (!single || !RowForm || pairs is not null || Options.Miner != "all" || !Inverted)
+            return base.Run(x, n, dim, labels, pairs, shares, wantGradient, single);
+        using var batch = new EmbeddingBatch(this, x, n, dim, labels, single: true, singleGram: true, floatRows: true);
+        using var mined = new Mining(batch, Options, pairMasks: false);
+        var reducer = new ElementReducer(Options, n, onePass: true);
+        using var g = Pooled<float>.Square(n);
+        bool active = Active(mined);
+        var classes = new ClassRows(labels);
+        float[] v = batch.SingleV!, gv = g.Values;
+        Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
+        {
+            float[] t = ArrayPool<float>.Shared.Rent(n);
+            int[] positives = ArrayPool<int>.Shared.Rent(n);
+            try
+            {
+                for (int a = first; a < end; a++)
+                {
+                    Span<float> row = gv.AsSpan(a * n, n);
+                    if (!active)
+                    {
+                        reducer.Visit(0, a, 0);
+                        row.Clear();
+                        continue;
+                    }
+                    AnchorRow(a, v.AsSpan(a * n, n), classes.Positives(a, positives), t.AsSpan(0, n), reducer, row);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(t);
+                ArrayPool<int>.Shared.Return(positives);
+            }
+        });
+        double scale = reducer.Finish();
+        reducer.Unreduced.CopyTo(shares, 0);
+        return wantGradient ? batch.Backward(gv, scale) : null;
+    }
+
+    /// <summary>One anchor of the row path: <paramref name="s"/> holds its similarities s_aj with every row (s_aa
+    /// included, to be left out), <paramref name="positives"/> its positives (ascending), every other row j ≠ a is a
+    /// negative. Visits its element(s) through <paramref name="r"/> and writes the whole row <paramref name="g"/> =
+    /// w·∂ℓ/∂s_aj (0 at j = a). <paramref name="t"/>: N floats of scratch.</summary>
+    private protected virtual void AnchorRow(int a, ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> t, ElementReducer r, Span<float> g) =>
+        throw new NotSupportedException($"{GetType().Name} has no row form.");
+
+    /// <summary>Σ_j e^(t_j − M) over the row in float lanes (LossKit's vector exp, the lanes added in their fixed order), with
+    /// M = max(<paramref name="floor"/>, max_j t_j); each e^(t_j − M) is written into <paramref name="e"/> (0 where t_j
+    /// = −∞, the rows left out). Returns the sum (0, with M = −∞, when every t_j is −∞ and the floor is −∞).</summary>
+    private protected static double SumExpRow(ReadOnlySpan<float> t, float floor, Span<float> e, out double max)
+    {
+        float top = MathF.Max(floor, Row.Max(t));
+        max = top;
+        if (float.IsNegativeInfinity(top))
+        {
+            e.Clear();
+            return 0;
+        }
+        return Row.SumExp(t, top, e);
+    }
+
+    /// <summary>The rows of each class, for the row path: the positives of row a are the other rows with its label,
+    /// ascending.</summary>
+    private sealed class ClassRows
+    {
+        private readonly int[] _members, _start, _stop;
+
+        public ClassRows(int[] labels)
+        {
+            int n = labels.Length;
+            var keys = new long[n];
+            for (int i = 0; i < n; i++) keys[i] = (long)labels[i] * n + i;   // by label, then by row
+            Array.Sort(keys);
+            (_members, _start, _stop) = (new int[n], new int[n], new int[n]);
+            for (int k = 0; k < n; k++) _members[k] = (int)(keys[k] % n);
+            for (int k = 0, first = 0; k < n; k++)
+            {
+                if (k + 1 < n && labels[_members[k + 1]] == labels[_members[k]]) continue;
+                for (int i = first; i <= k; i++) (_start[_members[i]], _stop[_members[i]]) = (first, k + 1);
+                first = k + 1;
+            }
+        }
+
+        /// <summary>Row a's positives, written into <paramref name="scratch"/>.</summary>
+        public ReadOnlySpan<int> Positives(int a, int[] scratch)
+        {
+            int count = 0;
+            for (int k = _start[a]; k < _stop[a]; k++)
+                if (_members[k] != a) scratch[count++] = _members[k];
+            return scratch.AsSpan(0, count);
+        }
+    }
 
     private protected override void EvaluateAnchors(EmbeddingBatch b, Mining m, ElementReducer r, double[] g, int first, int end)
     {
@@ -252,6 +374,29 @@ public sealed class MultiSimilarityLoss : AnchorLoss
         for (int i = 0; i < dp.Length; i++) dp[i] *= -w;
         for (int i = 0; i < dn.Length; i++) dn[i] *= w;
     }
+
+    private protected override bool RowForm => true;
+
+    /// <summary>The row form: the few positives in double (scalar), the negatives' β(s − λ), Σ e and softmax over the
+    /// whole row in float lanes (the anchor and its positives left out as −∞).</summary>
+    private protected override void AnchorRow(int a, ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> t, ElementReducer r, Span<float> g)
+    {
+        int np = positives.Length;
+        double lambda = BaseValue;   // a similarity: u = s
+        double[]? rented = np > 32 ? ArrayPool<double>.Shared.Rent(2 * np) : null;
+        Span<double> work = rented ?? stackalloc double[64];
+        Span<double> tp = work[..np], dp = work.Slice(np, np);
+        for (int i = 0; i < np; i++) tp[i] = -AlphaValue * (s[positives[i]] - lambda);
+        double positive = LogSumExp(tp, 0, dp, single: false);   // log(1 + Σ_p e^t), dp the softmax weights
+        Row.Scale(s, (float)BetaValue, (float)(-BetaValue * lambda), t, streaming: false);
+        t[a] = float.NegativeInfinity;
+        foreach (int p in positives) t[p] = float.NegativeInfinity;
+        double sum = SumExpRow(t, 0f, g, out double max), total = Math.Exp(-max) + sum;   // 1 + Σ_n e^t, scaled by e^−max
+        double l = positive / AlphaValue + (max + Math.Log(total)) / BetaValue, w = r.Visit(0, a, l);
+        Row.ScaleInPlace(g, (float)(w / total), streaming: false);
+        for (int i = 0; i < np; i++) g[positives[i]] = (float)(-w * dp[i]);
+        if (rented is not null) ArrayPool<double>.Shared.Return(rented);
+    }
 }
 
 /// <summary>
@@ -356,6 +501,30 @@ public sealed class SupConLoss : AnchorLoss
         for (int i = 0; i < np; i++) dp[i] = w * (soft[i] - 1.0 / np) / TauValue;
         for (int i = 0; i < un.Length; i++) dn[i] = w * soft[np + i] / TauValue;
     }
+
+    private protected override bool RowForm => true;
+
+    /// <summary>The row form: t = s/τ, its max, Σ e^(t − max) and softmax over the row in float lanes (the anchor left
+    /// out), the loss and the positives' coefficients in double.</summary>
+    private protected override void AnchorRow(int a, ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> t, ElementReducer r, Span<float> g)
+    {
+        int np = positives.Length;
+        if (np == 0)
+        {
+            r.Visit(0, a, 0);
+            g.Clear();
+            return;
+        }
+        Row.Scale(s, (float)(1 / TauValue), 0f, t, streaming: false);
+        t[a] = float.NegativeInfinity;
+        double sum = SumExpRow(t, float.NegativeInfinity, g, out double max), lse = max + Math.Log(sum), l = 0;
+        foreach (int p in positives) l += lse - t[p];
+        l /= np;
+        double w = r.Visit(0, a, l);
+        foreach (int p in positives) t[p] = (float)(w * (g[p] / sum - 1.0 / np) / TauValue);   // held while g is scaled
+        Row.ScaleInPlace(g, (float)(w / (sum * TauValue)), streaming: false);
+        foreach (int p in positives) g[p] = t[p];
+    }
 }
 
 /// <summary>
@@ -436,6 +605,28 @@ public sealed class NtXentLoss : AnchorLoss
             dp[k] += w * (soft[0] - 1) / TauValue;
             for (int i = 0; i < un.Length; i++) dn[i] += w * soft[1 + i] / TauValue;
         }
+    }
+
+    private protected override bool RowForm => true;
+
+    /// <summary>The row form: t = s/τ and the negatives' Σ e^(t − max) in float lanes once per anchor (the anchor and its
+    /// positives left out as −∞); each positive pair adds its own e^(t_p) in double, and the negatives' coefficients,
+    /// Σ over the pairs of w·softmax_n, are one scaling of the stored exponentials.</summary>
+    private protected override void AnchorRow(int a, ReadOnlySpan<float> s, ReadOnlySpan<int> positives, Span<float> t, ElementReducer r, Span<float> g)
+    {
+        Row.Scale(s, (float)(1 / TauValue), 0f, t, streaming: false);
+        t[a] = float.NegativeInfinity;
+        foreach (int p in positives) (g[p], t[p]) = (t[p], float.NegativeInfinity);   // t_p held in g
+        double sum = SumExpRow(t, float.NegativeInfinity, t, out double max), coefficient = 0;   // t ← e^(t − max)
+        foreach (int p in positives)
+        {
+            double c = g[p], top = Math.Max(c, max), scaled = sum * Math.Exp(max - top), total = Math.Exp(c - top) + scaled;
+            double w = r.Visit(0, a, top + Math.Log(total) - c);
+            t[p] = (float)(w * (Math.Exp(c - top) / total - 1) / TauValue);   // held while g is written
+            coefficient += w * (double.IsNegativeInfinity(max) ? 0 : Math.Exp(max - top) / total);
+        }
+        Row.Scale(t, (float)(coefficient / TauValue), 0f, g, streaming: false);
+        foreach (int p in positives) g[p] = t[p];
     }
 }
 

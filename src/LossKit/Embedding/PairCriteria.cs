@@ -23,12 +23,9 @@ public sealed class MarginRankingLoss : PairCriterion
 
     /// <param name="margin">The margin (null: 0).</param>
     /// <param name="reduction">mean, sum or none.</param>
-    public MarginRankingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin.Resolve(margin), reduction) { }
+    public MarginRankingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin, margin, reduction, PairKind.Pairs, vectorRows: false) { }
 
     public override LossCard Card => Definition;
-    public override LossKind Kind => PairKind.Pairs;
-    public override bool VectorRows => false;
-    public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), ReductionParameter.Of(Reduction)];
 
     /// <summary>The loss of N pairs of scores.</summary>
     /// <param name="input1">x₁, N scores.</param>
@@ -80,12 +77,9 @@ public sealed class CosineEmbeddingLoss : PairCriterion
 
     /// <param name="margin">The margin in [−1, 1] (null: 0).</param>
     /// <param name="reduction">mean, sum or none.</param>
-    public CosineEmbeddingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin.Resolve(margin), reduction) { }
+    public CosineEmbeddingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin, margin, reduction, PairKind.Pairs, vectorRows: true) { }
 
     public override LossCard Card => Definition;
-    public override LossKind Kind => PairKind.Pairs;
-    public override bool VectorRows => true;
-    public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), ReductionParameter.Of(Reduction)];
 
     /// <summary>The loss of N pairs of d-vectors.</summary>
     /// <param name="input1">x₁, N×d row-major.</param>
@@ -145,12 +139,9 @@ public sealed class HingeEmbeddingLoss : PairCriterion
 
     /// <param name="margin">The margin (null: 1).</param>
     /// <param name="reduction">mean, sum or none.</param>
-    public HingeEmbeddingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin.Resolve(margin), reduction) { }
+    public HingeEmbeddingLoss(double? margin = null, Reduction reduction = Reduction.Mean) : base(Margin, margin, reduction, PairKind.Distances, vectorRows: false) { }
 
     public override LossCard Card => Definition;
-    public override LossKind Kind => PairKind.Distances;
-    public override bool VectorRows => false;
-    public override IEnumerable<ParameterValue> ParameterValues => [Margin.Of(MarginValue), ReductionParameter.Of(Reduction)];
 
     /// <summary>The loss of N values (pair distances).</summary>
     /// <param name="input">x, N values.</param>
@@ -206,7 +197,7 @@ public sealed class TripletMarginLoss : PairCriterion
     /// <param name="swap">the distance swap.</param>
     /// <param name="reduction">mean, sum or none.</param>
     public TripletMarginLoss(double? margin = null, double? p = null, double? eps = null, bool swap = false, Reduction reduction = Reduction.Mean)
-        : base(Margin.Resolve(margin), reduction) => (PValue, EpsValue, SwapValue) = (P.Resolve(p), Eps.Resolve(eps), swap);
+        : base(Margin, margin, reduction, PairKind.Triplets, vectorRows: true) => (PValue, EpsValue, SwapValue) = (P.Resolve(p), Eps.Resolve(eps), swap);
 
     /// <summary>p.</summary>
     public double PValue { get; }
@@ -218,10 +209,7 @@ public sealed class TripletMarginLoss : PairCriterion
     public bool SwapValue { get; }
 
     public override LossCard Card => Definition;
-    public override LossKind Kind => PairKind.Triplets;
-    public override bool VectorRows => true;
-    public override IEnumerable<ParameterValue> ParameterValues =>
-        [Margin.Of(MarginValue), P.Of(PValue), Eps.Of(EpsValue), Swap.Of(SwapValue), ReductionParameter.Of(Reduction)];
+    private protected override IEnumerable<ParameterValue> OwnValues => [P.Of(PValue), Eps.Of(EpsValue), Swap.Of(SwapValue)];
 
     /// <summary>The loss of N triplets of d-vectors.</summary>
     /// <param name="anchor">N×d row-major.</param>

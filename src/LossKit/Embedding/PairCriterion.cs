@@ -19,13 +19,30 @@ public abstract class PairCriterion : ReducedLoss
     public static readonly LossParameter ReductionParameter =
         ReductionOf("mean divides by the number of unreduced values (pairs, triplets, elements); none returns each");
 
-    private protected PairCriterion(double margin, Reduction reduction) : base(reduction) => MarginValue = margin;
+    /// <param name="margin">The criterion's margin parameter.</param>
+    /// <param name="value">The margin (null: the parameter's default).</param>
+    /// <param name="reduction">mean, sum or none.</param>
+    /// <param name="kind">The kind whose inputs it takes.</param>
+    /// <param name="vectorRows">See <see cref="VectorRows"/>.</param>
+    private protected PairCriterion(LossParameter margin, double? value, Reduction reduction, LossKind kind, bool vectorRows) : base(reduction) =>
+        (_margin, MarginValue, Kind, VectorRows) = (margin, margin.Resolve(value), kind, vectorRows);
+
+    private readonly LossParameter _margin;
 
     /// <summary>The margin.</summary>
     public double MarginValue { get; }
 
     /// <summary>True when each pair (triplet) is a row of d values (N×d inputs); false for one value per element.</summary>
-    public abstract bool VectorRows { get; }
+    public bool VectorRows { get; }
+
+    /// <inheritdoc/>
+    public override LossKind Kind { get; }
+
+    /// <inheritdoc/>
+    public override IEnumerable<ParameterValue> ParameterValues => [_margin.Of(MarginValue), .. OwnValues, ReductionParameter.Of(Reduction)];
+
+    /// <summary>The values of the parameters between the margin and the reduction, in card order (none by default).</summary>
+    private protected virtual IEnumerable<ParameterValue> OwnValues => [];
 
     /// <summary>The card of a pair criterion, with the reduction after its own parameters.</summary>
     private protected static LossCard PairCard(string name, string title, string formula, string gradient, string reference,

@@ -1,6 +1,7 @@
 using LossKit.Catalog;
 using LossKit.Core;
 using LossKit.Embedding;
+using LossKit.Kernels;
 
 namespace LossKit.Tests.Embedding;
 
@@ -87,6 +88,69 @@ public class EmbeddingLossTests
             double expected = loss.Compute<double>(xd, d, y, gradient: expectedGradient);
             AssertFloatClose(value, expected, $"{spec}, seed {seed}", (gradient, expectedGradient, "embeddings"));
             Assert.Equal(value, unreduced.Sum(), 1e-5 * Math.Max(1, Math.Abs(expected)));
+        }
+    }
+
+    /// <summary>The row path of the anchor losses (float inputs, miner=all, a similarity: the float Gram rows in 16-lane
+    /// kernels, G in float, the backward as G·U + Gᵀ·U) at a size where the vector loops, their tails and several anchor
+    /// blocks all run (N = 203, 7 classes of uneven size, one single-row class): against the double path to the float
+    /// tolerances, and the same bits with 1 and 2 threads.</summary>
+    [Theory]
+    [InlineData("supcon")]
+    [InlineData("ntxent")]
+    [InlineData("multi_similarity")]
+    [InlineData("ntxent(tau=0.5, distance=dot, normalize=false)")]
+    [InlineData("supcon(tau=0.5, reducer=mean)")]
+    public void The_float_row_path_matches_the_double_path_for_any_thread_count(string spec)
+    {
+        var loss = Assert.IsAssignableFrom<EmbeddingLoss>(LossRegistry.Create(spec));
+        const int n = 203, d = 24;
+        var (x, _) = Batch(5, n, d);
+        int[] y = [.. Enumerable.Range(0, n).Select(i => i == n - 1 ? 99 : i * i % 7)];
+        float[] xf = [.. x.Select(v => (float)(0.5 * v))];
+        double[] xd = [.. xf.Select(v => (double)v)], expectedGradient = new double[x.Length];
+        double expected = loss.Compute<double>(xd, d, y, gradient: expectedGradient);
+        var results = new List<(float Value, float[] Gradient)>();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int saved = Parallelism.MaxThreads;
+            try
+            {
+                Parallelism.MaxThreads = threads;
+                float[] gradient = new float[x.Length];
+                results.Add((loss.Compute<float>(xf, d, y, gradient: gradient), gradient));
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+        AssertFloatClose(results[0].Value, expected, spec, (results[0].Gradient, expectedGradient, "embeddings"));
+        Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Value), BitConverter.SingleToInt32Bits(results[1].Value));
+        Assert.Equal(results[0].Gradient, results[1].Gradient);
+    }
+
+    /// <summary>The row path's edge cases against the double path, finite throughout: no positive pair, no negative
+    /// pair (one class), a single row, and zero-norm rows under cosine.</summary>
+    [Theory]
+    [InlineData("supcon")]
+    [InlineData("ntxent")]
+    [InlineData("multi_similarity")]
+    public void The_float_row_path_handles_the_edge_cases(string spec)
+    {
+        var loss = Assert.IsAssignableFrom<EmbeddingLoss>(LossRegistry.Create(spec));
+        float[] zeroRows = [0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0];
+        var (x, _) = Batch(7, n: 4, d: 3);
+        float[] rows = [.. x.Select(v => (float)v)];
+        foreach (var (name, xf, y) in new (string, float[], int[])[]
+        {
+            ("no positive pair", rows, [0, 1, 2, 3]), ("one class", rows, [2, 2, 2, 2]), ("one row", rows[..3], [4]),
+            ("zero-norm rows", zeroRows, [0, 0, 1, 1]),
+        })
+        {
+            float[] gradient = new float[xf.Length];
+            double[] expectedGradient = new double[xf.Length];
+            float value = loss.Compute<float>(xf, 3, y, gradient: gradient);
+            double expected = loss.Compute<double>([.. xf.Select(v => (double)v)], 3, y, gradient: expectedGradient);
+            Assert.True(float.IsFinite(value) && gradient.All(float.IsFinite), $"{spec}, {name}: not finite");
+            AssertFloatClose(value, expected, $"{spec}, {name}", (gradient, expectedGradient, "embeddings"));
         }
     }
 
