@@ -7,7 +7,7 @@ using LossKit.Sparse;
 
 namespace LossKit.Tests.RowLosses;
 
-/// <summary>Slow, obviously-correct double references for the section C2 losses, straight from the formulas.</summary>
+/// <summary>Slow, obviously-correct double references for the row losses, straight from the formulas.</summary>
 internal static class RowLossReference
 {
     /// <summary>The unweighted loss of one row with class target y.</summary>

@@ -3,7 +3,7 @@ using LossKit.Kernels;
 
 namespace LossKit.Tests.RowLosses;
 
-/// <summary>Every section C2 spec and option combination the tests sweep (class weights have 5 entries: K = 5).</summary>
+/// <summary>Every row-loss spec and option combination the tests sweep (class weights have 5 entries: K = 5).</summary>
 internal static class RowLossSpecs
 {
     public static readonly string[] Margin =

@@ -4,7 +4,7 @@ using LossKit.Softmax;
 
 namespace LossKit.Tests.Softmax;
 
-/// <summary>What <c>losskit check</c> runs, for every section C1 spec on class-index targets, plus float/Half and threads.</summary>
+/// <summary>What <c>losskit check</c> runs, for every softmax-family spec on class-index targets, plus float/Half and threads.</summary>
 public class ClassificationC1Tests
 {
     public static TheoryData<string> Specs() =>
