@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Embedding;
 
@@ -189,13 +190,16 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
 }
 
 /// <summary>
-/// Generalized end-to-end loss, softmax variant, spec <c>ge2e(w=10, b=-5)</c> (speaker verification: labels are speakers,
+/// Generalized end-to-end loss, spec <c>ge2e(w=10, b=-5, method=softmax)</c> (speaker verification: labels are speakers,
 /// rows their utterances): on the normalised embeddings ê, with centroids c_k = mean of speaker k's ê and, for the
 /// utterance's own speaker, the centroid without it (the paper's eq. 8),
-/// <c>S_ik = w·cos(ê_i, c_k) + b</c> and <c>ℓ_i = −S_{i,y_i} + log Σ_k e^{S_ik}</c> (eq. 6); the loss is the mean of ℓ_i.
+/// <c>S_ik = w·cos(ê_i, c_k) + b</c> and, softmax variant (eq. 6), <c>ℓ_i = −S_{i,y_i} + log Σ_k e^{S_ik}</c>, or
+/// contrast variant (eq. 7), <c>ℓ_i = 1 − σ(S_{i,y_i}) + max_{k≠y_i} σ(S_ik)</c>; the loss is the mean of ℓ_i.
 /// <para><b>Decisions.</b> w and b are the paper's learnable scalars, here parameters fixed for the call (the paper
 /// initialises them to 10 and −5 and keeps w &gt; 0); b cancels in the softmax variant (it shifts every S_ik of a row),
-/// so it changes neither value nor gradient and is kept for the spec's fidelity. The paper (and the reference code
+/// so it changes neither value nor gradient there and is kept for the spec's fidelity; in the contrast variant it
+/// moves the sigmoids. The contrast variant's max takes the first of tied classes (its gradient goes to that one: a
+/// subgradient), and with a single speaker in the batch it is over no class and counts 0 (ℓ_i = 1 − σ(S_{i,y_i})). The paper (and the reference code
 /// cvqluu/GE2E-Loss) sums ℓ over the batch (L_G = Σ ℓ); this loss is the mean over the utterances that have an own
 /// centroid, as ports built on <c>nn.CrossEntropyLoss</c> do — multiply by their number for the sum. The embeddings are
 /// normalised here (the paper's e_ji is the L2-normalised network output; the reference code takes them as given), and
@@ -205,32 +209,40 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
 /// term (it still forms its speaker's centroid for the others); a batch without any such term gives 0. A zero centroid
 /// (utterances that cancel) is divided by max(‖c‖, 1e-12): finite.</para>
 /// Reference: Wan, Wang, Papir &amp; Lopez Moreno 2018, Generalized end-to-end loss for speaker verification (ICASSP);
-/// github.com/cvqluu/GE2E-Loss (<c>ge2e.py</c>, softmax method).
+/// github.com/cvqluu/GE2E-Loss (<c>ge2e.py</c>, softmax and contrast methods).
 /// </summary>
 public sealed class Ge2eLoss : WholeBatchLoss
 {
     public static readonly LossParameter W = new("w", ParameterKind.Number, "w: the scale of the cosine similarities (the paper's learnable w, > 0)") { Default = 10, Min = 0, MinExclusive = true };
     public static readonly LossParameter B = new("b", ParameterKind.Number, "b: the offset of the similarities (the paper's learnable b; cancels in the softmax variant)") { Default = -5 };
+    public static readonly LossParameter Method = new("method", ParameterKind.Choice,
+        "softmax: cross-entropy over the centroids (eq. 6); contrast: 1 − σ(own) + the largest σ of another speaker (eq. 7)") { Choices = ["softmax", "contrast"] };
 
-    public static LossCard Definition { get; } = BatchCard("ge2e", "Generalized end-to-end loss (GE2E, softmax)",
-        "ℓ = mean_i (log Σ_k e^{S_ik} − S_{i,y_i}), S_ik = w·cos(ê_i, c_k) + b, c_k = mean of class k's ê (own class: without i)",
-        "∂ℓ_i/∂S_ik = p_ik − [k = y_i]; ∂cos/∂ê = ĉ, ∂cos/∂c = (ê − cos·ĉ)/‖c‖, then each centroid to its rows and back through the normalisation",
-        "Wan et al. 2018 (ICASSP), eq. 5, 6, 8; github.com/cvqluu/GE2E-Loss (softmax)", LossProperties.NonNegative,
+    public static LossCard Definition { get; } = BatchCard("ge2e", "Generalized end-to-end loss (GE2E, softmax or contrast)",
+        "ℓ = mean_i ℓ_i, softmax: ℓ_i = log Σ_k e^{S_ik} − S_{i,y_i}; contrast: ℓ_i = 1 − σ(S_{i,y_i}) + max_{k≠y_i} σ(S_ik); S_ik = w·cos(ê_i, c_k) + b, c_k = mean of class k's ê (own class: without i)",
+        "softmax: ∂ℓ_i/∂S_ik = p_ik − [k = y_i]; contrast: −σ'(S_{i,y_i}) at y_i, σ'(S_ik*) at the largest other k*; ∂cos/∂ê = ĉ, ∂cos/∂c = (ê − cos·ĉ)/‖c‖, then each centroid to its rows and back through the normalisation",
+        "Wan et al. 2018 (ICASSP), eq. 5–8; github.com/cvqluu/GE2E-Loss (softmax and contrast)", LossProperties.NonNegative,
         "Mean over the utterances (the paper and cvqluu/GE2E-Loss sum); an utterance alone in its class gives no term; b cancels in the softmax. " +
-        "w and b are fixed for the call. Embeddings normalised; cosines not clamped (the reference code clamps them at 1e-6).",
-        W, B);
+        "w and b are fixed for the call. Embeddings normalised; cosines not clamped (the reference code clamps them at 1e-6). " +
+        "contrast: ties in the max go to the first class; one speaker only: the max counts 0.",
+        W, B, Method);
 
     /// <summary>How the registry builds this loss from a spec string.</summary>
-    public static LossDefinition Registration { get; } = new(Definition, a => new Ge2eLoss(a.Number(W), a.Number(B)));
+    public static LossDefinition Registration { get; } = new(Definition, a => new Ge2eLoss(a.Number(W), a.Number(B), a.Choice(Method)));
 
     /// <param name="w">null: 10.</param>
     /// <param name="b">null: −5.</param>
-    public Ge2eLoss(double? w = null, double? b = null) : base("cosine", true) => (WValue, BValue) = (W.Resolve(w), B.Resolve(b));
+    /// <param name="method">softmax (eq. 6) or contrast (eq. 7); null: softmax.</param>
+    public Ge2eLoss(double? w = null, double? b = null, string? method = null) : base("cosine", true) =>
+        (WValue, BValue, MethodValue) = (W.Resolve(w), B.Resolve(b), Method.Resolve(method));
 
     public double WValue { get; }
     public double BValue { get; }
+
+    /// <summary>softmax or contrast.</summary>
+    public string MethodValue { get; }
     public override LossCard Card => Definition;
-    private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue)];
+    private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue), Method.Of(MethodValue)];
 
     private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
     {
@@ -250,6 +262,7 @@ public sealed class Ge2eLoss : WholeBatchLoss
         var s = new double[classes];
         var p = new double[classes];
         var gc = new double[dim];
+        bool contrast = MethodValue == "contrast";
         for (int i = 0; i < n; i++)
         {
             int y = centroids.Class[i];
@@ -266,12 +279,15 @@ public sealed class Ge2eLoss : WholeBatchLoss
                 cos[k] = dot / norm[k];
                 s[k] = WValue * cos[k] + BValue;
             }
-            double l = AnchorLoss.LogSumExpOf(s, double.NegativeInfinity, p) - s[y];
+            // p_k ← ∂ℓ_i/∂S_ik.
+            double l = contrast ? Contrast(s, y, p) : AnchorLoss.LogSumExpOf(s, double.NegativeInfinity, p) - s[y];
+            if (!contrast) p[y] -= 1;
             shares[i] = l / terms;
             if (!wantGradient) continue;
             for (int k = 0; k < classes; k++)
             {
-                double a = WValue * (p[k] - (k == y ? 1 : 0)) / terms;   // ∂loss/∂cos_ik
+                if (contrast && p[k] == 0) continue;                       // contrast: only y and the largest other class have a slope
+                double a = WValue * p[k] / terms;                          // ∂loss/∂cos_ik
                 ReadOnlySpan<double> ck = c.AsSpan(k * dim, dim);
                 for (int j = 0; j < dim; j++)
                 {
@@ -284,6 +300,26 @@ public sealed class Ge2eLoss : WholeBatchLoss
         if (!wantGradient) return null;
         centroids.Finish(gu);
         return unit.Backward(gu);
+    }
+
+    /// <summary>The contrast variant's ℓ_i = 1 − σ(S_y) + max_{k≠y} σ(S_k) (0 for the max over no class), and its
+    /// derivatives into <paramref name="slope"/>: −σ'(S_y) at y, σ'(S_k*) at the first largest other class k*, 0 elsewhere.</summary>
+    private static double Contrast(ReadOnlySpan<double> s, int y, Span<double> slope)
+    {
+        slope.Clear();
+        int other = -1;
+        for (int k = 0; k < s.Length; k++)
+            if (k != y && (other < 0 || s[k] > s[other])) other = k;
+        var (own, ownComplement) = Scalar.Sigmoid(s[y]);
+        slope[y] = -own * ownComplement;
+        double loss = ownComplement;                                       // 1 − σ(S_y), without cancellation
+        if (other >= 0)
+        {
+            var (top, topComplement) = Scalar.Sigmoid(s[other]);
+            slope[other] = top * topComplement;
+            loss += top;
+        }
+        return loss;
     }
 }
 

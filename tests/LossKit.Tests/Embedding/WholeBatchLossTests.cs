@@ -77,7 +77,14 @@ public class WholeBatchLossTests
                         double[] c = Mean(Enumerable.Range(0, n).Where(j => y[j] == k && !(k == y[i] && j == i)).Select(j => e[j]));
                         return ge.WValue * Dot(e[i], c) / Math.Sqrt(Dot(e[i], e[i]) * Dot(c, c)) + ge.BValue;
                     }
-                    losses.Add(-Similarity(y[i]) + Math.Log(classes.Sum(k => Math.Exp(Similarity(k)))));
+                    if (ge.MethodValue == "contrast")
+                    {
+                        // Eq. 7: 1 − σ(own) + the largest σ over the other speakers (none: 0).
+                        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+                        var others = classes.Where(k => k != y[i]).Select(k => Sigmoid(Similarity(k))).ToList();
+                        losses.Add(1 - Sigmoid(Similarity(y[i])) + (others.Count == 0 ? 0 : others.Max()));
+                    }
+                    else losses.Add(-Similarity(y[i]) + Math.Log(classes.Sum(k => Math.Exp(Similarity(k)))));
                 }
                 return losses.Count == 0 ? 0 : losses.Average();
             }
@@ -98,7 +105,7 @@ public class WholeBatchLossTests
     public static TheoryData<string> Specs => new(
     [
         "proto_triplet", "proto_triplet(margin=0.3)", "proto_triplet(margin=5)",
-        "ge2e", "ge2e(w=3, b=1)", "ge2e(w=0.5)",
+        "ge2e", "ge2e(w=3, b=1)", "ge2e(w=0.5)", "ge2e(method=contrast)", "ge2e(w=3, b=1, method=contrast)",
         "align_uniform", "align_uniform(alpha=1, t=1)", "align_uniform(alpha=3, t=0.5, weights=[0.5, 2])",
     ]);
 
@@ -197,6 +204,8 @@ public class WholeBatchLossTests
     [InlineData("ge2e", 1e-30)]
     [InlineData("align_uniform", 0)]
     [InlineData("ge2e", 0)]
+    [InlineData("ge2e(method=contrast)", 1e30)]
+    [InlineData("ge2e(method=contrast)", 0)]
     public void Extreme_and_zero_rows_give_finite_results(string spec, double scale)
     {
         var loss = (EmbeddingLoss)LossRegistry.Create(spec);
@@ -207,9 +216,20 @@ public class WholeBatchLossTests
         Assert.All(unreduced.Concat(gradient), v => Assert.True(double.IsFinite(v), $"{spec} at {scale}: {v}"));
     }
 
+    [Fact]
+    public void Ge2e_contrast_with_one_speaker_is_one_minus_the_own_sigmoid()
+    {
+        // Three utterances of one speaker, unit rows along x: each one's centroid without it is along x too, cos = 1,
+        // S = w + b; no other speaker, so the max term counts 0.
+        double[] x = [1, 0, 2, 0, 3, 0];
+        double value = new Ge2eLoss(w: 2, b: -1, method: "contrast").Compute<double>(x, 2, [4, 4, 4]);
+        Assert.Equal(1 - 1 / (1 + Math.Exp(-1.0)), value, 14);
+    }
+
     [Theory]
     [InlineData("proto_triplet(margin=-1)", "margin")]
     [InlineData("ge2e(w=0)", "w")]
+    [InlineData("ge2e(method=sigmoid)", "method")]
     [InlineData("align_uniform(alpha=0)", "alpha")]
     [InlineData("align_uniform(weights=[1, 2, 3])", "weights")]
     [InlineData("align_uniform(weights=[-1, 1])", "weights")]
@@ -232,6 +252,7 @@ public class WholeBatchLossTests
     [Theory]
     [InlineData("proto_triplet(margin=0.1)")]
     [InlineData("ge2e(w=2, b=0)")]
+    [InlineData("ge2e(w=2, b=1, method=contrast)")]
     [InlineData("align_uniform(alpha=1, t=4, weights=[2, 0.5])")]
     public void Option_variants_conform(string spec) => TestChecks.AssertConforms(LossRegistry.Create(spec));
 }
