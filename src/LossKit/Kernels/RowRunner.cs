@@ -29,33 +29,38 @@ internal static class RowRunner
         where T : unmanaged, IFloatingPointIeee754<T> where TRow : struct, IDoubleRow
     {
         fixed (T* pa = a, pb = b, pl = rowLosses, pg = gradient, pe = elementLosses)
+            return Parallelism.SumBlocks(rows, classes, new Blocks<T, TRow>(row, classes, pa, b.IsEmpty ? null : pb,
+                rowLosses.IsEmpty ? null : pl, gradient.IsEmpty ? null : pg, elementLosses.IsEmpty ? null : pe));
+    }
+
+    /// <summary>The rows [start, end) of one block: each row widened to double into the block's pooled scratch, computed
+    /// by the loss's row, its outputs narrowed back. A struct body of the rows driver, so a call allocates nothing.
+    /// Null pointers: an input or output that is not there.</summary>
+    private readonly unsafe struct Blocks<T, TRow>(TRow row, int k, T* a, T* b, T* rowLosses, T* gradient, T* elements) : Parallelism.IBlockBody
+        where T : unmanaged, IFloatingPointIeee754<T> where TRow : struct, IDoubleRow
+    {
+        public double Run(int block, int start, int end)
         {
-            nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg, ie = (nint)pe;
-            bool hasB = !b.IsEmpty, hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty, hasE = !elementLosses.IsEmpty;
-            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+            double[] buffer = ArrayPool<double>.Shared.Rent(12 * k);
+            try
             {
-                int k = classes;
-                double[] buffer = ArrayPool<double>.Shared.Rent(12 * k);
-                try
+                Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 8 * k);
+                Span<double> de = elements != null ? buffer.AsSpan(11 * k, k) : default;
+                double sum = 0;
+                for (int r = start; r < end; r++)
                 {
-                    Span<double> da = buffer.AsSpan(0, k), db = buffer.AsSpan(k, k), dg = buffer.AsSpan(2 * k, k), scratch = buffer.AsSpan(3 * k, 8 * k);
-                    Span<double> de = hasE ? buffer.AsSpan(11 * k, k) : default;
-                    double sum = 0;
-                    for (int r = start; r < end; r++)
-                    {
-                        long offset = (long)r * k;
-                        TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ia + offset, k), da);
-                        if (hasB) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>((T*)ib + offset, k), db);
-                        double loss = row.Evaluate(r, da, hasB ? db : default, hasG ? dg : default, de, scratch);
-                        if (hasG) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>((T*)ig + offset, k));
-                        if (hasE) TensorPrimitives.ConvertTruncating<double, T>(de, new Span<T>((T*)ie + offset, k));
-                        if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
-                        sum += loss;
-                    }
-                    return sum;
+                    long offset = (long)r * k;
+                    TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>(a + offset, k), da);
+                    if (b != null) TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>(b + offset, k), db);
+                    double loss = row.Evaluate(r, da, b != null ? db : default, gradient != null ? dg : default, de, scratch);
+                    if (gradient != null) TensorPrimitives.ConvertTruncating<double, T>(dg, new Span<T>(gradient + offset, k));
+                    if (elements != null) TensorPrimitives.ConvertTruncating<double, T>(de, new Span<T>(elements + offset, k));
+                    if (rowLosses != null) rowLosses[r] = T.CreateTruncating(loss);
+                    sum += loss;
                 }
-                finally { ArrayPool<double>.Shared.Return(buffer); }
-            });
+                return sum;
+            }
+            finally { ArrayPool<double>.Shared.Return(buffer); }
         }
     }
 

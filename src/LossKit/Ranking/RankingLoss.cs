@@ -77,49 +77,55 @@ public abstract class RankingLoss : ILoss
         double scale = Reduction == Reduction.Mean ? (lists > 0 ? 1.0 / lists : 0) : 1;
         double total;
         fixed (T* ps = scores, py = labels, pm = mask, pu = unreduced, pg = gradient, pw = weights, pv = itemWeights)
-        {
-            nint s = (nint)ps, y = (nint)py, m = (nint)pm, u = (nint)pu, g = (nint)pg, w = (nint)pw, v = (nint)pv;
-            bool hasMask = !mask.IsEmpty, hasU = !unreduced.IsEmpty, hasG = !gradient.IsEmpty, hasW = !weights.IsEmpty, hasV = !itemWeights.IsEmpty;
-            int length = listLength, scratchLength = ScratchLength(listLength);
-            total = Parallelism.SumBlocks(lists, length, (_, start, end) =>
-            {
-                double[] buffer = ArrayPool<double>.Shared.Rent(4 * length + scratchLength);
-                int[] items = ArrayPool<int>.Shared.Rent(length);
-                try
-                {
-                    double sum = 0;
-                    for (int r = start; r < end; r++)
-                    {
-                        long offset = (long)r * length;
-                        int n = 0;
-                        for (int j = 0; j < length; j++)
-                            if (!hasMask || ((T*)m)[offset + j] != T.Zero) items[n++] = j;
-                        Span<double> ls = buffer.AsSpan(0, n), ly = buffer.AsSpan(length, n), lg = buffer.AsSpan(2 * length, n);
-                        Span<double> lv = hasV ? buffer.AsSpan(3 * length, n) : default;
-                        for (int k = 0; k < n; k++)
-                            (ls[k], ly[k]) = (double.CreateTruncating(((T*)s)[offset + items[k]]), double.CreateTruncating(((T*)y)[offset + items[k]]));
-                        for (int k = 0; k < lv.Length; k++) lv[k] = double.CreateTruncating(((T*)v)[offset + items[k]]);
-                        lg.Clear();
-                        double weight = hasW ? double.CreateTruncating(((T*)w)[r]) : 1;   // ×1 leaves every bit as it was
-                        double loss = n == 0 || weight == 0 ? 0 : weight * List(ls, ly, lv, lg, buffer.AsSpan(4 * length, scratchLength));
-                        if (hasU) ((T*)u)[r] = T.CreateTruncating(loss);
-                        if (hasG)
-                        {
-                            new Span<T>((T*)g + offset, length).Clear();
-                            for (int k = 0; k < n; k++) ((T*)g)[offset + items[k]] = T.CreateTruncating(scale * weight * lg[k]);
-                        }
-                        sum += loss;
-                    }
-                    return sum;
-                }
-                finally
-                {
-                    ArrayPool<double>.Shared.Return(buffer);
-                    ArrayPool<int>.Shared.Return(items);
-                }
-            });
-        }
+            total = Parallelism.SumBlocks(lists, listLength, new Lists<T>(this, listLength, scale, ps, py, mask.IsEmpty ? null : pm,
+                unreduced.IsEmpty ? null : pu, gradient.IsEmpty ? null : pg, weights.IsEmpty ? null : pw, itemWeights.IsEmpty ? null : pv));
         return T.CreateTruncating(total * scale);
+    }
+
+    /// <summary>The lists [start, end) of one block of the rows driver: each list's real items gathered into the block's
+    /// pooled double scratch, its loss and gradient by <see cref="List"/>, scattered back (0 on padding). A struct body,
+    /// so a call allocates no closure. Null pointers: an optional input or an output that is not there.</summary>
+    private readonly unsafe struct Lists<T>(RankingLoss loss, int length, double scale, T* s, T* y, T* m, T* u, T* g, T* w, T* v)
+        : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public double Run(int block, int start, int end)
+        {
+            int scratchLength = loss.ScratchLength(length);
+            double[] buffer = ArrayPool<double>.Shared.Rent(4 * length + scratchLength);
+            int[] items = ArrayPool<int>.Shared.Rent(length);
+            try
+            {
+                double sum = 0;
+                for (int r = start; r < end; r++)
+                {
+                    long offset = (long)r * length;
+                    int n = 0;
+                    for (int j = 0; j < length; j++)
+                        if (m == null || m[offset + j] != T.Zero) items[n++] = j;
+                    Span<double> ls = buffer.AsSpan(0, n), ly = buffer.AsSpan(length, n), lg = buffer.AsSpan(2 * length, n);
+                    Span<double> lv = v != null ? buffer.AsSpan(3 * length, n) : default;
+                    for (int k = 0; k < n; k++)
+                        (ls[k], ly[k]) = (double.CreateTruncating(s[offset + items[k]]), double.CreateTruncating(y[offset + items[k]]));
+                    for (int k = 0; k < lv.Length; k++) lv[k] = double.CreateTruncating(v[offset + items[k]]);
+                    lg.Clear();
+                    double weight = w != null ? double.CreateTruncating(w[r]) : 1;   // ×1 leaves every bit as it was
+                    double value = n == 0 || weight == 0 ? 0 : weight * loss.List(ls, ly, lv, lg, buffer.AsSpan(4 * length, scratchLength));
+                    if (u != null) u[r] = T.CreateTruncating(value);
+                    if (g != null)
+                    {
+                        new Span<T>(g + offset, length).Clear();
+                        for (int k = 0; k < n; k++) g[offset + items[k]] = T.CreateTruncating(scale * weight * lg[k]);
+                    }
+                    sum += value;
+                }
+                return sum;
+            }
+            finally
+            {
+                ArrayPool<double>.Shared.Return(buffer);
+                ArrayPool<int>.Shared.Return(items);
+            }
+        }
     }
 
     /// <summary>The loss of one list of n real items and ∂loss/∂s into <paramref name="gradient"/> (zeroed on entry);
