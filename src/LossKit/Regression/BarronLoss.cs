@@ -1,5 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using LossKit.Core;
+using LossKit.Kernels;
 
 namespace LossKit.Regression;
 
@@ -63,45 +65,75 @@ public sealed class BarronLoss : RegressionLoss
         _ => 1e18,
     };
 
-    protected override T Evaluate<T>(in RegressionBatch<T> batch) => RunResidual(new Op(Shape, CValue), batch);
+    // One element function per case, chosen here once per call: a single function branching on α per vector kept all
+    // four cases' code and live values in the kernel's loop.
+    protected override T Evaluate<T>(in RegressionBatch<T> batch)
+    {
+        double c = CValue, alpha = Shape;
+        if (alpha == 2) return RunResidual(new QuadraticOp(c), batch);
+        if (alpha == 0) return RunResidual(new CauchyOp(c), batch);
+        if (double.IsInfinity(alpha)) return RunResidual(new ExpLimitOp(alpha < 0, c), batch);
+        return RunResidual(new GeneralOp(alpha, c), batch);
+    }
 
-    private readonly struct Op(double alpha, double c) : IResidualFunction
+    /// <summary>(r/c)², r/c² and ½(r/c)², shared by the cases.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scaled<TV, T, TOps>(TV r, double c, out TV z, out TV slope, out TV half)
+        where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+    {
+        z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
+        slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²
+        half = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), z);
+    }
+
+    /// <summary>α = 2: ½(r/c)², r/c².</summary>
+    private readonly struct QuadraticOp(double c) : IResidualFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx) => Scaled<TV, T, TOps>(r, c, out _, out dx, out loss);
+    }
+
+    /// <summary>α = 0: log(½(r/c)² + 1), (r/c²)/(½(r/c)² + 1).</summary>
+    private readonly struct CauchyOp(double c) : IResidualFunction
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
         {
-            TV z = TOps.Multiply(TOps.Multiply(r, r), RegressionMath<TV, T, TOps>.C(1 / (c * c)));    // (r/c)²
-            TV slope = TOps.Multiply(r, RegressionMath<TV, T, TOps>.C(1 / (c * c)));                   // r/c²
-            TV half = TOps.Multiply(RegressionMath<TV, T, TOps>.C(0.5), z);
-            if (alpha == 2)
-            {
-                loss = half;
-                dx = slope;
-            }
-            else if (alpha == 0)
-            {
-                TV u = TOps.Add(TOps.Broadcast(T.One), half);
-                loss = RegressionMath<TV, T, TOps>.Log1p(half);
-                dx = TOps.Divide(slope, u);
-            }
-            else if (double.IsInfinity(alpha))
-            {
-                // ∓(e^{∓½z} − 1) and (r/c²)·e^{∓½z}.
-                TV delta = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(half) : half;
-                TV e = RegressionMath<TV, T, TOps>.Exp(delta);
-                RegressionMath<TV, T, TOps>.ExpRemainders(delta, e, out _, out TV expm1);
-                loss = alpha < 0 ? RegressionMath<TV, T, TOps>.Negate(expm1) : expm1;
-                dx = TOps.Multiply(slope, e);
-            }
-            else
-            {
-                double b = Math.Abs(alpha - 2);
-                TV l = RegressionMath<TV, T, TOps>.Log1p(TOps.Multiply(z, RegressionMath<TV, T, TOps>.C(1 / b)));   // log(z/|α−2| + 1)
-                TV delta = TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2));
-                RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out _, out TV expm1);
-                loss = TOps.Multiply(RegressionMath<TV, T, TOps>.C(b / alpha), expm1);
-                dx = TOps.Multiply(slope, RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
-            }
+            Scaled<TV, T, TOps>(r, c, out _, out TV slope, out TV half);
+            TV u = TOps.Add(TOps.Broadcast(T.One), half);
+            loss = RegressionMath<TV, T, TOps>.Log1p(half);
+            dx = TOps.Divide(slope, u);
+        }
+    }
+
+    /// <summary>α = ∓∞: ∓(e^{∓½z} − 1) and (r/c²)·e^{∓½z}.</summary>
+    private readonly struct ExpLimitOp(bool minus, double c) : IResidualFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
+        {
+            Scaled<TV, T, TOps>(r, c, out _, out TV slope, out TV half);
+            TV delta = minus ? RegressionMath<TV, T, TOps>.Negate(half) : half;
+            TV e = RegressionMath<TV, T, TOps>.Exp(delta);
+            RegressionMath<TV, T, TOps>.ExpRemainders(delta, e, out _, out TV expm1);
+            loss = minus ? RegressionMath<TV, T, TOps>.Negate(expm1) : expm1;
+            dx = TOps.Multiply(slope, e);
+        }
+    }
+
+    /// <summary>Any other α: |α−2|/α·(e^{(α/2)·log(z/|α−2| + 1)} − 1) and (r/c²)·e^{(α/2 − 1)·log(z/|α−2| + 1)}.</summary>
+    private readonly struct GeneralOp(double alpha, double c) : IResidualFunction
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void IResidualFunction.Rho<TV, T, TOps>(TV r, out TV loss, out TV dx)
+        {
+            Scaled<TV, T, TOps>(r, c, out TV z, out TV slope, out _);
+            double b = Math.Abs(alpha - 2);
+            TV l = RegressionMath<TV, T, TOps>.Log1p(TOps.Multiply(z, RegressionMath<TV, T, TOps>.C(1 / b)));   // log(z/|α−2| + 1)
+            TV delta = TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2));
+            RegressionMath<TV, T, TOps>.ExpRemainders(delta, RegressionMath<TV, T, TOps>.Exp(delta), out _, out TV expm1);
+            loss = TOps.Multiply(RegressionMath<TV, T, TOps>.C(b / alpha), expm1);
+            dx = TOps.Multiply(slope, RegressionMath<TV, T, TOps>.Exp(TOps.Multiply(l, RegressionMath<TV, T, TOps>.C(alpha / 2 - 1))));
         }
     }
 }

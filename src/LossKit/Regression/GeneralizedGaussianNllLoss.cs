@@ -72,6 +72,11 @@ public sealed class GeneralizedGaussianNllLoss(double? alpha = null, double? bet
 
     private readonly struct Op(double alpha, double beta, bool predictAlpha, bool predictBeta, double eps, double constant) : IElementFunction
     {
+        // The fixed parameters' terms, computed once here: in the element function, each was a scalar call per vector
+        // (Math.Log, LogGamma) inside the kernel's loop, where a call keeps every live vector in memory across it.
+        private readonly double _logTwoAlpha = Math.Log(2 * alpha);
+        private readonly double _fixedShapeTerm = -Math.Log(beta) + SpecialFunctions.LogGamma(1 / beta);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void IElementFunction.Evaluate<TV, T, TOps>(TV x, TV y, TV p, TV q, out TV loss, out TV dx, out TV dp, out TV dq)
         {
@@ -86,17 +91,16 @@ public sealed class GeneralizedGaussianNllLoss(double? alpha = null, double? bet
             if (predictAlpha || predictBeta)
             {
                 TV inverse = TOps.Divide(one, b);
-                TV logAlpha = predictAlpha ? RegressionMath<TV, T, TOps>.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2), a)) : RegressionMath<TV, T, TOps>.C(Math.Log(2 * alpha));
+                TV logAlpha = predictAlpha ? RegressionMath<TV, T, TOps>.Log(TOps.Multiply(RegressionMath<TV, T, TOps>.C(2), a)) : RegressionMath<TV, T, TOps>.C(_logTwoAlpha);
                 TV shape = predictBeta
                     ? TOps.Subtract(RegressionMath<TV, T, TOps>.LogGamma(inverse), RegressionMath<TV, T, TOps>.Log(b))
-                    : RegressionMath<TV, T, TOps>.C(-Math.Log(beta) + SpecialFunctions.LogGamma(1 / beta));
+                    : RegressionMath<TV, T, TOps>.C(_fixedShapeTerm);
                 loss = TOps.Add(loss, TOps.Add(logAlpha, shape));
             }
             else loss = TOps.Add(loss, RegressionMath<TV, T, TOps>.C(constant));
             // β·u^{β−1}/α = β·u^β/|r|, 0 at r = 0.
             TV safe = TOps.Select(atZero, one, TOps.Abs(r));
             dx = TOps.Select(atZero, zero, TOps.Multiply(TOps.Divide(TOps.Multiply(b, ub), safe), RegressionMath<TV, T, TOps>.Sign(r)));
-            TV dAlpha = TOps.Divide(TOps.Subtract(one, TOps.Multiply(b, ub)), a);
             TV dBeta = zero;
             if (predictBeta)
             {
@@ -104,7 +108,8 @@ public sealed class GeneralizedGaussianNllLoss(double? alpha = null, double? bet
                 TV ulogu = TOps.Select(atZero, zero, TOps.Multiply(ub, logU));
                 dBeta = TOps.Subtract(TOps.Subtract(ulogu, inverse), TOps.Multiply(RegressionMath<TV, T, TOps>.Digamma(inverse), TOps.Multiply(inverse, inverse)));
             }
-            dp = predictAlpha ? dAlpha : dBeta;
+            // ∂ℓ/∂α only where α is predicted (a division per vector otherwise thrown away).
+            dp = predictAlpha ? TOps.Divide(TOps.Subtract(one, TOps.Multiply(b, ub)), a) : dBeta;
             dq = dBeta;
         }
     }

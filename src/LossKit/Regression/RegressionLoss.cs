@@ -43,19 +43,50 @@ public readonly record struct RegressionDomain(double Min, bool Exclusive, bool 
         }
     }
 
+    /// <summary>The lane check of this domain (<see cref="DomainBounds"/>).</summary>
+    internal DomainBounds Bounds => new(this);
+}
+
+/// <summary>
+/// The lane check of a <see cref="RegressionDomain"/>, decided once per kernel call: a lane is in the domain when
+/// lo ≤ v ≤ hi, the bounds in float and in double (an exclusive minimum m is the next value above m; a finite-only
+/// domain is also within ±MaxValue), so a NaN lane fails (the scalar check decides, as before), or no check at all for
+/// <see cref="RegressionDomain.IsAny"/>. The same lanes as the domain's own tests (v ≥ m or v &gt; m, |v| &lt; ∞); two
+/// comparisons and no branch per bound, where testing the domain's fields lane-wise in the kernel's loop cost a dozen
+/// scalar tests and conversions per vector per input.
+/// </summary>
+internal readonly struct DomainBounds
+{
+    private readonly bool _check;
+    private readonly float _loF, _hiF;
+    private readonly double _loD, _hiD;
+
+    public DomainBounds(RegressionDomain domain)
+    {
+        _check = !domain.IsAny;
+        (_loF, _hiF) = Of<float>(domain);
+        (_loD, _hiD) = Of<double>(domain);
+    }
+
+    /// <summary>lo and hi in <typeparamref name="T"/>: the minimum as the kernel rounds it (the next value above it when
+    /// exclusive), at least −MaxValue and at most MaxValue when finite-only.</summary>
+    private static (T Lo, T Hi) Of<T>(RegressionDomain domain) where T : IFloatingPointIeee754<T>, IMinMaxValue<T>
+    {
+        T lo = T.CreateTruncating(domain.Min), hi = T.PositiveInfinity;
+        if (domain.Exclusive) lo = T.BitIncrement(lo);
+        if (domain.Finite) { lo = T.Max(lo, -T.MaxValue); hi = T.MaxValue; }
+        return (lo, hi);
+    }
+
     /// <summary><paramref name="mask"/> and the lanes of <paramref name="v"/> in the domain (NaN lanes are flagged even
     /// where the domain takes NaN: the scalar check decides).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal TV Mask<TV, T, TOps>(TV v, TV mask) where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
+    public TV Mask<TV, T, TOps>(TV v, TV mask) where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
     {
-        if (IsAny) return mask;
-        if (Finite) mask = TOps.And(mask, TOps.LessThan(TOps.Abs(v), TOps.Broadcast(T.PositiveInfinity)));
-        if (!double.IsNegativeInfinity(Min))
-        {
-            TV min = TOps.Broadcast(T.CreateTruncating(Min));
-            mask = TOps.And(mask, Exclusive ? TOps.GreaterThan(v, min) : TOps.GreaterThanOrEqual(v, min));
-        }
-        return mask;
+        if (!_check) return mask;
+        TV lo = typeof(T) == typeof(float) ? TOps.Broadcast((T)(object)_loF) : TOps.Broadcast(T.CreateTruncating(_loD));
+        TV hi = typeof(T) == typeof(float) ? TOps.Broadcast((T)(object)_hiF) : TOps.Broadcast(T.CreateTruncating(_hiD));
+        return TOps.And(mask, TOps.And(TOps.GreaterThanOrEqual(v, lo), TOps.LessThanOrEqual(v, hi)));
     }
 }
 
@@ -201,6 +232,8 @@ public abstract class RegressionLoss : IRegressionLoss
     private readonly struct DomainOp<TF>(TF function, string loss, RegressionDomain input, RegressionDomain target,
         string firstName, RegressionDomain first, string secondName, RegressionDomain second) : IElementOp where TF : struct, IElementFunction
     {
+        private readonly DomainBounds _input = input.Bounds, _target = target.Bounds, _first = first.Bounds, _second = second.Bounds;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Evaluate<TV, T, TOps>(TV x0, TV x1, TV x2, TV x3, out TV loss, out TV d0, out TV d2, out TV d3)
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T> =>
@@ -211,10 +244,10 @@ public abstract class RegressionLoss : IRegressionLoss
             where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TOps : ISimd<TV, T>
         {
             TV all = TOps.EqualTo(TOps.Broadcast(T.Zero), TOps.Broadcast(T.Zero));
-            TV mask = target.Mask<TV, T, TOps>(x1, all);
-            mask = input.Mask<TV, T, TOps>(x0, mask);
-            mask = first.Mask<TV, T, TOps>(x2, mask);
-            return second.Mask<TV, T, TOps>(x3, mask);
+            TV mask = _target.Mask<TV, T, TOps>(x1, all);
+            mask = _input.Mask<TV, T, TOps>(x0, mask);
+            mask = _first.Mask<TV, T, TOps>(x2, mask);
+            return _second.Mask<TV, T, TOps>(x3, mask);
         }
 
         public RowException? Invalid(int index, double x0, double x1, double x2, double x3) =>

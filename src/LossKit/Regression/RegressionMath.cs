@@ -42,14 +42,31 @@ internal static class RegressionMath<TV, T, TOps> where TV : struct where T : un
         return TOps.Select(TOps.EqualTo(x, x), s, x);
     }
 
-    /// <summary>c₀ + c₁x + c₂x² + … by Horner's rule (coefficients lowest first).</summary>
+    /// <summary>p·x + c: one step of Horner's rule (a multiply and an add, never fused).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Polynomial(TV x, params ReadOnlySpan<double> c)
-    {
-        TV p = C(c[^1]);
-        for (int k = c.Length - 2; k >= 0; k--) p = TOps.Add(TOps.Multiply(p, x), C(c[k]));
-        return p;
-    }
+    private static TV HornerStep(TV p, TV x, double c) => TOps.Add(TOps.Multiply(p, x), C(c));
+
+    // c₀ + c₁x + c₂x² + … by Horner's rule, coefficients lowest first: ((c_n·x + c_{n−1})·x + …)·x + c₀. One overload per
+    // degree, each the step over the next lower one, so the steps are written out in the caller: a loop over a span of
+    // coefficients stayed a loop in the kernel (the JIT does not unroll it), converting and broadcasting each
+    // coefficient per vector. The same operations in the same order as that loop, so the same bits.
+
+    /// <summary>c₀ + c₁x + c₂x² by Horner's rule.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial(TV x, double c0, double c1, double c2) => HornerStep(HornerStep(C(c2), x, c1), x, c0);
+
+    /// <summary>c₀ + c₁x + … + c₃x³ by Horner's rule.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial(TV x, double c0, double c1, double c2, double c3) => HornerStep(Polynomial(x, c1, c2, c3), x, c0);
+
+    /// <summary>c₀ + c₁x + … + c₄x⁴ by Horner's rule.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial(TV x, double c0, double c1, double c2, double c3, double c4) => HornerStep(Polynomial(x, c1, c2, c3, c4), x, c0);
+
+    /// <summary>c₀ + c₁x + … + c₈x⁸ by Horner's rule.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Polynomial(TV x, double c0, double c1, double c2, double c3, double c4, double c5, double c6, double c7, double c8) =>
+        HornerStep(HornerStep(HornerStep(HornerStep(Polynomial(x, c4, c5, c6, c7, c8), x, c3), x, c2), x, c1), x, c0);
 
     /// <summary>−x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
