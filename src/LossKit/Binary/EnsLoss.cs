@@ -162,11 +162,9 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
 
             for (int j = 0; j < count; j++) order[j] = j;
             // Ascending margins (a NaN margin sorts first, as double.CompareTo orders it), ties in index order: a deterministic rank.
-            Array.Sort(order, 0, count, Comparer<int>.Create((a, b) =>
-            {
-                int c = margins[a].CompareTo(margins[b]);
-                return c != 0 ? c : a.CompareTo(b);
-            }));
+            MarginOrder byMargin = MarginOrder.For(margins);
+            try { Array.Sort(order, 0, count, byMargin); }
+            finally { byMargin.Release(); }
             for (int r = 0; r < count; r++)
             {
                 int i = order[r];
@@ -181,6 +179,31 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
             ArrayPool<double>.Shared.Return(margins);
             ArrayPool<double>.Shared.Return(drawn);
             ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>Orders indices by ascending margin, ties by index (the same comparison a lambda over the margins would make).
+    /// One instance per thread is kept and pointed at the call's margins, so a sort allocates nothing.</summary>
+    private sealed class MarginOrder : IComparer<int>
+    {
+        [ThreadStatic] private static MarginOrder? t_instance;
+        private double[] _margins = [];
+
+        /// <summary>This thread's comparer over <paramref name="margins"/>; <see cref="Release"/> when the sort is done.</summary>
+        public static MarginOrder For(double[] margins)
+        {
+            MarginOrder order = t_instance ??= new MarginOrder();
+            order._margins = margins;
+            return order;
+        }
+
+        /// <summary>Drops the margins (a rented array goes back to its pool after the sort).</summary>
+        public void Release() => _margins = [];
+
+        public int Compare(int a, int b)
+        {
+            int c = _margins[a].CompareTo(_margins[b]);
+            return c != 0 ? c : a.CompareTo(b);
         }
     }
 
