@@ -163,7 +163,7 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
             for (int j = 0; j < count; j++) order[j] = j;
             // Ascending margins (a NaN margin sorts first, as double.CompareTo orders it), ties in index order: a deterministic rank.
             MarginOrder byMargin = MarginOrder.For(margins);
-            try { Array.Sort(order, 0, count, byMargin); }
+            try { order.AsSpan(0, count).Sort(byMargin.Comparison); }
             finally { byMargin.Release(); }
             for (int r = 0; r < count; r++)
             {
@@ -183,11 +183,17 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
     }
 
     /// <summary>Orders indices by ascending margin, ties by index (the same comparison a lambda over the margins would make).
-    /// One instance per thread is kept and pointed at the call's margins, so a sort allocates nothing.</summary>
-    private sealed class MarginOrder : IComparer<int>
+    /// One instance per thread, with its comparison delegate, is kept and pointed at the call's margins, so a sort allocates
+    /// nothing (a sort through an <see cref="IComparer{T}"/> would make a new delegate of it on every call).</summary>
+    private sealed class MarginOrder
     {
         [ThreadStatic] private static MarginOrder? t_instance;
         private double[] _margins = [];
+
+        private MarginOrder() => Comparison = Compare;
+
+        /// <summary><see cref="Compare"/> as a delegate, made once per instance.</summary>
+        public Comparison<int> Comparison { get; }
 
         /// <summary>This thread's comparer over <paramref name="margins"/>; <see cref="Release"/> when the sort is done.</summary>
         public static MarginOrder For(double[] margins)
@@ -200,7 +206,7 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
         /// <summary>Drops the margins (a rented array goes back to its pool after the sort).</summary>
         public void Release() => _margins = [];
 
-        public int Compare(int a, int b)
+        private int Compare(int a, int b)
         {
             int c = _margins[a].CompareTo(_margins[b]);
             return c != 0 ? c : a.CompareTo(b);
