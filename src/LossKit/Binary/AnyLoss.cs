@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using LossKit.Core;
 using LossKit.Kernels;
 
@@ -141,18 +142,7 @@ public sealed class AnyLoss : BinaryLoss
             {
                 T* s = ps, tt = pt, lo = elementLosses.IsEmpty ? null : pl, g = gradient.IsEmpty ? null : pg;
                 // Pass 1: TP = Σ t·A and ΣA (the other counts follow from n1 and n0).
-                BatchBlocks.For(n, (block, start, end) =>
-                {
-                    double tp = 0, sa = 0;
-                    for (int i = start; i < end; i++)
-                    {
-                        double a = Approximation(double.CreateTruncating(s[i]), l, out _);
-                        tp += double.CreateTruncating(tt[i]) * a;
-                        sa += a;
-                    }
-                    partial[2 * block] = tp;
-                    partial[2 * block + 1] = sa;
-                });
+                BatchBlocks.For(n, new CountBlocks<T>(s, tt, l, partial));
                 double tpSum = 0, aSum = 0;
                 for (int k = 0; k < blocks; k++) { tpSum += partial[2 * k]; aSum += partial[2 * k + 1]; }
                 double fp = aSum - tpSum, fn = n1 - tpSum, tn = n0 - fp;
@@ -160,24 +150,50 @@ public sealed class AnyLoss : BinaryLoss
                 double loss = 1 - metric;
                 // ∂metric/∂A_i = cPos·t_i + cNeg·(1 − t_i).
                 var (cPos, cNeg) = Sensitivities(tpSum, aSum, tn, n1, n0, n, metric);
-                if (lo is not null || g is not null)
-                {
-                    BatchBlocks.For(n, (_, start, end) =>
-                    {
-                        for (int i = start; i < end; i++)
-                        {
-                            if (lo is not null) lo[i] = T.CreateTruncating(loss / n);
-                            if (g is null) continue;
-                            double t = double.CreateTruncating(tt[i]);
-                            Approximation(double.CreateTruncating(s[i]), l, out double dads);
-                            g[i] = T.CreateTruncating(-(cPos * t + cNeg * (1 - t)) * dads);
-                        }
-                    });
-                }
+                if (lo is not null || g is not null) BatchBlocks.For(n, new OutputBlocks<T>(s, tt, lo, g, l, loss, n, cPos, cNeg));
                 return T.CreateTruncating(loss);
             }
         }
         finally { ArrayPool<double>.Shared.Return(partial); }
+    }
+
+    /// <summary>Pass 1's block: Σt·A and ΣA of the block's elements into <paramref name="partial"/>[2·block ..]. A struct
+    /// body of the elements driver, so a call allocates nothing.</summary>
+    private readonly unsafe struct CountBlocks<T>(T* s, T* tt, double l, double[] partial) : Parallelism.IBlockBody
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public double Run(int block, int start, int end)
+        {
+            double tp = 0, sa = 0;
+            for (int i = start; i < end; i++)
+            {
+                double a = Approximation(double.CreateTruncating(s[i]), l, out _);
+                tp += double.CreateTruncating(tt[i]) * a;
+                sa += a;
+            }
+            partial[2 * block] = tp;
+            partial[2 * block + 1] = sa;
+            return 0;
+        }
+    }
+
+    /// <summary>Pass 2's block: each element's share loss/n (into <paramref name="lo"/>, when there) and
+    /// ∂loss/∂s = −(cPos·t + cNeg·(1 − t))·dA/ds (into <paramref name="g"/>, when there). A struct body of the elements driver.</summary>
+    private readonly unsafe struct OutputBlocks<T>(T* s, T* tt, T* lo, T* g, double l, double loss, int n, double cPos, double cNeg)
+        : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public double Run(int block, int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                if (lo is not null) lo[i] = T.CreateTruncating(loss / n);
+                if (g is null) continue;
+                double t = double.CreateTruncating(tt[i]);
+                Approximation(double.CreateTruncating(s[i]), l, out double dads);
+                g[i] = T.CreateTruncating(-(cPos * t + cNeg * (1 - t)) * dads);
+            }
+            return 0;
+        }
     }
 
     /// <summary>A(σ(s)) and dA/ds = L·A(1 − A)·σ(s)(1 − σ(s)), each factor formed without cancellation.</summary>

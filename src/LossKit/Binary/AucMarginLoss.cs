@@ -137,29 +137,8 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss, IOwnStateLoss
         {
             fixed (T* ps = logits, pt = targets, pl = elementLosses, pg = gradient)
             {
-                T* s = ps, tt = pt, l = elementLosses.IsEmpty ? null : pl, g = gradient.IsEmpty ? null : pg;
-                BatchBlocks.For(n, (block, start, end) =>
-                {
-                    double sumF = 0, sumA = 0, sumB = 0, sumAlpha = 0;
-                    for (int i = start; i < end; i++)
-                    {
-                        double t = double.CreateTruncating(tt[i]);
-                        var (h, hc) = Scalar.Sigmoid(double.CreateTruncating(s[i]));
-                        double da = h - a, db = h - b, c = p * (1 - t) - (1 - p) * t;
-                        double pos = (1 - p) * t * da, neg = p * (1 - t) * db;
-                        double term = pos * da + neg * db + 2 * alpha * c * h;
-                        sumF += term;
-                        sumA += t * da;
-                        sumB += (1 - t) * db;
-                        sumAlpha += c * h;
-                        if (l is not null) l[i] = T.CreateTruncating((term + constant) / n);
-                        if (g is not null) g[i] = T.CreateTruncating(2 * (pos + neg + alpha * c) * (h * hc) / n);
-                    }
-                    partial[4 * block] = sumF;
-                    partial[4 * block + 1] = sumA;
-                    partial[4 * block + 2] = sumB;
-                    partial[4 * block + 3] = sumAlpha;
-                });
+                BatchBlocks.For(n, new Blocks<T>(ps, pt, elementLosses.IsEmpty ? null : pl, gradient.IsEmpty ? null : pg, partial,
+                    a, b, alpha, p, constant, n));
             }
             double f = 0, ga = 0, gb = 0, gAlpha = 0;
             for (int k = 0; k < blocks; k++)
@@ -176,6 +155,37 @@ public sealed class AucMarginLoss : BinaryLoss, IStatefulLoss, IOwnStateLoss
             return T.CreateTruncating(f / n + constant);
         }
         finally { ArrayPool<double>.Shared.Return(partial); }
+    }
+
+    /// <summary>One block of the batch pass: each element's share of F (into <paramref name="l"/>, when there) and ∂F/∂s
+    /// (into <paramref name="g"/>, when there); the block's Σ bracket, Σt(h − a), Σ(1 − t)(h − b) and Σc·h go to
+    /// <paramref name="partial"/>[4·block ..]. A struct body of the elements driver, so a call allocates nothing.</summary>
+    private readonly unsafe struct Blocks<T>(T* s, T* tt, T* l, T* g, double[] partial, double a, double b, double alpha, double p, double constant, int n)
+        : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public double Run(int block, int start, int end)
+        {
+            double sumF = 0, sumA = 0, sumB = 0, sumAlpha = 0;
+            for (int i = start; i < end; i++)
+            {
+                double t = double.CreateTruncating(tt[i]);
+                var (h, hc) = Scalar.Sigmoid(double.CreateTruncating(s[i]));
+                double da = h - a, db = h - b, c = p * (1 - t) - (1 - p) * t;
+                double pos = (1 - p) * t * da, neg = p * (1 - t) * db;
+                double term = pos * da + neg * db + 2 * alpha * c * h;
+                sumF += term;
+                sumA += t * da;
+                sumB += (1 - t) * db;
+                sumAlpha += c * h;
+                if (l is not null) l[i] = T.CreateTruncating((term + constant) / n);
+                if (g is not null) g[i] = T.CreateTruncating(2 * (pos + neg + alpha * c) * (h * hc) / n);
+            }
+            partial[4 * block] = sumF;
+            partial[4 * block + 1] = sumA;
+            partial[4 * block + 2] = sumB;
+            partial[4 * block + 3] = sumAlpha;
+            return 0;
+        }
     }
 
     /// <summary>One step on the state with the same rate for a, b and α (PESG uses one learning rate for all):

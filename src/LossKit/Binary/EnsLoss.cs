@@ -162,11 +162,9 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
 
             for (int j = 0; j < count; j++) order[j] = j;
             // Ascending margins (a NaN margin sorts first, as double.CompareTo orders it), ties in index order: a deterministic rank.
-            Array.Sort(order, 0, count, Comparer<int>.Create((a, b) =>
-            {
-                int c = margins[a].CompareTo(margins[b]);
-                return c != 0 ? c : a.CompareTo(b);
-            }));
+            MarginOrder byMargin = MarginOrder.For(margins);
+            try { order.AsSpan(0, count).Sort(byMargin.Comparison); }
+            finally { byMargin.Release(); }
             for (int r = 0; r < count; r++)
             {
                 int i = order[r];
@@ -181,6 +179,37 @@ public sealed class EnsLoss : BinaryLoss, IOwnStateLoss
             ArrayPool<double>.Shared.Return(margins);
             ArrayPool<double>.Shared.Return(drawn);
             ArrayPool<int>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>Orders indices by ascending margin, ties by index (the same comparison a lambda over the margins would make).
+    /// One instance per thread, with its comparison delegate, is kept and pointed at the call's margins, so a sort allocates
+    /// nothing (a sort through an <see cref="IComparer{T}"/> would make a new delegate of it on every call).</summary>
+    private sealed class MarginOrder
+    {
+        [ThreadStatic] private static MarginOrder? t_instance;
+        private double[] _margins = [];
+
+        private MarginOrder() => Comparison = Compare;
+
+        /// <summary><see cref="Compare"/> as a delegate, made once per instance.</summary>
+        public Comparison<int> Comparison { get; }
+
+        /// <summary>This thread's comparer over <paramref name="margins"/>; <see cref="Release"/> when the sort is done.</summary>
+        public static MarginOrder For(double[] margins)
+        {
+            MarginOrder order = t_instance ??= new MarginOrder();
+            order._margins = margins;
+            return order;
+        }
+
+        /// <summary>Drops the margins (a rented array goes back to its pool after the sort).</summary>
+        public void Release() => _margins = [];
+
+        private int Compare(int a, int b)
+        {
+            int c = _margins[a].CompareTo(_margins[b]);
+            return c != 0 ? c : a.CompareTo(b);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using LossKit.Core;
 
@@ -39,13 +40,13 @@ public sealed class MarginRankingLoss : PairCriterion
         Span<T> unreduced = default, Span<T> grad1 = default, Span<T> grad2 = default) where T : unmanaged, IFloatingPointIeee754<T> =>
         Run(input1.Length, 1, input1, input2, default, target, unreduced, grad1, grad2, default);
 
-    private protected override void Evaluate(PairBatch p, Span<double> loss, double[][] grads)
+    private protected override void Evaluate(PairBatch p, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC)
     {
         for (int i = 0; i < p.Count; i++)
         {
             double u = -p.Target[i] * (p.A[i] - p.B[i]) + MarginValue;
             loss[i] = Math.Max(u, 0);
-            if (u >= 0) (grads[0][i], grads[1][i]) = (-p.Target[i], p.Target[i]);
+            if (u >= 0) (gradA[i], gradB[i]) = (-p.Target[i], p.Target[i]);
         }
     }
 }
@@ -93,12 +94,12 @@ public sealed class CosineEmbeddingLoss : PairCriterion
         Span<T> unreduced = default, Span<T> grad1 = default, Span<T> grad2 = default) where T : unmanaged, IFloatingPointIeee754<T> =>
         Run(target.Length, dim, input1, input2, default, target, unreduced, grad1, grad2, default);
 
-    private protected override void Evaluate(PairBatch p, Span<double> loss, double[][] grads)
+    private protected override void Evaluate(PairBatch p, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC)
     {
         int d = p.Dim;
         for (int i = 0; i < p.Count; i++)
         {
-            ReadOnlySpan<double> x1 = p.A.AsSpan(i * d, d), x2 = p.B.AsSpan(i * d, d);
+            ReadOnlySpan<double> x1 = p.A.Slice(i * d, d), x2 = p.B.Slice(i * d, d);
             double dot = 0, s1 = 0, s2 = 0;
             for (int j = 0; j < d; j++) (dot, s1, s2) = (dot + x1[j] * x2[j], s1 + x1[j] * x1[j], s2 + x2[j] * x2[j]);
             (s1, s2) = (s1 + Epsilon, s2 + Epsilon);   // after the sums, as PyTorch
@@ -107,7 +108,7 @@ public sealed class CosineEmbeddingLoss : PairCriterion
             if (p.Target[i] == 1) (loss[i], slope) = (1 - cos, -1);
             else (loss[i], slope) = cos - MarginValue >= 0 ? (cos - MarginValue, 1.0) : (0.0, 0.0);
             if (slope == 0) continue;
-            Span<double> g1 = grads[0].AsSpan(i * d, d), g2 = grads[1].AsSpan(i * d, d);
+            Span<double> g1 = gradA.Slice(i * d, d), g2 = gradB.Slice(i * d, d);
             for (int j = 0; j < d; j++)
             {
                 g1[j] = slope * (x2[j] / denominator - cos * x1[j] / s1);
@@ -152,15 +153,15 @@ public sealed class HingeEmbeddingLoss : PairCriterion
         where T : unmanaged, IFloatingPointIeee754<T> =>
         Run(input.Length, 1, input, default, default, target, unreduced, gradient, default, default);
 
-    private protected override void Evaluate(PairBatch p, Span<double> loss, double[][] grads)
+    private protected override void Evaluate(PairBatch p, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC)
     {
         for (int i = 0; i < p.Count; i++)
         {
-            if (p.Target[i] == 1) (loss[i], grads[0][i]) = (p.A[i], 1);
+            if (p.Target[i] == 1) (loss[i], gradA[i]) = (p.A[i], 1);
             else
             {
                 double u = MarginValue - p.A[i];
-                (loss[i], grads[0][i]) = u >= 0 ? (u, -1.0) : (0.0, 0.0);
+                (loss[i], gradA[i]) = u >= 0 ? (u, -1.0) : (0.0, 0.0);
             }
         }
     }
@@ -224,13 +225,25 @@ public sealed class TripletMarginLoss : PairCriterion
         Span<T> gradAnchor = default, Span<T> gradPositive = default, Span<T> gradNegative = default) where T : unmanaged, IFloatingPointIeee754<T> =>
         Run(anchor.Length / Math.Max(dim, 1), dim, anchor, positive, negative, default, unreduced, gradAnchor, gradPositive, gradNegative);
 
-    private protected override void Evaluate(PairBatch t, Span<double> loss, double[][] grads)
+    private protected override void Evaluate(PairBatch t, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC)
     {
         int d = t.Dim;
-        double[] up = new double[d], un = new double[d], us = new double[d];
+        double[] units = ArrayPool<double>.Shared.Rent(3 * d);   // each distance's gradient by its first member
+        try
+        {
+            Triplets(t, loss, gradA, gradB, gradC, units.AsSpan(0, d), units.AsSpan(d, d), units.AsSpan(2 * d, d));
+        }
+        finally { ArrayPool<double>.Shared.Return(units); }
+    }
+
+    /// <summary>The triplets' losses and gradients, with <paramref name="up"/>, <paramref name="un"/>, <paramref name="us"/>
+    /// (d each) for the gradients of d(a, p), d(a, n), d(p, n) by their first member.</summary>
+    private void Triplets(PairBatch t, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC, Span<double> up, Span<double> un, Span<double> us)
+    {
+        int d = t.Dim;
         for (int i = 0; i < t.Count; i++)
         {
-            ReadOnlySpan<double> a = t.A.AsSpan(i * d, d), p = t.B.AsSpan(i * d, d), n = t.C.AsSpan(i * d, d);
+            ReadOnlySpan<double> a = t.A.Slice(i * d, d), p = t.B.Slice(i * d, d), n = t.C.Slice(i * d, d);
             double dp = Distance(a, p, up), dn = Distance(a, n, un);
             double negativeShare = 1, swapShare = 0;
             if (SwapValue)
@@ -242,7 +255,7 @@ public sealed class TripletMarginLoss : PairCriterion
             double u = MarginValue + dp - dn;
             loss[i] = Math.Max(u, 0);
             if (u < 0) continue;
-            Span<double> ga = grads[0].AsSpan(i * d, d), gp = grads[1].AsSpan(i * d, d), gn = grads[2].AsSpan(i * d, d);
+            Span<double> ga = gradA.Slice(i * d, d), gp = gradB.Slice(i * d, d), gn = gradC.Slice(i * d, d);
             for (int j = 0; j < d; j++)
             {
                 // d(a, p): +∂/∂a, −∂/∂p; d(a, n): −(+∂/∂a, −∂/∂n); d(p, n): −(+∂/∂p, −∂/∂n).

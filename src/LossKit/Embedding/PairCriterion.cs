@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -60,56 +61,80 @@ public abstract class PairCriterion : ReducedLoss
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
-        int members = Kind.Inputs.Count(i => i.Differentiable);
-        var names = Kind.Inputs.Select(i => i.Name).ToArray();
-        var batch = new PairBatch(count, dim,
-            Member(a, count * dim, names[0], 0, members), Member(b, count * dim, names[Math.Min(1, names.Length - 1)], 1, members),
-            Member(c, count * dim, names[Math.Min(2, names.Length - 1)], 2, members), Targets(target, count));
+        IReadOnlyList<LossInput> inputs = Kind.Inputs;
+        int members = 0;
+        bool hasTarget = false;
+        for (int i = 0; i < inputs.Count; i++) (members, hasTarget) = (members + (inputs[i].Differentiable ? 1 : 0), hasTarget || inputs[i].Name == "target");
+        int length = count * dim, lengthB = members > 1 ? length : 0, lengthC = members > 2 ? length : 0;
         Output(unreduced, count, "unreduced");
-        Output(gradA, count * dim, "gradA");
-        Output(gradB, members > 1 ? count * dim : 0, "gradB");
-        Output(gradC, members > 2 ? count * dim : 0, "gradC");
-        double[] losses = new double[count];
-        double[][] grads = [new double[count * dim], new double[members > 1 ? count * dim : 0], new double[members > 2 ? count * dim : 0]];
-        Evaluate(batch, losses, grads);
-        double scale = Reduction == Reduction.Mean ? (count > 0 ? 1.0 / count : 0) : 1, total = 0;
-        for (int i = 0; i < count; i++)
+        Output(gradA, length, "gradA");
+        Output(gradB, lengthB, "gradB");
+        Output(gradC, lengthC, "gradC");
+        // The members and targets in double, each pair's loss and the members' gradients: rented for the call.
+        double[] buffer = ArrayPool<double>.Shared.Rent(2 * (length + lengthB + lengthC) + (hasTarget ? count : 0) + count);
+        try
         {
-            total += losses[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
+            int offset = 0;
+            var batch = new PairBatch(count, dim,
+                Member(a, length, inputs[0].Name, 0, members, Take(buffer, ref offset, length)),
+                Member(b, length, inputs[Math.Min(1, inputs.Count - 1)].Name, 1, members, Take(buffer, ref offset, lengthB)),
+                Member(c, length, inputs[Math.Min(2, inputs.Count - 1)].Name, 2, members, Take(buffer, ref offset, lengthC)),
+                Targets(target, count, hasTarget, Take(buffer, ref offset, hasTarget ? count : 0)));
+            Span<double> losses = Take(buffer, ref offset, count), gA = Take(buffer, ref offset, length),
+                gB = Take(buffer, ref offset, lengthB), gC = Take(buffer, ref offset, lengthC);
+            buffer.AsSpan(offset - length - lengthB - lengthC - count, count + length + lengthB + lengthC).Clear();   // rented: old values
+            Evaluate(batch, losses, gA, gB, gC);
+            double scale = Reduction == Reduction.Mean ? (count > 0 ? 1.0 / count : 0) : 1, total = 0;
+            for (int i = 0; i < count; i++)
+            {
+                total += losses[i];
+                if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
+            }
+            Write(gradA, gA, scale);
+            Write(gradB, gB, scale);
+            Write(gradC, gC, scale);
+            return T.CreateTruncating(total * scale);
         }
-        Write(gradA, grads[0], scale);
-        Write(gradB, grads[1], scale);
-        Write(gradC, grads[2], scale);
-        return T.CreateTruncating(total * scale);
+        finally { ArrayPool<double>.Shared.Return(buffer); }
+    }
+
+    /// <summary>The next <paramref name="length"/> doubles of a rented buffer, from <paramref name="offset"/> (moved past them).</summary>
+    private static Span<double> Take(double[] buffer, ref int offset, int length)
+    {
+        Span<double> part = buffer.AsSpan(offset, length);
+        offset += length;
+        return part;
     }
 
     /// <summary>The loss of each pair (triplet) and its derivatives by each member's values (into
-    /// <paramref name="grads"/>[0..2], zeroed, of the members' lengths).</summary>
-    private protected abstract void Evaluate(PairBatch batch, Span<double> loss, double[][] grads);
+    /// <paramref name="gradA"/>, <paramref name="gradB"/>, <paramref name="gradC"/>, zeroed, of the members' lengths:
+    /// empty for a member the criterion does not have).</summary>
+    private protected abstract void Evaluate(PairBatch batch, Span<double> loss, Span<double> gradA, Span<double> gradB, Span<double> gradC);
 
-    private static void Write<T>(Span<T> output, double[] values, double scale) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Write<T>(Span<T> output, ReadOnlySpan<double> values, double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (output.IsEmpty) return;
         for (int i = 0; i < values.Length; i++) output[i] = T.CreateTruncating(scale * values[i]);
     }
 
-    private static double[] Member<T>(ReadOnlySpan<T> values, int length, string name, int index, int members) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Member <paramref name="index"/>'s values in double (into <paramref name="result"/>), or empty when the
+    /// criterion has fewer members.</summary>
+    private static ReadOnlySpan<double> Member<T>(ReadOnlySpan<T> values, int length, string name, int index, int members, Span<double> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (index >= members) return [];
         if (values.Length != length)
             throw new ArgumentException($"{name} has {values.Length} values: expected {length} (the shape of the first input).", name);
-        var result = new double[length];
         for (int i = 0; i < length; i++) result[i] = double.CreateTruncating(values[i]);
         return result;
     }
 
-    private double[] Targets<T>(ReadOnlySpan<T> values, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The ±1 targets in double (into <paramref name="result"/>), checked; empty when the criterion takes none.</summary>
+    private static ReadOnlySpan<double> Targets<T>(ReadOnlySpan<T> values, int count, bool hasTarget, Span<double> result) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!Kind.Inputs.Any(i => i.Name == "target")) return [];
+        if (!hasTarget) return [];
         if (values.Length != count)
             throw new ArgumentException($"target has {values.Length} values but there are {count} pairs; give one ±1 per pair.", "target");
-        var result = new double[count];
         for (int i = 0; i < count; i++)
         {
             result[i] = double.CreateTruncating(values[i]);
@@ -125,6 +150,15 @@ public abstract class PairCriterion : ReducedLoss
     }
 }
 
-/// <summary>A batch of pairs or triplets in double: <paramref name="Count"/> of them, <paramref name="Dim"/> values per
-/// member, members <paramref name="A"/>, <paramref name="B"/>, <paramref name="C"/> (empty when absent), ±1 targets (or empty).</summary>
-internal sealed record PairBatch(int Count, int Dim, double[] A, double[] B, double[] C, double[] Target);
+/// <summary>A batch of pairs or triplets in double: <paramref name="count"/> of them, <paramref name="dim"/> values per
+/// member, members <paramref name="a"/>, <paramref name="b"/>, <paramref name="c"/> (empty when absent), ±1 targets (or
+/// empty): views of arrays rented for the call (a ref struct, so none outlives it).</summary>
+internal readonly ref struct PairBatch(int count, int dim, ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, ReadOnlySpan<double> target)
+{
+    public int Count { get; } = count;
+    public int Dim { get; } = dim;
+    public ReadOnlySpan<double> A { get; } = a;
+    public ReadOnlySpan<double> B { get; } = b;
+    public ReadOnlySpan<double> C { get; } = c;
+    public ReadOnlySpan<double> Target { get; } = target;
+}

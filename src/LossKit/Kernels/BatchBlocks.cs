@@ -12,4 +12,7 @@ internal static class BatchBlocks
 
     /// <summary>Runs <paramref name="body"/>(block, start, end) for every block (<see cref="Parallelism.ForElements"/>).</summary>
     public static void For(int n, Action<int, int, int> body) => Parallelism.ForElements(n, BlockLength, body);
+
+    /// <summary><see cref="For(int, Action{int, int, int})"/> for a struct body: no allocation.</summary>
+    public static void For<TBody>(int n, TBody body) where TBody : struct, Parallelism.IBlockBody => Parallelism.ForElements(n, BlockLength, body);
 }

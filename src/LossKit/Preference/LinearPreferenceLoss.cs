@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using System.Numerics.Tensors;
@@ -174,18 +175,24 @@ public sealed class LinearPreferenceLoss : ILoss
     {
         int rows = CheckCall(hidden, weight, bias, pairs, tokens, dim, vocab, targets, referenceChosen, referenceRejected, pairLosses,
             gradHidden, gradWeight, gradBias, logProbabilities, totalPairs) * tokens;
-        double[] tokenLosses = new double[rows];
         bool wantGrad = !gradHidden.IsEmpty || !gradWeight.IsEmpty || !gradBias.IsEmpty;
+        // Every position's −log p(y) and (with a gradient) its factor: rented for the call.
+        double[] buffer = ArrayPool<double>.Shared.Rent(2 * rows);
+        try
+        {
+            Span<double> tokenLosses = buffer.AsSpan(0, rows), rowScales = wantGrad ? buffer.AsSpan(rows, rows) : default;
+            tokenLosses.Clear();   // a rented array holds old values
 
-        // Pass 1: linear_ce's forward, every position's −log p(y).
-        _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, default, tokenLosses, reserveBackward: !gradHidden.IsEmpty);
-        double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs,
-            wantGrad, out double[]? rowScales);
+            // Pass 1: linear_ce's forward, every position's −log p(y).
+            _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, default, tokenLosses, reserveBackward: !gradHidden.IsEmpty);
+            double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs, rowScales);
 
-        // Pass 2: linear_ce's backward with the per-row factor −scale·∂loss/∂log π of the row's sequence.
-        if (wantGrad)
-            _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, rowScales, tokenLosses, gradHidden, gradWeight, gradBias);
-        return T.CreateTruncating(value);
+            // Pass 2: linear_ce's backward with the per-row factor −scale·∂loss/∂log π of the row's sequence.
+            if (wantGrad)
+                _rows.ComputeRows(hidden, weight, bias, rows, dim, vocab, targets, rowScales, tokenLosses, gradHidden, gradWeight, gradBias);
+            return T.CreateTruncating(value);
+        }
+        finally { ArrayPool<double>.Shared.Return(buffer); }
     }
 
     /// <summary>
@@ -212,8 +219,8 @@ public sealed class LinearPreferenceLoss : ILoss
         new CrossEntropyLoss(ignoreIndex: IgnoreIndex, reduction: Reduction.Sum).Compute<T>(logits, vocab, targets, perRow, g);
         var tokenLosses = new double[rows];
         for (int r = 0; r < rows; r++) tokenLosses[r] = double.CreateTruncating(perRow[r]);
-        double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs,
-            wantGrad, out double[]? rowScales);
+        double[]? rowScales = wantGrad ? new double[rows] : null;
+        double value = Pairs(tokenLosses, targets, pairs, tokens, referenceChosen, referenceRejected, pairLosses, logProbabilities, totalPairs, rowScales);
         if (wantGrad)
         {
             for (int r = 0; r < rows; r++) TensorPrimitives.Multiply(g.AsSpan(r * vocab, vocab), T.CreateTruncating(rowScales![r]), g.AsSpan(r * vocab, vocab));
@@ -230,55 +237,55 @@ public sealed class LinearPreferenceLoss : ILoss
 
     /// <summary>From each position's −log p: the sequences' log-probabilities and token counts, the wrapped loss (summed
     /// over pairs, the same <see cref="PreferenceLoss.Compute{T}"/> the unfused loss runs), this loss's reduction, and
-    /// (when <paramref name="wantGrad"/>) each position's gradient factor −scale·∂loss/∂log π of its sequence. Returns
-    /// the reduced loss.</summary>
-    private double Pairs<T>(double[] tokenLosses, ReadOnlySpan<int> targets, int pairs, int tokens, ReadOnlySpan<T> referenceChosen,
-        ReadOnlySpan<T> referenceRejected, Span<T> pairLosses, Span<double> logProbabilities, int totalPairs, bool wantGrad, out double[]? rowScales)
+    /// (when <paramref name="rowScales"/> is not empty: a gradient is wanted) each position's gradient factor
+    /// −scale·∂loss/∂log π of its sequence. Returns the reduced loss.</summary>
+    private double Pairs<T>(ReadOnlySpan<double> tokenLosses, ReadOnlySpan<int> targets, int pairs, int tokens, ReadOnlySpan<T> referenceChosen,
+        ReadOnlySpan<T> referenceRejected, Span<T> pairLosses, Span<double> logProbabilities, int totalPairs, Span<double> rowScales)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int sequences = 2 * pairs;
-        double[] logp = new double[sequences], counts = new double[sequences];
-        for (int s = 0; s < sequences; s++)
+        // The sequences' log π and token counts, the pairs' losses and derivatives and the references in double: rented.
+        double[] buffer = ArrayPool<double>.Shared.Rent(2 * sequences + 3 * pairs + referenceChosen.Length + referenceRejected.Length);
+        try
         {
-            double sum = 0;
-            int count = 0;
-            for (int t = 0; t < tokens; t++)
-            {
-                if (targets[s * tokens + t] == IgnoreIndex) continue;
-                sum -= tokenLosses[s * tokens + t];
-                count++;
-            }
-            if (double.IsNaN(sum))
-                throw new RowException("hidden", s * tokens, $"sequence {s} ({Which(s, pairs)}) has a NaN log-probability: a NaN or +∞ in hidden, weight or bias reaches its logits (hidden rows {s * tokens} to {s * tokens + tokens - 1}).");
-            (logp[s], counts[s]) = (sum, count);
-        }
-        if (!logProbabilities.IsEmpty) logp.CopyTo(logProbabilities);
-
-        double[] losses = new double[pairs], dChosen = new double[pairs], dRejected = new double[pairs];
-        double total = Summed.Compute<double>(logp.AsSpan(0, pairs), logp.AsSpan(pairs), ToDouble(referenceChosen), ToDouble(referenceRejected),
-            counts.AsSpan(0, pairs), counts.AsSpan(pairs), losses, dChosen, dRejected);
-        double scale = Reduction == Reduction.Mean ? 1.0 / (totalPairs > 0 ? totalPairs : pairs) : 1;
-        for (int i = 0; i < pairLosses.Length; i++) pairLosses[i] = T.CreateTruncating(losses[i]);
-        rowScales = null;
-        if (wantGrad)
-        {
-            rowScales = new double[sequences * tokens];
+            Span<double> logp = buffer.AsSpan(0, sequences), counts = buffer.AsSpan(sequences, sequences);
+            Span<double> losses = buffer.AsSpan(2 * sequences, pairs), dChosen = buffer.AsSpan(2 * sequences + pairs, pairs),
+                dRejected = buffer.AsSpan(2 * sequences + 2 * pairs, pairs);
+            Span<double> refChosen = buffer.AsSpan(2 * sequences + 3 * pairs, referenceChosen.Length),
+                refRejected = buffer.AsSpan(2 * sequences + 3 * pairs + referenceChosen.Length, referenceRejected.Length);
             for (int s = 0; s < sequences; s++)
-                Array.Fill(rowScales, -scale * (s < pairs ? dChosen[s] : dRejected[s - pairs]), s * tokens, tokens);
+            {
+                double sum = 0;
+                int count = 0;
+                for (int t = 0; t < tokens; t++)
+                {
+                    if (targets[s * tokens + t] == IgnoreIndex) continue;
+                    sum -= tokenLosses[s * tokens + t];
+                    count++;
+                }
+                if (double.IsNaN(sum))
+                    throw new RowException("hidden", s * tokens, $"sequence {s} ({Which(s, pairs)}) has a NaN log-probability: a NaN or +∞ in hidden, weight or bias reaches its logits (hidden rows {s * tokens} to {s * tokens + tokens - 1}).");
+                (logp[s], counts[s]) = (sum, count);
+            }
+            if (!logProbabilities.IsEmpty) logp.CopyTo(logProbabilities);
+
+            TensorPrimitives.ConvertTruncating(referenceChosen, refChosen);
+            TensorPrimitives.ConvertTruncating(referenceRejected, refRejected);
+            double total = Summed.Compute<double>(logp[..pairs], logp[pairs..], refChosen, refRejected,
+                counts[..pairs], counts[pairs..], losses, dChosen, dRejected);
+            double scale = Reduction == Reduction.Mean ? 1.0 / (totalPairs > 0 ? totalPairs : pairs) : 1;
+            for (int i = 0; i < pairLosses.Length; i++) pairLosses[i] = T.CreateTruncating(losses[i]);
+            if (!rowScales.IsEmpty)
+                for (int s = 0; s < sequences; s++)
+                    rowScales.Slice(s * tokens, tokens).Fill(-scale * (s < pairs ? dChosen[s] : dRejected[s - pairs]));
+            return Reduction == Reduction.Mean ? total * scale : total;
         }
-        return Reduction == Reduction.Mean ? total * scale : total;
+        finally { ArrayPool<double>.Shared.Return(buffer); }
     }
 
     /// <summary>linear_ce's rows per chunk and vocabulary block for M positions (for benchmark reports).</summary>
     internal (int ChunkRows, int VocabBlock) ChunkingFor(int positions, int vocab, int dim, int elementSize) =>
         (_rows.ChunkRowsFor(positions, vocab, dim, elementSize), _rows.VocabBlockFor(vocab, dim, elementSize));
-
-    private static double[] ToDouble<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var result = new double[values.Length];
-        for (int i = 0; i < result.Length; i++) result[i] = double.CreateTruncating(values[i]);
-        return result;
-    }
 
     /// <summary>The element type and every argument of a call checked (<see cref="Check"/>); returns 2N.</summary>
     private int CheckCall<T>(ReadOnlySpan<T> hidden, ReadOnlySpan<T> weight, ReadOnlySpan<T> bias, int pairs, int tokens, int dim, int vocab,
@@ -296,29 +303,30 @@ public sealed class LinearPreferenceLoss : ILoss
         int referenceChosenLength, int referenceRejectedLength, int pairLossesLength, int gradHiddenLength, int gradWeightLength, int gradBiasLength,
         int logProbabilitiesLength, int totalPairs)
     {
-        string shapes = string.Create(CultureInfo.InvariantCulture,
-            $"Shapes: pairs = {pairs}, tokens = {tokens}, dim = {dim}, vocab = {vocab}; hidden has {hiddenLength} values, weight {weightLength}, bias {biasLength}, targets {targets.Length}.");
-        string Shapes() => shapes;
-        if (pairs < 1) throw new ArgumentOutOfRangeException(nameof(pairs), pairs, $"pairs = {pairs}: expected at least 1. {shapes}");
-        if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"tokens = {tokens}: expected at least 1. {shapes}");
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {shapes}");
-        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {shapes}");
+        int targetsLength = targets.Length;
+        // The shapes for an error message, formatted only when one is thrown.
+        string Shapes() => string.Create(CultureInfo.InvariantCulture,
+            $"Shapes: pairs = {pairs}, tokens = {tokens}, dim = {dim}, vocab = {vocab}; hidden has {hiddenLength} values, weight {weightLength}, bias {biasLength}, targets {targetsLength}.");
+        if (pairs < 1) throw new ArgumentOutOfRangeException(nameof(pairs), pairs, $"pairs = {pairs}: expected at least 1. {Shapes()}");
+        if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"tokens = {tokens}: expected at least 1. {Shapes()}");
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {Shapes()}");
+        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {Shapes()}");
         int sequences = 2 * pairs;
         long rows = (long)sequences * tokens;
-        if (rows * dim > Array.MaxLength) throw new ArgumentException($"2·pairs·tokens·dim = {rows * dim} values is more than one array can hold. {shapes}", "hidden");
+        if (rows * dim > Array.MaxLength) throw new ArgumentException($"2·pairs·tokens·dim = {rows * dim} values is more than one array can hold. {Shapes()}", "hidden");
         if (hiddenLength != rows * dim)
-            throw new ArgumentException($"hidden has {hiddenLength} values; expected 2·pairs×tokens×dim = {sequences}×{tokens}×{dim} = {rows * dim} (the chosen sequences, then the rejected). {shapes}", "hidden");
+            throw new ArgumentException($"hidden has {hiddenLength} values; expected 2·pairs×tokens×dim = {sequences}×{tokens}×{dim} = {rows * dim} (the chosen sequences, then the rejected). {Shapes()}", "hidden");
         LinearCrossEntropyLoss.CheckHead(weightLength, biasLength, vocab, dim, Shapes);
         if (targets.Length != rows)
-            throw new ArgumentException($"targets has {targets.Length} values; expected one token id per position, 2·pairs×tokens = {sequences}×{tokens} = {rows}. {shapes}", "targets");
+            throw new ArgumentException($"targets has {targets.Length} values; expected one token id per position, 2·pairs×tokens = {sequences}×{tokens} = {rows}. {Shapes()}", "targets");
         if (UsesReference)
         {
             if (referenceChosenLength != pairs)
                 throw new ArgumentException(referenceChosenLength == 0 ? $"reference_chosen_logps is required by {Wrapped.Spec}: give one log-probability per pair ({pairs})."
-                    : $"reference_chosen_logps has {referenceChosenLength} values; expected one per pair ({pairs}). {shapes}", "reference_chosen_logps");
+                    : $"reference_chosen_logps has {referenceChosenLength} values; expected one per pair ({pairs}). {Shapes()}", "reference_chosen_logps");
             if (referenceRejectedLength != pairs)
                 throw new ArgumentException(referenceRejectedLength == 0 ? $"reference_rejected_logps is required by {Wrapped.Spec}: give one log-probability per pair ({pairs})."
-                    : $"reference_rejected_logps has {referenceRejectedLength} values; expected one per pair ({pairs}). {shapes}", "reference_rejected_logps");
+                    : $"reference_rejected_logps has {referenceRejectedLength} values; expected one per pair ({pairs}). {Shapes()}", "reference_rejected_logps");
         }
         if (pairLossesLength != 0 && pairLossesLength != pairs)
             throw new ArgumentException($"pairLosses has {pairLossesLength} values; expected one per pair ({pairs}) or none.", "pairLosses");

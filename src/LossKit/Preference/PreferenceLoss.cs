@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using LossKit.Core;
@@ -59,25 +60,37 @@ public abstract class PreferenceLoss : BetaPreferenceLoss
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = policyChosen.Length;
-        var pairs = new PreferencePairs(
-            LogProbabilities(policyChosen, n, "policy_chosen_logps", required: true), LogProbabilities(policyRejected, n, "policy_rejected_logps", required: true),
-            LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference), LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference),
-            Lengths(chosenLengths, n, "chosen_lengths"), Lengths(rejectedLengths, n, "rejected_lengths"));
         Output(unreduced, n, "unreduced");
         Output(gradChosen, n, "gradChosen");
         Output(gradRejected, n, "gradRejected");
-        double[] losses = new double[n], dChosen = new double[n], dRejected = new double[n];
-        Evaluate(pairs, losses, dChosen, dRejected);
-        double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1, total = 0;
-        for (int i = 0; i < n; i++)
+        // Nine per-call arrays of n doubles (the inputs in double, each pair's loss and derivatives), rented for the call.
+        double[] buffer = ArrayPool<double>.Shared.Rent(9 * n);
+        try
         {
-            total += losses[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
-            if (!gradChosen.IsEmpty) gradChosen[i] = T.CreateTruncating(scale * dChosen[i]);
-            if (!gradRejected.IsEmpty) gradRejected[i] = T.CreateTruncating(scale * dRejected[i]);
+            var pairs = new PreferencePairs(
+                LogProbabilities(policyChosen, n, "policy_chosen_logps", required: true, Part(buffer, 0, n)),
+                LogProbabilities(policyRejected, n, "policy_rejected_logps", required: true, Part(buffer, 1, n)),
+                LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference, Part(buffer, 2, n)),
+                LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference, Part(buffer, 3, n)),
+                Lengths(chosenLengths, n, "chosen_lengths", Part(buffer, 4, n)), Lengths(rejectedLengths, n, "rejected_lengths", Part(buffer, 5, n)));
+            Span<double> losses = Part(buffer, 6, n), dChosen = Part(buffer, 7, n), dRejected = Part(buffer, 8, n);
+            buffer.AsSpan(6 * n, 3 * n).Clear();   // a rented array holds old values; the losses start from zeros
+            Evaluate(pairs, losses, dChosen, dRejected);
+            double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1, total = 0;
+            for (int i = 0; i < n; i++)
+            {
+                total += losses[i];
+                if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
+                if (!gradChosen.IsEmpty) gradChosen[i] = T.CreateTruncating(scale * dChosen[i]);
+                if (!gradRejected.IsEmpty) gradRejected[i] = T.CreateTruncating(scale * dRejected[i]);
+            }
+            return T.CreateTruncating(total * scale);
         }
-        return T.CreateTruncating(total * scale);
+        finally { ArrayPool<double>.Shared.Return(buffer); }
     }
+
+    /// <summary>The <paramref name="index"/>-th run of <paramref name="n"/> doubles of a rented buffer.</summary>
+    private static Span<double> Part(double[] buffer, int index, int n) => buffer.AsSpan(index * n, n);
 
     /// <summary>The loss of each pair and its derivatives by the pair's policy chosen and rejected log-probabilities.</summary>
     private protected abstract void Evaluate(PreferencePairs pairs, Span<double> loss, Span<double> dChosen, Span<double> dRejected);
@@ -107,18 +120,21 @@ public abstract class PreferenceLoss : BetaPreferenceLoss
     {
         int n = policyChosen.Length;
         return new PreferencePairs(
-            LogProbabilities(policyChosen, n, "policy_chosen_logps", true), LogProbabilities(policyRejected, n, "policy_rejected_logps", true),
-            LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference), LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference),
-            Lengths(chosenLengths, n, "chosen_lengths"), Lengths(rejectedLengths, n, "rejected_lengths"));
+            LogProbabilities(policyChosen, n, "policy_chosen_logps", true, new double[n]), LogProbabilities(policyRejected, n, "policy_rejected_logps", true, new double[n]),
+            LogProbabilities(referenceChosen, n, "reference_chosen_logps", UsesReference, new double[n]),
+            LogProbabilities(referenceRejected, n, "reference_rejected_logps", UsesReference, new double[n]),
+            Lengths(chosenLengths, n, "chosen_lengths", new double[n]), Lengths(rejectedLengths, n, "rejected_lengths", new double[n]));
     }
 
-    private static double[] LogProbabilities<T>(ReadOnlySpan<T> values, int n, string name, bool required) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Checks <paramref name="values"/> (n log-probabilities ≤ 0) and widens them into <paramref name="result"/>;
+    /// zeros where the loss does not use them (a loss without a reference ignores reference inputs it is given).</summary>
+    private static ReadOnlySpan<double> LogProbabilities<T>(ReadOnlySpan<T> values, int n, string name, bool required, Span<double> result)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!required) return new double[n];   // a loss without a reference ignores reference inputs it is given
+        if (!required) { result.Clear(); return result; }
         if (values.Length != n)
             throw new ArgumentException(values.IsEmpty ? $"{name} is required by this loss: give one log-probability per pair ({n})."
                 : $"{name} has {values.Length} values but policy_chosen_logps has {n}; give one value per pair.", name);
-        var result = new double[n];
         for (int i = 0; i < n; i++)
         {
             result[i] = double.CreateTruncating(values[i]);
@@ -129,10 +145,11 @@ public abstract class PreferenceLoss : BetaPreferenceLoss
         return result;
     }
 
-    private static double[] Lengths<T>(ReadOnlySpan<T> values, int n, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Checks <paramref name="values"/> (n whole token counts ≥ 1) and widens them into <paramref name="result"/>;
+    /// 1 for every pair when not given.</summary>
+    private static ReadOnlySpan<double> Lengths<T>(ReadOnlySpan<T> values, int n, string name, Span<double> result) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = new double[n];
-        if (values.IsEmpty) { Array.Fill(result, 1.0); return result; }
+        if (values.IsEmpty) { result.Fill(1.0); return result; }
         if (values.Length != n) throw new ArgumentException($"{name} has {values.Length} values but there are {n} pairs; give one token count per pair.", name);
         for (int i = 0; i < n; i++)
         {
@@ -149,10 +166,18 @@ public abstract class PreferenceLoss : BetaPreferenceLoss
     }
 }
 
-/// <summary>A batch of preference pairs in double (references 0 and lengths 1 where not given).</summary>
-internal sealed record PreferencePairs(double[] Chosen, double[] Rejected, double[] ReferenceChosen, double[] ReferenceRejected,
-    double[] ChosenLength, double[] RejectedLength)
+/// <summary>A batch of preference pairs in double (references 0 and lengths 1 where not given): views of n values each,
+/// over arrays that <see cref="PreferenceLoss.Compute{T}"/> rents for the call (a ref struct, so none outlives it).</summary>
+internal readonly ref struct PreferencePairs(ReadOnlySpan<double> chosen, ReadOnlySpan<double> rejected, ReadOnlySpan<double> referenceChosen,
+    ReadOnlySpan<double> referenceRejected, ReadOnlySpan<double> chosenLength, ReadOnlySpan<double> rejectedLength)
 {
+    public ReadOnlySpan<double> Chosen { get; } = chosen;
+    public ReadOnlySpan<double> Rejected { get; } = rejected;
+    public ReadOnlySpan<double> ReferenceChosen { get; } = referenceChosen;
+    public ReadOnlySpan<double> ReferenceRejected { get; } = referenceRejected;
+    public ReadOnlySpan<double> ChosenLength { get; } = chosenLength;
+    public ReadOnlySpan<double> RejectedLength { get; } = rejectedLength;
+
     public int Count => Chosen.Length;
 }
 
