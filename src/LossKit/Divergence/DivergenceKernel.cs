@@ -269,61 +269,91 @@ internal static class DivergenceKernel
             op.Element<TVf, TFOps>(x, p, lp, q, a, out term, out slope);
         }
 
+        /// <summary>The last, partial vector of the row from lane <paramref name="i"/> on: x and t padded with 0 (a valid
+        /// target), the real lanes' slopes (times <paramref name="scale"/> unless null) and terms written to
+        /// <paramref name="gradient"/> and the row's element values; returns the terms with the padding lanes zeroed.
+        /// Out of line: its scalar loops and calls would otherwise make the main loop keep its live vectors on the stack.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         [SkipLocalsInit]
+        private unsafe TVf Tail<TVf, TFOps>(in RowData d, int i, bool logTarget, bool expP, bool logP, bool aux, float qScale, float? scale, float* gradient)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float>
+        {
+            int w = TFOps.Count, n = d.K - i;
+            float* lanes = stackalloc float[2 * 16];
+            for (int j = 0; j < w; j++)
+            {
+                float t = j < n ? d.T[i + j] : 0;
+                if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
+                (lanes[j], lanes[w + j]) = (j < n ? d.X[i + j] : 0, t);
+            }
+            Lanes<TVf, TFOps>(TFOps.Load(ref *lanes, 0), TFOps.Load(ref *lanes, (nuint)w), expP, logP, aux, qScale, out TVf term, out TVf slope);
+            TFOps.Store(term, ref *lanes, 0);
+            TFOps.Store(scale is { } s ? TFOps.Multiply(slope, TFOps.Broadcast(s)) : slope, ref *lanes, (nuint)w);
+            for (int j = n; j < w; j++) lanes[j] = 0;
+            for (int j = 0; j < n; j++)
+            {
+                if (gradient is not null) gradient[i + j] = lanes[w + j];
+                if (d.Elements is not null) d.Elements[i + j] = lanes[j];
+            }
+            return TFOps.Load(ref *lanes, 0);
+        }
+
         public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch)
             where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
-            int w = TFOps.Count, k = d.K, full = k / w * w, i = 0;
+            int k = d.K, full = k / TFOps.Count * TFOps.Count;
             ElementInputs inputs = op.Inputs;
             bool expP = logTarget && inputs.P, logP = !logTarget && inputs.LogP, aux = inputs.Aux;
             float qScale = (float)inputs.QScale;
-            TVf scaleV = TFOps.Broadcast((float)scale);
-            TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
             stream &= d.Gradient is not null;
             fixed (float* buffer = scratch)
             {
-                float* gradient = stream ? buffer : d.Gradient, elements = d.Elements;
-                for (; i < full; i += w)
-                {
-                    nuint at = (nuint)i;
-                    TVf t = TFOps.Load(ref *d.T, at);
-                    if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(t, logTarget))) throw new InvalidTargetException();
-                    Lanes<TVf, TFOps>(TFOps.Load(ref *d.X, at), t, expP, logP, aux, qScale, out TVf term, out TVf slope);
-                    TW.Widen(term, out TV term0, out TV term1);
-                    acc0 = TOps.Add(acc0, term0);
-                    acc1 = TOps.Add(acc1, term1);
-                    if (gradient is not null) TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *gradient, at);
-                    if (elements is not null) TFOps.Store(term, ref *elements, at);
-                }
-                if (i < k)
-                {
-                    // The last, partial vector: x and t padded with 0, its real lanes only kept.
-                    float* lanes = stackalloc float[2 * 16];
-                    int n = k - i;
-                    for (int j = 0; j < w; j++)
-                    {
-                        float t = j < n ? d.T[i + j] : 0;
-                        if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
-                        (lanes[j], lanes[w + j]) = (j < n ? d.X[i + j] : 0, t);
-                    }
-                    Lanes<TVf, TFOps>(TFOps.Load(ref *lanes, 0), TFOps.Load(ref *lanes, (nuint)w), expP, logP, aux, qScale, out TVf term, out TVf slope);
-                    TFOps.Store(term, ref *lanes, 0);
-                    TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *lanes, (nuint)w);
-                    for (int j = n; j < w; j++) lanes[j] = 0;
-                    TW.Widen(TFOps.Load(ref *lanes, 0), out TV term0, out TV term1);
-                    acc0 = TOps.Add(acc0, term0);
-                    acc1 = TOps.Add(acc1, term1);
-                    for (int j = 0; j < n; j++)
-                    {
-                        if (gradient is not null) gradient[i + j] = lanes[w + j];
-                        if (elements is not null) elements[i + j] = lanes[j];
-                    }
-                }
+                float* gradient = stream ? buffer : d.Gradient;
+                // The last, partial vector first (its terms are added last), then the loop over the whole vectors in a
+                // method of its own with no call in it: a call after the loop would make its accumulators live across
+                // it, which the JIT does by keeping them on the stack (stored and reloaded every iteration).
+                TVf tail = full < k ? Tail<TVf, TFOps>(d, full, logTarget, expP, logP, aux, qScale, stream ? null : (float)scale, gradient) : default;
+                double sum = Vectors<TVf, TFOps, TV, TOps, TW>(d, full, logTarget, expP, logP, aux, qScale, stream ? null : (float)scale, gradient, full < k ? tail : null);
                 if (stream)
                     RowKernels<float, TVf, TFOps>.Scale(new ReadOnlySpan<float>(buffer, k), (float)scale, 0, new Span<float>(d.Gradient, k), streaming: true);
+                return inputs.RowFactor * sum;
             }
-            return inputs.RowFactor * TOps.Sum(TOps.Add(acc0, acc1));
+        }
+
+        /// <summary>The whole vectors of the row, lanes [0, <paramref name="full"/>): their slopes (times
+        /// <paramref name="scale"/> unless null) to <paramref name="gradient"/> (unless null) and terms to the row's
+        /// element values; returns the sum of the terms, <paramref name="tail"/>'s (the last, partial vector's) added last.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private unsafe double Vectors<TVf, TFOps, TV, TOps, TW>(in RowData d, int full, bool logTarget, bool expP, bool logP, bool aux, float qScale,
+            float? scale, float* gradient, TVf? tail)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+            where TW : IWidening<TVf, TV>
+        {
+            int w = TFOps.Count;
+            bool scaled = scale.HasValue;
+            TVf scaleV = TFOps.Broadcast(scale.GetValueOrDefault());
+            TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
+            float* elements = d.Elements;
+            for (int i = 0; i < full; i += w)
+            {
+                nuint at = (nuint)i;
+                TVf t = TFOps.Load(ref *d.T, at);
+                if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(t, logTarget))) throw new InvalidTargetException();
+                Lanes<TVf, TFOps>(TFOps.Load(ref *d.X, at), t, expP, logP, aux, qScale, out TVf term, out TVf slope);
+                TW.Widen(term, out TV term0, out TV term1);
+                acc0 = TOps.Add(acc0, term0);
+                acc1 = TOps.Add(acc1, term1);
+                if (gradient is not null) TFOps.Store(scaled ? TFOps.Multiply(slope, scaleV) : slope, ref *gradient, at);
+                if (elements is not null) TFOps.Store(term, ref *elements, at);
+            }
+            if (tail is { } last)
+            {
+                TW.Widen(last, out TV term0, out TV term1);
+                acc0 = TOps.Add(acc0, term0);
+                acc1 = TOps.Add(acc1, term1);
+            }
+            return TOps.Sum(TOps.Add(acc0, acc1));
         }
     }
 
