@@ -127,7 +127,11 @@ public sealed class JsdLoss(double? beta = null, bool scaled = false, bool logTa
 /// <summary>The generalised JSD row (also <c>reverse_kl</c>, its β = 1).</summary>
 public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementDivergence
 {
-    private double Factor => scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
+    /// <summary>The factor of the row value: 1/(β(1 − β)) when scaled (0 &lt; β &lt; 1), else 1. A field, computed once: the
+    /// vector element reads it for every vector, where a property's division (and the call the JIT left it as) sat in the loop.</summary>
+    private readonly double factor = scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
+
+    private double Factor => factor;
 
     ElementInputs IElementDivergence.Inputs => new(P: beta != 1, LogP: true, QScale: beta == 0 ? 0 : 1, Aux: beta > 0 && beta < 1, RowFactor: Factor);
 
@@ -190,7 +194,6 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
     public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
     {
         double sum = 0, logBeta = Math.Log(beta), logRest = Math.Log(1 - beta);
-        double factor = scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
         for (int j = 0; j < x.Length; j++)
         {
             double q = Math.Exp(x[j]), term, slope;
