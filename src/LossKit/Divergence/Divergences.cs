@@ -37,10 +37,11 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
         {
             term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
             slope = DivergenceLanes<TV, TOps>.Negate(p);
+            return true;
         }
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
@@ -142,7 +143,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
         TOps.Add(TOps.Multiply(DivergenceLanes<TV, TOps>.C(beta), p), TOps.Multiply(DivergenceLanes<TV, TOps>.C(1 - beta), q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+    bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
     {
         if (beta == 0)
         {
@@ -165,6 +166,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
             }
         }
         slope = TOps.Multiply(DivergenceLanes<TV, TOps>.C(Factor), slope);
+        return true;
     }
 
     /// <summary>Offered: β = 0 is KL(p ‖ q), ∂/∂p_j = log p_j − x_j + 1; β = 1 is KL(q ‖ p), ∂/∂p_j = −q_j/p_j; otherwise
@@ -241,14 +243,24 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
         {
             TV d = TOps.Subtract(q, p), half = DivergenceLanes<TV, TOps>.C(0.5), zero = DivergenceLanes<TV, TOps>.C(0);
             term = TOps.Multiply(half, TOps.Abs(d));
             // A tie (q = p in float) is resolved as the reference does, except where p = 0: then q = 0 and the slope is 0 either way.
             TV resolved = TOps.GreaterThan(TOps.Add(TOps.Abs(d), TOps.Select(TOps.EqualTo(p, zero), DivergenceLanes<TV, TOps>.C(1), zero)), zero);
-            if (!TOps.AllTrue(resolved)) d = TiedDifferences<TV, TOps>(x, p, d);
+            if (!TOps.AllTrue(resolved))
+            {
+                // Rare: out of line, and only where the kernel asks for it (outside its loop).
+                if (!rare)
+                {
+                    slope = default;
+                    return false;
+                }
+                d = TiedDifferences<TV, TOps>(x, p, d);
+            }
             slope = TOps.Multiply(TOps.Multiply(half, DivergenceLanes<TV, TOps>.Sign(d)), q);
+            return true;
         }
 
         /// <summary>d = q − p, where a lane's q and p rounded to the same float (or d is NaN) recomputed as the reference
@@ -306,12 +318,13 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, bool rare, out TV term, out TV slope)
         {
             TV half = DivergenceLanes<TV, TOps>.C(0.5);
             TV d = TOps.Subtract(rootQ, DivergenceLanes<TV, TOps>.Sqrt(p));
             term = TOps.Multiply(TOps.Multiply(half, d), d);
             slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
+            return true;
         }
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
