@@ -26,8 +26,11 @@ internal interface IElementDivergence
     TV LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) where TV : struct where TOps : ISimd<TV, float>;
 
     /// <summary>Each lane's term of the row sum and its ∂/∂x, the latter already multiplied by any factor the row's value
-    /// gets from <see cref="ElementInputs.RowFactor"/> (as the scalar row does), before the reduction's scale.</summary>
-    void Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, float>;
+    /// gets from <see cref="ElementInputs.RowFactor"/> (as the scalar row does), before the reduction's scale. Returns
+    /// false (term and slope not final) where a lane needs the op's rare, out-of-line path and <paramref name="rare"/> is
+    /// false: the kernel's loop then leaves the vector to a second call with <paramref name="rare"/> true, made outside
+    /// the loop (a call inside it, even one never taken, makes the JIT keep the loop's live vectors on the stack).</summary>
+    bool Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope) where TV : struct where TOps : ISimd<TV, float>;
 }
 
 /// <summary>What an element-wise divergence reads: p, log p, q = exp(<paramref name="QScale"/>·x) (1 for q itself, ½ for √q,
@@ -257,73 +260,118 @@ internal static class DivergenceKernel
     {
         public int Scratch(int k) => k;
 
-        /// <summary>The term and slope (unscaled) of one vector of lanes from x and the target t.</summary>
+        /// <summary>The term and slope (unscaled) of one vector of lanes from x and the target t; false where the op
+        /// needs its rare path and <paramref name="rare"/> is false (<see cref="IElementDivergence.Element"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Lanes<TVf, TFOps>(TVf x, TVf t, bool expP, bool logP, bool aux, float qScale, out TVf term, out TVf slope)
+        private bool Lanes<TVf, TFOps>(TVf x, TVf t, bool expP, bool logP, bool aux, float qScale, bool rare, out TVf term, out TVf slope)
             where TVf : struct where TFOps : struct, ISimd<TVf, float>
         {
             TVf p = expP ? DivergenceLanes<TVf, TFOps>.Exp(t) : t;
             TVf lp = logP ? DivergenceLanes<TVf, TFOps>.Log(t) : t;
             TVf q = qScale == 0 ? x : DivergenceLanes<TVf, TFOps>.Exp(qScale == 1 ? x : TFOps.Multiply(TFOps.Broadcast(qScale), x));
             TVf a = aux ? DivergenceLanes<TVf, TFOps>.Log(op.LogArgument<TVf, TFOps>(x, p, lp, q)) : x;
-            op.Element<TVf, TFOps>(x, p, lp, q, a, out term, out slope);
+            return op.Element<TVf, TFOps>(x, p, lp, q, a, rare, out term, out slope);
         }
 
+        /// <summary>One vector of the row from lane <paramref name="i"/> on with <paramref name="n"/> ≤ w real lanes (the
+        /// last, partial vector; or a whole one that needs the op's rare path), with the op's rare path: x and t padded
+        /// with 0 (a valid target), the real lanes' slopes (times <paramref name="scale"/> unless null) and terms written
+        /// to <paramref name="gradient"/> and the row's element values; returns the terms with the padding lanes zeroed.
+        /// Out of line: its scalar loops and calls would otherwise make the main loop keep its live vectors on the stack.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         [SkipLocalsInit]
+        private unsafe TVf Vector<TVf, TFOps>(in RowData d, int i, int n, bool logTarget, bool expP, bool logP, bool aux, float qScale, float? scale, float* gradient)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float>
+        {
+            int w = TFOps.Count;
+            float* lanes = stackalloc float[2 * 16];
+            for (int j = 0; j < w; j++)
+            {
+                float t = j < n ? d.T[i + j] : 0;
+                if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
+                (lanes[j], lanes[w + j]) = (j < n ? d.X[i + j] : 0, t);
+            }
+            Lanes<TVf, TFOps>(TFOps.Load(ref *lanes, 0), TFOps.Load(ref *lanes, (nuint)w), expP, logP, aux, qScale, rare: true, out TVf term, out TVf slope);
+            TFOps.Store(term, ref *lanes, 0);
+            TFOps.Store(scale is { } s ? TFOps.Multiply(slope, TFOps.Broadcast(s)) : slope, ref *lanes, (nuint)w);
+            for (int j = n; j < w; j++) lanes[j] = 0;
+            for (int j = 0; j < n; j++)
+            {
+                if (gradient is not null) gradient[i + j] = lanes[w + j];
+                if (d.Elements is not null) d.Elements[i + j] = lanes[j];
+            }
+            return TFOps.Load(ref *lanes, 0);
+        }
+
         public unsafe double Row<TVf, TFOps, TV, TOps, TW>(in RowData d, bool logTarget, double scale, bool stream, Span<float> scratch)
             where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
             where TW : IWidening<TVf, TV>
         {
-            int w = TFOps.Count, k = d.K, full = k / w * w, i = 0;
+            int k = d.K, full = k / TFOps.Count * TFOps.Count;
             ElementInputs inputs = op.Inputs;
             bool expP = logTarget && inputs.P, logP = !logTarget && inputs.LogP, aux = inputs.Aux;
             float qScale = (float)inputs.QScale;
-            TVf scaleV = TFOps.Broadcast((float)scale);
-            TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
             stream &= d.Gradient is not null;
+            float? slopeScale = stream ? null : (float)scale;
             fixed (float* buffer = scratch)
             {
-                float* gradient = stream ? buffer : d.Gradient, elements = d.Elements;
-                for (; i < full; i += w)
+                float* gradient = stream ? buffer : d.Gradient;
+                // The loop over the whole vectors is a method of its own with no call in it (a call in or after the loop
+                // would make its accumulators live across it, which the JIT does by keeping them on the stack, stored and
+                // reloaded every iteration); it stops at a vector that needs the op's rare path, done here out of line.
+                TV acc0 = TOps.Broadcast(0.0), acc1 = acc0;
+                int i = 0;
+                while ((i = Vectors<TVf, TFOps, TV, TOps, TW>(d, i, full, logTarget, expP, logP, aux, qScale, slopeScale, gradient, ref acc0, ref acc1)) < full)
                 {
-                    nuint at = (nuint)i;
-                    TVf t = TFOps.Load(ref *d.T, at);
-                    if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(t, logTarget))) throw new InvalidTargetException();
-                    Lanes<TVf, TFOps>(TFOps.Load(ref *d.X, at), t, expP, logP, aux, qScale, out TVf term, out TVf slope);
-                    TW.Widen(term, out TV term0, out TV term1);
-                    acc0 = TOps.Add(acc0, term0);
-                    acc1 = TOps.Add(acc1, term1);
-                    if (gradient is not null) TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *gradient, at);
-                    if (elements is not null) TFOps.Store(term, ref *elements, at);
+                    Add<TVf, TV, TOps, TW>(Vector<TVf, TFOps>(d, i, TFOps.Count, logTarget, expP, logP, aux, qScale, slopeScale, gradient), ref acc0, ref acc1);
+                    i += TFOps.Count;
                 }
-                if (i < k)
-                {
-                    // The last, partial vector: x and t padded with 0, its real lanes only kept.
-                    float* lanes = stackalloc float[2 * 16];
-                    int n = k - i;
-                    for (int j = 0; j < w; j++)
-                    {
-                        float t = j < n ? d.T[i + j] : 0;
-                        if (!ValidTarget(t, logTarget)) throw new InvalidTargetException();
-                        (lanes[j], lanes[w + j]) = (j < n ? d.X[i + j] : 0, t);
-                    }
-                    Lanes<TVf, TFOps>(TFOps.Load(ref *lanes, 0), TFOps.Load(ref *lanes, (nuint)w), expP, logP, aux, qScale, out TVf term, out TVf slope);
-                    TFOps.Store(term, ref *lanes, 0);
-                    TFOps.Store(stream ? slope : TFOps.Multiply(slope, scaleV), ref *lanes, (nuint)w);
-                    for (int j = n; j < w; j++) lanes[j] = 0;
-                    TW.Widen(TFOps.Load(ref *lanes, 0), out TV term0, out TV term1);
-                    acc0 = TOps.Add(acc0, term0);
-                    acc1 = TOps.Add(acc1, term1);
-                    for (int j = 0; j < n; j++)
-                    {
-                        if (gradient is not null) gradient[i + j] = lanes[w + j];
-                        if (elements is not null) elements[i + j] = lanes[j];
-                    }
-                }
+                if (full < k)
+                    Add<TVf, TV, TOps, TW>(Vector<TVf, TFOps>(d, full, k - full, logTarget, expP, logP, aux, qScale, slopeScale, gradient), ref acc0, ref acc1);
+                double sum = TOps.Sum(TOps.Add(acc0, acc1));
                 if (stream)
                     RowKernels<float, TVf, TFOps>.Scale(new ReadOnlySpan<float>(buffer, k), (float)scale, 0, new Span<float>(d.Gradient, k), streaming: true);
+                return inputs.RowFactor * sum;
             }
-            return inputs.RowFactor * TOps.Sum(TOps.Add(acc0, acc1));
+        }
+
+        /// <summary>The terms widened to double and added lane-wise to the two accumulators (lower and upper half).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Add<TVf, TV, TOps, TW>(TVf term, ref TV acc0, ref TV acc1)
+            where TVf : struct where TV : struct where TOps : ISimd<TV, double> where TW : IWidening<TVf, TV>
+        {
+            TW.Widen(term, out TV term0, out TV term1);
+            acc0 = TOps.Add(acc0, term0);
+            acc1 = TOps.Add(acc1, term1);
+        }
+
+        /// <summary>The whole vectors of the row from lane <paramref name="start"/> up to <paramref name="full"/>: their
+        /// slopes (times <paramref name="scale"/> unless null) to <paramref name="gradient"/> (unless null), terms to the
+        /// row's element values and added to the accumulators; returns where it stopped: <paramref name="full"/>, or the
+        /// first vector that needs the op's rare path (nothing of it written).</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private unsafe int Vectors<TVf, TFOps, TV, TOps, TW>(in RowData d, int start, int full, bool logTarget, bool expP, bool logP, bool aux, float qScale,
+            float? scale, float* gradient, ref TV accumulator0, ref TV accumulator1)
+            where TVf : struct where TFOps : struct, ISimd<TVf, float> where TV : struct where TOps : ISimd<TV, double>
+            where TW : IWidening<TVf, TV>
+        {
+            int w = TFOps.Count, i = start;
+            bool scaled = scale.HasValue;
+            TVf scaleV = TFOps.Broadcast(scale.GetValueOrDefault());
+            TV acc0 = accumulator0, acc1 = accumulator1;   // in registers in the loop, written back once
+            float* elements = d.Elements;
+            for (; i < full; i += w)
+            {
+                nuint at = (nuint)i;
+                TVf t = TFOps.Load(ref *d.T, at);
+                if (!TFOps.AllTrue(ValidTarget<TVf, TFOps>(t, logTarget))) throw new InvalidTargetException();
+                if (!Lanes<TVf, TFOps>(TFOps.Load(ref *d.X, at), t, expP, logP, aux, qScale, rare: false, out TVf term, out TVf slope)) break;
+                Add<TVf, TV, TOps, TW>(term, ref acc0, ref acc1);
+                if (gradient is not null) TFOps.Store(scaled ? TFOps.Multiply(slope, scaleV) : slope, ref *gradient, at);
+                if (elements is not null) TFOps.Store(term, ref *elements, at);
+            }
+            (accumulator0, accumulator1) = (acc0, acc1);
+            return i;
         }
     }
 

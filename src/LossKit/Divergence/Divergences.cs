@@ -37,10 +37,11 @@ public sealed class KlDivergenceLoss(bool logTarget = false, DivergenceReduction
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
         {
             term = DivergenceLanes<TV, TOps>.PLogPOverQ(p, logP, x);
             slope = DivergenceLanes<TV, TOps>.Negate(p);
+            return true;
         }
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
@@ -127,7 +128,11 @@ public sealed class JsdLoss(double? beta = null, bool scaled = false, bool logTa
 /// <summary>The generalised JSD row (also <c>reverse_kl</c>, its β = 1).</summary>
 public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementDivergence
 {
-    private double Factor => scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
+    /// <summary>The factor of the row value: 1/(β(1 − β)) when scaled (0 &lt; β &lt; 1), else 1. A field, computed once: the
+    /// vector element reads it for every vector, where a property's division (and the call the JIT left it as) sat in the loop.</summary>
+    private readonly double factor = scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
+
+    private double Factor => factor;
 
     ElementInputs IElementDivergence.Inputs => new(P: beta != 1, LogP: true, QScale: beta == 0 ? 0 : 1, Aux: beta > 0 && beta < 1, RowFactor: Factor);
 
@@ -138,7 +143,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
         TOps.Add(TOps.Multiply(DivergenceLanes<TV, TOps>.C(beta), p), TOps.Multiply(DivergenceLanes<TV, TOps>.C(1 - beta), q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+    bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
     {
         if (beta == 0)
         {
@@ -161,6 +166,7 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
             }
         }
         slope = TOps.Multiply(DivergenceLanes<TV, TOps>.C(Factor), slope);
+        return true;
     }
 
     /// <summary>Offered: β = 0 is KL(p ‖ q), ∂/∂p_j = log p_j − x_j + 1; β = 1 is KL(q ‖ p), ∂/∂p_j = −q_j/p_j; otherwise
@@ -190,7 +196,6 @@ public readonly struct Jsd(double beta, bool scaled) : IDivergenceRow, IElementD
     public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)
     {
         double sum = 0, logBeta = Math.Log(beta), logRest = Math.Log(1 - beta);
-        double factor = scaled && beta > 0 && beta < 1 ? 1 / (beta * (1 - beta)) : 1;
         for (int j = 0; j < x.Length; j++)
         {
             double q = Math.Exp(x[j]), term, slope;
@@ -238,14 +243,24 @@ public sealed class TvdLoss(bool logTarget = false, DivergenceReduction reductio
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV q, TV aux, bool rare, out TV term, out TV slope)
         {
             TV d = TOps.Subtract(q, p), half = DivergenceLanes<TV, TOps>.C(0.5), zero = DivergenceLanes<TV, TOps>.C(0);
             term = TOps.Multiply(half, TOps.Abs(d));
             // A tie (q = p in float) is resolved as the reference does, except where p = 0: then q = 0 and the slope is 0 either way.
             TV resolved = TOps.GreaterThan(TOps.Add(TOps.Abs(d), TOps.Select(TOps.EqualTo(p, zero), DivergenceLanes<TV, TOps>.C(1), zero)), zero);
-            if (!TOps.AllTrue(resolved)) d = TiedDifferences<TV, TOps>(x, p, d);
+            if (!TOps.AllTrue(resolved))
+            {
+                // Rare: out of line, and only where the kernel asks for it (outside its loop).
+                if (!rare)
+                {
+                    slope = default;
+                    return false;
+                }
+                d = TiedDifferences<TV, TOps>(x, p, d);
+            }
             slope = TOps.Multiply(TOps.Multiply(half, DivergenceLanes<TV, TOps>.Sign(d)), q);
+            return true;
         }
 
         /// <summary>d = q − p, where a lane's q and p rounded to the same float (or d is NaN) recomputed as the reference
@@ -303,12 +318,13 @@ public sealed class HellingerLoss(bool logTarget = false, DivergenceReduction re
         TV IElementDivergence.LogArgument<TV, TOps>(TV x, TV p, TV logP, TV q) => x;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, out TV term, out TV slope)
+        bool IElementDivergence.Element<TV, TOps>(TV x, TV p, TV logP, TV rootQ, TV aux, bool rare, out TV term, out TV slope)
         {
             TV half = DivergenceLanes<TV, TOps>.C(0.5);
             TV d = TOps.Subtract(rootQ, DivergenceLanes<TV, TOps>.Sqrt(p));
             term = TOps.Multiply(TOps.Multiply(half, d), d);
             slope = TOps.Multiply(TOps.Multiply(half, rootQ), d);
+            return true;
         }
 
         public double Row(ReadOnlySpan<double> x, ReadOnlySpan<double> p, ReadOnlySpan<double> logP, Span<double> gradient, Span<double> elements, Span<double> scratch)

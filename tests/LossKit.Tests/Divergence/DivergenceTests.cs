@@ -362,6 +362,28 @@ public class DivergenceTests
 
     /// <summary>A float gradient over 64 MiB is streamed out of a cached scratch row with non-temporal stores: every
     /// row's gradient is the one the same row gets alone (cached stores), bit for bit, for both kernels' frames.</summary>
+    /// <summary>tvd where q and p round to the same float (x = −1e−9: q = 1 in float, p = 1) takes the reference's sign,
+    /// decided in double (e^{−1e−9} &lt; 1: slope −½), wherever the tie falls: in the first whole vector, a later one
+    /// (the kernel's loop stops there, does that vector out of line and resumes) or the last, partial one; the other
+    /// lanes, before and after the ties, as the double reference.</summary>
+    [Fact]
+    public void TvdTiesTakeTheReferenceSignInEveryVector()
+    {
+        const int classes = 40;
+        int[] ties = [3, 20, 37];
+        double[] x = new double[classes], p = new double[classes];
+        for (int j = 0; j < classes; j++) (x[j], p[j]) = ties.Contains(j) ? (-1e-9, 1.0) : (Math.Log(0.02 + 0.001 * j), 0.03);
+        DivergenceLoss loss = Create("tvd(reduction=sum)");
+        double[] gd = new double[classes];
+        double vd = loss.Compute<double>(x, classes, p, gradient: gd);
+        float[] gf = new float[classes];
+        float vf = loss.Compute<float>([.. x.Select(v => (float)v)], classes, [.. p.Select(v => (float)v)], gradient: gf);
+        Assert.Equal(vd, vf, 1e-5);
+        foreach (int j in ties) Assert.Equal(-0.5f, gf[j]);
+        for (int j = 0; j < classes; j++)
+            Assert.True(Math.Abs(gf[j] - gd[j]) <= 1e-5 * Math.Max(1, Math.Abs(gd[j])), $"gradient[{j}] = {gf[j]}, double {gd[j]}");
+    }
+
     [Theory]
     [InlineData("kl(reduction=sum)")]
     [InlineData("jsd(reduction=sum)")]
