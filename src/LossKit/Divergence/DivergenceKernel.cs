@@ -170,59 +170,65 @@ internal static class DivergenceKernel
         Span<T> rowLosses, Span<T> gradient, Span<T> elements, double scale) where T : unmanaged, IFloatingPointIeee754<T> where TJob : struct, IRowJob
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(Half)) throw new NotSupportedException($"The vector divergence kernel takes float or Half, not {typeof(T).Name}.");
+        // A float gradient larger than the last-level cache is streamed out (Half rows go through float scratch, which is reused).
+        bool stream = typeof(T) == typeof(float) && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
         fixed (T* pa = input, pb = target, pl = rowLosses, pg = gradient, pe = elements)
+            return Parallelism.SumBlocks(rows, classes, new Blocks<T, TJob>(job, classes, logTarget, scale, stream, pa, pb,
+                rowLosses.IsEmpty ? null : pl, gradient.IsEmpty ? null : pg, elements.IsEmpty ? null : pe));
+    }
+
+    /// <summary>The rows [start, end) of one block of the rows driver: float rows in place, Half rows through float scratch
+    /// (exact both ways but the outputs' rounding). A struct body, so a call allocates no closure. Null pointers: an
+    /// output that is not wanted.</summary>
+    private readonly unsafe struct Blocks<T, TJob>(TJob job, int k, bool logTarget, double scale, bool stream, T* a, T* b, T* losses, T* gradient, T* elements)
+        : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T> where TJob : struct, IRowJob
+    {
+        public double Run(int block, int start, int end)
         {
-            nint ia = (nint)pa, ib = (nint)pb, il = (nint)pl, ig = (nint)pg, ie = (nint)pe;
-            bool hasL = !rowLosses.IsEmpty, hasG = !gradient.IsEmpty, hasE = !elements.IsEmpty;
-            // A float gradient larger than the last-level cache is streamed out (Half rows go through float scratch, which is reused).
-            bool stream = typeof(T) == typeof(float) && (long)gradient.Length * sizeof(float) >= ClassIndexLoss.StreamingThresholdBytes;
-            return Parallelism.SumBlocks(rows, classes, (_, start, end) =>
+            int own = job.Scratch(k);
+            bool half = typeof(T) == typeof(Half);
+            float[] floats = ArrayPool<float>.Shared.Rent(own + (half ? 4 * k : 0));
+            try
             {
-                int k = classes, own = job.Scratch(k);
-                bool half = typeof(T) == typeof(Half);
-                float[] floats = ArrayPool<float>.Shared.Rent(own + (half ? 4 * k : 0));
-                try
+                Span<float> scratch = floats.AsSpan(0, own);
+                double sum = 0;
+                fixed (float* pf = floats)
                 {
-                    Span<float> scratch = floats.AsSpan(0, own);
-                    double sum = 0;
-                    fixed (float* pf = floats)
+                    float* hx = pf + own, ht = hx + k, hg = ht + k, he = hg + k;
+                    for (int r = start; r < end; r++)
                     {
-                        float* hx = pf + own, ht = hx + k, hg = ht + k, he = hg + k;
-                        for (int r = start; r < end; r++)
+                        long offset = (long)r * k;
+                        double loss;
+                        try
                         {
-                            long offset = (long)r * k;
-                            double loss;
-                            try
+                            if (!half)
+                                loss = Width(job, new RowData((float*)(a + offset), (float*)(b + offset),
+                                    gradient != null ? (float*)(gradient + offset) : null, elements != null ? (float*)(elements + offset) : null, k), logTarget, scale, stream, scratch);
+                            else
                             {
-                                if (!half)
-                                    loss = Width(job, new RowData((float*)((T*)ia + offset), (float*)((T*)ib + offset),
-                                        hasG ? (float*)((T*)ig + offset) : null, hasE ? (float*)((T*)ie + offset) : null, k), logTarget, scale, stream, scratch);
-                                else
-                                {
-                                    // Half: the row into float scratch (exact), computed as float, the outputs rounded from float to Half.
-                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ia + offset, k), new Span<float>(hx, k));
-                                    TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((T*)ib + offset, k), new Span<float>(ht, k));
-                                    loss = Width(job, new RowData(hx, ht, hasG ? hg : null, hasE ? he : null, k), logTarget, scale, false, scratch);
-                                    if (hasG) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(hg, k), new Span<Half>((T*)ig + offset, k));
-                                    if (hasE) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(he, k), new Span<Half>((T*)ie + offset, k));
-                                }
+                                // Half: the row into float scratch (exact), computed as float, the outputs rounded from float to Half.
+                                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(a + offset, k), new Span<float>(hx, k));
+                                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(b + offset, k), new Span<float>(ht, k));
+                                loss = Width(job, new RowData(hx, ht, gradient != null ? hg : null, elements != null ? he : null, k), logTarget, scale, false, scratch);
+                                if (gradient != null) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(hg, k), new Span<Half>(gradient + offset, k));
+                                if (elements != null) TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(he, k), new Span<Half>(elements + offset, k));
                             }
-                            catch (InvalidTargetException)
-                            {
-                                DivergenceLoss.CheckTarget(new ReadOnlySpan<T>((T*)ib + offset, k), k, logTarget, r);
-                                throw new InvalidOperationException("A target check failed but no target is out of range.");
-                            }
-                            if (hasL) ((T*)il)[r] = T.CreateTruncating(loss);
-                            sum += loss;
                         }
+                        catch (InvalidTargetException)
+                        {
+                            DivergenceLoss.CheckTarget(new ReadOnlySpan<T>(b + offset, k), k, logTarget, r);
+                            throw new InvalidOperationException("A target check failed but no target is out of range.");
+                        }
+                        if (losses != null) losses[r] = T.CreateTruncating(loss);
+                        sum += loss;
                     }
-                    return sum;
                 }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(floats);
-                }
-            });
+                return sum;
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(floats);
+            }
         }
     }
 

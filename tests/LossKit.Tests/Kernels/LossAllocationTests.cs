@@ -51,10 +51,13 @@ public class LossAllocationTests(ITestOutputHelper output)
     /// batch-level binary losses auc_m, anyloss and ensloss (struct block bodies, pooled partial sums, a per-thread sort
     /// comparison), neural_ndcg (the ranking lists' driver), the preference losses dpo, orpo, simpo and cpo (the pairs in
     /// double and their losses in one pooled buffer) and PyTorch's pair criteria margin_ranking, cosine_embedding,
-    /// hinge_embedding and triplet_margin (likewise).</summary>
+    /// hinge_embedding and triplet_margin (likewise); kd (the double rows' driver, <c>RowRunner</c>), the ranking losses
+    /// (their lists' driver) and the divergences (their float kernel), each a struct body of the rows driver.</summary>
     private static readonly HashSet<string> OwnFramesAtZero =
     [
         "auc_m", "anyloss", "ensloss", "neural_ndcg",
+        "kd", "ranknet", "pair_hinge", "bpr", "listnet", "listmle", "softmax_rank", "lambdarank", "approx_ndcg", "psl",
+        "kl", "reverse_kl", "jsd", "tvd", "hellinger", "cauchy_schwarz", "wasserstein1",
         "dpo", "orpo", "simpo", "cpo",
         "margin_ranking", "cosine_embedding", "hinge_embedding", "triplet_margin",
     ];
