@@ -77,21 +77,21 @@ public sealed class ZLoss : RowLoss
         }
         bool isFloat = typeof(TC) == typeof(float);
         int count;
-        double scale, inv, mean, variance;
+        double inv, mean, variance;   // μ and σ² of u = z·inv
         if (isFloat)
         {
             // One pass about the target's logit (finite here): no overflow and no scaling needed in double.
             double shift = double.CreateTruncating(z[target]);
             (count, double sum, double squares) = FloatRow.CountShiftedMoments(MemoryMarshal.Cast<TC, float>(z), shift);
             double meanShifted = sum / count;
-            (scale, inv, mean) = (1, 1, shift + meanShifted);
+            (inv, mean) = (1, shift + meanShifted);
             variance = Math.Max(squares / count - meanShifted * meanShifted, 0);   // an all-equal row: exactly 0
         }
         else
         {
             // Count and largest magnitude of the unmasked logits; mean and population variance of u = z/scale (two-pass).
             count = 0;
-            scale = 0;
+            double scale = 0;
             foreach (TC v in z)
             {
                 if (TC.IsNegativeInfinity(v)) continue;
