@@ -112,34 +112,38 @@ public abstract class EmbeddingLoss : ILoss
         if (!unreduced.IsEmpty && unreduced.Length != n) throw new ArgumentException($"unreduced has {unreduced.Length} values: expected {n} or none.", nameof(unreduced));
         if (!gradient.IsEmpty && gradient.Length != embeddings.Length) throw new ArgumentException($"gradient has {gradient.Length} values: expected {embeddings.Length} or none.", nameof(gradient));
 
-        var x = new double[embeddings.Length];
+        using var xs = Pooled<double>.Of(embeddings.Length);
+        using var shares = Pooled<double>.Of(n, clear: true);
+        using var labelCopy = Pooled<int>.Of(n);
+        using var gx = gradient.IsEmpty ? default : Pooled<double>.Of(embeddings.Length);
+        double[] x = xs.Values;
         for (int i = 0; i < x.Length; i++) x[i] = double.CreateTruncating(embeddings[i]);
-        var shares = new double[n];
-        double[]? gx = Run(x, n, dim, labels.ToArray(), pairs, shares, !gradient.IsEmpty, typeof(T) == typeof(float));
+        labels.CopyTo(labelCopy.Values);
+        Run(x, n, dim, labelCopy.Values, pairs, shares.Values, gx.Values, typeof(T) == typeof(float));
         double total = 0;
         for (int i = 0; i < n; i++)
         {
-            total += shares[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(shares[i]);
+            total += shares.Values[i];
+            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(shares.Values[i]);
         }
-        if (gx is not null)
-            for (int i = 0; i < gx.Length; i++) gradient[i] = T.CreateTruncating(gx[i]);
+        if (gx.Values is { } g)
+            for (int i = 0; i < g.Length; i++) gradient[i] = T.CreateTruncating(g[i]);
         return T.CreateTruncating(total);
     }
 
-    /// <summary>The loss: each anchor's share into <paramref name="shares"/>, and ∂loss/∂x when
-    /// <paramref name="wantGradient"/> (else null). By default the composed path: the distance matrix, the miner, the
+    /// <summary>The loss: each anchor's share added into <paramref name="shares"/> (zeros on entry), and ∂loss/∂x written
+    /// over <paramref name="gradient"/> (N×d) when it is not null. By default the composed path: the distance matrix, the miner, the
     /// loss's <see cref="Evaluate"/> with the reducer, and the way back. <paramref name="pairs"/>: the positive pairs
     /// when given explicitly (N×N), else null. <paramref name="single"/> (float inputs): the Gram matrix and the backward
     /// product in float (the float GEMM), the elements visited once (<see cref="ElementReducer"/>'s one-pass form) and
     /// the softmax sums through the vector exp; otherwise (double, Half) everything in double, the elements visited
     /// twice (count, then weigh) — the double path's bits.</summary>
-    private protected virtual double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    private protected virtual void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single)
     {
-        using var batch = new EmbeddingBatch(this, x, n, dim, labels, pairs, single, single && !Discontinuous && Options.Miner == "all");
-        using var mined = new Mining(batch, Options);
+        using EmbeddingBatch batch = EmbeddingBatch.Rent(this, x, n, dim, labels, pairs, single, single && !Discontinuous && Options.Miner == "all");
+        using Mining mined = Mining.Rent(batch, Options);
         bool onePass = single && OneGroup;
-        var reducer = new ElementReducer(Options, n, onePass);
+        using ElementReducer reducer = ElementReducer.Rent(Options, n, onePass);
         using var g = Pooled<double>.Square(n, clear: true);
         Evaluate(batch, mined, reducer, g.Values);
         double scale = 1;
@@ -150,7 +154,7 @@ public abstract class EmbeddingLoss : ILoss
             Evaluate(batch, mined, reducer, g.Values);
         }
         reducer.Unreduced.CopyTo(shares, 0);
-        return wantGradient ? batch.Backward(g.Values, scale) : null;
+        if (gradient is not null) batch.Backward(g.Values, gradient, scale);
     }
 
     /// <summary>True when every element of the loss belongs to the reducer's group 0, so that one pass can visit the
@@ -170,7 +174,17 @@ public abstract class EmbeddingLoss : ILoss
     /// <see cref="AnchorsPerBlock"/> anchors, in parallel (the anchors driver); a loss whose elements write outside their
     /// anchor's row of G overrides this.</summary>
     private protected virtual void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
-        Parallelism.ForElements(b.N, AnchorsPerBlock, (_, first, end) => EvaluateAnchors(b, m, r, g, first, end));
+        Parallelism.ForElements(b.N, AnchorsPerBlock, new AnchorBlocks(this, b, m, r, g));
+
+    /// <summary>A block of the anchors driver: <see cref="EvaluateAnchors"/> on its anchors.</summary>
+    private readonly struct AnchorBlocks(EmbeddingLoss loss, EmbeddingBatch b, Mining m, ElementReducer r, double[] g) : Parallelism.IBlockBody
+    {
+        public double Run(int block, int first, int end)
+        {
+            loss.EvaluateAnchors(b, m, r, g, first, end);
+            return 0;
+        }
+    }
 
     /// <summary>Anchors per block of the anchors driver: fixed, so the blocks never depend on the thread count.</summary>
     private protected const int AnchorsPerBlock = 8;
@@ -186,15 +200,22 @@ public abstract class EmbeddingLoss : ILoss
 /// <summary>One batch: the (normalised) rows, their Gram matrix through the GEMM, the N×N values v of the distance (or
 /// similarity) in double and the way back from ∂loss/∂v to the embeddings. In double (the double path) or, for float
 /// inputs, with the Gram matrix and the backward product through the float GEMM (v then computed in double from the
-/// float Gram values). Its N×N matrices are pooled: dispose the batch when the call ends.</summary>
+/// float Gram values). Its arrays are pooled and the instance is kept per thread for the next call: take one with
+/// <see cref="Rent"/> and dispose it when the call ends.</summary>
 internal sealed class EmbeddingBatch : IDisposable
 {
-    private readonly double[] _unit;
-    private readonly UnitRows? _rows;
-    private readonly string _distance;
-    private readonly bool[]? _pairs;
-    private readonly Pooled<float> _unitSingle, _gramSingle;
-    private readonly Pooled<double> _gram, _v;
+    [ThreadStatic] private static EmbeddingBatch? t_free;
+
+    private double[] _unit = [];
+    private UnitRows _rows;
+    private bool _normalized;
+    private string _distance = "";
+    private bool[]? _pairs;
+    private Pooled<float> _unitSingle, _gramSingle;
+    private Pooled<double> _gram, _v;
+    private double[]? _values;
+
+    private EmbeddingBatch() { }
 
     /// <summary>The batch of <paramref name="n"/> rows <paramref name="x"/> (N×<paramref name="dim"/>) with their
     /// <paramref name="labels"/>, under <paramref name="loss"/>'s distance; the positive pairs are the given
@@ -202,12 +223,22 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <paramref name="single"/>: the backward product in float; <paramref name="singleGram"/>: the Gram matrix too;
     /// <paramref name="floatRows"/> (with <paramref name="singleGram"/> and a similarity): v is kept as the float Gram
     /// matrix only (<see cref="SingleV"/>), never widened to double, for a loss that reads its rows in float lanes.</summary>
-    public EmbeddingBatch(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
+    public static EmbeddingBatch Rent(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
         bool singleGram = false, bool floatRows = false)
     {
+        EmbeddingBatch b = t_free ?? new EmbeddingBatch();
+        t_free = null;
+        b.Start(loss, x, n, dim, labels, pairs, single, singleGram, floatRows);
+        return b;
+    }
+
+    private void Start(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs, bool single, bool singleGram, bool floatRows)
+    {
         (N, Dim, Labels, Inverted, _distance, _pairs, Single) = (n, dim, labels, loss.Inverted, loss.Options.Distance!, pairs, single);
-        _rows = loss.Options.Normalize == true || _distance == "cosine" ? new UnitRows(x, n, dim) : null;
-        _unit = _rows?.Values ?? x;
+        _normalized = loss.Options.Normalize == true || _distance == "cosine";
+        if (_normalized) _rows = new UnitRows(x, n, dim);
+        _unit = _normalized ? _rows.Values : x;
+        (SingleV, _values) = (null, null);
         bool distance = _distance is "euclidean" or "squared";
         if (single)
         {
@@ -240,23 +271,21 @@ internal sealed class EmbeddingBatch : IDisposable
         _values = distance || singleGram ? _v.Values : _gram.Values;
     }
 
-    private readonly double[]? _values;
-
-    public int N { get; }
-    public int Dim { get; }
-    public int[] Labels { get; }
+    public int N { get; private set; }
+    public int Dim { get; private set; }
+    public int[] Labels { get; private set; } = [];
 
     /// <summary>True when the backward product runs in float (float inputs).</summary>
-    public bool Single { get; }
+    public bool Single { get; private set; }
 
     /// <summary>True for similarities (larger = closer).</summary>
-    public bool Inverted { get; }
+    public bool Inverted { get; private set; }
 
-    /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N (a pooled array: read its first N² values).</summary>
+    /// <summary>v_ij: the distance (or similarity) of rows i and j, N×N (a pooled array).</summary>
     public double[] V => _values ?? throw new InvalidOperationException("This batch keeps v in float only (SingleV).");
 
     /// <summary>v_ij in float, N×N (a pooled array), when the batch was made with floatRows for a similarity; else null.</summary>
-    public float[]? SingleV { get; }
+    public float[]? SingleV { get; private set; }
 
     /// <summary>True when some pair of rows is positive (<paramref name="positive"/>) or negative, without a mask:
     /// from the labels (a class with two rows; two classes), or from the given pairs.</summary>
@@ -270,7 +299,16 @@ internal sealed class EmbeddingBatch : IDisposable
                     if (positive ? Positive(i, j) : Negative(i, j)) return true;
             return false;
         }
-        if (positive) return new HashSet<int>(Labels).Count < n;
+        if (positive)
+        {
+            // A class with two rows: two equal labels, found by sorting a pooled copy.
+            using var sorted = Pooled<int>.Of(n);
+            Labels.CopyTo(sorted.Values, 0);
+            Array.Sort(sorted.Values);
+            for (int i = 1; i < n; i++)
+                if (sorted.Values[i] == sorted.Values[i - 1]) return true;
+            return false;
+        }
         return n > 0 && Labels.AsSpan().ContainsAnyExcept(Labels[0]);
     }
 
@@ -289,20 +327,28 @@ internal sealed class EmbeddingBatch : IDisposable
     /// <summary>Rows i and j are a negative pair: different labels, or distinct rows that are not a given pair.</summary>
     public bool Negative(int i, int j) => _pairs is null ? Labels[i] != Labels[j] : i != j && !_pairs[i * N + j];
 
+    /// <summary>Returns the pooled arrays and keeps this instance for the thread's next batch.</summary>
     public void Dispose()
     {
-        foreach (Pooled<double> m in (ReadOnlySpan<Pooled<double>>)[_gram, _v])
-            if (m.Values is not null) m.Dispose();
-        foreach (Pooled<float> m in (ReadOnlySpan<Pooled<float>>)[_unitSingle, _gramSingle])
-            if (m.Values is not null) m.Dispose();
+        _gram.Dispose();
+        _v.Dispose();
+        _unitSingle.Dispose();
+        _gramSingle.Dispose();
+        if (_normalized) _rows.Dispose();
+        (_gram, _v, _unitSingle, _gramSingle, _rows, _normalized) = (default, default, default, default, default, false);
+        (_unit, _values, SingleV, _pairs, Labels) = ([], null, null, null, []);
+        t_free = this;
     }
 
     /// <summary>v_ij from the Gram matrix: ‖uᵢ‖² + ‖u_j‖² − 2 uᵢ·u_j clamped at 0 (0 on the diagonal), its square root
     /// unless <paramref name="squared"/>; in double whatever the Gram matrix's type.</summary>
-    private void Distances<TG>(TG[] gram, double[] v, bool squared) where TG : unmanaged, IFloatingPointIeee754<TG>
+    private void Distances<TG>(TG[] gram, double[] v, bool squared) where TG : unmanaged, IFloatingPointIeee754<TG> =>
+        Parallelism.ForElements(N, RowsPerBlock, new DistanceRows<TG>(gram, v, N, squared));
+
+    private readonly struct DistanceRows<TG>(TG[] gram, double[] v, int n, bool squared) : Parallelism.IBlockBody
+        where TG : unmanaged, IFloatingPointIeee754<TG>
     {
-        int n = N;
-        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        public double Run(int block, int first, int end)
         {
             for (int i = first; i < end; i++)
                 for (int j = 0; j < n; j++)
@@ -311,44 +357,50 @@ internal sealed class EmbeddingBatch : IDisposable
                         - 2 * double.CreateTruncating(gram[i * n + j]), 0);
                     v[i * n + j] = squared ? s : Math.Sqrt(s);
                 }
-        });
+            return 0;
+        }
     }
 
     /// <summary>v = the float Gram matrix itself, widened to double (the similarities).</summary>
-    private void Widen(float[] gram, double[] v)
+    private void Widen(float[] gram, double[] v) => Parallelism.ForElements(N, RowsPerBlock, new WidenRows(gram, v, N));
+
+    private readonly struct WidenRows(float[] gram, double[] v, int n) : Parallelism.IBlockBody
     {
-        int n = N;
-        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
-            TensorPrimitives.ConvertTruncating<float, double>(gram.AsSpan(first * n, (end - first) * n), v.AsSpan(first * n, (end - first) * n)));
+        public double Run(int block, int first, int end)
+        {
+            TensorPrimitives.ConvertTruncating<float, double>(gram.AsSpan(first * n, (end - first) * n), v.AsSpan(first * n, (end - first) * n));
+            return 0;
+        }
     }
 
     /// <summary>Rows per block of the N×N element-wise passes (each row written by its own block only).</summary>
     private const int RowsPerBlock = 16;
 
-    /// <summary>∂loss/∂embeddings from ∂loss/∂v = <paramref name="scale"/>·G (N×N, in double, or in float from a loss that
-    /// writes its rows in float lanes), through the GEMM (in float when <see cref="Single"/>).</summary>
-    public double[] Backward<TG>(TG[] g, double scale = 1) where TG : unmanaged, IFloatingPointIeee754<TG>
+    /// <summary>∂loss/∂embeddings written over <paramref name="gradient"/> (N×d) from ∂loss/∂v = <paramref name="scale"/>·G
+    /// (N×N, in double, or in float from a loss that writes its rows in float lanes), through the GEMM (in float when
+    /// <see cref="Single"/>).</summary>
+    public void Backward<TG>(TG[] g, double[] gradient, double scale = 1) where TG : unmanaged, IFloatingPointIeee754<TG>
     {
-        double[] gu;
+        using Pooled<double> unitGradient = _normalized ? Pooled<double>.Of(N * Dim) : default;
+        double[] gu = _normalized ? unitGradient.Values : gradient;
+        using Pooled<double> rowSums = _distance is "squared" or "euclidean" ? Pooled<double>.Of(N) : default;
         if (Single)
         {
             using var w = Pooled<float>.Square(N);
-            var product = new float[N * Dim];
-            double[]? rowSums = g is float[] rows && _distance is "cosine" or "dot" ? SymmetricWeights(rows, (float)scale, w.Values) : Weights(g, scale, w.Values);
-            Gemm.Multiply<float>(w.Span, _unitSingle.Span, product, N, Dim, N);
-            gu = new double[product.Length];
-            TensorPrimitives.ConvertTruncating<float, double>(product, gu);
-            Radial(gu, rowSums);
+            using var product = Pooled<float>.Of(N * Dim);
+            if (g is float[] rows && _distance is "cosine" or "dot") SymmetricWeights(rows, (float)scale, w.Values);
+            else Weights(g, scale, w.Values, rowSums.Values);
+            Gemm.Multiply<float>(w.Span, _unitSingle.Span, product.Span, N, Dim, N);
+            TensorPrimitives.ConvertTruncating<float, double>(product.Span, gu);
         }
         else
         {
             using var w = Pooled<double>.Square(N);
-            double[]? rowSums = Weights(g, scale, w.Values);
-            gu = new double[N * Dim];
+            Weights(g, scale, w.Values, rowSums.Values);
             Gemm.Multiply<double>(w.Span, _unit, gu, N, Dim, N);
-            Radial(gu, rowSums);
         }
-        return _rows is null ? gu : _rows.Backward(gu);
+        if (rowSums.Values is not null) Parallelism.ForElements(N, RowsPerBlock, new RadialRows(gu, rowSums.Values, _unit, Dim));
+        if (_normalized) _rows.Backward(gu, gradient);
     }
 
     /// <summary>Columns per tile of <see cref="Weights"/>: a block's rows read G's transpose a tile at a time, so the
@@ -356,16 +408,19 @@ internal sealed class EmbeddingBatch : IDisposable
     private const int ColumnsPerTile = 64;
 
     /// <summary>W from G, symmetric as v_ij = v_ji: similarities ∂/∂uᵢ = Σ_j W_ij·u_j with W_ij = c_ij = s·(G_ij + G_ji);
-    /// distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j) with W_ij = 2c_ij (squared) or c_ij / v_ij (euclidean, 0 at v = 0).
-    /// Returns each row's Σ_j W_ij for the distances (summed in double in row order), else null.</summary>
-    private double[]? Weights<TG, TW>(TG[] g, double scale, TW[] w) where TG : unmanaged, IFloatingPointIeee754<TG>
+    /// distances ∂/∂uᵢ = Σ_j W_ij·(uᵢ − u_j) with W_ij = 2c_ij (squared) or c_ij / v_ij (euclidean, 0 at v = 0), and
+    /// each row's Σ_j W_ij into <paramref name="rowSums"/> (summed in double in row order; null for the similarities).</summary>
+    private void Weights<TG, TW>(TG[] g, double scale, TW[] w, double[]? rowSums) where TG : unmanaged, IFloatingPointIeee754<TG>
         where TW : unmanaged, IFloatingPointIeee754<TW>
     {
-        int n = N;
-        double[]? v = _values;
         int kind = _distance switch { "squared" => 1, "euclidean" => 2, _ => 0 };
-        double[]? rowSums = kind == 0 ? null : new double[n];
-        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        Parallelism.ForElements(N, RowsPerBlock, new WeightRows<TG, TW>(g, scale, w, _values, kind, rowSums, N));
+    }
+
+    private readonly struct WeightRows<TG, TW>(TG[] g, double scale, TW[] w, double[]? v, int kind, double[]? rowSums, int n) : Parallelism.IBlockBody
+        where TG : unmanaged, IFloatingPointIeee754<TG> where TW : unmanaged, IFloatingPointIeee754<TW>
+    {
+        public double Run(int block, int first, int end)
         {
             for (int tile = 0; tile < n; tile += ColumnsPerTile)
             {
@@ -389,27 +444,29 @@ internal sealed class EmbeddingBatch : IDisposable
                     if (rowSums is not null) rowSums[i] = rowSum;
                 }
             }
-        });
-        return rowSums;
+            return 0;
+        }
     }
 
     /// <summary>Rows and columns per tile of <see cref="SymmetricWeights"/>.</summary>
     private const int TransposeTile = 64;
 
     /// <summary><see cref="Weights"/> for a similarity and a G in float (the anchor losses' row path): W_ij = s·(G_ij +
-    /// G_ji) in float, W_ii = 0; returns null (no row sums). G's transpose is read in 64×64 tiles, each copied first
+    /// G_ji) in float, W_ii = 0 (no row sums). G's transpose is read in 64×64 tiles, each copied first
     /// into a small buffer, transposed, from 64 runs of 64 contiguous values (rows N floats apart: read one column at a
     /// time they miss the cache and the TLB on every value), so that each row of W's tile is a few vector operations —
     /// the same bits as the scalar s·(a + b). Cheaper than the alternative without W, s·(G·U + Gᵀ·U), whose second
     /// product costs as much as the first.</summary>
-    private double[]? SymmetricWeights(float[] g, float scale, float[] w)
+    private void SymmetricWeights(float[] g, float scale, float[] w) =>
+        Parallelism.ForElements(N, TransposeTile, new SymmetricWeightRows(g, scale, w, N));
+
+    private readonly struct SymmetricWeightRows(float[] g, float scale, float[] w, int n) : Parallelism.IBlockBody
     {
-        int n = N;
-        Parallelism.ForElements(n, TransposeTile, (_, first, end) =>
+        public double Run(int block, int first, int end)
         {
-            float[] buffer = ArrayPool<float>.Shared.Rent(TransposeTile * TransposeTile);
+            using var buffer = Pooled<float>.Of(TransposeTile * TransposeTile);
             ref float gs = ref MemoryMarshal.GetArrayDataReference(g);
-            ref float ts = ref MemoryMarshal.GetArrayDataReference(buffer);
+            ref float ts = ref MemoryMarshal.GetArrayDataReference(buffer.Values);
             int rows = end - first;
             for (int tile = 0; tile < n; tile += TransposeTile)
             {
@@ -422,7 +479,7 @@ internal sealed class EmbeddingBatch : IDisposable
                 for (int i = 0; i < rows; i++)
                 {
                     Span<float> wRow = w.AsSpan((first + i) * n + tile, width);
-                    ReadOnlySpan<float> gRow = g.AsSpan((first + i) * n + tile, width), tRow = buffer.AsSpan(i * TransposeTile, width);
+                    ReadOnlySpan<float> gRow = g.AsSpan((first + i) * n + tile, width), tRow = buffer.Values.AsSpan(i * TransposeTile, width);
                     int j = 0;
                     if (Vector512.IsHardwareAccelerated)
                         for (; j <= width - 16; j += 16)
@@ -431,22 +488,19 @@ internal sealed class EmbeddingBatch : IDisposable
                 }
             }
             for (int i = first; i < end; i++) w[(long)i * n + i] = 0;
-            ArrayPool<float>.Shared.Return(buffer);
-        });
-        return null;
+            return 0;
+        }
     }
 
     /// <summary>The distances' ∂/∂uᵢ = (Σ_j W_ij)·uᵢ − (W·U)ᵢ, from the product W·U in <paramref name="gu"/>.</summary>
-    private void Radial(double[] gu, double[]? rowSums)
+    private readonly struct RadialRows(double[] gu, double[] rowSums, double[] unit, int d) : Parallelism.IBlockBody
     {
-        if (rowSums is null) return;
-        int d = Dim;
-        double[] unit = _unit;
-        Parallelism.ForElements(N, RowsPerBlock, (_, first, end) =>
+        public double Run(int block, int first, int end)
         {
             for (int i = first; i < end; i++)
                 for (int k = 0; k < d; k++) gu[i * d + k] = rowSums[i] * unit[i * d + k] - gu[i * d + k];
-        });
+            return 0;
+        }
     }
 }
 
@@ -471,19 +525,33 @@ internal sealed class Mining : IDisposable
     /// <summary>Anchors per block of the miner's passes (fixed: the blocks never depend on the thread count).</summary>
     private const int AnchorsPerBlock = 16;
 
-    private readonly EmbeddingBatch _b;
-    private readonly Kind _kind;
-    private readonly double _margin;
-    private readonly int[] _hardPositive, _hardNegative;
+    [ThreadStatic] private static Mining? t_free;
+
+    private EmbeddingBatch _b = null!;
+    private Kind _kind;
+    private double _margin, _eps, _posMargin, _negMargin;
+    private Pooled<int> _hardPositive, _hardNegative;
     private Pooled<bool> _pos, _neg;
     private readonly Lock _masks = new();
     private bool _masksMade;
 
+    private Mining() { }
+
+    /// <summary>The mining of <paramref name="b"/> by the miner of <paramref name="o"/>; this thread's instance when it is
+    /// free (dispose it when the call ends).</summary>
     /// <param name="b">The batch.</param>
     /// <param name="o">The miner's options.</param>
     /// <param name="pairMasks">False: <c>miner=all</c> makes its masks on first use only (a loss that reads the pairs
     /// from the labels never asks for them).</param>
-    public Mining(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks = true)
+    public static Mining Rent(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks = true)
+    {
+        Mining m = t_free ?? new Mining();
+        t_free = null;
+        m.Start(b, o, pairMasks);
+        return m;
+    }
+
+    private void Start(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks)
     {
         (_b, _margin) = (b, o.MinerMargin!.Value);
         _kind = o.Miner switch
@@ -497,52 +565,71 @@ internal sealed class Mining : IDisposable
             _ => throw new ArgumentException($"miner = {o.Miner}: unknown.", "miner"),
         };
         int n = b.N;
-        _hardPositive = new int[n];
-        _hardNegative = new int[n];
-        double eps = o.MinerEpsilon!.Value, posMargin = o.MinerPosMargin!.Value, negMargin = o.MinerNegMargin!.Value;
-        bool tripletMiner = _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
-        bool onFirstUse = tripletMiner || (_kind == Kind.All && !pairMasks);
+        (_hardPositive, _hardNegative) = (Pooled<int>.Of(n), Pooled<int>.Of(n));
+        (_eps, _posMargin, _negMargin) = (o.MinerEpsilon!.Value, o.MinerPosMargin!.Value, o.MinerNegMargin!.Value);
+        bool onFirstUse = TripletMiner || (_kind == Kind.All && !pairMasks);
         _masksMade = !onFirstUse;
         if (_masksMade) (_pos, _neg) = (Pooled<bool>.Square(n), Pooled<bool>.Square(n));   // every value written below
-        bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
-        // Each anchor's farthest positive and nearest negative: batch_hard's triplet, the multi-similarity miner's bounds.
-        bool hardest = _kind is Kind.BatchHard or Kind.MultiSimilarity;
-        if (onFirstUse && !hardest) return;   // semihard, hard, all on first use: nothing to do before the pairs are read
-        Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
+        if (onFirstUse && !Hardest) return;   // semihard, hard, all on first use: nothing to do before the pairs are read
+        Parallelism.ForElements(n, AnchorsPerBlock, new Pass(this, marking: false));
+    }
+
+    private bool TripletMiner => _kind is Kind.BatchHard or Kind.Semihard or Kind.Hard;
+
+    /// <summary>Each anchor's farthest positive and nearest negative are needed: batch_hard's triplet, the
+    /// multi-similarity miner's bounds.</summary>
+    private bool Hardest => _kind is Kind.BatchHard or Kind.MultiSimilarity;
+
+    /// <summary>A block of anchors of one of the miner's passes: <see cref="Mine"/>, or <see cref="Mark"/>.</summary>
+    private readonly struct Pass(Mining mining, bool marking) : Parallelism.IBlockBody
+    {
+        public double Run(int block, int first, int end)
         {
-            bool inverted = b.Inverted;
-            for (int a = first; a < end; a++)
+            if (marking) mining.Mark(first, end);
+            else mining.Mine(first, end);
+            return 0;
+        }
+    }
+
+    /// <summary>The anchors [<paramref name="first"/>, <paramref name="end"/>): each one's hardest positive and negative
+    /// and, for a pair miner, its row of the kept pairs.</summary>
+    private void Mine(int first, int end)
+    {
+        EmbeddingBatch b = _b;
+        int n = b.N;
+        bool inverted = b.Inverted, hardest = Hardest;
+        bool[]? keptPos = _pos.Values, keptNeg = _neg.Values;
+        for (int a = first; a < end; a++)
+        {
+            double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
+            int hardPositive = -1, hardNegative = -1;
+            ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
+            for (int j = 0; j < n && hardest; j++)
             {
-                double farthestPos = double.NegativeInfinity, nearestNeg = double.PositiveInfinity;
-                int hardPositive = -1, hardNegative = -1;
-                ReadOnlySpan<double> row = b.V.AsSpan(a * n, n);
-                for (int j = 0; j < n && hardest; j++)
-                {
-                    double d = inverted ? -row[j] : row[j];   // D(a, j)
-                    if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);
-                    if (b.Negative(a, j) && d < nearestNeg) (nearestNeg, hardNegative) = (d, j);
-                }
-                (_hardPositive[a], _hardNegative[a]) = (hardPositive, hardNegative);
-                if (tripletMiner) continue;   // pairs from their triplets, on first use (Masks)
-                for (int j = 0; j < n; j++)
-                {
-                    double v = row[j], d = inverted ? -v : v;
-                    bool pos = b.Positive(a, j), neg = b.Negative(a, j);
-                    switch (_kind)
-                    {
-                        case Kind.MultiSimilarity:
-                            pos &= d + eps > nearestNeg;
-                            neg &= d - eps < farthestPos;
-                            break;
-                        case Kind.PairMargin:
-                            pos &= b.Inverted ? v < posMargin : v > posMargin;
-                            neg &= b.Inverted ? v > negMargin : v < negMargin;
-                            break;
-                    }
-                    (keptPos![a * n + j], keptNeg![a * n + j]) = (pos, neg);
-                }
+                double d = inverted ? -row[j] : row[j];   // D(a, j)
+                if (b.Positive(a, j) && d > farthestPos) (farthestPos, hardPositive) = (d, j);
+                if (b.Negative(a, j) && d < nearestNeg) (nearestNeg, hardNegative) = (d, j);
             }
-        });
+            (_hardPositive.Values[a], _hardNegative.Values[a]) = (hardPositive, hardNegative);
+            if (TripletMiner) continue;   // pairs from their triplets, on first use (Masks)
+            for (int j = 0; j < n; j++)
+            {
+                double v = row[j], d = inverted ? -v : v;
+                bool pos = b.Positive(a, j), neg = b.Negative(a, j);
+                switch (_kind)
+                {
+                    case Kind.MultiSimilarity:
+                        pos &= d + _eps > nearestNeg;
+                        neg &= d - _eps < farthestPos;
+                        break;
+                    case Kind.PairMargin:
+                        pos &= inverted ? v < _posMargin : v > _posMargin;
+                        neg &= inverted ? v > _negMargin : v < _negMargin;
+                        break;
+                }
+                (keptPos![a * n + j], keptNeg![a * n + j]) = (pos, neg);
+            }
+        }
     }
 
     /// <summary>True when some positive pair is kept.</summary>
@@ -551,16 +638,21 @@ internal sealed class Mining : IDisposable
     /// <summary>True when some negative pair is kept.</summary>
     public bool HasNegative => _kind == Kind.All ? _b.AnyPair(positive: false) : Masks()._neg.Span.Contains(true);
 
-    /// <summary>Kept positive pairs (a, p), N×N (a pooled array: read its first N² values).</summary>
+    /// <summary>Kept positive pairs (a, p), N×N (a pooled array).</summary>
     public bool[] Pos => Masks()._pos.Values;
 
-    /// <summary>Kept negative pairs (a, n), N×N (a pooled array: read its first N² values).</summary>
+    /// <summary>Kept negative pairs (a, n), N×N (a pooled array).</summary>
     public bool[] Neg => Masks()._neg.Values;
 
+    /// <summary>Returns the pooled arrays and keeps this instance for the thread's next call.</summary>
     public void Dispose()
     {
-        if (_pos.Values is not null) _pos.Dispose();
-        if (_neg.Values is not null) _neg.Dispose();
+        _pos.Dispose();
+        _neg.Dispose();
+        _hardPositive.Dispose();
+        _hardNegative.Dispose();
+        (_pos, _neg, _hardPositive, _hardNegative, _b) = (default, default, default, default, null!);
+        t_free = this;
     }
 
     /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
@@ -572,22 +664,25 @@ internal sealed class Mining : IDisposable
         {
             if (_masksMade) return this;
             (_pos, _neg) = (Pooled<bool>.Square(_b.N, clear: true), Pooled<bool>.Square(_b.N, clear: true));
-            bool[] pos = _pos.Values, neg = _neg.Values;
-            Parallelism.ForElements(_b.N, AnchorsPerBlock, (_, first, end) =>
-            {
-                int n = _b.N;
-                if (_kind == Kind.All)
-                {
-                    for (int a = first; a < end; a++)
-                        for (int j = 0; j < n; j++) (pos[a * n + j], neg[a * n + j]) = (_b.Positive(a, j), _b.Negative(a, j));
-                    return;
-                }
-                var marker = new PairMarker(pos, neg, n);
-                ForEachTriplet(first, end, ref marker);
-            });
+            Parallelism.ForElements(_b.N, AnchorsPerBlock, new Pass(this, marking: true));
             Volatile.Write(ref _masksMade, true);
         }
         return this;
+    }
+
+    /// <summary>The rows of the anchors [<paramref name="first"/>, <paramref name="end"/>) of the masks.</summary>
+    private void Mark(int first, int end)
+    {
+        bool[] pos = _pos.Values, neg = _neg.Values;
+        int n = _b.N;
+        if (_kind == Kind.All)
+        {
+            for (int a = first; a < end; a++)
+                for (int j = 0; j < n; j++) (pos[a * n + j], neg[a * n + j]) = (_b.Positive(a, j), _b.Negative(a, j));
+            return;
+        }
+        var marker = new PairMarker(pos, neg, n);
+        ForEachTriplet(first, end, ref marker);
     }
 
     private readonly struct PairMarker(bool[] pos, bool[] neg, int n) : ITripletVisitor
@@ -604,7 +699,10 @@ internal sealed class Mining : IDisposable
         if (_kind == Kind.BatchHard)
         {
             for (int a = first; a < end; a++)
-                if (_hardPositive[a] >= 0 && _hardNegative[a] >= 0) visitor.Visit(a, _hardPositive[a], _hardNegative[a]);
+                {
+                int p = _hardPositive.Values[a], q = _hardNegative.Values[a];
+                if (p >= 0 && q >= 0) visitor.Visit(a, p, q);
+            }
             return;
         }
         bool triplet = _kind is Kind.Semihard or Kind.Hard;
@@ -677,26 +775,44 @@ internal sealed class Mining : IDisposable
 /// and shares are kept per anchor (and added when the pass ends), so blocks of distinct anchors may visit their
 /// elements in parallel.
 /// </summary>
-internal sealed class ElementReducer
+internal sealed class ElementReducer : IDisposable
 {
     private const int Groups = 2;
     private enum Kind { Mean, NonzeroMean, Threshold, Sum }
 
-    private readonly int _anchors;
-    private readonly long[] _count, _nonzero, _inRange;   // [group · anchors + anchor]
+    [ThreadStatic] private static ElementReducer? t_free;
+
+    private int _anchors;
+    private Pooled<long> _count, _nonzero, _inRange;   // [group · anchors + anchor]
+    private Pooled<double> _unreduced;
     private readonly double[] _weight = new double[Groups];
-    private readonly Kind _kind;
-    private readonly double _low, _high;
-    private readonly bool _onePass;
+    private Kind _kind;
+    private double _low, _high;
+    private bool _onePass;
     private bool _weighing;
 
+    private ElementReducer() { }
+
+    /// <summary>A reducer for <paramref name="anchors"/> anchors; this thread's instance when it is free (dispose it when
+    /// the call ends).</summary>
     /// <param name="o">The reducer's options.</param>
     /// <param name="anchors">N.</param>
     /// <param name="onePass">The one-pass form (elements of group 0 only; see the class summary).</param>
-    public ElementReducer(EmbeddingOptions o, int anchors, bool onePass = false)
+    public static ElementReducer Rent(EmbeddingOptions o, int anchors, bool onePass = false)
     {
-        (_anchors, _onePass) = (anchors, onePass);
-        (_count, _nonzero, _inRange) = (new long[Groups * anchors], new long[Groups * anchors], new long[Groups * anchors]);
+        ElementReducer r = t_free ?? new ElementReducer();
+        t_free = null;
+        r.Start(o, anchors, onePass);
+        return r;
+    }
+
+    private void Start(EmbeddingOptions o, int anchors, bool onePass)
+    {
+        (_anchors, _onePass, _weighing) = (anchors, onePass, false);
+        (_count, _nonzero, _inRange) = (Pooled<long>.Of(Groups * anchors, clear: true), Pooled<long>.Of(Groups * anchors, clear: true),
+            Pooled<long>.Of(Groups * anchors, clear: true));
+        _unreduced = Pooled<double>.Of(anchors, clear: true);
+        Array.Clear(_weight);
         _kind = o.Reducer switch
         {
             "mean" => Kind.Mean,
@@ -706,11 +822,19 @@ internal sealed class ElementReducer
             _ => throw new ArgumentException($"reducer = {o.Reducer}: unknown.", "reducer"),
         };
         (_low, _high) = (o.ReducerLow!.Value, o.ReducerHigh!.Value);
-        Unreduced = new double[anchors];
     }
 
-    /// <summary>Each anchor's share of the reduced loss.</summary>
-    public double[] Unreduced { get; }
+    /// <summary>Each anchor's share of the reduced loss (a pooled array of N values).</summary>
+    public double[] Unreduced => _unreduced.Values;
+
+    /// <summary>Returns the pooled arrays and keeps this instance for the thread's next call.</summary>
+    public void Dispose()
+    {
+        foreach (Pooled<long> counts in (ReadOnlySpan<Pooled<long>>)[_count, _nonzero, _inRange]) counts.Dispose();
+        _unreduced.Dispose();
+        (_count, _nonzero, _inRange, _unreduced) = (default, default, default, default);
+        t_free = this;
+    }
 
     /// <summary>Ends the counting pass.</summary>
     public void Weigh()
@@ -720,9 +844,9 @@ internal sealed class ElementReducer
             long count = 0, nonzero = 0, inRange = 0;
             for (int a = 0; a < _anchors; a++)
             {
-                count += _count[group * _anchors + a];
-                nonzero += _nonzero[group * _anchors + a];
-                inRange += _inRange[group * _anchors + a];
+                count += _count.Values[group * _anchors + a];
+                nonzero += _nonzero.Values[group * _anchors + a];
+                inRange += _inRange.Values[group * _anchors + a];
             }
             _weight[group] = _kind switch
             {
@@ -802,7 +926,8 @@ internal sealed class ElementReducer
     public void End(in Tally tally)
     {
         int k = tally.Group * _anchors + tally.Anchor;
-        (_count[k], _nonzero[k], _inRange[k]) = (_count[k] + tally.Count, _nonzero[k] + tally.Nonzero, _inRange[k] + tally.InRange);
+        long[] count = _count.Values, nonzero = _nonzero.Values, inRange = _inRange.Values;
+        (count[k], nonzero[k], inRange[k]) = (count[k] + tally.Count, nonzero[k] + tally.Nonzero, inRange[k] + tally.InRange);
         Unreduced[tally.Anchor] = tally.Share;
     }
 }

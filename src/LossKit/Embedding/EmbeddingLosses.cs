@@ -152,44 +152,47 @@ public abstract class AnchorLoss : EmbeddingLoss
     /// by the labels: the float Gram matrix is v itself, and one parallel pass over blocks of anchors reads each anchor's
     /// row of it in float lanes and writes the anchor's row of G in float (<see cref="AnchorRow"/>) — no double v, no
     /// masks, no gathering of pairs; each anchor's positives come from its class's list. Otherwise the composed path.</summary>
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    private protected override void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single)
     {
         if (!single || !RowForm || pairs is not null || Options.Miner != "all" || !Inverted)
-            return base.Run(x, n, dim, labels, pairs, shares, wantGradient, single);
-        using var batch = new EmbeddingBatch(this, x, n, dim, labels, single: true, singleGram: true, floatRows: true);
-        using var mined = new Mining(batch, Options, pairMasks: false);
-        var reducer = new ElementReducer(Options, n, onePass: true);
-        using var g = Pooled<float>.Square(n);
-        bool active = Active(mined);
-        var classes = new ClassRows(labels);
-        float[] v = batch.SingleV!, gv = g.Values;
-        Parallelism.ForElements(n, AnchorsPerBlock, (_, first, end) =>
         {
-            float[] t = ArrayPool<float>.Shared.Rent(n);
-            int[] positives = ArrayPool<int>.Shared.Rent(n);
-            try
-            {
-                for (int a = first; a < end; a++)
-                {
-                    Span<float> row = gv.AsSpan(a * n, n);
-                    if (!active)
-                    {
-                        reducer.Visit(0, a, 0);
-                        row.Clear();
-                        continue;
-                    }
-                    AnchorRow(a, v.AsSpan(a * n, n), classes.Positives(a, positives), t.AsSpan(0, n), reducer, row);
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(t);
-                ArrayPool<int>.Shared.Return(positives);
-            }
-        });
+            base.Run(x, n, dim, labels, pairs, shares, gradient, single);
+            return;
+        }
+        using EmbeddingBatch batch = EmbeddingBatch.Rent(this, x, n, dim, labels, single: true, singleGram: true, floatRows: true);
+        using Mining mined = Mining.Rent(batch, Options, pairMasks: false);
+        using ElementReducer reducer = ElementReducer.Rent(Options, n, onePass: true);
+        using var g = Pooled<float>.Square(n);
+        using var classes = new ClassRows(labels);
+        Parallelism.ForElements(n, AnchorsPerBlock, new AnchorRows(this, batch.SingleV!, classes, Active(mined), reducer, g.Values));
         double scale = reducer.Finish();
         reducer.Unreduced.CopyTo(shares, 0);
-        return wantGradient ? batch.Backward(gv, scale) : null;
+        if (gradient is not null) batch.Backward(g.Values, gradient, scale);
+    }
+
+    /// <summary>A block of anchors of the row path: <see cref="AnchorRow"/> for each (a zero row and a zero element when the
+    /// batch has no pair to learn from), with one pooled scratch row and list of positives.</summary>
+    private readonly struct AnchorRows(AnchorLoss loss, float[] v, ClassRows classes, bool active, ElementReducer reducer, float[] gv)
+        : Parallelism.IBlockBody
+    {
+        public double Run(int block, int first, int end)
+        {
+            int n = classes.Count;
+            using var t = Pooled<float>.Of(n);
+            using var positives = Pooled<int>.Of(n);
+            for (int a = first; a < end; a++)
+            {
+                Span<float> row = gv.AsSpan(a * n, n);
+                if (!active)
+                {
+                    reducer.Visit(0, a, 0);
+                    row.Clear();
+                    continue;
+                }
+                loss.AnchorRow(a, v.AsSpan(a * n, n), classes.Positives(a, positives.Values), t.Span, reducer, row);
+            }
+            return 0;
+        }
     }
 
     /// <summary>One anchor of the row path: <paramref name="s"/> holds its similarities s_aj with every row (s_aa
@@ -215,25 +218,33 @@ public abstract class AnchorLoss : EmbeddingLoss
     }
 
     /// <summary>The rows of each class, for the row path: the positives of row a are the other rows with its label,
-    /// ascending.</summary>
-    private sealed class ClassRows
+    /// ascending. Its arrays are pooled: dispose it when the call ends.</summary>
+    private readonly struct ClassRows : IDisposable
     {
         private readonly int[] _members, _start, _stop;
 
         public ClassRows(int[] labels)
         {
-            int n = labels.Length;
-            var keys = new long[n];
-            for (int i = 0; i < n; i++) keys[i] = (long)labels[i] * n + i;   // by label, then by row
-            Array.Sort(keys);
-            (_members, _start, _stop) = (new int[n], new int[n], new int[n]);
-            for (int k = 0; k < n; k++) _members[k] = (int)(keys[k] % n);
+            int n = Count = labels.Length;
+            using var keys = Pooled<long>.Of(n);
+            for (int i = 0; i < n; i++) keys.Values[i] = (long)labels[i] * n + i;   // by label, then by row
+            Array.Sort(keys.Values);
+            (_members, _start, _stop) = (ExactArrays<int>.Rent(n), ExactArrays<int>.Rent(n), ExactArrays<int>.Rent(n));
+            for (int k = 0; k < n; k++) _members[k] = (int)(keys.Values[k] % n);
             for (int k = 0, first = 0; k < n; k++)
             {
                 if (k + 1 < n && labels[_members[k + 1]] == labels[_members[k]]) continue;
                 for (int i = first; i <= k; i++) (_start[_members[i]], _stop[_members[i]]) = (first, k + 1);
                 first = k + 1;
             }
+        }
+
+        /// <summary>The rows, N.</summary>
+        public int Count { get; }
+
+        public void Dispose()
+        {
+            foreach (int[] list in (ReadOnlySpan<int[]>)[_members, _start, _stop]) ExactArrays<int>.Return(list);
         }
 
         /// <summary>Row a's positives, written into <paramref name="scratch"/>.</summary>
@@ -573,7 +584,8 @@ public sealed class NtXentLoss : AnchorLoss
         int n = embeddings.Length / dim;
         if (pairs.Length % 2 != 0)
             throw new ArgumentException($"pairs has {pairs.Length} values: expected two row indices per pair, P×2.", nameof(pairs));
-        var positive = new bool[(long)n * n];
+        using var givenPairs = Pooled<bool>.Square(n, clear: true);
+        bool[] positive = givenPairs.Values;
         for (int p = 0; p < pairs.Length / 2; p++)
         {
             int i = pairs[2 * p], j = pairs[2 * p + 1];
@@ -583,7 +595,8 @@ public sealed class NtXentLoss : AnchorLoss
                 throw new RowException(nameof(pairs), p, string.Create(CultureInfo.InvariantCulture, $"pairs[{p}] = ({i}, {j}): a row is not its own positive; expected two different rows."));
             positive[i * n + j] = positive[j * n + i] = true;
         }
-        int[] rows = new int[n];
+        using var rowNumbers = Pooled<int>.Of(n);
+        int[] rows = rowNumbers.Values;
         for (int i = 0; i < n; i++) rows[i] = i;   // labels are not read when the pairs are given
         return Compute(embeddings, dim, rows, positive, unreduced, gradient);
     }
@@ -662,25 +675,26 @@ public sealed class LiftedStructureLoss : EmbeddingLoss
     private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
     {
         int n = b.N;
-        var index = new List<int>(2 * n);
-        var t = new double[2 * n];
-        var soft = new double[2 * n];
+        using Pooled<int> negativePairs = Pooled<int>.Of(2 * n);
+        using Pooled<double> exponents = Pooled<double>.Of(2 * n), weights = Pooled<double>.Of(2 * n);
+        int[] index = negativePairs.Values;
+        double[] t = exponents.Values, soft = weights.Values;
         bool anyNegative = m.HasNegative;
         for (int a = 0; a < n; a++)
             for (int p = 0; p < n; p++)
             {
                 if (!m.Pos[a * n + p]) continue;
                 if (!anyNegative) { r.Visit(0, a, 0); continue; }
-                index.Clear();
+                int count = 0;   // the negative pairs of a and of p: their places i·N + q in index, their margins in t
                 foreach (int i in (ReadOnlySpan<int>)[a, p])
                     for (int q = 0; q < n; q++)
-                        if (m.Neg[i * n + q]) { t[index.Count] = b.Margin(NegMarginValue, b.V[i * n + q]); index.Add(i * n + q); }
-                if (index.Count == 0) { r.Visit(0, a, 0); continue; }
-                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, index.Count), double.NegativeInfinity, soft, b.Single) + b.Margin(b.V[a * n + p], PosMarginValue);
+                        if (m.Neg[i * n + q]) { t[count] = b.Margin(NegMarginValue, b.V[i * n + q]); index[count++] = i * n + q; }
+                if (count == 0) { r.Visit(0, a, 0); continue; }
+                double h = AnchorLoss.LogSumExpOf(t.AsSpan(0, count), double.NegativeInfinity, soft, b.Single) + b.Margin(b.V[a * n + p], PosMarginValue);
                 double l = h > 0 ? 0.5 * h * h : 0, w = r.Visit(0, a, l);
                 if (w == 0 || h <= 0) continue;
                 g[a * n + p] += w * h * b.MarginSign;
-                for (int k = 0; k < index.Count; k++) g[index[k]] -= w * h * soft[k] * b.MarginSign;
+                for (int k = 0; k < count; k++) g[index[k]] -= w * h * soft[k] * b.MarginSign;
             }
     }
 }
@@ -710,18 +724,21 @@ public sealed class NPairLoss : EmbeddingLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [];
 
+    [ThreadStatic] private static HashSet<int>? t_seen;
+
     private protected override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g)
     {
         int n = b.N;
-        var anchors = new List<int>();
-        var positives = new List<int>();
-        var seen = new HashSet<int>();
+        using Pooled<int> anchorRows = Pooled<int>.Of(n), positiveRows = Pooled<int>.Of(n);
+        int[] anchors = anchorRows.Values, positives = positiveRows.Values;
+        HashSet<int> seen = t_seen ??= [];   // the classes with a chosen pair (this thread's set, emptied per call)
+        seen.Clear();
+        int k = 0;
         for (int a = 0; a < n; a++)
             for (int p = 0; p < n; p++)
-                if (m.Pos[a * n + p] && seen.Add(b.Labels[a])) { anchors.Add(a); positives.Add(p); }
-        int k = anchors.Count;
-        var t = new double[k];
-        var soft = new double[k];
+                if (m.Pos[a * n + p] && seen.Add(b.Labels[a])) (anchors[k], positives[k++]) = (a, p);
+        using Pooled<double> exponents = Pooled<double>.Of(k), weights = Pooled<double>.Of(k);
+        double[] t = exponents.Values, soft = weights.Values;
         for (int c = 0; c < k; c++)
         {
             int a = anchors[c];

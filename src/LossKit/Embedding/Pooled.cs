@@ -1,19 +1,17 @@
-using System.Buffers;
-
 namespace LossKit.Embedding;
 
-/// <summary>Scratch rented from the shared array pool and returned on dispose: the embedding losses' N×N Gram,
-/// distance, coefficient and weight matrices and the miner's masks (and their float rows), so that a steady stream of
-/// calls of one size reuses the same arrays instead of allocating — and page-faulting in — fresh ones per call. The
-/// pool's arrays may be longer than asked and hold old values: <see cref="Values"/> is valid up to
-/// <see cref="Length"/>, and only a cleared one starts at zero.</summary>
+/// <summary>Scratch of exactly <see cref="Length"/> values, rented from this thread's <see cref="ExactArrays{T}"/> and
+/// returned on dispose: the embedding losses' copies of their inputs, their N×N Gram, distance, coefficient and weight
+/// matrices, the miner's masks and the gradient buffers, so that a steady stream of calls of one shape reuses the same
+/// arrays instead of allocating — and page-faulting in — fresh ones per call. The array holds old values unless
+/// cleared; its length is exactly the length asked for, so code may use <c>Values.Length</c>.</summary>
 internal readonly struct Pooled<T> : IDisposable where T : unmanaged
 {
     private Pooled(int length, bool clear)
     {
         Length = length;
-        Values = ArrayPool<T>.Shared.Rent(length);
-        if (clear) Array.Clear(Values, 0, length);
+        Values = ExactArrays<T>.Rent(length);
+        if (clear) Array.Clear(Values);
     }
 
     /// <summary>An N×N matrix, zeroed when <paramref name="clear"/>.</summary>
@@ -22,14 +20,68 @@ internal readonly struct Pooled<T> : IDisposable where T : unmanaged
     /// <summary><paramref name="length"/> values, zeroed when <paramref name="clear"/>.</summary>
     public static Pooled<T> Of(int length, bool clear = false) => new(length, clear);
 
-    /// <summary>The pooled array (at least <see cref="Length"/> values).</summary>
+    /// <summary>The rented array, exactly <see cref="Length"/> values (null for a default instance).</summary>
     public T[] Values { get; }
 
     /// <summary>The values in use.</summary>
     public int Length { get; }
 
-    /// <summary>The values in use, as a span.</summary>
+    /// <summary>The values, as a span.</summary>
     public Span<T> Span => Values.AsSpan(0, Length);
 
-    public void Dispose() => ArrayPool<T>.Shared.Return(Values);
+    /// <summary>Returns the array (a default instance, never rented, has none).</summary>
+    public void Dispose()
+    {
+        if (Values is not null) ExactArrays<T>.Return(Values);
+    }
+}
+
+/// <summary>
+/// Arrays of exact lengths kept per thread for the next call: <see cref="Rent"/> takes a kept array of the length asked
+/// for (else allocates one), <see cref="Return"/> keeps it. <see cref="System.Buffers.ArrayPool{T}"/> rounds lengths up
+/// to powers of two, so every array would need its length carried beside it; these losses index N×N and N×d arrays by
+/// their shape and read whole arrays, so an exact length keeps that code as it is. At most <see cref="Kept"/> arrays per
+/// element type and thread are kept (the least recently returned is dropped first), so a run whose shapes change keeps
+/// no more than that many.
+/// </summary>
+internal static class ExactArrays<T> where T : unmanaged
+{
+    /// <summary>Arrays kept per thread and element type: more than one call of the largest loss uses at once.</summary>
+    public const int Kept = 24;
+
+    [ThreadStatic] private static T[]?[]? t_kept;
+    [ThreadStatic] private static long[]? t_returned;
+    [ThreadStatic] private static long t_clock;
+
+    /// <summary>An array of exactly <paramref name="length"/> values (old values: not cleared).</summary>
+    public static T[] Rent(int length)
+    {
+        if (length == 0) return [];
+        T[]?[]? kept = t_kept;
+        if (kept is not null)
+            for (int i = 0; i < kept.Length; i++)
+                if (kept[i] is { } array && array.Length == length)
+                {
+                    kept[i] = null;
+                    return array;
+                }
+        return GC.AllocateUninitializedArray<T>(length);
+    }
+
+    /// <summary>Keeps <paramref name="array"/> for a later <see cref="Rent"/> on this thread, in an empty place or in
+    /// place of the least recently returned one.</summary>
+    public static void Return(T[] array)
+    {
+        if (array.Length == 0) return;
+        T[]?[] kept = t_kept ??= new T[Kept][];
+        long[] returned = t_returned ??= new long[Kept];
+        int place = 0;
+        for (int i = 0; i < kept.Length; i++)
+        {
+            if (kept[i] is null) { place = i; break; }
+            if (returned[i] < returned[place]) place = i;
+        }
+        kept[place] = array;
+        returned[place] = ++t_clock;
+    }
 }

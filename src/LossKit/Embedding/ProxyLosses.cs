@@ -60,80 +60,95 @@ public abstract class ProxyLoss : ReducedLoss
         if (!gradEmbeddings.IsEmpty && gradEmbeddings.Length != embeddings.Length) throw new ArgumentException($"gradEmbeddings has {gradEmbeddings.Length} values: expected {embeddings.Length} or none.", nameof(gradEmbeddings));
         if (!gradProxies.IsEmpty && gradProxies.Length != proxies.Length) throw new ArgumentException($"gradProxies has {gradProxies.Length} values: expected {proxies.Length} or none.", nameof(gradProxies));
 
-        var x = new UnitRows(ToDouble(embeddings), n, dim);
-        var w = new UnitRows(ToDouble(proxies), k, dim);
-        var losses = new double[n];
-        double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1;
-        var (gx, gw) = typeof(T) == typeof(float) && MarginSoftmax
-            ? SingleRows(x, w, n, k, dim, labels, losses, scale, !gradEmbeddings.IsEmpty, !gradProxies.IsEmpty)
-            : DoubleRows(x, w, n, k, dim, labels, losses, scale, !gradEmbeddings.IsEmpty, !gradProxies.IsEmpty);
-        double total = 0;
-        for (int i = 0; i < n; i++)
+        using Pooled<double> embeddingRows = ToDouble(embeddings), proxyRows = ToDouble(proxies);
+        using var x = new UnitRows(embeddingRows.Values, n, dim);
+        using var w = new UnitRows(proxyRows.Values, k, dim);
+        using var losses = Pooled<double>.Of(n, clear: true);
+        using var y = Pooled<int>.Of(n);
+        labels.CopyTo(y.Values);
+        using Pooled<double> gx = gradEmbeddings.IsEmpty ? default : Pooled<double>.Of(n * dim),
+            gw = gradProxies.IsEmpty ? default : Pooled<double>.Of(k * dim);
+        Pooled<double> valueScratch = default;
+        try
         {
-            total += losses[i];
-            if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses[i]);
+            double[] values = CallValues(n, ref valueScratch);
+            double scale = Reduction == Reduction.Mean ? (n > 0 ? 1.0 / n : 0) : 1;
+            var rows = new ProxyRows(x.Values, w.Values, n, k, dim, y.Values, values, losses.Values, scale, gx.Values, gw.Values);
+            if (typeof(T) == typeof(float) && MarginSoftmax) SingleRows(rows);
+            else DoubleRows(rows);
+            double total = 0;
+            for (int i = 0; i < n; i++)
+            {
+                total += losses.Values[i];
+                if (!unreduced.IsEmpty) unreduced[i] = T.CreateTruncating(losses.Values[i]);
+            }
+            if (gx.Values is not null) Write(x, gx.Values, gradEmbeddings);
+            if (gw.Values is not null) Write(w, gw.Values, gradProxies);
+            return T.CreateTruncating(total * scale);
         }
-        if (gx is not null) Write(x.Backward(gx), gradEmbeddings);
-        if (gw is not null) Write(w.Backward(gw), gradProxies);
-        return T.CreateTruncating(total * scale);
+        finally { valueScratch.Dispose(); }
     }
+
+    /// <summary>One call's operands: the unit rows X̂ (N×d) and Ŵ (K×d), the labels, the call's values of the label
+    /// column (<see cref="CallValues"/>), the rows' losses (N, zeros on entry), the factor of the reduction, and the
+    /// outputs ∂/∂X̂ and ∂/∂Ŵ (null when not wanted). Pooled arrays of exact lengths.</summary>
+    private readonly record struct ProxyRows(double[] X, double[] W, int N, int K, int Dim, int[] Labels, double[] Values, double[] Losses,
+        double Scale, double[]? GradX, double[]? GradW);
 
     /// <summary>The double path (double and Half inputs, and the losses that are not a margin softmax): the cosines, the
     /// rows' losses and ∂/∂c in double, then ∂/∂(unit rows) of the embeddings and of the proxies (each when wanted) in
     /// double. The N×K matrices are pooled.</summary>
-    private (double[]? X, double[]? W) DoubleRows(UnitRows x, UnitRows w, int n, int k, int dim, ReadOnlySpan<int> labels, double[] losses,
-        double scale, bool wantX, bool wantW)
+    private void DoubleRows(in ProxyRows r)
     {
+        int n = r.N, k = r.K;
         using var cosines = Pooled<double>.Of(n * k);
         using var gradient = Pooled<double>.Of(n * k, clear: true);
         double[] c = cosines.Values, g = gradient.Values;
-        Gemm.Multiply<double>(x.Values, w.Values, cosines.Span, n, k, dim, transposeB: true);
-        Rows(c, n, k, labels, losses, g);
-        if (scale != 1)
-            Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
-            {
-                for (long i = (long)first * k; i < (long)end * k; i++) g[i] *= scale;
-            });
-        double[]? gx = wantX ? new double[n * dim] : null, gw = wantW ? new double[k * dim] : null;
-        if (gx is not null) Gemm.Multiply<double>(gradient.Span, w.Values, gx, n, dim, k);
-        if (gw is not null) Gemm.Multiply<double>(gradient.Span, x.Values, gw, k, dim, n, transposeA: true);
-        return (gx, gw);
+        Gemm.Multiply<double>(r.X, r.W, c, n, k, r.Dim, transposeB: true);
+        Rows(c, n, k, r.Labels, r.Values, r.Losses, g);
+        if (r.Scale != 1) TensorPrimitives.Multiply(g, r.Scale, g);
+        if (r.GradX is not null) Gemm.Multiply<double>(g, r.W, r.GradX, n, r.Dim, k);
+        if (r.GradW is not null) Gemm.Multiply<double>(g, r.X, r.GradW, k, r.Dim, n, transposeA: true);
     }
 
     /// <summary>The float path of the margin-softmax losses (float inputs): the unit rows narrowed to float, the cosines
     /// through the float GEMM, each row through the cross-entropy row kernel in float (<see cref="SingleRow"/>, which
-    /// writes <paramref name="scale"/>·∂ℓ/∂c over the row's cosines), and the two backward products in float; the
-    /// results widened to double for the normalisations' backward passes. One pooled N×K float matrix.</summary>
-    private (double[]? X, double[]? W) SingleRows(UnitRows x, UnitRows w, int n, int k, int dim, ReadOnlySpan<int> labels, double[] losses,
-        double scale, bool wantX, bool wantW)
+    /// writes the reduction's factor times ∂ℓ/∂c over the row's cosines), and the two backward products in float; the
+    /// results widened to double for the normalisations' backward passes. Pooled float matrices.</summary>
+    private void SingleRows(in ProxyRows r)
     {
+        int n = r.N, k = r.K, dim = r.Dim;
         using var xs = Pooled<float>.Of(n * dim);
         using var ws = Pooled<float>.Of(k * dim);
-        TensorPrimitives.ConvertTruncating<double, float>(x.Values, xs.Span);
-        TensorPrimitives.ConvertTruncating<double, float>(w.Values, ws.Span);
+        TensorPrimitives.ConvertTruncating<double, float>(r.X, xs.Span);
+        TensorPrimitives.ConvertTruncating<double, float>(r.W, ws.Span);
         using var cosines = Pooled<float>.Of(n * k);
-        float[] c = cosines.Values;
         Gemm.Multiply<float>(xs.Span, ws.Span, cosines.Span, n, k, dim, transposeB: true);
-        int[] y = labels.ToArray();
-        Func<int, double, (double Phi, double Slope)> label = LabelColumn(n);
-        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
-        {
-            for (int i = first; i < end; i++) losses[i] = SingleRow(c.AsSpan(i * k, k), y[i], label(i, c[(long)i * k + y[i]]), scale);
-        });
-        double[]? gx = null, gw = null;
-        if (wantX)
+        Parallelism.ForElements(n, RowsPerBlock, new SingleRowBlocks(this, cosines.Values, k, r.Labels, r.Values, r.Losses, r.Scale));
+        if (r.GradX is not null)
         {
             using var product = Pooled<float>.Of(n * dim);
             Gemm.Multiply<float>(cosines.Span, ws.Span, product.Span, n, dim, k);
-            gx = Widen(product.Span);
+            TensorPrimitives.ConvertTruncating<float, double>(product.Span, r.GradX);
         }
-        if (wantW)
+        if (r.GradW is not null)
         {
             using var product = Pooled<float>.Of(k * dim);
             Gemm.Multiply<float>(cosines.Span, xs.Span, product.Span, k, dim, n, transposeA: true);
-            gw = Widen(product.Span);
+            TensorPrimitives.ConvertTruncating<float, double>(product.Span, r.GradW);
         }
-        return (gx, gw);
+    }
+
+    /// <summary>A block of rows of the float path: <see cref="SingleRow"/> for each.</summary>
+    private readonly struct SingleRowBlocks(ProxyLoss loss, float[] c, int k, int[] y, double[] values, double[] losses, double scale)
+        : Parallelism.IBlockBody
+    {
+        public double Run(int block, int first, int end)
+        {
+            for (int i = first; i < end; i++)
+                losses[i] = loss.SingleRow(c.AsSpan(i * k, k), y[i], loss.LabelColumn(i, c[(long)i * k + y[i]], values), scale);
+            return 0;
+        }
     }
 
     /// <summary>One row of the float path: the logits s·c with s·φ on the label column, overwritten by the cross-entropy
@@ -150,45 +165,42 @@ public abstract class ProxyLoss : ReducedLoss
         return loss;
     }
 
-    private static double[] Widen(ReadOnlySpan<float> values)
-    {
-        var result = new double[values.Length];
-        TensorPrimitives.ConvertTruncating<float, double>(values, result);
-        return result;
-    }
-
-    /// <summary>True for the losses whose rows are a softmax cross-entropy over s·f(c) (<see cref="MarginRows"/>): they
+    /// <summary>True for the losses whose rows are a softmax cross-entropy over s·f(c) (<see cref="MarginRow"/>): they
     /// have the float path for float inputs. Proxy-Anchor computes in double for every input type.</summary>
     private protected virtual bool MarginSoftmax => true;
 
-    /// <summary>The label column's φ and φ' of row i from c_iy, for this call (a loss whose values change per call takes
-    /// them here, once per call): by default <see cref="Target"/> and <see cref="TargetSlope"/>.</summary>
-    private protected virtual Func<int, double, (double Phi, double Slope)> LabelColumn(int rows) => (_, cy) => (Target(cy), TargetSlope(cy));
+    /// <summary>The values this call's label columns depend on (none by default; a scheduled loss's λ or margins, taken
+    /// once per call), in a pooled array given to <paramref name="scratch"/> when one is rented.</summary>
+    private protected virtual double[] CallValues(int rows, ref Pooled<double> scratch) => [];
 
-    /// <summary>Each row's loss into <paramref name="losses"/> and ∂(Σ losses)/∂c into <paramref name="g"/> (N×K), from the
-    /// cosines <paramref name="c"/> (N×K): by default the softmax cross-entropy over s·f(c) with f on the label's column.</summary>
-    private protected virtual void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g) =>
-        MarginRows(c, n, k, labels, losses, g, LabelColumn(n));
+    /// <summary>The label column's φ and φ' of row i from c_iy, given the call's <paramref name="values"/>: by default
+    /// <see cref="Target"/> and <see cref="TargetSlope"/>.</summary>
+    private protected virtual (double Phi, double Slope) LabelColumn(int row, double cy, double[] values) => (Target(cy), TargetSlope(cy));
+
+    /// <summary>Each row's loss into <paramref name="losses"/> and ∂(Σ losses)/∂c into <paramref name="g"/> (N×K, zeros on
+    /// entry), from the cosines <paramref name="c"/> (N×K): by default the softmax cross-entropy over s·f(c) with f on the
+    /// label's column (<see cref="MarginRow"/> for every row, on fixed blocks of rows in parallel: each row writes only
+    /// its loss and its row of <paramref name="g"/>, the same bits for any thread count).</summary>
+    private protected virtual void Rows(double[] c, int n, int k, int[] labels, double[] values, double[] losses, double[] g) =>
+        Parallelism.ForElements(n, RowsPerBlock, new MarginRowBlocks(this, c, k, labels, values, losses, g));
 
     /// <summary>Rows per block of the rows driver over the N×K cosines (fixed: the blocks never depend on the thread count).</summary>
     private protected const int RowsPerBlock = 8;
 
-    /// <summary>The rows driver of the margin-softmax losses: <see cref="MarginRow"/> for every row, on fixed blocks of
-    /// rows in parallel (each row writes only its loss and its row of <paramref name="g"/>: the same bits for any thread
-    /// count), the label column's φ and φ' from <paramref name="label"/>(row, c_iy); one pooled scratch row per block.</summary>
-    private protected void MarginRows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g,
-        Func<int, double, (double Phi, double Slope)> label)
+    /// <summary>A block of rows of the double path: <see cref="MarginRow"/> for each, with one pooled scratch row.</summary>
+    private readonly struct MarginRowBlocks(ProxyLoss loss, double[] c, int k, int[] y, double[] values, double[] losses, double[] g)
+        : Parallelism.IBlockBody
     {
-        int[] y = labels.ToArray();
-        Parallelism.ForElements(n, RowsPerBlock, (_, first, end) =>
+        public double Run(int block, int first, int end)
         {
             using var z = Pooled<double>.Of(k);
             for (int i = first; i < end; i++)
             {
-                var (phi, slope) = label(i, c[(long)i * k + y[i]]);
-                losses[i] = MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.Span, g.AsSpan(i * k, k));
+                var (phi, slope) = loss.LabelColumn(i, c[(long)i * k + y[i]], values);
+                losses[i] = loss.MarginRow(c.AsSpan(i * k, k), y[i], phi, slope, z.Span, g.AsSpan(i * k, k));
             }
-        });
+            return 0;
+        }
     }
 
     /// <summary>One row's softmax cross-entropy over the logits s·c_ij, the label column's replaced by s·φ: returns the
@@ -209,16 +221,19 @@ public abstract class ProxyLoss : ReducedLoss
     /// <summary>f'(c).</summary>
     private protected abstract double TargetSlope(double c);
 
-    private static double[] ToDouble<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The values in double, in a pooled array.</summary>
+    private static Pooled<double> ToDouble<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = new double[values.Length];
-        for (int i = 0; i < result.Length; i++) result[i] = double.CreateTruncating(values[i]);
+        Pooled<double> result = Pooled<double>.Of(values.Length);
+        for (int i = 0; i < values.Length; i++) result.Values[i] = double.CreateTruncating(values[i]);
         return result;
     }
 
-    private static void Write<T>(double[] values, Span<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>∂/∂(rows) from ∂/∂(unit rows) <paramref name="gradUnit"/> (taken back in place), into <paramref name="output"/>.</summary>
+    private static void Write<T>(UnitRows rows, double[] gradUnit, Span<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < values.Length; i++) output[i] = T.CreateTruncating(values[i]);
+        rows.Backward(gradUnit, gradUnit);
+        for (int i = 0; i < gradUnit.Length; i++) output[i] = T.CreateTruncating(gradUnit[i]);
     }
 }
 
@@ -409,17 +424,20 @@ public sealed class ProxyAnchorLoss : ProxyLoss
     private protected override double Target(double c) => c;
     private protected override double TargetSlope(double c) => 1;
 
-    private protected override void Rows(double[] c, int n, int k, ReadOnlySpan<int> labels, double[] losses, double[] g)
+    private protected override void Rows(double[] c, int n, int k, int[] labels, double[] values, double[] losses, double[] g)
     {
-        var withPositive = new bool[k];
+        using var classesWithPositive = Pooled<bool>.Of(k, clear: true);
+        bool[] withPositive = classesWithPositive.Values;
         foreach (int y in labels) withPositive[y] = true;
-        int positives = withPositive.Count(p => p);
-        var t = new double[n];
-        var weights = new double[n];
-        var rows = new int[n];
+        int positives = withPositive.AsSpan().Count(true);
+        using Pooled<double> exponents = Pooled<double>.Of(n), softmaxWeights = Pooled<double>.Of(n);
+        using var members = Pooled<int>.Of(n);
+        double[] t = exponents.Values, weights = softmaxWeights.Values;
+        int[] rows = members.Values;
         for (int j = 0; j < k; j++)
-            foreach (bool positive in new[] { true, false })
+            for (int side = 0; side < 2; side++)
             {
+                bool positive = side == 0;
                 if (positive && !withPositive[j]) continue;
                 int count = 0;
                 for (int i = 0; i < n; i++)

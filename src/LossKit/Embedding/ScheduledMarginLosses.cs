@@ -28,7 +28,18 @@ public abstract class ScheduledProxyLoss : ProxyLoss, IOwnStateLoss
     }
 
     /// <summary>The values call number <paramref name="call"/> (from 0) uses on a batch of <paramref name="rows"/> rows.</summary>
-    public abstract double[] ValuesOf(long call, int rows);
+    public double[] ValuesOf(long call, int rows)
+    {
+        var values = new double[ValueCount(rows)];
+        WriteValues(call, values);
+        return values;
+    }
+
+    /// <summary>How many values a call on <paramref name="rows"/> rows uses.</summary>
+    private protected abstract int ValueCount(int rows);
+
+    /// <summary>Writes the values of call number <paramref name="call"/> into <paramref name="values"/> (<see cref="ValueCount"/> of them).</summary>
+    private protected abstract void WriteValues(long call, Span<double> values);
 
     /// <summary>The label column's φ(c) and φ'(c) for row <paramref name="row"/>, given the call's values.</summary>
     private protected abstract (double Phi, double Slope) Label(double c, int row, double[] values);
@@ -43,12 +54,17 @@ public abstract class ScheduledProxyLoss : ProxyLoss, IOwnStateLoss
     /// <summary>Unused: <see cref="Label"/> gives the label column per row.</summary>
     private protected override double TargetSlope(double c) => 1;
 
-    /// <summary>The call's values (counting the call unless held), then each row's label column from them.</summary>
-    private protected override Func<int, double, (double Phi, double Slope)> LabelColumn(int rows)
+    /// <summary>The call's values (counting the call unless held), in a pooled array.</summary>
+    private protected override double[] CallValues(int rows, ref Pooled<double> scratch)
     {
-        double[] values = _held ?? ValuesOf(Interlocked.Increment(ref _calls) - 1, rows);
-        return (i, cy) => Label(Math.Clamp(cy, -1, 1), i, values);
+        if (_held is not null) return _held;
+        scratch = Pooled<double>.Of(ValueCount(rows));
+        WriteValues(Interlocked.Increment(ref _calls) - 1, scratch.Values);
+        return scratch.Values;
     }
+
+    /// <summary>Each row's label column from the call's values.</summary>
+    private protected override (double Phi, double Slope) LabelColumn(int row, double cy, double[] values) => Label(Math.Clamp(cy, -1, 1), row, values);
 
     /// <summary>For the conformance suite: a copy at the same call counter (it uses what this loss would use next).</summary>
     ILoss IOwnStateLoss.CheckCopy() => Copy(Calls, _held);
@@ -140,8 +156,11 @@ public sealed class SphereFaceLoss : ScheduledProxyLoss
     public double LambdaAt(long iteration) =>
         Math.Max(LambdaMinValue, LambdaBaseValue * Math.Pow(1 + LambdaGammaValue * iteration, -LambdaPowerValue));
 
+    /// <summary>One value: λ.</summary>
+    private protected override int ValueCount(int rows) => 1;
+
     /// <summary>[λ] of call number <paramref name="call"/>.</summary>
-    public override double[] ValuesOf(long call, int rows) => [LambdaAt(call + 1)];
+    private protected override void WriteValues(long call, Span<double> values) => values[0] = LambdaAt(call + 1);
 
     /// <summary>ψ(c) = (−1)^k·T_m(c) − 2k and ψ'(c) = (−1)^k·m·U_{m−1}(c), c = cos θ ∈ [−1, 1].</summary>
     public (double Psi, double Slope) Psi(double c)
@@ -242,13 +261,14 @@ public sealed class ElasticFaceLoss : ScheduledProxyLoss
     public override IEnumerable<ParameterValue> ParameterValues =>
         [Scale.Of(ScaleValue), (Angular ? ArcMargin : CosMargin).Of(MarginValue), Sigma.Of(SigmaValue), Seed.Of(SeedValue), ReductionParameter.Of(Reduction)];
 
+    /// <summary>One margin per row.</summary>
+    private protected override int ValueCount(int rows) => rows;
+
     /// <summary>The margins of call number <paramref name="call"/>: m + σ·z_i for the rows in order.</summary>
-    public override double[] ValuesOf(long call, int rows)
+    private protected override void WriteValues(long call, Span<double> margins)
     {
         var stream = new NormalStream(SeedValue, call);
-        var margins = new double[rows];
-        for (int i = 0; i < rows; i++) margins[i] = MarginValue + SigmaValue * stream.Next();
-        return margins;
+        for (int i = 0; i < margins.Length; i++) margins[i] = MarginValue + SigmaValue * stream.Next();
     }
 
     private protected override (double Phi, double Slope) Label(double c, int row, double[] values)

@@ -26,36 +26,54 @@ public abstract class WholeBatchLoss : EmbeddingLoss
     private protected sealed override void Evaluate(EmbeddingBatch b, Mining m, ElementReducer r, double[] g) =>
         throw new UnreachableException("whole-batch losses compute in Run");
 
-    private protected abstract override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single);
+    private protected abstract override void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single);
 }
 
 /// <summary>
 /// The class centroids of a batch of rows — each class's mean, or the mean of its other rows when a row is left out of
 /// its own class (GE2E's eq. 8, a query outside the support set of Prototypical Networks) — and the way back: gradients
-/// by centroids spread over their members. Classes are numbered in order of first appearance.
+/// by centroids spread over their members. Classes are numbered in order of first appearance. Its arrays are pooled and
+/// the instance is kept per thread for the next call: take one with <see cref="Rent"/>, dispose it when the call ends.
 /// </summary>
-internal sealed class ClassCentroids
+internal sealed class ClassCentroids : IDisposable
 {
-    private readonly double[] _rows, _sum, _back;
-    private readonly int _dim;
+    [ThreadStatic] private static ClassCentroids? t_free;
 
-    public ClassCentroids(double[] rows, int n, int dim, int[] labels)
+    private readonly Dictionary<int, int> _index = [];
+    private double[] _rows = [];
+    private Pooled<double> _sum, _back;
+    private Pooled<int> _class, _count;
+    private int _dim;
+
+    private ClassCentroids() { }
+
+    /// <summary>The centroids of <paramref name="n"/> rows (N×<paramref name="dim"/>) by their labels.</summary>
+    public static ClassCentroids Rent(double[] rows, int n, int dim, int[] labels)
+    {
+        ClassCentroids c = t_free ?? new ClassCentroids();
+        t_free = null;
+        c.Start(rows, n, dim, labels);
+        return c;
+    }
+
+    private void Start(double[] rows, int n, int dim, int[] labels)
     {
         (_rows, _dim) = (rows, dim);
-        var index = new Dictionary<int, int>();
-        Class = new int[n];
+        _index.Clear();
+        _class = Pooled<int>.Of(n);
         for (int i = 0; i < n; i++)
         {
-            if (!index.TryGetValue(labels[i], out int c)) index[labels[i]] = c = index.Count;
+            if (!_index.TryGetValue(labels[i], out int c)) _index[labels[i]] = c = _index.Count;
             Class[i] = c;
         }
-        Count = new int[index.Count];
-        _sum = new double[index.Count * dim];
-        _back = new double[_sum.Length];
+        _count = Pooled<int>.Of(_index.Count, clear: true);
+        _sum = Pooled<double>.Of(_index.Count * dim, clear: true);
+        _back = Pooled<double>.Of(_index.Count * dim, clear: true);
+        double[] sum = _sum.Values;
         for (int i = 0; i < n; i++)
         {
             Count[Class[i]]++;
-            for (int j = 0; j < dim; j++) _sum[Class[i] * dim + j] += rows[i * dim + j];
+            for (int j = 0; j < dim; j++) sum[Class[i] * dim + j] += rows[i * dim + j];
         }
     }
 
@@ -63,10 +81,21 @@ internal sealed class ClassCentroids
     public int Classes => Count.Length;
 
     /// <summary>Each row's class number.</summary>
-    public int[] Class { get; }
+    public int[] Class => _class.Values;
 
     /// <summary>Each class's number of rows.</summary>
-    public int[] Count { get; }
+    public int[] Count => _count.Values;
+
+    /// <summary>Returns the pooled arrays and keeps this instance for the thread's next call.</summary>
+    public void Dispose()
+    {
+        _sum.Dispose();
+        _back.Dispose();
+        _class.Dispose();
+        _count.Dispose();
+        (_sum, _back, _class, _count, _rows) = (default, default, default, default, []);
+        t_free = this;
+    }
 
     /// <summary>Writes the mean of class <paramref name="k"/>'s rows, without row <paramref name="except"/> (−1: all), into
     /// <paramref name="centroid"/>; false (and nothing written) when no row is left.</summary>
@@ -74,7 +103,8 @@ internal sealed class ClassCentroids
     {
         int count = Count[k] - (except >= 0 ? 1 : 0);
         if (count == 0) return false;
-        for (int j = 0; j < _dim; j++) centroid[j] = (_sum[k * _dim + j] - (except >= 0 ? _rows[except * _dim + j] : 0)) / count;
+        double[] sum = _sum.Values;
+        for (int j = 0; j < _dim; j++) centroid[j] = (sum[k * _dim + j] - (except >= 0 ? _rows[except * _dim + j] : 0)) / count;
         return true;
     }
 
@@ -83,9 +113,10 @@ internal sealed class ClassCentroids
     public void AddBack(int k, int except, ReadOnlySpan<double> g, double[] gradRows)
     {
         double w = 1.0 / (Count[k] - (except >= 0 ? 1 : 0));
+        double[] back = _back.Values;
         for (int j = 0; j < _dim; j++)
         {
-            _back[k * _dim + j] += w * g[j];
+            back[k * _dim + j] += w * g[j];
             if (except >= 0) gradRows[except * _dim + j] -= w * g[j];
         }
     }
@@ -93,8 +124,9 @@ internal sealed class ClassCentroids
     /// <summary>Adds every row's share of its class's centroid gradients to <paramref name="gradRows"/>.</summary>
     public void Finish(double[] gradRows)
     {
+        double[] back = _back.Values;
         for (int i = 0; i < Class.Length; i++)
-            for (int j = 0; j < _dim; j++) gradRows[i * _dim + j] += _back[Class[i] * _dim + j];
+            for (int j = 0; j < _dim; j++) gradRows[i * _dim + j] += back[Class[i] * _dim + j];
     }
 }
 
@@ -141,16 +173,19 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Margin.Of(MarginValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    private protected override void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single)
     {
-        var centroids = new ClassCentroids(x, n, dim, labels);
+        using ClassCentroids centroids = ClassCentroids.Rent(x, n, dim, labels);
         int queries = 0;
         for (int q = 0; q < n; q++)
             if (centroids.Count[centroids.Class[q]] > 1 && centroids.Classes > 1) queries++;
-        double[]? gx = wantGradient ? new double[x.Length] : null;
-        if (queries == 0) return gx;
+        double[]? gx = gradient;
+        gx?.AsSpan().Clear();
+        if (queries == 0) return;
         double w = 1.0 / queries;
-        double[] positive = new double[dim], negative = new double[dim], candidate = new double[dim], g = new double[dim];
+        using Pooled<double> positiveRow = Pooled<double>.Of(dim), negativeRow = Pooled<double>.Of(dim), candidateRow = Pooled<double>.Of(dim),
+            gradientRow = Pooled<double>.Of(dim);
+        double[] positive = positiveRow.Values, negative = negativeRow.Values, candidate = candidateRow.Values, g = gradientRow.Values;
         for (int q = 0; q < n; q++)
         {
             int y = centroids.Class[q], nearest = -1;
@@ -178,7 +213,6 @@ public sealed class ProtoTripletLoss : WholeBatchLoss
             centroids.AddBack(nearest, -1, g, gx);
         }
         if (gx is not null) centroids.Finish(gx);
-        return gx;
     }
 
     private static double Distance(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
@@ -244,24 +278,30 @@ public sealed class Ge2eLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [W.Of(WValue), B.Of(BValue), Method.Of(MethodValue)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    private protected override void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single)
     {
-        var unit = new UnitRows(x, n, dim);
+        using var unit = new UnitRows(x, n, dim);
         double[] u = unit.Values;
-        var centroids = new ClassCentroids(u, n, dim, labels);
+        using ClassCentroids centroids = ClassCentroids.Rent(u, n, dim, labels);
         int terms = 0;
         for (int i = 0; i < n; i++)
             if (centroids.Count[centroids.Class[i]] > 1) terms++;
-        if (terms == 0) return wantGradient ? new double[x.Length] : null;
+        bool wantGradient = gradient is not null;
+        if (terms == 0)
+        {
+            gradient?.AsSpan().Clear();
+            return;
+        }
         int classes = centroids.Classes;
-        var gu = new double[u.Length];
-        var c = new double[classes * dim];
-        var norm = new double[classes];
-        var radial = new bool[classes];
-        var cos = new double[classes];
-        var s = new double[classes];
-        var p = new double[classes];
-        var gc = new double[dim];
+        // Pooled scratch: ∂/∂(unit rows) (summed into, so zeroed), the centroids and, per class, the norm, whether it has
+        // a radial part, the cosine, the score and ∂ℓ/∂score; one centroid's gradient.
+        using Pooled<double> unitGradient = Pooled<double>.Of(u.Length, clear: true), centroidRows = Pooled<double>.Of(classes * dim),
+            norms = Pooled<double>.Of(classes), cosines = Pooled<double>.Of(classes), scores = Pooled<double>.Of(classes),
+            slopes = Pooled<double>.Of(classes), centroidGradient = Pooled<double>.Of(dim);
+        using Pooled<bool> radialParts = Pooled<bool>.Of(classes);
+        double[] gu = unitGradient.Values, c = centroidRows.Values, norm = norms.Values, cos = cosines.Values, s = scores.Values, p = slopes.Values,
+            gc = centroidGradient.Values;
+        bool[] radial = radialParts.Values;
         bool contrast = MethodValue == "contrast";
         for (int i = 0; i < n; i++)
         {
@@ -297,9 +337,9 @@ public sealed class Ge2eLoss : WholeBatchLoss
                 centroids.AddBack(k, k == y ? i : -1, gc, gu);
             }
         }
-        if (!wantGradient) return null;
+        if (gradient is null) return;
         centroids.Finish(gu);
-        return unit.Backward(gu);
+        unit.Backward(gu, gradient);
     }
 
     /// <summary>The contrast variant's ℓ_i = 1 − σ(S_y) + max_{k≠y} σ(S_k) (0 for the max over no class), and its
@@ -380,11 +420,12 @@ public sealed class AlignUniformLoss : WholeBatchLoss
     public override LossCard Card => Definition;
     private protected override IEnumerable<ParameterValue> OwnValues => [Alpha.Of(AlphaValue), T.Of(TValue), Weights.Of(_givenWeights)];
 
-    private protected override double[]? Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, bool wantGradient, bool single)
+    private protected override void Run(double[] x, int n, int dim, int[] labels, bool[]? pairs, double[] shares, double[]? gradient, bool single)
     {
-        using var b = new EmbeddingBatch(this, x, n, dim, labels);
+        using EmbeddingBatch b = EmbeddingBatch.Rent(this, x, n, dim, labels);
         double wa = WeightsValue[0], wu = WeightsValue[1];
-        var g = new double[(long)n * n];
+        using var coefficients = Pooled<double>.Square(n, clear: true);
+        double[] g = coefficients.Values;
         long positives = 0;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++)
@@ -400,8 +441,8 @@ public sealed class AlignUniformLoss : WholeBatchLoss
             }
         if (n >= 2)
         {
-            var t = new double[(long)n * (n - 1) / 2];
-            var soft = new double[t.Length];
+            using Pooled<double> exponents = Pooled<double>.Of(n * (n - 1) / 2), weights = Pooled<double>.Of(n * (n - 1) / 2);
+            double[] t = exponents.Values, soft = weights.Values;
             int p = 0;
             for (int i = 0; i < n; i++)
                 for (int j = i + 1; j < n; j++) t[p++] = -TValue * b.V[i * n + j];
@@ -415,6 +456,6 @@ public sealed class AlignUniformLoss : WholeBatchLoss
                     g[i * n + j] -= wu * TValue * soft[p];
                 }
         }
-        return wantGradient ? b.Backward(g) : null;
+        if (gradient is not null) b.Backward(g, gradient);
     }
 }

@@ -97,8 +97,8 @@ internal static unsafe class GemmCore<T, TKernel>
                 job.FirstBlock = first;
                 job.EndBlock = end;
                 job.ResetPanels(panels);
-                if (threads > 1 && items > 1) WorkerTeam.For(items, threads, job.ComputeAction);
-                else for (int i = 0; i < items; i++) job.Compute(i);
+                if (threads > 1 && items > 1) WorkerTeam.For(items, threads, job);
+                else for (int i = 0; i < items; i++) job.Run(i);
                 first = end;
             }
         }
@@ -166,9 +166,9 @@ internal static unsafe class GemmCore<T, TKernel>
         }
     }
 
-    /// <summary>One call's arguments and current round of blocks, with its delegate cached so that a call
-    /// allocates nothing on one thread.</summary>
-    private sealed class Job
+    /// <summary>One call's arguments and current round of blocks; the items of the worker team's loop itself, so that a
+    /// call allocates nothing on any number of threads.</summary>
+    private sealed class Job : WorkerTeam.IItems
     {
         public T* A, B, C, PackedB;
         public nint Lda, Ldb, Ldc;
@@ -176,12 +176,9 @@ internal static unsafe class GemmCore<T, TKernel>
         public int M, N, K;
         public T Alpha, Beta;
         public int KcStep, KBlocks, FirstBlock, EndBlock, PanelsM, MItems, NParts, Threads;
-        public readonly Action<int> ComputeAction;
 
         /// <summary>Per packed B panel of the round: 0 not packed, 1 being packed, 2 ready.</summary>
         private int[] _panelState = new int[64];
-
-        public Job() => ComputeAction = Compute;
 
         /// <summary>Block b of the (jc, pc) sequence, in jc-major order: columns jc..jc+nc, k steps pc..pc+kc.</summary>
         public (int Jc, int Nc, int Pc, int Kc) Block(int b)
@@ -314,7 +311,7 @@ internal static unsafe class GemmCore<T, TKernel>
         /// <summary>Work item <paramref name="item"/>: a block of MR-row micro-panels of C against a share of
         /// the B micro-panels, for every (jc, pc) block of the round in order.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Compute(int item)
+        public void Run(int item)
         {
             int mi = item / NParts, ni = item % NParts;
             int p0 = (int)((long)mi * PanelsM / MItems), p1 = (int)((long)(mi + 1) * PanelsM / MItems);

@@ -1,6 +1,7 @@
 using LossKit.Binary;
 using LossKit.Catalog;
 using LossKit.Core;
+using LossKit.Embedding;
 using LossKit.Kernels;
 using LossKit.Regression;
 
@@ -14,7 +15,9 @@ namespace LossKit.Tests.Kernels;
 /// loaded machine — does not count; the other losses, reported only, 10 calls once). Every loss is reported; must
 /// allocate nothing: the losses that run entirely in the shared drivers — the class-index frame (softmax family, row
 /// losses) and the element-wise kernel (binary and regression losses) — and the losses of <see cref="OwnFramesAtZero"/>
-/// (their own frames, with pooled per-call arrays and struct block bodies). The others' figures are in the report and
+/// (their own frames, with pooled per-call arrays and struct block bodies) and every embedding loss (<see cref="EmbeddingLoss"/>,
+/// <see cref="ProxyLoss"/>: their batch, miner and reducer kept per thread, their arrays of exact lengths per thread, the
+/// GEMM's loop on the worker team without a delegate). The others' figures are in the report and
 /// in <c>losskit bench --all</c>'s bytes column.
 /// </summary>
 [Collection(nameof(AllocationTests))]
@@ -32,6 +35,7 @@ public class LossAllocationTests(ITestOutputHelper output)
             {
                 ILoss loss = LossRegistry.Create(definition.Card.Name);
                 bool asserted = (loss is ClassIndexLoss or ElementwiseBinaryLoss or RegressionLoss) && !OwnPerCallWork.Contains(definition.Card.Name)
+                    || loss is EmbeddingLoss or ProxyLoss
                     || OwnFramesAtZero.Contains(definition.Card.Name);
                 double perCall = BytesPerCall(loss, new SampleSize(256, 160, 8), asserted ? 100 : 10, asserted ? 10 : 1);
                 output.WriteLine($"{loss.Spec}: {perCall:0.#} bytes per call");
