@@ -28,6 +28,32 @@ public class ExactArraysTests
     }
 
     [Fact]
+    public void No_more_than_KeptBytes_are_kept_per_thread()
+    {
+        // On a thread of its own, so that what it keeps goes with the thread (the arrays are never touched: uninitialised,
+        // their pages are not committed).
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                int half = (int)(ExactArrays<byte>.KeptBytes / 2);
+                byte[] first = ExactArrays<byte>.Rent(half - 1), second = ExactArrays<byte>.Rent(half - 2), third = ExactArrays<byte>.Rent(half - 3);
+                ExactArrays<byte>.Return(first);
+                ExactArrays<byte>.Return(second);
+                ExactArrays<byte>.Return(third);   // the three together are more than KeptBytes: the first is dropped
+                Assert.NotSame(first, ExactArrays<byte>.Rent(half - 1));
+                Assert.Same(second, ExactArrays<byte>.Rent(half - 2));
+                Assert.Same(third, ExactArrays<byte>.Rent(half - 3));
+            }
+            catch (Exception e) { failure = e; }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw failure;
+    }
+
+    [Fact]
     public void Empty_arrays_are_never_kept() =>
         Assert.Empty(ExactArrays<float>.Rent(0));
 
