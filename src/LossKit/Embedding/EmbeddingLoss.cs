@@ -204,8 +204,6 @@ public abstract class EmbeddingLoss : ILoss
 /// <see cref="Rent"/> and dispose it when the call ends.</summary>
 internal sealed class EmbeddingBatch : IDisposable
 {
-    [ThreadStatic] private static EmbeddingBatch? t_free;
-
     private double[] _unit = [];
     private UnitRows _rows;
     private bool _normalized;
@@ -226,8 +224,7 @@ internal sealed class EmbeddingBatch : IDisposable
     public static EmbeddingBatch Rent(EmbeddingLoss loss, double[] x, int n, int dim, int[] labels, bool[]? pairs = null, bool single = false,
         bool singleGram = false, bool floatRows = false)
     {
-        EmbeddingBatch b = t_free ?? new EmbeddingBatch();
-        t_free = null;
+        EmbeddingBatch b = PerThread<EmbeddingBatch>.Take(static () => new EmbeddingBatch());
         b.Start(loss, x, n, dim, labels, pairs, single, singleGram, floatRows);
         return b;
     }
@@ -337,7 +334,7 @@ internal sealed class EmbeddingBatch : IDisposable
         if (_normalized) _rows.Dispose();
         (_gram, _v, _unitSingle, _gramSingle, _rows, _normalized) = (default, default, default, default, default, false);
         (_unit, _values, SingleV, _pairs, Labels) = ([], null, null, null, []);
-        t_free = this;
+        PerThread<EmbeddingBatch>.Keep(this);
     }
 
     /// <summary>v_ij from the Gram matrix: ‖uᵢ‖² + ‖u_j‖² − 2 uᵢ·u_j clamped at 0 (0 on the diagonal), its square root
@@ -525,8 +522,6 @@ internal sealed class Mining : IDisposable
     /// <summary>Anchors per block of the miner's passes (fixed: the blocks never depend on the thread count).</summary>
     private const int AnchorsPerBlock = 16;
 
-    [ThreadStatic] private static Mining? t_free;
-
     private EmbeddingBatch _b = null!;
     private Kind _kind;
     private double _margin, _eps, _posMargin, _negMargin;
@@ -545,8 +540,7 @@ internal sealed class Mining : IDisposable
     /// from the labels never asks for them).</param>
     public static Mining Rent(EmbeddingBatch b, EmbeddingOptions o, bool pairMasks = true)
     {
-        Mining m = t_free ?? new Mining();
-        t_free = null;
+        Mining m = PerThread<Mining>.Take(static () => new Mining());
         m.Start(b, o, pairMasks);
         return m;
     }
@@ -652,7 +646,7 @@ internal sealed class Mining : IDisposable
         _hardPositive.Dispose();
         _hardNegative.Dispose();
         (_pos, _neg, _hardPositive, _hardNegative, _b) = (default, default, default, default, null!);
-        t_free = this;
+        PerThread<Mining>.Keep(this);
     }
 
     /// <summary>This, with the masks made: a triplet miner's pairs are those of its triplets (each anchor's triplets
@@ -780,8 +774,6 @@ internal sealed class ElementReducer : IDisposable
     private const int Groups = 2;
     private enum Kind { Mean, NonzeroMean, Threshold, Sum }
 
-    [ThreadStatic] private static ElementReducer? t_free;
-
     private int _anchors;
     private Pooled<long> _count, _nonzero, _inRange;   // [group · anchors + anchor]
     private Pooled<double> _unreduced;
@@ -800,8 +792,7 @@ internal sealed class ElementReducer : IDisposable
     /// <param name="onePass">The one-pass form (elements of group 0 only; see the class summary).</param>
     public static ElementReducer Rent(EmbeddingOptions o, int anchors, bool onePass = false)
     {
-        ElementReducer r = t_free ?? new ElementReducer();
-        t_free = null;
+        ElementReducer r = PerThread<ElementReducer>.Take(static () => new ElementReducer());
         r.Start(o, anchors, onePass);
         return r;
     }
@@ -833,7 +824,7 @@ internal sealed class ElementReducer : IDisposable
         foreach (Pooled<long> counts in (ReadOnlySpan<Pooled<long>>)[_count, _nonzero, _inRange]) counts.Dispose();
         _unreduced.Dispose();
         (_count, _nonzero, _inRange, _unreduced) = (default, default, default, default);
-        t_free = this;
+        PerThread<ElementReducer>.Keep(this);
     }
 
     /// <summary>Ends the counting pass.</summary>

@@ -105,3 +105,20 @@ internal static class ExactArrays<T> where T : unmanaged
 
     private static long Bytes(T[] array) => (long)array.Length * Unsafe.SizeOf<T>();
 }
+
+/// <summary>One instance of <typeparamref name="T"/> kept per thread for the next call (the embedding losses' batch,
+/// miner, reducer and centroids, whose arrays are pooled): <see cref="Take"/> gives this thread's kept instance, or a new
+/// one when it has none (or it is in use), and <see cref="Keep"/> keeps it again.</summary>
+internal static class PerThread<T> where T : class
+{
+    [ThreadStatic] private static T? t_kept;
+
+    public static T Take(Func<T> create)
+    {
+        T item = t_kept ?? create();
+        t_kept = null;
+        return item;
+    }
+
+    public static void Keep(T item) => t_kept = item;
+}

@@ -37,8 +37,6 @@ public abstract class WholeBatchLoss : EmbeddingLoss
 /// </summary>
 internal sealed class ClassCentroids : IDisposable
 {
-    [ThreadStatic] private static ClassCentroids? t_free;
-
     private readonly Dictionary<int, int> _index = [];
     private double[] _rows = [];
     private Pooled<double> _sum, _back;
@@ -50,8 +48,7 @@ internal sealed class ClassCentroids : IDisposable
     /// <summary>The centroids of <paramref name="n"/> rows (N×<paramref name="dim"/>) by their labels.</summary>
     public static ClassCentroids Rent(double[] rows, int n, int dim, int[] labels)
     {
-        ClassCentroids c = t_free ?? new ClassCentroids();
-        t_free = null;
+        ClassCentroids c = PerThread<ClassCentroids>.Take(static () => new ClassCentroids());
         c.Start(rows, n, dim, labels);
         return c;
     }
@@ -94,7 +91,7 @@ internal sealed class ClassCentroids : IDisposable
         _class.Dispose();
         _count.Dispose();
         (_sum, _back, _class, _count, _rows) = (default, default, default, default, []);
-        t_free = this;
+        PerThread<ClassCentroids>.Keep(this);
     }
 
     /// <summary>Writes the mean of class <paramref name="k"/>'s rows, without row <paramref name="except"/> (−1: all), into
