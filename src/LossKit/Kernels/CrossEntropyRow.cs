@@ -22,9 +22,10 @@ public readonly record struct RowStats(int Classes, int Target, double Max, doub
 
 /// <summary>
 /// A row's loss and its gradient in the fused form shared by the whole softmax family:
-/// <c>∇_k = A·p_k − B·δ_ky − Cw·w_k − Cq·w_k·q_k</c> (w_k = 1 without class weights, q the soft target).
+/// <c>∇_k = A·p_k − B·δ_ky − Cw·w_k − Cq·w_k·q_k + D·z_k·[k ≠ y, z_k &gt; −∞]</c> (w_k = 1 without class weights, q the
+/// soft target; D, <paramref name="Linear"/>, a term linear in the logits, as squentropy's square term has).
 /// </summary>
-public readonly record struct RowTerms(double Loss, double A, double B, double Cw = 0, double Cq = 0);
+public readonly record struct RowTerms(double Loss, double A, double B, double Cw = 0, double Cq = 0, double Linear = 0);
 
 /// <summary>What a loss of the softmax family adds to <see cref="CrossEntropyRow"/>: its row terms from the row's
 /// statistics and, optionally, an extra per-row term. Implemented by structs, so the kernel is compiled for each.</summary>
@@ -35,6 +36,10 @@ internal interface IRowTerms<TC> where TC : unmanaged, IFloatingPointIeee754<TC>
 
     /// <summary>True when <see cref="Extra"/> adds a term to each row.</summary>
     bool HasExtra { get; }
+
+    /// <summary>True when <see cref="Extra"/> writes into the gradient (then the gradient is not streamed out by the fused
+    /// pass: the extra reads it back).</summary>
+    bool ExtraWritesGradient { get; }
 
     /// <summary>The row's loss and gradient coefficients.</summary>
     RowTerms Evaluate(in RowStats s);
@@ -50,6 +55,7 @@ internal readonly struct CrossEntropyTerms<TC>(double smoothing, double lseSquar
 {
     public bool NeedsWeightedLogitSum => smoothing > 0;
     public bool HasExtra => false;
+    public bool ExtraWritesGradient => false;
     public RowTerms Evaluate(in RowStats s) => CrossEntropyRow.Terms(s, smoothing, lseSquared);
     public double Extra(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale) => 0;
 }
@@ -150,7 +156,7 @@ internal static class CrossEntropyRow
         RowTerms t = terms.Evaluate(stats);
         loss = t.Loss;
         if (!gradient.IsEmpty)
-            Gradient(exp, gradient, t, setup.Scale, double.CreateTruncating(sumExp), y, w, q, setup.Stream && !terms.HasExtra);
+            Gradient(exp, gradient, t, setup.Scale, double.CreateTruncating(sumExp), y, w, q, setup.Stream && !terms.ExtraWritesGradient, z);
         if (terms.HasExtra) loss += terms.Extra(z, stats, gradient, setup.Scale);
         return true;
     }
@@ -170,8 +176,12 @@ internal static class CrossEntropyRow
         loss = t.Loss;
         if (!gradient.IsEmpty)
         {
-            if (t.Cq == 0) ShortRowCrossEntropy.Gradient(exp, gradient, t, setup.Scale, sumExp, y, w);
-            else Gradient<float>(exp, gradient, t, setup.Scale, sumExp, y, w, default, stream: false);
+            if (t.Cq == 0)
+            {
+                ShortRowCrossEntropy.Gradient(exp, gradient, t, setup.Scale, sumExp, y, w);
+                if (t.Linear != 0) AddLinear(gradient, z, (float)(setup.Scale * t.Linear), y);
+            }
+            else Gradient<float>(exp, gradient, t, setup.Scale, sumExp, y, w, default, stream: false, z);
         }
         if (terms.HasExtra) loss += terms.Extra(MemoryMarshal.Cast<float, TC>(z), stats, MemoryMarshal.Cast<float, TC>(gradient), setup.Scale);
         return true;
@@ -210,20 +220,30 @@ internal static class CrossEntropyRow
     /// <summary>
     /// The fused gradient from exp(z − max) in <paramref name="e"/> (may be <paramref name="gradient"/> itself):
     /// <c>g ← s·(A/Σexp)·e − s·Cw</c> in one pass (the smoothing constant folded in when unweighted), then
-    /// <c>g_y −= s·B</c>, <c>g −= s·Cw·w</c> (weighted) and <c>g −= s·Cq·w⊙q</c>. <paramref name="target"/> indexes
-    /// <paramref name="gradient"/> (−1 when the target is not in it). With <paramref name="stream"/>, the scaling pass
-    /// uses non-temporal stores when it is the last full pass.
+    /// <c>g_y −= s·B</c>, <c>g −= s·Cw·w</c> (weighted), <c>g −= s·Cq·w⊙q</c> and <c>g += s·D·z</c> (finite z, k ≠ y;
+    /// <paramref name="logits"/> is z, needed only with a linear term D, which is fused into the scaling pass when that is
+    /// the only full pass). <paramref name="target"/> indexes <paramref name="gradient"/> (−1 when the target is not in
+    /// it). With <paramref name="stream"/>, the scaling pass uses non-temporal stores when it is the last full pass.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Gradient<TC>(ReadOnlySpan<TC> e, Span<TC> gradient, in RowTerms t, double scale, double sumExp, int target,
-        ReadOnlySpan<TC> weights, ReadOnlySpan<TC> soft, bool stream) where TC : unmanaged, IFloatingPointIeee754<TC>
+        ReadOnlySpan<TC> weights, ReadOnlySpan<TC> soft, bool stream, ReadOnlySpan<TC> logits = default) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         bool weighted = !weights.IsEmpty;
         TC pScale = TC.CreateTruncating(scale * t.A / sumExp);
         // Without class weights the smoothing term −s·Cw is one constant, added in the scaling pass.
         bool foldCw = t.Cw != 0 && !weighted;
         bool lastPass = (t.Cw == 0 || foldCw) && t.Cq == 0;
-        Row.Scale(e, pScale, foldCw ? TC.CreateTruncating(-scale * t.Cw) : TC.Zero, gradient, stream && lastPass);
+        if (t.Linear != 0 && lastPass && !foldCw)
+        {
+            // One pass: g = p·e + d·z (each product rounded, then their sum: the bits of the separate passes), the target's
+            // entry then set to p·e_y − s·B without the linear term (e_y read first: e may be the gradient itself).
+            TC eTarget = target >= 0 ? e[target] : TC.Zero;
+            Row.ScaleAddUnmasked(e, pScale, logits, TC.CreateTruncating(scale * t.Linear), gradient, stream);
+            if (target >= 0) gradient[target] = t.B != 0 ? pScale * eTarget - TC.CreateTruncating(scale * t.B) : pScale * eTarget;
+            return;
+        }
+        Row.Scale(e, pScale, foldCw ? TC.CreateTruncating(-scale * t.Cw) : TC.Zero, gradient, stream && lastPass && t.Linear == 0);
         if (target >= 0 && t.B != 0) gradient[target] -= TC.CreateTruncating(scale * t.B);
         if (t.Cw != 0 && !foldCw) Row.AddScaled(gradient, TC.CreateTruncating(-scale * t.Cw), weights);
         if (t.Cq != 0)
@@ -231,5 +251,14 @@ internal static class CrossEntropyRow
             if (!weighted) Row.AddScaled(gradient, TC.CreateTruncating(-scale * t.Cq), soft);
             else Row.AddScaledProduct(gradient, TC.CreateTruncating(-scale * t.Cq), weights, soft);
         }
+        if (t.Linear != 0) AddLinear(gradient, logits, TC.CreateTruncating(scale * t.Linear), target);
+    }
+
+    /// <summary>g += d·z where z is finite, but for the target's entry (a pass of its own, after the others).</summary>
+    private static void AddLinear<TC>(Span<TC> gradient, ReadOnlySpan<TC> z, TC d, int target) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        TC kept = target >= 0 ? gradient[target] : TC.Zero;
+        Row.AddScaledUnmasked(gradient, d, z);
+        if (target >= 0) gradient[target] = kept;
     }
 }

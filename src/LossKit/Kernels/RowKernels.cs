@@ -124,6 +124,43 @@ internal static class RowKernels<T, TVec, TSimd>
         }
     }
 
+    /// <summary>destination_i ← scale·x_i + alpha·z_i where z_i &gt; −∞, else scale·x_i (each product rounded, then the
+    /// sum: the bits of <see cref="Scale"/> followed by <see cref="AddScaledUnmasked"/>); destination may be x. With
+    /// <paramref name="streaming"/>, non-temporal stores wherever the destination is vector-aligned.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe void ScaleAddUnmasked(ReadOnlySpan<T> x, T scale, ReadOnlySpan<T> z, T alpha, Span<T> destination, bool streaming)
+    {
+        ref T src = ref MemoryMarshal.GetReference(x);
+        ref T pz = ref MemoryMarshal.GetReference(z);
+        fixed (T* p = destination)   // pinned, as in Scale
+        {
+            int n = x.Length, w = TSimd.Count, i = 0;
+            TVec c = TSimd.Broadcast(scale), a = TSimd.Broadcast(alpha), masked = TSimd.Broadcast(T.NegativeInfinity);
+            int head = 0;
+            if (streaming)
+            {
+                int bytes = w * Unsafe.SizeOf<T>();
+                head = (int)(((nuint)bytes - ((nuint)p % (nuint)bytes)) % (nuint)bytes);
+                head = head % Unsafe.SizeOf<T>() != 0 ? n : Math.Min(head / Unsafe.SizeOf<T>(), n);
+            }
+            for (; i < head; i++) p[i] = Element(Unsafe.Add(ref src, i), scale, Unsafe.Add(ref pz, i), alpha);
+            for (; i <= n - w; i += w)
+            {
+                TVec v = TSimd.Load(ref pz, (nuint)i), g = TSimd.Multiply(c, TSimd.Load(ref src, (nuint)i));
+                TVec result = TSimd.Select(TSimd.GreaterThan(v, masked), TSimd.Add(g, TSimd.Multiply(a, v)), g);
+                if (streaming) TSimd.StoreAlignedNonTemporal(result, p + i);
+                else TSimd.Store(result, ref MemoryMarshal.GetReference(destination), (nuint)i);
+            }
+            for (; i < n; i++) p[i] = Element(Unsafe.Add(ref src, i), scale, Unsafe.Add(ref pz, i), alpha);
+        }
+
+        static T Element(T x, T scale, T z, T alpha)
+        {
+            T g = x * scale;
+            return z > T.NegativeInfinity ? g + alpha * z : g;
+        }
+    }
+
     /// <summary>Σ a_i·(b_i − shift) where terms with a_i = 0 count as zero (so 0·(−∞) is 0, not NaN). Shifting by
     /// the row max before multiplying avoids cancellation when logits carry a large common offset.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -487,6 +524,21 @@ internal static class Row
             case 512: RowKernels<T, Vector512<T>, Simd512<T>>.AddScaledProduct(destination, alpha, x, y); break;
             case 256: RowKernels<T, Vector256<T>, Simd256<T>>.AddScaledProduct(destination, alpha, x, y); break;
             default: RowKernels<T, Vector128<T>, Simd128<T>>.AddScaledProduct(destination, alpha, x, y); break;
+        }
+    }
+
+    /// <summary>destination ← scale·x + alpha·z where z &gt; −∞ (<see cref="RowKernels{T,TVec,TSimd}.ScaleAddUnmasked"/>; x, z and
+    /// destination of one length; destination may be x).</summary>
+    public static void ScaleAddUnmasked<T>(ReadOnlySpan<T> x, T scale, ReadOnlySpan<T> z, T alpha, Span<T> destination, bool streaming)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (z.Length != x.Length || destination.Length != x.Length)
+            throw new ArgumentException($"x, z and destination have {x.Length}, {z.Length} and {destination.Length} values; expected one length.", nameof(z));
+        switch (Width<T>(x.Length))
+        {
+            case 512: RowKernels<T, Vector512<T>, Simd512<T>>.ScaleAddUnmasked(x, scale, z, alpha, destination, streaming); break;
+            case 256: RowKernels<T, Vector256<T>, Simd256<T>>.ScaleAddUnmasked(x, scale, z, alpha, destination, streaming); break;
+            default: RowKernels<T, Vector128<T>, Simd128<T>>.ScaleAddUnmasked(x, scale, z, alpha, destination, streaming); break;
         }
     }
 

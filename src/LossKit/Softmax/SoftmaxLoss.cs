@@ -48,6 +48,11 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     /// <summary>True when the loss adds <see cref="RowExtra"/> to each row.</summary>
     protected virtual bool HasRowExtra => false;
 
+    /// <summary>True when <see cref="RowExtra"/> adds into the gradient (by default, when there is an extra): the gradient
+    /// is then formed in a cached row and streamed out after it. False for an extra that only adds to the loss (its
+    /// gradient given by <see cref="RowTerms.Linear"/> in the fused pass).</summary>
+    protected virtual bool RowExtraWritesGradient => HasRowExtra;
+
     /// <summary>An extra per-row term evaluated after <see cref="EvaluateRow"/> on rows whose max logit is finite:
     /// <paramref name="z"/> is the working (transformed) row, <paramref name="gradient"/> is empty or holds the row's
     /// fused gradient already multiplied by <paramref name="scale"/> (the reduction's factor); the hook adds
@@ -81,7 +86,7 @@ public abstract class SoftmaxLoss : ClassIndexLoss
         bool expInScratch = job.HasGradient && job.StreamGradient && !converted && !transform;
         // A loss with a row extra adds into its gradient after the fused pass: the whole gradient is then formed in the
         // scratch row (in cache) and streamed out once, rather than written to memory and read back.
-        bool gradientInScratch = expInScratch && HasRowExtra;
+        bool gradientInScratch = expInScratch && RowExtraWritesGradient;
         TC[]? scratch = converted || transform || expInScratch ? ArrayPool<TC>.Shared.Rent(3 * K) : null;
         Span<TC> zBuf = scratch is null ? default : scratch.AsSpan(0, K);
         Span<TC> gBuf = scratch is null ? default : scratch.AsSpan(K, K);
@@ -120,6 +125,7 @@ public abstract class SoftmaxLoss : ClassIndexLoss
     {
         public bool NeedsWeightedLogitSum { get; } = loss.NeedsWeightedLogitSum;
         public bool HasExtra { get; } = loss.HasRowExtra;
+        public bool ExtraWritesGradient { get; } = loss.RowExtraWritesGradient;
         public RowTerms Evaluate(in RowStats s) => loss.EvaluateRow(s);
         public double Extra(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale) => loss.RowExtra(z, s, gradient, scale);
     }

@@ -37,15 +37,21 @@ public sealed class SquentropyLoss : SoftmaxLoss
     public override LossCard Card => Definition;
     protected override bool HasRowExtra => true;
 
+    /// <summary>The extra only adds the square term's loss: its gradient is the linear term of the fused pass.</summary>
+    protected override bool RowExtraWritesGradient => false;
+
+    /// <summary>Cross-entropy's terms, and the square term's gradient (2w/(K − 1))·z_k (k ≠ y, finite z_k) as the row's
+    /// linear term, which the fused gradient pass adds (K = 1 or w = 0: none).</summary>
     protected override RowTerms EvaluateRow(in RowStats s)
     {
         double w = s.TargetWeight;
-        return new RowTerms(w != 0 ? w * (s.Lse - s.TargetLogit) : 0, w, w);
+        double linear = s.Classes < 2 || w == 0 ? 0 : 2 * (w / (s.Classes - 1));
+        return new RowTerms(w != 0 ? w * (s.Lse - s.TargetLogit) : 0, w, w, Linear: linear);
     }
 
-    /// <summary>The square term (1/(K−1))·Σ_{j≠y} z_j² over the unmasked classes and its gradient
-    /// scale·(2/(K−1))·z_j (j ≠ y, unmasked), added into the fused gradient. The sum is in double: float rows square and
-    /// add their values in double lanes (<see cref="FloatRow.SquareSum"/>), double rows add them in index order.</summary>
+    /// <summary>The square term's loss (w/(K−1))·Σ_{j≠y} z_j² over the unmasked classes (its gradient is
+    /// <see cref="EvaluateRow"/>'s linear term). The sum is in double: float rows square and add their values in double
+    /// lanes (<see cref="FloatRow.SquareSum"/>), double rows add them in index order.</summary>
     protected override double RowExtra<TC>(ReadOnlySpan<TC> z, in RowStats s, Span<TC> gradient, double scale)
     {
         int k = z.Length, y = s.Target;
@@ -64,12 +70,6 @@ public sealed class SquentropyLoss : SoftmaxLoss
                 double v = double.CreateTruncating(z[j]);
                 if (j != y && double.IsFinite(v)) sum += v * v;
             }
-        if (!gradient.IsEmpty)
-        {
-            TC target = y >= 0 ? gradient[y] : TC.Zero;       // the target's entry gets no square term
-            Row.AddScaledUnmasked(gradient, TC.CreateTruncating(2 * c * scale), z);
-            if (y >= 0) gradient[y] = target;
-        }
-        return c * sum;
+        return c * sum;   // its gradient came with the fused pass (EvaluateRow's linear term)
     }
 }
