@@ -13,8 +13,9 @@ namespace LossKit.Sparse;
 /// <remarks>
 /// Both maps are shift-invariant, so each row is shifted by its max before projecting. A −∞ logit gets p = 0; target
 /// mass on a −∞ class (a masked class-index target, or q &gt; 0 there) gives loss +∞ and a zero gradient. The threshold τ
-/// is the exact sort-based algorithm's, to the bit, found without sorting the row (<see cref="SparseThreshold"/>: vector
-/// passes bracket the support and only about the support is sorted); the compute type is float for float and Half. The
+/// is found without sorting the row (<see cref="SparseThreshold"/>: vector passes bracket the support): sparsemax's is
+/// the exact sort-based algorithm's to the bit (only about the support is sorted), 1.5-entmax's is solved exactly on the
+/// support (the sort-based value to rounding, no sort at all); the compute type is float for float and Half. The
 /// row sums are accumulated in double; with a class-index target they visit only the support and the target (every other
 /// entry has p = q = 0 and contributes nothing). Scratch per row: 3·K elements.
 /// </remarks>
@@ -92,9 +93,10 @@ public sealed class SparsemaxLoss(IReadOnlyList<double>? weight = null, int igno
 /// <remarks>
 /// Sign convention: with Ω = −H (convex), the Fenchel–Young loss is Ω*(z) + Ω(q) − q·z and Ω*(z) = p·z + H(p) at
 /// p = argmax_{p∈Δ} p·z + H(p) = 1.5-entmax(z), which gives the formula above; it is ≥ 0 and 0 exactly when p = q
-/// (a one-hot target whose logit is ≥ 2 above all others). τ by the exact sort-based algorithm: on a support of the k
-/// largest x = z/2 (shifted by the max), Σ(x_i − τ)² = 1 gives τ_k = mean_k − √((1 − k·var_k)/k) (var_k the population
-/// variance of the k largest, by Welford's update); the support is the largest k with τ_k ≤ x_(k).
+/// (a one-hot target whose logit is ≥ 2 above all others). τ is the root of Σ_i (x_i − τ)₊² = 1, x = z/2 shifted by the
+/// max: on its support S, τ = mean_S − √((1 − k·var_S)/k) (k = |S|, var_S the population variance), the formula of the
+/// exact sort-based algorithm (Peters et al.), here solved once on the support found by Newton's method, its sums in
+/// index order (see <see cref="SparseThreshold"/>): equal to the sort-based τ up to rounding.
 /// </remarks>
 public sealed class Entmax15Loss(IReadOnlyList<double>? weight = null, int ignoreIndex = CommonParameters.DefaultIgnoreIndex,
     Reduction reduction = Reduction.Mean) : SparseFenchelYoungLoss(SparseRow<Entmax15Map>.Instance, weight, ignoreIndex, reduction)

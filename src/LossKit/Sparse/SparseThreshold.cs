@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -39,6 +40,10 @@ internal interface ISparseMap
 
     /// <summary>p_j from the shifted logit u = z_j − m and τ.</summary>
     static abstract double Map(double u, double tau);
+
+    /// <summary>True when τ is solved on the support once the support is known (<see cref="SparseThreshold.SolveEntmax"/>,
+    /// 1.5-entmax: no sort and no sequential scan), false when it is the scan's (sparsemax: the sort-based τ to the bit).</summary>
+    static abstract bool SolvesOnSupport { get; }
 
     /// <summary>Whether <see cref="Loss"/> reads the entropy sums (1.5-entmax) or the squared distance and hinge (sparsemax).</summary>
     static abstract bool UsesEntropies { get; }
@@ -83,6 +88,8 @@ internal readonly struct SparsemaxMap : ISparseMap
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Map(double u, double tau) => Math.Max(u - tau, 0);
+
+    public static bool SolvesOnSupport => false;
 
     public static bool UsesEntropies => false;
 
@@ -137,6 +144,8 @@ internal readonly struct Entmax15Map : ISparseMap
         return v * v;
     }
 
+    public static bool SolvesOnSupport => true;
+
     public static bool UsesEntropies => true;
 
     /// <summary>(p − q)·u + (4/3)(Σ(p − p^1.5) − Σ(q − q^1.5)) (see <see cref="Entmax15Loss"/>).</summary>
@@ -146,9 +155,11 @@ internal readonly struct Entmax15Map : ISparseMap
 }
 
 /// <summary>
-/// The threshold τ of sparsemax and 1.5-entmax without sorting the row, to the bit equal to the exact sort-based
-/// algorithm's (<see cref="ISparseMap.Scan{TC}"/> over the whole row sorted), shared by both losses, their soft-target
-/// forms and <see cref="SparseFenchelYoungLoss.Probabilities{T}"/>.
+/// The threshold τ of sparsemax and 1.5-entmax without sorting the row — sparsemax's to the bit equal to the exact
+/// sort-based algorithm's (<see cref="ISparseMap.Scan{TC}"/> over the whole row sorted), 1.5-entmax's solved exactly on
+/// its support (<see cref="SolveEntmax"/>; the sort-based value to rounding, and to the bit the solve on the support the
+/// sort finds, <see cref="SolveOnRow{TC}"/>) — shared by both losses, their soft-target forms and
+/// <see cref="SparseFenchelYoungLoss.Probabilities{T}"/>.
 /// </summary>
 /// <remarks>
 /// <para>Any subset S of the row has a threshold θ_S ≤ θ (Σ_{j∈S} h(z_j − θ) ≤ Σ_j h(z_j − θ), both decreasing in θ), and
@@ -160,13 +171,19 @@ internal readonly struct Entmax15Map : ISparseMap
 /// with none costs one compare) and keeps the largest non-candidate;</item>
 /// <item>where there are more than 96 candidates, Newton on them (they contain the support, so their root is θ) refines the
 /// bound, and the candidates below it are dropped;</item>
-/// <item>the remaining candidates — the support and a few more — are sorted as values m − z and the sort-based loop runs over
-/// them and then over the largest non-candidate, the next value of the full sort. If the loop stops within them, τ is the
-/// full sort's to the bit (the loop saw the same prefix). If not (rounding at the margin; never seen in the tests), τ comes
-/// from the sort-based algorithm on everything within <see cref="ISparseMap.SortBound"/> of the max.</item>
+/// <item>sparsemax: the remaining candidates — the support and a few more — are sorted as values m − z and the sort-based
+/// loop runs over them and then over the largest non-candidate, the next value of the full sort. If the loop stops within
+/// them, τ is the full sort's to the bit (the loop saw the same prefix). If not (rounding at the margin; never seen in the
+/// tests), τ comes from the sort-based algorithm on everything within <see cref="ISparseMap.SortBound"/> of the max.</item>
+/// <item>1.5-entmax: Newton's method in double on the candidates from that lower bound, to the root; then the support
+/// S = {x &gt; root + 1e-12} and τ = <see cref="SolveEntmax"/>(S), accepted when S is consistent with it (<see cref="Canonical"/>;
+/// elements within 1e-12 of τ, whose p ≤ 1e-24, are left out so that ties at the boundary give one set whichever side
+/// rounding puts them on). Its sequential scan needs the support sorted; the solve needs neither. Otherwise (never seen in
+/// the tests) the sparsemax path's sort, then the same solve on the support the sort finds.</item>
 /// </list>
-/// <para>Cost: two vector passes over the row (in cache after the max pass), scalar work on the candidates, and a sort of
-/// about the support (O(s log s) for a support of s; a row whose support is most of the row still sorts it).</para>
+/// <para>Cost: two vector passes over the row (in cache after the max pass), scalar work on the candidates, and for
+/// sparsemax a sort of about the support (O(s log s) for a support of s; a row whose support is most of the row still
+/// sorts it); for 1.5-entmax a few vector passes over the candidates in double.</para>
 /// </remarks>
 internal static class SparseThreshold
 {
@@ -261,7 +278,173 @@ internal static class SparseThreshold
             if (d <= limit) sorted[n++] = d;   // −∞ logits (d = +∞) and NaN are never candidates
         }
         sorted[..n].Sort();
-        return TMap.Scan(sorted[..n], TC.Zero, false, out _);
+        double tau = TMap.Scan(sorted[..n], TC.Zero, false, out _);
+        return TMap.SolvesOnSupport ? SolveOnRow(z, max, tau) : tau;
+    }
+
+    /// <summary>The scan's values x = −(max − z)/2 of 1.5-entmax (the subtraction in TC, as the sort-based loop has it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double EntmaxValue<TC>(TC max, TC z) where TC : unmanaged, IFloatingPointIeee754<TC> => -0.5 * double.CreateTruncating(max - z);
+
+    /// <summary>1.5-entmax's τ for a row given the sort-based τ <paramref name="scanTau"/>: <see cref="Canonical"/> from it,
+    /// or the scan's own when that fails. The reference the kernel's τ is held to, and the fallback's.</summary>
+    internal static double SolveOnRow<TC>(ReadOnlySpan<TC> z, TC max, double scanTau) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        double[] buffer = ArrayPool<double>.Shared.Rent(2 * z.Length);
+        try
+        {
+            Span<double> x = buffer.AsSpan(0, z.Length), support = buffer.AsSpan(z.Length, z.Length);
+            int n = 0;
+            foreach (TC v in z)
+                if (!TC.IsNaN(v)) x[n++] = EntmaxValue(max, v);
+            double tau = Canonical(x[..n], double.NegativeInfinity, scanTau, support);
+            return double.IsNaN(tau) ? scanTau : tau;
+        }
+        finally { ArrayPool<double>.Shared.Return(buffer); }
+    }
+
+    /// <summary>1.5-entmax's τ among the candidates (index order; every element of the support is one, and
+    /// <paramref name="rest"/> is the largest other element when <paramref name="hasRest"/>): Newton's method in double on
+    /// the convex, decreasing f(t) = Σ(x − t)₊² − 1 from the lower bound <paramref name="start"/> (its iterates rise to the
+    /// root), then <see cref="Canonical"/> from the root it reaches. NaN when that fails (the caller then sorts).
+    /// <paramref name="scratch"/>: at least twice the candidates' count.</summary>
+    private static double SolveOnCandidates<TC>(ReadOnlySpan<TC> candidates, TC max, TC rest, bool hasRest, double start, Span<double> scratch)
+        where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        int n = candidates.Length;
+        if (n == 0) return double.NaN;
+        Span<double> x = scratch[..n], support = scratch.Slice(n, n);
+        int first = 0;
+        if (typeof(TC) == typeof(float) && Vector512.IsHardwareAccelerated)
+        {
+            // x = −0.5·(max − z) with the subtraction in float, 16 at a time (the same operations as EntmaxValue).
+            ReadOnlySpan<float> z = MemoryMarshal.Cast<TC, float>(candidates);
+            Vector512<float> top = Vector512.Create(float.CreateTruncating(max));
+            Vector512<double> half = Vector512.Create(-0.5);
+            for (; first <= n - 16; first += 16)
+            {
+                var (low, high) = Vector512.Widen(top - Vector512.Create(z.Slice(first, 16)));
+                (low * half).CopyTo(x.Slice(first, 8));
+                (high * half).CopyTo(x.Slice(first + 8, 8));
+            }
+        }
+        for (int c = first; c < n; c++) x[c] = EntmaxValue(max, candidates[c]);
+        double others = hasRest && !TC.IsNegativeInfinity(rest) ? EntmaxValue(max, rest) : double.NegativeInfinity;
+        double t = start;
+        for (int iteration = 0; iteration < 30; iteration++)
+        {
+            var (f, g) = ClippedSquares(x, t);   // f = Σ(x − t)₊², g = Σ(x − t)₊
+            if (!(g > 0)) return double.NaN;
+            double step = (f - 1) / (2 * g);
+            if (!(step > 0)) break;              // at the root, to rounding (or past it by rounding)
+            t += step;
+            // Newton's error after a step s is about k/(2Σ(x − t)₊)·s², under 1e-15 once s < 1e-9 (until an element
+            // leaves the support on the way, which a step that long does not pass).
+            if (step < 1e-9) break;
+        }
+        return Canonical(x, others, t, support);
+    }
+
+    /// <summary>Σ(x − t)₊² and Σ(x − t)₊ on the widest double lanes (only an approximation of the root comes from them, so
+    /// the lane order does not reach the result).</summary>
+    private static (double Squares, double Sum) ClippedSquares(ReadOnlySpan<double> x, double t)
+    {
+        int i = 0, n = x.Length;
+        double f = 0, g = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 8)
+        {
+            Vector512<double> vt = Vector512.Create(t), fs = Vector512<double>.Zero, gs = Vector512<double>.Zero;
+            for (; i <= n - 8; i += 8)
+            {
+                Vector512<double> d = Vector512.Max(Vector512.Create(x.Slice(i, 8)) - vt, Vector512<double>.Zero);
+                fs += d * d;
+                gs += d;
+            }
+            (f, g) = (Vector512.Sum(fs), Vector512.Sum(gs));
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 4)
+        {
+            Vector256<double> vt = Vector256.Create(t), fs = Vector256<double>.Zero, gs = Vector256<double>.Zero;
+            for (; i <= n - 4; i += 4)
+            {
+                Vector256<double> d = Vector256.Max(Vector256.Create(x.Slice(i, 4)) - vt, Vector256<double>.Zero);
+                fs += d * d;
+                gs += d;
+            }
+            (f, g) = (Vector256.Sum(fs), Vector256.Sum(gs));
+        }
+        for (; i < n; i++)
+        {
+            double d = Math.Max(x[i] - t, 0);
+            f += d * d;
+            g += d;
+        }
+        return (f, g);
+    }
+
+    /// <summary>
+    /// The τ both searches settle on from an approximate root <paramref name="approximate"/> (within rounding of the true
+    /// one): solved on S = {x &gt; approximate + <see cref="TieMargin"/>} of the values <paramref name="x"/> (index order;
+    /// every value not among them at most <paramref name="others"/>) — so elements within the margin of τ, whose p is at
+    /// most the margin squared, are left out, and whichever side of τ rounding put a tie on, the set and the bits are the
+    /// same. NaN when S does not give a root consistent with it (every x of S above τ, every other at most τ + 2·margin).
+    /// x and τ lie in [−1, 0]: an absolute margin. <paramref name="support"/>: scratch of x's length.
+    /// </summary>
+    private static double Canonical(ReadOnlySpan<double> x, double others, double approximate, Span<double> support)
+    {
+        int k = 0;
+        double inside = double.PositiveInfinity, outside = others, cut = approximate + TieMargin;
+        foreach (double v in x)
+        {
+            if (v > cut) { support[k++] = v; inside = Math.Min(inside, v); }
+            else outside = Math.Max(outside, v);
+        }
+        if (k == 0) return double.NaN;
+        double tau = SolveEntmax(support[..k]);
+        return inside > tau && outside <= tau + 2 * TieMargin ? tau : double.NaN;
+    }
+
+    /// <summary>The margin of <see cref="Canonical"/>: far above the rounding of τ (about 1e-16), far below any float's
+    /// resolution of p = (x − τ)² (an element this close to τ has p ≤ 1e-24).</summary>
+    private const double TieMargin = 1e-12;
+
+    /// <summary>
+    /// 1.5-entmax's τ on a support given by its values x = (z − m)/2 in index order: the smaller root of Σ(x − τ)² = 1,
+    /// τ = μ − √((1 − M2)/k) with μ the mean and M2 = Σ(x − μ)² (the last step of the sort-based loop, without its
+    /// sequential update), each sum over 8 lanes in a fixed order (the same bits on every machine); NaN when M2 &gt; 1 (no
+    /// root: not a support) or for an empty set.
+    /// </summary>
+    internal static double SolveEntmax(ReadOnlySpan<double> x)
+    {
+        int k = x.Length;
+        double mean = LaneSum(x, 0) / k;
+        double m2 = LaneSum(x, mean, squares: true);
+        return m2 <= 1 ? mean - Math.Sqrt((1 - m2) / k) : double.NaN;
+    }
+
+    /// <summary>Σ x (or Σ (x − shift)²) over 8 lanes (element i to lane i mod 8), the lanes added in order.</summary>
+    private static double LaneSum(ReadOnlySpan<double> x, double shift, bool squares = false)
+    {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        int i = 0, n = x.Length;
+        for (; i <= n - 8; i += 8)
+        {
+            if (squares)
+            {
+                double d0 = x[i] - shift, d1 = x[i + 1] - shift, d2 = x[i + 2] - shift, d3 = x[i + 3] - shift;
+                double d4 = x[i + 4] - shift, d5 = x[i + 5] - shift, d6 = x[i + 6] - shift, d7 = x[i + 7] - shift;
+                (s0, s1, s2, s3) = (s0 + d0 * d0, s1 + d1 * d1, s2 + d2 * d2, s3 + d3 * d3);
+                (s4, s5, s6, s7) = (s4 + d4 * d4, s5 + d5 * d5, s6 + d6 * d6, s7 + d7 * d7);
+            }
+            else
+            {
+                (s0, s1, s2, s3) = (s0 + x[i], s1 + x[i + 1], s2 + x[i + 2], s3 + x[i + 3]);
+                (s4, s5, s6, s7) = (s4 + x[i + 4], s5 + x[i + 5], s6 + x[i + 6], s7 + x[i + 7]);
+            }
+        }
+        double tail = 0;
+        for (; i < n; i++) tail += squares ? (x[i] - shift) * (x[i] - shift) : x[i];
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) + tail;
     }
 
     internal static class Kernel<TC, TVec, TSimd, TMap>
@@ -308,6 +491,19 @@ internal static class SparseThreshold
                 count = kept;
             }
 
+            bool hasNext = count < K;
+            if (TMap.SolvesOnSupport)
+            {
+                // 4'. 1.5-entmax: the support among the candidates, and τ solved on it (no sort, no sequential scan).
+                // Scratch: the candidates' x and the support, in the sort's half of the work when they fit there.
+                Span<double> spare = MemoryMarshal.Cast<TC, double>(sorted);
+                double[]? rented = spare.Length >= 2 * count ? null : ArrayPool<double>.Shared.Rent(2 * count);
+                double solved = SolveOnCandidates(values[..count], max, rest, hasNext, 0.5 * (theta - m) - margin, rented ?? spare);
+                if (rented is not null) ArrayPool<double>.Shared.Return(rented);
+                if (!double.IsNaN(solved))
+                    return new Result<TC>(max, solved, count, Listed(rest, hasNext, m, solved));
+            }
+
             // 4. The sort-based loop over the sorted candidates and the next value of the full sort.
             TC largest = TC.Zero;
             for (int c = 0; c < count; c++)
@@ -317,13 +513,15 @@ internal static class SparseThreshold
                 if (d > largest) largest = d;
             }
             ReadOnlySpan<TC> ascending = SortValues(sorted[..count], largest, values, MemoryMarshal.Cast<TC, int>(work.Slice(3 * K, K)));
-            bool hasNext = count < K;
             double tau = TMap.Scan(ascending, max - rest, hasNext, out bool conclusive);
             if (!conclusive) return new Result<TC>(max, SortBased<TC, TMap>(z, max, sorted), 0, false);
-            // Every non-candidate must get p = 0 (h is monotone, so the largest one tells).
-            bool listed = !hasNext || TC.IsNegativeInfinity(rest) || TMap.Map(double.CreateTruncating(rest) - m, tau) == 0;
-            return new Result<TC>(max, tau, count, listed);
+            if (TMap.SolvesOnSupport) tau = SolveOnRow(z, max, tau);
+            return new Result<TC>(max, tau, count, Listed(rest, hasNext, m, tau));
         }
+
+        /// <summary>Every non-candidate gets p = 0 (h is monotone, so the largest one, <paramref name="rest"/>, tells).</summary>
+        private static bool Listed(TC rest, bool hasNext, double m, double tau) =>
+            !hasNext || TC.IsNegativeInfinity(rest) || TMap.Map(double.CreateTruncating(rest) - m, tau) == 0;
 
         /// <summary>Newton's method on f(θ) = Σ h(v_j − θ) − 1 from a lower bound θ₀ (f(θ₀) ≥ 0), vectorised in TC: every
         /// iterate is a lower bound of the root (f is convex and decreasing), up to rounding, which the caller's margin covers.

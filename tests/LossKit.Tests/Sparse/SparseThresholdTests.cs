@@ -8,8 +8,8 @@ namespace LossKit.Tests.Sparse;
 
 /// <summary>
 /// The threshold found without sorting the row (<see cref="SparseThreshold"/>) against the exact algorithm on the whole row
-/// sorted, to the bit, on adversarial rows, in float and double, at every vector width; and the losses' values and
-/// gradients against the full-row loop with the full sort's τ.
+/// sorted, to the bit, on adversarial rows, in float and double, at every vector width (1.5-entmax: τ solved on the support
+/// the full sort finds); and the losses' values and gradients against the full-row loop with that τ.
 /// </summary>
 public class SparseThresholdTests
 {
@@ -17,6 +17,14 @@ public class SparseThresholdTests
     /// the loop of Martins &amp; Astudillo (sparsemax) or of Peters et al. (1.5-entmax, Welford's update) until its first
     /// failing test.</summary>
     private static double FullSortTau<TC>(TC[] z, bool entmax) where TC : unmanaged, IFloatingPointIeee754<TC>
+    {
+        double scanTau = ScanTau(z, entmax);
+        // 1.5-entmax: τ solved on the support the sort found (SparseThreshold.SolveOnRow; checked against the scan's τ and
+        // the defining equation in SolvedTauIsTheScansToRoundingAndARoot).
+        return entmax ? SparseThreshold.SolveOnRow(z, TensorPrimitives.Max<TC>(z), scanTau) : scanTau;
+    }
+
+    private static double ScanTau<TC>(TC[] z, bool entmax) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         TC max = TensorPrimitives.Max<TC>(z);
         TC[] sorted = [.. z.Select(v => max - v).Where(d => !TC.IsNaN(d))];
@@ -116,6 +124,30 @@ public class SparseThresholdTests
     }
 
     public static TheoryData<int> Widths => [512, 256, 128];
+
+    /// <summary>1.5-entmax's τ solved on the support (index-order sums) is the sort-based loop's τ up to rounding, and a root
+    /// of Σ_j ((z_j − m)/2 − τ)₊² = 1; a wrong solve (the mean's square root left out) fails both.</summary>
+    [Fact]
+    public void SolvedTauIsTheScansToRoundingAndARoot()
+    {
+        int rows = 0;
+        foreach (var (name, row) in Rows())
+        {
+            if (!row.Any(double.IsFinite) || row.Any(double.IsPositiveInfinity)) continue;
+            double max = row.Max(), scan = ScanTau(row, true), solved = FullSortTau(row, true);
+            double scale = Math.Max(1, Math.Abs(scan));
+            Assert.True(Math.Abs(solved - scan) <= 1e-12 * scale, $"{name}: solved τ {solved:R} against the scan's {scan:R}");
+            double sum = row.Sum(z => { double v = Math.Max(-0.5 * (max - z) - solved, 0); return v * v; });
+            Assert.True(Math.Abs(sum - 1) <= 1e-9, $"{name}: Σ(x − τ)₊² = {sum:R} at the solved τ");
+            rows++;
+        }
+        Assert.True(rows > 100);
+        double[] x = [-0.1, -0.2, -0.3];
+        double wrong = x.Average();   // the solve without its root term
+        Assert.NotEqual(wrong, SparseThreshold.SolveEntmax(x));
+        double good = SparseThreshold.SolveEntmax(x);
+        Assert.Equal(1, x.Sum(v => (v - good) * (v - good)), 12);
+    }
 
     [Theory]
     [MemberData(nameof(Widths))]
