@@ -204,6 +204,7 @@ public static class Parallelism
         }
     }
 
+    /// <summary>A task body given as a delegate: task i runs <paramref name="body"/>(i).</summary>
     private readonly struct TaskAction(Action<int> body) : IBlockBody
     {
         public double Run(int task, int start, int end)
