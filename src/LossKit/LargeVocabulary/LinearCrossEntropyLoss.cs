@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
@@ -202,9 +203,16 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
         Span<float> gradBias = default)
     {
-        float[] b = ToSingle(bias);
-        return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
-            half: true, hiddenHalf: hidden, weightHalf: weight);
+        // b in float, rented for the call (a rented array may be longer: the span has b's length).
+        float[] rented = ArrayPool<float>.Shared.Rent(bias.Length);
+        try
+        {
+            Span<float> b = rented.AsSpan(0, bias.Length);
+            TensorPrimitives.ConvertToSingle(bias, b);
+            return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
+                half: true, hiddenHalf: hidden, weightHalf: weight);
+        }
+        finally { ArrayPool<float>.Shared.Return(rented); }
     }
 
     /// <summary>Half-precision <see cref="ComputeMaterialized{T}"/>
