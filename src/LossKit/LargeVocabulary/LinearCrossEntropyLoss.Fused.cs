@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using LossKit.Core;
+using LossKit.Embedding;
 using LossKit.Kernels;
 
 namespace LossKit.LargeVocabulary;
@@ -110,7 +111,8 @@ public sealed partial class LinearCrossEntropyLoss
         int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
-        ChunkGemms<T> gemms = PerThread<ChunkGemms<T>>.Rent();
+        // The call's task object: this thread's kept one (a call allocates none once warm).
+        ChunkGemms<T> gemms = PerThread<ChunkGemms<T>>.Take(static () => new ChunkGemms<T>());
         double total = 0;
         try
         {
@@ -156,7 +158,7 @@ public sealed partial class LinearCrossEntropyLoss
         {
             ChunkBuffer<T>.Return(logits);
             ArrayPool<double>.Shared.Return(losses);
-            PerThread<ChunkGemms<T>>.Return(gemms);
+            PerThread<ChunkGemms<T>>.Keep(gemms);
         }
         return total;
     }
@@ -181,22 +183,6 @@ public sealed partial class LinearCrossEntropyLoss
             work.RunTask(pass, task);
             return 0;
         }
-    }
-
-    /// <summary>One instance of a call's task object per thread, kept for the next call on that thread (so a call allocates
-    /// none once warm; a call nested in one of its tasks takes a new one).</summary>
-    private static class PerThread<TWork> where TWork : class, new()
-    {
-        [ThreadStatic] private static TWork? t_free;
-
-        public static TWork Rent()
-        {
-            TWork work = t_free ?? new TWork();
-            t_free = null;
-            return work;
-        }
-
-        public static void Return(TWork work) => t_free = work;
     }
 
     /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
+using LossKit.Embedding;
 using LossKit.Kernels;
 
 namespace LossKit.LargeVocabulary;
@@ -59,7 +60,8 @@ public sealed partial class LinearCrossEntropyLoss
         int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
         double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + VocabBlockWork<T>.RowFinalCount * chunk);
-        VocabBlockWork<T> work = PerThread<VocabBlockWork<T>>.Rent();
+        // The call's task object: this thread's kept one (a call allocates none once warm).
+        VocabBlockWork<T> work = PerThread<VocabBlockWork<T>>.Take(static () => new VocabBlockWork<T>());
         double total = 0;
         try
         {
@@ -104,7 +106,7 @@ public sealed partial class LinearCrossEntropyLoss
             ChunkBuffer<T>.Return(buffer);
             ArrayPool<double>.Shared.Return(stats);
             (work.Owner, work.ClassWeights) = (null!, null);   // the instance is kept for the thread's next call: keep nothing alive
-            PerThread<VocabBlockWork<T>>.Return(work);
+            PerThread<VocabBlockWork<T>>.Keep(work);
         }
         return total;
     }
