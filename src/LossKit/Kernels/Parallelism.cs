@@ -15,11 +15,17 @@ public static class Parallelism
 {
     private static readonly AsyncLocal<int> s_maxThreads = new();
 
-    /// <summary>Threads a kernel call may use (default: <see cref="Environment.ProcessorCount"/>). The setting
-    /// flows with the current async context, so tests and callers can scope it.</summary>
+    /// <summary>True on a thread while it runs a task of <see cref="ForTasks{TBody}"/> beside others: the kernels inside
+    /// the task (its GEMMs) then run on that thread alone. A thread flag, not the async-local setting, because changing
+    /// an async-local allocates a new execution context.</summary>
+    [ThreadStatic] private static bool t_inTask;
+
+    /// <summary>Threads a kernel call may use (default: <see cref="Environment.ProcessorCount"/>; 1 inside a task of
+    /// <see cref="ForTasks{TBody}"/> that runs beside others). The setting flows with the current async context, so
+    /// tests and callers can scope it.</summary>
     public static int MaxThreads
     {
-        get => s_maxThreads.Value > 0 ? s_maxThreads.Value : Environment.ProcessorCount;
+        get => t_inTask ? 1 : s_maxThreads.Value > 0 ? s_maxThreads.Value : Environment.ProcessorCount;
         set
         {
             if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
@@ -45,6 +51,10 @@ public static class Parallelism
     /// <summary>The rows driver: runs <paramref name="body"/>(block, firstRow, endRow) for each block of
     /// <see cref="RowsPerBlock"/>(columns) rows, in parallel when there is more than one block and more than one thread.</summary>
     internal static void ForBlocks(int rows, int columns, Action<int, int, int> body) => Ranges(rows, RowsPerBlock(columns), new ActionBody(body), sum: false);
+
+    /// <summary><see cref="ForBlocks(int, int, Action{int, int, int})"/> for a struct body: no allocation.</summary>
+    internal static void ForBlocks<TBody>(int rows, int columns, TBody body) where TBody : struct, IBlockBody =>
+        Ranges(rows, RowsPerBlock(columns), body, sum: false);
 
     /// <summary>The rows driver for a sum: <paramref name="block"/>(block, firstRow, endRow) returns a block's partial sum;
     /// returns the partial sums added in block order.</summary>
@@ -154,26 +164,53 @@ public static class Parallelism
     /// handing them out in index order (list the largest first); kernels inside a task (its GEMMs) then run on one
     /// thread. With one task or one thread the tasks run in order on this thread, and a lone GEMM may use every thread
     /// itself. Each task writes its own outputs, so the results do not depend on the threads.</summary>
-    internal static void ForTasks(int count, Action<int> body)
+    internal static void ForTasks(int count, Action<int> body) => ForTasks(count, new TaskAction(body));
+
+    /// <summary><see cref="ForTasks(int, Action{int})"/> for a struct body: task i runs <paramref name="body"/>.Run(i, i,
+    /// i + 1) (its return value unused). Nothing allocated once warm: the items are pooled as the blocks drivers' are.</summary>
+    internal static void ForTasks<TBody>(int count, TBody body) where TBody : struct, IBlockBody
     {
         int threads = MaxThreads;
         if (count == 0) return;
         if (threads <= 1 || count == 1)
         {
-            for (int i = 0; i < count; i++) body(i);
+            for (int i = 0; i < count; i++) body.Run(i, i, i + 1);
             return;
         }
-        MaxThreads = 1;
+        // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
+        // within about one small task of each other.
+        RangeItems<OneThreadTask<TBody>> items = RangeItems<OneThreadTask<TBody>>.Rent(new OneThreadTask<TBody>(body), null, count, 1);
         try
         {
-            // Each thread takes the next task in order (the caller lists the largest first), so the threads finish
-            // within about one small task of each other.
-            WorkerTeam.For(count, threads, body);
+            WorkerTeam.For(count, threads, items);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
-        finally { MaxThreads = threads; }
+        finally { items.Return(); }
+    }
+
+    /// <summary>A task of <see cref="ForTasks{TBody}"/> run beside others: <see cref="MaxThreads"/> is 1 on the thread
+    /// that runs it, until it ends.</summary>
+    private readonly struct OneThreadTask<TBody>(TBody body) : IBlockBody where TBody : struct, IBlockBody
+    {
+        public double Run(int task, int start, int end)
+        {
+            bool outer = t_inTask;
+            t_inTask = true;
+            try { return body.Run(task, start, end); }
+            finally { t_inTask = outer; }
+        }
+    }
+
+    /// <summary>A task body given as a delegate: task i runs <paramref name="body"/>(i).</summary>
+    private readonly struct TaskAction(Action<int> body) : IBlockBody
+    {
+        public double Run(int task, int start, int end)
+        {
+            body(task);
+            return 0;
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using LossKit.Core;
+using LossKit.Embedding;
 using LossKit.Kernels;
 
 namespace LossKit.LargeVocabulary;
@@ -110,19 +111,19 @@ public sealed partial class LinearCrossEntropyLoss
         int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] logits = ChunkBuffer<T>.Rent(chunk * vocab + partials + (half ? chunk * dim : 0));
         double[] losses = ArrayPool<double>.Shared.Rent(chunk);
-        T[]? classWeights = _weight?.Select(T.CreateTruncating).ToArray();
+        // The call's task object: this thread's kept one (a call allocates none once warm).
+        ChunkGemms<T> gemms = PerThread<ChunkGemms<T>>.Take(static () => new ChunkGemms<T>());
         double total = 0;
         try
         {
             fixed (T* pLogits = logits)
             fixed (double* pLosses = losses)
             {
-                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, classWeights, WeightSum(vocab), scale);
-                var gemms = new ChunkGemms<T>
-                {
-                    Logits = pLogits, Partials = pLogits + (long)chunk * vocab, HiddenScratch = pLogits + (long)chunk * vocab + partials,
-                    Dim = dim, Vocab = vocab, SliceWidth = sliceWidth, Groups = groups,
-                };
+                var job = new RowJob<T>(this, pLogits, io.Bias, io.BiasLength, pLosses, vocab, wantGrad, ClassWeights<T>(), WeightSum(vocab), scale);
+                gemms.Logits = pLogits;
+                gemms.Partials = pLogits + (long)chunk * vocab;
+                gemms.HiddenScratch = pLogits + (long)chunk * vocab + partials;
+                (gemms.Dim, gemms.Vocab, gemms.SliceWidth, gemms.Groups) = (dim, vocab, sliceWidth, groups);
                 gemms.Use(io);
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
@@ -132,10 +133,10 @@ public sealed partial class LinearCrossEntropyLoss
                     gemms.ConvertHiddenChunk();
 
                     // Z_c = H_c·Wᵀ slice by slice, then the ce row kernel turns each row into s·∂ℓ/∂z in place.
-                    Parallelism.ForTasks(slices, gemms.LogitsAction);
+                    Parallelism.ForTasks(slices, new ChunkTasks<T>(gemms, ChunkPass.Forward));
                     job.Targets = io.Targets + c0;
                     job.Scales = io.RowScales == null ? null : io.RowScales + c0;
-                    Parallelism.ForBlocks(r, vocab, job.Rows);
+                    Parallelism.ForBlocks(r, vocab, job);
                     for (int i = 0; i < r; i++)
                     {
                         total += losses[i];
@@ -148,7 +149,7 @@ public sealed partial class LinearCrossEntropyLoss
                     int hiddenTasks = io.GradHidden == null ? 0 : groups;
                     int sliceTasks = io.GradWeight == null && io.GradBias == null ? 0 : slices;
                     gemms.HiddenTasks = hiddenTasks;
-                    Parallelism.ForTasks(hiddenTasks + sliceTasks, gemms.BackwardAction);
+                    Parallelism.ForTasks(hiddenTasks + sliceTasks, new ChunkTasks<T>(gemms, ChunkPass.Backward));
                     if (hiddenTasks > 0) gemms.AddHiddenPartials(groups);
                 }
             }
@@ -157,6 +158,7 @@ public sealed partial class LinearCrossEntropyLoss
         {
             ChunkBuffer<T>.Return(logits);
             ArrayPool<double>.Shared.Return(losses);
+            PerThread<ChunkGemms<T>>.Keep(gemms);
         }
         return total;
     }
@@ -167,6 +169,20 @@ public sealed partial class LinearCrossEntropyLoss
     {
         if (!gradHidden.IsEmpty && Shift) gradHidden[(predictions * dim)..].Clear();
         return T.CreateTruncating(Reduction == Reduction.Mean ? total * scale : total);
+    }
+
+    /// <summary>The two passes of a chunk's tasks: the logits (or the vocabulary blocks' statistics), then the gradients.</summary>
+    private enum ChunkPass { Forward, Backward }
+
+    /// <summary>One pass of a chunk's tasks as a struct body of <see cref="Parallelism.ForTasks{TBody}"/> (no allocation):
+    /// task i is <paramref name="work"/>'s task i of <paramref name="pass"/>.</summary>
+    private readonly struct ChunkTasks<T>(ChunkInputs<T> work, ChunkPass pass) : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public double Run(int task, int start, int end)
+        {
+            work.RunTask(pass, task);
+            return 0;
+        }
     }
 
     /// <summary>Where a chunk's inputs come from: H and W in T, or (Half input) converted chunk by chunk and slice by slice.</summary>
@@ -187,6 +203,9 @@ public sealed partial class LinearCrossEntropyLoss
             GradWeight = io.GradWeight;
             GradBias = io.GradBias;
         }
+
+        /// <summary>Task <paramref name="task"/> of <paramref name="pass"/> on the current chunk.</summary>
+        public abstract void RunTask(ChunkPass pass, int task);
 
         /// <summary>Half input: converts the current chunk of H to float in <see cref="HiddenScratch"/>.</summary>
         public void ConvertHiddenChunk()
@@ -222,12 +241,12 @@ public sealed partial class LinearCrossEntropyLoss
     {
         public T* Logits, Partials;
         public int SliceWidth, Groups, HiddenTasks;
-        public readonly Action<int> LogitsAction, BackwardAction;
 
-        public ChunkGemms()
+        /// <summary>Forward: the logits of slice <paramref name="task"/>; backward: <see cref="Backward"/>'s task.</summary>
+        public override void RunTask(ChunkPass pass, int task)
         {
-            LogitsAction = LogitsSlice;
-            BackwardAction = Backward;
+            if (pass == ChunkPass.Forward) LogitsSlice(task);
+            else Backward(task);
         }
 
         private (int Start, int Count) Slice(int s)
@@ -314,15 +333,15 @@ public sealed partial class LinearCrossEntropyLoss
         }
     }
 
-    /// <summary>The ce row kernel over a block of a chunk's logit rows, in place.</summary>
-    private sealed unsafe class RowJob<T>(LinearCrossEntropyLoss owner, T* logits, T* bias, int biasLength, double* losses, int vocab,
-        bool wantGrad, T[]? classWeights, double weightSum, double scale) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The ce row kernel over a block of a chunk's logit rows, in place: a struct body of the rows driver.</summary>
+    private unsafe struct RowJob<T>(LinearCrossEntropyLoss owner, T* logits, T* bias, int biasLength, double* losses, int vocab,
+        bool wantGrad, T[]? classWeights, double weightSum, double scale) : Parallelism.IBlockBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public int* Targets;
         /// <summary>Null (every row takes the reduction's factor), or the chunk's per-row gradient factors.</summary>
         public double* Scales;
 
-        public void Rows(int block, int start, int end)
+        public readonly double Run(int block, int start, int end)
         {
             bool transform = owner.Softcap > 0 || owner.Temperature != 1;
             T[]? scratch = transform && wantGrad ? ArrayPool<T>.Shared.Rent(vocab) : null;
@@ -334,6 +353,7 @@ public sealed partial class LinearCrossEntropyLoss
                         scratch is null ? default : scratch.AsSpan(0, vocab), classWeights, weightSum, Scales == null ? scale : Scales[r]);
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+            return 0;
         }
     }
 

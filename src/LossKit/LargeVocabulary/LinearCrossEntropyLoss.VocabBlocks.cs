@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Numerics;
+using LossKit.Embedding;
 using LossKit.Kernels;
 
 namespace LossKit.LargeVocabulary;
@@ -59,19 +60,22 @@ public sealed partial class LinearCrossEntropyLoss
         int partials = io.GradHidden == null && !io.ReserveBackward ? 0 : (groups - 1) * chunk * dim;
         T[] buffer = ChunkBuffer<T>.Rent((int)(logitsLength + partials + (half ? chunk * dim : 0)));
         double[] stats = ArrayPool<double>.Shared.Rent(groups * chunk * BlockState.Count + VocabBlockWork<T>.RowFinalCount * chunk);
+        // The call's task object: this thread's kept one (a call allocates none once warm).
+        VocabBlockWork<T> work = PerThread<VocabBlockWork<T>>.Take(static () => new VocabBlockWork<T>());
         double total = 0;
         try
         {
             fixed (T* pBuffer = buffer)
             fixed (double* pStats = stats)
             {
-                var work = new VocabBlockWork<T>(this)
-                {
-                    Logits = pBuffer, Partials = pBuffer + logitsLength, HiddenScratch = pBuffer + logitsLength + partials,
-                    Bias = io.BiasLength == 0 ? null : io.Bias, States = pStats, RowFinal = pStats + groups * chunk * BlockState.Count,
-                    Dim = dim, Vocab = vocab, Block = block, Groups = groups, Chunk = chunk, Scale = scale,
-                    ClassWeights = _weight?.Select(T.CreateTruncating).ToArray(), WeightSum = WeightSum(vocab),
-                };
+                (work.Owner, work.ClassWeights, work.WeightSum, work.Scale) = (this, ClassWeights<T>(), WeightSum(vocab), scale);
+                work.Logits = pBuffer;
+                work.Partials = pBuffer + logitsLength;
+                work.HiddenScratch = pBuffer + logitsLength + partials;
+                work.Bias = io.BiasLength == 0 ? null : io.Bias;
+                work.States = pStats;
+                work.RowFinal = pStats + groups * chunk * BlockState.Count;
+                (work.Dim, work.Vocab, work.Block, work.Groups, work.Chunk) = (dim, vocab, block, groups, chunk);
                 work.Use(io);
                 work.RowScales = io.RowScales;
                 for (int c0 = 0; c0 < n; c0 += chunk)
@@ -82,7 +86,7 @@ public sealed partial class LinearCrossEntropyLoss
                     work.Targets = io.Targets + c0;
                     work.ConvertHiddenChunk();
 
-                    Parallelism.ForTasks(groups, work.StatisticsAction);
+                    Parallelism.ForTasks(groups, new ChunkTasks<T>(work, ChunkPass.Forward));
                     for (int i = 0; i < r; i++)
                     {
                         double loss = work.FinishRow(i);
@@ -92,7 +96,7 @@ public sealed partial class LinearCrossEntropyLoss
                     }
                     if (!io.WantsGradient) continue;
 
-                    Parallelism.ForTasks(groups, work.BackwardAction);
+                    Parallelism.ForTasks(groups, new ChunkTasks<T>(work, ChunkPass.Backward));
                     if (io.GradHidden != null) work.AddHiddenPartials();
                 }
             }
@@ -101,6 +105,8 @@ public sealed partial class LinearCrossEntropyLoss
         {
             ChunkBuffer<T>.Return(buffer);
             ArrayPool<double>.Shared.Return(stats);
+            (work.Owner, work.ClassWeights) = (null!, null);   // the instance is kept for the thread's next call: keep nothing alive
+            PerThread<VocabBlockWork<T>>.Keep(work);
         }
         return total;
     }
@@ -151,7 +157,8 @@ public sealed partial class LinearCrossEntropyLoss
     /// <summary>One call's vocabulary-block tasks: pass 1 (statistics) and pass 2 (gradients) per group of blocks.</summary>
     private sealed unsafe class VocabBlockWork<T> : ChunkInputs<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly LinearCrossEntropyLoss _owner;
+        /// <summary>The loss of the current call.</summary>
+        public LinearCrossEntropyLoss Owner = null!;
         public T* Logits, Partials, Bias;
         public int* Targets;
         /// <summary>Per group and chunk row: a <see cref="BlockState"/>.</summary>
@@ -166,13 +173,12 @@ public sealed partial class LinearCrossEntropyLoss
         public double* RowScales;
         public T[]? ClassWeights;
         public double WeightSum;
-        public readonly Action<int> StatisticsAction, BackwardAction;
 
-        public VocabBlockWork(LinearCrossEntropyLoss owner)
+        /// <summary>Forward: <see cref="Statistics"/> of group <paramref name="task"/>; backward: its <see cref="Backward"/>.</summary>
+        public override void RunTask(ChunkPass pass, int task)
         {
-            _owner = owner;
-            StatisticsAction = Statistics;
-            BackwardAction = Backward;
+            if (pass == ChunkPass.Forward) Statistics(task);
+            else Backward(task);
         }
 
         public void AddHiddenPartials() => AddPartials(Partials, Groups);
@@ -194,7 +200,7 @@ public sealed partial class LinearCrossEntropyLoss
             return z;
         }
 
-        private bool Ignored(int r) => Targets[r] == _owner.IgnoreIndex;
+        private bool Ignored(int r) => Targets[r] == Owner.IgnoreIndex;
 
         /// <summary>Pass 1 for group g: each block's logits folded into the group's row states.</summary>
         private void Statistics(int g)
@@ -202,7 +208,7 @@ public sealed partial class LinearCrossEntropyLoss
             var (b0, b1) = GroupBlocks(g);
             double* states = States + (long)g * Chunk * BlockState.Count;
             for (int r = 0; r < Rows; r++) BlockState.Reset(states + r * BlockState.Count);
-            double eps = _owner.Smoothing;
+            double eps = Owner.Smoothing;
             for (int b = b0; b < b1; b++)
             {
                 int j0 = b * Block, count = Math.Min(Block, Vocab - j0);
@@ -235,9 +241,9 @@ public sealed partial class LinearCrossEntropyLoss
         private void Prepare(Span<T> row, int j0, int count, Span<T> transformed)
         {
             if (Bias != null) TensorPrimitives.Add(row, new ReadOnlySpan<T>(Bias + j0, count), row);
-            if (_owner.Softcap > 0 || _owner.Temperature != 1)
+            if (Owner.Softcap > 0 || Owner.Temperature != 1)
             {
-                SoftcapTemperature.Apply<T>(row, row, _owner.Softcap, _owner.Temperature);
+                SoftcapTemperature.Apply<T>(row, row, Owner.Softcap, Owner.Temperature);
                 if (!transformed.IsEmpty) row.CopyTo(transformed);
             }
         }
@@ -248,7 +254,7 @@ public sealed partial class LinearCrossEntropyLoss
         {
             double* final = RowFinal + RowFinalCount * r;
             int y = Targets[r];
-            if (y == _owner.IgnoreIndex) return 0;
+            if (y == Owner.IgnoreIndex) return 0;
             double* s = stackalloc double[BlockState.Count];
             BlockState.Reset(s);
             for (int g = 0; g < Groups; g++)
@@ -260,9 +266,9 @@ public sealed partial class LinearCrossEntropyLoss
             final[0] = m;
             if (double.IsNaN(m)) return double.NaN;
             if (double.IsNegativeInfinity(m)) return double.PositiveInfinity;
-            double wy = _owner._weight is null ? 1 : _owner._weight[y];
+            double wy = Owner._weight is null ? 1 : Owner._weight[y];
             var stats = new RowStats(Vocab, y, m, m + Math.Log(s[1]), final[2], wy, WeightSum, s[2], 0, 0);
-            RowTerms t = CrossEntropyRow.Terms(stats, _owner.Smoothing, _owner.LseSquared);
+            RowTerms t = CrossEntropyRow.Terms(stats, Owner.Smoothing, Owner.LseSquared);
             final[1] = s[1];
             final[3] = t.A;
             final[4] = t.B;
@@ -275,9 +281,9 @@ public sealed partial class LinearCrossEntropyLoss
         {
             var (b0, b1) = GroupBlocks(g);
             T* partial = g == 0 ? GradHidden + (long)First * Dim : Partials + (long)(g - 1) * Rows * Dim;
-            bool transform = _owner.Softcap > 0 || _owner.Temperature != 1;
+            bool transform = Owner.Softcap > 0 || Owner.Temperature != 1;
             T[]? scratch = transform ? ArrayPool<T>.Shared.Rent(Block) : null;
-            double eps = _owner.Smoothing;
+            double eps = Owner.Smoothing;
             try
             {
                 for (int b = b0; b < b1; b++)
@@ -297,7 +303,7 @@ public sealed partial class LinearCrossEntropyLoss
                         int y = Targets[r] - j0;
                         var t = new RowTerms(0, RowFinal[RowFinalCount * r + 3], RowFinal[RowFinalCount * r + 4], eps / Vocab);
                         CrossEntropyRow.Gradient<T>(row, row, t, RowScales == null ? Scale : RowScales[First + r], RowFinal[RowFinalCount * r + 1], (uint)y < (uint)count ? y : -1, w, default, stream: false);
-                        if (transform) SoftcapTemperature.Chain(row, transformed, _owner.Softcap, _owner.Temperature);
+                        if (transform) SoftcapTemperature.Chain(row, transformed, Owner.Softcap, Owner.Temperature);
                     }
                     T[]? wScratch = null;
                     try

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Numerics;
@@ -81,6 +82,8 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         a.IgnoreIndex(), a.Reduction(), a.Flag(ShiftParameter), a.Integer(ChunkRowsParameter), a.Integer(VocabBlockParameter)));
 
     private readonly double[]? _weight;
+    /// <summary>The class weights in float (the float path's), converted once.</summary>
+    private readonly float[]? _weightSingle;
 
     /// <param name="smoothing">Label smoothing ε ∈ [0, 1] (null, like every option here: the card's default).</param>
     /// <param name="lseSquared">λ ≥ 0 of the auxiliary z-loss λ·lse².</param>
@@ -104,6 +107,7 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         Softcap = CommonParameters.Softcap.Resolve(softcap);
         Temperature = CommonParameters.Temperature.Resolve(temperature);
         _weight = CommonParameters.Weight.Resolve(weight);
+        _weightSingle = _weight is null ? null : Array.ConvertAll(_weight, float.CreateTruncating);
         ChunkRows = ChunkRowsParameter.Resolve(chunkRows);
         IgnoreIndex = ignoreIndex;
         Reduction = CommonParameters.Resolve(reduction);
@@ -199,9 +203,16 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         ReadOnlySpan<int> targets, Span<float> rowLosses = default, Span<float> gradHidden = default, Span<float> gradWeight = default,
         Span<float> gradBias = default)
     {
-        float[] b = ToSingle(bias);
-        return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
-            half: true, hiddenHalf: hidden, weightHalf: weight);
+        // b in float, rented for the call (a rented array may be longer: the span has b's length).
+        float[] rented = ArrayPool<float>.Shared.Rent(bias.Length);
+        try
+        {
+            Span<float> b = rented.AsSpan(0, bias.Length);
+            TensorPrimitives.ConvertToSingle(bias, b);
+            return Fused<float>(default, default, b, rows, dim, vocab, targets, rowLosses, gradHidden, gradWeight, gradBias,
+                half: true, hiddenHalf: hidden, weightHalf: weight);
+        }
+        finally { ArrayPool<float>.Shared.Return(rented); }
     }
 
     /// <summary>Half-precision <see cref="ComputeMaterialized{T}"/>
@@ -252,24 +263,23 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
     private (int Predictions, double Denominator) Validate(int hiddenLength, int weightLength, int biasLength, int rows, int dim, int vocab,
         ReadOnlySpan<int> targets, int rowLossesLength, int gradHiddenLength, int gradWeightLength, int gradBiasLength)
     {
-        int targetsLength = targets.Length;
-        string Shapes() => ShapeSummary(hiddenLength, weightLength, biasLength, targetsLength, rows, dim, vocab);
-        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows = {rows}: expected at least 1. {Shapes()}");
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {Shapes()}");
-        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {Shapes()}");
-        if (Shift && rows < 2) throw new ArgumentException($"shift needs at least 2 rows (row t predicts targets[t+1]); rows = {rows}. {Shapes()}", nameof(rows));
+        var shapes = new CallShapes(hiddenLength, weightLength, biasLength, targets.Length, rows, dim, vocab);
+        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows = {rows}: expected at least 1. {shapes.Text()}");
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {shapes.Text()}");
+        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {shapes.Text()}");
+        if (Shift && rows < 2) throw new ArgumentException($"shift needs at least 2 rows (row t predicts targets[t+1]); rows = {rows}. {shapes.Text()}", nameof(rows));
         long hExpected = (long)rows * dim;
         if (hiddenLength != hExpected)
-            throw new ArgumentException($"hidden has {hiddenLength} values; expected rows×dim = {rows}×{dim} = {hExpected}. {Shapes()}", "hidden");
-        CheckHead(weightLength, biasLength, vocab, dim, Shapes);
+            throw new ArgumentException($"hidden has {hiddenLength} values; expected rows×dim = {rows}×{dim} = {hExpected}. {shapes.Text()}", "hidden");
+        CheckHead(weightLength, biasLength, vocab, dim, shapes);
         if (targets.Length != rows)
-            throw new ArgumentException($"targets has {targets.Length} values; expected one per row of hidden, rows = {rows}{(Shift ? " (with shift, row t is scored against targets[t+1]; targets[0] is not read)" : "")}. {Shapes()}", "targets");
+            throw new ArgumentException($"targets has {targets.Length} values; expected one per row of hidden, rows = {rows}{(Shift ? " (with shift, row t is scored against targets[t+1]; targets[0] is not read)" : "")}. {shapes.Text()}", "targets");
         int predictions = Shift ? rows - 1 : rows;
         if (rowLossesLength != 0 && rowLossesLength != predictions)
-            throw new ArgumentException($"rowLosses has {rowLossesLength} values; expected {predictions} (one per prediction{(Shift ? ": rows − 1 with shift" : "")}) or none. {Shapes()}", "rowLosses");
-        CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, Shapes);
+            throw new ArgumentException($"rowLosses has {rowLossesLength} values; expected {predictions} (one per prediction{(Shift ? ": rows − 1 with shift" : "")}) or none. {shapes.Text()}", "rowLosses");
+        CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, shapes);
         if (_weight is not null && _weight.Length != vocab)
-            throw new ArgumentException($"weight (class weights) has {_weight.Length} values but vocab = {vocab}; give one weight per class. {Shapes()}", "weight");
+            throw new ArgumentException($"weight (class weights) has {_weight.Length} values but vocab = {vocab}; give one weight per class. {shapes.Text()}", "weight");
 
         int offset = Shift ? 1 : 0;
         double denominator = 0;
@@ -284,41 +294,55 @@ public sealed partial class LinearCrossEntropyLoss : ILoss
         return (predictions, denominator);
     }
 
+    /// <summary>A call's shapes for the end of its error messages, formatted (<see cref="Text"/>) only when one is thrown:
+    /// a struct, so that a call that passes its checks allocates nothing.</summary>
+    internal interface IShapeSummary
+    {
+        string Text();
+    }
+
     /// <summary>The linear head's own tensors, shared by <c>linear_ce</c> and <c>linear_preference</c>: W has V×d values
     /// and b has V values or none. <paramref name="shapes"/> gives the call's shape summary that ends each message.</summary>
-    internal static void CheckHead(int weightLength, int biasLength, int vocab, int dim, Func<string> shapes)
+    internal static void CheckHead<TShapes>(int weightLength, int biasLength, int vocab, int dim, in TShapes shapes) where TShapes : struct, IShapeSummary
     {
         long wExpected = (long)vocab * dim;
         if (weightLength != wExpected)
-            throw new ArgumentException($"weight has {weightLength} values; expected vocab×dim = {vocab}×{dim} = {wExpected}. {shapes()}", "weight");
+            throw new ArgumentException($"weight has {weightLength} values; expected vocab×dim = {vocab}×{dim} = {wExpected}. {shapes.Text()}", "weight");
         if (biasLength != 0 && biasLength != vocab)
-            throw new ArgumentException($"bias has {biasLength} values; expected vocab = {vocab}, or none. {shapes()}", "bias");
+            throw new ArgumentException($"bias has {biasLength} values; expected vocab = {vocab}, or none. {shapes.Text()}", "bias");
     }
 
     /// <summary>The head's optional gradient outputs, shared by <c>linear_ce</c> and <c>linear_preference</c>: ∂H, ∂W and
     /// ∂b are each empty or of the shape of H (rows×d), W (V×d) and b (V).</summary>
-    internal static void CheckHeadGradients(int gradHiddenLength, int gradWeightLength, int gradBiasLength, long rows, int vocab, int dim,
-        Func<string> shapes)
+    internal static void CheckHeadGradients<TShapes>(int gradHiddenLength, int gradWeightLength, int gradBiasLength, long rows, int vocab, int dim,
+        in TShapes shapes) where TShapes : struct, IShapeSummary
     {
         long hExpected = rows * dim, wExpected = (long)vocab * dim;
         if (gradHiddenLength != 0 && gradHiddenLength != hExpected)
-            throw new ArgumentException($"gradHidden has {gradHiddenLength} values; expected hidden's shape, {rows}×{dim} = {hExpected}, or none. {shapes()}", "gradHidden");
+            throw new ArgumentException($"gradHidden has {gradHiddenLength} values; expected hidden's shape, {rows}×{dim} = {hExpected}, or none. {shapes.Text()}", "gradHidden");
         if (gradWeightLength != 0 && gradWeightLength != wExpected)
-            throw new ArgumentException($"gradWeight has {gradWeightLength} values; expected weight's shape, {vocab}×{dim} = {wExpected}, or none. {shapes()}", "gradWeight");
+            throw new ArgumentException($"gradWeight has {gradWeightLength} values; expected weight's shape, {vocab}×{dim} = {wExpected}, or none. {shapes.Text()}", "gradWeight");
         if (gradBiasLength != 0 && gradBiasLength != vocab)
-            throw new ArgumentException($"gradBias has {gradBiasLength} values; expected vocab = {vocab}, or none. {shapes()}", "gradBias");
+            throw new ArgumentException($"gradBias has {gradBiasLength} values; expected vocab = {vocab}, or none. {shapes.Text()}", "gradBias");
     }
 
-    private static string ShapeSummary(int hiddenLength, int weightLength, int biasLength, int targetsLength, int rows, int dim, int vocab)
+    /// <summary>The shapes of a linear_ce call.</summary>
+    private readonly struct CallShapes(int hiddenLength, int weightLength, int biasLength, int targetsLength, int rows, int dim, int vocab) : IShapeSummary
     {
-        static string Matrix(int length, int cols) => cols > 0 && length % cols == 0 ? $"{length / cols}×{cols} ({length} values)" : $"{length} values";
-        return $"Shapes: rows = {rows}, dim = {dim}, vocab = {vocab}; hidden is {Matrix(hiddenLength, dim)}, weight is {Matrix(weightLength, dim)}, " +
-               $"bias has {(biasLength == 0 ? "none" : biasLength.ToString(CultureInfo.InvariantCulture))}, targets has {targetsLength}.";
+        public string Text()
+        {
+            static string Matrix(int length, int cols) => cols > 0 && length % cols == 0 ? $"{length / cols}×{cols} ({length} values)" : $"{length} values";
+            return $"Shapes: rows = {rows}, dim = {dim}, vocab = {vocab}; hidden is {Matrix(hiddenLength, dim)}, weight is {Matrix(weightLength, dim)}, " +
+                   $"bias has {(biasLength == 0 ? "none" : biasLength.ToString(CultureInfo.InvariantCulture))}, targets has {targetsLength}.";
+        }
     }
 
     // ---- helpers ----
 
     private double WeightSum(int vocab) => _weight is null ? vocab : _weight.Sum();
+
+    /// <summary>The class weights in T (float or double), or null without: converted once, so a call allocates none.</summary>
+    private T[]? ClassWeights<T>() where T : unmanaged => typeof(T) == typeof(float) ? (T[]?)(object?)_weightSingle : (T[]?)(object?)_weight;
 
     private double ReductionScale(double denominator) =>
         Reduction == Reduction.Mean ? (denominator > 0 ? 1 / denominator : 0) : 1;

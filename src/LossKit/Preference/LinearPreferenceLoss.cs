@@ -303,34 +303,32 @@ public sealed class LinearPreferenceLoss : ILoss
         int referenceChosenLength, int referenceRejectedLength, int pairLossesLength, int gradHiddenLength, int gradWeightLength, int gradBiasLength,
         int logProbabilitiesLength, int totalPairs)
     {
-        int targetsLength = targets.Length;
         // The shapes for an error message, formatted only when one is thrown.
-        string Shapes() => string.Create(CultureInfo.InvariantCulture,
-            $"Shapes: pairs = {pairs}, tokens = {tokens}, dim = {dim}, vocab = {vocab}; hidden has {hiddenLength} values, weight {weightLength}, bias {biasLength}, targets {targetsLength}.");
-        if (pairs < 1) throw new ArgumentOutOfRangeException(nameof(pairs), pairs, $"pairs = {pairs}: expected at least 1. {Shapes()}");
-        if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"tokens = {tokens}: expected at least 1. {Shapes()}");
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {Shapes()}");
-        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {Shapes()}");
+        var shapes = new CallShapes(pairs, tokens, dim, vocab, hiddenLength, weightLength, biasLength, targets.Length);
+        if (pairs < 1) throw new ArgumentOutOfRangeException(nameof(pairs), pairs, $"pairs = {pairs}: expected at least 1. {shapes.Text()}");
+        if (tokens < 1) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"tokens = {tokens}: expected at least 1. {shapes.Text()}");
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dim = {dim}: expected at least 1. {shapes.Text()}");
+        if (vocab < 1) throw new ArgumentOutOfRangeException(nameof(vocab), vocab, $"vocab = {vocab}: expected at least 1. {shapes.Text()}");
         int sequences = 2 * pairs;
         long rows = (long)sequences * tokens;
-        if (rows * dim > Array.MaxLength) throw new ArgumentException($"2·pairs·tokens·dim = {rows * dim} values is more than one array can hold. {Shapes()}", "hidden");
+        if (rows * dim > Array.MaxLength) throw new ArgumentException($"2·pairs·tokens·dim = {rows * dim} values is more than one array can hold. {shapes.Text()}", "hidden");
         if (hiddenLength != rows * dim)
-            throw new ArgumentException($"hidden has {hiddenLength} values; expected 2·pairs×tokens×dim = {sequences}×{tokens}×{dim} = {rows * dim} (the chosen sequences, then the rejected). {Shapes()}", "hidden");
-        LinearCrossEntropyLoss.CheckHead(weightLength, biasLength, vocab, dim, Shapes);
+            throw new ArgumentException($"hidden has {hiddenLength} values; expected 2·pairs×tokens×dim = {sequences}×{tokens}×{dim} = {rows * dim} (the chosen sequences, then the rejected). {shapes.Text()}", "hidden");
+        LinearCrossEntropyLoss.CheckHead(weightLength, biasLength, vocab, dim, shapes);
         if (targets.Length != rows)
-            throw new ArgumentException($"targets has {targets.Length} values; expected one token id per position, 2·pairs×tokens = {sequences}×{tokens} = {rows}. {Shapes()}", "targets");
+            throw new ArgumentException($"targets has {targets.Length} values; expected one token id per position, 2·pairs×tokens = {sequences}×{tokens} = {rows}. {shapes.Text()}", "targets");
         if (UsesReference)
         {
             if (referenceChosenLength != pairs)
                 throw new ArgumentException(referenceChosenLength == 0 ? $"reference_chosen_logps is required by {Wrapped.Spec}: give one log-probability per pair ({pairs})."
-                    : $"reference_chosen_logps has {referenceChosenLength} values; expected one per pair ({pairs}). {Shapes()}", "reference_chosen_logps");
+                    : $"reference_chosen_logps has {referenceChosenLength} values; expected one per pair ({pairs}). {shapes.Text()}", "reference_chosen_logps");
             if (referenceRejectedLength != pairs)
                 throw new ArgumentException(referenceRejectedLength == 0 ? $"reference_rejected_logps is required by {Wrapped.Spec}: give one log-probability per pair ({pairs})."
-                    : $"reference_rejected_logps has {referenceRejectedLength} values; expected one per pair ({pairs}). {Shapes()}", "reference_rejected_logps");
+                    : $"reference_rejected_logps has {referenceRejectedLength} values; expected one per pair ({pairs}). {shapes.Text()}", "reference_rejected_logps");
         }
         if (pairLossesLength != 0 && pairLossesLength != pairs)
             throw new ArgumentException($"pairLosses has {pairLossesLength} values; expected one per pair ({pairs}) or none.", "pairLosses");
-        LinearCrossEntropyLoss.CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, Shapes);
+        LinearCrossEntropyLoss.CheckHeadGradients(gradHiddenLength, gradWeightLength, gradBiasLength, rows, vocab, dim, shapes);
         if (logProbabilitiesLength != 0 && logProbabilitiesLength != sequences)
             throw new ArgumentException($"logProbabilities has {logProbabilitiesLength} values; expected one per sequence ({sequences}) or none.", "logProbabilities");
         if (totalPairs != 0 && totalPairs < pairs)
@@ -351,6 +349,14 @@ public sealed class LinearPreferenceLoss : ILoss
                     "a sequence's log-probability needs at least one token (expected at least one id in 0 ≤ id < vocab).");
         }
         return sequences;
+    }
+
+    /// <summary>The shapes of a linear_preference call.</summary>
+    private readonly struct CallShapes(int pairs, int tokens, int dim, int vocab, int hiddenLength, int weightLength, int biasLength, int targetsLength)
+        : LinearCrossEntropyLoss.IShapeSummary
+    {
+        public string Text() => string.Create(CultureInfo.InvariantCulture,
+            $"Shapes: pairs = {pairs}, tokens = {tokens}, dim = {dim}, vocab = {vocab}; hidden has {hiddenLength} values, weight {weightLength}, bias {biasLength}, targets {targetsLength}.");
     }
 
     private static string Which(int sequence, int pairs) => sequence < pairs ? $"the chosen sequence of pair {sequence}" : $"the rejected sequence of pair {sequence - pairs}";

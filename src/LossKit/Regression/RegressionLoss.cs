@@ -181,16 +181,26 @@ public abstract class RegressionLoss : IRegressionLoss
             return;
         }
         LossInput p = predicted[which];
-        if (values.IsEmpty && p.Optional) { Expect(gradient.Length, 0, "grad_" + p.Name, "none when the parameter is not given", allowEmpty: true); return; }
-        Expect(values.Length, n, p.Name, "one per prediction (the input's shape)", allowEmpty: false);
-        Expect(gradient.Length, n, "grad_" + p.Name, $"{p.Name}'s shape, or none", allowEmpty: true);
+        bool given = !(values.IsEmpty && p.Optional);
+        if (given) Expect(values.Length, n, p.Name, "one per prediction (the input's shape)", allowEmpty: false);
+        // grad_<name>: the parameter's shape or none (none when the parameter is not given). Its name and message are
+        // built only on a mismatch, so a call allocates nothing.
+        int expected = given ? n : 0;
+        if (!Fits(gradient.Length, expected, allowEmpty: true))
+            throw Mismatch(gradient.Length, expected, "grad_" + p.Name, given ? $"{p.Name}'s shape, or none" : "none when the parameter is not given");
     }
 
     private static void Expect(int length, int n, string name, string what, bool allowEmpty)
     {
-        if (length != n && !(allowEmpty && length == 0))
-            throw new ArgumentException($"{name} has {length} values but input has {n}; expected {what}.", name);
+        if (!Fits(length, n, allowEmpty)) throw Mismatch(length, n, name, what);
     }
+
+    /// <summary>True when a span of <paramref name="length"/> values fits <paramref name="n"/> (or is empty where that is allowed).</summary>
+    private static bool Fits(int length, int n, bool allowEmpty) => length == n || (allowEmpty && length == 0);
+
+    /// <summary>The error for the span <paramref name="name"/> of <paramref name="length"/> values where <paramref name="what"/> was expected.</summary>
+    private static ArgumentException Mismatch(int length, int n, string name, string what) =>
+        new($"{name} has {length} values but input has {n}; expected {what}.", name);
 
     /// <summary>Runs the loss on checked spans.</summary>
     protected abstract T Evaluate<T>(in RegressionBatch<T> batch) where T : unmanaged, IFloatingPointIeee754<T>;
