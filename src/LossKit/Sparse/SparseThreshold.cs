@@ -347,32 +347,24 @@ internal static class SparseThreshold
 
     /// <summary>Σ(x − t)₊² and Σ(x − t)₊ on the widest double lanes (only an approximation of the root comes from them, so
     /// the lane order does not reach the result).</summary>
-    private static (double Squares, double Sum) ClippedSquares(ReadOnlySpan<double> x, double t)
+    private static (double Squares, double Sum) ClippedSquares(ReadOnlySpan<double> x, double t) =>
+        Vector512.IsHardwareAccelerated ? ClippedSquares<Vector512<double>, Simd512<double>>(x, t)
+        : Vector256.IsHardwareAccelerated ? ClippedSquares<Vector256<double>, Simd256<double>>(x, t)
+        : ClippedSquares<Vector128<double>, Simd128<double>>(x, t);
+
+    private static (double Squares, double Sum) ClippedSquares<TVec, TSimd>(ReadOnlySpan<double> x, double t)
+        where TVec : struct where TSimd : struct, ISimd<TVec, double>
     {
-        int i = 0, n = x.Length;
-        double f = 0, g = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 8)
+        ref double src = ref MemoryMarshal.GetReference(x);
+        int i = 0, n = x.Length, w = TSimd.Count;
+        TVec vt = TSimd.Broadcast(t), zero = TSimd.Broadcast(0.0), fs = zero, gs = zero;
+        for (; i <= n - w; i += w)
         {
-            Vector512<double> vt = Vector512.Create(t), fs = Vector512<double>.Zero, gs = Vector512<double>.Zero;
-            for (; i <= n - 8; i += 8)
-            {
-                Vector512<double> d = Vector512.Max(Vector512.Create(x.Slice(i, 8)) - vt, Vector512<double>.Zero);
-                fs += d * d;
-                gs += d;
-            }
-            (f, g) = (Vector512.Sum(fs), Vector512.Sum(gs));
+            TVec d = TSimd.Max(TSimd.Subtract(TSimd.Load(ref src, (nuint)i), vt), zero);
+            fs = TSimd.Add(fs, TSimd.Multiply(d, d));
+            gs = TSimd.Add(gs, d);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 4)
-        {
-            Vector256<double> vt = Vector256.Create(t), fs = Vector256<double>.Zero, gs = Vector256<double>.Zero;
-            for (; i <= n - 4; i += 4)
-            {
-                Vector256<double> d = Vector256.Max(Vector256.Create(x.Slice(i, 4)) - vt, Vector256<double>.Zero);
-                fs += d * d;
-                gs += d;
-            }
-            (f, g) = (Vector256.Sum(fs), Vector256.Sum(gs));
-        }
+        double f = TSimd.Sum(fs), g = TSimd.Sum(gs);
         for (; i < n; i++)
         {
             double d = Math.Max(x[i] - t, 0);
