@@ -733,44 +733,53 @@ internal static class FloatRow
         return (count, sum, squares);
     }
 
-    /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 where z_k = −∞).</summary>
+    /// <summary>g_k = c·(common − slope·(z_k·inv − mean)) in double, rounded once to float (0 where z_k = −∞); with
+    /// <paramref name="streaming"/> (and 512-bit lanes) written with non-temporal stores from the first 64-byte boundary of
+    /// the destination on, for a gradient too large to stay in cache (the same values).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AffineInDouble(ReadOnlySpan<float> z, Span<float> gradient, double c, double common, double slope, double inv, double mean)
+    public static unsafe void AffineInDouble(ReadOnlySpan<float> z, Span<float> gradient, double c, double common, double slope, double inv, double mean,
+        bool streaming = false)
     {
         ref float src = ref MemoryMarshal.GetReference(z);
         ref float dst = ref MemoryMarshal.GetReference(gradient);
         int n = z.Length, w = Vector<float>.Count, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        fixed (float* p = gradient)   // pinned: the non-temporal stores write through the raw pointer
         {
-            // The same double operations per element on 512-bit lanes (element-wise: the same bits on any width).
-            Vector512<float> masked = Vector512.Create(float.NegativeInfinity);
-            Vector512<double> vc = Vector512.Create(c), vCommon = Vector512.Create(common), vSlope = Vector512.Create(slope),
-                vInv = Vector512.Create(inv), vMean = Vector512.Create(mean);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            if (Vector512.IsHardwareAccelerated)
             {
-                Vector512<float> v = Vector512.LoadUnsafe(ref src, (nuint)i);
-                (Vector512<double> a, Vector512<double> b) = Vector512.Widen(v);
-                Vector512<float> g = Vector512.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
-                Vector512.ConditionalSelect(Vector512.GreaterThan(v, masked), g, Vector512<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+                // The same double operations per element on 512-bit lanes (element-wise: the same bits on any width).
+                if (streaming)
+                    for (int head = (int)((64 - (nuint)p % 64) % 64 / sizeof(float)); i < Math.Min(head, n); i++)
+                        p[i] = Element(Unsafe.Add(ref src, i));
+                Vector512<float> masked = Vector512.Create(float.NegativeInfinity);
+                Vector512<double> vc = Vector512.Create(c), vCommon = Vector512.Create(common), vSlope = Vector512.Create(slope),
+                    vInv = Vector512.Create(inv), vMean = Vector512.Create(mean);
+                for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+                {
+                    Vector512<float> v = Vector512.LoadUnsafe(ref src, (nuint)i);
+                    (Vector512<double> a, Vector512<double> b) = Vector512.Widen(v);
+                    Vector512<float> g = Vector512.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
+                    g = Vector512.ConditionalSelect(Vector512.GreaterThan(v, masked), g, Vector512<float>.Zero);
+                    if (streaming) g.StoreAlignedNonTemporal(p + i);
+                    else g.StoreUnsafe(ref dst, (nuint)i);
+                }
             }
-        }
-        if (Vector.IsHardwareAccelerated && n - i >= w)
-        {
-            Vector<float> masked = new(float.NegativeInfinity);
-            Vector<double> vc = new(c), vCommon = new(common), vSlope = new(slope), vInv = new(inv), vMean = new(mean);
-            for (; i <= n - w; i += w)
+            if (Vector.IsHardwareAccelerated && n - i >= w)
             {
-                Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
-                Vector.Widen(v, out Vector<double> a, out Vector<double> b);
-                Vector<float> g = Vector.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
-                Vector.ConditionalSelect(Vector.GreaterThan(v, masked), g, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+                Vector<float> masked = new(float.NegativeInfinity);
+                Vector<double> vc = new(c), vCommon = new(common), vSlope = new(slope), vInv = new(inv), vMean = new(mean);
+                for (; i <= n - w; i += w)
+                {
+                    Vector<float> v = Vector.LoadUnsafe(ref src, (nuint)i);
+                    Vector.Widen(v, out Vector<double> a, out Vector<double> b);
+                    Vector<float> g = Vector.Narrow(vc * (vCommon - vSlope * (a * vInv - vMean)), vc * (vCommon - vSlope * (b * vInv - vMean)));
+                    Vector.ConditionalSelect(Vector.GreaterThan(v, masked), g, Vector<float>.Zero).StoreUnsafe(ref dst, (nuint)i);
+                }
             }
+            for (; i < n; i++) p[i] = Element(Unsafe.Add(ref src, i));
         }
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref src, i);
-            Unsafe.Add(ref dst, i) = v == float.NegativeInfinity ? 0f : (float)(c * (common - slope * (v * inv - mean)));
-        }
+
+        float Element(float v) => v == float.NegativeInfinity ? 0f : (float)(c * (common - slope * (v * inv - mean)));
     }
 
     /// <summary>lo, hi += the two halves of <paramref name="v"/>, widened to double (exact).</summary>

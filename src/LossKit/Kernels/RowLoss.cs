@@ -43,6 +43,16 @@ public abstract class RowLoss : ClassIndexLoss
     protected abstract double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
         where TC : unmanaged, IFloatingPointIeee754<TC>;
 
+    /// <summary>True for a loss whose float rows can write a gradient too large for the cache straight to its output
+    /// (<see cref="EvaluateStreamedRow"/>): every entry once, in one forward pass, with non-temporal stores, reading none
+    /// back but single entries. Otherwise such a gradient is formed in a cached row and streamed out after.</summary>
+    protected virtual bool StreamsItsGradient => false;
+
+    /// <summary><see cref="EvaluateRow{TC}"/> for a float row whose <paramref name="gradient"/> is the output itself, to
+    /// be written with non-temporal stores (only called when <see cref="StreamsItsGradient"/>).</summary>
+    protected virtual double EvaluateStreamedRow(ReadOnlySpan<float> z, int target, Span<float> gradient, float gradientScale, Span<float> work) =>
+        throw new NotSupportedException($"{GetType().Name} does not stream its gradient.");
+
     /// <summary>Rows [start, end) in compute type TC (float for float and Half, double for double); returns their loss sum.
     /// A gradient too large for the cache is computed into a scratch row (which stays in cache, so the loss's passes over
     /// it never read the output from memory) and streamed out once with non-temporal stores.</summary>
@@ -65,7 +75,8 @@ public abstract class RowLoss : ClassIndexLoss
                 if (!ReadRow(job, r, zBuf, qBuf, gBuf, out int y, out ReadOnlySpan<TC> z, out ReadOnlySpan<TC> q, out Span<TC> g, out Span<T> gOut))
                     continue;
                 Span<TC> output = g;
-                if (stream) g = gBuf;
+                bool direct = stream && typeof(TC) == typeof(float) && y >= 0 && StreamsItsGradient;   // the loss streams it itself
+                if (stream && !direct) g = gBuf;
                 double w = 1;
                 if (Weight is { } weight)
                 {
@@ -77,10 +88,12 @@ public abstract class RowLoss : ClassIndexLoss
                 if (!TC.IsFinite(max)) loss = CrossEntropyRow.NonFinite(max, g);
                 else
                 {
-                    loss = EvaluateRow(z, y, q, g, TC.CreateTruncating(job.Scale * w), work);
+                    loss = direct
+                        ? EvaluateStreamedRow(Floats(z), y, Floats(g), (float)(job.Scale * w), Floats(work))
+                        : EvaluateRow(z, y, q, g, TC.CreateTruncating(job.Scale * w), work);
                     if (w != 1) loss *= w;
                 }
-                if (stream) Row.Scale<TC>(g, TC.One, TC.Zero, output, streaming: true);   // 1·g is g, bit for bit
+                if (stream && !direct) Row.Scale<TC>(g, TC.One, TC.Zero, output, streaming: true);   // 1·g is g, bit for bit
                 WriteRow(job, r, loss, g, gOut);
                 sum += loss;
             }
@@ -88,5 +101,8 @@ public abstract class RowLoss : ClassIndexLoss
         finally { ArrayPool<TC>.Shared.Return(scratch); }
         return sum;
     }
+
+    private static ReadOnlySpan<float> Floats<TC>(ReadOnlySpan<TC> x) where TC : unmanaged => System.Runtime.InteropServices.MemoryMarshal.Cast<TC, float>(x);
+    private static Span<float> Floats<TC>(Span<TC> x) where TC : unmanaged => System.Runtime.InteropServices.MemoryMarshal.Cast<TC, float>(x);
 
 }

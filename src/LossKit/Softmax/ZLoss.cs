@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using LossKit.Core;
 using LossKit.Kernels;
@@ -68,7 +69,17 @@ public sealed class ZLoss : RowLoss
     /// rows take three sequential passes in index order: count and largest |z|, the mean of u = z/scale, the variance
     /// about it (two-pass), then the gradient.
     /// </summary>
-    protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work)
+    protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
+        Row(z, target, gradient, gradientScale, streaming: false);
+
+    /// <summary>Float rows write a gradient too large for the cache straight to the output: its one pass is
+    /// <see cref="FloatRow.AffineInDouble"/>, then the target's entry.</summary>
+    protected override bool StreamsItsGradient => true;
+
+    protected override double EvaluateStreamedRow(ReadOnlySpan<float> z, int target, Span<float> gradient, float gradientScale, Span<float> work) =>
+        Row(z, target, gradient, gradientScale, streaming: true);
+
+    private double Row<TC>(ReadOnlySpan<TC> z, int target, Span<TC> gradient, TC gradientScale, bool streaming) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         if (TC.IsNegativeInfinity(z[target]))
         {
@@ -121,7 +132,7 @@ public sealed class ZLoss : RowLoss
             double c = -Sigmoid(x) * double.CreateTruncating(gradientScale) * inv;
             double common = -1.0 / (count * sigma);
             double slope = zHat / (count * variance);
-            if (isFloat) FloatRow.AffineInDouble(MemoryMarshal.Cast<TC, float>(z), MemoryMarshal.Cast<TC, float>(gradient), c, common, slope, inv, mean);
+            if (isFloat) FloatRow.AffineInDouble(MemoryMarshal.Cast<TC, float>(z), MemoryMarshal.Cast<TC, float>(gradient), c, common, slope, inv, mean, streaming);
             else
                 for (int k = 0; k < z.Length; k++)
                 {
