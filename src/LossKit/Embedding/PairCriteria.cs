@@ -231,6 +231,9 @@ public sealed class TripletMarginLoss : PairCriterion
         double[] units = ArrayPool<double>.Shared.Rent(3 * d);   // each distance's gradient by its first member
         try
         {
+            // Rented: old values, possibly NaN. Without swap the third (d(p, n)'s) is never written but is multiplied by a
+            // zero share, and 0·NaN is NaN: it must hold zeros.
+            units.AsSpan(0, 3 * d).Clear();
             Triplets(t, loss, gradA, gradB, gradC, units.AsSpan(0, d), units.AsSpan(d, d), units.AsSpan(2 * d, d));
         }
         finally { ArrayPool<double>.Shared.Return(units); }

@@ -58,6 +58,26 @@ public class PairCriteriaTests
         }
     }
 
+    /// <summary>The triplet loss's scratch comes from the shared array pool with old values: a NaN left there by an
+    /// earlier user (here planted in this thread's pool for the scratch's size) must not reach the gradient through the
+    /// swap term's zero share (0·NaN is NaN) when swap is off.</summary>
+    [Fact]
+    public void Triplet_margin_ignores_old_values_in_its_pooled_scratch()
+    {
+        const int dim = 7;
+        double[] anchor = [.. Enumerable.Range(0, 2 * dim).Select(i => 0.1 * i)];
+        double[] positive = [.. anchor.Select(v => v + 0.3)], negative = [.. anchor.Select(v => v - 0.2)];
+        var loss = new TripletMarginLoss(margin: 2, p: 1);
+        double[] clean = new double[anchor.Length];
+        loss.Compute<double>(anchor, positive, negative, dim, gradPositive: clean);
+        double[] planted = System.Buffers.ArrayPool<double>.Shared.Rent(3 * dim);
+        planted.AsSpan().Fill(double.NaN);
+        System.Buffers.ArrayPool<double>.Shared.Return(planted);
+        double[] gradient = new double[anchor.Length];
+        loss.Compute<double>(anchor, positive, negative, dim, gradPositive: gradient);
+        Assert.Equal(clean, gradient);
+    }
+
     [Fact]
     public void A_target_that_is_not_plus_or_minus_one_is_an_error_naming_the_pair()
     {
