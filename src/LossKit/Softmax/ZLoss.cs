@@ -70,16 +70,18 @@ public sealed class ZLoss : RowLoss
     /// about it (two-pass), then the gradient.
     /// </summary>
     protected override double EvaluateRow<TC>(ReadOnlySpan<TC> z, int target, ReadOnlySpan<TC> soft, Span<TC> gradient, TC gradientScale, Span<TC> work) =>
-        Row(z, target, gradient, gradientScale, streaming: false);
+        LossAndGradient(z, target, gradient, gradientScale, streaming: false);
 
     /// <summary>Float rows write a gradient too large for the cache straight to the output: its one pass is
     /// <see cref="FloatRow.AffineInDouble"/>, then the target's entry.</summary>
     protected override bool StreamsItsGradient => true;
 
     protected override double EvaluateStreamedRow(ReadOnlySpan<float> z, int target, Span<float> gradient, float gradientScale, Span<float> work) =>
-        Row(z, target, gradient, gradientScale, streaming: true);
+        LossAndGradient(z, target, gradient, gradientScale, streaming: true);
 
-    private double Row<TC>(ReadOnlySpan<TC> z, int target, Span<TC> gradient, TC gradientScale, bool streaming) where TC : unmanaged, IFloatingPointIeee754<TC>
+    /// <summary>One row's loss and, when wanted, its gradient (written with non-temporal stores when
+    /// <paramref name="streaming"/>).</summary>
+    private double LossAndGradient<TC>(ReadOnlySpan<TC> z, int target, Span<TC> gradient, TC gradientScale, bool streaming) where TC : unmanaged, IFloatingPointIeee754<TC>
     {
         if (TC.IsNegativeInfinity(z[target]))
         {
